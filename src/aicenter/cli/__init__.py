@@ -1,0 +1,1 @@
+"""The ``aicenter`` command line: Typer commands, one module per noun."""

@@ -1,0 +1,57 @@
+"""Entry point of the ``aicenter`` command.
+
+Every error aicenter reports (:class:`AicenterError`) becomes one line on stderr and exit code
+2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from aicenter import __version__
+from aicenter.cli import catalog
+from aicenter.domain.errors import AicenterError
+
+app = typer.Typer(
+    name="aicenter",
+    help="Operate a national AI computing center: fleet, planner, scheduler, service, data.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(catalog.app, name="catalog")
+
+
+@app.command("version")
+def version() -> None:
+    """Print the version."""
+    typer.echo(__version__)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI and return its exit code (0 ok, 2 bad input or usage, 1 other failure)."""
+    try:
+        result = app(args=argv, standalone_mode=False)
+    except AicenterError as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return 2
+    except typer.Exit as exc:
+        return int(exc.exit_code)
+    except typer.Abort:
+        sys.stderr.write("aborted\n")
+        return 130
+    except typer.TyperException as exc:
+        show = getattr(exc, "show", None)
+        if callable(show):
+            show()
+        else:
+            sys.stderr.write(f"error: {exc}\n")
+        return int(getattr(exc, "exit_code", 2))
+    return result if isinstance(result, int) else 0
+
+
+def run() -> None:
+    """Console-script entry point."""
+    sys.exit(main())

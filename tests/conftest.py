@@ -1,0 +1,45 @@
+"""Shared fixtures: the packaged catalog and a CLI runner that captures output and exit code."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from aicenter.catalog import Catalog, PerformanceTable, load_catalog
+from aicenter.cli.main import main
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED = REPO_ROOT.parent / "shared"
+EXAMPLES = REPO_ROOT / "examples"
+
+
+@dataclass
+class CliResult:
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture(scope="session")
+def catalog() -> Catalog:
+    return load_catalog()
+
+
+@pytest.fixture(scope="session")
+def perf(catalog: Catalog) -> PerformanceTable:
+    return PerformanceTable.from_catalog(catalog)
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., CliResult]:
+    """Run ``aicenter ARGS...`` in-process; returns exit code, stdout and stderr."""
+
+    def run(*args: str) -> CliResult:
+        code = main([str(a) for a in args])
+        captured = capsys.readouterr()
+        return CliResult(code, captured.out, captured.err)
+
+    return run
