@@ -1,0 +1,62 @@
+"""Execution backends: where jobs really run.
+
+The contract (value types, the ``Backend`` Protocol, the rules about restarts, logs and
+termination) is documented in :mod:`aicenter.backends.base`; the environment a job sees for its
+accelerators in :mod:`aicenter.backends.devices`; backends are chosen through
+:mod:`aicenter.backends.registry`. Built-in backends: ``local`` (processes on this machine,
+:mod:`aicenter.backends.local`) and ``ray`` (Ray Jobs on a Ray cluster,
+:mod:`aicenter.backends.ray_jobs`).
+
+Typical use by the server::
+
+    registry = default_registry()
+    backend = registry.create("local", BackendConfig(state_dir=home / "runs",
+                                                     slots_by_chip={"nvidia-h100-sxm": 8}))
+    handle = backend.launch(LaunchRequest(run_id="job-42-try-1", command=("python", "train.py"),
+                                          chip_type="nvidia-h100-sxm", chip_count=2,
+                                          device_ids=(0, 1), max_duration_s=3600))
+    store(str(handle))                      # in the job's row
+    ...                                     # later, maybe in a restarted server:
+    handle = RunHandle.parse(stored_text)
+    backend = registry.create(handle.backend, config)
+    backend.status(handle); backend.read_log(handle, offset)
+    backend.terminate(handle, StopReason.PREEMPT)
+"""
+
+from aicenter.backends.base import (
+    DEFAULT_GRACE_PERIOD_S,
+    Backend,
+    LaunchRequest,
+    LogChunk,
+    RunHandle,
+    RunState,
+    RunStatus,
+    StopReason,
+    read_whole_log,
+    wait_until_finished,
+)
+from aicenter.backends.devices import accelerator_env
+from aicenter.backends.registry import (
+    BackendConfig,
+    BackendFactory,
+    BackendRegistry,
+    default_registry,
+)
+
+__all__ = [
+    "DEFAULT_GRACE_PERIOD_S",
+    "Backend",
+    "BackendConfig",
+    "BackendFactory",
+    "BackendRegistry",
+    "LaunchRequest",
+    "LogChunk",
+    "RunHandle",
+    "RunState",
+    "RunStatus",
+    "StopReason",
+    "accelerator_env",
+    "default_registry",
+    "read_whole_log",
+    "wait_until_finished",
+]

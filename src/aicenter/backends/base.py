@@ -1,0 +1,289 @@
+"""The execution-backend contract: value types and the ``Backend`` Protocol.
+
+A backend turns a :class:`LaunchRequest` into a running process somewhere (this machine, a Ray
+cluster) and answers questions about it later, possibly from a *different* server process: the
+server may be killed with ``kill -9`` while jobs run, and the restarted server must find every
+run again. Hence the central rule of this module:
+
+**Everything a backend needs to know about a run lives outside the server process.** The
+:class:`RunHandle` is a plain string the caller persists (in the database, next to the job);
+``backend.status(RunHandle.parse(text))`` works in any later process. The local backend keeps a
+run directory per run (pid, start time, exit code, log) written by a small runner process that
+outlives the server; the Ray backend keeps the run in the Ray cluster (Ray Jobs, addressed by
+submission id).
+
+Life of a run::
+
+    PENDING ──► RUNNING ──► SUCCEEDED   (exit code 0)
+       │           ├──────► FAILED      (exit code != 0, max duration exceeded, could not start)
+       │           ├──────► CANCELLED   (terminate(reason=CANCEL))
+       │           └──────► PREEMPTED   (terminate(reason=PREEMPT); the caller requeues)
+       └─────────────────► LOST         (the backend cannot tell any more: runner killed,
+                                         Ray job vanished, run directory deleted)
+
+Exit codes follow Python's convention: ``-N`` means the process was killed by signal ``N``
+(``-15`` SIGTERM, ``-9`` SIGKILL).
+
+Termination is *asynchronous and survives the caller*: ``terminate`` records the request and
+returns at once; the run receives SIGTERM, gets ``grace_period_s`` seconds to exit (write a
+checkpoint), then SIGKILL — even if the server dies in between. Poll ``status`` (or use
+:func:`wait_until_finished`) to see the end.
+
+Logs (stdout and stderr interleaved) are read by byte offset: ``read_log(handle, offset)``
+returns the bytes from ``offset`` on and the offset to ask for next, which is all that
+``aicenter job logs -f`` needs; ``LogChunk.complete`` is true once the run has ended and every
+byte has been returned.
+
+After a restart, ``list_runs()`` returns the handles of every run the backend still holds (alive
+or finished but not yet ``forget``-ten), so the caller can re-attach to running ones, collect the
+result of ones that finished while nobody watched, and notice ones it never recorded.
+
+Accelerator slots: a request names its chip type (a catalog id such as ``nvidia-h100-sxm``), the
+chip count and, on backends that own device indices (local), the device indices it was given.
+The job's environment always carries ``AICENTER_RUN_ID``, ``AICENTER_CHIP_TYPE``,
+``AICENTER_CHIP_COUNT`` and, when indices are known, ``AICENTER_DEVICE_IDS`` plus the vendor's
+own visible-devices variable (see :mod:`aicenter.backends.devices`).
+
+Backends register in a :class:`~aicenter.backends.registry.BackendRegistry` (name -> factory);
+callers hold a ``Backend`` and never branch on its name.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+from aicenter.domain.errors import InputError
+
+RUN_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+"""Run ids are used as directory names and Ray submission ids: no separators, no spaces."""
+
+DEFAULT_GRACE_PERIOD_S = 30.0
+"""Seconds between SIGTERM and SIGKILL unless the request says otherwise."""
+
+
+class RunState(StrEnum):
+    """Where a run is in its life (see the module docstring for the transitions)."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    PREEMPTED = "preempted"
+    LOST = "lost"
+
+    @property
+    def is_final(self) -> bool:
+        """True once the run will never change state again."""
+        return self not in (RunState.PENDING, RunState.RUNNING)
+
+
+class StopReason(StrEnum):
+    """Why a run is terminated; decides the final state (cancelled or preempted)."""
+
+    CANCEL = "cancel"
+    PREEMPT = "preempt"
+
+    @property
+    def final_state(self) -> RunState:
+        return RunState.CANCELLED if self is StopReason.CANCEL else RunState.PREEMPTED
+
+
+def check_run_id(run_id: str) -> str:
+    """Return ``run_id`` if it is usable as a directory name and a Ray submission id."""
+    if not RUN_ID_PATTERN.match(run_id):
+        raise InputError(
+            f"run id {run_id!r} must be 1-128 characters of letters, digits, '.', '_' or '-' "
+            "and start with a letter or digit",
+            field="run_id",
+        )
+    return run_id
+
+
+@dataclass(frozen=True, slots=True)
+class LaunchRequest:
+    """Everything a backend needs to start one run.
+
+    ``command`` is an argv list (no shell); wrap a script as ``("/bin/sh", "-c", script)``.
+    ``env`` is added to a small safe base environment (PATH, HOME, LANG, ...); the server's own
+    environment (tokens, database URL) is never passed on. ``device_ids`` are the slot indices of
+    ``chip_type`` the scheduler assigned (local backend; empty = let the backend pick the lowest
+    free ones, or not applicable on Ray). ``log_dir``: where the backend keeps the run's files
+    (local backend; ``None`` = the backend's state directory).
+    """
+
+    run_id: str
+    command: tuple[str, ...]
+    chip_type: str
+    chip_count: int
+    working_dir: Path | None = None
+    env: Mapping[str, str] = field(default_factory=dict)
+    device_ids: tuple[int, ...] = ()
+    max_duration_s: float | None = None
+    grace_period_s: float = DEFAULT_GRACE_PERIOD_S
+    log_dir: Path | None = None
+
+    def __post_init__(self) -> None:
+        check_run_id(self.run_id)
+        if not self.command or not all(isinstance(a, str) for a in self.command):
+            raise InputError("command must be a non-empty list of strings", field="command")
+        if self.chip_count < 0:
+            raise InputError(f"chip count {self.chip_count} must be >= 0", field="chip_count")
+        if self.device_ids and len(self.device_ids) != self.chip_count:
+            raise InputError(
+                f"{len(self.device_ids)} device ids given for {self.chip_count} chips",
+                field="device_ids",
+            )
+        if len(set(self.device_ids)) != len(self.device_ids) or any(
+            d < 0 for d in self.device_ids
+        ):
+            raise InputError(
+                f"device ids {list(self.device_ids)} must be distinct and >= 0",
+                field="device_ids",
+            )
+        if self.max_duration_s is not None and self.max_duration_s <= 0:
+            raise InputError("max duration must be > 0 seconds", field="max_duration_s")
+        if self.grace_period_s < 0:
+            raise InputError("grace period must be >= 0 seconds", field="grace_period_s")
+        for key in self.env:
+            if not key or "=" in key or "\0" in key:
+                raise InputError(f"bad environment variable name {key!r}", field="env")
+
+
+@dataclass(frozen=True, slots=True)
+class RunHandle:
+    """How to find a run again, from any process: persist ``str(handle)``.
+
+    Text form: ``<backend>:<run_id>@<locator>``; the locator is backend-specific (the run
+    directory for ``local``, the Ray dashboard address for ``ray``).
+    """
+
+    backend: str
+    run_id: str
+    locator: str
+
+    def __str__(self) -> str:
+        return f"{self.backend}:{self.run_id}@{self.locator}"
+
+    @classmethod
+    def parse(cls, text: str) -> RunHandle:
+        """Read a handle written by ``str(handle)``; raises ``InputError`` if malformed."""
+        backend, sep, rest = text.partition(":")
+        run_id, sep2, locator = rest.partition("@")
+        if not (sep and sep2 and backend and locator):
+            raise InputError(
+                f"run handle {text!r} is not of the form <backend>:<run_id>@<locator>",
+                field="handle",
+            )
+        return cls(backend, check_run_id(run_id), locator)
+
+
+@dataclass(frozen=True, slots=True)
+class RunStatus:
+    """What a backend knows about a run right now.
+
+    ``started_at``/``ended_at`` are UTC; metering charges ``ended_at - started_at`` (or up to
+    now while running). ``exit_code`` is ``None`` until the process has ended (and for LOST).
+    """
+
+    state: RunState
+    exit_code: int | None = None
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    message: str = ""
+
+    @property
+    def is_final(self) -> bool:
+        return self.state.is_final
+
+
+@dataclass(frozen=True, slots=True)
+class LogChunk:
+    """Bytes ``[offset, next_offset)`` of a run's log; ``complete``: run ended, nothing follows."""
+
+    data: bytes
+    offset: int
+    next_offset: int
+    complete: bool
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """An execution backend. Every method may be called from a process other than the one
+    that launched the run (see the module docstring)."""
+
+    @property
+    def name(self) -> str:
+        """The registry name; the first part of every handle this backend issues."""
+        ...
+
+    def launch(self, request: LaunchRequest) -> RunHandle:
+        """Start the run and return at once (the run may still be PENDING).
+
+        Raises ``InputError`` for a request this backend cannot honour (unknown chip type,
+        device index busy or out of range, run id already used).
+        """
+        ...
+
+    def status(self, handle: RunHandle) -> RunStatus:
+        """The run's current state; LOST if the backend no longer knows it."""
+        ...
+
+    def read_log(self, handle: RunHandle, offset: int = 0, max_bytes: int = 1 << 20) -> LogChunk:
+        """Up to ``max_bytes`` of log from byte ``offset`` on."""
+        ...
+
+    def terminate(
+        self, handle: RunHandle, reason: StopReason, grace_period_s: float | None = None
+    ) -> None:
+        """Ask the run to stop: SIGTERM now, SIGKILL after the grace period (the request's
+        unless given here). Returns at once; a no-op for a run that has already ended."""
+        ...
+
+    def list_runs(self) -> list[RunHandle]:
+        """Every run this backend still holds, running or ended but not forgotten."""
+        ...
+
+    def forget(self, handle: RunHandle) -> None:
+        """Drop an ended run's state (logs included) once the caller has recorded the result.
+
+        Raises ``InputError`` if the run has not ended."""
+        ...
+
+
+def utc_from_epoch(seconds: float | None) -> datetime | None:
+    """A UTC datetime from seconds since the epoch (``None`` passes through)."""
+    return None if seconds is None else datetime.fromtimestamp(seconds, tz=UTC)
+
+
+def wait_until_finished(
+    backend: Backend, handle: RunHandle, timeout_s: float, poll_s: float = 0.05
+) -> RunStatus:
+    """Poll ``status`` until the run ends; raises ``TimeoutError`` after ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        current = backend.status(handle)
+        if current.is_final:
+            return current
+        if time.monotonic() >= deadline:
+            raise TimeoutError(f"run {handle.run_id} still {current.state} after {timeout_s} s")
+        time.sleep(poll_s)
+
+
+def read_whole_log(backend: Backend, handle: RunHandle) -> bytes:
+    """The log from the start to its current end (a convenience for tests and small logs)."""
+    parts: list[bytes] = []
+    offset = 0
+    while True:
+        chunk = backend.read_log(handle, offset)
+        parts.append(chunk.data)
+        if not chunk.data:
+            return b"".join(parts)
+        offset = chunk.next_offset
