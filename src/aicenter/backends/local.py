@@ -1,0 +1,288 @@
+"""The local backend: jobs as processes on this machine; the center's pools are slots.
+
+Each run gets a run directory ``<root>/<run_id>/`` (see :mod:`aicenter.backends.rundir`) and a
+runner process (:mod:`aicenter.backends.local_runner`) in a session of its own, which starts the
+command, enforces the max duration and the SIGTERM -> grace -> SIGKILL sequence, and records
+the exit code. The server only writes requests and reads files, so a server killed with
+``kill -9`` and restarted finds every run as it is: running, or ended with its exit code while
+nobody watched. A runner that died without recording an exit makes its run LOST.
+
+Slots: ``slots_by_chip`` maps a chip type to its device count on this machine (indices
+``0..n-1``). A launch must name a chip type in it (when it is given); the request's device
+indices must be in range and not used by another live run of this backend; without indices the
+lowest free ones are taken. The job's environment names its chips (``AICENTER_*`` and the
+vendor's visible-devices variable, :mod:`aicenter.backends.devices`).
+
+Environment: the job sees a small base (``PATH``, ``HOME``, ``LANG``, ``LC_ALL``, ``TZ``,
+``TMPDIR``, ``USER``, ``LOGNAME``, ``SHELL`` from the server), then the request's ``env``, then
+the accelerator variables. Nothing else of the server's environment (tokens, database URL).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+from aicenter.backends.base import (
+    LaunchRequest,
+    LogChunk,
+    RunHandle,
+    RunState,
+    RunStatus,
+    StopReason,
+    check_run_id,
+    utc_from_epoch,
+)
+from aicenter.backends.devices import accelerator_env
+from aicenter.backends.rundir import (
+    EXIT,
+    LAUNCH,
+    LOG,
+    REQUEST,
+    RUNNER,
+    RUNNER_ERR,
+    STOP,
+    is_same_process_alive,
+    process_start_ticks,
+    read_json,
+    write_json_atomic,
+)
+from aicenter.domain.errors import InputError
+
+BASE_ENV_NAMES = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "USER", "LOGNAME", "SHELL")
+"""Variables of the server's environment a job inherits; see the module docstring."""
+
+NAME = "local"
+
+
+class LocalBackend:
+    """Runs jobs as local processes; state in ``root`` (one directory per run)."""
+
+    def __init__(self, root: Path, slots_by_chip: Mapping[str, int] | None = None) -> None:
+        self.root = Path(root).resolve()
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.slots_by_chip = dict(slots_by_chip or {})
+        self._launch_lock = threading.Lock()
+        self._runners: dict[str, subprocess.Popen[bytes]] = {}
+
+    @property
+    def name(self) -> str:
+        return NAME
+
+    # --- launching -----------------------------------------------------------------------
+
+    def launch(self, request: LaunchRequest) -> RunHandle:
+        with self._launch_lock:
+            entry = self.root / request.run_id
+            if entry.exists() or entry.is_symlink():
+                raise InputError(f"run id {request.run_id!r} is already used", field="run_id")
+            device_ids = self._assign_devices(request)
+            run_dir = entry if request.log_dir is None else Path(request.log_dir) / request.run_id
+            run_dir = run_dir.resolve()
+            run_dir.mkdir(parents=True, exist_ok=False)
+            if request.log_dir is not None:
+                entry.symlink_to(run_dir, target_is_directory=True)
+            env = {name: os.environ[name] for name in BASE_ENV_NAMES if name in os.environ}
+            env.update(request.env)
+            env.update(
+                accelerator_env(request.run_id, request.chip_type, request.chip_count, device_ids)
+            )
+            write_json_atomic(
+                run_dir / REQUEST,
+                {
+                    "run_id": request.run_id,
+                    "command": list(request.command),
+                    "working_dir": _optional_str(request.working_dir),
+                    "env": env,
+                    "chip_type": request.chip_type,
+                    "chip_count": request.chip_count,
+                    "device_ids": list(device_ids),
+                    "max_duration_s": request.max_duration_s,
+                    "grace_period_s": request.grace_period_s,
+                    "created_at": time.time(),
+                },
+            )
+            with open(run_dir / RUNNER_ERR, "wb") as runner_err:
+                runner = subprocess.Popen(
+                    [sys.executable, "-m", "aicenter.backends.local_runner", str(run_dir)],
+                    cwd=run_dir,
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=runner_err,
+                    start_new_session=True,
+                    close_fds=True,
+                )
+            self._runners[request.run_id] = runner
+            write_json_atomic(
+                run_dir / LAUNCH,
+                {"runner_pid": runner.pid, "runner_ticks": process_start_ticks(runner.pid)},
+            )
+        return RunHandle(NAME, request.run_id, str(run_dir))
+
+    def _assign_devices(self, request: LaunchRequest) -> tuple[int, ...]:
+        """Check or pick the request's device indices (see the module docstring)."""
+        if not self.slots_by_chip:
+            return request.device_ids
+        capacity = self.slots_by_chip.get(request.chip_type)
+        if capacity is None:
+            raise InputError(
+                f"chip type {request.chip_type!r} has no slots on this machine; "
+                f"slots: {', '.join(sorted(self.slots_by_chip)) or 'none'}",
+                field="chip_type",
+            )
+        busy = self.busy_devices(request.chip_type)
+        if request.device_ids:
+            out_of_range = [d for d in request.device_ids if d >= capacity]
+            if out_of_range:
+                raise InputError(
+                    f"device ids {out_of_range} out of range for {capacity} "
+                    f"{request.chip_type} slots",
+                    field="device_ids",
+                )
+            taken = sorted(set(request.device_ids) & busy)
+            if taken:
+                raise InputError(
+                    f"{request.chip_type} devices {taken} are used by another run",
+                    field="device_ids",
+                )
+            return request.device_ids
+        free = [d for d in range(capacity) if d not in busy]
+        if len(free) < request.chip_count:
+            raise InputError(
+                f"{request.chip_count} {request.chip_type} requested, {len(free)} free "
+                f"of {capacity}",
+                field="chip_count",
+            )
+        return tuple(free[: request.chip_count])
+
+    def busy_devices(self, chip_type: str) -> set[int]:
+        """Device indices of ``chip_type`` held by runs that have not ended."""
+        busy: set[int] = set()
+        for handle in self.list_runs():
+            request = read_json(Path(handle.locator) / REQUEST)
+            if request is None or request["chip_type"] != chip_type:
+                continue
+            if not self.status(handle).is_final:
+                busy.update(int(d) for d in request["device_ids"])
+        return busy
+
+    # --- observing -----------------------------------------------------------------------
+
+    def _run_dir(self, handle: RunHandle) -> Path:
+        if handle.backend != NAME:
+            raise InputError(f"handle {handle} is not a {NAME} run", field="handle")
+        check_run_id(handle.run_id)
+        return Path(handle.locator)
+
+    def _reap(self, run_id: str) -> None:
+        runner = self._runners.get(run_id)
+        if runner is not None and runner.poll() is not None:
+            del self._runners[run_id]
+
+    def status(self, handle: RunHandle) -> RunStatus:
+        run_dir = self._run_dir(handle)
+        self._reap(handle.run_id)
+        ended = _exit_status(run_dir)
+        if ended is not None:
+            return ended
+        launch = read_json(run_dir / LAUNCH)
+        if launch is None:
+            return RunStatus(RunState.LOST, message=f"no run directory at {run_dir}")
+        started = read_json(run_dir / RUNNER)
+        if is_same_process_alive(launch["runner_pid"], launch["runner_ticks"]):
+            if started is None:
+                return RunStatus(RunState.PENDING)
+            return RunStatus(RunState.RUNNING, started_at=utc_from_epoch(started["started_at"]))
+        ended = _exit_status(run_dir)  # the runner may have finished between the two reads
+        if ended is not None:
+            return ended
+        err = (run_dir / RUNNER_ERR).read_bytes()[-400:].decode(errors="replace").strip()
+        return RunStatus(
+            RunState.LOST,
+            started_at=None if started is None else utc_from_epoch(started["started_at"]),
+            message="runner process ended without recording an exit" + (f": {err}" if err else ""),
+        )
+
+    def read_log(self, handle: RunHandle, offset: int = 0, max_bytes: int = 1 << 20) -> LogChunk:
+        if offset < 0:
+            raise InputError("log offset must be >= 0", field="offset")
+        run_dir = self._run_dir(handle)
+        final = self.status(handle).is_final  # before reading: then every byte is in the file
+        try:
+            with open(run_dir / LOG, "rb") as log:
+                log.seek(offset)
+                data = log.read(max_bytes)
+                at_end = log.read(1) == b""
+        except FileNotFoundError:
+            data, at_end = b"", True
+        return LogChunk(data, offset, offset + len(data), complete=final and at_end)
+
+    def list_runs(self) -> list[RunHandle]:
+        handles = []
+        for entry in sorted(self.root.iterdir()):
+            run_dir = entry.resolve()
+            if (run_dir / REQUEST).exists() and not entry.name.startswith("."):
+                handles.append(RunHandle(NAME, entry.name, str(run_dir)))
+        return handles
+
+    # --- stopping and cleaning up --------------------------------------------------------
+
+    def terminate(
+        self, handle: RunHandle, reason: StopReason, grace_period_s: float | None = None
+    ) -> None:
+        run_dir = self._run_dir(handle)
+        if (run_dir / EXIT).exists() or not (run_dir / REQUEST).exists():
+            return
+        if not (run_dir / STOP).exists():  # the first request decides the reason
+            write_json_atomic(
+                run_dir / STOP,
+                {"reason": reason.value, "grace_period_s": grace_period_s, "at": time.time()},
+            )
+        if self.status(handle).state is RunState.LOST:
+            _kill_orphan(run_dir)
+
+    def forget(self, handle: RunHandle) -> None:
+        run_dir = self._run_dir(handle)
+        if not self.status(handle).is_final:
+            raise InputError(f"run {handle.run_id} has not ended; terminate it first")
+        _kill_orphan(run_dir)
+        entry = self.root / handle.run_id
+        if entry.is_symlink():
+            entry.unlink()
+        shutil.rmtree(run_dir, ignore_errors=True)
+        self._runners.pop(handle.run_id, None)
+
+
+def _optional_str(path: Path | None) -> str | None:
+    return None if path is None else str(path)
+
+
+def _exit_status(run_dir: Path) -> RunStatus | None:
+    ended = read_json(run_dir / EXIT)
+    if ended is None:
+        return None
+    return RunStatus(
+        RunState(ended["state"]),
+        exit_code=ended["exit_code"],
+        started_at=utc_from_epoch(ended["started_at"]),
+        ended_at=utc_from_epoch(ended["ended_at"]),
+        message=ended["message"],
+    )
+
+
+def _kill_orphan(run_dir: Path) -> None:
+    """SIGKILL the command of a run whose runner died (its process group, if still there)."""
+    started = read_json(run_dir / RUNNER)
+    if started is None or (run_dir / EXIT).exists():
+        return
+    if is_same_process_alive(started["child_pid"], started["child_ticks"]):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(started["child_pgid"], signal.SIGKILL)
