@@ -1,0 +1,127 @@
+"""One scheduling cycle's problem: which jobs may run where, how fast, on how many chips.
+
+Built from a :class:`Snapshot` and the queue. A job may run on pool ``p`` when one of its demand
+alternatives matches the pool's chip (``ChipDemand`` by type, ``AnyChipDemand`` by memory), its
+residency (if any) equals the pool's country, and its rate there is positive. Jobs whose tenant
+or programme has used up its grant are left out entirely (quotas are hard).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from aicenter.scheduler.throughput import ThroughputMatrix
+from aicenter.scheduler.types import AnyChipDemand, ChipDemand, Job, JobProgress, Pool, Snapshot
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+
+
+def chips_on_pool(job: Job, pool: Pool) -> int:
+    """Chips the job needs on ``pool`` (its first matching alternative), 0 if none matches."""
+    for alt in job.demand:
+        if alt.count > pool.count:
+            continue
+        if isinstance(alt, ChipDemand) and alt.chip_type == pool.chip_type:
+            return alt.count
+        if isinstance(alt, AnyChipDemand) and pool.memory_gib >= alt.min_memory_gib:
+            return alt.count
+    return 0
+
+
+def resident(job: Job, pool: Pool) -> bool:
+    return job.residency is None or job.residency == pool.country
+
+
+def quota_left_h100e_h(snapshot: Snapshot) -> dict[str, float]:
+    """Remaining grant of every tenant and programme with a quota (key ``programme:<id>``)."""
+    left: dict[str, float] = {}
+    for tenant in snapshot.tenants.values():
+        if tenant.quota is not None:
+            left[tenant.id] = tenant.quota.value - tenant.used.value
+    for prog in snapshot.programmes.values():
+        if prog.quota is not None:
+            used = sum(t.used.value for t in snapshot.tenants.values() if t.programme == prog.id)
+            left[f"programme:{prog.id}"] = prog.quota.value - used
+    return left
+
+
+def quota_keys(job: Job, snapshot: Snapshot) -> tuple[str, ...]:
+    """The quota accounts a job draws on: its tenant and its programme."""
+    keys = [job.tenant]
+    tenant = snapshot.tenants.get(job.tenant)
+    programme = job.programme or (tenant.programme if tenant else None)
+    if programme is not None:
+        keys.append(f"programme:{programme}")
+    return tuple(keys)
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """Eligible jobs × pools with rates (work/s) and chips per job; zeros where not allowed."""
+
+    snapshot: Snapshot
+    jobs: tuple[JobProgress, ...]
+    pools: tuple[Pool, ...]
+    rate: FloatArray  # (J, P)
+    chips: IntArray  # (J, P)
+    clock: float
+
+    @property
+    def capacity(self) -> FloatArray:
+        return np.array([p.count for p in self.pools], dtype=np.float64)
+
+    def weights(self) -> FloatArray:
+        """Job weight × tenant weight."""
+        tenants = self.snapshot.tenants
+        return np.array(
+            [
+                jp.job.weight * (tenants[jp.job.tenant].weight if jp.job.tenant in tenants else 1.0)
+                for jp in self.jobs
+            ],
+            dtype=np.float64,
+        )
+
+
+def build_problem(
+    snapshot: Snapshot,
+    queue: Sequence[JobProgress],
+    clock: float,
+    throughputs: ThroughputMatrix,
+) -> Problem:
+    """The jobs that may run this cycle and where; see the module docstring for the rules."""
+    left = quota_left_h100e_h(snapshot)
+    pools = snapshot.pools
+    jobs: list[JobProgress] = []
+    rate_rows: list[list[float]] = []
+    chip_rows: list[list[int]] = []
+    cache: dict[tuple[str, str, int], float] = {}
+    for jp in queue:
+        if jp.remaining_work <= 0 or jp.job.arrival_s > clock:
+            continue
+        if any(left.get(k, 1.0) <= 0 for k in quota_keys(jp.job, snapshot)):
+            continue
+        rates: list[float] = []
+        chips: list[int] = []
+        for pool in pools:
+            k = chips_on_pool(jp.job, pool) if resident(jp.job, pool) else 0
+            r = 0.0
+            if k:
+                key = (jp.job.job_class, pool.chip_type, k)
+                r = cache.get(key, -1.0)
+                if r < 0:
+                    r = cache[key] = throughputs.rate(*key)
+            rates.append(r)
+            chips.append(k if r > 0 else 0)
+        if any(chips):
+            jobs.append(jp)
+            rate_rows.append(rates)
+            chip_rows.append(chips)
+    shape = (len(jobs), len(pools))
+    rate = np.array(rate_rows, dtype=np.float64).reshape(shape)
+    chips_arr = np.array(chip_rows, dtype=np.int64).reshape(shape)
+    return Problem(snapshot, tuple(jobs), tuple(pools), rate, chips_arr, clock)

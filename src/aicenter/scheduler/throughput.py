@@ -1,0 +1,69 @@
+"""The throughput matrix: how fast each job class runs on each chip type.
+
+``rate(job_class, chip_type, count)`` is work units per second of a job of that class on a gang
+of ``count`` chips. Lookup order:
+
+1. a measured value for exactly ``(class, chip, count)`` (Gavel's file, or jobs that ran);
+2. a measured value at another count ``k``, scaled linearly: ``rate(k) · count / k``;
+3. an estimate per chip ``e(class, chip)`` (from the catalog's H100-equivalent ratios or the
+   planner), times ``count``.
+
+A rate of 0 means the job cannot run on that chip (an inference NPU for a training job).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from aicenter.catalog.performance import PerformanceTable
+from aicenter.domain.accelerator import WorkloadClass
+
+
+class ThroughputMatrix:
+    """Job class × chip type × gang size → work units per second, measured over estimated."""
+
+    def __init__(
+        self,
+        measured: Mapping[tuple[str, str, int], float] | None = None,
+        estimated_per_chip: Mapping[tuple[str, str], float] | None = None,
+    ) -> None:
+        self._measured: dict[tuple[str, str, int], float] = dict(measured or {})
+        self._estimated = dict(estimated_per_chip or {})
+        self._by_class_chip: dict[tuple[str, str], list[tuple[int, float]]] = {}
+        for (cls, chip, count), value in self._measured.items():
+            self._by_class_chip.setdefault((cls, chip), []).append((count, value))
+
+    @classmethod
+    def from_performance(
+        cls, perf: PerformanceTable, chip_ids: Iterable[str] | None = None
+    ) -> ThroughputMatrix:
+        """Estimates from the catalog: one unit of work is one H100-second of that class."""
+        chips = list(chip_ids) if chip_ids is not None else perf.catalog.ids
+        est = {(w.value, chip): perf.ratio(chip, w) for w in WorkloadClass for chip in chips}
+        return cls(estimated_per_chip=est)
+
+    def with_measured(self, values: Mapping[tuple[str, str, int], float]) -> ThroughputMatrix:
+        """A copy where ``values`` replace whatever was there (measured beats estimated)."""
+        merged = dict(self._measured)
+        merged.update(values)
+        return ThroughputMatrix(merged, self._estimated)
+
+    def knows(self, job_class: str) -> bool:
+        return any(k[0] == job_class for k in self._by_class_chip) or any(
+            k[0] == job_class for k in self._estimated
+        )
+
+    @property
+    def chip_types(self) -> set[str]:
+        return {k[1] for k in self._by_class_chip} | {k[1] for k in self._estimated}
+
+    def rate(self, job_class: str, chip_type: str, count: int) -> float:
+        """Work units per second on ``count`` chips; 0.0 when nothing is known."""
+        exact = self._measured.get((job_class, chip_type, count))
+        if exact is not None:
+            return exact
+        near = self._by_class_chip.get((job_class, chip_type))
+        if near:
+            k, value = min(near, key=lambda kv: abs(kv[0] - count))
+            return value * count / k
+        return self._estimated.get((job_class, chip_type), 0.0) * count

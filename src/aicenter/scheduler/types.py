@@ -1,0 +1,184 @@
+"""Core value types of the scheduler: jobs, tenants, pools, snapshots and allocations.
+
+Everything here is pure data. Time is float seconds on whatever clock the caller uses (the
+simulator's virtual clock, or seconds since the epoch in the live service); nothing here reads
+a clock. Chip types are plain strings: catalog ids (``nvidia-h100-sxm``) in the service, Gavel's
+``v100``/``p100``/``k80`` in trace replays.
+
+Work is measured in the units of the job's class: a job carries ``total_work`` units and the
+:class:`~aicenter.scheduler.throughput.ThroughputMatrix` says how many units per second it makes
+on ``count`` chips of a type (steps/s for Gavel traces, H100-seconds/s for catalog estimates).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import IntEnum
+
+from aicenter.domain.units import H100eHours, Money
+
+
+class PriorityClass(IntEnum):
+    """Priority lanes; a larger value preempts a smaller one within its guaranteed share."""
+
+    BEST_EFFORT = 0
+    STANDARD = 1
+    CHASE = 2
+
+
+@dataclass(frozen=True, slots=True)
+class ChipDemand:
+    """One way to run a job: ``count`` chips of exactly ``chip_type``."""
+
+    chip_type: str
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class AnyChipDemand:
+    """One way to run a job: ``count`` chips of any type with at least ``min_memory_gib``."""
+
+    min_memory_gib: float
+    count: int
+
+
+Demand = ChipDemand | AnyChipDemand
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """A job as submitted: who, what it needs, how much work, and constraints.
+
+    ``demand`` lists alternatives; the job runs on exactly one of them at a time, as a gang of
+    ``count`` chips when ``gang`` is true (all or nothing). ``residency`` is an ISO country code:
+    the job only runs on pools in that country. ``deadline_s`` is absolute, on the caller's clock.
+    """
+
+    id: str
+    tenant: str
+    job_class: str
+    demand: tuple[Demand, ...]
+    total_work: float
+    arrival_s: float
+    programme: str | None = None
+    priority_class: PriorityClass = PriorityClass.STANDARD
+    gang: bool = True
+    weight: float = 1.0
+    deadline_s: float | None = None
+    residency: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class JobProgress:
+    """A queued or running job with what it has done so far.
+
+    ``attained_s`` is wall-clock seconds the job has run on each pool (cumulative);
+    ``running_on`` is the pool it holds now (``None`` if waiting).
+    """
+
+    job: Job
+    remaining_work: float
+    attained_s: Mapping[str, float] = field(default_factory=dict)
+    running_on: str | None = None
+
+    @property
+    def id(self) -> str:
+        return self.job.id
+
+
+@dataclass(frozen=True, slots=True)
+class Programme:
+    """A funding programme (for example a national GPU call) with its weight and grant."""
+
+    id: str
+    weight: float = 1.0
+    quota: H100eHours | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Tenant:
+    """An organisation that submits jobs. ``quota`` is its grant; ``used`` what it consumed."""
+
+    id: str
+    weight: float = 1.0
+    quota: H100eHours | None = None
+    used: H100eHours = field(default_factory=lambda: H100eHours(0.0))
+    programme: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Pool:
+    """Identical chips at one site: ``count`` chips in nodes of ``node_size``.
+
+    ``h100e_per_chip`` converts chip-hours into H100-equivalent hours for quotas; ``price`` is per
+    chip-hour (``None`` when unpriced).
+    """
+
+    id: str
+    chip_type: str
+    count: int
+    node_size: int
+    country: str = "KR"
+    memory_gib: float = 0.0
+    h100e_per_chip: float = 1.0
+    price_per_chip_hour: Money | None = None
+
+    @property
+    def nodes(self) -> int:
+        return -(-self.count // self.node_size)
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """What the scheduler sees in one cycle: pools, tenants and programmes.
+
+    ``chase_share`` is the fraction of every pool guaranteed to the chase-team class.
+    """
+
+    pools: tuple[Pool, ...]
+    tenants: Mapping[str, Tenant] = field(default_factory=dict)
+    programmes: Mapping[str, Programme] = field(default_factory=dict)
+    chase_share: float = 0.0
+
+    def pool(self, pool_id: str) -> Pool:
+        for p in self.pools:
+            if p.id == pool_id:
+                return p
+        raise KeyError(pool_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """A job placed for the coming round: ``count`` chips of ``pool`` on nodes ``nodes``.
+
+    ``nodes`` lists the node index of every chip (length ``count``).
+    """
+
+    job_id: str
+    pool_id: str
+    chip_type: str
+    count: int
+    nodes: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Allocation:
+    """The result of one scheduling cycle.
+
+    ``fractions[job][pool]`` is the long-run share of time the policy wants the job to spend on
+    the pool (rows sum to at most 1); ``placements`` are concrete for the coming round;
+    ``preempted`` are jobs that ran last round and do not now; ``migrated`` moved pool.
+    """
+
+    fractions: Mapping[str, Mapping[str, float]]
+    placements: tuple[Placement, ...]
+    preempted: tuple[str, ...] = ()
+    migrated: tuple[str, ...] = ()
+    resolved: bool = False
+
+    def placement_of(self, job_id: str) -> Placement | None:
+        for p in self.placements:
+            if p.job_id == job_id:
+                return p
+        return None
