@@ -11,7 +11,7 @@ import sys
 import typer
 
 from aicenter import __version__
-from aicenter.cli import catalog
+from aicenter.cli import catalog, fleet, procure
 from aicenter.domain.errors import AicenterError
 
 app = typer.Typer(
@@ -22,6 +22,9 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(catalog.app, name="catalog")
+app.add_typer(fleet.fleet_app, name="fleet")
+app.add_typer(fleet.proposals_app, name="proposals")
+app.command("procure")(procure.procure)
 
 
 @app.command("version")

@@ -1,0 +1,1 @@
+"""Scoring of fleets and providers' proposals (rubrics) and the procurement optimiser."""
