@@ -1,0 +1,40 @@
+"""Bank account numbers (계좌번호): 10–14 digits, hyphenated as each bank likes.
+
+No bank publishes a check digit, so a number is reported only when a context word — 계좌, 입금,
+예금주 or a bank's name — appears within 30 characters before it or 12 after it. Score 0.75,
+below every checksum-validated type, so an overlap with a phone or card number goes to those.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from aicenter.exchange.pii.base import Finding, PiiType, Trigger
+from aicenter.exchange.pii.context import context_pattern, near
+
+SHAPE = re.compile(r"(?<![0-9A-Za-z\-.])\d{2,7}(?:-\d{1,7}){0,3}(?![0-9A-Za-z]|[-.]\d)")
+CONTEXT = context_pattern(
+    [
+        "계좌번호", "계좌", "입금", "송금", "이체", "예금주", "환불", "무통장", "은행", "뱅크",
+        "국민", "신한", "우리", "하나", "농협", "기업", "우체국", "새마을금고", "신협", "수협",
+        "카카오뱅크", "토스", "케이뱅크", "SC제일", "씨티", "KB", "IBK", "NH", "account", "bank",
+    ]
+)  # fmt: skip
+MIN_DIGITS = 10
+MAX_DIGITS = 14
+
+
+class BankAccountDetector:
+    pii_type = PiiType.BANK_ACCOUNT
+    trigger = Trigger.DIGITS
+    min_digits = MIN_DIGITS
+    needs_any = ""
+
+    def find(self, text: str, start: int, end: int) -> Iterator[Finding]:
+        for m in SHAPE.finditer(text, start, end):
+            n_digits = (m.end() - m.start()) - m.group().count("-")
+            if MIN_DIGITS <= n_digits <= MAX_DIGITS and near(
+                CONTEXT, text, m.start(), m.end(), before=30, after=12
+            ):
+                yield Finding(m.start(), m.end(), self.pii_type, 0.75)

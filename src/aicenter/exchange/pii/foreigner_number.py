@@ -1,0 +1,46 @@
+"""Foreigner registration number (외국인등록번호): YYMMDD-GNNNNNC with G ∈ {5,6,7,8}.
+
+Check digit: C = (13 − Σ wᵢ·dᵢ mod 11) mod 10, w = 2,3,4,5,6,7,8,9,2,3,4,5. As with resident
+numbers, a number that fails the check is still reported when a context word (외국인, 등록번호 ...)
+is nearby.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from aicenter.exchange.pii import registration_shape as shape
+from aicenter.exchange.pii.base import Finding, PiiType, Trigger
+from aicenter.exchange.pii.context import context_pattern, near
+
+CONTEXT = context_pattern(
+    ["외국인등록번호", "외국인등록", "외국인", "등록번호", "alien registration", "ARC"]
+)
+_FOREIGNER_G = frozenset("5678")
+
+
+def foreigner_check_digit_ok(digits: list[int]) -> bool:
+    """Whether the 13th digit is the foreigner-number check digit of the first 12."""
+    return (13 - shape.weighted_mod11(digits)) % 10 == digits[12]
+
+
+class ForeignerNumberDetector:
+    pii_type = PiiType.FOREIGNER_NUMBER
+    trigger = Trigger.DIGITS
+    min_digits = 13
+    needs_any = ""
+
+    def find(self, text: str, start: int, end: int) -> Iterator[Finding]:
+        for m in shape.matches(text, start, end):
+            front, sep, back = m.group(1), m.group(2), m.group(3)
+            if back[0] not in _FOREIGNER_G or not shape.plausible_birth_date(front):
+                continue
+            valid = foreigner_check_digit_ok(shape.digits_of(front, back))
+            context = near(CONTEXT, text, m.start(), m.end())
+            if context:
+                score = 0.95 if valid else 0.80
+            elif valid:
+                score = 0.95 if sep else 0.70
+            else:
+                continue
+            yield Finding(m.start(), m.end(), self.pii_type, score)

@@ -1,0 +1,30 @@
+"""Korean passport number (여권번호): [MSROD] + 8 digits, or since 2021 [MSROD]ddd[A-Z]dddd.
+
+No check digit. The 2021 form (letter, 3 digits, letter, 4 digits) is distinctive and reported
+alone (0.85); the older letter + 8 digits looks like a product code and needs a context word.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from aicenter.exchange.pii.base import Finding, PiiType, Trigger
+from aicenter.exchange.pii.context import context_pattern, near
+
+SHAPE = re.compile(r"(?<![0-9A-Za-z\-])[MSROD]\d{3}(?:([A-Z])\d{4}|\d{5})(?![0-9A-Za-z]|-\d)")
+CONTEXT = context_pattern(["여권번호", "여권", "passport"])
+
+
+class PassportDetector:
+    pii_type = PiiType.PASSPORT
+    trigger = Trigger.DIGITS
+    min_digits = 7
+    needs_any = "MSROD"
+
+    def find(self, text: str, start: int, end: int) -> Iterator[Finding]:
+        for m in SHAPE.finditer(text, start, end):
+            if near(CONTEXT, text, m.start(), m.end()):
+                yield Finding(m.start(), m.end(), self.pii_type, 0.9)
+            elif m.group(1):
+                yield Finding(m.start(), m.end(), self.pii_type, 0.85)

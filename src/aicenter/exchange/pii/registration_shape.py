@@ -1,0 +1,39 @@
+"""The shape shared by resident, foreigner and corporate registration numbers: 6 + 7 digits.
+
+``YYMMDD-GNNNNNC``: a birth date, a digit G that encodes century and sex (1–4, 9, 0 for
+citizens; 5–8 for foreigners), five digits and a check digit. Corporate registration numbers
+share the 6 + 7 layout but encode a registry office, a kind and a serial instead of a date.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+# 6 digits, an optional dash/space, 7 digits; not inside a longer run of digits or a code.
+SHAPE = re.compile(r"(?<![0-9A-Za-z\-])(\d{6})([- ]?)(\d{7})(?![0-9A-Za-z]|-\d)")
+
+_DAYS_IN_MONTH = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def digits_of(front: str, back: str) -> list[int]:
+    """The 13 digits of a 6 + 7 number."""
+    return [ord(c) - 48 for c in front + back]
+
+
+def plausible_birth_date(front: str) -> bool:
+    """YYMMDD with month 1–12 and a day that exists in that month (29 February allowed)."""
+    month = int(front[2:4])
+    day = int(front[4:6])
+    return 1 <= month <= 12 and 1 <= day <= _DAYS_IN_MONTH[month - 1]
+
+
+def weighted_mod11(digits: list[int]) -> int:
+    """Σ wᵢ·dᵢ mod 11 over the first 12 digits, w = 2,3,4,5,6,7,8,9,2,3,4,5."""
+    weights = (2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5)
+    return sum(w * d for w, d in zip(weights, digits, strict=False)) % 11
+
+
+def matches(text: str, start: int, end: int) -> Iterator[re.Match[str]]:
+    """Every 6 + 7 candidate within ``text[start:end]``."""
+    return SHAPE.finditer(text, start, end)
