@@ -71,6 +71,7 @@ def _solve(
         # non-binding jobs as little as possible.
         h.setOptionValue("solver", "ipm")
         h.setOptionValue("run_crossover", "off")
+        h.setOptionValue("presolve", "off")
     lp = highspy.HighsLp()
     n_col = len(cost)
     lp.num_col_ = n_col

@@ -127,7 +127,48 @@ class RoundScheduler:
         self._solved_jobs: frozenset[str] | None = None
         self._solved_at = -np.inf
         self._baseline: dict[str, dict[str, float]] = {}
+        self._seen: dict[str, dict[str, float]] = {}
+        self._job_time: dict[str, dict[str, float]] = {}
+        self._pool_time: dict[str, float] = {}
         self._nodes: dict[str, tuple[str, tuple[int, ...]]] = {}
+
+    def _account(self, problem: Problem) -> None:
+        """Add the time each job ran since the last call to its and its pool's counters.
+
+        A job seen for the first time starts with half a round on every pool it may use (so a
+        fresh job neither divides by zero nor jumps the whole queue), as Gavel does.
+        """
+        live = {jp.id for jp in problem.jobs}
+        for jid in [j for j in self._job_time if j not in live]:
+            del self._job_time[jid]
+            self._seen.pop(jid, None)
+        half = self.config.round_s / 2.0
+        for j, jp in enumerate(problem.jobs):
+            times = self._job_time.get(jp.id)
+            if times is None:
+                times = self._job_time[jp.id] = {}
+                for p in np.flatnonzero(problem.chips[j]):
+                    pool_id = problem.pools[p].id
+                    times[pool_id] = half
+                    self._pool_time[pool_id] = self._pool_time.get(pool_id, 0.0) + half
+            seen = self._seen.setdefault(jp.id, {})
+            for pool_id, total in jp.attained_s.items():
+                delta = total - seen.get(pool_id, 0.0)
+                if delta > 0:
+                    times[pool_id] = times.get(pool_id, 0.0) + delta
+                    self._pool_time[pool_id] = self._pool_time.get(pool_id, 0.0) + delta
+                    seen[pool_id] = total
+
+    def _carry_over(self, clock: float) -> None:
+        """At a re-solve, keep only the time a job got beyond its old share (Gavel's reset)."""
+        elapsed = max(clock - self._solved_at, 0.0) if np.isfinite(self._solved_at) else 0.0
+        self._pool_time = {}
+        for jid, times in self._job_time.items():
+            shares = self._fractions.get(jid, {})
+            for pool_id, t in times.items():
+                kept = max(t - shares.get(pool_id, 0.0) * elapsed, 0.0)
+                times[pool_id] = kept
+                self._pool_time[pool_id] = self._pool_time.get(pool_id, 0.0) + kept
 
     def _maybe_resolve(self, problem: Problem, clock: float) -> bool:
         ids = frozenset(jp.id for jp in problem.jobs)
@@ -137,6 +178,7 @@ class RoundScheduler:
         if not due:
             return False
         x = self.objective.fractions(problem) if problem.jobs else np.zeros((0, 0))
+        self._carry_over(clock)
         self._fractions = {}
         for j, jp in enumerate(problem.jobs):
             row = {problem.pools[p].id: float(x[j, p]) for p in np.flatnonzero(x[j] > 1e-9)}
@@ -151,6 +193,7 @@ class RoundScheduler:
     ) -> Allocation:
         """Place jobs for the round starting at ``clock`` (see the module docstring)."""
         problem = build_problem(snapshot, queue, clock, self.throughputs)
+        self._account(problem)
         resolved = self._maybe_resolve(problem, clock)
         placements = self._place(problem, snapshot, clock)
         placed = {p.job_id: p.pool_id for p in placements}
@@ -178,12 +221,14 @@ class RoundScheduler:
                 pool_id = problem.pools[p].id
                 x = shares.get(pool_id, 0.0)
                 received = jp.attained_s.get(pool_id, 0.0) - base.get(pool_id, 0.0)
+                job_time = self._job_time[jp.id].get(pool_id, 0.0)
+                pool_time = self._pool_time.get(pool_id, 0.0)
                 if x <= 0:
                     priority = 0.0
-                elif received <= 0 or elapsed <= 0:
+                elif job_time <= 0 or pool_time <= 0:
                     priority = UNSERVED_BOOST * x
                 else:
-                    priority = x / (received / elapsed)
+                    priority = x / (job_time / pool_time)
                 stay = 1.0 if sticky and jp.running_on == pool_id else 0.0
                 deficit = x * elapsed - received
                 keys.append((priority * (1.0 + stay), stay, deficit, x, j, int(p)))
