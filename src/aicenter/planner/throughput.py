@@ -1,0 +1,242 @@
+"""Achieved throughput: model FLOPs utilisation (MFU) by chip, model size and cluster size.
+
+Per training step, the hardware FLOPs utilisation of ``N`` chips of type ``c`` is modelled as
+
+    HFU(c, N, m) = s(c, m) · f(c) · e(c, N)
+
+* ``f(c)`` — the chip's achievable-matmul fraction (catalog; measured largest-matmul rate over
+  peak; :data:`aicenter.catalog.performance.DEFAULT_ACHIEVABLE_FRACTION` when unmeasured);
+* ``e(c, N) = 1 / (1 + a·log2(max(1, N/D)) + b·max(0, BW_ref/BW − 1))`` — scaling efficiency:
+  each doubling of the number of scale-up domains (``D`` chips per NVLink/ICI domain) adds a
+  share ``a`` of communication time, and a scale-up link slower than NVLink 4 (``BW_ref`` = 900
+  GB/s) adds ``b`` per unit of shortfall. ``a = 0.054`` is solved from Llama 3.1 405B's
+  published 43% MFU on 8,192 and 41% on 16,384 H100 (same model, same software); ``b = 0.05``
+  is an assumption. An unpublished link bandwidth counts as :data:`FALLBACK_SCALE_UP_GBPS`;
+* ``s(c, m)`` — software efficiency, calibrated on published runs: for each calibration run
+  ``s_i = HFU_step,i / (f(c_i) · e(c_i, N_i))``. A chip with calibration runs uses their mean
+  weighted by model-size similarity ``w_i = exp(−ln²(P/P_i) / (2·ln²4))``; a chip without runs
+  uses the mean over all runs (so it is scaled by its own achievable-matmul fraction).
+
+``MFU = HFU / r`` where ``r = 4/3`` under full activation recomputation (the forward pass runs
+twice) and 1 otherwise. A run's step HFU is its published step MFU converted to the planner's
+FLOPs basis when published, else its hours-derived (effective) MFU times the overhead factor
+when its hours are logged (throughput-derived hours carry no overhead).
+
+Overhead factor (failures, restarts, evaluation, checkpoints): ``k = mean_i(step_i /
+effective_i)`` over calibration runs that publish both a step MFU and logged hours (Llama 3.1
+405B, BLOOM-176B). Planned chip-hours are ``F / (peak · MFU · 3600) · k``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from aicenter.catalog import Catalog
+from aicenter.catalog.loader import REFERENCE_CHIP_ID
+from aicenter.catalog.performance import achievable_fraction
+from aicenter.domain.accelerator import Accelerator
+from aicenter.domain.errors import InputError
+from aicenter.planner.flops import flops_per_token
+from aicenter.planner.model import ModelSpec, Recompute, StageKind
+
+SCALING_COST_PER_DOUBLING = 0.054
+INTERCONNECT_PENALTY = 0.05
+REFERENCE_SCALE_UP_GBPS = 900.0
+FALLBACK_SCALE_UP_GBPS = 400.0
+FULL_RECOMPUTE_FACTOR = 4.0 / 3.0
+SIZE_SIMILARITY_WIDTH = math.log(4.0)
+DEFAULT_OVERHEAD = 1.10  # used only when no calibration run publishes both figures
+DEFAULT_SOFTWARE_EFFICIENCY = 0.75  # used only for an empty calibration
+MAX_MFU = 0.75
+
+
+def scaling_efficiency(chip: Accelerator, count: int) -> float:
+    """``e(c, N)``: share of step time not lost to communication (see module docstring)."""
+    domains = max(1.0, count / max(1, chip.scale_up_domain))
+    bandwidth = chip.scale_up_bw_gbps or FALLBACK_SCALE_UP_GBPS
+    shortfall = max(0.0, REFERENCE_SCALE_UP_GBPS / bandwidth - 1.0)
+    return 1.0 / (1.0 + SCALING_COST_PER_DOUBLING * math.log2(domains) + INTERCONNECT_PENALTY
+                  * shortfall)
+
+
+def recompute_factor(recompute: Recompute) -> float:
+    return FULL_RECOMPUTE_FACTOR if recompute is Recompute.FULL else 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class CalibrationPoint:
+    """One calibration run reduced to what predictions need."""
+
+    label: str
+    chip_id: str
+    count: int
+    active_params: float
+    step_hfu: float
+    software_efficiency: float
+    effective_mfu: float
+
+
+@dataclass(frozen=True, slots=True)
+class Calibration:
+    """Fitted software efficiencies and overhead factor, with the runs they came from."""
+
+    points: tuple[CalibrationPoint, ...]
+    overhead: float
+    overhead_source: str
+    global_efficiency: float
+    excluded: tuple[str, ...] = field(default=())
+
+    @property
+    def run_labels(self) -> tuple[str, ...]:
+        return tuple(p.label for p in self.points)
+
+
+@dataclass(frozen=True, slots=True)
+class MfuEstimate:
+    """A predicted step MFU and where it came from."""
+
+    mfu: float
+    hfu: float
+    software_efficiency: float
+    scaling_efficiency: float
+    achievable_fraction: float
+    source: str
+
+
+def predict_mfu(
+    model: ModelSpec,
+    chip: Accelerator,
+    count: int,
+    calibration: Calibration,
+    recompute: Recompute | None = None,
+) -> MfuEstimate:
+    """Step MFU of ``model`` on ``count`` × ``chip`` (maths in the module docstring)."""
+    same_chip = [p for p in calibration.points if p.chip_id == chip.id]
+    if same_chip:
+        weights = [
+            math.exp(-(math.log(model.active_params / p.active_params) ** 2)
+                     / (2 * SIZE_SIMILARITY_WIDTH**2))
+            for p in same_chip
+        ]
+        total = sum(weights)
+        if total > 1e-12:
+            s = sum(w * p.software_efficiency for w, p in zip(weights, same_chip, strict=True))
+            s /= total
+        else:
+            s = sum(p.software_efficiency for p in same_chip) / len(same_chip)
+        source = f"calibrated on {chip.id}: " + ", ".join(p.label for p in same_chip)
+    else:
+        s = calibration.global_efficiency
+        source = (
+            f"no published run on {chip.id}: mean software efficiency of "
+            f"{len(calibration.points)} calibration runs × its achievable-matmul fraction"
+        )
+    f = achievable_fraction(chip)
+    e = scaling_efficiency(chip, count)
+    hfu = s * f * e
+    mfu = min(MAX_MFU, hfu / recompute_factor(recompute or model.recompute))
+    return MfuEstimate(mfu, hfu, s, e, f, source)
+
+
+def fit_calibration(runs: list[object], catalog: Catalog) -> Calibration:
+    """Fit software efficiencies and the overhead factor on ``runs`` (TrainingRun objects
+    marked ``calibrate`` and plannable; others are ignored)."""
+    from aicenter.planner.runs import TrainingRun
+
+    usable = [
+        r
+        for r in runs
+        if isinstance(r, TrainingRun)
+        and r.calibrate
+        and r.plannable
+        and r.reported_chip_hours
+        and r.model is not None
+        and r.chip_id is not None
+        and r.tokens is not None
+        and r.count is not None
+    ]
+    # 1) overhead from runs publishing both a step MFU and logged hours
+    ratios: list[tuple[str, float]] = []
+    for run in usable:
+        if run.step_mfu is None or run.hours_basis != "logged":
+            continue
+        step, effective = _step_and_effective_hfu(run, catalog)
+        ratios.append((run.label, step / effective))
+    if ratios:
+        overhead = sum(r for _, r in ratios) / len(ratios)
+        overhead_source = "mean step/effective utilisation of " + ", ".join(
+            f"{label} ({ratio:.3f})" for label, ratio in ratios
+        )
+    else:
+        overhead, overhead_source = DEFAULT_OVERHEAD, "default (no calibration run publishes both)"
+    # 2) software efficiency per run
+    points: list[CalibrationPoint] = []
+    for run in usable:
+        assert run.model is not None and run.chip_id is not None and run.count is not None
+        chip = catalog.get(run.chip_id)
+        step, effective = _step_and_effective_hfu(run, catalog)
+        if run.step_mfu is None and run.hours_basis == "logged":
+            step = effective * overhead
+        s = step / (achievable_fraction(chip) * scaling_efficiency(chip, run.count))
+        points.append(
+            CalibrationPoint(
+                run.label,
+                run.chip_id,
+                run.count,
+                run.model.active_params,
+                step,
+                s,
+                effective / recompute_factor(run.model.recompute),
+            )
+        )
+    global_s = (
+        sum(p.software_efficiency for p in points) / len(points)
+        if points
+        else DEFAULT_SOFTWARE_EFFICIENCY
+    )
+    return Calibration(tuple(points), overhead, overhead_source, global_s)
+
+
+def _step_and_effective_hfu(run: object, catalog: Catalog) -> tuple[float, float]:
+    """(published step HFU on the planner basis or effective, effective HFU from the hours)."""
+    from aicenter.planner.runs import TrainingRun
+
+    assert isinstance(run, TrainingRun)
+    assert run.model is not None and run.chip_id is not None and run.tokens is not None
+    assert run.reported_chip_hours is not None
+    chip = catalog.get(run.chip_id)
+    if chip.peak_bf16_tflops is None:
+        raise InputError(f"{chip.id} has no BF16 peak to calibrate on", field="chip_id")
+    factor = recompute_factor(run.model.recompute)
+    hw_flops_per_token = flops_per_token(run.model) * factor
+    peak = chip.peak_bf16_tflops * 1e12
+    effective = run.tokens * hw_flops_per_token / (run.reported_chip_hours * 3600.0 * peak)
+    if run.step_mfu is None:
+        return effective, effective
+    basis = run.step_flops_per_token or hw_flops_per_token
+    step = run.step_mfu * hw_flops_per_token / basis
+    return step, effective
+
+
+def relative_throughput(model: ModelSpec, chip_id: str, count: int) -> float:
+    """Training throughput of ``count`` × ``chip_id`` relative to ``count`` × H100 SXM for
+    ``model`` (tokens per second ratio, memory fit not considered; 0.0 for chips that cannot
+    train). Uses the packaged calibration: ``peak(c)·MFU(c, N) / (peak(H100)·MFU(H100, N))``.
+    """
+    from aicenter.catalog import load_catalog
+    from aicenter.planner.calibration import default_calibration
+
+    catalog = load_catalog()
+    chip, reference = catalog.get(chip_id), catalog.get(REFERENCE_CHIP_ID)
+    if not chip.can_train or chip.peak_bf16_tflops is None:
+        return 0.0
+    calibration = default_calibration()
+    ours = chip.peak_bf16_tflops * predict_mfu(model, chip, count, calibration).mfu
+    assert reference.peak_bf16_tflops is not None
+    theirs = reference.peak_bf16_tflops * predict_mfu(model, reference, count, calibration).mfu
+    return ours / theirs
+
+
+def stage_kind_uses_rollouts(kind: StageKind) -> bool:
+    return kind is StageKind.RL
