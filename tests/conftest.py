@@ -7,9 +7,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from aicenter.catalog import Catalog, PerformanceTable, load_catalog
 from aicenter.cli.main import main
+
+# Timing varies on a shared 2-core machine: hypothesis judges behaviour here, not speed.
+settings.register_profile("aicenter", deadline=None)
+settings.load_profile("aicenter")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED = REPO_ROOT.parent / "shared"

@@ -17,7 +17,8 @@ fleet_app = typer.Typer(help="Score a fleet against a rubric.", no_args_is_help=
 proposals_app = typer.Typer(help="Rank providers' proposals.", no_args_is_help=True)
 
 RubricOption = Annotated[
-    str, typer.Option("--rubric", help="preset name (india-diversity, korea-nacc-2025, ...) or file")
+    str,
+    typer.Option("--rubric", help="preset name (india-diversity, korea-nacc-2025, ...) or file"),
 ]
 ThroughputsOption = Annotated[
     Path | None,
@@ -38,7 +39,9 @@ def _breakdown_table(result: RubricResult) -> None:
         {"criterion": c.id, "points": c.points, "max": c.max, "explanation": c.explanation}
         for c in result.criteria
     ]
-    rows.append({"criterion": "TOTAL", "points": result.total, "max": result.max, "explanation": ""})
+    rows.append(
+        {"criterion": "TOTAL", "points": result.total, "max": result.max, "explanation": ""}
+    )
     print_rows(rows, "table", title=f"{result.proposal} — {result.rubric}")
 
 
@@ -63,8 +66,14 @@ def rubrics() -> None:
     rows = []
     for name in preset_names():
         r = load_rubric(name)
-        rows.append({"preset": name, "name": r.name, "max": r.max_points,
-                     "criteria": ", ".join(c.id for c in r.criteria)})
+        rows.append(
+            {
+                "preset": name,
+                "name": r.name,
+                "max": r.max_points,
+                "criteria": ", ".join(c.id for c in r.criteria),
+            }
+        )
     print_rows(rows, "table")
 
 

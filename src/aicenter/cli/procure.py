@@ -43,12 +43,17 @@ def procure(
     rows: list[dict[str, Any]] = []
     for offer, chips in zip(book.offers, result.chips, strict=True):
         ratio = perf.ratio(offer.chip_id, WorkloadClass.DENSE_TRAINING)
-        rows.append({
-            "offer": offer.id, "chip": offer.chip_id, "chips": chips,
-            "available": offer.available, "h100e": round(chips * ratio, 1),
-            "cost_krw": float(offer.unit_cost_krw * chips),
-            "power_mw": round(chips * offer.power_w * book.site.pue / 1e6, 3),
-        })
+        rows.append(
+            {
+                "offer": offer.id,
+                "chip": offer.chip_id,
+                "chips": chips,
+                "available": offer.available,
+                "h100e": round(chips * ratio, 1),
+                "cost_krw": float(offer.unit_cost_krw * chips),
+                "power_mw": round(chips * offer.power_w * book.site.pue / 1e6, 3),
+            }
+        )
     summary = {
         "capacity_h100e": round(result.capacity_h100e, 1),
         "cost_krw": float(result.cost_krw),

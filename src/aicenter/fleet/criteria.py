@@ -64,19 +64,26 @@ class VendorDiversity(Criterion[DiversityParams]):
     Params = DiversityParams
     description = "diversity of chip vendors by share of h100e capacity"
 
+    def points_for(self, by_vendor: dict[str, float]) -> tuple[float, float, float]:
+        """(points, effective vendors N, N needed for full marks) for capacities by vendor."""
+        p = self.params
+        total = sum(by_vendor.values())
+        n_star = 1.0 / sup_hhi(p.full_at_max_share)
+        if total <= 0:
+            return 0.0, 0.0, n_star
+        hhi = sum((c / total) ** 2 for c in by_vendor.values() if c > 0)
+        n_eff = 1.0 / hhi
+        progress = min(1.0, max(0.0, (n_eff - 1.0) / (n_star - 1.0)))
+        if progress > 1.0 - 1e-9:
+            progress = 1.0
+        return p.floor_points + (self.max_points - p.floor_points) * progress, n_eff, n_star
+
     def evaluate(self, proposal: Proposal, ctx: ScoringContext) -> tuple[float, str]:
         p = self.params
         cap = ctx.capacity(proposal, p.basis)
         if cap.total_h100e <= 0:
             return 0.0, f"no {p.basis} capacity"
-        shares = sorted((c / cap.total_h100e for c in cap.by_vendor.values() if c > 0), reverse=True)
-        hhi = sum(s * s for s in shares)
-        n_eff = 1.0 / hhi
-        n_star = 1.0 / sup_hhi(p.full_at_max_share)
-        progress = min(1.0, max(0.0, (n_eff - 1.0) / (n_star - 1.0)))
-        if progress > 1.0 - 1e-9:
-            progress = 1.0
-        points = p.floor_points + (self.max_points - p.floor_points) * progress
+        points, n_eff, n_star = self.points_for(cap.by_vendor)
         mix = ", ".join(
             f"{v} {_pct(c / cap.total_h100e)}"
             for v, c in sorted(cap.by_vendor.items(), key=lambda kv: -kv[1])
@@ -84,8 +91,7 @@ class VendorDiversity(Criterion[DiversityParams]):
         )
         return points, (
             f"{mix} of {_h(cap.total_h100e)} h100e ({p.basis}); effective vendors {n_eff:.2f} "
-            f"of {n_star:.2f} for full marks -> {p.floor_points:g} + "
-            f"{self.max_points - p.floor_points:g} x {progress:.2f}"
+            f"of {n_star:.2f} for full marks -> {points:.2f}"
         )
 
 

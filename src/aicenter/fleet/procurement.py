@@ -60,7 +60,7 @@ from aicenter.fleet.criteria import (
     sup_hhi,
 )
 from aicenter.fleet.proposal_file import SiteModel
-from aicenter.fleet.rubric import Criterion, Rubric, ScoringContext
+from aicenter.fleet.rubric import AnyCriterion, Rubric, ScoringContext
 from aicenter.fleet.yamlio import locate, read_yaml, validate
 
 HOURS_PER_YEAR = 8760
@@ -127,20 +127,36 @@ def load_offers(path: Path | str, catalog: Catalog) -> OfferBook:
         seen.add(o.id)
         if o.chip not in catalog:
             raise locate(
-                unknown_chip_message(o.chip, catalog.ids), str(path), lines,
+                unknown_chip_message(o.chip, catalog.ids),
+                str(path),
+                lines,
                 ("offers", index, "chip"),
             )
         tdp = catalog.get(o.chip).tdp_w
-        power = o.power_w if o.power_w is not None else (
-            tdp * DEFAULT_HOST_POWER_FACTOR if tdp is not None else None
+        power = (
+            o.power_w
+            if o.power_w is not None
+            else (tdp * DEFAULT_HOST_POWER_FACTOR if tdp is not None else None)
         )
         if power is None:
             raise locate(
-                f"{o.chip} has no published TDP: give power_w", str(path), lines,
+                f"{o.chip} has no published TDP: give power_w",
+                str(path),
+                lines,
                 ("offers", index),
             )
-        offers.append(Offer(o.id, o.supplier, o.chip, o.available, o.unit_cost_krw, power,
-                            o.lot, o.amortisation_years))
+        offers.append(
+            Offer(
+                o.id,
+                o.supplier,
+                o.chip,
+                o.available,
+                o.unit_cost_krw,
+                power,
+                o.lot,
+                o.amortisation_years,
+            )
+        )
     s = model.site
     site = Site(s.country, s.region, s.capital_region, s.renewable_share, s.pue)
     return OfferBook(model.name, site, dict(model.metrics), tuple(offers))
@@ -149,13 +165,19 @@ def load_offers(path: Path | str, catalog: Catalog) -> OfferBook:
 def fleet_of(book: OfferBook, chips: Sequence[int]) -> Proposal:
     """The proposal a purchase makes: one pool per offer bought, priced at its capex."""
     pools = tuple(
-        Pool(chip_id=o.chip_id, count=n, capex_krw_per_chip=o.unit_cost_krw,
-             amortisation_years=o.amortisation_years, name=o.id)
+        Pool(
+            chip_id=o.chip_id,
+            count=n,
+            capex_krw_per_chip=o.unit_cost_krw,
+            amortisation_years=o.amortisation_years,
+            name=o.id,
+        )
         for o, n in zip(book.offers, chips, strict=True)
         if n > 0
     )
-    return Proposal(bidder=book.name, site=book.site, pools=pools, metrics=book.metrics,
-                    name=book.name)
+    return Proposal(
+        bidder=book.name, site=book.site, pools=pools, metrics=book.metrics, name=book.name
+    )
 
 
 # A level: its points and the linear conditions (a·n ≥ b over chips per offer) it needs.
@@ -179,10 +201,12 @@ class _Quantities:
         return np.array([self.calc.ratio(o.chip_id, basis) for o in self.book.offers])
 
     def hourly_cost(self) -> np.ndarray:
-        return np.array([
-            float(o.unit_cost_krw) / (o.amortisation_years * HOURS_PER_YEAR)
-            for o in self.book.offers
-        ])
+        return np.array(
+            [
+                float(o.unit_cost_krw) / (o.amortisation_years * HOURS_PER_YEAR)
+                for o in self.book.offers
+            ]
+        )
 
     def nonempty(self, basis: CapacityBasis) -> Condition:
         r = self.ratio(basis)
@@ -190,20 +214,20 @@ class _Quantities:
         return (r, min(steps) if steps else math.inf)
 
 
-Lineariser = Callable[[Criterion, _Quantities], list[Level]]
+Lineariser = Callable[[AnyCriterion, _Quantities], list[Level]]
 
 
 def _grid() -> list[float]:
     return [k / RATIO_GRID for k in range(RATIO_GRID + 1)]
 
 
-def _capacity_levels(c: Criterion, q: _Quantities) -> list[Level]:
+def _capacity_levels(c: AnyCriterion, q: _Quantities) -> list[Level]:
     assert isinstance(c, Capacity)
     r = q.ratio(c.params.basis)
     return [Level(f * c.max_points, ((r, f * c.params.target_h100e),)) for f in _grid()]
 
 
-def _domestic_levels(c: Criterion, q: _Quantities) -> list[Level]:
+def _domestic_levels(c: AnyCriterion, q: _Quantities) -> list[Level]:
     assert isinstance(c, DomesticShare)
     p = c.params
     r = q.ratio(p.basis)
@@ -215,7 +239,7 @@ def _domestic_levels(c: Criterion, q: _Quantities) -> list[Level]:
     return levels
 
 
-def _price_levels(c: Criterion, q: _Quantities) -> list[Level]:
+def _price_levels(c: AnyCriterion, q: _Quantities) -> list[Level]:
     assert isinstance(c, Price)
     p = c.params
     if p.relative_to == "best_bid":
@@ -229,7 +253,7 @@ def _price_levels(c: Criterion, q: _Quantities) -> list[Level]:
     return levels
 
 
-def _diversity_levels(c: Criterion, q: _Quantities) -> list[Level]:
+def _diversity_levels(c: AnyCriterion, q: _Quantities) -> list[Level]:
     assert isinstance(c, VendorDiversity)
     p = c.params
     r = q.ratio(p.basis)
@@ -251,13 +275,13 @@ def _diversity_levels(c: Criterion, q: _Quantities) -> list[Level]:
     return levels
 
 
-LINEARISERS: dict[type[Criterion], Lineariser] = {  # type: ignore[type-arg]
+LINEARISERS: dict[type[AnyCriterion], Lineariser] = {
     Capacity: _capacity_levels,
     DomesticShare: _domestic_levels,
     Price: _price_levels,
     VendorDiversity: _diversity_levels,
 }
-MIX_INDEPENDENT: tuple[type[Criterion], ...] = (RenewableShare, Region, LinearBand)  # type: ignore[type-arg]
+MIX_INDEPENDENT: tuple[type[AnyCriterion], ...] = (RenewableShare, Region, LinearBand)
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,7 +296,8 @@ class ScoreModel:
         total = self.constant_points
         for _, levels in self.criteria:
             total += max(
-                lv.points for lv in levels
+                lv.points
+                for lv in levels
                 if all(float(a @ chips) >= b - 1e-9 for a, b in lv.conditions)
             )
         return total
@@ -294,7 +319,8 @@ def score_model(rubric: Rubric, book: OfferBook, perf: PerformanceTable) -> Scor
         else:
             raise InputError(
                 f"criterion type '{criterion.type_name}' cannot be used by the procurement "
-                "optimiser", field=f"rubric {rubric.id}: {criterion.id}",
+                "optimiser",
+                field=f"rubric {rubric.id}: {criterion.id}",
             )
     return ScoreModel(constant, tuple(criteria))
 
@@ -331,7 +357,8 @@ def optimise(
     unit = np.array([float(o.unit_cost_krw) for o in offers])
     watts = np.array([o.power_w for o in offers]) * book.site.pue
     max_lots = np.array([o.max_lots for o in offers], dtype=float)
-    model = score_model(rubric, book, perf) if rubric is not None and min_score is not None else None
+    wants_score = rubric is not None and min_score is not None
+    model = score_model(rubric, book, perf) if rubric is not None and wants_score else None
     level_list = [lv for _, levels in model.criteria for lv in levels] if model else []
     n_var = n_off + len(level_list)
 
@@ -377,14 +404,18 @@ def optimise(
     integrality = np.ones(n_var)
     bounds = Bounds(np.zeros(n_var), np.concatenate([max_lots, np.ones(len(level_list))]))
     start = timer()
-    result = milp(objective, constraints=LinearConstraint(np.array(rows), lower, upper),
-                  integrality=integrality, bounds=bounds)
+    result = milp(
+        objective,
+        constraints=LinearConstraint(np.array(rows), lower, upper),
+        integrality=integrality,
+        bounds=bounds,
+    )
     elapsed = timer() - start
     if result.status != 0 or result.x is None:
         raise InfeasibleError(
             "no purchase meets the budget, power and minimum score: " + str(result.message)
         )
-    chips = tuple(int(round(result.x[i])) * o.lot for i, o in enumerate(offers))
+    chips = tuple(round(float(result.x[i])) * o.lot for i, o in enumerate(offers))
     fleet = fleet_of(book, chips)
     score = score_max = credited = None
     if rubric is not None:

@@ -68,13 +68,17 @@ def proposal_from_data(
     for index, pool in enumerate(model.pools):
         if pool.chip not in catalog:
             raise locate(
-                unknown_chip_message(pool.chip, catalog.ids), filename, lines,
+                unknown_chip_message(pool.chip, catalog.ids),
+                filename,
+                lines,
                 ("pools", index, "chip"),
             )
         if pool.price_krw_per_chip_hour is not None and pool.capex_krw_per_chip is not None:
             raise locate(
                 "give price_krw_per_chip_hour or capex_krw_per_chip, not both",
-                filename, lines, ("pools", index),
+                filename,
+                lines,
+                ("pools", index),
             )
     s = model.site
     return Proposal(

@@ -11,7 +11,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel
 
@@ -40,7 +40,7 @@ class RubricResult:
     criteria: tuple[CriterionResult, ...]
 
     def as_dict(self) -> dict[str, object]:
-        """The JSON contract: ``{rubric, total, max, criteria: [{id, points, max, explanation}]}``."""
+        """The JSON contract: ``{rubric, total, max, criteria: [{id, points, max, ...}]}``."""
         return {
             "rubric": self.rubric,
             "proposal": self.proposal,
@@ -114,9 +114,11 @@ class Criterion(ABC, Generic[P]):
         return CriterionResult(self.id, self.type_name, points, self.max_points, explanation)
 
 
-CRITERION_TYPES: dict[str, type[Criterion[BaseModel]]] = {}
+AnyCriterion = Criterion[Any]
 
-C = TypeVar("C", bound=type[Criterion])  # type: ignore[type-arg]
+CRITERION_TYPES: dict[str, type[AnyCriterion]] = {}
+
+C = TypeVar("C", bound=type[AnyCriterion])
 
 
 def register_criterion(cls: C) -> C:
@@ -132,7 +134,7 @@ class Rubric:
     id: str
     name: str
     description: str
-    criteria: tuple[Criterion[BaseModel], ...]
+    criteria: tuple[AnyCriterion, ...]
 
     @property
     def max_points(self) -> float:

@@ -61,7 +61,9 @@ def rubric_from_data(data: object, filename: str, lines: dict[PathKey, int]) -> 
             known = ", ".join(sorted(CRITERION_TYPES))
             raise locate(
                 f"unknown criterion type '{spec.type}' (known: {known})",
-                filename, lines, (*where, "type"),
+                filename,
+                lines,
+                (*where, "type"),
             )
         raw = data["criteria"][index].get("params", {}) if isinstance(data, dict) else {}
         params = validate(kind.Params, raw, filename, lines, (*where, "params"))
@@ -69,7 +71,9 @@ def rubric_from_data(data: object, filename: str, lines: dict[PathKey, int]) -> 
         if floor > spec.max:
             raise locate(
                 f"floor_points {floor:g} exceeds max {spec.max:g}",
-                filename, lines, (*where, "params", "floor_points"),
+                filename,
+                lines,
+                (*where, "params", "floor_points"),
             )
         criteria.append(kind(spec.id, spec.max, params))
     return Rubric(model.id, model.name, model.description, tuple(criteria))
@@ -77,7 +81,9 @@ def rubric_from_data(data: object, filename: str, lines: dict[PathKey, int]) -> 
 
 def preset_names() -> list[str]:
     folder = resources.files("aicenter.fleet").joinpath("presets")
-    return sorted(p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml"))
+    return sorted(
+        p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml")
+    )
 
 
 def load_rubric(name_or_path: str | Path) -> Rubric:

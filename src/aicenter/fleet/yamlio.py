@@ -98,9 +98,7 @@ def validate(
         ) from None
 
 
-def locate(
-    message: str, filename: str, lines: dict[PathKey, int], path: PathKey
-) -> InputError:
+def locate(message: str, filename: str, lines: dict[PathKey, int], path: PathKey) -> InputError:
     """An InputError for a semantic problem found after validation (an unknown chip id...)."""
     return InputError(
         message, file=filename, line=_line_for(path, lines), field=format_path(path) or None
