@@ -12,6 +12,7 @@ import typer
 
 from aicenter import __version__
 from aicenter.cli import catalog, fleet, procure
+from aicenter.cli import plan as plan_cli
 from aicenter.domain.errors import AicenterError
 
 app = typer.Typer(
@@ -22,6 +23,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(catalog.app, name="catalog")
+app.add_typer(plan_cli.app, name="plan")
 app.add_typer(fleet.fleet_app, name="fleet")
 app.add_typer(fleet.proposals_app, name="proposals")
 app.command("procure")(procure.procure)

@@ -116,7 +116,12 @@ def check_memory(model: ModelSpec, chip: Accelerator, count: int) -> MemoryFit:
         total = (states + buffers + activations) / GB
         need = f"{total:.1f} GB per chip of {usable / GB:.1f} usable"
         if min_chips is None:
-            reason = f"does not fit on any number of {chip.id}: {need} (one layer too large)"
+            floor = (buffers + activation_bytes(model, Recompute.FULL, tp)) / GB
+            reason = (
+                f"does not fit on any number of {chip.id}: activations and layer buffers alone"
+                f" need {floor:.1f} GB per chip even with full recompute, of {usable / GB:.1f}"
+                " usable"
+            )
         else:
             reason = f"does not fit on {count} × {chip.id}: {need}; needs at least {min_chips}"
     return MemoryFit(

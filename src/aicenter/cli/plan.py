@@ -1,0 +1,480 @@
+"""``aicenter plan``: cost, time and energy of a training run on each chip type.
+
+``aicenter plan --model NAME|FILE --tokens T --chip ID --count N`` plans one run (or
+``--pool ID=N,ID=N`` a mixed pool); ``plan compare`` puts every trainable chip type side by
+side (with ``--deadline-days`` the cheapest count meeting it); ``plan validate`` checks the
+planner against published runs; ``plan programme`` sets the final-run headline beside the
+programme's full cost.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import Progress
+
+from aicenter.catalog import load_catalog
+from aicenter.cli.output import TableFormat, console, print_json, print_record, print_rows
+from aicenter.domain.errors import InputError
+from aicenter.planner.calibration import default_calibration
+from aicenter.planner.compare import cheapest, compare_chips, parse_pool, plan_pool
+from aicenter.planner.cost import CostAssumptions, Ownership
+from aicenter.planner.model import ModelSpec, StageKind, StageSpec, resolve_model
+from aicenter.planner.plan import Plan, PlanOptions, plan_record, plan_run, stages_for
+from aicenter.planner.programme import ProgrammeAssumptions, programme_report
+from aicenter.planner.runs import calibration_runs, read_runs
+from aicenter.planner.validate import Validation, validate_held_out, validate_runs
+
+app = typer.Typer(
+    help="Plan a training run: FLOPs, chip-hours, days, energy and cost per chip type.",
+    invoke_without_command=True,
+)
+
+ModelOpt = Annotated[str | None, typer.Option("--model", help="preset name or model YAML file")]
+TokensOpt = Annotated[
+    str | None, typer.Option("--tokens", help="training tokens of the main stage, e.g. 14.8e12")
+]
+FormatOpt = Annotated[TableFormat, typer.Option("--format", help="table or json")]
+WithStagesOpt = Annotated[
+    bool,
+    typer.Option("--with-stages", help="add the preset's context-extension/post-training items"),
+]
+ContextTokensOpt = Annotated[
+    str | None, typer.Option("--context-tokens", help="tokens of an extra context-extension item")
+]
+ContextSeqOpt = Annotated[int, typer.Option("--context-seq", help="its sequence length")]
+PostTokensOpt = Annotated[
+    str | None, typer.Option("--post-tokens", help="tokens of an extra post-training item")
+]
+PriceOpt = Annotated[
+    float | None,
+    typer.Option("--price-usd-per-chip-hour", help="rental price (default: the catalog's)"),
+]
+TariffOpt = Annotated[float, typer.Option("--tariff-krw-per-kwh", help="electricity tariff")]
+RateOpt = Annotated[float, typer.Option("--krw-per-usd", help="exchange rate")]
+PueOpt = Annotated[float, typer.Option("--pue", help="power usage effectiveness")]
+NodeOpt = Annotated[float, typer.Option("--node-factor", help="node power / accelerator power")]
+PowerOpt = Annotated[
+    float, typer.Option("--power-fraction", help="average accelerator power / TDP")
+]
+OwnedOpt = Annotated[
+    bool, typer.Option("--owned", help="price as owned hardware: electricity + capex")
+]
+CapexOpt = Annotated[
+    float | None, typer.Option("--capex-usd-per-chip", help="purchase price per chip (owned)")
+]
+YearsOpt = Annotated[float, typer.Option("--amortisation-years", help="capex write-off period")]
+UseOpt = Annotated[float, typer.Option("--utilisation", help="share of hours the chips are used")]
+MfuOpt = Annotated[float | None, typer.Option("--mfu", help="override the calibrated MFU")]
+OverheadOpt = Annotated[
+    float | None, typer.Option("--overhead", help="override the calibrated overhead factor")
+]
+RolloutOpt = Annotated[
+    float, typer.Option("--rl-rollout-efficiency", help="RL rollout MFU / training MFU")
+]
+
+_DEFAULTS = CostAssumptions()
+
+
+def _tokens(text: str | None, option: str) -> float:
+    if text is None:
+        raise InputError(f"missing {option} (e.g. {option} 14.8e12)", field=option.lstrip("-"))
+    try:
+        value = float(text.replace(",", "").replace("_", ""))
+    except ValueError:
+        raise InputError(f"'{text}' is not a number", field=option.lstrip("-")) from None
+    if not math.isfinite(value) or value <= 0:
+        raise InputError(f"'{text}' must be a positive number", field=option.lstrip("-"))
+    return value
+
+
+def _model(name: str | None) -> ModelSpec:
+    if not name:
+        raise InputError("missing --model (a preset name or a model YAML file)", field="model")
+    return resolve_model(name)
+
+
+def _assumptions(
+    price: float | None, tariff: float, rate: float, pue: float, node: float, power: float,
+    owned: bool, capex: float | None, years: float, use: float,
+) -> CostAssumptions:
+    return CostAssumptions(
+        tariff_krw_per_kwh=tariff,
+        krw_per_usd=rate,
+        pue=pue,
+        node_factor=node,
+        average_power_fraction=power,
+        ownership=Ownership.OWNED if owned else Ownership.RENTAL,
+        price_usd_per_chip_hour=price,
+        capex_usd_per_chip=capex,
+        amortisation_years=years,
+        utilisation=use,
+    )
+
+
+def _stages(
+    model: ModelSpec, tokens: float, with_stages: bool, context_tokens: str | None,
+    context_seq: int, post_tokens: str | None,
+) -> tuple[list[StageSpec], list[str]]:
+    extra: list[StageSpec] = []
+    if context_tokens is not None:
+        extra.append(StageSpec("context-extension", StageKind.CONTEXT_EXTENSION,
+                               _tokens(context_tokens, "--context-tokens"), context_seq))
+    if post_tokens is not None:
+        extra.append(StageSpec("post-training", StageKind.POST_TRAINING,
+                               _tokens(post_tokens, "--post-tokens"), model.seq_len))
+    include = (StageKind.CONTEXT_EXTENSION, StageKind.POST_TRAINING) if with_stages else ()
+    return stages_for(model, tokens, include=include, extra=tuple(extra))
+
+
+def _print_plan(plan: Plan, fmt: TableFormat) -> None:
+    record = plan_record(plan)
+    if fmt is TableFormat.JSON:
+        print_json(record)
+        return
+    summary = {
+        "model": record["model"],
+        "chip": f"{record['count']} × {record['chip']}",
+        "fits": record["fits"] if record["fits"] else f"no: {record['memory']['reason']}",
+        "flops": f"{record['flops']:.3e}",
+        "chip_hours": record["chip_hours"],
+        "ideal_chip_hours (no overhead)": record["ideal_chip_hours"],
+        "wall_days": record["wall_days"],
+        "energy_kwh": record["energy_kwh"],
+        "cost_krw": record["cost"]["krw"],
+        "cost_usd": record["cost"]["usd"],
+        "cost_basis": record["cost"]["basis"],
+        "memory_per_chip_gb": record["memory"]["per_chip_gb"],
+        "min_chips": record["memory"]["min_chips"],
+    }
+    print_record(summary, fmt)
+    items = [
+        {**item, "tokens": f"{item['tokens']:.4g}", "flops": f"{item['flops']:.3e}"}
+        for item in record["line_items"]
+    ]
+    print_rows(items, fmt, title="Line items")
+    print_record(record["assumptions"], fmt)
+    for line in record["skipped_line_items"] + record["model_notes"]:
+        console().print(f"note: {line}")
+
+
+@app.callback()
+def plan(
+    ctx: typer.Context,
+    model: ModelOpt = None,
+    tokens: TokensOpt = None,
+    chip: Annotated[str | None, typer.Option("--chip", help="catalog chip id")] = None,
+    count: Annotated[int, typer.Option("--count", help="number of chips")] = 1024,
+    pool: Annotated[
+        str | None,
+        typer.Option("--pool", help="mixed pool, e.g. nvidia-h100-sxm=1024,amd-mi300x=512"),
+    ] = None,
+    fmt: FormatOpt = TableFormat.TABLE,
+    with_stages: WithStagesOpt = False,
+    context_tokens: ContextTokensOpt = None,
+    context_seq: ContextSeqOpt = 32768,
+    post_tokens: PostTokensOpt = None,
+    price: PriceOpt = None,
+    tariff: TariffOpt = _DEFAULTS.tariff_krw_per_kwh,
+    rate: RateOpt = _DEFAULTS.krw_per_usd,
+    pue: PueOpt = _DEFAULTS.pue,
+    node: NodeOpt = _DEFAULTS.node_factor,
+    power: PowerOpt = _DEFAULTS.average_power_fraction,
+    owned: OwnedOpt = False,
+    capex: CapexOpt = None,
+    years: YearsOpt = _DEFAULTS.amortisation_years,
+    use: UseOpt = _DEFAULTS.utilisation,
+    mfu: MfuOpt = None,
+    overhead: OverheadOpt = None,
+    rollout: RolloutOpt = 0.3,
+) -> None:
+    """Plan one run on COUNT chips of one type (or a mixed --pool)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    spec = _model(model)
+    stages, skipped = _stages(spec, _tokens(tokens, "--tokens"), with_stages, context_tokens,
+                              context_seq, post_tokens)
+    assumptions = _assumptions(price, tariff, rate, pue, node, power, owned, capex, years, use)
+    options = PlanOptions(mfu=mfu, overhead=overhead, rl_rollout_efficiency=rollout)
+    catalog = load_catalog()
+    calibration = default_calibration()
+    if pool:
+        _print_pool(spec, stages, parse_pool(pool), assumptions, options, fmt)
+        return
+    if not chip:
+        raise InputError("missing --chip (a catalog id) or --pool", field="chip")
+    result = plan_run(spec, catalog.get(chip), count, stages, calibration, catalog, assumptions,
+                      options, skipped)
+    _print_plan(result, fmt)
+
+
+def _print_pool(
+    spec: ModelSpec, stages: list[StageSpec], pool: dict[str, int],
+    assumptions: CostAssumptions, options: PlanOptions, fmt: TableFormat,
+) -> None:
+    catalog = load_catalog()
+    result = plan_pool(spec, stages, pool, default_calibration(), catalog, assumptions, options)
+    parts = [
+        {
+            "chip": p.chip.id,
+            "count": p.count,
+            "mfu": p.mfu.mfu,
+            "chip_hours": hours,
+            "energy_kwh": cost.energy_kwh,
+            "cost_krw": float(cost.krw.rounded()),
+            "cost_usd": float(cost.usd.rounded()),
+            "cost_basis": cost.basis,
+        }
+        for p, hours, cost in result.parts
+    ]
+    record: dict[str, Any] = {
+        "flops": result.flops,
+        "chip_hours": result.chip_hours,
+        "wall_days": result.wall_days,
+        "energy_kwh": result.energy_kwh,
+        "cost": {
+            "krw": sum(p["cost_krw"] for p in parts),
+            "usd": sum(p["cost_usd"] for p in parts),
+        },
+        "fits": True,
+        "model": spec.name,
+        "pool": parts,
+        "assumptions": {
+            "heterogeneous_efficiency": result.efficiency,
+            "overhead_factor": result.parts[0][0].overhead,
+            "pue": assumptions.pue,
+            "node_factor": assumptions.node_factor,
+            "tariff_krw_per_kwh": assumptions.tariff_krw_per_kwh,
+            "krw_per_usd": assumptions.krw_per_usd,
+        },
+    }
+    if fmt is TableFormat.JSON:
+        print_json(record)
+        return
+    print_rows(parts, fmt, title=f"{spec.name} on a mixed pool: {result.wall_days:,.1f} days")
+    print_record({k: v for k, v in record.items() if k not in ("pool",)}, fmt)
+
+
+@app.command("compare")
+def compare(
+    model: ModelOpt = None,
+    tokens: TokensOpt = None,
+    count: Annotated[int, typer.Option("--count", help="chips per type")] = 1024,
+    deadline: Annotated[
+        float | None,
+        typer.Option("--deadline-days", help="find the cheapest type and count meeting it"),
+    ] = None,
+    fmt: FormatOpt = TableFormat.TABLE,
+    with_stages: WithStagesOpt = False,
+    price: PriceOpt = None,
+    tariff: TariffOpt = _DEFAULTS.tariff_krw_per_kwh,
+    rate: RateOpt = _DEFAULTS.krw_per_usd,
+    pue: PueOpt = _DEFAULTS.pue,
+    node: NodeOpt = _DEFAULTS.node_factor,
+    power: PowerOpt = _DEFAULTS.average_power_fraction,
+    owned: OwnedOpt = False,
+    capex: CapexOpt = None,
+    years: YearsOpt = _DEFAULTS.amortisation_years,
+    use: UseOpt = _DEFAULTS.utilisation,
+    overhead: OverheadOpt = None,
+) -> None:
+    """One row per trainable chip type in the catalog."""
+    spec = _model(model)
+    stages, _ = _stages(spec, _tokens(tokens, "--tokens"), with_stages, None, 0, None)
+    assumptions = _assumptions(price, tariff, rate, pue, node, power, owned, capex, years, use)
+    catalog = load_catalog()
+    rows = compare_chips(spec, stages, count, default_calibration(), catalog, assumptions,
+                         PlanOptions(overhead=overhead), deadline)
+    best = cheapest(rows)
+    records: list[dict[str, Any]] = []
+    for row in rows:
+        p = row.plan
+        records.append({
+            "chip": row.chip_id,
+            "count": p.count if p else None,
+            "fits": p.fits if p else False,
+            "mfu": round(p.mfu.mfu, 4) if p else None,
+            "chip_hours": p.chip_hours if p else None,
+            "wall_days": p.wall_days if p else None,
+            "energy_kwh": p.cost.energy_kwh if p else None,
+            "cost_krw": float(p.cost.krw.rounded()) if p else None,
+            "cost_usd": float(p.cost.usd.rounded()) if p else None,
+            "cost_basis": p.cost.basis if p else None,
+            "meets_deadline": row.meets_deadline,
+            "cheapest": best is not None and row is best,
+            "note": row.note,
+        })
+    refused = [
+        {"chip": c.id, "reason": reason}
+        for c in catalog
+        if (reason := _refusal(c.id))
+    ]
+    if fmt is TableFormat.JSON:
+        print_json({
+            "model": spec.name,
+            "tokens": stages[0].tokens,
+            "deadline_days": deadline,
+            "rows": records,
+            "cheapest": records[rows.index(best)] if best else None,
+            "not_trainable": refused,
+            "overhead_factor": default_calibration().overhead if overhead is None else overhead,
+        })
+        return
+    columns = ["chip", "count", "fits", "mfu", "chip_hours", "wall_days", "energy_kwh",
+               "cost_krw", "cost_usd", "cost_basis", "meets_deadline", "cheapest"]
+    title = f"{spec.name}, {stages[0].tokens:.3g} tokens" + (
+        f", deadline {deadline:g} days" if deadline else f", {count} chips per type")
+    print_rows(records, fmt, columns, title=title)
+    out = console()
+    if best is not None and best.plan is not None:
+        out.print(f"cheapest: {best.plan.count} × {best.chip_id}, {best.plan.cost.krw} "
+                  f"({best.plan.cost.usd}), {best.plan.wall_days:,.1f} days")
+    for r in refused:
+        out.print(f"not trainable: {r['reason']}")
+
+
+def _refusal(chip_id: str) -> str | None:
+    from aicenter.planner.memory import training_refusal
+
+    return training_refusal(load_catalog().get(chip_id))
+
+
+def _validation_record(v: Validation) -> dict[str, Any]:
+    return {
+        "runs": [
+            {
+                "model": r.label,
+                "predicted_chip_hours": r.predicted_chip_hours,
+                "reported_chip_hours": r.reported_chip_hours,
+                "error_pct": r.error_pct,
+                "chip": r.chip_id,
+                "count": r.count,
+                "hours_basis": r.hours_basis,
+                "mfu": r.mfu,
+                "notes": list(r.notes),
+            }
+            for r in v.runs
+        ],
+        "mape_pct": v.mape_pct,
+        "mode": v.mode,
+        "skipped": [{"model": label, "reason": reason} for label, reason in v.skipped],
+    }
+
+
+@app.command("validate")
+def validate(
+    runs: Annotated[
+        Path | None,
+        typer.Option("--runs", help="runs CSV (columns of training_runs.csv); default: packaged"),
+    ] = None,
+    held_out: Annotated[
+        bool,
+        typer.Option("--held-out", help="predict each run with a calibration fitted without it"),
+    ] = False,
+    fmt: FormatOpt = TableFormat.TABLE,
+) -> None:
+    """Predicted versus reported chip-hours per published run, and the MAPE."""
+    catalog = load_catalog()
+    table = read_runs(runs, catalog) if runs else calibration_runs(catalog)
+    err = Console(stderr=True)
+    with Progress(console=err, transient=True, disable=not err.is_terminal) as progress:
+        task = progress.add_task("validating", total=len(table))
+
+        def step() -> None:
+            progress.advance(task)
+
+        if held_out:
+            result = validate_held_out(table, catalog, calibration_runs(catalog), step)
+        else:
+            result = validate_runs(table, catalog, default_calibration(), step)
+    record = _validation_record(result)
+    if fmt is TableFormat.JSON:
+        print_json(record)
+        return
+    print_rows(
+        record["runs"], fmt,
+        ["model", "chip", "count", "hours_basis", "mfu", "predicted_chip_hours",
+         "reported_chip_hours", "error_pct"],
+        title=f"Planner vs published runs ({result.mode})",
+    )
+    out = console()
+    out.print(f"MAPE: {result.mape_pct:.1f}% over {len(result.runs)} runs")
+    for item in record["skipped"]:
+        out.print(f"skipped: {item['model']}: {item['reason']}")
+
+
+@app.command("programme")
+def programme(
+    model: ModelOpt = None,
+    tokens: TokensOpt = None,
+    chip: Annotated[str | None, typer.Option("--chip", help="catalog chip id")] = None,
+    count: Annotated[int, typer.Option("--count", help="number of chips")] = 1024,
+    experiments: Annotated[
+        float, typer.Option("--experiments-multiplier", help="ablations = m × final run")
+    ] = ProgrammeAssumptions().experiments_multiplier,
+    failed: Annotated[
+        float, typer.Option("--failed-fraction", help="failed runs = f × final run")
+    ] = ProgrammeAssumptions().failed_run_fraction,
+    data_krw: Annotated[float, typer.Option("--data-krw", help="data cost in KRW")] = 0.0,
+    staff_krw: Annotated[float, typer.Option("--staff-krw", help="staff cost in KRW")] = 0.0,
+    months: Annotated[
+        float | None, typer.Option("--programme-months", help="length, for idle-time capex")
+    ] = None,
+    context_tokens: ContextTokensOpt = None,
+    context_seq: ContextSeqOpt = 32768,
+    post_tokens: PostTokensOpt = None,
+    fmt: FormatOpt = TableFormat.TABLE,
+    price: PriceOpt = None,
+    tariff: TariffOpt = _DEFAULTS.tariff_krw_per_kwh,
+    rate: RateOpt = _DEFAULTS.krw_per_usd,
+    pue: PueOpt = _DEFAULTS.pue,
+    node: NodeOpt = _DEFAULTS.node_factor,
+    power: PowerOpt = _DEFAULTS.average_power_fraction,
+    owned: OwnedOpt = False,
+    capex: CapexOpt = None,
+    years: YearsOpt = _DEFAULTS.amortisation_years,
+    use: UseOpt = _DEFAULTS.utilisation,
+) -> None:
+    """The final-run headline beside the whole programme's cost."""
+    spec = _model(model)
+    main_tokens = _tokens(tokens, "--tokens")
+    if not chip:
+        raise InputError("missing --chip (a catalog id)", field="chip")
+    extra, _ = _stages(spec, main_tokens, False, context_tokens, context_seq, post_tokens)
+    report = programme_report(
+        spec, main_tokens, chip, count, default_calibration(), load_catalog(),
+        _assumptions(price, tariff, rate, pue, node, power, owned, capex, years, use),
+        ProgrammeAssumptions(experiments, failed, data_krw, staff_krw, months),
+        extra_stages=tuple(extra[1:]),
+    )
+    per_usd = report.krw_per_usd
+    items = [
+        {"item": i.item, "chip_hours": i.chip_hours, "krw": float(i.krw.rounded()),
+         "usd": float(i.krw.amount) / per_usd, "note": i.note}
+        for i in report.items
+    ]
+    record = {
+        "model": spec.name,
+        "chip": chip,
+        "count": count,
+        "headline_krw": float(report.headline_krw.rounded()),
+        "headline_usd": float(report.headline_krw.amount) / per_usd,
+        "total_krw": float(report.total_krw.rounded()),
+        "total_usd": float(report.total_krw.amount) / per_usd,
+        "total_over_headline": float(report.total_krw.amount / report.headline_krw.amount),
+        "total_chip_hours": report.total_chip_hours,
+        "items": items,
+    }
+    if fmt is TableFormat.JSON:
+        print_json(record)
+        return
+    print_rows(items, fmt, title=f"{spec.name} programme on {count} × {chip}")
+    console().print(
+        f"headline (final run): {report.headline_krw} = {record['headline_usd']:,.0f} USD; "
+        f"programme total: {report.total_krw} = {record['total_usd']:,.0f} USD "
+        f"({record['total_over_headline']:.2f} × the headline)"
+    )
