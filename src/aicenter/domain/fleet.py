@@ -30,6 +30,12 @@ class Pool:
     amortisation_years: float = 5.0
     delivery: date | None = None
     name: str | None = None
+    power_w: float | None = None  # per chip incl. host share; None: catalog TDP x host factor
+
+    @property
+    def owned(self) -> bool:
+        """Bought rather than rented: its electricity is not in its price."""
+        return self.price_krw_per_chip_hour is None and self.capex_krw_per_chip is not None
 
     @property
     def hourly_cost_krw_per_chip(self) -> Decimal | None:

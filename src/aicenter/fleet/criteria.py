@@ -153,6 +153,9 @@ class PriceParams(BaseModel):
     basis: CapacityBasis = CapacityBasis.BEST
     relative_to: str = Field(default="best_bid", pattern="^(best_bid|reference)$")
     reference_krw_per_h100e_h: float | None = Field(default=None, gt=0)
+    electricity_krw_per_kwh: float = Field(
+        default=182.0, ge=0, description="tariff charged on owned pools' power"
+    )
 
     @model_validator(mode="after")
     def _reference_given(self) -> PriceParams:
@@ -163,9 +166,12 @@ class PriceParams(BaseModel):
 
 @register_criterion
 class Price(Criterion[PriceParams]):
-    """Price per H100-equivalent hour ``q`` (rent, or capex over its amortisation period,
-    divided by the capacity it buys), against the best bid or a reference ``q0``:
-    ``max · min(1, q0 / q)`` — the lowest bid gets full marks, twice its price half."""
+    """Price per H100-equivalent hour ``q`` against the best bid or a reference ``q0``:
+    ``max · min(1, q0 / q)`` — the lowest bid gets full marks, twice its price half.
+
+    ``q = (Σ rent + Σ capex / (years · 8,760 h) + tariff · owned kW) / h100e`` over the priced
+    pools: owned chips pay their electricity (power × PUE at ``electricity_krw_per_kwh``,
+    default 182 KRW/kWh), rented ones have it in the rent."""
 
     type_name = "price"
     Params = PriceParams
@@ -173,13 +179,13 @@ class Price(Criterion[PriceParams]):
 
     def evaluate(self, proposal: Proposal, ctx: ScoringContext) -> tuple[float, str]:
         p = self.params
-        price = ctx.capacity(proposal, p.basis).price_krw_per_h100e_h
+        price = ctx.capacity(proposal, p.basis).price_krw_per_h100e_h(p.electricity_krw_per_kwh)
         if price is None:
             return 0.0, "no priced pool: 0 points"
         if p.relative_to == "reference":
             reference, what = p.reference_krw_per_h100e_h, "the reference"
         else:
-            reference, what = ctx.best_price(p.basis), "the best bid"
+            reference, what = ctx.best_price(p.basis, p.electricity_krw_per_kwh), "the best bid"
         assert reference is not None
         ratio = 1.0 if price <= 0 else min(1.0, reference / price)
         return self.max_points * ratio, (

@@ -19,7 +19,8 @@ level ``ℓ`` is allowed only if its linear conditions ``A_ℓ n ≥ b_ℓ`` hol
 
 * ``capacity``: points ``f·max`` need ``C ≥ f·target`` (f on a grid of 2 % steps);
 * ``domestic_share``: ``f·max`` needs ``D − f·t·C ≥ 0`` and ``C > 0``;
-* ``price`` against a reference ``q0``: ``f·max`` needs ``q0·C − f·cost_per_hour ≥ 0``;
+* ``price`` against a reference ``q0``: ``f·max`` needs ``q0·C − f·cost_per_hour ≥ 0``
+  (capex per hour plus electricity, as the criterion counts it);
   against the best bid the optimised fleet is the only bid: full marks once ``C > 0``;
 * ``vendor_diversity``: a cap ``s`` on every vendor's share (``s·C − C_v ≥ 0`` for all v)
   guarantees the Herfindahl index is at most ``H(s)`` (:func:`sup_hhi`), hence at least the
@@ -48,7 +49,7 @@ from aicenter.catalog.loader import unknown_chip_message
 from aicenter.domain.accelerator import WorkloadClass
 from aicenter.domain.errors import InfeasibleError, InputError
 from aicenter.domain.fleet import Pool, Proposal, Site
-from aicenter.fleet.capacity import CapacityBasis, CapacityCalculator
+from aicenter.fleet.capacity import DEFAULT_HOST_POWER_FACTOR, CapacityBasis, CapacityCalculator
 from aicenter.fleet.criteria import (
     Capacity,
     DomesticShare,
@@ -64,7 +65,6 @@ from aicenter.fleet.rubric import AnyCriterion, Rubric, ScoringContext
 from aicenter.fleet.yamlio import locate, read_yaml, validate
 
 HOURS_PER_YEAR = 8760
-DEFAULT_HOST_POWER_FACTOR = 1.35  # host CPUs, memory, NICs and switches per accelerator watt
 RATIO_GRID = 50  # levels for ratio criteria: f = k / 50
 SHARE_STEP = 0.01  # vendor-share caps on a 1 % grid
 
@@ -171,6 +171,7 @@ def fleet_of(book: OfferBook, chips: Sequence[int]) -> Proposal:
             capex_krw_per_chip=o.unit_cost_krw,
             amortisation_years=o.amortisation_years,
             name=o.id,
+            power_w=o.power_w,
         )
         for o, n in zip(book.offers, chips, strict=True)
         if n > 0
@@ -200,10 +201,13 @@ class _Quantities:
     def ratio(self, basis: CapacityBasis) -> np.ndarray:
         return np.array([self.calc.ratio(o.chip_id, basis) for o in self.book.offers])
 
-    def hourly_cost(self) -> np.ndarray:
+    def hourly_cost(self, tariff_krw_per_kwh: float) -> np.ndarray:
+        """Capex per hour plus electricity, per chip, as the price criterion counts it."""
+        pue = self.book.site.pue
         return np.array(
             [
                 float(o.unit_cost_krw) / (o.amortisation_years * HOURS_PER_YEAR)
+                + tariff_krw_per_kwh * o.power_w * pue / 1000.0
                 for o in self.book.offers
             ]
         )
@@ -245,7 +249,7 @@ def _price_levels(c: AnyCriterion, q: _Quantities) -> list[Level]:
     if p.relative_to == "best_bid":
         return [Level(0.0, ()), Level(c.max_points, (q.nonempty(p.basis),))]
     assert p.reference_krw_per_h100e_h is not None
-    r, cost = q.ratio(p.basis), q.hourly_cost()
+    r, cost = q.ratio(p.basis), q.hourly_cost(p.electricity_krw_per_kwh)
     levels = [Level(0.0, ())]
     for f in _grid()[1:]:
         a = p.reference_krw_per_h100e_h * r - f * cost

@@ -11,6 +11,7 @@ pools:
     count: 4096
     price_krw_per_chip_hour: 3100   # or capex_krw_per_chip (+ amortisation_years, default 5)
     delivery: 2026-06-30            # optional
+    power_w: 950                    # optional, per chip incl. host; default TDP x 1.35
 ```
 
 Unknown fields are rejected with their path; unknown chip ids get the nearest ids.
@@ -50,6 +51,7 @@ class PoolModel(BaseModel):
     amortisation_years: float = Field(default=5.0, gt=0, le=30)
     delivery: date | None = None
     name: str | None = None
+    power_w: float | None = Field(default=None, gt=0, description="per chip incl. host share")
 
 
 class ProposalModel(BaseModel):
@@ -94,6 +96,7 @@ def proposal_from_data(
                 amortisation_years=p.amortisation_years,
                 delivery=p.delivery,
                 name=p.name,
+                power_w=p.power_w,
             )
             for p in model.pools
         ),

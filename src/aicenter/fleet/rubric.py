@@ -70,7 +70,7 @@ class ScoringContext:
         self.calculator = CapacityCalculator(perf)
         self.field = field
         self._capacity: dict[tuple[int, CapacityBasis], FleetCapacity] = {}
-        self._best_price: dict[CapacityBasis, float | None] = {}
+        self._best_price: dict[tuple[CapacityBasis, float], float | None] = {}
 
     def capacity(self, proposal: Proposal, basis: CapacityBasis) -> FleetCapacity:
         key = (id(proposal), basis)
@@ -80,16 +80,18 @@ class ScoringContext:
             self._capacity[key] = cached
         return cached
 
-    def best_price(self, basis: CapacityBasis) -> float | None:
+    def best_price(self, basis: CapacityBasis, tariff_krw_per_kwh: float) -> float | None:
         """Lowest KRW per h100e-hour bid in the field (the L1 price), None if nobody priced."""
-        if basis not in self._best_price:
+        key = (basis, tariff_krw_per_kwh)
+        if key not in self._best_price:
             prices = [
                 price
                 for p in self.field
-                if (price := self.capacity(p, basis).price_krw_per_h100e_h) is not None
+                if (price := self.capacity(p, basis).price_krw_per_h100e_h(tariff_krw_per_kwh))
+                is not None
             ]
-            self._best_price[basis] = min(prices) if prices else None
-        return self._best_price[basis]
+            self._best_price[key] = min(prices) if prices else None
+        return self._best_price[key]
 
 
 class Criterion(ABC, Generic[P]):
