@@ -1,0 +1,50 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from aicenter import __version__
+from aicenter.api import errors
+from aicenter.api.routers import org
+from aicenter.services.context import ServiceContext
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(ctx: ServiceContext, *, on_start: Callable[[], None] | None = None,
+               on_stop: Callable[[], None] | None = None) -> FastAPI:
+    """An app serving ``ctx``; ``on_start``/``on_stop`` run the background loop's life."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if on_start:
+            on_start()
+        try:
+            yield
+        finally:
+            if on_stop:
+                on_stop()
+
+    app = FastAPI(
+        title="aicenter",
+        version=__version__,
+        description="API of a national AI computing center: organisations, allocation calls "
+        "and grants, jobs on multi-vendor accelerators, metering and bills. Authenticate with "
+        "'Authorization: Bearer TOKEN'.",
+        lifespan=lifespan,
+    )
+    app.state.ctx = ctx
+    errors.install(app)
+    for module in (org,):
+        app.include_router(module.router, prefix=API_PREFIX)
+
+    @app.get(f"{API_PREFIX}/health", tags=["health"])
+    def health() -> dict[str, str]:
+        """Liveness: answers without a token."""
+        return {"status": "ok", "version": __version__}
+
+    return app

@@ -1,0 +1,1 @@
+"""Routers, one per noun; each only parses, calls one service and serialises."""

@@ -1,0 +1,26 @@
+"""``aicenter serve``: run the API server (and its scheduling loop) in the foreground."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from aicenter.settings import Settings
+
+
+def serve(
+    port: Annotated[int | None, typer.Option(help="Port (default 8000 or AICENTER_PORT)")] = None,
+    host: Annotated[str | None, typer.Option(help="Address (default 127.0.0.1)")] = None,
+    home: Annotated[Path | None, typer.Option(help="State directory (AICENTER_HOME)")] = None,
+    backend: Annotated[str | None, typer.Option(help="Execution backend: local or ray")] = None,
+) -> None:
+    """Run the center's API server on 127.0.0.1:8000 (OpenAPI docs at /docs)."""
+    from aicenter.api.server import serve as run_server
+
+    overrides: dict[str, object] = {}
+    for key, value in (("port", port), ("host", host), ("home", home), ("backend", backend)):
+        if value is not None:
+            overrides[key] = value
+    run_server(Settings(**overrides))  # type: ignore[arg-type]

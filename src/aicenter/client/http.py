@@ -1,0 +1,139 @@
+"""Typed HTTP client. The CLI uses nothing else to talk to the center.
+
+Every method returns the API's response models; an error response raises :class:`ApiError`
+with the server's readable message (the CLI prints it as ``error: ...``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any, TypeVar
+
+import httpx
+from pydantic import BaseModel, TypeAdapter
+
+from aicenter.api.schemas import OrgOut, PersonOut, TokenOut, WhoAmI
+from aicenter.domain.errors import AicenterError
+from aicenter.settings import Settings
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class ApiError(AicenterError):
+    """The server answered with an error, or could not be reached."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        self.status = status
+        super().__init__(message)
+
+
+class Client:
+    """A client of one server (``AICENTER_URL``) with one token (``AICENTER_TOKEN``)."""
+
+    def __init__(self, url: str | None = None, token: str | None = None, *,
+                 transport: httpx.BaseTransport | None = None, timeout_s: float = 30.0) -> None:
+        settings = Settings() if url is None or token is None else None
+        self.url = (url or (settings.url if settings else "")).rstrip("/")
+        self.token = token if token is not None else (settings.token if settings else None)
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        self._http = httpx.Client(base_url=self.url + "/api/v1", headers=headers,
+                                  timeout=timeout_s, transport=transport)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    # -- plumbing -------------------------------------------------------------------------
+    def request(self, method: str, path: str, *, json: Any = None,
+                params: dict[str, Any] | None = None, headers: dict[str, str] | None = None
+                ) -> Any:
+        """Send one request; the decoded JSON body, or :class:`ApiError`."""
+        try:
+            response = self._http.request(method, path, json=json, params=params,
+                                          headers=headers)
+        except httpx.TransportError as exc:
+            raise ApiError(f"cannot reach the aicenter server at {self.url} ({exc}); start it "
+                           "with 'aicenter serve' or set AICENTER_URL") from None
+        if response.status_code >= 400:
+            try:
+                detail = response.json().get("detail", response.text)
+            except ValueError:
+                detail = response.text
+            raise ApiError(f"{detail} (HTTP {response.status_code})", response.status_code)
+        if response.status_code == 204 or not response.content:
+            return None
+        return response.json()
+
+    def _one(self, model: type[M], method: str, path: str, **kw: Any) -> M:
+        return model.model_validate(self.request(method, path, **kw))
+
+    def _many(self, model: type[M], method: str, path: str, **kw: Any) -> list[M]:
+        return TypeAdapter(list[model]).validate_python(  # type: ignore[valid-type]
+            self.request(method, path, **kw))
+
+    # -- organisations, people, tokens ----------------------------------------------------
+    def health(self) -> dict[str, str]:
+        result: dict[str, str] = self.request("GET", "/health")
+        return result
+
+    def wait_until_up(self, timeout_s: float = 30.0) -> None:
+        """Poll /health until the server answers (used by ``aicenter demo`` and tests)."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                self.health()
+                return
+            except ApiError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+
+    def whoami(self) -> WhoAmI:
+        return self._one(WhoAmI, "GET", "/whoami")
+
+    def create_org(self, name: str, org_class: str, *, chase_team: bool = False,
+                   region: str = "capital") -> OrgOut:
+        body = {"name": name, "org_class": org_class, "chase_team": chase_team,
+                "region": region}
+        return self._one(OrgOut, "POST", "/orgs", json=body)
+
+    def list_orgs(self) -> list[OrgOut]:
+        return self._many(OrgOut, "GET", "/orgs")
+
+    def get_org(self, org_id: str) -> OrgOut:
+        return self._one(OrgOut, "GET", f"/orgs/{org_id}")
+
+    def add_person(self, org_id: str, name: str, email: str, role: str) -> PersonOut:
+        return self._one(PersonOut, "POST", f"/orgs/{org_id}/people",
+                         json={"name": name, "email": email, "role": role})
+
+    def list_people(self, org_id: str) -> list[PersonOut]:
+        return self._many(PersonOut, "GET", f"/orgs/{org_id}/people")
+
+    def create_token(self, person_id: str, name: str, scopes: list[str] | None = None,
+                     expires_in_days: float | None = None) -> TokenOut:
+        body: dict[str, Any] = {"name": name, "expires_in_days": expires_in_days}
+        if scopes is not None:
+            body["scopes"] = scopes
+        return self._one(TokenOut, "POST", f"/people/{person_id}/tokens", json=body)
+
+    def list_tokens(self, person_id: str) -> list[TokenOut]:
+        return self._many(TokenOut, "GET", f"/people/{person_id}/tokens")
+
+    def revoke_token(self, token_id: str) -> TokenOut:
+        return self._one(TokenOut, "POST", f"/tokens/{token_id}/revoke")
+
+    def iter_lines(self, path: str, params: dict[str, Any] | None = None) -> Iterator[str]:
+        """Stream a text response line by line."""
+        with self._http.stream("GET", path, params=params, timeout=None) as response:
+            if response.status_code >= 400:
+                response.read()
+                raise ApiError(f"{response.json().get('detail')} (HTTP "
+                               f"{response.status_code})", response.status_code)
+            yield from response.iter_lines()

@@ -1,0 +1,146 @@
+"""Transactions of the credit ledger and the accounts they move between.
+
+Two commodities are booked: ``H100E`` (H100-equivalent hours of compute) and a currency
+(``KRW``). A transaction is a set of postings whose amounts sum to zero *per commodity*; a
+balance is the sum of an account's postings, never a stored number.
+
+Flows (amounts positive into the named account):
+
+* award:   ``call:C:pool`` −b → ``grant:G`` +b                              (H100E)
+* hold:    ``grant:G`` −h → ``hold:J`` +h       a job is admitted with its worst-case cost
+* release: ``hold:J`` −h → ``grant:G`` +h       the job ended; its hold goes back
+* usage:   ``grant:G`` −u → ``usage:O`` +u      metered compute, charged to the grant  (H100E)
+           ``revenue:compute`` −m; ``receivable:O`` +p; ``subsidy:C`` +(m − p)     (money)
+  where m = u × market price, p = m × payable fraction of the organisation's class
+* reclaim: ``grant:G`` −r → ``call:C:pool`` +r  idle budget goes back to the call
+
+So the spendable balance of a grant is ``balance(grant:G)`` = awarded − held − used.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import ROUND_HALF_EVEN, Decimal
+
+from aicenter.domain.units import Money
+
+H100E = "H100E"
+MICRO = Decimal("0.000001")
+"""Ledger precision: one millionth of a unit (the storage keeps integers of millionths)."""
+
+
+class accounts:
+    """Account names used by the flows in the module docstring."""
+
+    @staticmethod
+    def call_pool(call_id: str) -> str:
+        return f"call:{call_id}:pool"
+
+    @staticmethod
+    def grant(grant_id: str) -> str:
+        return f"grant:{grant_id}"
+
+    @staticmethod
+    def hold(job_id: str) -> str:
+        return f"hold:{job_id}"
+
+    @staticmethod
+    def usage(org_id: str) -> str:
+        return f"usage:{org_id}"
+
+    @staticmethod
+    def receivable(org_id: str) -> str:
+        return f"receivable:{org_id}"
+
+    @staticmethod
+    def subsidy(call_id: str) -> str:
+        return f"subsidy:{call_id}"
+
+    REVENUE = "revenue:compute"
+
+
+@dataclass(frozen=True, slots=True)
+class Posting:
+    account: str
+    commodity: str
+    amount: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Transaction:
+    """A balanced set of postings. ``reference`` is unique: booking it twice is a no-op."""
+
+    reference: str
+    kind: str
+    memo: str
+    created_at: datetime
+    postings: tuple[Posting, ...]
+
+    def __post_init__(self) -> None:
+        totals: dict[str, Decimal] = defaultdict(Decimal)
+        for p in self.postings:
+            totals[p.commodity] += p.amount
+        unbalanced = {c: v for c, v in totals.items() if v != 0}
+        if unbalanced:
+            raise ValueError(f"transaction {self.reference} does not balance: {unbalanced}")
+        if not self.postings:
+            raise ValueError(f"transaction {self.reference} has no postings")
+
+
+def _move(src: str, dst: str, commodity: str, amount: Decimal) -> tuple[Posting, Posting]:
+    return Posting(src, commodity, -amount), Posting(dst, commodity, amount)
+
+
+def award_transaction(grant_id: str, call_id: str, budget_h100e_h: Decimal, at: datetime
+                      ) -> Transaction:
+    return Transaction(f"award:{grant_id}", "award", f"budget of grant {grant_id}", at,
+                       _move(accounts.call_pool(call_id), accounts.grant(grant_id), H100E,
+                             budget_h100e_h))
+
+
+def hold_transaction(job_id: str, grant_id: str, hold_h100e_h: Decimal, at: datetime
+                     ) -> Transaction:
+    return Transaction(f"hold:{job_id}", "hold", f"admission of job {job_id}", at,
+                       _move(accounts.grant(grant_id), accounts.hold(job_id), H100E,
+                             hold_h100e_h))
+
+
+def release_transaction(job_id: str, grant_id: str, hold_h100e_h: Decimal, at: datetime
+                        ) -> Transaction:
+    return Transaction(f"release:{job_id}", "release", f"job {job_id} ended", at,
+                       _move(accounts.hold(job_id), accounts.grant(grant_id), H100E,
+                             hold_h100e_h))
+
+
+def reclaim_transaction(grant_id: str, call_id: str, amount_h100e_h: Decimal, at: datetime
+                        ) -> Transaction:
+    return Transaction(f"reclaim:{grant_id}", "reclaim", f"idle grant {grant_id} reclaimed",
+                       at, _move(accounts.grant(grant_id), accounts.call_pool(call_id), H100E,
+                                 amount_h100e_h))
+
+
+def usage_transaction(
+    usage_id: str,
+    *,
+    grant_id: str,
+    org_id: str,
+    call_id: str,
+    used_h100e_h: Decimal,
+    market: Money,
+    payable: Money,
+    at: datetime,
+) -> Transaction:
+    """Charge metered usage to a grant and book its price, split into payable and subsidy."""
+    currency = market.currency.value
+    market_amount = market.amount.quantize(MICRO, ROUND_HALF_EVEN)
+    payable_amount = payable.amount.quantize(MICRO, ROUND_HALF_EVEN)
+    postings = [
+        *_move(accounts.grant(grant_id), accounts.usage(org_id), H100E, used_h100e_h),
+        Posting(accounts.REVENUE, currency, -market_amount),
+        Posting(accounts.receivable(org_id), currency, payable_amount),
+        Posting(accounts.subsidy(call_id), currency, market_amount - payable_amount),
+    ]
+    return Transaction(f"usage:{usage_id}", "usage", f"usage record {usage_id}", at,
+                       tuple(p for p in postings if p.amount != 0 or p.commodity == H100E))

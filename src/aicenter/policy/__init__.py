@@ -1,0 +1,11 @@
+"""Authorisation: every decision is a Cedar policy evaluation (``policies.cedar``)."""
+
+from aicenter.policy.authorizer import (
+    READ_ACTIONS,
+    WRITE_ACTIONS,
+    Authorizer,
+    PermissionDeniedError,
+    Resource,
+)
+
+__all__ = ["READ_ACTIONS", "WRITE_ACTIONS", "Authorizer", "PermissionDeniedError", "Resource"]

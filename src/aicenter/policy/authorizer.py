@@ -1,0 +1,90 @@
+"""Cedar authorisation: builds the request and entities for one decision and evaluates it.
+
+Routers never decide by themselves: they call :meth:`Authorizer.check` with the action and the
+resource (the organisation that owns it, or the person who owns a token), and the decision is
+whatever ``policies.cedar`` says.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import cedarpy
+
+from aicenter.domain.errors import AicenterError
+from aicenter.domain.person import Person
+
+POLICY_FILE = Path(__file__).parent / "policies.cedar"
+
+READ_ACTIONS = frozenset({
+    "org:read", "person:read", "token:read", "call:read", "application:read", "grant:read",
+    "job:read", "job:logs", "usage:read", "pool:read", "ledger:read",
+})
+WRITE_ACTIONS = frozenset({
+    "org:create", "person:create", "token:create", "token:revoke", "call:open", "call:close",
+    "application:create", "application:review", "grant:award", "grant:reclaim", "job:submit",
+    "job:cancel", "pool:create",
+})
+
+
+class PermissionDeniedError(AicenterError):
+    """The policies do not allow this principal to do this action on this resource."""
+
+
+@dataclass(frozen=True, slots=True)
+class Resource:
+    """What an action is done to: a type and id, plus the organisation or person owning it."""
+
+    type: str
+    id: str
+    org_id: str | None = None
+    owner_id: str | None = None
+
+
+def _ref(type_: str, id_: str) -> dict[str, Any]:
+    return {"__entity": {"type": type_, "id": id_}}
+
+
+class Authorizer:
+    """Evaluates the packaged Cedar policies (parsed once)."""
+
+    def __init__(self, policy_text: str | None = None) -> None:
+        text = policy_text if policy_text is not None else POLICY_FILE.read_text("utf-8")
+        self.policies = cedarpy.PolicySet.from_str(text)
+
+    def allowed(self, person: Person, action: str, resource: Resource, *,
+                can_write: bool = True, new_role: str = "") -> bool:
+        """The Cedar decision for one request."""
+        if action not in READ_ACTIONS and action not in WRITE_ACTIONS:
+            raise ValueError(f"unknown action {action}")
+        resource_attrs: dict[str, Any] = {}
+        if resource.org_id is not None:
+            resource_attrs["org"] = _ref("Org", resource.org_id)
+        if resource.owner_id is not None:
+            resource_attrs["owner"] = _ref("User", resource.owner_id)
+        entities: list[dict[str, Any]] = [
+            {"uid": {"type": "User", "id": person.id},
+             "attrs": {"role": person.role.value, "org": _ref("Org", person.org_id)},
+             "parents": []},
+            {"uid": {"type": resource.type, "id": resource.id}, "attrs": resource_attrs,
+             "parents": []},
+        ]
+        request = {
+            "principal": {"type": "User", "id": person.id},
+            "action": {"type": "Action", "id": action},
+            "resource": {"type": resource.type, "id": resource.id},
+            "context": {"write": action in WRITE_ACTIONS, "can_write": can_write,
+                        "new_role": new_role},
+        }
+        return bool(cedarpy.is_authorized(request, self.policies, entities).allowed)
+
+    def check(self, person: Person, action: str, resource: Resource, *,
+              can_write: bool = True, new_role: str = "") -> None:
+        """Raise :class:`PermissionDeniedError` unless the policies allow the request."""
+        if not self.allowed(person, action, resource, can_write=can_write, new_role=new_role):
+            kind = resource.type.lower()
+            what = f"{kind} {resource.id}" if resource.id != "new" else f"a new {kind}"
+            raise PermissionDeniedError(
+                f"{person.role.value} {person.id} may not {action} on {what}")

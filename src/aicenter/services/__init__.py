@@ -1,0 +1,1 @@
+"""Use cases: one transaction each; they call repositories, the ledger and the backend."""

@@ -1,0 +1,172 @@
+"""Organisations, people and API tokens: creation, listing and authentication."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from sqlalchemy.exc import IntegrityError
+
+from aicenter.domain.errors import InputError, NotFoundError
+from aicenter.domain.org import Organisation, OrgClass
+from aicenter.domain.person import Person, Role
+from aicenter.domain.token import TOKEN_PREFIX, ApiToken, Scope, hash_token
+from aicenter.policy import Resource
+from aicenter.services.context import Caller, ServiceContext, new_id
+from aicenter.services.errors import AuthenticationError, ConflictError
+from aicenter.storage import Tx
+
+OPERATOR_ORG = "National AI Computing Center"
+
+
+def _org_or_404(tx: Tx, org_id: str) -> Organisation:
+    org: Organisation | None = tx.orgs.get(org_id)
+    if org is None:
+        raise NotFoundError(f"organisation {org_id} not found")
+    return org
+
+
+def bootstrap_operator(ctx: ServiceContext, email: str = "operator@center.local"
+                       ) -> tuple[Person, str] | None:
+    """On an empty database: the center's organisation, one operator and a token for them.
+
+    Returns the operator and the token secret, or None if people already exist.
+    """
+    now = ctx.clock.now()
+    with ctx.db.transaction() as tx:
+        if tx.people.count():
+            return None
+        org = Organisation(new_id("org"), OPERATOR_ORG, OrgClass.OPERATOR, False, "haenam", now)
+        tx.orgs.add(org)
+        person = Person(new_id("usr"), org.id, "Operator", email, Role.OPERATOR, now)
+        tx.people.add(person)
+        secret = _add_token(tx, person, "bootstrap", frozenset(Scope), None, ctx)
+    return person, secret
+
+
+def _add_token(tx: Tx, person: Person, name: str, scopes: frozenset[Scope],
+               expires_in_days: float | None, ctx: ServiceContext) -> str:
+    now = ctx.clock.now()
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    expires = now + timedelta(days=expires_in_days) if expires_in_days else None
+    tx.tokens.add(ApiToken(new_id("tok"), person.id, name, hash_token(secret), scopes, now,
+                           expires, None))
+    return secret
+
+
+def authenticate(ctx: ServiceContext, secret: str | None) -> Caller:
+    """The caller a bearer token belongs to; 401 unless it is known, unexpired, unrevoked."""
+    if not secret:
+        raise AuthenticationError("no API token: send 'Authorization: Bearer TOKEN' "
+                                  "(the CLI reads AICENTER_TOKEN)")
+    with ctx.db.transaction(write=False) as tx:
+        token: ApiToken | None = tx.tokens.by_hash(hash_token(secret))
+        if token is None or not token.usable_at(ctx.clock.now()):
+            raise AuthenticationError("the API token is unknown, expired or revoked")
+        person: Person | None = tx.people.get(token.person_id)
+    if person is None:
+        raise AuthenticationError("the API token's owner no longer exists")
+    can_write = Scope.WRITE in token.scopes or Scope.ADMIN in token.scopes
+    return Caller(person, can_write)
+
+
+def create_org(ctx: ServiceContext, caller: Caller, name: str, org_class: OrgClass,
+               chase_team: bool = False, region: str = "capital") -> Organisation:
+    caller.check(ctx, "org:create", Resource("Org", "new"))
+    if not name.strip():
+        raise InputError("must not be empty", field="name")
+    org = Organisation(new_id("org"), name.strip(), org_class, chase_team, region,
+                       ctx.clock.now())
+    try:
+        with ctx.db.transaction() as tx:
+            if tx.orgs.by_name(org.name):
+                raise ConflictError(f"an organisation named '{org.name}' exists")
+            tx.orgs.add(org)
+    except IntegrityError:
+        raise ConflictError(f"an organisation named '{org.name}' exists") from None
+    return org
+
+
+def list_orgs(ctx: ServiceContext, caller: Caller) -> list[Organisation]:
+    with ctx.db.transaction(write=False) as tx:
+        orgs: list[Organisation] = tx.orgs.list(None if caller.sees_all else {caller.org_id})
+    for org in orgs:
+        caller.check(ctx, "org:read", Resource("Org", org.id, org.id))
+    return orgs
+
+
+def get_org(ctx: ServiceContext, caller: Caller, org_id: str) -> Organisation:
+    with ctx.db.transaction(write=False) as tx:
+        org = tx.orgs.get(org_id)
+    # Unknown and foreign look the same to a tenant: no probing for other org ids.
+    if org is None:
+        caller.check(ctx, "org:read", Resource("Org", org_id, org_id))
+        raise NotFoundError(f"organisation {org_id} not found")
+    caller.check(ctx, "org:read", Resource("Org", org.id, org.id))
+    return org  # type: ignore[no-any-return]
+
+
+def add_person(ctx: ServiceContext, caller: Caller, org_id: str, name: str, email: str,
+               role: Role) -> Person:
+    caller.check(ctx, "person:create", Resource("Person", "new", org_id), new_role=role.value)
+    if "@" not in email:
+        raise InputError(f"'{email}' is not an e-mail address", field="email")
+    person = Person(new_id("usr"), org_id, name, email.strip().lower(), role, ctx.clock.now())
+    try:
+        with ctx.db.transaction() as tx:
+            _org_or_404(tx, org_id)
+            if tx.people.by_email(person.email):
+                raise ConflictError(f"someone with e-mail {person.email} exists")
+            tx.people.add(person)
+    except IntegrityError:
+        raise ConflictError(f"someone with e-mail {person.email} exists") from None
+    return person
+
+
+def list_people(ctx: ServiceContext, caller: Caller, org_id: str) -> list[Person]:
+    caller.check(ctx, "person:read", Resource("Org", org_id, org_id))
+    with ctx.db.transaction(write=False) as tx:
+        _org_or_404(tx, org_id)
+        return tx.people.list(org_id)  # type: ignore[no-any-return]
+
+
+def create_token(ctx: ServiceContext, caller: Caller, person_id: str, name: str,
+                 scopes: frozenset[Scope], expires_in_days: float | None
+                 ) -> tuple[ApiToken, str]:
+    """A new token for a person; the secret is returned once and only its hash is kept."""
+    with ctx.db.transaction() as tx:
+        person: Person | None = tx.people.get(person_id)
+        org = person.org_id if person else None
+        caller.check(ctx, "token:create", Resource("Token", "new", org, person_id))
+        if person is None:
+            raise NotFoundError(f"person {person_id} not found")
+        if not scopes:
+            raise InputError("give at least one scope (read, write, admin)", field="scopes")
+        if expires_in_days is not None and expires_in_days <= 0:
+            raise InputError("must be positive", field="expires_in_days")
+        secret = _add_token(tx, person, name, scopes, expires_in_days, ctx)
+        token: ApiToken = tx.tokens.by_hash(hash_token(secret))
+    return token, secret
+
+
+def list_tokens(ctx: ServiceContext, caller: Caller, person_id: str) -> list[ApiToken]:
+    with ctx.db.transaction(write=False) as tx:
+        person: Person | None = tx.people.get(person_id)
+        caller.check(ctx, "token:read", Resource("Token", "any",
+                                                 person.org_id if person else None, person_id))
+        if person is None:
+            raise NotFoundError(f"person {person_id} not found")
+        return tx.tokens.list({person_id})  # type: ignore[no-any-return]
+
+
+def revoke_token(ctx: ServiceContext, caller: Caller, token_id: str) -> ApiToken:
+    with ctx.db.transaction() as tx:
+        token: ApiToken | None = tx.tokens.get(token_id)
+        owner: Person | None = tx.people.get(token.person_id) if token else None
+        caller.check(ctx, "token:revoke", Resource(
+            "Token", token_id, owner.org_id if owner else None,
+            owner.id if owner else None))
+        if token is None:
+            raise NotFoundError(f"token {token_id} not found")
+        tx.tokens.revoke(token_id, ctx.clock.now())
+        return tx.tokens.get(token_id)  # type: ignore[no-any-return]

@@ -1,0 +1,90 @@
+"""Settings of the running center: one pydantic-settings class, read from ``AICENTER_*``.
+
+Every field is described; ``aicenter serve --help`` and the tests read these descriptions.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_home() -> Path:
+    return Path.home() / ".aicenter"
+
+
+class Settings(BaseSettings):
+    """Where the center keeps its state, how it is reached and how its loops run."""
+
+    model_config = SettingsConfigDict(env_prefix="AICENTER_", extra="ignore")
+
+    home: Path = Field(
+        default_factory=_default_home,
+        description="Directory of the center's state: SQLite database, job logs, tokens "
+        "(AICENTER_HOME, default ~/.aicenter).",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the database (AICENTER_DATABASE_URL), for example "
+        "postgresql+psycopg://user@host/db; empty means SQLite in WAL mode at HOME/aicenter.db.",
+    )
+    url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="Where the CLI and the Python client find the server (AICENTER_URL).",
+    )
+    token: str | None = Field(
+        default=None,
+        description="API token the CLI and the client send as a Bearer token (AICENTER_TOKEN).",
+    )
+    host: str = Field(default="127.0.0.1", description="Address `aicenter serve` listens on.")
+    port: int = Field(default=8000, description="Port `aicenter serve` listens on.")
+    backend: str = Field(
+        default="local",
+        description="Execution backend for jobs: 'local' (processes on this machine) or 'ray'.",
+    )
+    ray_address: str | None = Field(
+        default=None,
+        description="Address of the Ray cluster for the 'ray' backend (None starts a local one).",
+    )
+    scheduler_interval_s: float = Field(
+        default=1.0, description="Seconds between scheduling rounds (place, poll, meter)."
+    )
+    metering_interval_s: float = Field(
+        default=60.0,
+        description="Longest interval one usage record covers; running jobs are metered at "
+        "least this often.",
+    )
+    preemption_grace_s: float = Field(
+        default=10.0,
+        description="Seconds between SIGTERM and SIGKILL when a job is preempted or cancelled.",
+    )
+    idle_reclaim_days: int = Field(
+        default=30, description="Days without usage after which a grant gets a reclaim notice."
+    )
+    reclaim_notice_days: int = Field(
+        default=14, description="Days after a reclaim notice before an idle grant is reclaimed."
+    )
+    market_price_krw_per_h100e_h: Decimal = Field(
+        default=Decimal("3195"),
+        description="Default market price of one H100-equivalent hour in KRW for new calls "
+        "(2.25 USD at 1,420 KRW/USD).",
+    )
+    pools_file: Path | None = Field(
+        default=None,
+        description="YAML file of accelerator pools ({chip_id: count}); None uses the demo "
+        "center's pools.",
+    )
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """The database URL, defaulting to SQLite under HOME."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.home / 'aicenter.db'}"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.home / "logs"

@@ -1,0 +1,158 @@
+"""Engine, transactions and migrations.
+
+SQLite runs in WAL mode with a busy timeout; a write transaction starts with ``BEGIN
+IMMEDIATE`` so that its reads already hold the write lock (SQLite's equivalent of the row locks
+PostgreSQL transactions take with ``SELECT ... FOR UPDATE``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, Engine, create_engine, event, inspect
+from sqlalchemy.pool import NullPool
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+class Tx:
+    """One database transaction with the repositories bound to it."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    @property
+    def dialect(self) -> str:
+        return self.conn.dialect.name
+
+    @cached_property
+    def orgs(self) -> Any:
+        from aicenter.storage.repositories.org import OrgRepository
+
+        return OrgRepository(self.conn)
+
+    @cached_property
+    def people(self) -> Any:
+        from aicenter.storage.repositories.person import PersonRepository
+
+        return PersonRepository(self.conn)
+
+    @cached_property
+    def tokens(self) -> Any:
+        from aicenter.storage.repositories.token import TokenRepository
+
+        return TokenRepository(self.conn)
+
+    @cached_property
+    def programs(self) -> Any:
+        from aicenter.storage.repositories.program import ProgramRepository
+
+        return ProgramRepository(self.conn)
+
+    @cached_property
+    def grants(self) -> Any:
+        from aicenter.storage.repositories.grant import GrantRepository
+
+        return GrantRepository(self.conn)
+
+    @cached_property
+    def jobs(self) -> Any:
+        from aicenter.storage.repositories.job import JobRepository
+
+        return JobRepository(self.conn)
+
+    @cached_property
+    def usage(self) -> Any:
+        from aicenter.storage.repositories.usage import UsageRepository
+
+        return UsageRepository(self.conn)
+
+    @cached_property
+    def ledger(self) -> Any:
+        from aicenter.storage.repositories.ledger import LedgerRepository
+
+        return LedgerRepository(self.conn)
+
+    @cached_property
+    def pools(self) -> Any:
+        from aicenter.storage.repositories.pool import PoolRepository
+
+        return PoolRepository(self.conn)
+
+
+def _sqlite_engine(url: str) -> Engine:
+    path = url.removeprefix("sqlite:///")
+    if path and path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"timeout": 60, "check_same_thread": False},
+                           poolclass=NullPool if path == ":memory:" else None)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # SQLAlchemy's begin event issues BEGIN itself
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=60000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.info.get("write") else "BEGIN")
+
+    return engine
+
+
+class Database:
+    """The center's database: an engine plus read and write transactions."""
+
+    def __init__(self, url: str, *, pool_size: int = 10, connect_args: dict[str, Any] | None
+                 = None) -> None:
+        self.url = url
+        if url.startswith("sqlite"):
+            self.engine = _sqlite_engine(url)
+        else:
+            self.engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size * 2,
+                                        pool_pre_ping=True, connect_args=connect_args or {})
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextmanager
+    def transaction(self, *, write: bool = True) -> Iterator[Tx]:
+        """One transaction: committed when the block ends, rolled back if it raises."""
+        with self.engine.connect() as conn:
+            conn.info["write"] = write
+            with conn.begin():
+                yield Tx(conn)
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest Alembic revision."""
+        with self.engine.connect() as conn:
+            conn.info["write"] = True
+            config = alembic_config(self.url)
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
+            conn.commit()
+
+    def table_names(self) -> list[str]:
+        return sorted(inspect(self.engine).get_table_names())
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def alembic_config(url: str) -> Config:
+    """An Alembic configuration for the packaged migrations (no alembic.ini needed)."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config

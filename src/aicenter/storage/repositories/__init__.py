@@ -1,0 +1,1 @@
+"""Repositories: the only code that writes SQL; each returns domain objects."""

@@ -1,0 +1,60 @@
+"""Grants table ↔ :class:`Grant`. ``lock`` takes the row lock used to serialise spending."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+
+from aicenter.domain.grant import Grant, GrantStatus
+from aicenter.storage.tables import grants as t
+
+
+def _grant(row: Any) -> Grant:
+    return Grant(
+        id=row.id, call_id=row.call_id, application_id=row.application_id, org_id=row.org_id,
+        budget_h100e_h=row.budget_h100e_h, chip_ids=frozenset(row.chip_ids),
+        starts_at=row.starts_at, ends_at=row.ends_at, status=GrantStatus(row.status),
+        last_used_at=row.last_used_at, reclaim_notice_at=row.reclaim_notice_at,
+    )
+
+
+class GrantRepository:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def add(self, grant: Grant) -> None:
+        self.conn.execute(insert(t).values(
+            id=grant.id, call_id=grant.call_id, application_id=grant.application_id,
+            org_id=grant.org_id, budget_h100e_h=grant.budget_h100e_h,
+            chip_ids=sorted(grant.chip_ids), starts_at=grant.starts_at, ends_at=grant.ends_at,
+            status=grant.status.value, last_used_at=grant.last_used_at,
+            reclaim_notice_at=grant.reclaim_notice_at))
+
+    def get(self, grant_id: str, *, lock: bool = False) -> Grant | None:
+        """One grant; with ``lock`` the row stays locked until the transaction ends."""
+        query = select(t).where(t.c.id == grant_id)
+        if lock:
+            query = query.with_for_update()
+        row = self.conn.execute(query).first()
+        return _grant(row) if row else None
+
+    def list(self, org_id: str | None = None, call_id: str | None = None) -> list[Grant]:
+        query = select(t).order_by(t.c.starts_at, t.c.id)
+        if org_id is not None:
+            query = query.where(t.c.org_id == org_id)
+        if call_id is not None:
+            query = query.where(t.c.call_id == call_id)
+        return [_grant(r) for r in self.conn.execute(query)]
+
+    def set_status(self, grant_id: str, status: GrantStatus) -> None:
+        self.conn.execute(update(t).where(t.c.id == grant_id).values(status=status.value))
+
+    def mark_used(self, grant_id: str, at: datetime) -> None:
+        """Usage at ``at``: the grant is no longer idle and any reclaim notice lapses."""
+        self.conn.execute(update(t).where(t.c.id == grant_id, t.c.last_used_at < at)
+                          .values(last_used_at=at, reclaim_notice_at=None))
+
+    def set_notice(self, grant_id: str, at: datetime | None) -> None:
+        self.conn.execute(update(t).where(t.c.id == grant_id).values(reclaim_notice_at=at))

@@ -1,0 +1,79 @@
+"""Jobs table ↔ :class:`Job`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import Connection, func, insert, select, update
+
+from aicenter.domain.job import Job, JobStatus, spec_from_mapping
+from aicenter.storage.tables import jobs as t
+
+
+def _job(row: Any) -> Job:
+    return Job(
+        id=row.id, org_id=row.org_id, person_id=row.person_id, grant_id=row.grant_id,
+        spec=spec_from_mapping(row.spec), status=JobStatus(row.status),
+        idempotency_key=row.idempotency_key, hold_h100e_h=row.hold_h100e_h,
+        submitted_at=row.submitted_at, chip=row.chip, chip_count=row.chip_count,
+        backend=row.backend, handle=row.handle, attempts=row.attempts,
+        started_at=row.started_at, finished_at=row.finished_at, metered_until=row.metered_until,
+        exit_code=row.exit_code, message=row.message,
+    )
+
+
+class JobRepository:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def add(self, job: Job) -> None:
+        self.conn.execute(insert(t).values(
+            id=job.id, org_id=job.org_id, person_id=job.person_id, grant_id=job.grant_id,
+            name=job.spec.name, spec=job.spec.to_dict(), priority=job.spec.priority.value,
+            status=job.status.value, idempotency_key=job.idempotency_key,
+            hold_h100e_h=job.hold_h100e_h, submitted_at=job.submitted_at, chip=job.chip,
+            chip_count=job.chip_count, backend=job.backend, handle=job.handle,
+            attempts=job.attempts, started_at=job.started_at, finished_at=job.finished_at,
+            metered_until=job.metered_until, exit_code=job.exit_code, message=job.message))
+
+    def get(self, job_id: str, *, lock: bool = False) -> Job | None:
+        query = select(t).where(t.c.id == job_id)
+        if lock:
+            query = query.with_for_update()
+        row = self.conn.execute(query).first()
+        return _job(row) if row else None
+
+    def by_idempotency_key(self, person_id: str, key: str) -> Job | None:
+        row = self.conn.execute(select(t).where(t.c.person_id == person_id,
+                                                t.c.idempotency_key == key)).first()
+        return _job(row) if row else None
+
+    def list(self, *, org_id: str | None = None, statuses: Iterable[JobStatus] | None = None,
+             limit: int | None = None) -> list[Job]:
+        query = select(t).order_by(t.c.submitted_at, t.c.id)
+        if org_id is not None:
+            query = query.where(t.c.org_id == org_id)
+        if statuses is not None:
+            query = query.where(t.c.status.in_([s.value for s in statuses]))
+        if limit is not None:
+            query = query.limit(limit)
+        return [_job(r) for r in self.conn.execute(query)]
+
+    def count(self, status: JobStatus | None = None) -> int:
+        query = select(func.count()).select_from(t)
+        if status is not None:
+            query = query.where(t.c.status == status.value)
+        return int(self.conn.execute(query).scalar_one())
+
+    def update(self, job_id: str, *, expect_status: JobStatus | None = None, **values: Any
+               ) -> bool:
+        """Set fields; with ``expect_status`` only if the job is still in that status (a
+        conditional update, so two rounds can never both move the same job)."""
+        for key in ("status",):
+            if key in values and isinstance(values[key], JobStatus):
+                values[key] = values[key].value
+        query = update(t).where(t.c.id == job_id)
+        if expect_status is not None:
+            query = query.where(t.c.status == expect_status.value)
+        return bool(self.conn.execute(query.values(**values)).rowcount)

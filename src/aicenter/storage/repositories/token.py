@@ -1,0 +1,46 @@
+"""API tokens table ↔ :class:`ApiToken` (only hashes are stored)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+
+from aicenter.domain.token import ApiToken, Scope
+from aicenter.storage.tables import api_tokens as t
+
+
+def _token(row: Any) -> ApiToken:
+    scopes = frozenset(Scope(s) for s in row.scopes.split(",") if s)
+    return ApiToken(row.id, row.person_id, row.name, row.token_hash, scopes, row.created_at,
+                    row.expires_at, row.revoked_at)
+
+
+class TokenRepository:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def add(self, token: ApiToken) -> None:
+        self.conn.execute(insert(t).values(
+            id=token.id, person_id=token.person_id, name=token.name, token_hash=token.token_hash,
+            scopes=",".join(sorted(s.value for s in token.scopes)), created_at=token.created_at,
+            expires_at=token.expires_at, revoked_at=token.revoked_at))
+
+    def by_hash(self, token_hash: str) -> ApiToken | None:
+        row = self.conn.execute(select(t).where(t.c.token_hash == token_hash)).first()
+        return _token(row) if row else None
+
+    def get(self, token_id: str) -> ApiToken | None:
+        row = self.conn.execute(select(t).where(t.c.id == token_id)).first()
+        return _token(row) if row else None
+
+    def list(self, person_ids: set[str] | None = None) -> list[ApiToken]:
+        query = select(t).order_by(t.c.created_at, t.c.id)
+        if person_ids is not None:
+            query = query.where(t.c.person_id.in_(person_ids))
+        return [_token(r) for r in self.conn.execute(query)]
+
+    def revoke(self, token_id: str, at: datetime) -> None:
+        self.conn.execute(update(t).where(t.c.id == token_id, t.c.revoked_at.is_(None))
+                          .values(revoked_at=at))

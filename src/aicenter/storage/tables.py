@@ -1,0 +1,187 @@
+"""The database schema (SQLAlchemy Core). Migrations in ``migrations/versions`` follow it."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from aicenter.storage.types import Micros, UtcDateTime
+
+metadata = MetaData()
+
+organisations = Table(
+    "organisations", metadata,
+    Column("id", String(40), primary_key=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("org_class", String(40), nullable=False),
+    Column("chase_team", Boolean, nullable=False, default=False),
+    Column("region", String(80), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+people = Table(
+    "people", metadata,
+    Column("id", String(40), primary_key=True),
+    Column("org_id", String(40), ForeignKey("organisations.id"), nullable=False, index=True),
+    Column("name", String(200), nullable=False),
+    Column("email", String(320), nullable=False, unique=True),
+    Column("role", String(40), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+api_tokens = Table(
+    "api_tokens", metadata,
+    Column("id", String(40), primary_key=True),
+    Column("person_id", String(40), ForeignKey("people.id"), nullable=False, index=True),
+    Column("name", String(200), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("scopes", String(100), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=True),
+    Column("revoked_at", UtcDateTime, nullable=True),
+)
+
+pools = Table(
+    "pools", metadata,
+    Column("id", String(40), primary_key=True),
+    Column("chip_id", String(80), nullable=False),
+    Column("chip_count", Integer, nullable=False),
+    Column("site", String(80), nullable=False),
+)
+
+calls = Table(
+    "calls", metadata,
+    Column("id", String(40), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("eligible_classes", JSON, nullable=False),
+    Column("max_chips_per_project", JSON, nullable=False),
+    Column("max_months", Integer, nullable=False),
+    Column("market_price_per_h100e_h", Micros, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("payable_fraction", JSON, nullable=False),
+    Column("chase_team_priority", Boolean, nullable=False),
+    Column("regional_bonus", Float, nullable=False),
+    Column("concentration_threshold", Float, nullable=False),
+    Column("concentration_penalty", Float, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("opened_at", UtcDateTime, nullable=False),
+    Column("closes_at", UtcDateTime, nullable=True),
+)
+
+applications = Table(
+    "applications", metadata,
+    Column("id", String(40), primary_key=True),
+    Column("call_id", String(40), ForeignKey("calls.id"), nullable=False, index=True),
+    Column("org_id", String(40), ForeignKey("organisations.id"), nullable=False, index=True),
+    Column("title", String(300), nullable=False),
+    Column("chips", JSON, nullable=False),
+    Column("months", Integer, nullable=False),
+    Column("requested_h100e_h", Micros, nullable=False),
+    Column("plan", JSON, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+reviews = Table(
+    "reviews", metadata,
+    Column("application_id", String(40), ForeignKey("applications.id"), primary_key=True),
+    Column("reviewer_id", String(40), ForeignKey("people.id"), primary_key=True),
+    Column("impact", Float, nullable=False),
+    Column("readiness", Float, nullable=False),
+    Column("ecosystem", Float, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+grants = Table(
+    "grants", metadata,
+    Column("id", String(40), primary_key=True),
+    Column("call_id", String(40), ForeignKey("calls.id"), nullable=False, index=True),
+    Column("application_id", String(40), ForeignKey("applications.id"), nullable=True),
+    Column("org_id", String(40), ForeignKey("organisations.id"), nullable=False, index=True),
+    Column("budget_h100e_h", Micros, nullable=False),
+    Column("chip_ids", JSON, nullable=False),
+    Column("starts_at", UtcDateTime, nullable=False),
+    Column("ends_at", UtcDateTime, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("last_used_at", UtcDateTime, nullable=False),
+    Column("reclaim_notice_at", UtcDateTime, nullable=True),
+)
+
+jobs = Table(
+    "jobs", metadata,
+    Column("id", String(40), primary_key=True),
+    Column("org_id", String(40), ForeignKey("organisations.id"), nullable=False),
+    Column("person_id", String(40), ForeignKey("people.id"), nullable=False),
+    Column("grant_id", String(40), ForeignKey("grants.id"), nullable=False, index=True),
+    Column("name", String(100), nullable=False),
+    Column("spec", JSON, nullable=False),
+    Column("priority", String(20), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("idempotency_key", String(200), nullable=True),
+    Column("hold_h100e_h", Micros, nullable=False),
+    Column("submitted_at", UtcDateTime, nullable=False),
+    Column("chip", String(80), nullable=True),
+    Column("chip_count", Integer, nullable=False, default=0),
+    Column("backend", String(40), nullable=True),
+    Column("handle", Text, nullable=True),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("started_at", UtcDateTime, nullable=True),
+    Column("finished_at", UtcDateTime, nullable=True),
+    Column("metered_until", UtcDateTime, nullable=True),
+    Column("exit_code", Integer, nullable=True),
+    Column("message", Text, nullable=False, default=""),
+    UniqueConstraint("person_id", "idempotency_key", name="uq_jobs_person_idempotency"),
+    Index("ix_jobs_status", "status"),
+    Index("ix_jobs_org_submitted", "org_id", "submitted_at"),
+)
+
+usage_records = Table(
+    "usage_records", metadata,
+    Column("id", String(40), primary_key=True),
+    Column("job_id", String(40), ForeignKey("jobs.id"), nullable=False),
+    Column("org_id", String(40), ForeignKey("organisations.id"), nullable=False),
+    Column("grant_id", String(40), ForeignKey("grants.id"), nullable=False),
+    Column("chip_id", String(80), nullable=False),
+    Column("chip_count", Integer, nullable=False),
+    Column("interval_start", UtcDateTime, nullable=False),
+    Column("interval_end", UtcDateTime, nullable=False),
+    Column("chip_seconds", Micros, nullable=False),
+    Column("h100e_seconds", Micros, nullable=False),
+    UniqueConstraint("job_id", "interval_start", name="uq_usage_job_interval"),
+    Index("ix_usage_org_start", "org_id", "interval_start"),
+)
+
+ledger_transactions = Table(
+    "ledger_transactions", metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+           autoincrement=True),
+    Column("reference", String(200), nullable=False, unique=True),
+    Column("kind", String(40), nullable=False),
+    Column("memo", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+ledger_postings = Table(
+    "ledger_postings", metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+           autoincrement=True),
+    Column("transaction_id", BigInteger().with_variant(Integer, "sqlite"),
+           ForeignKey("ledger_transactions.id"), nullable=False, index=True),
+    Column("account", String(200), nullable=False),
+    Column("commodity", String(10), nullable=False),
+    Column("amount", Micros, nullable=False),
+    Index("ix_postings_account", "account", "commodity"),
+)
