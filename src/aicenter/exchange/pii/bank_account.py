@@ -13,7 +13,9 @@ from collections.abc import Iterator
 from aicenter.exchange.pii.base import Finding, PiiType, Trigger
 from aicenter.exchange.pii.context import context_pattern, near
 
-SHAPE = re.compile(r"(?<![0-9A-Za-z\-.])\d{2,7}(?:-\d{1,7}){0,3}(?![0-9A-Za-z]|[-.]\d)")
+SHAPE = re.compile(
+    r"(?<![0-9A-Za-z\-.])(?:\d{10,14}|\d{2,7}(?:-\d{1,7}){1,3})(?![0-9A-Za-z]|[-.]\d)"
+)
 CONTEXT = context_pattern(
     [
         "계좌번호", "계좌", "입금", "송금", "이체", "예금주", "환불", "무통장", "은행", "뱅크",

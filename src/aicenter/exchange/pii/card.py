@@ -1,10 +1,11 @@
 """Payment card numbers: 16 digits (4-4-4-4) or 15 (American Express, 4-6-5), Luhn-checked.
 
 Luhn: from the right, double every second digit (subtracting 9 when the double exceeds 9); the
-sum must be ≡ 0 mod 10. The first digit must be an issuer's (3 Amex/JCB/Diners, 4 Visa,
-5 Mastercard, 6 UnionPay/Discover, 9 Korean domestic). Separated 0.90; a bare 15/16-digit run
-0.85 (one random run in ten with such a first digit passes Luhn, so a context word is required
-for it unless the prefix is a Visa/Mastercard one).
+sum must be ≡ 0 mod 10. The prefix must be an international issuer's (Visa 4, Mastercard 51–55
+and 2221–2720, Amex 34/37, JCB 3528–3589, Diners 36/38, UnionPay 62, Discover 6011/65); numbers
+with any other prefix (Korean domestic-only cards start with 9) need a context word. Separated
+0.90. A bare 15/16-digit run always needs a context word (카드, 결제 ...), then 0.85: one random
+16-digit id in ten passes Luhn, and such ids fill logs and order tables.
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ SHAPE = re.compile(
     r"|3[47]\d\d(?P<a>[- ])\d{6}(?P=a)\d{5}|(?P<bare>\d{15,16}))(?![0-9A-Za-z]|[-.]\d)"
 )
 CONTEXT = context_pattern(["카드번호", "카드", "신용카드", "체크카드", "결제", "card", "visa"])
-_ISSUER_FIRST = frozenset("34569")
+_ISSUER_PREFIX = re.compile(
+    r"4|5[1-5]|2(?:22[1-9]|2[3-9]\d|[3-6]\d\d|7[01]\d|720)|3[47]|35(?:2[89]|[3-8]\d)|3[68]|62|6011|65"
+)
 
 
 def luhn_ok(digits: str) -> bool:
@@ -43,9 +46,9 @@ class CardDetector:
     def find(self, text: str, start: int, end: int) -> Iterator[Finding]:
         for m in SHAPE.finditer(text, start, end):
             digits = m.group().replace("-", "").replace(" ", "")
-            if digits[0] not in _ISSUER_FIRST or not luhn_ok(digits):
+            if not luhn_ok(digits):
                 continue
-            if not m.group("bare"):
+            if not m.group("bare") and _ISSUER_PREFIX.match(digits):
                 yield Finding(m.start(), m.end(), self.pii_type, 0.9)
-            elif digits[0] in "45" or near(CONTEXT, text, m.start(), m.end()):
+            elif near(CONTEXT, text, m.start(), m.end()):
                 yield Finding(m.start(), m.end(), self.pii_type, 0.85)

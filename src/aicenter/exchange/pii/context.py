@@ -17,11 +17,31 @@ def context_pattern(words: Iterable[str]) -> re.Pattern[str]:
     return re.compile("|".join(re.escape(w) for w in ordered), re.IGNORECASE)
 
 
+_CLAUSE_END = re.compile(r"[.!?;。](?:\s|$)|\n|\|")
+
+
+def clause_start(text: str, start: int, before: int) -> int:
+    """The start of the look-back window: ``before`` characters back, but not past the end of
+    the previous sentence, line or table cell."""
+    lo = max(0, start - before)
+    last = lo
+    for m in _CLAUSE_END.finditer(text, lo, start):
+        last = m.end()
+    return last
+
+
+def clause_end(text: str, end: int, after: int) -> int:
+    """The end of the look-ahead window: ``after`` characters on, or the end of the clause."""
+    hi = min(len(text), end + after)
+    m = _CLAUSE_END.search(text, end, hi)
+    return m.start() if m else hi
+
+
 def near(
     pattern: re.Pattern[str], text: str, start: int, end: int, before: int = 24, after: int = 12
 ) -> bool:
     """True when ``pattern`` occurs within ``before`` characters before ``start`` or ``after``
-    characters after ``end``."""
-    if pattern.search(text, max(0, start - before), start):
+    characters after ``end``, in the same clause (sentence, line or table cell)."""
+    if pattern.search(text, clause_start(text, start, before), start):
         return True
-    return bool(after) and pattern.search(text, end, min(len(text), end + after)) is not None
+    return bool(after) and pattern.search(text, end, clause_end(text, end, after)) is not None

@@ -6,6 +6,9 @@ run only on the windows their trigger produced. A DIGITS window is a maximal run
 separators, '+', parentheses and capitals that starts with a digit, '+', '(' or a capital, ends
 with a digit and is at least 7 characters long (the shortest structured PII, ``1.1.1.1``).
 
+A number directly after a label that announces something else (주문번호, 송장, ISBN ...) is not
+reported, whatever its shape.
+
 Overlaps: findings are sorted by score (then length) and taken greedily; a finding overlapping
 one already taken is dropped. The result is sorted by start.
 """
@@ -15,10 +18,19 @@ from __future__ import annotations
 import re
 
 from aicenter.exchange.pii.base import DetectorRegistry, Finding, Trigger
+from aicenter.exchange.pii.context import context_pattern, near
 
 _DIGIT_WINDOW = re.compile(r"[\d+(A-Z][\dA-Z\-. ()]{5,}\d")
 _COLON_RUN = re.compile(r":[0-9A-Fa-f.:]*:")
 _DIGIT = re.compile(r"\d")
+# Labels that announce a number that is not personal information; a number they directly
+# precede (same clause, 12 characters) is not reported even if its shape and check fit.
+NOT_PII_LABELS = context_pattern(
+    [
+        "주문번호", "문서번호", "송장번호", "송장", "운송장", "승인번호", "상품코드", "일련번호",
+        "접수번호", "관리번호", "제품번호", "모델번호", "ISBN", "order no", "invoice", "serial",
+    ]
+)  # fmt: skip
 _EMAIL_REACH_BEFORE = 64
 _EMAIL_REACH_AFTER = 255
 
@@ -46,7 +58,11 @@ class Scanner:
                         continue
                     if needs_any and not any(c in chunk for c in needs_any):
                         continue
-                    found.extend(detector.find(text, s, e))
+                    found.extend(
+                        f
+                        for f in detector.find(text, s, e)
+                        if not near(NOT_PII_LABELS, text, f.start, f.end, before=12, after=0)
+                    )
         if self._at:
             at = text.find("@")
             n = len(text)

@@ -1,0 +1,333 @@
+"""A labelled synthetic corpus of Korean text with PII, for evaluation and benchmarks.
+
+Everything is generated from a seeded :class:`random.Random`, so a seed names a corpus. Values
+are valid where the format has a check (resident, foreigner, corporate, business numbers, cards)
+and deliberately include the hard cases: post-2020 resident numbers whose check digit fails
+(always with a context word, as the detector requires), undashed forms, phones in every written
+form, bank accounts announced by context words. Decoys — numbers that only look like PII — are
+mixed into the same records unlabelled, and :func:`number_heavy_text` writes PII-free tables,
+dates, prices, timestamps and order numbers for the false-findings-per-MB measure.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from aicenter.exchange.pii.base import PiiType
+from aicenter.exchange.pii.business_number import business_check_digit_ok
+from aicenter.exchange.pii.card import luhn_ok
+from aicenter.exchange.pii.corporate_number import corporate_check_digit_ok
+from aicenter.exchange.pii.foreigner_number import foreigner_check_digit_ok
+from aicenter.exchange.pii.rrn import rrn_check_digit_ok
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A labelled span: ``text[start:end]`` is PII of ``pii_type``."""
+
+    pii_type: PiiType
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class LabelledRecord:
+    text: str
+    spans: tuple[Span, ...]
+
+
+def _digits(rng: random.Random, n: int) -> str:
+    return "".join(rng.choice("0123456789") for _ in range(n))
+
+
+def _birth(rng: random.Random) -> str:
+    return f"{rng.randint(0, 99):02d}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}"
+
+
+def registration_number(rng: random.Random, gender_digits: str, foreigner: bool) -> str:
+    """13 digits YYMMDD G NNNNN C with a valid check digit."""
+    while True:
+        body = _birth(rng) + rng.choice(gender_digits) + _digits(rng, 5)
+        digits = [int(c) for c in body]
+        for c in range(10):
+            ok = (foreigner_check_digit_ok if foreigner else rrn_check_digit_ok)([*digits, c])
+            if ok:
+                return body + str(c)
+
+
+def post2020_rrn(rng: random.Random) -> str:
+    """A resident number with random digits after G whose pre-2020 check digit fails."""
+    while True:
+        number = _birth(rng) + rng.choice("1234") + _digits(rng, 6)
+        if not rrn_check_digit_ok([int(c) for c in number]):
+            return number
+
+
+def corporate_number(rng: random.Random) -> str:
+    body = _digits(rng, 12)
+    digits = [int(c) for c in body]
+    check = next(c for c in range(10) if corporate_check_digit_ok([*digits, c]))
+    return body + str(check)
+
+
+def business_number(rng: random.Random) -> str:
+    while True:
+        body = f"{rng.randint(101, 899)}{rng.randint(1, 99):02d}{_digits(rng, 4)}"
+        for c in range(10):
+            if business_check_digit_ok(body + str(c)):
+                return body + str(c)
+
+
+def card_number(rng: random.Random, first: str, length: int) -> str:
+    body = first + _digits(rng, length - len(first) - 1)
+    return body + next(str(c) for c in range(10) if luhn_ok(body + str(c)))
+
+
+def _dash(number: str, groups: tuple[int, ...], sep: str = "-") -> str:
+    out, i = [], 0
+    for g in groups:
+        out.append(number[i : i + g])
+        i += g
+    return sep.join(out)
+
+
+def _phone(rng: random.Random) -> tuple[str, str]:
+    """(phone as written, a context word or '' when the form needs none)."""
+    m4, l4 = _digits(rng, 4), _digits(rng, 4)
+    m3 = _digits(rng, 3)
+    area = rng.choice(["031", "032", "033", "041", "042", "043", "051", "052", "053", "055", "064"])
+    forms = [
+        (f"010-{m4}-{l4}", ""),
+        (f"010.{m4}.{l4}", ""),
+        (f"010 {m4} {l4}", ""),
+        (f"010{m4}{l4}", ""),
+        (f"011-{m3}-{l4}", ""),
+        (f"017-{m4}-{l4}", ""),
+        (f"02-{m3}-{l4}", ""),
+        (f"02-{m4}-{l4}", ""),
+        (f"(02) {m3}-{l4}", ""),
+        (f"(02){m4}-{l4}", ""),
+        (f"{area}-{m3}-{l4}", ""),
+        (f"{area}-{m4}-{l4}", ""),
+        (f"({area}) {m4}-{l4}", ""),
+        (f"070-{m4}-{l4}", ""),
+        (f"0505-{m3}-{l4}", ""),
+        (f"080-{m3}-{l4}", ""),
+        (f"+82 10-{m4}-{l4}", ""),
+        (f"+82-10-{m4}-{l4}", ""),
+        (f"+8210{m4}{l4}", ""),
+        (f"+82 (0)10 {m4} {l4}", ""),
+        (f"+82-2-{m3}-{l4}", ""),
+        (f"+82 {area[1:]} {m4} {l4}", ""),
+        (f"02{m4}{l4}", "전화"),
+        (f"{area}{m3}{l4}", "연락처"),
+        (f"1588-{l4}", "고객센터"),
+        (f"1644-{l4}", "대표번호"),
+        (f"1577{l4}", "문의"),
+    ]
+    return rng.choice(forms)
+
+
+_BANKS: tuple[tuple[str, tuple[int, ...]], ...] = (
+    ("국민은행", (6, 2, 6)),
+    ("신한은행", (3, 3, 6)),
+    ("우리은행", (4, 3, 6)),
+    ("하나은행", (3, 6, 5)),
+    ("농협", (3, 4, 4, 2)),
+    ("기업은행", (3, 6, 2, 3)),
+    ("카카오뱅크", (4, 2, 7)),
+    ("우체국", (6, 2, 6)),
+    ("케이뱅크", (3, 3, 6)),
+)
+
+
+def _piece(rng: random.Random, kind: PiiType) -> tuple[str, str, str]:
+    """(prefix text, PII value, suffix text) for one labelled piece of ``kind``."""
+    if kind is PiiType.RRN:
+        roll = rng.random()
+        if roll < 0.3:
+            return "주민등록번호는 ", post2020_rrn(rng)[:6] + "-" + post2020_rrn(rng)[6:], "입니다"
+        number = registration_number(rng, "1234", foreigner=False)
+        if roll < 0.6:
+            return rng.choice(["주민번호 ", "생년월일 및 주민등록번호: ", ""]), number, ""
+        return "본인 확인용 번호 ", number[:6] + "-" + number[6:], "를 입력했다"
+    if kind is PiiType.FOREIGNER_NUMBER:
+        number = registration_number(rng, "5678", foreigner=True)
+        dashed = rng.random() < 0.6
+        return "외국인등록번호 ", (number[:6] + "-" + number[6:]) if dashed else number, ""
+    if kind is PiiType.CORPORATE_NUMBER:
+        number = corporate_number(rng)
+        return "법인등록번호 ", rng.choice([number[:6] + "-" + number[6:], number]), ""
+    if kind is PiiType.BUSINESS_NUMBER:
+        number = business_number(rng)
+        if rng.random() < 0.5:
+            return "사업자등록번호: ", rng.choice([_dash(number, (3, 2, 5)), number]), ""
+        return "거래처 ", _dash(number, (3, 2, 5)), " 앞으로 세금계산서 발행"
+    if kind is PiiType.DRIVER_LICENCE:
+        region = rng.choice(["11", "12", "13", "14", "15", "16", "19", "21", "24", "26", "28"])
+        number = region + _digits(rng, 10)
+        if rng.random() < 0.6:
+            return "면허번호 ", _dash(number, (2, 2, 6, 2)), ""
+        return "운전면허 ", number, " (1종 보통)"
+    if kind is PiiType.PASSPORT:
+        letter = rng.choice("MSROD")
+        if rng.random() < 0.5:
+            value = f"{letter}{_digits(rng, 3)}{rng.choice('ABCDEFGHJKLMNPQRSTUVWXYZ')}"
+            return "여권 ", value + _digits(rng, 4), ""
+        return "여권번호 ", letter + _digits(rng, 8), ""
+    if kind is PiiType.PHONE:
+        value, context = _phone(rng)
+        prefix = context + " " if context else rng.choice(["연락처 ", "휴대폰 ", "", "Tel. "])
+        return prefix, value, rng.choice(["로 연락 바랍니다", "", " (평일 9시~18시)"])
+    if kind is PiiType.BANK_ACCOUNT:
+        bank, groups = rng.choice(_BANKS)
+        number = _digits(rng, sum(groups))
+        value = _dash(number, groups) if rng.random() < 0.7 else number
+        template = rng.choice(
+            [
+                (f"입금 계좌: {bank} ", value, " (예금주 홍길동)"),
+                (f"{bank} ", value, "로 송금해 주세요"),
+                ("환불 계좌번호 ", value, f" {bank}"),
+            ]
+        )
+        return template
+    if kind is PiiType.CARD:
+        roll = rng.random()
+        if roll < 0.4:
+            v = card_number(rng, rng.choice(["4", "51", "52", "9410"]), 16)
+            return "카드번호 ", _dash(v, (4, 4, 4, 4), rng.choice(["-", " "])), ""
+        if roll < 0.6:
+            return "Amex ", _dash(card_number(rng, rng.choice(["34", "37"]), 15), (4, 6, 5)), ""
+        return "결제 카드 ", card_number(rng, rng.choice(["4", "53", "9"]), 16), " 승인"
+    if kind is PiiType.EMAIL:
+        user = rng.choice(["kim.minsu", "jh_park", "lee2024", "news-desk", "a.b+tag", "hong"])
+        domain = rng.choice(["example.co.kr", "mail.example.com", "korea.ac.kr", "test.org"])
+        return "이메일 ", f"{user}{rng.randint(1, 999)}@{domain}", " 으로 회신"
+    if kind is PiiType.IPV4:
+        value = ".".join(str(rng.randint(0, 255)) for _ in range(4))
+        return "접속 IP ", value, "에서 로그인"
+    if kind is PiiType.IPV6:
+        hextets = [f"{rng.randint(0, 65535):x}" for _ in range(8)]
+        value = rng.choice(
+            [":".join(hextets), f"2001:db8::{hextets[0]}", f"fe80::{hextets[1]}:{hextets[2]}"]
+        )
+        return "IPv6 주소 ", value, " 차단"
+    raise ValueError(f"no generator for {kind}")
+
+
+def _decoy(rng: random.Random) -> str:
+    """Text with numbers that only look like PII (never labelled)."""
+    makers: list[Callable[[], str]] = [
+        lambda: f"주문번호 {rng.randint(2019, 2026)}{_digits(rng, 4)}-{_digits(rng, 6)}",
+        lambda: f"{rng.randint(2019, 2026)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
+        lambda: f"가격은 {rng.randint(1, 999)},{_digits(rng, 3)}원",
+        lambda: f"버전 {rng.randint(1, 9)}.{rng.randint(0, 20)}.{rng.randint(0, 99)}",
+        lambda: f"{rng.randint(0, 23):02d}:{rng.randint(0, 59):02d}:{rng.randint(0, 59):02d}",
+        lambda: f"카드 승인번호 {_digits(rng, 8)}",
+        lambda: f"문서번호 {_digits(rng, 6)}-{_digits(rng, 7)}",  # 6-7 shape, a non-PII label
+        lambda: f"참고 {_digits(rng, 6)}-{_digits(rng, 7)}",  # 6-7 shape, no label at all
+        lambda: f"{_digits(rng, 3)}-{_digits(rng, 2)}-{_digits(rng, 5)}",  # 3-2-5 shape
+        lambda: f"{_digits(rng, 4)}-{_digits(rng, 4)}-{_digits(rng, 4)}-{_digits(rng, 4)}",
+        lambda: f"송장 {_digits(rng, 12)}",
+        lambda: f"ISBN 978-89-{_digits(rng, 3)}-{_digits(rng, 4)}-{rng.randint(0, 9)}",
+        lambda: f"좌표 37.{_digits(rng, 4)}, 126.{_digits(rng, 4)}",
+        lambda: (
+            f"{rng.randint(1, 9)}.{rng.randint(1, 9)}.{rng.randint(1, 9)}.{rng.randint(1, 9)}.5항"
+        ),
+        lambda: f"매출 {rng.randint(1, 999)}억 {rng.randint(1, 9999)}만원",
+    ]
+    return rng.choice(makers)()
+
+
+_FILLERS = (
+    "지난주 회의에서 논의된 내용을 정리했습니다.",
+    "관련 서류는 다음 주까지 제출해 주시기 바랍니다.",
+    "이번 행사는 서울 코엑스에서 열렸다.",
+    "자세한 사항은 홈페이지를 참고하시기 바랍니다.",
+    "본 메일은 발신 전용입니다.",
+    "고객님의 소중한 의견에 감사드립니다.",
+    "처리 결과는 영업일 기준 3일 이내에 안내됩니다.",
+)
+
+
+def labelled_records(
+    seed: int, n_records: int, types: tuple[PiiType, ...], decoy_rate: float = 0.5
+) -> list[LabelledRecord]:
+    """``n_records`` records, each with 1–3 labelled pieces of ``types`` and maybe a decoy."""
+    rng = random.Random(seed)
+    out: list[LabelledRecord] = []
+    for _ in range(n_records):
+        text = rng.choice(_FILLERS) + " "
+        spans: list[Span] = []
+        for _k in range(rng.randint(1, 3)):
+            kind = rng.choice(types)
+            prefix, value, suffix = _piece(rng, kind)
+            text += prefix
+            spans.append(Span(kind, len(text), len(text) + len(value)))
+            text += value + suffix + ". "
+            if rng.random() < decoy_rate:
+                text += _decoy(rng) + ". "
+        out.append(LabelledRecord(text.strip(), tuple(spans)))
+    return out
+
+
+def number_heavy_text(seed: int, n_bytes: int) -> str:
+    """PII-free, number-heavy text of about ``n_bytes`` UTF-8 bytes: tables, dates, prices,
+    timestamps, order numbers, codes and statistics."""
+    rng = random.Random(seed)
+    lines: list[str] = []
+    size = 0
+    rows: list[Callable[[], str]] = [
+        lambda: (
+            f"| {rng.randint(2015, 2026)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d} "
+            f"| {rng.randint(0, 23):02d}:{rng.randint(0, 59):02d}:{rng.randint(0, 59):02d} "
+            f"| {rng.randint(1, 99_999_999):,} | {rng.random():.4f} | {rng.randint(0, 100)}% |"
+        ),
+        lambda: (
+            f"주문번호 ORD-{rng.randint(2019, 2026)}{rng.randint(1, 12):02d}"
+            f"{rng.randint(1, 28):02d}-{_digits(rng, 6)} 결제금액 {rng.randint(1, 9_999_999):,}원"
+        ),
+        lambda: (
+            f"{rng.randint(2015, 2026)}.{rng.randint(1, 12):02d}.{rng.randint(1, 28):02d} 종가 "
+            f"{rng.randint(1000, 999_999):,}원 ({rng.choice('+-')}{rng.random() * 10:.2f}%) "
+            f"거래량 {rng.randint(1, 99_999_999):,}주"
+        ),
+        lambda: (
+            f"{rng.randint(2015, 2026)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}T"
+            f"{rng.randint(0, 23):02d}:{rng.randint(0, 59):02d}:{rng.randint(0, 59):02d}+09:00 "
+            f"req={_digits(rng, 10)} latency={rng.randint(1, 9999)}ms status=200"
+        ),
+        lambda: (
+            f"송장번호 {_digits(rng, 12)} / 상품코드 {_digits(rng, 8)} / 수량 {rng.randint(1, 99)}"
+        ),
+        lambda: (
+            f"{rng.randint(1, 9)}분기 매출 {rng.randint(1, 999):,}억 {rng.randint(0, 9999)}만원, "
+            f"영업이익률 {rng.random() * 30:.1f}%, 전년 대비 {rng.randint(-50, 50)}%"
+        ),
+        lambda: " ".join(f"{rng.randint(0, 99_999):>6}" for _ in range(rng.randint(6, 12))),
+        lambda: (
+            f"문서번호 제{rng.randint(2015, 2026)}-{_digits(rng, 5)}호, "
+            f"{rng.randint(2015, 2026)}년 {rng.randint(1, 12)}월 {rng.randint(1, 28)}일 시행"
+        ),
+        lambda: (
+            f"좌표 {rng.uniform(33, 38):.6f}, {rng.uniform(124, 131):.6f} "
+            f"고도 {rng.randint(0, 2000)}m"
+        ),
+        lambda: (
+            f"ISBN 978-89-{_digits(rng, 3)}-{_digits(rng, 4)}-{rng.randint(0, 9)} "
+            f"정가 {rng.randint(5, 50)},000원"
+        ),
+        lambda: (
+            f"v{rng.randint(0, 9)}.{rng.randint(0, 30)}.{rng.randint(0, 99)} "
+            f"build {_digits(rng, 7)}"
+        ),
+        lambda: f"우편번호 {_digits(rng, 5)} 사서함 {rng.randint(1, 999)}호 {rng.randint(1, 40)}층",
+        lambda: f"epoch {rng.randint(1_500_000_000, 1_800_000_000)} id {_digits(rng, 16)}",
+    ]
+    while size < n_bytes:
+        line = rng.choice(rows)()
+        lines.append(line)
+        size += len(line.encode("utf-8")) + 1
+    return "\n".join(lines) + "\n"

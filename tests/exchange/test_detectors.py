@@ -1,0 +1,196 @@
+"""Each detector on the forms it must find and the look-alikes it must not."""
+
+from __future__ import annotations
+
+import pytest
+
+from aicenter.exchange.pii import PiiType, Scanner, default_registry
+from aicenter.exchange.pii.business_number import business_check_digit_ok
+from aicenter.exchange.pii.card import luhn_ok
+from aicenter.exchange.pii.corporate_number import corporate_check_digit_ok
+from aicenter.exchange.pii.foreigner_number import foreigner_check_digit_ok
+from aicenter.exchange.pii.rrn import rrn_check_digit_ok
+
+SCANNER = Scanner(default_registry(names=False))
+
+
+def found(text: str) -> list[tuple[str, str]]:
+    return [(f.pii_type.value, text[f.start : f.end]) for f in SCANNER.scan(text)]
+
+
+def digits(s: str) -> list[int]:
+    return [int(c) for c in s if c.isdigit()]
+
+
+def test_checksums_on_worked_examples() -> None:
+    # 900101-123456C: Σ = 2·9+3·0+4·0+5·1+6·0+7·1+8·1+9·2+2·3+3·4+4·5+5·6 = 124; 124 mod 11 = 3;
+    # C = (11 − 3) mod 10 = 8.
+    assert rrn_check_digit_ok(digits("900101-1234568"))
+    assert not rrn_check_digit_ok(digits("900101-1234567"))
+    # foreigner 900101-523456C: G = 5 has weight 8, so Σ = 124 − 8·1 + 8·5 = 156;
+    # 156 mod 11 = 2; C = (13 − 2) mod 10 = 1.
+    assert foreigner_check_digit_ok(digits("900101-5234561"))
+    assert not foreigner_check_digit_ok(digits("900101-5234562"))
+    # business 220-81-6251C: Σ = 2+6+0+8+3+42+2+15+5 + ⌊5·1/10⌋ = 83; C = (10 − 3) mod 10 = 7.
+    assert business_check_digit_ok("2208162517")
+    assert not business_check_digit_ok("2208162518")
+    # corporate: weights 1,2,1,2,… on the first 12 digits, C = (10 − Σ mod 10) mod 10.
+    body = [1, 1, 0, 1, 1, 1, 0, 0, 1, 2, 3, 4]
+    total = sum(d * (1 if i % 2 == 0 else 2) for i, d in enumerate(body))
+    assert corporate_check_digit_ok([*body, (10 - total % 10) % 10])
+    assert not corporate_check_digit_ok([*body, (11 - total % 10) % 10])
+    assert luhn_ok("4111111111111111")
+    assert not luhn_ok("4111111111111112")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("주민번호 900101-1234568", [("rrn", "900101-1234568")]),
+        ("9001011234568", [("rrn", "9001011234568")]),  # undashed, valid check
+        ("주민등록번호는 011010-3918271 입니다", [("rrn", "011010-3918271")]),  # post-2020
+        ("900101-1234567", []),  # check fails, no context: an order number as far as we know
+        ("주민번호 901301-1234568", []),  # month 13
+        ("번호 900101-5234561", [("foreigner_number", "900101-5234561")]),
+        ("외국인등록번호 900101-5234560", [("foreigner_number", "900101-5234560")]),
+        ("900101-5234560", []),
+    ],
+)
+def test_registration_numbers(text: str, expected: list[tuple[str, str]]) -> None:
+    assert found(text) == expected
+
+
+def test_corporate_number_needs_context_and_wins_over_rrn_reading() -> None:
+    body = "11011100123"
+    # a corporate number whose digits also read as a valid-date resident number
+    for last2 in range(100):
+        number = body + f"{last2:02d}"
+        d = [int(c) for c in number]
+        if corporate_check_digit_ok(d) and rrn_check_digit_ok(d):
+            break
+    else:
+        pytest.fail("no number passing both checks")
+    dashed = number[:6] + "-" + number[6:]
+    assert found(f"법인등록번호 {dashed}") == [("corporate_number", dashed)]
+    assert found(f"번호 {dashed}") == [("rrn", dashed)]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("사업자등록번호 220-81-62517", [("business_number", "220-81-62517")]),
+        ("사업자번호 2208162517", [("business_number", "2208162517")]),
+        ("2208162517", []),  # undashed without context
+        ("220-81-62518", []),  # bad check digit
+        ("220-81-62517", []),  # one random 3-2-5 code in ten passes: context is required
+        ("면허번호 11-12-345678-90", [("driver_licence", "11-12-345678-90")]),
+        ("27-12-345678-90", []),  # region 27 does not exist
+        ("운전면허 111234567890", [("driver_licence", "111234567890")]),
+        ("여권 M123A4567", [("passport", "M123A4567")]),
+        ("여권번호 M12345678", [("passport", "M12345678")]),
+        ("모델 M12345678", []),  # old form needs context
+    ],
+)
+def test_business_licence_passport(text: str, expected: list[tuple[str, str]]) -> None:
+    assert found(text) == expected
+
+
+@pytest.mark.parametrize(
+    "phone",
+    [
+        "010-1234-5678",
+        "010.1234.5678",
+        "010 1234 5678",
+        "01012345678",
+        "011-123-4567",
+        "02-123-4567",
+        "02-1234-5678",
+        "(02) 123-4567",
+        "(031)1234-5678",
+        "031-123-4567",
+        "064-1234-5678",
+        "070-1234-5678",
+        "0505-123-4567",
+        "080-123-4567",
+        "+82 10-1234-5678",
+        "+82-10-1234-5678",
+        "+821012345678",
+        "+82 (0)10 1234 5678",
+        "+82-2-123-4567",
+        "+82 31 1234 5678",
+    ],
+)
+def test_phone_forms(phone: str) -> None:
+    assert found(f"연락은 {phone}로 주세요") == [("phone", phone)]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("고객센터 1588-1234", [("phone", "1588-1234")]),
+        ("1850-1910년 사이", []),  # a year range, not a representative number
+        ("전화 0212345678", [("phone", "0212345678")]),
+        ("0212345678", []),
+        ("2024-03-15", []),
+        ("010-1234-56789", []),  # too long
+    ],
+)
+def test_phone_context_and_lookalikes(text: str, expected: list[tuple[str, str]]) -> None:
+    assert found(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("입금 계좌: 국민은행 123456-01-123456", [("bank_account", "123456-01-123456")]),
+        ("신한 110-123-456789 로 이체", [("bank_account", "110-123-456789")]),
+        ("계좌번호 12345678901234", [("bank_account", "12345678901234")]),
+        ("번호 123456-01-123456", []),  # no context word
+        ("계좌 확인했습니다. 송장 123456-01-123456", []),  # context in the previous sentence
+        ("카드 4111-1111-1111-1111", [("card", "4111-1111-1111-1111")]),
+        ("4111 1111 1111 1111", [("card", "4111 1111 1111 1111")]),
+        ("Amex 3782-822463-10005", [("card", "3782-822463-10005")]),
+        ("4111-1111-1111-1112", []),  # Luhn fails
+        ("id 4111111111111111", []),  # bare 16 digits need context
+        ("결제 카드 4111111111111111", [("card", "4111111111111111")]),
+    ],
+)
+def test_accounts_and_cards(text: str, expected: list[tuple[str, str]]) -> None:
+    assert found(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("메일 hong.gildong+news@example.co.kr 로", [("email", "hong.gildong+news@example.co.kr")]),
+        ("a@b", []),
+        ("서버 192.168.0.1 접속", [("ipv4", "192.168.0.1")]),
+        ("IP 10.0.0.255.", [("ipv4", "10.0.0.255")]),
+        ("256.1.1.1", []),
+        ("1.2.3.4.5항", []),
+        ("010.1.2.3", []),  # leading zero
+        ("주소 2001:db8::1 차단", [("ipv6", "2001:db8::1")]),
+        ("fe80::1ff:fe23:4567:890a", [("ipv6", "fe80::1ff:fe23:4567:890a")]),
+        ("14:23:05에 시작", []),
+        ("::", []),
+    ],
+)
+def test_email_and_ip(text: str, expected: list[tuple[str, str]]) -> None:
+    assert found(text) == expected
+
+
+def test_not_pii_label_suppresses_lookalike() -> None:
+    assert found("주문번호 900101-1234568") == []
+    assert found("900101-1234568") == [("rrn", "900101-1234568")]
+
+
+def test_registry_rejects_non_detectors_and_replaces_per_type() -> None:
+    registry = default_registry(names=False)
+    with pytest.raises(TypeError):
+        registry.register(object())  # type: ignore[arg-type]
+    assert PiiType.PERSON_NAME not in registry.types
+    assert len(registry.without(PiiType.PHONE)) == len(registry) - 1
+    assert "phone" not in [t for t, _ in Scanner(registry.without(PiiType.PHONE)).scan("x")]
+    assert found("010-1234-5678") and not [
+        f for f in Scanner(registry.without(PiiType.PHONE)).scan("010-1234-5678")
+    ]

@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import pytest
+import zstandard
+
+from aicenter.domain.errors import InputError
+from aicenter.exchange.readers import RecordFormat, RecordReader, format_of
+
+
+def test_format_from_name() -> None:
+    assert format_of(Path("a.jsonl.zst")) is RecordFormat.JSONL
+    assert format_of(Path("a.CSV.gz")) is RecordFormat.CSV
+    assert format_of(Path("a.txt")) is RecordFormat.TEXT
+
+
+@pytest.mark.parametrize("compression", ["none", "gzip", "zstd"])
+def test_text_lines_with_any_compression(tmp_path: Path, compression: str) -> None:
+    data = "첫째 줄\r\n둘째 줄\n\n넷째\n".encode()
+    path = tmp_path / "x.txt"
+    if compression == "gzip":
+        data = gzip.compress(data)
+    elif compression == "zstd":
+        data = zstandard.ZstdCompressor().compress(data)
+    path.write_bytes(data)
+    reader = RecordReader(path)
+    records = list(reader)
+    assert [r.text for r in records] == ["첫째 줄", "둘째 줄", "", "넷째"]
+    assert [r.index for r in records] == [0, 1, 2, 3]
+    assert reader.bytes_read == reader.total_bytes == len(data)
+
+
+def test_jsonl_field_and_errors(tmp_path: Path) -> None:
+    path = tmp_path / "x.jsonl"
+    path.write_text(json.dumps({"text": "가"}) + "\n\n" + json.dumps({"body": "나"}) + "\n")
+    reader = RecordReader(path, field="text")
+    with pytest.raises(InputError) as err:
+        list(reader)
+    assert str(err.value) == f"{path}:3: field 'text': missing in this JSON line"
+    path.write_text('{"text": 1}\n')
+    with pytest.raises(InputError, match="must be a string"):
+        list(RecordReader(path))
+    path.write_text("{not json\n")
+    with pytest.raises(InputError, match=r":1: not JSON"):
+        list(RecordReader(path))
+    path.write_text('{"body": "본문"}\n')
+    assert [r.text for r in RecordReader(path, field="body")] == ["본문"]
+
+
+def test_csv_column_with_multiline_cells(tmp_path: Path) -> None:
+    path = tmp_path / "x.csv"
+    path.write_text('id,text\n1,"여러\n줄"\n2,한 줄\n', encoding="utf-8")
+    records = list(RecordReader(path))
+    assert [r.text for r in records] == ["여러\n줄", "한 줄"]
+    with pytest.raises(InputError, match="no such column"):
+        list(RecordReader(path, field="body"))
+
+
+def test_bad_utf8_and_missing_file(tmp_path: Path) -> None:
+    path = tmp_path / "x.txt"
+    path.write_bytes(b"ok\n\xff\xfe\n")
+    with pytest.raises(InputError, match="not UTF-8"):
+        list(RecordReader(path))
+    with pytest.raises(InputError, match="cannot read"):
+        RecordReader(tmp_path / "missing.txt")
+    broken = tmp_path / "x.txt.gz"
+    broken.write_bytes(gzip.compress(b"hello\n" * 100)[:30])
+    with pytest.raises(InputError, match="cannot decompress"):
+        list(RecordReader(broken))
