@@ -12,6 +12,10 @@ import typer
 
 from aicenter import __version__
 from aicenter.cli import catalog, fleet, procure
+from aicenter.cli import data as data_cli
+from aicenter.cli import org as org_cli
+from aicenter.cli import plan as plan_cli
+from aicenter.cli import serve as serve_cli
 from aicenter.domain.errors import AicenterError
 
 app = typer.Typer(
@@ -22,6 +26,10 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(catalog.app, name="catalog")
+app.add_typer(plan_cli.app, name="plan")
+app.add_typer(data_cli.app, name="data")
+app.add_typer(org_cli.app, name="org")
+app.command("serve")(serve_cli.serve)
 app.add_typer(fleet.fleet_app, name="fleet")
 app.add_typer(fleet.proposals_app, name="proposals")
 app.command("procure")(procure.procure)
