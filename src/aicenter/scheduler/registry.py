@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from aicenter.scheduler.policies.fifo import FifoObjective
+from aicenter.scheduler.policies.finish_time import DEFAULT_FLOOR, FinishTimeFairObjective
 from aicenter.scheduler.policies.maxmin import MaxMinObjective
 from aicenter.scheduler.policy import Policy, SchedulerConfig, register
 from aicenter.scheduler.rounds import FractionObjective, RoundScheduler
@@ -43,3 +44,22 @@ register(
         lambda c: MaxMinObjective(aware=True),
     )
 )
+
+
+@dataclass(frozen=True)
+class FinishTimeFairFactory:
+    """``finish_time_fair`` re-solves whenever jobs arrive or leave (every round at most)."""
+
+    name: str = "finish_time_fair"
+    description: str = (
+        "heterogeneity-aware shortest-remaining-work first with a max-min floor (default)"
+    )
+
+    def build(self, throughputs: ThroughputMatrix, config: SchedulerConfig) -> Policy:
+        objective = FinishTimeFairObjective(config.extra.get("floor", DEFAULT_FLOOR))
+        own = replace(config, resolve_min_interval_s=config.round_s)
+        return RoundScheduler(self.name, objective, throughputs, own)
+
+
+register(FinishTimeFairFactory())
+DEFAULT_POLICY = "finish_time_fair"
