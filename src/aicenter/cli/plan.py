@@ -127,7 +127,9 @@ def _stages(
     if post_tokens is not None:
         extra.append(StageSpec("post-training", StageKind.POST_TRAINING,
                                _tokens(post_tokens, "--post-tokens"), model.seq_len))
-    include = (StageKind.CONTEXT_EXTENSION, StageKind.POST_TRAINING) if with_stages else ()
+    include = (
+        (StageKind.CONTEXT_EXTENSION, StageKind.POST_TRAINING, StageKind.RL) if with_stages else ()
+    )
     return stages_for(model, tokens, include=include, extra=tuple(extra))
 
 

@@ -26,5 +26,5 @@ def calibrate_excluding(
     runs: list[TrainingRun], catalog: Catalog, excluded_labels: set[str]
 ) -> Calibration:
     """Fit on ``runs`` minus ``excluded_labels`` (held-out validation)."""
-    kept: list[object] = [r for r in runs if r.label not in excluded_labels]
+    kept = [r for r in runs if r.label not in excluded_labels]
     return fit_calibration(kept, catalog)

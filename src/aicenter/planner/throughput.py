@@ -9,9 +9,14 @@ Per training step, the hardware FLOPs utilisation of ``N`` chips of type ``c`` i
 * ``e(c, N) = 1 / (1 + a·log2(max(1, N/D)) + b·max(0, BW_ref/BW − 1))`` — scaling efficiency:
   each doubling of the number of scale-up domains (``D`` chips per NVLink/ICI domain) adds a
   share ``a`` of communication time, and a scale-up link slower than NVLink 4 (``BW_ref`` = 900
-  GB/s) adds ``b`` per unit of shortfall. ``a = 0.054`` is solved from Llama 3.1 405B's
-  published 43% MFU on 8,192 and 41% on 16,384 H100 (same model, same software); ``b = 0.05``
-  is an assumption. An unpublished link bandwidth counts as :data:`FALLBACK_SCALE_UP_GBPS`;
+  GB/s) adds ``b`` per unit of shortfall. ``a`` is fitted with the calibration: the value on
+  a grid over [0, 0.15] that minimises the coefficient of variation of the runs' software
+  efficiencies ``s_i`` (one chip-independent ``s`` should explain all runs); with fewer than
+  three calibration runs it stays at :data:`DEFAULT_SCALING_COST_PER_DOUBLING`. (Llama 3.1
+  405B's 43% on 8,192 vs 41% on 16,384 H100 would give 0.095, but that pair is strong scaling
+  at a fixed global batch, which overstates the loss of a run sized to its cluster.)
+  ``b = 0.05`` is an assumption. An unpublished link bandwidth counts as
+  :data:`FALLBACK_SCALE_UP_GBPS`;
 * ``s(c, m)`` — software efficiency, calibrated on published runs: for each calibration run
   ``s_i = HFU_step,i / (f(c_i) · e(c_i, N_i))``. A chip with calibration runs uses their mean
   weighted by model-size similarity ``w_i = exp(−ln²(P/P_i) / (2·ln²4))``; a chip without runs
@@ -39,8 +44,10 @@ from aicenter.domain.accelerator import Accelerator
 from aicenter.domain.errors import InputError
 from aicenter.planner.flops import flops_per_token
 from aicenter.planner.model import ModelSpec, Recompute, StageKind
+from aicenter.planner.runs import TrainingRun
 
-SCALING_COST_PER_DOUBLING = 0.054
+DEFAULT_SCALING_COST_PER_DOUBLING = 0.03
+SCALING_GRID = tuple(i * 0.0025 for i in range(61))  # 0 .. 0.15
 INTERCONNECT_PENALTY = 0.05
 REFERENCE_SCALE_UP_GBPS = 900.0
 FALLBACK_SCALE_UP_GBPS = 400.0
@@ -51,13 +58,14 @@ DEFAULT_SOFTWARE_EFFICIENCY = 0.75  # used only for an empty calibration
 MAX_MFU = 0.75
 
 
-def scaling_efficiency(chip: Accelerator, count: int) -> float:
+def scaling_efficiency(
+    chip: Accelerator, count: int, per_doubling: float = DEFAULT_SCALING_COST_PER_DOUBLING
+) -> float:
     """``e(c, N)``: share of step time not lost to communication (see module docstring)."""
     domains = max(1.0, count / max(1, chip.scale_up_domain))
     bandwidth = chip.scale_up_bw_gbps or FALLBACK_SCALE_UP_GBPS
     shortfall = max(0.0, REFERENCE_SCALE_UP_GBPS / bandwidth - 1.0)
-    return 1.0 / (1.0 + SCALING_COST_PER_DOUBLING * math.log2(domains) + INTERCONNECT_PENALTY
-                  * shortfall)
+    return 1.0 / (1.0 + per_doubling * math.log2(domains) + INTERCONNECT_PENALTY * shortfall)
 
 
 def recompute_factor(recompute: Recompute) -> float:
@@ -85,6 +93,7 @@ class Calibration:
     overhead: float
     overhead_source: str
     global_efficiency: float
+    scaling_cost_per_doubling: float = DEFAULT_SCALING_COST_PER_DOUBLING
     excluded: tuple[str, ...] = field(default=())
 
     @property
@@ -133,22 +142,19 @@ def predict_mfu(
             f"{len(calibration.points)} calibration runs × its achievable-matmul fraction"
         )
     f = achievable_fraction(chip)
-    e = scaling_efficiency(chip, count)
+    e = scaling_efficiency(chip, count, calibration.scaling_cost_per_doubling)
     hfu = s * f * e
     mfu = min(MAX_MFU, hfu / recompute_factor(recompute or model.recompute))
     return MfuEstimate(mfu, hfu, s, e, f, source)
 
 
-def fit_calibration(runs: list[object], catalog: Catalog) -> Calibration:
-    """Fit software efficiencies and the overhead factor on ``runs`` (TrainingRun objects
-    marked ``calibrate`` and plannable; others are ignored)."""
-    from aicenter.planner.runs import TrainingRun
-
+def fit_calibration(runs: list[TrainingRun], catalog: Catalog) -> Calibration:
+    """Fit the overhead factor, the scaling constant and the software efficiencies on the
+    ``runs`` marked ``calibrate`` that can be planned (others are ignored)."""
     usable = [
         r
         for r in runs
-        if isinstance(r, TrainingRun)
-        and r.calibrate
+        if r.calibrate
         and r.plannable
         and r.reported_chip_hours
         and r.model is not None
@@ -170,23 +176,28 @@ def fit_calibration(runs: list[object], catalog: Catalog) -> Calibration:
         )
     else:
         overhead, overhead_source = DEFAULT_OVERHEAD, "default (no calibration run publishes both)"
-    # 2) software efficiency per run
-    points: list[CalibrationPoint] = []
+    # 2) step utilisation per run, then the scaling constant and software efficiencies
+    steps: list[tuple[TrainingRun, Accelerator, float, float]] = []
     for run in usable:
-        assert run.model is not None and run.chip_id is not None and run.count is not None
+        assert run.chip_id is not None
         chip = catalog.get(run.chip_id)
         step, effective = _step_and_effective_hfu(run, catalog)
         if run.step_mfu is None and run.hours_basis == "logged":
             step = effective * overhead
-        s = step / (achievable_fraction(chip) * scaling_efficiency(chip, run.count))
+        steps.append((run, chip, step, effective))
+    per_doubling = _fit_scaling_cost(steps)
+    points: list[CalibrationPoint] = []
+    for run, chip, step, effective in steps:
+        assert run.model is not None and run.count is not None
+        e = scaling_efficiency(chip, run.count, per_doubling)
         points.append(
             CalibrationPoint(
                 run.label,
-                run.chip_id,
+                chip.id,
                 run.count,
                 run.model.active_params,
                 step,
-                s,
+                step / (achievable_fraction(chip) * e),
                 effective / recompute_factor(run.model.recompute),
             )
         )
@@ -195,14 +206,28 @@ def fit_calibration(runs: list[object], catalog: Catalog) -> Calibration:
         if points
         else DEFAULT_SOFTWARE_EFFICIENCY
     )
-    return Calibration(tuple(points), overhead, overhead_source, global_s)
+    return Calibration(tuple(points), overhead, overhead_source, global_s, per_doubling)
 
 
-def _step_and_effective_hfu(run: object, catalog: Catalog) -> tuple[float, float]:
+def _fit_scaling_cost(steps: list[tuple[TrainingRun, Accelerator, float, float]]) -> float:
+    """The grid value of ``a`` minimising the coefficient of variation of the ``s_i``."""
+    if len(steps) < 3:
+        return DEFAULT_SCALING_COST_PER_DOUBLING
+
+    def spread(a: float) -> float:
+        values = [
+            step / (achievable_fraction(chip) * scaling_efficiency(chip, run.count or 1, a))
+            for run, chip, step, _ in steps
+        ]
+        mean = sum(values) / len(values)
+        variance = sum((v - mean) ** 2 for v in values) / len(values)
+        return math.sqrt(variance) / mean
+
+    return min(SCALING_GRID, key=spread)
+
+
+def _step_and_effective_hfu(run: TrainingRun, catalog: Catalog) -> tuple[float, float]:
     """(published step HFU on the planner basis or effective, effective HFU from the hours)."""
-    from aicenter.planner.runs import TrainingRun
-
-    assert isinstance(run, TrainingRun)
     assert run.model is not None and run.chip_id is not None and run.tokens is not None
     assert run.reported_chip_hours is not None
     chip = catalog.get(run.chip_id)

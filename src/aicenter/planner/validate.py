@@ -132,7 +132,7 @@ def validate_held_out(
 
     def calibration_for(run: TrainingRun) -> Calibration:
         key = run_identity(run)
-        kept: list[object] = [r for r in calibration_runs if run_identity(r) != key]
+        kept = [r for r in calibration_runs if run_identity(r) != key]
         return fit_calibration(kept, catalog)
 
     return _validate(runs, catalog, calibration_for, "leave-one-run-out", progress)
