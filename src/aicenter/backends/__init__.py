@@ -23,25 +23,61 @@ Typical use by the server::
     backend.terminate(handle, StopReason.PREEMPT)
 """
 
-from aicenter.backends.base import (
-    DEFAULT_GRACE_PERIOD_S,
-    Backend,
-    LaunchRequest,
-    LogChunk,
-    RunHandle,
-    RunState,
-    RunStatus,
-    StopReason,
-    read_whole_log,
-    wait_until_finished,
-)
-from aicenter.backends.devices import accelerator_env
-from aicenter.backends.registry import (
-    BackendConfig,
-    BackendFactory,
-    BackendRegistry,
-    default_registry,
-)
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from aicenter.backends.base import (
+        DEFAULT_GRACE_PERIOD_S,
+        Backend,
+        LaunchRequest,
+        LogChunk,
+        RunHandle,
+        RunState,
+        RunStatus,
+        StopReason,
+        read_whole_log,
+        wait_until_finished,
+    )
+    from aicenter.backends.devices import accelerator_env
+    from aicenter.backends.registry import (
+        BackendConfig,
+        BackendFactory,
+        BackendRegistry,
+        default_registry,
+    )
+
+_HOME = {
+    "DEFAULT_GRACE_PERIOD_S": "base",
+    "Backend": "base",
+    "LaunchRequest": "base",
+    "LogChunk": "base",
+    "RunHandle": "base",
+    "RunState": "base",
+    "RunStatus": "base",
+    "StopReason": "base",
+    "read_whole_log": "base",
+    "wait_until_finished": "base",
+    "accelerator_env": "devices",
+    "BackendConfig": "registry",
+    "BackendFactory": "registry",
+    "BackendRegistry": "registry",
+    "default_registry": "registry",
+}
+"""Public name -> submodule. Imported on first use (PEP 562) so that the runner process,
+which imports only ``aicenter.backends.rundir``, starts without loading the catalog."""
+
+
+def __getattr__(name: str) -> Any:
+    module = _HOME.get(name)
+    if module is None:
+        raise AttributeError(f"module 'aicenter.backends' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"aicenter.backends.{module}"), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "DEFAULT_GRACE_PERIOD_S",

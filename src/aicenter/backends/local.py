@@ -72,6 +72,9 @@ class LocalBackend:
         self.slots_by_chip = dict(slots_by_chip or {})
         self._launch_lock = threading.Lock()
         self._runners: dict[str, subprocess.Popen[bytes]] = {}
+        # Ended runs never change and requests never change: cache both, keyed by run dir.
+        self._ended: dict[str, RunStatus] = {}
+        self._devices: dict[str, tuple[str, tuple[int, ...]]] = {}
 
     @property
     def name(self) -> str:
@@ -167,11 +170,17 @@ class LocalBackend:
         """Device indices of ``chip_type`` held by runs that have not ended."""
         busy: set[int] = set()
         for handle in self.list_runs():
-            request = read_json(Path(handle.locator) / REQUEST)
-            if request is None or request["chip_type"] != chip_type:
+            if handle.locator in self._ended:
                 continue
-            if not self.status(handle).is_final:
-                busy.update(int(d) for d in request["device_ids"])
+            held = self._devices.get(handle.locator)
+            if held is None:
+                request = read_json(Path(handle.locator) / REQUEST)
+                if request is None:
+                    continue
+                held = (request["chip_type"], tuple(int(d) for d in request["device_ids"]))
+                self._devices[handle.locator] = held
+            if held[0] == chip_type and not self.status(handle).is_final:
+                busy.update(held[1])
         return busy
 
     # --- observing -----------------------------------------------------------------------
@@ -189,9 +198,13 @@ class LocalBackend:
 
     def status(self, handle: RunHandle) -> RunStatus:
         run_dir = self._run_dir(handle)
+        cached = self._ended.get(handle.locator)
+        if cached is not None and (run_dir / EXIT).exists():
+            return cached
         self._reap(handle.run_id)
         ended = _exit_status(run_dir)
         if ended is not None:
+            self._ended[handle.locator] = ended
             return ended
         launch = read_json(run_dir / LAUNCH)
         if launch is None:
@@ -227,10 +240,13 @@ class LocalBackend:
 
     def list_runs(self) -> list[RunHandle]:
         handles = []
-        for entry in sorted(self.root.iterdir()):
-            run_dir = entry.resolve()
-            if (run_dir / REQUEST).exists() and not entry.name.startswith("."):
-                handles.append(RunHandle(NAME, entry.name, str(run_dir)))
+        for entry in sorted(os.scandir(self.root), key=lambda e: e.name):
+            if entry.name.startswith("."):
+                continue
+            run_dir = Path(entry.path).resolve() if entry.is_symlink() else Path(entry.path)
+            locator = str(run_dir)
+            if locator in self._ended or (run_dir / REQUEST).exists():
+                handles.append(RunHandle(NAME, entry.name, locator))
         return handles
 
     # --- stopping and cleaning up --------------------------------------------------------
@@ -259,6 +275,8 @@ class LocalBackend:
             entry.unlink()
         shutil.rmtree(run_dir, ignore_errors=True)
         self._runners.pop(handle.run_id, None)
+        self._ended.pop(handle.locator, None)
+        self._devices.pop(handle.locator, None)
 
 
 def _optional_str(path: Path | None) -> str | None:

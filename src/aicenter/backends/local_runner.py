@@ -81,6 +81,7 @@ def _write_exit(
             "ended_at": time.time(),
             "message": message,
         },
+        durable=True,
     )
 
 

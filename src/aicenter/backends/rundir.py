@@ -34,13 +34,18 @@ RUNNER_ERR = "runner.err"
 """The runner's own stderr (only non-empty if the runner itself failed)."""
 
 
-def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
-    """Write ``data`` to ``path`` so that readers never see a partial file."""
+def write_json_atomic(path: Path, data: dict[str, Any], durable: bool = False) -> None:
+    """Write ``data`` to ``path`` so that readers never see a partial file.
+
+    ``durable`` also forces the bytes to disk (``fsync``) before the rename, so the file
+    survives a power loss; the runner uses it for ``exit.json``. The server's files need not:
+    a power loss ends their runs anyway, and ``fsync`` costs milliseconds per launch."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with open(tmp, "w", encoding="utf-8") as handle:
         json.dump(data, handle)
-        handle.flush()
-        os.fsync(handle.fileno())
+        if durable:
+            handle.flush()
+            os.fsync(handle.fileno())
     os.replace(tmp, path)
 
 
