@@ -42,6 +42,11 @@ from aicenter.domain.errors import InfeasibleError
 
 FloatArray = NDArray[np.float64]
 
+try:  # the bare solver object: highspy.Highs prints a banner on stdout when first built
+    from highspy._core import _Highs as _SolverObject
+except ImportError:  # pragma: no cover - older highspy layouts
+    _SolverObject = highspy.Highs  # type: ignore[misc]
+
 
 @dataclass(frozen=True, slots=True)
 class FractionLp:
@@ -62,7 +67,7 @@ def _solve(
     interior: bool,
 ) -> FloatArray:
     """Maximise ``cost · x`` subject to ``row_lower ≤ A x ≤ row_upper``, ``0 ≤ x ≤ col_upper``."""
-    h = highspy.Highs()  # type: ignore[no-untyped-call]
+    h = _SolverObject()
     h.setOptionValue("output_flag", False)
     h.setOptionValue("threads", 1)
     if interior:

@@ -33,7 +33,7 @@ Progress = Callable[[float, int, int], None]
 
 @dataclass
 class JobRecord:
-    """What happened to one job."""
+    """What happened to one job (``chip_seconds`` per pool id)."""
 
     job: Job
     completion_s: float | None = None
@@ -130,9 +130,7 @@ def simulate(
             remaining = jp.remaining_work - work
             record.work_done += work
             chip_s = elapsed * placement.count
-            record.chip_seconds[pool.chip_type] = (
-                record.chip_seconds.get(pool.chip_type, 0.0) + chip_s
-            )
+            record.chip_seconds[pool.id] = record.chip_seconds.get(pool.id, 0.0) + chip_s
             h100e_s = chip_s * pool.h100e_per_chip
             record.h100e_s += h100e_s
             t = tenants[jp.job.tenant]

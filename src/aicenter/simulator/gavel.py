@@ -92,8 +92,9 @@ def _rates_from_csv(text: str, file: str) -> Rates:
 def read_gavel_throughputs(path: Path | str | None = None) -> ThroughputMatrix:
     """Gavel's measured throughputs (JSON or CSV); ``None`` reads the packaged copy."""
     if path is None:
-        text = resources.files("aicenter.simulator").joinpath("data").joinpath(PACKAGED_THROUGHPUTS)
-        return ThroughputMatrix(_rates_from_csv(text.read_text(encoding="utf-8"), "packaged"))
+        packaged = resources.files("aicenter.simulator").joinpath("data")
+        packaged_text = packaged.joinpath(PACKAGED_THROUGHPUTS).read_text(encoding="utf-8")
+        return ThroughputMatrix(_rates_from_csv(packaged_text, "packaged"))
     p = Path(path)
     text = _read_text(p)
     if text.lstrip().startswith("{"):

@@ -6,16 +6,20 @@ from dataclasses import dataclass
 
 from aicenter.domain.errors import InputError
 from aicenter.scheduler.throughput import ThroughputMatrix
-from aicenter.scheduler.types import Job
+from aicenter.scheduler.types import Job, Tenant
 
 
 @dataclass(frozen=True, slots=True)
 class Trace:
-    """Jobs sorted by arrival; ``throughputs`` is ``None`` when the reader has no rates."""
+    """Jobs sorted by arrival; ``throughputs`` is ``None`` when the reader has no rates.
+
+    ``tenants`` lists tenants with a weight or quota (others get weight 1 and no quota).
+    """
 
     name: str
     jobs: tuple[Job, ...]
     throughputs: ThroughputMatrix | None = None
+    tenants: tuple[Tenant, ...] = ()
 
 
 def check_arrival(previous_s: float, arrival_s: float, file: str, line: int, field: str) -> None:
