@@ -1,0 +1,162 @@
+"""``aicenter plan``, ``plan compare``, ``plan validate``, ``plan programme``: JSON contracts,
+tables and exit codes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import EXAMPLES, SHARED, CliResult
+
+Cli = Callable[..., CliResult]
+V3 = ("--model", "deepseek-v3", "--tokens", "14.8e12", "--chip", "nvidia-h800", "--count", "2048")
+
+
+def test_plan_json_contract(cli: Cli) -> None:
+    result = cli("plan", *V3, "--format", "json")
+    assert result.code == 0, result.err
+    data = json.loads(result.out)
+    for key, kind in (("flops", float), ("chip_hours", float), ("wall_days", float),
+                      ("energy_kwh", float), ("fits", bool)):
+        assert isinstance(data[key], kind), key
+    assert isinstance(data["cost"]["krw"], float) and isinstance(data["cost"]["usd"], float)
+    assert data["flops"] == pytest.approx(3.7e24)
+    assert data["ideal_chip_hours"] == pytest.approx(2.664e6, rel=0.1)
+    assert data["chip_hours"] == pytest.approx(2.664e6, rel=0.1)
+    assert data["cost"]["krw"] == pytest.approx(data["cost"]["usd"] * 1420, rel=1e-6)
+    a = data["assumptions"]
+    for key in ("mfu", "mfu_source", "overhead_factor", "average_power_w", "pue",
+                "tariff_krw_per_kwh", "krw_per_usd"):
+        assert key in a
+    assert a["tariff_krw_per_kwh"] == 182 and a["krw_per_usd"] == 1420
+
+
+def test_plan_overrides_are_printed(cli: Cli) -> None:
+    result = cli("plan", *V3, "--format", "json", "--pue", "1.4", "--krw-per-usd", "1300",
+                 "--price-usd-per-chip-hour", "2.5", "--overhead", "1.0", "--mfu", "0.4")
+    data = json.loads(result.out)
+    assert data["assumptions"]["pue"] == 1.4 and data["assumptions"]["krw_per_usd"] == 1300
+    assert data["cost"]["usd"] == pytest.approx(data["chip_hours"] * 2.5, rel=1e-6)
+    assert data["chip_hours"] == pytest.approx(3.7e24 / (989e12 * 0.4 * 3600))
+
+
+def test_plan_table_with_stages_and_file(cli: Cli) -> None:
+    result = cli("plan", *V3, "--with-stages")
+    assert result.code == 0
+    assert "context-extension-128k" in result.out and "note: sft-and-rl" in result.out
+    example = EXAMPLES / "models" / "korean-13b.yaml"
+    result = cli("plan", "--model", str(example), "--tokens", "3e12", "--chip", "nvidia-h200",
+                 "--count", "256", "--format", "json", "--with-stages")
+    data = json.loads(result.out)
+    assert [i["kind"] for i in data["line_items"]] == ["pretrain", "context-extension",
+                                                        "post-training"]
+
+
+def test_plan_pool(cli: Cli) -> None:
+    result = cli("plan", "--model", "llama-3.1-8b", "--tokens", "1e12", "--pool",
+                 "nvidia-h100-sxm=64,intel-gaudi3=64", "--format", "json")
+    assert result.code == 0, result.err
+    data = json.loads(result.out)
+    assert [p["chip"] for p in data["pool"]] == ["nvidia-h100-sxm", "intel-gaudi3"]
+    assert data["chip_hours"] == pytest.approx(128 * data["wall_days"] * 24)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--chip", "nvidia-h10"), "error: unknown chip id 'nvidia-h10'; did you mean"),
+        (("--chip", "rebellions-atom"), "error: rebellions-atom cannot train"),
+        (("--chip", "nvidia-h100-sxm", "--tokens", "lots"), "error: field 'tokens': 'lots'"),
+        ((), "error: field 'chip': missing --chip"),
+    ],
+)
+def test_plan_errors_exit_2(cli: Cli, args: tuple[str, ...], message: str) -> None:
+    base = ["plan", "--model", "generic-7b", "--tokens", "1e12"]
+    result = cli(*base, *args)
+    assert result.code == 2
+    assert result.err.startswith(message), result.err
+    assert result.err.count("\n") == 1
+
+
+def test_bad_model_file_exit_2(cli: Cli, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\ntotal_params_b: lots\nlayers: 2\nhidden_size: 64\nheads: 2\n"
+                   "seq_len: 128\n", encoding="utf-8")
+    result = cli("plan", "--model", str(bad), "--tokens", "1e9", "--chip", "nvidia-h100-sxm")
+    assert result.code == 2
+    assert result.err == f"error: {bad}:2: field 'total_params_b': must be a number, got 'lots'\n"
+    result = cli("plan", "--model", "nope", "--tokens", "1e9", "--chip", "nvidia-h100-sxm")
+    assert result.code == 2 and result.err.startswith("error: unknown model 'nope'")
+
+
+def test_compare_rows_and_deadline(cli: Cli) -> None:
+    result = cli("plan", "compare", "--model", "llama-3.1-70b", "--tokens", "2e12",
+                 "--deadline-days", "30", "--format", "json")
+    assert result.code == 0, result.err
+    data = json.loads(result.out)
+    chips = [r["chip"] for r in data["rows"]]
+    assert "nvidia-h100-sxm" in chips and "furiosa-rngd" not in chips
+    assert {r["chip"] for r in data["not_trainable"]} >= {"furiosa-rngd", "rebellions-atom"}
+    cheapest = data["cheapest"]
+    assert cheapest["meets_deadline"] and cheapest["wall_days"] <= 30 and cheapest["cheapest"]
+    assert sum(r["cheapest"] for r in data["rows"]) == 1
+    table = cli("plan", "compare", "--model", "generic-7b", "--tokens", "1e12")
+    assert table.code == 0 and "cheapest:" in table.out and "not trainable:" in table.out
+
+
+def test_validate_default_table(cli: Cli) -> None:
+    result = cli("plan", "validate")
+    assert result.code == 0
+    assert "MAPE:" in result.out and "skipped: OPT-175B: no reported GPU-hours" in result.out
+    data = json.loads(cli("plan", "validate", "--format", "json").out)
+    assert data["mape_pct"] <= 15.0 and len(data["runs"]) == 8
+    held = json.loads(cli("plan", "validate", "--held-out", "--format", "json").out)
+    assert held["mode"] == "leave-one-run-out"
+    assert held["mape_pct"] > data["mape_pct"]
+
+
+def test_validate_runs_json_contract(cli: Cli, tmp_path: Path) -> None:
+    runs = tmp_path / "runs.csv"
+    header = (SHARED / "reference" / "training_runs.csv").read_text(encoding="utf-8")
+    header_line = header.splitlines()[0]
+    columns = header_line.split(",")
+    row = dict.fromkeys(columns, "")
+    row.update(model="Llama 3.1 405B", total_params_b="405", activated_params_b="405",
+               training_tokens_t="15.6", hardware="NVIDIA H100-80GB (700 W)",
+               num_chips="16384", gpu_hours="30840000", confidence="high")
+    unmapped = dict(row, model="Mystery", hardware="Acme NPU")
+    no_hours = dict(row, model="Quiet", gpu_hours="")
+    runs.write_text(
+        header_line + "\n" + "\n".join(",".join(r[c] for c in columns)
+                                       for r in (row, unmapped, no_hours)) + "\n",
+        encoding="utf-8",
+    )
+    result = cli("plan", "validate", "--runs", str(runs), "--format", "json")
+    assert result.code == 0, result.err
+    data = json.loads(result.out)
+    assert list(data["runs"][0])[:4] == ["model", "predicted_chip_hours",
+                                         "reported_chip_hours", "error_pct"]
+    (only,) = data["runs"]
+    assert only["model"] == "Llama 3.1 405B" and only["reported_chip_hours"] == 30840000
+    assert abs(only["error_pct"]) <= 10
+    assert data["mape_pct"] == pytest.approx(abs(only["error_pct"]))
+    reasons = {s["model"]: s["reason"] for s in data["skipped"]}
+    assert "does not map to a catalog chip" in reasons["Mystery"]
+    assert reasons["Quiet"] == "no reported GPU-hours"
+    missing = cli("plan", "validate", "--runs", str(tmp_path / "absent.csv"))
+    assert missing.code == 2 and missing.err.startswith("error: ")
+
+
+def test_programme_json(cli: Cli) -> None:
+    result = cli("plan", "programme", *V3, "--experiments-multiplier", "2", "--staff-krw", "3e9",
+                 "--format", "json")
+    assert result.code == 0, result.err
+    data = json.loads(result.out)
+    assert data["total_krw"] > data["headline_krw"] * 3
+    assert data["headline_usd"] == pytest.approx(data["headline_krw"] / 1420, rel=1e-6)
+    assert "staff" in [i["item"] for i in data["items"]]
+    table = cli("plan", "programme", *V3)
+    assert "× the headline" in table.out

@@ -1,0 +1,87 @@
+"""Chip comparison, deadline search, cheapest choice, mixed pools and the programme report."""
+
+from __future__ import annotations
+
+import pytest
+
+from aicenter.catalog import Catalog
+from aicenter.domain.errors import InfeasibleError, InputError
+from aicenter.planner.compare import cheapest, compare_chips, parse_pool, plan_pool
+from aicenter.planner.memory import training_refusal
+from aicenter.planner.model import presets
+from aicenter.planner.plan import plan_run, stages_for
+from aicenter.planner.programme import ProgrammeAssumptions, programme_report
+from aicenter.planner.throughput import Calibration
+
+
+def test_one_row_per_trainable_chip(catalog: Catalog, calibration: Calibration) -> None:
+    spec = presets()["llama-3.1-8b"]
+    stages, _ = stages_for(spec, 1e12)
+    rows = compare_chips(spec, stages, 64, calibration, catalog)
+    trainable = [c.id for c in catalog if training_refusal(c) is None]
+    assert [r.chip_id for r in rows] == trainable
+    assert "rebellions-atom" not in trainable and "nvidia-h100-sxm" in trainable
+    for row in rows:
+        assert row.plan is not None and row.plan.fits
+
+
+def test_deadline_gives_the_smallest_count_that_meets_it(
+    catalog: Catalog, calibration: Calibration
+) -> None:
+    spec = presets()["llama-3.1-70b"]
+    stages, _ = stages_for(spec, 2e12)
+    rows = compare_chips(spec, stages, 64, calibration, catalog, deadline_days=30)
+    met = [r for r in rows if r.meets_deadline]
+    assert met
+    for row in met:
+        plan = row.plan
+        assert plan is not None and plan.fits and plan.wall_days <= 30
+        step = plan.memory.tensor_parallel
+        if plan.count - step >= (plan.memory.min_chips or step):
+            fewer = plan_run(spec, plan.chip, plan.count - step, stages, calibration, catalog)
+            assert fewer.wall_days > 30
+    best = cheapest(rows)
+    assert best is not None and best.plan is not None
+    priced = [r for r in met if r.plan is not None and r.plan.cost.price_usd_per_chip_hour]
+    assert best.plan.cost.krw.amount == min(r.plan.cost.krw.amount for r in priced if r.plan)
+
+
+def test_deadline_must_be_positive(catalog: Catalog, calibration: Calibration) -> None:
+    spec = presets()["generic-7b"]
+    stages, _ = stages_for(spec, 1e12)
+    with pytest.raises(InputError, match="deadline"):
+        compare_chips(spec, stages, 64, calibration, catalog, deadline_days=0)
+
+
+def test_mixed_pool_is_faster_than_each_part(catalog: Catalog, calibration: Calibration) -> None:
+    spec = presets()["llama-3.1-8b"]
+    stages, _ = stages_for(spec, 1e12)
+    pool = parse_pool("nvidia-h100-sxm=64, amd-mi300x=32")
+    result = plan_pool(spec, stages, pool, calibration, catalog)
+    alone = [plan_run(spec, catalog.get(c), n, stages, calibration, catalog)
+             for c, n in pool.items()]
+    assert result.wall_days < min(p.wall_days for p in alone)
+    assert 1 / result.wall_days == pytest.approx(
+        result.efficiency * sum(1 / p.wall_days for p in alone))
+    assert result.chip_hours == pytest.approx(96 * result.wall_days * 24)
+    with pytest.raises(InfeasibleError, match="furiosa-rngd cannot train"):
+        plan_pool(spec, stages, {"furiosa-rngd": 8}, calibration, catalog)
+    with pytest.raises(InputError, match="CHIP=COUNT"):
+        parse_pool("nvidia-h100-sxm")
+
+
+def test_programme_puts_headline_beside_total(catalog: Catalog, calibration: Calibration) -> None:
+    report = programme_report(
+        presets()["deepseek-v3"], 14.8e12, "nvidia-h800", 2048, calibration, catalog,
+        programme=ProgrammeAssumptions(experiments_multiplier=2, failed_run_fraction=0.1,
+                                       data_krw=1e9, staff_krw=5e9),
+    )
+    items = {i.item: i for i in report.items}
+    headline = report.headline_krw
+    assert items["experiments and ablations"].krw.amount == headline.amount * 2
+    assert float(items["data"].krw) == 1e9 and float(items["staff"].krw) == 5e9
+    assert any(i.item.startswith("context-extension") for i in report.items)
+    assert any(i.item == "not priced" for i in report.items)
+    total = sum(float(i.krw) for i in report.items)
+    assert float(report.total_krw) == pytest.approx(total)
+    assert float(report.total_krw) > 3 * float(headline)
