@@ -12,6 +12,7 @@ dates, prices, timestamps and order numbers for the false-findings-per-MB measur
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -328,6 +329,123 @@ def number_heavy_text(seed: int, n_bytes: int) -> str:
     ]
     while size < n_bytes:
         line = rng.choice(rows)()
+        lines.append(line)
+        size += len(line.encode("utf-8")) + 1
+    return "\n".join(lines) + "\n"
+
+
+# --- near-duplicate test set -------------------------------------------------------------------
+
+_PLACES = (
+    "서울", "부산", "대구", "인천", "광주", "대전", "울산", "세종", "수원", "창원", "전주", "청주",
+    "포항", "제주", "춘천", "강릉", "원주", "천안", "김해", "여수",
+)  # fmt: skip
+_ORGS = (
+    "과학기술정보통신부", "산업통상자원부", "한국은행", "통계청", "교육부", "국토교통부",
+    "보건복지부", "환경부", "금융위원회", "공정거래위원회", "중소벤처기업부", "행정안전부",
+)  # fmt: skip
+_TOPICS = (
+    "반도체", "인공지능", "전기차", "배터리", "바이오", "조선", "관광", "부동산", "물가",
+    "금리", "수출", "청년 고용", "저출산", "기후", "에너지", "데이터센터", "로봇", "우주",
+)  # fmt: skip
+_SENTENCES = (
+    "{org}는 {date} {topic} 분야 지원 방안을 발표했다.",
+    "{place} 지역의 {topic} 관련 투자는 지난해보다 {pct}% 늘어난 {amount}억 원으로 집계됐다.",
+    '업계 관계자는 "{topic} 시장의 불확실성이 여전히 크다"고 말했다.',
+    "{org}에 따르면 올해 {topic} 예산은 {amount}억 원 규모다.",
+    "전문가들은 {topic} 경쟁력 강화를 위해 인력 양성이 시급하다고 지적했다.",
+    "{place}시는 {topic} 특화단지 조성을 위해 {amount}억 원을 투입하기로 했다.",
+    "이번 조치로 {topic} 기업 {count}곳이 혜택을 받을 것으로 예상된다.",
+    "{date} 기준 {topic} 부문 수출액은 전년 동기 대비 {pct}% 증가했다.",
+    '{org} 관계자는 "현장의 목소리를 반영해 제도를 보완하겠다"고 밝혔다.',
+    "시민단체는 {topic} 정책의 실효성에 의문을 제기했다.",
+    "{place}에서 열린 {topic} 박람회에는 {count}개 기업이 참가했다.",
+    "{topic} 분야 일자리는 {count}개가 새로 만들어질 전망이다.",
+    "정부는 {topic} 규제를 완화하는 법안을 {date} 국회에 제출할 계획이다.",
+    "한편 {place} 주민들은 {topic} 시설 유치를 두고 찬반이 엇갈리고 있다.",
+    "{org}는 {topic} 통계를 분기마다 공개하기로 했다.",
+    "연구진은 {topic} 기술의 상용화까지 {count}년 이상 걸릴 것으로 내다봤다.",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class DedupRecord:
+    """A record of the near-duplicate test set: records of one ``cluster`` are near-duplicates
+    of each other by construction; different clusters are not."""
+
+    text: str
+    provider: str
+    cluster: int
+
+
+def _sentence(rng: random.Random, topic: str, place: str, org: str) -> str:
+    return rng.choice(_SENTENCES).format(
+        org=org,
+        place=place,
+        topic=topic,
+        date=f"{rng.randint(1, 12)}월 {rng.randint(1, 28)}일",
+        pct=f"{rng.randint(1, 60)}.{rng.randint(0, 9)}",
+        amount=f"{rng.randint(10, 9999):,}",
+        count=rng.randint(2, 500),
+    )
+
+
+def _article(rng: random.Random) -> list[str]:
+    topic, place, org = rng.choice(_TOPICS), rng.choice(_PLACES), rng.choice(_ORGS)
+    return [_sentence(rng, topic, place, org) for _ in range(rng.randint(8, 16))]
+
+
+def _near_copy(rng: random.Random, sentences: list[str]) -> str:
+    """A near-duplicate: one to three of the edits a syndicated or re-posted article goes
+    through — a changed number, a dropped sentence, a cut ending, re-spacing, byline and footer."""
+    out = list(sentences)
+    edits = rng.sample(range(5), k=rng.randint(1, 3))
+    if 0 in edits:
+        i = rng.randrange(len(out))
+        out[i] = re.sub(r"\d+", lambda m: str(int(m.group()) + rng.randint(1, 9)), out[i])
+    if 1 in edits and len(out) > 2:
+        del out[rng.randrange(1, len(out))]
+    if 2 in edits:
+        out = out[: max(len(out) - max(1, len(out) // 10), 1)]
+    text = " ".join(out)
+    if 3 in edits:
+        text = text.replace(". ", ".\n  ")
+    if 4 in edits:
+        byline = f"[{rng.choice(_PLACES)}=뉴스통신] 기자 = "
+        text = byline + text + " <저작권자 무단전재 및 재배포 금지>"
+    return text
+
+
+def near_duplicate_corpus(
+    seed: int, n_articles: int, copy_rate: float = 0.5, providers: int = 4
+) -> list[DedupRecord]:
+    """Articles, near-copies of some of them (from the same or another provider) and, as hard
+    negatives, follow-up articles on the same topic that reuse half of an article's sentences;
+    shuffled."""
+    rng = random.Random(seed)
+    records: list[DedupRecord] = []
+    names = [f"provider-{i}" for i in range(providers)]
+    for cluster in range(n_articles):
+        sentences = _article(rng)
+        records.append(DedupRecord(" ".join(sentences), rng.choice(names), cluster))
+        while rng.random() < copy_rate:
+            records.append(DedupRecord(_near_copy(rng, sentences), rng.choice(names), cluster))
+        if rng.random() < 0.3:
+            keep = rng.sample(sentences, k=max(1, len(sentences) // 2))
+            follow = keep + _article(rng)[: len(sentences) - len(keep)]
+            rng.shuffle(follow)
+            records.append(DedupRecord(" ".join(follow), rng.choice(names), n_articles + cluster))
+    rng.shuffle(records)
+    return records
+
+
+def korean_news_text(seed: int, n_bytes: int) -> str:
+    """Article-like Korean text of about ``n_bytes`` UTF-8 bytes, one article a line."""
+    rng = random.Random(seed)
+    lines: list[str] = []
+    size = 0
+    while size < n_bytes:
+        line = " ".join(_article(rng))
         lines.append(line)
         size += len(line.encode("utf-8")) + 1
     return "\n".join(lines) + "\n"
