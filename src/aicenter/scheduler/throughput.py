@@ -48,6 +48,27 @@ class ThroughputMatrix:
         merged.update(values)
         return ThroughputMatrix(merged, self._estimated)
 
+    def merged(self, other: ThroughputMatrix) -> ThroughputMatrix:
+        """A copy with ``other``'s measured values and estimates laid over this one's."""
+        measured = {**self._measured, **other._measured}
+        estimated = {**self._estimated, **other._estimated}
+        return ThroughputMatrix(measured, estimated)
+
+    def with_default_rate(
+        self, job_class: str, chip_types: Iterable[str], rate_per_chip: float
+    ) -> ThroughputMatrix:
+        """A copy where chips with no rate for ``job_class`` get ``rate_per_chip`` (treated
+        alike: used for Slurm GPU names that neither the catalog nor a file knows)."""
+        extra = {
+            (job_class, chip): rate_per_chip
+            for chip in chip_types
+            if self.rate(job_class, chip, 1) <= 0
+        }
+        return ThroughputMatrix(self._measured, {**self._estimated, **extra})
+
+    def job_classes(self) -> set[str]:
+        return {k[0] for k in self._by_class_chip} | {k[0] for k in self._estimated}
+
     def knows(self, job_class: str) -> bool:
         return any(k[0] == job_class for k in self._by_class_chip) or any(
             k[0] == job_class for k in self._estimated

@@ -1,0 +1,202 @@
+"""``aicenter simulate``: replay a trace through one or more scheduling policies."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from aicenter.catalog import PerformanceTable, load_catalog
+from aicenter.cli.output import TableFormat, print_json, print_rows
+from aicenter.domain.errors import InputError
+from aicenter.scheduler import SchedulerConfig, ThroughputMatrix, build_policy, policy_names
+from aicenter.scheduler.registry import DEFAULT_POLICY
+from aicenter.scheduler.types import Snapshot, Tenant
+from aicenter.simulator.cluster import parse_cluster
+from aicenter.simulator.engine import SimulationResult, simulate
+from aicenter.simulator.gavel import read_gavel_throughputs, read_gavel_trace
+from aicenter.simulator.metrics import summarize
+from aicenter.simulator.native import read_native_trace, write_native_csv
+from aicenter.simulator.plots import plot_jct_cdf, plot_utilization
+from aicenter.simulator.sacct import read_sacct
+from aicenter.simulator.synthetic import generate
+from aicenter.simulator.trace import Trace
+
+
+class TraceFormat(StrEnum):
+    AUTO = "auto"
+    GAVEL = "gavel"
+    SACCT = "sacct"
+    NATIVE = "native"
+
+
+SUMMARY_COLUMNS = (
+    "policy", "jobs", "finished", "avg_jct_hours", "median_jct_hours", "p95_jct_hours",
+    "makespan_hours", "jain_fairness", "preemptions", "policy_seconds_total", "rounds",
+)
+
+
+def _format_of(path: Path, given: TraceFormat) -> TraceFormat:
+    if given is not TraceFormat.AUTO:
+        return given
+    suffix = path.suffix.lower()
+    if suffix == ".trace":
+        return TraceFormat.GAVEL
+    if suffix in (".csv", ".yaml", ".yml"):
+        return TraceFormat.NATIVE
+    return TraceFormat.SACCT
+
+
+def _matrix(throughputs: Path | None, chip_types: list[str]) -> ThroughputMatrix:
+    """Catalog estimates for catalog chips, Gavel's measured rates, then the given file."""
+    catalog = load_catalog()
+    known = [c for c in chip_types if c in catalog]
+    base = ThroughputMatrix.from_performance(PerformanceTable.from_catalog(catalog), known)
+    measured = read_gavel_throughputs(throughputs)
+    return base.merged(measured)
+
+
+def _cluster_types(spec: str) -> list[str]:
+    return [part.split("=")[0].strip() for part in spec.split(",") if part.strip()]
+
+
+def _load(
+    trace: Path | None, fmt: TraceFormat, throughputs: Path | None, cluster: str,
+    synthetic: int | None, jobs_per_hour: float, seed: int,
+) -> tuple[Trace, ThroughputMatrix]:
+    chip_types = _cluster_types(cluster)
+    if synthetic is not None:
+        matrix = _matrix(throughputs, chip_types)
+        classes = sorted({k for k in matrix.job_classes() if matrix.knows(k)})
+        reference = chip_types[0]
+        tenants = (Tenant("university", 2.0), Tenant("startup", 1.0), Tenant("enterprise", 1.0))
+        return generate(
+            synthetic, seed, matrix, classes, chip_types, reference, jobs_per_hour,
+            tenants=tenants,
+        ), matrix
+    if trace is None:
+        raise InputError("give --trace FILE or --synthetic N", field="trace")
+    kind = _format_of(trace, fmt)
+    if kind is TraceFormat.GAVEL:
+        matrix = read_gavel_throughputs(throughputs)
+        return read_gavel_trace(trace, matrix), matrix
+    matrix = _matrix(throughputs, chip_types)
+    if kind is TraceFormat.NATIVE:
+        return read_native_trace(trace, matrix), matrix
+    matrix = matrix.with_default_rate("dense-training", chip_types, 1.0)
+    return read_sacct(trace, matrix, chip_types), matrix
+
+
+def _run_one(
+    name: str, trace: Trace, snapshot: Snapshot, matrix: ThroughputMatrix,
+    config: SchedulerConfig, console: Console,
+) -> SimulationResult:
+    policy = build_policy(name, matrix, config)
+    with Progress(
+        TextColumn(f"{name}"), BarColumn(), TextColumn("{task.completed}/{task.total} jobs"),
+        TextColumn("t={task.fields[hours]:.0f} h"), TimeElapsedColumn(),
+        console=console, transient=True, disable=not console.is_terminal,
+    ) as bar:
+        task = bar.add_task(name, total=len(trace.jobs), hours=0.0)
+
+        def progress(clock_s: float, finished: int, total: int) -> None:
+            bar.update(task, completed=finished, hours=clock_s / 3600.0)
+
+        return simulate(trace, snapshot, policy, matrix, config, time.perf_counter, progress)
+
+
+def simulate_command(
+    trace: Annotated[Path | None, typer.Option("--trace", help="trace file to replay")] = None,
+    trace_format: Annotated[
+        TraceFormat, typer.Option("--trace-format", help="gavel, sacct, native or auto")
+    ] = TraceFormat.AUTO,
+    throughputs: Annotated[
+        Path | None,
+        typer.Option("--throughputs", help="measured throughputs (Gavel JSON or CSV)"),
+    ] = None,
+    cluster: Annotated[
+        str, typer.Option("--cluster", help="pools as TYPE=COUNT,... e.g. v100=12,p100=12,k80=12")
+    ] = "v100=12,p100=12,k80=12",
+    policy: Annotated[
+        str, typer.Option("--policy", help="policy name, or several separated by commas")
+    ] = DEFAULT_POLICY,
+    round_seconds: Annotated[float, typer.Option("--round-seconds", min=1.0)] = 360.0,
+    restart_seconds: Annotated[
+        float, typer.Option("--restart-seconds", min=0.0, help="work lost per preemption")
+    ] = 0.0,
+    node_size: Annotated[
+        int | None, typer.Option("--node-size", min=1, help="chips per node (default: pool)")
+    ] = None,
+    chase_share: Annotated[
+        float, typer.Option("--chase-share", min=0.0, max=1.0, help="chase team's guarantee")
+    ] = 0.0,
+    synthetic: Annotated[
+        int | None, typer.Option("--synthetic", min=0, help="generate N jobs instead of a trace")
+    ] = None,
+    jobs_per_hour: Annotated[float, typer.Option("--jobs-per-hour", min=0.0)] = 1.0,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="directory for JSON, CSV and PNG plots")
+    ] = None,
+    fmt: Annotated[TableFormat, typer.Option("--format", help="table or json")] = TableFormat.TABLE,
+) -> None:
+    """Replay a trace (Gavel, Slurm sacct or native) on a simulated cluster and report JCTs."""
+    names = [n.strip() for n in policy.split(",") if n.strip()]
+    unknown = [n for n in names if n not in policy_names()]
+    if unknown or not names:
+        raise InputError(
+            f"unknown policy '{', '.join(unknown)}'; known: {', '.join(policy_names())}",
+            field="policy",
+        )
+    loaded, matrix = _load(
+        trace, trace_format, throughputs, cluster, synthetic, jobs_per_hour, seed
+    )
+    snapshot = parse_cluster(cluster, matrix.chip_types, node_size)
+    snapshot = Snapshot(
+        snapshot.pools, {t.id: t for t in loaded.tenants}, {}, chase_share
+    )
+    config = SchedulerConfig(round_s=round_seconds, restart_cost_s=restart_seconds)
+    console = Console(file=sys.stderr)
+    results = [_run_one(n, loaded, snapshot, matrix, config, console) for n in names]
+    summaries = [summarize(r, matrix) for r in results]
+    if out is not None:
+        _write_outputs(out, loaded, results, summaries, synthetic is not None)
+    if fmt is TableFormat.JSON:
+        print_json(summaries[0] if len(summaries) == 1 else summaries)
+        return
+    rows = [{k: s[k] for k in SUMMARY_COLUMNS} for s in summaries]
+    print_rows(rows, fmt, title=f"{loaded.name} on {cluster}")
+    util_rows = [{"policy": s["policy"], **s["utilization"]} for s in summaries]
+    print_rows(util_rows, fmt, title="utilisation by chip type")
+
+
+def _write_outputs(
+    out: Path, trace: Trace, results: list[SimulationResult], summaries: list[dict[str, Any]],
+    save_trace: bool,
+) -> None:
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"cannot create: {exc.strerror}", file=str(out)) from None
+    for result, summary in zip(results, summaries, strict=True):
+        (out / f"{result.policy}.json").write_text(json.dumps(summary, indent=2) + "\n")
+        lines = ["job_id,tenant,arrival_s,completion_s,jct_hours,preemptions,migrations"]
+        for r in result.jobs:
+            jct = "" if r.jct_s is None else f"{r.jct_s / 3600.0:.4f}"
+            done = "" if r.completion_s is None else f"{r.completion_s:.1f}"
+            lines.append(
+                f"{r.job.id},{r.job.tenant},{r.job.arrival_s:.1f},{done},{jct},"
+                f"{r.preemptions},{r.migrations}"
+            )
+        (out / f"{result.policy}_jobs.csv").write_text("\n".join(lines) + "\n")
+        plot_utilization(result, out / f"utilization_{result.policy}.png")
+    plot_jct_cdf(results, out / "jct_cdf.png")
+    if save_trace:
+        write_native_csv(trace, out / "trace.csv")
