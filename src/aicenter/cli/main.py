@@ -16,6 +16,7 @@ from aicenter.cli import data as data_cli
 from aicenter.cli import org as org_cli
 from aicenter.cli import plan as plan_cli
 from aicenter.cli import serve as serve_cli
+from aicenter.cli import simulate as simulate_cli
 from aicenter.domain.errors import AicenterError
 
 app = typer.Typer(
@@ -33,6 +34,7 @@ app.command("serve")(serve_cli.serve)
 app.add_typer(fleet.fleet_app, name="fleet")
 app.add_typer(fleet.proposals_app, name="proposals")
 app.command("procure")(procure.procure)
+app.command("simulate")(simulate_cli.simulate_command)
 
 
 @app.command("version")
