@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+from aicenter.scheduler.policies.fair_share import FairShareObjective
 from aicenter.scheduler.policies.fifo import FifoObjective
 from aicenter.scheduler.policies.finish_time import DEFAULT_FLOOR, FinishTimeFairObjective
 from aicenter.scheduler.policies.maxmin import MaxMinObjective
+from aicenter.scheduler.policies.min_cost import MinCostObjective
 from aicenter.scheduler.policy import Policy, SchedulerConfig, register
 from aicenter.scheduler.rounds import FractionObjective, RoundScheduler
 from aicenter.scheduler.throughput import ThroughputMatrix
@@ -42,6 +44,20 @@ register(
         "max_min_hetero",
         "Gavel's heterogeneity-aware max-min fairness LP",
         lambda c: MaxMinObjective(aware=True),
+    )
+)
+register(
+    RoundPolicyFactory(
+        "fair_share",
+        "Slurm-style weighted fair share with decaying usage; fastest free chip first",
+        lambda c: FairShareObjective(c.fair_share_half_life_s),
+    )
+)
+register(
+    RoundPolicyFactory(
+        "min_cost",
+        "earliest deadline first, each job on the cheapest chip that meets its deadline",
+        lambda c: MinCostObjective(),
     )
 )
 
