@@ -52,6 +52,11 @@ class Settings(BaseSettings):
     scheduler_interval_s: float = Field(
         default=1.0, description="Seconds between scheduling rounds (place, poll, meter)."
     )
+    scheduler_policy: str = Field(
+        default="fifo",
+        description="Scheduler policy run each round (fifo, max_min_agnostic, max_min_hetero, "
+        "finish_time_fair).",
+    )
     metering_interval_s: float = Field(
         default=60.0,
         description="Longest interval one usage record covers; running jobs are metered at "

@@ -92,3 +92,195 @@ def decimal_str(value: Decimal) -> str:
 
 
 JsonDict = dict[str, Any]
+
+
+# -- pools ---------------------------------------------------------------------------------
+class PoolIn(Strict):
+    chip_id: str = Field(description="Catalog id, e.g. nvidia-h100-sxm")
+    chip_count: int = Field(ge=1, le=1_000_000)
+    site: str = Field(default="haenam", min_length=1, max_length=80)
+
+
+class PoolOut(BaseModel):
+    id: str
+    chip_id: str
+    chip_count: int
+    site: str
+
+
+# -- calls, applications, reviews ----------------------------------------------------------
+class CallIn(Strict):
+    name: str = Field(min_length=1, max_length=200)
+    eligible_classes: list[OrgClass] = Field(min_length=1)
+    max_chips_per_project: dict[str, int] = Field(
+        min_length=1, description="Per-project cap by chip type, e.g. {nvidia-h200: 256}")
+    max_months: int = Field(default=12, ge=1, le=60)
+    market_price_krw_per_h100e_h: Decimal | None = Field(default=None, ge=0, le=10**9)
+    payable_fraction: dict[OrgClass, Decimal] = Field(
+        default_factory=dict, description="Share of the market price each class pays "
+        "(defaults: academia 0, SMEs/startups 0.10, youth startups 0.05, enterprises 1)")
+    chase_team_priority: bool = True
+    regional_bonus: float = Field(default=1.0, ge=0, le=10)
+    concentration_threshold: float = Field(default=0.2, gt=0, le=1)
+    concentration_penalty: float = Field(default=2.0, ge=0, le=10)
+
+
+class CallOut(BaseModel):
+    id: str
+    name: str
+    status: str
+    eligible_classes: list[str]
+    max_chips_per_project: dict[str, int]
+    max_months: int
+    market_price_per_h100e_h: str
+    currency: str
+    payable_fraction: dict[str, str]
+    chase_team_priority: bool
+    regional_bonus: float
+    concentration_threshold: float
+    concentration_penalty: float
+    opened_at: datetime
+
+
+class ApplicationIn(Strict):
+    org_id: str | None = Field(default=None, description="Defaults to the caller's org")
+    title: str = Field(min_length=1, max_length=300)
+    chips: dict[str, int] = Field(min_length=1)
+    months: int = Field(ge=1, le=60)
+    requested_h100e_h: Decimal = Field(gt=0, le=10**12)
+    plan: dict[str, Any] = Field(default_factory=dict,
+                                 description="The planner's estimate, attached as is")
+
+
+class ApplicationOut(BaseModel):
+    id: str
+    call_id: str
+    org_id: str
+    title: str
+    chips: dict[str, int]
+    months: int
+    requested_h100e_h: str
+    plan: dict[str, Any]
+    status: str
+    created_at: datetime | None
+
+
+class ReviewIn(Strict):
+    impact: float = Field(ge=0, le=10)
+    readiness: float = Field(ge=0, le=10)
+    ecosystem: float = Field(ge=0, le=10)
+
+
+class ReviewOut(BaseModel):
+    application_id: str
+    reviewer_id: str
+    impact: float
+    readiness: float
+    ecosystem: float
+
+
+class RankedOut(BaseModel):
+    application: ApplicationOut
+    score: float
+    reviews: int
+    org_share_of_call: float
+
+
+# -- grants --------------------------------------------------------------------------------
+class GrantIn(Strict):
+    application_id: str
+    budget_h100e_h: Decimal = Field(gt=0, le=10**12)
+    months: int | None = Field(default=None, ge=1, le=60)
+    chip_ids: list[str] | None = None
+
+
+class GrantOut(BaseModel):
+    id: str
+    call_id: str
+    application_id: str | None
+    org_id: str
+    status: str
+    budget_h100e_h: str
+    available_h100e_h: str
+    held_h100e_h: str
+    used_h100e_h: str
+    chip_ids: list[str]
+    starts_at: datetime
+    ends_at: datetime
+    last_used_at: datetime
+    reclaim_notice_at: datetime | None
+
+
+class ReclaimOut(BaseModel):
+    noticed: list[str]
+    reclaimed: list[str]
+    expired: list[str]
+
+
+# -- jobs ----------------------------------------------------------------------------------
+class JobIn(Strict):
+    spec: dict[str, Any] = Field(description="The job spec (the YAML file's fields)")
+    grant_id: str | None = None
+    org_id: str | None = None
+
+
+class JobOut(BaseModel):
+    id: str
+    name: str
+    org_id: str
+    person_id: str
+    grant_id: str
+    status: str
+    priority: str
+    chip: str | None
+    chip_count: int
+    attempts: int
+    hold_h100e_h: str
+    submitted_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    exit_code: int | None
+    message: str
+    spec: dict[str, Any]
+
+
+class LogOut(BaseModel):
+    text: str
+    next_offset: int
+    complete: bool
+
+
+# -- usage and statements ------------------------------------------------------------------
+class UsageOut(BaseModel):
+    id: str
+    job_id: str
+    org_id: str
+    grant_id: str
+    chip_id: str
+    chip_count: int
+    interval_start: datetime
+    interval_end: datetime
+    chip_seconds: str
+    h100e_seconds: str
+    h100e_h: str
+
+
+class StatementLineOut(BaseModel):
+    chip_id: str
+    chip_hours: str
+    h100e_h: str
+    market: str
+    payable: str
+    subsidy: str
+
+
+class StatementOut(BaseModel):
+    org_id: str
+    org_name: str
+    org_class: str
+    month: str
+    currency: str
+    lines: list[StatementLineOut]
+    total_h100e_h: str
+    total_payable: str
+    total_subsidy: str

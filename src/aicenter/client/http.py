@@ -13,7 +13,23 @@ from typing import Any, TypeVar
 import httpx
 from pydantic import BaseModel, TypeAdapter
 
-from aicenter.api.schemas import OrgOut, PersonOut, TokenOut, WhoAmI
+from aicenter.api.schemas import (
+    ApplicationOut,
+    CallOut,
+    GrantOut,
+    JobOut,
+    LogOut,
+    OrgOut,
+    PersonOut,
+    PoolOut,
+    RankedOut,
+    ReclaimOut,
+    ReviewOut,
+    StatementOut,
+    TokenOut,
+    UsageOut,
+    WhoAmI,
+)
 from aicenter.domain.errors import AicenterError
 from aicenter.settings import Settings
 
@@ -128,6 +144,115 @@ class Client:
 
     def revoke_token(self, token_id: str) -> TokenOut:
         return self._one(TokenOut, "POST", f"/tokens/{token_id}/revoke")
+
+    # -- pools, calls, applications, grants -----------------------------------------------
+    def add_pool(self, chip_id: str, chip_count: int, site: str = "haenam") -> PoolOut:
+        return self._one(PoolOut, "POST", "/pools",
+                         json={"chip_id": chip_id, "chip_count": chip_count, "site": site})
+
+    def list_pools(self) -> list[PoolOut]:
+        return self._many(PoolOut, "GET", "/pools")
+
+    def open_call(self, name: str, eligible_classes: list[str],
+                  max_chips_per_project: dict[str, int], **options: Any) -> CallOut:
+        body = {"name": name, "eligible_classes": eligible_classes,
+                "max_chips_per_project": max_chips_per_project, **options}
+        return self._one(CallOut, "POST", "/calls", json=body)
+
+    def list_calls(self) -> list[CallOut]:
+        return self._many(CallOut, "GET", "/calls")
+
+    def get_call(self, call_id: str) -> CallOut:
+        return self._one(CallOut, "GET", f"/calls/{call_id}")
+
+    def close_call(self, call_id: str) -> CallOut:
+        return self._one(CallOut, "POST", f"/calls/{call_id}/close")
+
+    def apply(self, call_id: str, title: str, chips: dict[str, int], months: int,
+              requested_h100e_h: float | str, *, org_id: str | None = None,
+              plan: dict[str, Any] | None = None) -> ApplicationOut:
+        body = {"title": title, "chips": chips, "months": months,
+                "requested_h100e_h": str(requested_h100e_h), "org_id": org_id,
+                "plan": plan or {}}
+        return self._one(ApplicationOut, "POST", f"/calls/{call_id}/applications", json=body)
+
+    def list_applications(self, call_id: str) -> list[ApplicationOut]:
+        return self._many(ApplicationOut, "GET", f"/calls/{call_id}/applications")
+
+    def review(self, application_id: str, impact: float, readiness: float,
+               ecosystem: float) -> ReviewOut:
+        return self._one(ReviewOut, "POST", f"/applications/{application_id}/reviews",
+                         json={"impact": impact, "readiness": readiness,
+                               "ecosystem": ecosystem})
+
+    def ranking(self, call_id: str) -> list[RankedOut]:
+        return self._many(RankedOut, "GET", f"/calls/{call_id}/ranking")
+
+    def award_grant(self, application_id: str, budget_h100e_h: float | str, *,
+                    months: int | None = None, chip_ids: list[str] | None = None) -> GrantOut:
+        body = {"application_id": application_id, "budget_h100e_h": str(budget_h100e_h),
+                "months": months, "chip_ids": chip_ids}
+        return self._one(GrantOut, "POST", "/grants", json=body)
+
+    def list_grants(self, org_id: str | None = None) -> list[GrantOut]:
+        return self._many(GrantOut, "GET", "/grants",
+                          params={"org_id": org_id} if org_id else None)
+
+    def get_grant(self, grant_id: str) -> GrantOut:
+        return self._one(GrantOut, "GET", f"/grants/{grant_id}")
+
+    def reclaim_idle(self) -> ReclaimOut:
+        return self._one(ReclaimOut, "POST", "/grants/reclaim")
+
+    # -- jobs, usage ----------------------------------------------------------------------
+    def submit_job(self, spec: dict[str, Any], *, grant_id: str | None = None,
+                   org_id: str | None = None, idempotency_key: str | None = None) -> JobOut:
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
+        return self._one(JobOut, "POST", "/jobs", json={"spec": spec, "grant_id": grant_id,
+                                                        "org_id": org_id}, headers=headers)
+
+    def list_jobs(self, *, org_id: str | None = None, status: str | None = None
+                  ) -> list[JobOut]:
+        params = {k: v for k, v in (("org_id", org_id), ("status", status)) if v}
+        return self._many(JobOut, "GET", "/jobs", params=params or None)
+
+    def get_job(self, job_id: str) -> JobOut:
+        return self._one(JobOut, "GET", f"/jobs/{job_id}")
+
+    def cancel_job(self, job_id: str) -> JobOut:
+        return self._one(JobOut, "POST", f"/jobs/{job_id}/cancel")
+
+    def job_logs(self, job_id: str, offset: int = 0) -> LogOut:
+        return self._one(LogOut, "GET", f"/jobs/{job_id}/logs", params={"offset": offset})
+
+    def follow_logs(self, job_id: str) -> Iterator[str]:
+        """The job's log as it is written, until the job ends (a streamed response)."""
+        with self._http.stream("GET", f"/jobs/{job_id}/logs/stream", timeout=None) as response:
+            if response.status_code >= 400:
+                response.read()
+                raise ApiError(f"{response.json().get('detail')} (HTTP "
+                               f"{response.status_code})", response.status_code)
+            yield from response.iter_text()
+
+    def wait_for_job(self, job_id: str, timeout_s: float = 60.0) -> JobOut:
+        """Poll until the job has finished (succeeded, failed or cancelled)."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            job = self.get_job(job_id)
+            if job.status in ("succeeded", "failed", "cancelled"):
+                return job
+            if time.monotonic() > deadline:
+                raise ApiError(f"job {job_id} still {job.status} after {timeout_s} s")
+            time.sleep(0.1)
+
+    def list_usage(self, *, org_id: str | None = None, job_id: str | None = None,
+                   month: str | None = None) -> list[UsageOut]:
+        params = {k: v for k, v in (("org_id", org_id), ("job_id", job_id), ("month", month))
+                  if v}
+        return self._many(UsageOut, "GET", "/usage", params=params or None)
+
+    def statement(self, org_id: str, month: str) -> StatementOut:
+        return self._one(StatementOut, "GET", f"/orgs/{org_id}/statements/{month}")
 
     def iter_lines(self, path: str, params: dict[str, Any] | None = None) -> Iterator[str]:
         """Stream a text response line by line."""

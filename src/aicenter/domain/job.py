@@ -100,6 +100,7 @@ class Job:
     metered_until: datetime | None = None
     exit_code: int | None = None
     message: str = ""
+    cancel_requested: bool = False
 
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")

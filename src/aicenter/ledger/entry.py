@@ -7,14 +7,16 @@ balance is the sum of an account's postings, never a stored number.
 Flows (amounts positive into the named account):
 
 * award:   ``call:C:pool`` −b → ``grant:G`` +b                              (H100E)
-* hold:    ``grant:G`` −h → ``hold:J`` +h       a job is admitted with its worst-case cost
-* release: ``hold:J`` −h → ``grant:G`` +h       the job ended; its hold goes back
-* usage:   ``grant:G`` −u → ``usage:O`` +u      metered compute, charged to the grant  (H100E)
+* hold:    ``grant:G`` −h → ``hold:G:J`` +h     a job is admitted with its worst-case cost
+* usage:   ``hold:G:J`` −u → ``usage:O`` +u     metered compute, paid from the job's hold (H100E)
+* release: ``hold:G:J`` −r → ``grant:G`` +r     the job ended; what is left of its hold
+                                                 (r = balance of ``hold:G:J``) goes back
            ``revenue:compute`` −m; ``receivable:O`` +p; ``subsidy:C`` +(m − p)     (money)
   where m = u × market price, p = m × payable fraction of the organisation's class
 * reclaim: ``grant:G`` −r → ``call:C:pool`` +r  idle budget goes back to the call
 
-So the spendable balance of a grant is ``balance(grant:G)`` = awarded − held − used.
+So the spendable balance of a grant is ``balance(grant:G)`` = awarded − open holds − used −
+reclaimed; what is held is the sum of ``hold:G:*``; what was used is the usage flow out of them.
 """
 
 from __future__ import annotations
@@ -43,8 +45,13 @@ class accounts:
         return f"grant:{grant_id}"
 
     @staticmethod
-    def hold(job_id: str) -> str:
-        return f"hold:{job_id}"
+    def hold(grant_id: str, job_id: str) -> str:
+        return f"hold:{grant_id}:{job_id}"
+
+    @staticmethod
+    def holds_of(grant_id: str) -> str:
+        """Prefix of every hold account of a grant."""
+        return f"hold:{grant_id}:"
 
     @staticmethod
     def usage(org_id: str) -> str:
@@ -103,15 +110,16 @@ def award_transaction(grant_id: str, call_id: str, budget_h100e_h: Decimal, at: 
 def hold_transaction(job_id: str, grant_id: str, hold_h100e_h: Decimal, at: datetime
                      ) -> Transaction:
     return Transaction(f"hold:{job_id}", "hold", f"admission of job {job_id}", at,
-                       _move(accounts.grant(grant_id), accounts.hold(job_id), H100E,
+                       _move(accounts.grant(grant_id), accounts.hold(grant_id, job_id), H100E,
                              hold_h100e_h))
 
 
-def release_transaction(job_id: str, grant_id: str, hold_h100e_h: Decimal, at: datetime
+def release_transaction(job_id: str, grant_id: str, remaining_h100e_h: Decimal, at: datetime
                         ) -> Transaction:
+    """Give back what is left of a job's hold (negative if the job overran its hold)."""
     return Transaction(f"release:{job_id}", "release", f"job {job_id} ended", at,
-                       _move(accounts.hold(job_id), accounts.grant(grant_id), H100E,
-                             hold_h100e_h))
+                       _move(accounts.hold(grant_id, job_id), accounts.grant(grant_id), H100E,
+                             remaining_h100e_h))
 
 
 def reclaim_transaction(grant_id: str, call_id: str, amount_h100e_h: Decimal, at: datetime
@@ -124,6 +132,7 @@ def reclaim_transaction(grant_id: str, call_id: str, amount_h100e_h: Decimal, at
 def usage_transaction(
     usage_id: str,
     *,
+    job_id: str,
     grant_id: str,
     org_id: str,
     call_id: str,
@@ -132,12 +141,13 @@ def usage_transaction(
     payable: Money,
     at: datetime,
 ) -> Transaction:
-    """Charge metered usage to a grant and book its price, split into payable and subsidy."""
+    """Charge metered usage to the job's hold on its grant and book its price, split into
+    what the organisation pays and the subsidy."""
     currency = market.currency.value
     market_amount = market.amount.quantize(MICRO, ROUND_HALF_EVEN)
     payable_amount = payable.amount.quantize(MICRO, ROUND_HALF_EVEN)
     postings = [
-        *_move(accounts.grant(grant_id), accounts.usage(org_id), H100E, used_h100e_h),
+        *_move(accounts.hold(grant_id, job_id), accounts.usage(org_id), H100E, used_h100e_h),
         Posting(accounts.REVENUE, currency, -market_amount),
         Posting(accounts.receivable(org_id), currency, payable_amount),
         Posting(accounts.subsidy(call_id), currency, market_amount - payable_amount),

@@ -1,17 +1,76 @@
-"""Runtime wiring of the service: the execution backend and the background loop."""
+"""Runtime wiring of the service: the execution backend and the background loop thread."""
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Callable
 
+from aicenter.backends import BackendConfig, default_registry
 from aicenter.services.context import ServiceContext
+
+log = logging.getLogger("aicenter.loop")
+
+RECLAIM_EVERY_S = 3600.0
 
 
 def attach_backend(ctx: ServiceContext) -> None:
-    """Set ``ctx.backend`` from the settings (filled in once the backends exist)."""
-    ctx.backend = None
+    """Build ``ctx.backend`` from the settings, with the center's pools as accelerator slots."""
+    with ctx.db.transaction(write=False) as tx:
+        pools = tx.pools.list()
+    slots: dict[str, int] = {}
+    for pool in pools:
+        slots[pool.chip_id] = slots.get(pool.chip_id, 0) + pool.chip_count
+    config = BackendConfig(state_dir=ctx.settings.home / "runs", slots_by_chip=slots,
+                           ray_address=ctx.settings.ray_address)
+    ctx.backend = default_registry().create(ctx.settings.backend, config)
+
+
+class SchedulingLoop:
+    """Runs :func:`run_round` every ``scheduler_interval_s`` in a daemon thread."""
+
+    def __init__(self, ctx: ServiceContext) -> None:
+        self.ctx = ctx
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.rounds = 0
+        self.errors = 0
+
+    def start(self) -> None:
+        from aicenter.services.scheduling import recover
+
+        recover(self.ctx)
+        self._thread = threading.Thread(target=self._run, name="aicenter-loop", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        from aicenter.services.grant import reclaim_idle
+        from aicenter.services.scheduling import make_policy, run_round
+
+        policy = make_policy(self.ctx)
+        since_reclaim = RECLAIM_EVERY_S
+        interval = self.ctx.settings.scheduler_interval_s
+        while not self._stop.is_set():
+            try:
+                run_round(self.ctx, policy)
+                since_reclaim += interval
+                if since_reclaim >= RECLAIM_EVERY_S:
+                    reclaim_idle(self.ctx)
+                    since_reclaim = 0.0
+            except Exception:  # keep the loop alive; the next round retries
+                self.errors += 1
+                log.exception("scheduling round failed")
+            self.rounds += 1
+            self._stop.wait(interval)
 
 
 def loop_hooks(ctx: ServiceContext) -> tuple[Callable[[], None] | None, Callable[[], None] | None]:
-    """Start/stop callbacks of the scheduling loop thread for the app's lifespan."""
-    return None, None
+    """Start/stop callbacks of the scheduling loop for the app's lifespan."""
+    loop = SchedulingLoop(ctx)
+    ctx.loop = loop  # type: ignore[attr-defined]
+    return loop.start, loop.stop

@@ -143,6 +143,7 @@ jobs = Table(
     Column("metered_until", UtcDateTime, nullable=True),
     Column("exit_code", Integer, nullable=True),
     Column("message", Text, nullable=False, default=""),
+    Column("cancel_requested", Boolean, nullable=False, default=False),
     UniqueConstraint("person_id", "idempotency_key", name="uq_jobs_person_idempotency"),
     Index("ix_jobs_status", "status"),
     Index("ix_jobs_org_submitted", "org_id", "submitted_at"),

@@ -20,6 +20,7 @@ def _job(row: Any) -> Job:
         backend=row.backend, handle=row.handle, attempts=row.attempts,
         started_at=row.started_at, finished_at=row.finished_at, metered_until=row.metered_until,
         exit_code=row.exit_code, message=row.message,
+        cancel_requested=bool(row.cancel_requested),
     )
 
 
@@ -35,7 +36,8 @@ class JobRepository:
             hold_h100e_h=job.hold_h100e_h, submitted_at=job.submitted_at, chip=job.chip,
             chip_count=job.chip_count, backend=job.backend, handle=job.handle,
             attempts=job.attempts, started_at=job.started_at, finished_at=job.finished_at,
-            metered_until=job.metered_until, exit_code=job.exit_code, message=job.message))
+            metered_until=job.metered_until, exit_code=job.exit_code, message=job.message,
+            cancel_requested=job.cancel_requested))
 
     def get(self, job_id: str, *, lock: bool = False) -> Job | None:
         query = select(t).where(t.c.id == job_id)

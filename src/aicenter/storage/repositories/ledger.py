@@ -46,12 +46,31 @@ class LedgerRepository:
         ).scalar_one()
         return Decimal(int(total)) / Decimal(1_000_000)
 
+    def flow(self, account_prefix: str, commodity: str, kind: str) -> Decimal:
+        """Sum of the postings to accounts starting with ``account_prefix`` made by
+        transactions of one kind (e.g. ``usage``)."""
+        total = self.conn.execute(
+            select(func.coalesce(func.sum(_raw), 0)).join(t, t.c.id == p.c.transaction_id)
+            .where(p.c.account.startswith(account_prefix, autoescape=True),
+                   p.c.commodity == commodity, t.c.kind == kind)
+        ).scalar_one()
+        return Decimal(int(total)) / Decimal(1_000_000)
+
+    def prefix_balance(self, account_prefix: str, commodity: str) -> Decimal:
+        """Sum of the balances of every account starting with ``account_prefix``."""
+        total = self.conn.execute(
+            select(func.coalesce(func.sum(_raw), 0))
+            .where(p.c.account.startswith(account_prefix, autoescape=True),
+                   p.c.commodity == commodity)
+        ).scalar_one()
+        return Decimal(int(total)) / Decimal(1_000_000)
+
     def balances(self, prefix: str = "") -> dict[tuple[str, str], Decimal]:
         """Balances of every account whose name starts with ``prefix``."""
         query = (select(p.c.account, p.c.commodity, func.sum(_raw).label("total"))
                  .group_by(p.c.account, p.c.commodity))
         if prefix:
-            query = query.where(p.c.account.startswith(prefix))
+            query = query.where(p.c.account.startswith(prefix, autoescape=True))
         return {(r.account, r.commodity): Decimal(int(r.total)) / Decimal(1_000_000)
                 for r in self.conn.execute(query)}
 
@@ -59,7 +78,7 @@ class LedgerRepository:
                      ) -> list[Transaction]:
         query = select(t).order_by(t.c.id).limit(limit)
         if reference_prefix:
-            query = query.where(t.c.reference.startswith(reference_prefix))
+            query = query.where(t.c.reference.startswith(reference_prefix, autoescape=True))
         result = []
         for row in self.conn.execute(query).all():
             postings = self.conn.execute(select(p).where(p.c.transaction_id == row.id)

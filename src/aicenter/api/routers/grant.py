@@ -1,0 +1,42 @@
+"""/api/v1/grants: award, list, show, reject an application, reclaim idle grants."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from aicenter.api.convert import grant_out
+from aicenter.api.deps import Ctx, Who
+from aicenter.api.schemas import GrantIn, GrantOut, ReclaimOut
+from aicenter.services import grant as svc
+
+router = APIRouter(tags=["grants"])
+
+
+@router.post("/grants", status_code=201)
+def award(body: GrantIn, ctx: Ctx, who: Who) -> GrantOut:
+    """Grant an application an h100e-hour budget (operators); booked in the ledger."""
+    chips = frozenset(body.chip_ids) if body.chip_ids is not None else None
+    return grant_out(svc.award(ctx, who, body.application_id, body.budget_h100e_h,
+                               body.months, chips))
+
+
+@router.post("/applications/{application_id}/reject", status_code=204)
+def reject(application_id: str, ctx: Ctx, who: Who) -> None:
+    svc.reject(ctx, who, application_id)
+
+
+@router.get("/grants")
+def list_grants(ctx: Ctx, who: Who, org_id: str | None = None) -> list[GrantOut]:
+    return [grant_out(v) for v in svc.list_grants(ctx, who, org_id)]
+
+
+@router.get("/grants/{grant_id}")
+def get_grant(grant_id: str, ctx: Ctx, who: Who) -> GrantOut:
+    return grant_out(svc.get_grant(ctx, who, grant_id))
+
+
+@router.post("/grants/reclaim")
+def reclaim(ctx: Ctx, who: Who) -> ReclaimOut:
+    """Run the idle-grant sweep now (notice, then reclaim after the notice period)."""
+    r = svc.reclaim_idle(ctx, who)
+    return ReclaimOut(noticed=r.noticed, reclaimed=r.reclaimed, expired=r.expired)

@@ -1,0 +1,25 @@
+"""/api/v1/usage and monthly statements."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from aicenter.api.convert import statement_out, usage_out
+from aicenter.api.deps import Ctx, Who
+from aicenter.api.schemas import StatementOut, UsageOut
+from aicenter.services import statement as svc
+
+router = APIRouter(tags=["usage"])
+
+
+@router.get("/usage")
+def list_usage(ctx: Ctx, who: Who, org_id: str | None = None, job_id: str | None = None,
+               month: str | None = None) -> list[UsageOut]:
+    """Usage records (per job per metering interval)."""
+    return [usage_out(r) for r in svc.list_usage(ctx, who, org_id, job_id, month)]
+
+
+@router.get("/orgs/{org_id}/statements/{month}")
+def statement(org_id: str, month: str, ctx: Ctx, who: Who) -> StatementOut:
+    """The monthly statement: usage by chip type, market value, payable and subsidy."""
+    return statement_out(svc.statement(ctx, who, org_id, month))

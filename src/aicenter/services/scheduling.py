@@ -1,0 +1,249 @@
+"""The scheduling loop: each round polls running jobs, meters them, builds a snapshot and a
+queue, calls the scheduler's ``schedule()`` and carries out its placements on the backend.
+
+Restart safety: everything is in the database or the backend. A run is launched before the
+job row says so; if the server dies in between, :func:`recover` finds the run through the
+backend's ``list_runs()`` (run ids are ``<job id>-<attempt>``) and adopts it. Jobs whose run is
+LOST go back to the queue.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from aicenter.backends import LaunchRequest, RunHandle, RunState, RunStatus, StopReason
+from aicenter.domain.errors import AicenterError
+from aicenter.domain.job import Job, JobStatus
+from aicenter.domain.job import PriorityClass as JobPriority
+from aicenter.scheduler import (
+    ChipDemand,
+    JobProgress,
+    Policy,
+    Pool,
+    PriorityClass,
+    SchedulerConfig,
+    Snapshot,
+    Tenant,
+    ThroughputMatrix,
+    build_policy,
+)
+from aicenter.scheduler import Job as SchedJob
+from aicenter.services.context import ServiceContext
+from aicenter.services.job import finish
+from aicenter.services.metering import meter_job
+
+log = logging.getLogger("aicenter.scheduling")
+
+NODE_SIZE = 8
+_PRIORITY = {JobPriority.CHASE_TEAM: PriorityClass.CHASE, JobPriority.NORMAL:
+             PriorityClass.STANDARD, JobPriority.BEST_EFFORT: PriorityClass.BEST_EFFORT}
+
+
+@dataclass
+class RoundReport:
+    launched: list[str] = field(default_factory=list)
+    finished: list[str] = field(default_factory=list)
+    requeued: list[str] = field(default_factory=list)
+    preempted: list[str] = field(default_factory=list)
+    metered: int = 0
+
+
+def make_policy(ctx: ServiceContext) -> Policy:
+    matrix = ThroughputMatrix.from_performance(ctx.performance)
+    config = SchedulerConfig(round_s=max(ctx.settings.scheduler_interval_s, 1.0),
+                             resolve_min_interval_s=0.0)
+    return build_policy(ctx.settings.scheduler_policy, matrix, config)
+
+
+def run_id_of(job: Job, alternative: int) -> str:
+    """``<job id>-<attempt>-<alternative index>``: enough to adopt a run after a crash."""
+    return f"{job.id}-{job.attempts + 1}-{alternative}"
+
+
+def parse_run_id(run_id: str) -> tuple[str, int, int] | None:
+    """(job id, attempt, alternative index) of a run id, or None for a foreign run."""
+    parts = run_id.split("-")
+    if len(parts) != 3 or not parts[1].isdigit() or not parts[2].isdigit():
+        return None
+    return parts[0], int(parts[1]), int(parts[2])
+
+
+def stop_run(ctx: ServiceContext, job: Job, *, cancel: bool) -> None:
+    """SIGTERM now, SIGKILL after the grace period (asynchronous, survives the server)."""
+    if job.handle:
+        ctx.backend.terminate(RunHandle.parse(job.handle),
+                              StopReason.CANCEL if cancel else StopReason.PREEMPT,
+                              ctx.settings.preemption_grace_s)
+
+
+def _settle(ctx: ServiceContext, job_id: str, status: RunStatus, report: RoundReport) -> None:
+    """A run ended: meter to its end, then finish, retry or requeue the job."""
+    now = ctx.clock.now()
+    with ctx.db.transaction() as tx:
+        job: Job | None = tx.jobs.get(job_id, lock=True)
+        if job is None or job.status is not JobStatus.RUNNING:
+            return
+        end = min(status.ended_at or now, now)
+        if job.metered_until is not None and end < job.metered_until:
+            end = job.metered_until
+        if meter_job(tx, ctx, job, end):
+            report.metered += 1
+        state = status.state
+        retry = state is RunState.FAILED and job.attempts <= job.spec.max_retries
+        if state is RunState.PREEMPTED or state is RunState.LOST or retry:
+            if job.cancel_requested:
+                finish(tx, job, JobStatus.CANCELLED, ctx, exit_code=status.exit_code,
+                       message="cancelled")
+                report.finished.append(job.id)
+                return
+            tx.jobs.update(job.id, expect_status=JobStatus.RUNNING, status=JobStatus.QUEUED,
+                           chip=None, chip_count=0, handle=None, started_at=None,
+                           metered_until=None, message=f"requeued after {state.value} run "
+                           f"{job.attempts}")
+            report.requeued.append(job.id)
+            return
+        final = {RunState.SUCCEEDED: JobStatus.SUCCEEDED, RunState.CANCELLED:
+                 JobStatus.CANCELLED}.get(state, JobStatus.FAILED)
+        finish(tx, job, final, ctx, exit_code=status.exit_code, message=status.message)
+        report.finished.append(job.id)
+
+
+def poll_running(ctx: ServiceContext, report: RoundReport) -> None:
+    """Check every running job on the backend; meter the live ones every metering interval."""
+    with ctx.db.transaction(write=False) as tx:
+        running: list[Job] = tx.jobs.list(statuses=[JobStatus.RUNNING])
+    now = ctx.clock.now()
+    for job in running:
+        if not job.handle:
+            continue
+        status = ctx.backend.status(RunHandle.parse(job.handle))
+        if status.is_final:
+            _settle(ctx, job.id, status, report)
+            continue
+        if job.cancel_requested:
+            stop_run(ctx, job, cancel=True)
+        since = job.metered_until or job.started_at or now
+        if (now - since).total_seconds() >= ctx.settings.metering_interval_s:
+            with ctx.db.transaction() as tx:
+                fresh = tx.jobs.get(job.id, lock=True)
+                if fresh is not None and meter_job(tx, ctx, fresh, now):
+                    report.metered += 1
+
+
+def _snapshot(ctx: ServiceContext, jobs: list[Job]) -> tuple[Snapshot, list[JobProgress]]:
+    with ctx.db.transaction(write=False) as tx:
+        pools = tx.pools.list()
+        orgs = {o.id: o for o in tx.orgs.list()}
+    pool_of_chip: dict[str, str] = {}
+    sched_pools = []
+    for p in pools:
+        pool_of_chip.setdefault(p.chip_id, p.id)
+        acc = ctx.catalog.get(p.chip_id)
+        sched_pools.append(Pool(p.id, p.chip_id, p.chip_count, min(NODE_SIZE, p.chip_count),
+                                memory_gib=acc.memory_gb,
+                                h100e_per_chip=ctx.performance.best_ratio(p.chip_id)))
+    tenants = {org_id: Tenant(org_id, weight=2.0 if org.chase_team else 1.0)
+               for org_id, org in orgs.items()}
+    queue = []
+    for job in jobs:
+        demand = tuple(ChipDemand(a.chip, a.count) for a in job.spec.resources
+                       if a.chip in pool_of_chip)
+        if not demand:
+            continue
+        first = job.spec.resources[0]
+        work = (job.spec.max_duration_s * first.count *
+                ctx.performance.ratio(first.chip, job.spec.workload))
+        sched_job = SchedJob(job.id, job.org_id, job.spec.workload.value, demand,
+                             max(work, 1.0), job.submitted_at.timestamp(),
+                             priority_class=_PRIORITY[job.spec.priority])
+        running_on = pool_of_chip.get(job.chip) if job.status is JobStatus.RUNNING and \
+            job.chip else None
+        queue.append(JobProgress(sched_job, max(work, 1.0), running_on=running_on))
+    return Snapshot(tuple(sched_pools), tenants), queue
+
+
+def _launch(ctx: ServiceContext, job: Job, chip: str, count: int, report: RoundReport) -> None:
+    spec = job.spec
+    index = next(i for i, a in enumerate(spec.resources) if a.chip == chip)
+    env = {**spec.env, "AICENTER_JOB_ID": job.id, "AICENTER_JOB_NAME": spec.name}
+    request = LaunchRequest(
+        run_id=run_id_of(job, index), command=("/bin/sh", "-c", spec.command), chip_type=chip,
+        chip_count=count, working_dir=Path(spec.workdir) if spec.workdir else None, env=env,
+        max_duration_s=spec.max_duration_s, grace_period_s=ctx.settings.preemption_grace_s)
+    try:
+        handle = ctx.backend.launch(request)
+    except AicenterError as exc:
+        with ctx.db.transaction() as tx:
+            tx.jobs.update(job.id, message=f"launch failed: {exc}")
+        log.warning("launch of %s failed: %s", job.id, exc)
+        return
+    _adopt(ctx, job, handle, chip, count, report)
+
+
+def _adopt(ctx: ServiceContext, job: Job, handle: RunHandle, chip: str, count: int,
+           report: RoundReport) -> None:
+    now = ctx.clock.now()
+    with ctx.db.transaction() as tx:
+        moved = tx.jobs.update(job.id, expect_status=JobStatus.QUEUED, status=JobStatus.RUNNING,
+                               handle=str(handle), chip=chip, chip_count=count,
+                               backend=handle.backend, started_at=now, metered_until=now,
+                               attempts=job.attempts + 1, message="")
+    if moved:
+        report.launched.append(job.id)
+    else:  # cancelled meanwhile
+        ctx.backend.terminate(handle, StopReason.CANCEL, 0)
+
+
+def run_round(ctx: ServiceContext, policy: Policy) -> RoundReport:
+    """One round: poll and meter, schedule, launch and preempt."""
+    report = RoundReport()
+    poll_running(ctx, report)
+    with ctx.db.transaction(write=False) as tx:
+        jobs: list[Job] = tx.jobs.list(statuses=[JobStatus.QUEUED, JobStatus.RUNNING])
+    if not any(j.status is JobStatus.QUEUED for j in jobs):
+        return report
+    snapshot, queue = _snapshot(ctx, jobs)
+    if not snapshot.pools or not queue:
+        return report
+    allocation = policy.schedule(snapshot, queue, ctx.clock.now().timestamp())
+    by_id = {j.id: j for j in jobs}
+    for placement in allocation.placements:
+        job = by_id.get(placement.job_id)
+        if job is not None and job.status is JobStatus.QUEUED:
+            _launch(ctx, job, placement.chip_type, placement.count, report)
+    for job_id in allocation.preempted:
+        job = by_id.get(job_id)
+        if job is not None and job.status is JobStatus.RUNNING:
+            stop_run(ctx, job, cancel=False)
+            report.preempted.append(job_id)
+    return report
+
+
+def recover(ctx: ServiceContext) -> list[str]:
+    """After a (re)start: adopt runs the backend holds for jobs the database still shows
+    queued (the server died between launch and commit). Running jobs need nothing: the next
+    poll re-attaches to them through their stored handle."""
+    adopted = []
+    for handle in ctx.backend.list_runs():
+        parsed = parse_run_id(handle.run_id)
+        if parsed is None:
+            continue
+        job_id, _attempt, index = parsed
+        with ctx.db.transaction(write=False) as tx:
+            job: Job | None = tx.jobs.get(job_id)
+        if job is None or job.status is not JobStatus.QUEUED or \
+                run_id_of(job, index) != handle.run_id or index >= len(job.spec.resources):
+            continue
+        status = ctx.backend.status(handle)
+        report = RoundReport()
+        alt = job.spec.resources[index]
+        _adopt(ctx, job, handle, alt.chip, alt.count, report)
+        if report.launched:
+            adopted.append(job.id)
+            if status.started_at is not None:
+                with ctx.db.transaction() as tx:
+                    tx.jobs.update(job.id, started_at=status.started_at,
+                                   metered_until=status.started_at)
+    return adopted
