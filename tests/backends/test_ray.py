@@ -15,6 +15,7 @@ import pytest
 from aicenter.backends import (
     Backend,
     BackendConfig,
+    BackendUnavailableError,
     LaunchRequest,
     RunHandle,
     RunState,
@@ -23,7 +24,7 @@ from aicenter.backends import (
     read_whole_log,
     wait_until_finished,
 )
-from aicenter.backends.ray_jobs import build_entrypoint, chip_resource
+from aicenter.backends.ray_jobs import RayBackend, build_entrypoint, chip_resource
 
 from .behaviour import FINISH_S, BackendBehaviour, python, wait_for_log
 
@@ -155,3 +156,12 @@ def test_entrypoint_wraps_max_duration_and_working_dir() -> None:
         "cd '/data/my project' && exec timeout --kill-after=3s 3600.000s "
         "python train.py --name 'a b'"
     )
+
+
+def test_an_unreachable_cluster_is_reported_as_unavailable_not_lost(tmp_path: Path) -> None:
+    backend = RayBackend(f"http://127.0.0.1:{_free_port()}", tmp_path)
+    handle = RunHandle("ray", "some-run", backend.address)
+    with pytest.raises(BackendUnavailableError, match="unreachable"):
+        backend.status(handle)
+    with pytest.raises(BackendUnavailableError):
+        backend.list_runs()

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from aicenter.backends.base import (
         DEFAULT_GRACE_PERIOD_S,
         Backend,
+        BackendUnavailableError,
         LaunchRequest,
         LogChunk,
         RunHandle,
@@ -52,6 +53,7 @@ if TYPE_CHECKING:
 _HOME = {
     "DEFAULT_GRACE_PERIOD_S": "base",
     "Backend": "base",
+    "BackendUnavailableError": "base",
     "LaunchRequest": "base",
     "LogChunk": "base",
     "RunHandle": "base",
@@ -85,6 +87,7 @@ __all__ = [
     "BackendConfig",
     "BackendFactory",
     "BackendRegistry",
+    "BackendUnavailableError",
     "LaunchRequest",
     "LogChunk",
     "RunHandle",

@@ -59,13 +59,18 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from aicenter.domain.errors import InputError
+from aicenter.domain.errors import AicenterError, InputError
 
 RUN_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 """Run ids are used as directory names and Ray submission ids: no separators, no spaces."""
 
 DEFAULT_GRACE_PERIOD_S = 30.0
 """Seconds between SIGTERM and SIGKILL unless the request says otherwise."""
+
+
+class BackendUnavailableError(AicenterError):
+    """The backend cannot be reached right now (Ray cluster down, network). Not a verdict on
+    any run: callers keep the run's last known state and ask again later."""
 
 
 class RunState(StrEnum):
@@ -233,7 +238,10 @@ class Backend(Protocol):
         ...
 
     def status(self, handle: RunHandle) -> RunStatus:
-        """The run's current state; LOST if the backend no longer knows it."""
+        """The run's current state; LOST if the backend no longer knows it.
+
+        Every method raises ``BackendUnavailableError`` when the backend cannot be reached;
+        that says nothing about the run (it is not LOST)."""
         ...
 
     def read_log(self, handle: RunHandle, offset: int = 0, max_bytes: int = 1 << 20) -> LogChunk:

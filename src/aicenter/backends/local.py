@@ -194,7 +194,7 @@ class LocalBackend:
     def _reap(self, run_id: str) -> None:
         runner = self._runners.get(run_id)
         if runner is not None and runner.poll() is not None:
-            del self._runners[run_id]
+            self._runners.pop(run_id, None)
 
     def status(self, handle: RunHandle) -> RunStatus:
         run_dir = self._run_dir(handle)

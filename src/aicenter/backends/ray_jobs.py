@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from aicenter.backends.base import (
+    BackendUnavailableError,
     LaunchRequest,
     LogChunk,
     RunHandle,
@@ -90,14 +91,25 @@ class RayBackend:
     """Runs jobs as Ray Jobs on the cluster whose dashboard is at ``address``."""
 
     def __init__(self, address: str, state_dir: Path | None = None) -> None:
-        from ray.job_submission import JobSubmissionClient
-
         self.address = address
         self.state_dir = None if state_dir is None else Path(state_dir)
         if self.state_dir is not None:
             self.state_dir.mkdir(parents=True, exist_ok=True)
-        self._client = JobSubmissionClient(address)
+        self._connection: Any | None = None
         self._started_at: dict[str, float] = {}
+        self._ended_logs: dict[str, bytes] = {}
+
+    @property
+    def _client(self) -> Any:
+        """The job server client, connected on first use (the cluster may start later)."""
+        if self._connection is None:
+            from ray.job_submission import JobSubmissionClient
+
+            try:
+                self._connection = JobSubmissionClient(self.address)
+            except (OSError, RuntimeError) as error:
+                raise _unavailable(self.address, error) from error
+        return self._connection
 
     @property
     def name(self) -> str:
@@ -137,6 +149,8 @@ class RayBackend:
                     f"run id {request.run_id!r} is already used", field="run_id"
                 ) from error
             raise
+        except OSError as error:
+            raise _unavailable(self.address, error) from error
         return RunHandle(NAME, request.run_id, self.address)
 
     def _check(self, handle: RunHandle) -> str:
@@ -151,6 +165,8 @@ class RayBackend:
             if "does not exist" in str(error) or "404" in str(error):
                 return None
             raise
+        except OSError as error:
+            raise _unavailable(self.address, error) from error
 
     def status(self, handle: RunHandle) -> RunStatus:
         run_id = self._check(handle)
@@ -185,10 +201,15 @@ class RayBackend:
         return utc_from_epoch(self._started_at[run_id])
 
     def _raw_log(self, run_id: str) -> bytes:
+        if run_id in self._ended_logs:
+            return self._ended_logs[run_id]
         try:
-            return self._client.get_job_logs(run_id).encode()
+            text: str = self._client.get_job_logs(run_id)
         except RuntimeError:
             return b""
+        except OSError as error:
+            raise _unavailable(self.address, error) from error
+        return text.encode()
 
     def read_log(self, handle: RunHandle, offset: int = 0, max_bytes: int = 1 << 20) -> LogChunk:
         if offset < 0:
@@ -196,6 +217,8 @@ class RayBackend:
         run_id = self._check(handle)
         final = self.status(handle).is_final
         raw = self._raw_log(run_id)
+        if final:  # an ended run's log no longer changes: fetch it once
+            self._ended_logs[run_id] = raw
         found = _MARKER_LINE.search(raw[:4096])
         body = raw[found.end() :] if found else b""
         body = _without_ray_banner(body, run_id)
@@ -212,7 +235,10 @@ class RayBackend:
         note = self._stop_note(run_id)
         if note is not None and not note.exists():
             note.write_text(reason.value, encoding="utf-8")
-        self._client.stop_job(run_id)
+        try:
+            self._client.stop_job(run_id)
+        except OSError as error:
+            raise _unavailable(self.address, error) from error
 
     def _stop_note(self, run_id: str) -> Path | None:
         return None if self.state_dir is None else self.state_dir / f"{run_id}.stop"
@@ -225,7 +251,11 @@ class RayBackend:
 
     def list_runs(self) -> list[RunHandle]:
         handles = []
-        for job in self._client.list_jobs():
+        try:
+            jobs = self._client.list_jobs()
+        except OSError as error:
+            raise _unavailable(self.address, error) from error
+        for job in jobs:
             if (job.metadata or {}).get(METADATA_KEY) == "1" and job.submission_id:
                 handles.append(RunHandle(NAME, job.submission_id, self.address))
         return sorted(handles, key=lambda h: h.run_id)
@@ -237,11 +267,19 @@ class RayBackend:
             return
         if not current.is_final:
             raise InputError(f"run {run_id} has not ended; terminate it first")
-        self._client.delete_job(run_id)
+        try:
+            self._client.delete_job(run_id)
+        except OSError as error:
+            raise _unavailable(self.address, error) from error
         note = self._stop_note(run_id)
         if note is not None:
             note.unlink(missing_ok=True)
         self._started_at.pop(run_id, None)
+        self._ended_logs.pop(run_id, None)
+
+
+def _unavailable(address: str, error: Exception) -> BackendUnavailableError:
+    return BackendUnavailableError(f"Ray job server at {address} unreachable: {error}")
 
 
 def _without_ray_banner(body: bytes, run_id: str) -> bytes:
