@@ -28,6 +28,7 @@ def job(
     priority: PriorityClass = PriorityClass.STANDARD,
     residency: str | None = None,
     deadline: float | None = None,
+    weight: float = 1.0,
 ) -> Job:
     demand = tuple(ChipDemand(c, n) for c, n in (chips or {"fast": 1, "slow": 1}).items())
     return Job(
@@ -40,6 +41,7 @@ def job(
         priority_class=priority,
         residency=residency,
         deadline_s=deadline,
+        weight=weight,
     )
 
 
