@@ -7,13 +7,14 @@ precision = TP_t / predicted_t, recall = TP_t / gold_t, F1 = 2PR / (P + R).
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from aicenter.exchange.pii.base import Finding, PiiType
 from aicenter.exchange.pii.scanner import Scanner
-from aicenter.exchange.synthetic import LabelledRecord
+from aicenter.exchange.synthetic import LabelledRecord, Span
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,3 +65,40 @@ def false_findings(text: str, scanner: Scanner) -> list[Finding]:
     for line in text.splitlines():
         out.extend(scanner.scan(line))
     return out
+
+
+_TAGGED = re.compile(r"<([^<>:]+):([A-Z]{2})>")
+
+
+def parse_tagged(line: str) -> tuple[str, list[tuple[str, int, int]]]:
+    """A KLUE-NER-style tagged sentence (``<김철수:PS> 기자가 ...``) → (plain text, [(tag,
+    start, end)]) with character offsets into the plain text."""
+    spans: list[tuple[str, int, int]] = []
+    out: list[str] = []
+    pos = 0
+    length = 0
+    for m in _TAGGED.finditer(line):
+        out.append(line[pos : m.start()])
+        length += m.start() - pos
+        surface, tag = m.group(1), m.group(2)
+        spans.append((tag, length, length + len(surface)))
+        out.append(surface)
+        length += len(surface)
+        pos = m.end()
+    out.append(line[pos:])
+    return "".join(out), spans
+
+
+def person_name_records(lines: Iterable[str]) -> list[LabelledRecord]:
+    """Labelled records of the PS spans of tagged lines ('#' lines and blanks skipped)."""
+    records: list[LabelledRecord] = []
+    for line in lines:
+        if not line.strip() or line.startswith("#"):
+            continue
+        text, spans = parse_tagged(line.rstrip("\n"))
+        records.append(
+            LabelledRecord(
+                text, tuple(Span(PiiType.PERSON_NAME, s, e) for tag, s, e in spans if tag == "PS")
+            )
+        )
+    return records

@@ -10,6 +10,14 @@ syllables are a Korean surname and whose given name has 1–2 syllables. It is t
 * otherwise a three-syllable name (or a two-syllable surname + given name) that does not end in
   a place or organisation suffix (시, 구, 역, 전자, 은행 ...) and is not a known non-name → 0.60;
 * anything else is not reported.
+
+kiwipiepy often splits an unknown name (김민준 → 김민/NNP 준/NNG, 구혜선 → 구/MM 혜/NNG 선/NNG),
+so context also proposes candidates on its own: a 3–4-syllable word that starts with a surname
+and is directly followed by a title, or directly follows a label, is a name (0.85) unless the
+analyser reads the whole word as one common noun (전문가, 소비자, 이사회), ends it inside a
+longer word (심사위|원장) or, before a title other than an honorific suffix (씨, 님, 군, 양),
+finds a particle in it (목포로 이사했다); before an honorific suffix a common-noun reading does
+not rule it out either.
 """
 
 from __future__ import annotations
@@ -44,6 +52,16 @@ _TITLE_AFTER = re.compile(r"\s?(?:" + "|".join(sorted(TITLES, key=len, reverse=T
 _LABEL_BEFORE = re.compile(
     r"(?:" + "|".join(sorted(LABELS, key=len, reverse=True)) + r")\s*[:：]?\s*$"
 )
+_HONORIFICS = ("씨", "님", "군", "양")
+_BY_TITLE = re.compile(
+    r"(?<![가-힣])([가-힣]{3,4}?)(?=\s?(?:" + "|".join(sorted(TITLES, key=len, reverse=True)) + "))"
+)
+_BY_LABEL = re.compile(
+    r"(?:"
+    + "|".join(sorted(LABELS, key=len, reverse=True))
+    + r")\s*[:：]?\s*([가-힣]{3,4})(?![가-힣])"
+)
+_COMMON_NOUN_TAGS = frozenset({"NNG", "NNB", "NP", "VV", "VA", "MAG"})
 _AGE_AFTER = re.compile(r"\s?\(\s?\d{1,3}\s?(?:세|살)?\s?[,)]")
 NON_NAME_ENDINGS = (
     "시", "도", "군", "구", "동", "읍", "면", "리", "역", "로", "길", "산", "강", "천", "섬",
@@ -61,6 +79,7 @@ NON_NAMES = frozenset(
         "김포", "김해", "이천", "오산", "구미", "양산", "포항", "목포", "여수", "순천",
         "한라", "백두", "금강", "한강", "남산", "설악", "지리", "태백", "소백", "남한",
         "유럽", "미국", "중국", "일본", "영국", "독일", "호주", "인도", "대만", "태국",
+        "유튜브", "구글", "마이크로", "도요타", "소니", "나이키",
     ]
 )  # fmt: skip
 
@@ -103,6 +122,9 @@ class PersonNameDetector:
         if not _HANGUL.search(segment):
             return
         tokens = _kiwi().tokenize(segment)
+        by_context = dict(self._context_candidates(segment, tokens))
+        for s, (e, score) in by_context.items():
+            yield Finding(start + s, start + e, self.pii_type, score)
         i = 0
         while i < len(tokens):
             tok = tokens[i]
@@ -120,9 +142,38 @@ class PersonNameDetector:
             ):
                 e, form, used = nxt.start + nxt.len, form + nxt.form, 2
             score = self._score(segment, s, e, form)
-            if score:
+            if score and s not in by_context:
                 yield Finding(start + s, start + e, self.pii_type, score)
             i += used
+
+    @staticmethod
+    def _context_candidates(
+        segment: str, tokens: list[Any]
+    ) -> Iterator[tuple[int, tuple[int, float]]]:
+        """(start, (end, score)) of names proposed by a title after or a label before them."""
+        found = [(m.start(1), m.end(1), m.end(1)) for m in _BY_TITLE.finditer(segment)]
+        found += [(m.start(1), m.end(1), -1) for m in _BY_LABEL.finditer(segment)]
+        for s, e, title_at in found:
+            form = segment[s:e]
+            if split_name(form) is None or form in NON_NAMES or form.endswith("들"):
+                continue
+            after = (
+                title_at + 1
+                if 0 <= title_at < len(segment) and segment[title_at] == " "
+                else title_at
+            )
+            honorific = title_at >= 0 and segment.startswith(_HONORIFICS, after)
+            inside = [t for t in tokens if t.start < e and t.start + t.len > s]
+            if not any(t.start + t.len == e for t in inside):
+                continue  # the title is the tail of a longer word (심사위|원장)
+            if not honorific and any(t.tag.startswith(("J", "E")) for t in inside):
+                continue  # a particle before an ambiguous title (목포로 이사했다)
+            whole_common = any(
+                t.start == s and t.start + t.len == e and t.tag in _COMMON_NOUN_TAGS for t in inside
+            )
+            if whole_common and not honorific:
+                continue
+            yield s, (e, 0.85)
 
     @staticmethod
     def _score(segment: str, s: int, e: int, form: str) -> float:
