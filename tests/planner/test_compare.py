@@ -85,3 +85,26 @@ def test_programme_puts_headline_beside_total(catalog: Catalog, calibration: Cal
     total = sum(float(i.krw) for i in report.items)
     assert float(report.total_krw) == pytest.approx(total)
     assert float(report.total_krw) > 3 * float(headline)
+
+
+def test_owned_programme_counts_idle_capex(catalog: Catalog, calibration: Calibration) -> None:
+    from aicenter.planner.cost import CostAssumptions, Ownership
+
+    owned = CostAssumptions(ownership=Ownership.OWNED, capex_usd_per_chip=25000)
+    report = programme_report(
+        presets()["generic-7b"], 1e12, "nvidia-h100-sxm", 64, calibration, catalog, owned,
+        ProgrammeAssumptions(programme_months=12),
+    )
+    idle = next(i for i in report.items if i.item == "idle-time capex")
+    cluster_year_krw = 64 * 25000 / 4 * 1420  # a quarter of 4-year amortisation
+    carried = sum(float(i.krw) for i in report.items if i.chip_hours) - sum(
+        run_cost_electricity(i.chip_hours, catalog) for i in report.items if i.chip_hours
+    )
+    assert float(idle.krw) == pytest.approx(cluster_year_krw - carried, rel=1e-6)
+
+
+def run_cost_electricity(chip_hours: float, catalog: Catalog) -> float:
+    from aicenter.planner.cost import CostAssumptions, run_cost
+
+    return float(run_cost(catalog.get("nvidia-h100-sxm"), chip_hours, CostAssumptions(
+        price_usd_per_chip_hour=None), catalog).electricity_krw)

@@ -113,3 +113,11 @@ def test_a_model_that_does_not_fit_is_planned_with_the_reason(plan_of: PlanOf) -
     assert not plan.fits
     record = plan_record(plan)
     assert record["fits"] is False and "needs at least" in record["memory"]["reason"]
+
+
+def test_warnings_name_limited_chips_and_recompute_switches(plan_of: PlanOf) -> None:
+    limited = plan_record(plan_of("generic-7b", 1e11, "nvidia-h20", 64))
+    assert any("limited training support" in w for w in limited["warnings"])
+    switched = plan_record(plan_of("llama-3.1-405b", 1e11, "nvidia-h100-sxm", 128))
+    assert switched["memory"]["recompute"] == "full"
+    assert any("switched to full recompute" in w for w in switched["warnings"])

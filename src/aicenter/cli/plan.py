@@ -160,6 +160,8 @@ def _print_plan(plan: Plan, fmt: TableFormat) -> None:
     ]
     print_rows(items, fmt, title="Line items")
     print_record(record["assumptions"], fmt)
+    for line in record["warnings"]:
+        console().print(f"warning: {line}")
     for line in record["skipped_line_items"] + record["model_notes"]:
         console().print(f"note: {line}")
 
@@ -258,7 +260,16 @@ def _print_pool(
         print_json(record)
         return
     print_rows(parts, fmt, title=f"{spec.name} on a mixed pool: {result.wall_days:,.1f} days")
-    print_record({k: v for k, v in record.items() if k not in ("pool",)}, fmt)
+    summary = {
+        "flops": f"{record['flops']:.3e}",
+        "chip_hours": record["chip_hours"],
+        "wall_days": record["wall_days"],
+        "energy_kwh": record["energy_kwh"],
+        "cost_krw": record["cost"]["krw"],
+        "cost_usd": record["cost"]["usd"],
+        **record["assumptions"],
+    }
+    print_record(summary, fmt)
 
 
 @app.command("compare")

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from aicenter.catalog import Catalog, load_catalog
-from aicenter.planner.runs import TrainingRun, calibration_runs
+from aicenter.catalog import load_catalog
+from aicenter.planner.runs import calibration_runs
 from aicenter.planner.throughput import Calibration, fit_calibration
 
 
@@ -19,12 +19,5 @@ from aicenter.planner.throughput import Calibration, fit_calibration
 def default_calibration() -> Calibration:
     """Calibration fitted on the packaged table with the packaged catalog."""
     catalog = load_catalog()
-    return fit_calibration(list(calibration_runs(catalog)), catalog)
+    return fit_calibration(calibration_runs(catalog), catalog)
 
-
-def calibrate_excluding(
-    runs: list[TrainingRun], catalog: Catalog, excluded_labels: set[str]
-) -> Calibration:
-    """Fit on ``runs`` minus ``excluded_labels`` (held-out validation)."""
-    kept = [r for r in runs if r.label not in excluded_labels]
-    return fit_calibration(kept, catalog)

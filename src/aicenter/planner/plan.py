@@ -19,13 +19,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aicenter.catalog import Catalog
-from aicenter.domain.accelerator import Accelerator
+from aicenter.domain.accelerator import Accelerator, TrainingSupport
 from aicenter.domain.errors import InfeasibleError, InputError
 from aicenter.planner.cost import CostAssumptions, RunCost, run_cost
 from aicenter.planner.flops import flops_basis, flops_per_token, rl_rollout_flops_per_token
 from aicenter.planner.memory import MemoryFit, check_memory, training_refusal
 from aicenter.planner.model import ModelSpec, StageKind, StageSpec
-from aicenter.planner.throughput import Calibration, MfuEstimate, predict_mfu
+from aicenter.planner.throughput import MAX_MFU, Calibration, MfuEstimate, predict_mfu
 
 DEFAULT_RL_ROLLOUT_EFFICIENCY = 0.3  # decode runs at ~30% of training MFU (assumption)
 
@@ -189,6 +189,22 @@ def plan_run(
     )
 
 
+def plan_warnings(plan: Plan) -> list[str]:
+    """Caveats a reader of the plan should see next to the figures."""
+    warnings = []
+    if plan.chip.training is TrainingSupport.LIMITED:
+        warnings.append(
+            f"{plan.chip.id} has limited training support: small models and fine-tuning"
+        )
+    if plan.model.derived:
+        warnings.append("model shape derived from the parameter count: attention term approximate")
+    if plan.memory.reason and plan.memory.fits:
+        warnings.append(plan.memory.reason)
+    if plan.mfu.mfu >= MAX_MFU and not plan.mfu_overridden:
+        warnings.append(f"MFU capped at {MAX_MFU}")
+    return warnings
+
+
 def plan_record(plan: Plan) -> dict[str, Any]:
     """The JSON form of a plan (keys of the issue's contract first, then the details)."""
     a, m, mem = plan.assumptions, plan.mfu, plan.memory
@@ -260,6 +276,7 @@ def plan_record(plan: Plan) -> dict[str, Any]:
             "amortisation_years": a.amortisation_years,
             "utilisation": a.utilisation,
         },
+        "warnings": plan_warnings(plan),
         "model_notes": list(plan.model.notes),
         "model_source": plan.model.source,
     }

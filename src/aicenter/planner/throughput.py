@@ -22,10 +22,13 @@ Per training step, the hardware FLOPs utilisation of ``N`` chips of type ``c`` i
   weighted by model-size similarity ``w_i = exp(−ln²(P/P_i) / (2·ln²4))``; a chip without runs
   uses the mean over all runs (so it is scaled by its own achievable-matmul fraction).
 
-``MFU = HFU / r`` where ``r = 4/3`` under full activation recomputation (the forward pass runs
-twice) and 1 otherwise. A run's step HFU is its published step MFU converted to the planner's
-FLOPs basis when published, else its hours-derived (effective) MFU times the overhead factor
-when its hours are logged (throughput-derived hours carry no overhead).
+``MFU = min(HFU / r, MAX_MFU)`` where ``r = 4/3`` under full activation recomputation (the
+forward pass runs twice) and 1 otherwise; the cap of 0.75 keeps small clusters of chips with a
+high achievable fraction from extrapolating beyond what any published run reached.
+
+A calibration run's step HFU is its published step MFU converted to the planner's FLOPs basis
+when published, else its hours-derived (effective) MFU times the overhead factor when its hours
+are logged (throughput-derived hours carry no overhead).
 
 Overhead factor (failures, restarts, evaluation, checkpoints): ``k = mean_i(step_i /
 effective_i)`` over calibration runs that publish both a step MFU and logged hours (Llama 3.1
@@ -35,7 +38,7 @@ effective_i)`` over calibration runs that publish both a step MFU and logged hou
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from aicenter.catalog import Catalog
 from aicenter.catalog.loader import REFERENCE_CHIP_ID
@@ -43,7 +46,7 @@ from aicenter.catalog.performance import achievable_fraction
 from aicenter.domain.accelerator import Accelerator
 from aicenter.domain.errors import InputError
 from aicenter.planner.flops import flops_per_token
-from aicenter.planner.model import ModelSpec, Recompute, StageKind
+from aicenter.planner.model import ModelSpec, Recompute
 from aicenter.planner.runs import TrainingRun
 
 DEFAULT_SCALING_COST_PER_DOUBLING = 0.03
@@ -94,7 +97,6 @@ class Calibration:
     overhead_source: str
     global_efficiency: float
     scaling_cost_per_doubling: float = DEFAULT_SCALING_COST_PER_DOUBLING
-    excluded: tuple[str, ...] = field(default=())
 
     @property
     def run_labels(self) -> tuple[str, ...]:
@@ -262,6 +264,3 @@ def relative_throughput(model: ModelSpec, chip_id: str, count: int) -> float:
     theirs = reference.peak_bf16_tflops * predict_mfu(model, reference, count, calibration).mfu
     return ours / theirs
 
-
-def stage_kind_uses_rollouts(kind: StageKind) -> bool:
-    return kind is StageKind.RL
