@@ -47,3 +47,69 @@ def test_cli_without_server_says_how_to_start_it(cli, monkeypatch) -> None:  # t
     monkeypatch.setenv("AICENTER_URL", f"http://127.0.0.1:{free_port()}")
     result = cli("org", "list")
     assert result.code == 2 and "aicenter serve" in result.err
+
+
+def test_job_lifecycle_through_the_cli(server: str, cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from aicenter.client import Client
+
+    with Client() as op:  # set-up through the client: pools, call, org, grant
+        op.add_pool("nvidia-h100-sxm", 8)
+        call = op.open_call("call", ["sme"], {"nvidia-h100-sxm": 256})
+        org = op.create_org("SME One", "sme")
+        person = op.add_person(org.id, "Yoon", "yoon@sme.kr", "member")
+        token = op.create_token(person.id, "cli").secret
+        app = op.apply(call.id, "fine-tune", {"nvidia-h100-sxm": 8}, 3, 10, org_id=org.id)
+        grant = op.award_grant(app.id, 10)
+    import os
+
+    os.environ["AICENTER_TOKEN"] = token or ""
+    spec = tmp_path / "job.yaml"
+    spec.write_text("name: cli-job\ncommand: |\n  echo hello from $AICENTER_CHIP_TYPE\n"
+                    "  sleep 1\n  echo bye\nresources:\n  - chip: nvidia-h100-sxm\n"
+                    "    count: 1\nmax_duration: 2m\n")
+    submitted = cli("job", "submit", str(spec), "--format", "json",
+                    "--idempotency-key", "once")
+    assert submitted.code == 0, submitted.err
+    job_id = json.loads(submitted.out)["id"]
+    again = json.loads(cli("job", "submit", str(spec), "--format", "json",
+                           "--idempotency-key", "once").out)
+    assert again["id"] == job_id
+    followed = cli("job", "logs", job_id, "-f")
+    assert followed.code == 0 and "hello from nvidia-h100-sxm" in followed.out
+    assert "bye" in followed.out
+    shown = json.loads(cli("job", "show", job_id, "--format", "json").out)
+    assert shown["status"] == "succeeded"
+    assert job_id in cli("job", "list").out
+    usage = json.loads(cli("usage", "list", "--job-id", job_id, "--format", "json").out)
+    charged = sum(float(u["h100e_h"]) for u in usage)
+    assert charged > 0
+    grants = json.loads(cli("grant", "list", "--format", "json").out)
+    assert [g["id"] for g in grants] == [grant.id]
+    assert abs(float(grants[0]["available_h100e_h"]) - (10 - charged)) < 1e-6
+    month = shown["submitted_at"][:7]
+    statement = json.loads(cli("usage", "statement", org.id, month, "--format", "json").out)
+    assert statement["lines"][0]["chip_id"] == "nvidia-h100-sxm"
+    assert "TOTAL" in cli("usage", "statement", org.id, month).out
+    csv_out = cli("usage", "statement", org.id, month, "--format", "csv").out
+    assert csv_out.splitlines()[0] == "chip_id,chip_hours,h100e_h,market,payable,subsidy"
+    long = tmp_path / "long.yaml"
+    long.write_text("name: long\ncommand: sleep 60\nresources: [{chip: nvidia-h100-sxm, "
+                    "count: 1}]\nmax_duration: 2m\n")
+    long_id = json.loads(cli("job", "submit", str(long), "--format", "json").out)["id"]
+    cancelled = cli("job", "cancel", long_id, "--format", "json")
+    assert cancelled.code == 0
+    with Client() as me:
+        assert me.wait_for_job(long_id, 30).status == "cancelled"
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: bad\ncommand: x\nresources:\n  - chip: nvidia-h100-sxm\n"
+                   "    count: 0\n")
+    result = cli("job", "submit", str(bad))
+    assert result.code == 2 and f"{bad}:3" in result.err and "count" in result.err
+
+
+def test_demo_runs_jobs_to_the_end(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    result = cli("demo", "--port", str(free_port()), "--home", str(tmp_path / "demo"),
+                 "--exit-when-done")
+    assert result.code == 0, result.err
+    assert result.out.count(": succeeded on") == 4
+    assert "AICENTER_TOKEN=aic_" in result.out

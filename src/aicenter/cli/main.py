@@ -11,12 +11,17 @@ import sys
 import typer
 
 from aicenter import __version__
+from aicenter.cli import call as call_cli
 from aicenter.cli import catalog, fleet, procure
 from aicenter.cli import data as data_cli
+from aicenter.cli import demo as demo_cli
+from aicenter.cli import grant as grant_cli
+from aicenter.cli import job as job_cli
 from aicenter.cli import org as org_cli
 from aicenter.cli import plan as plan_cli
 from aicenter.cli import serve as serve_cli
 from aicenter.cli import simulate as simulate_cli
+from aicenter.cli import usage as usage_cli
 from aicenter.domain.errors import AicenterError
 
 app = typer.Typer(
@@ -31,6 +36,11 @@ app.add_typer(plan_cli.app, name="plan")
 app.add_typer(data_cli.app, name="data")
 app.add_typer(org_cli.app, name="org")
 app.command("serve")(serve_cli.serve)
+app.command("demo")(demo_cli.demo)
+app.add_typer(call_cli.app, name="call")
+app.add_typer(grant_cli.app, name="grant")
+app.add_typer(job_cli.app, name="job")
+app.add_typer(usage_cli.app, name="usage")
 app.add_typer(fleet.fleet_app, name="fleet")
 app.add_typer(fleet.proposals_app, name="proposals")
 app.command("procure")(procure.procure)

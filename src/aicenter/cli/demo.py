@@ -1,0 +1,139 @@
+"""``aicenter demo``: a sample center on SQLite, set up through the API and left running.
+
+Pools of seven chip types from five vendors (Korean NPUs included), one organisation of every
+class (one in the chase team), an open call modelled on the Dec 2025 AIinfrahub call, reviewed
+applications, granted budgets and a few jobs that really run on the local backend and finish.
+It prints the URL and an operator token, then serves until Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import Progress
+
+from aicenter.cli.output import console
+
+POOLS = {
+    "nvidia-h100-sxm": 16, "nvidia-h200": 16, "nvidia-b200": 8, "amd-mi300x": 8,
+    "intel-gaudi3": 8, "rebellions-atom": 16, "furiosa-rngd": 8,
+}
+ORGS = [  # name, class, region, chase team
+    ("KAIST Graph Lab", "university", "daejeon", True),
+    ("ETRI Speech", "research-institute", "daejeon", False),
+    ("Seoul Vision Startup", "startup", "capital", False),
+    ("Gwangju Youth AI", "youth-startup", "gwangju", False),
+    ("Busan Logistics SME", "sme", "busan", False),
+    ("Hanbit Enterprise", "enterprise", "capital", False),
+    ("Ministry Data Agency", "public-agency", "sejong", False),
+]
+JOBS = [  # org index, name, chip, count, workload, command
+    (0, "pretrain-smoke", "nvidia-h100-sxm", 8, "dense-training",
+     "echo \"training on $AICENTER_CHIP_COUNT x $AICENTER_CHIP_TYPE\"; "
+     "for s in 1 2 3; do echo step $s; sleep 0.5; done"),
+    (3, "npu-serving", "rebellions-atom", 4, "inference",
+     "echo \"serving on $AICENTER_CHIP_TYPE\"; sleep 1; echo ok"),
+    (4, "route-finetune", "amd-mi300x", 4, "dense-training",
+     "python3 -c \"import os; print('fine-tune on', os.environ['AICENTER_CHIP_TYPE'])\""),
+    (1, "asr-eval", "intel-gaudi3", 2, "inference", "echo evaluating; sleep 0.5; echo done"),
+]
+
+
+def _setup(url: str, operator_token: str) -> list[str]:
+    from aicenter.client import Client
+
+    with Client(url, operator_token) as op, Progress(console=console(),
+                                                     transient=True) as bar:
+        task = bar.add_task("setting up the demo center", total=len(POOLS) + len(ORGS) * 4)
+        for chip, count in POOLS.items():
+            op.add_pool(chip, count)
+            bar.advance(task)
+        call = op.open_call(
+            "AI infrastructure call (demo, after the Dec 2025 AIinfrahub call)",
+            [cls for _, cls, _, _ in ORGS],
+            {chip: 256 if chip != "nvidia-b200" else 128 for chip in POOLS}, max_months=12)
+        members = []
+        for i, (name, cls, region, chase) in enumerate(ORGS):
+            org = op.create_org(name, cls, chase_team=chase, region=region)
+            person = op.add_person(org.id, f"{name} lead", f"lead{i}@demo.aicenter", "org-admin")
+            token = op.create_token(person.id, "demo")
+            members.append((org.id, token.secret or ""))
+            bar.advance(task)
+            app = op.apply(call.id, f"{name}: model work", {"nvidia-h100-sxm": 8,
+                                                            "rebellions-atom": 4,
+                                                            "amd-mi300x": 4,
+                                                            "intel-gaudi3": 2}, 6, 2000,
+                           org_id=org.id)
+            bar.advance(task)
+            op.review(app.id, impact=6 + i % 4, readiness=7, ecosystem=5 + i % 3)
+            bar.advance(task)
+            op.award_grant(app.id, 500)
+            bar.advance(task)
+        job_ids = []
+        for org_index, name, chip, count, workload, command in JOBS:
+            _, secret = members[org_index]
+            with Client(url, secret) as tenant:
+                job = tenant.submit_job({"name": name, "command": command,
+                                         "resources": [{"chip": chip, "count": count}],
+                                         "workload": workload, "max_duration": "5m"},
+                                        idempotency_key=f"demo-{name}")
+                job_ids.append(job.id)
+        wait = bar.add_task("running the demo jobs", total=len(job_ids))
+        for job_id in job_ids:
+            op.wait_for_job(job_id, timeout_s=120)
+            bar.advance(wait)
+    return job_ids
+
+
+def demo(
+    port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
+    home: Annotated[Path | None, typer.Option(help="State directory (default: a new "
+                                              "temporary one)")] = None,
+    exit_when_done: Annotated[bool, typer.Option(help="Stop after the demo jobs finished "
+                                                 "(for tests and CI)")] = False,
+) -> None:
+    """Start a sample center on SQLite at 127.0.0.1:PORT and print an operator token."""
+    import uvicorn
+
+    from aicenter.api.server import build_server
+    from aicenter.client import Client
+    from aicenter.settings import Settings
+
+    home = home or Path(tempfile.mkdtemp(prefix="aicenter-demo-"))
+    settings = Settings(home=home, database_url=None, port=port, backend="local",
+                        scheduler_interval_s=0.25, metering_interval_s=5.0)
+    server = build_server(settings)
+    token = server.operator_token or (home / "operator-token").read_text().strip()
+    url = f"http://127.0.0.1:{port}"
+    uv = uvicorn.Server(uvicorn.Config(server.app, host="127.0.0.1", port=port,
+                                       log_level="warning"))
+    thread = threading.Thread(target=uv.run, daemon=True)
+    thread.start()
+    try:
+        Client(url, token).wait_until_up(30)
+        job_ids = _setup(url, token)
+        with Client(url, token) as op:
+            rows = [op.get_job(j) for j in job_ids]
+        out = sys.stdout
+        out.write(f"aicenter demo running at {url} (API docs {url}/docs), state in {home}\n")
+        for j in rows:
+            out.write(f"  job {j.id} {j.name}: {j.status} on {j.chip_count} x {j.chip}\n")
+        out.write(f"export AICENTER_URL={url}\nexport AICENTER_TOKEN={token}\n")
+        out.write("then try: aicenter job list; aicenter grant list; "
+                  "aicenter usage list\n")
+        out.flush()
+        if not exit_when_done:
+            while thread.is_alive():
+                time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        uv.should_exit = True
+        thread.join(timeout=30)
+        server.ctx.db.dispose()
