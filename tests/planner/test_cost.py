@@ -73,3 +73,10 @@ def test_power_fallback_for_chips_without_tdp(catalog: Catalog) -> None:
 def test_bad_assumptions(field: str, value: float) -> None:
     with pytest.raises(InputError, match=field):
         CostAssumptions(**{field: value})  # type: ignore[arg-type]
+
+
+def test_default_energy_factors_against_bloom(catalog: Catalog) -> None:
+    # BLOOM-176B: 1,082,990 A100-hours; 433,196 kWh GPU dynamic + 256,646 kWh idle and
+    # infrastructure (arXiv 2211.02001). Defaults: 0.85 × TDP × node 1.5 × PUE 1.2.
+    cost = run_cost(catalog.get("nvidia-a100-80gb"), 1_082_990, CostAssumptions(), catalog)
+    assert cost.energy_kwh == pytest.approx(433_196 + 256_646, rel=0.15)
