@@ -160,3 +160,13 @@ def test_programme_json(cli: Cli) -> None:
     assert "staff" in [i["item"] for i in data["items"]]
     table = cli("plan", "programme", *V3)
     assert "× the headline" in table.out
+
+
+def test_calibration_and_rl_plan(cli: Cli) -> None:
+    data = json.loads(cli("plan", "calibration", "--format", "json").out)
+    assert len(data["points"]) == 5 and 1 < data["overhead_factor"] < 1.25
+    assert 0 < data["scaling_cost_per_doubling"] < 0.1
+    assert "Calibration runs" in cli("plan", "calibration").out
+    rl = json.loads(cli("plan", "--model", "deepseek-r1-rl", "--tokens", "1e10", "--chip",
+                        "nvidia-h800", "--count", "512", "--format", "json").out)
+    assert rl["line_items"][0]["kind"] == "rl" and rl["chip_hours"] > 0

@@ -491,3 +491,33 @@ def programme(
         f"programme total: {report.total_krw} = {record['total_usd']:,.0f} USD "
         f"({record['total_over_headline']:.2f} × the headline)"
     )
+
+
+@app.command("calibration")
+def calibration(fmt: FormatOpt = TableFormat.TABLE) -> None:
+    """The fitted calibration: per-run software efficiency, scaling constant, overhead."""
+    fit = default_calibration()
+    points = [
+        {
+            "run": p.label,
+            "chip": p.chip_id,
+            "count": p.count,
+            "active_params_b": p.active_params / 1e9,
+            "step_hfu": round(p.step_hfu, 4),
+            "effective_mfu": round(p.effective_mfu, 4),
+            "software_efficiency": round(p.software_efficiency, 4),
+        }
+        for p in fit.points
+    ]
+    record = {
+        "points": points,
+        "global_software_efficiency": fit.global_efficiency,
+        "scaling_cost_per_doubling": fit.scaling_cost_per_doubling,
+        "overhead_factor": fit.overhead,
+        "overhead_source": fit.overhead_source,
+    }
+    if fmt is TableFormat.JSON:
+        print_json(record)
+        return
+    print_rows(points, fmt, title="Calibration runs (aicenter/planner/data/calibration_runs.csv)")
+    print_record({k: v for k, v in record.items() if k != "points"}, fmt)
