@@ -158,3 +158,29 @@ def seed_center(ctx, operator, *, org_class="sme", budget="100", chips=None,  # 
     app = program_svc.apply(ctx, member, call.id, org.id, "LLM", chips, 6, Decimal(budget))
     grant = grant_svc.award(ctx, operator, app.id, Decimal(budget))
     return org, member, grant
+
+
+def pg_schema() -> Iterator[str]:
+    """A fresh PostgreSQL schema and a database URL whose search_path points at it."""
+    if not pg_reachable():
+        pytest.skip(PG_SKIP)
+    schema = f"t_{secrets.token_hex(6)}"
+    admin = create_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in PG_URL else "?"
+    try:
+        yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(name="database_url", params=["sqlite", "postgresql"])
+def database_url_fixture(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database URL for a server process: SQLite under tmp_path or a fresh PG schema."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'server.db'}"
+    else:
+        yield from pg_schema()

@@ -167,3 +167,22 @@ def test_failed_job_is_retried_then_fails(live) -> None:  # type: ignore[no-unty
     done = run_until(ctx, job.id, {JobStatus.FAILED, JobStatus.SUCCEEDED})
     assert done.status is JobStatus.FAILED and done.exit_code == 3 and done.attempts == 2
     ledger_checks(ctx, grant.grant.id, job.id, Decimal(100))
+
+
+def test_run_launched_but_never_recorded_is_adopted(live) -> None:  # type: ignore[no-untyped-def]
+    from aicenter.backends import LaunchRequest
+    from aicenter.services.scheduling import recover, run_id_of
+
+    ctx, member, grant = live
+    job, _ = job_svc.submit(ctx, member, spec(sleep=0.5))
+    # the server launched the run, then died before writing the job row
+    ctx.backend.launch(LaunchRequest(run_id=run_id_of(job, 0),
+                                     command=("/bin/sh", "-c", job.spec.command),
+                                     chip_type="nvidia-h100-sxm", chip_count=2))
+    assert recover(ctx) == [job.id]
+    adopted = job_svc.get_job(ctx, member, job.id)
+    assert adopted.status is JobStatus.RUNNING and adopted.attempts == 1
+    done = run_until(ctx, job.id, {JobStatus.SUCCEEDED, JobStatus.FAILED})
+    assert done.status is JobStatus.SUCCEEDED and done.attempts == 1
+    assert "done" in job_svc.logs(ctx, member, job.id).text
+    ledger_checks(ctx, grant.grant.id, job.id, Decimal(100))
