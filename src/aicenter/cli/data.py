@@ -33,8 +33,15 @@ def scan(
         typer.Option("--input-format", help="text, jsonl or csv (default: from the file name)"),
     ] = None,
     names: Annotated[
-        bool, typer.Option("--names/--no-names", help="also detect person names (slower)")
+        bool, typer.Option("--names/--no-names", help="also detect person names")
     ] = True,
+    thorough_names: Annotated[
+        bool,
+        typer.Option(
+            "--thorough-names",
+            help="find names without context words too (kiwipiepy; about 1000× slower)",
+        ),
+    ] = False,
 ) -> None:
     """Find personal information in FILE, record by record (a line, a JSONL object, a row).
 
@@ -43,7 +50,7 @@ def scan(
     the 0-based record index, bytes the UTF-8 size of the text scanned.
     """
     reader = RecordReader(file, input_format, field)
-    scanner = Scanner(default_registry(names=names))
+    scanner = Scanner(default_registry(names=names, thorough_names=thorough_names))
     report = PiiReport()
     progress = Progress(
         TextColumn("scanning"),
