@@ -19,7 +19,7 @@ from aicenter.domain.errors import InputError
 from aicenter.scheduler import SchedulerConfig, ThroughputMatrix, build_policy, policy_names
 from aicenter.scheduler.registry import DEFAULT_POLICY
 from aicenter.scheduler.types import Snapshot, Tenant
-from aicenter.simulator.cluster import parse_cluster
+from aicenter.simulator.cluster import parse_cluster, with_catalog_facts
 from aicenter.simulator.engine import SimulationResult, simulate
 from aicenter.simulator.gavel import read_gavel_throughputs, read_gavel_trace
 from aicenter.simulator.metrics import summarize
@@ -159,9 +159,8 @@ def simulate_command(
         trace, trace_format, throughputs, cluster, synthetic, jobs_per_hour, seed
     )
     snapshot = parse_cluster(cluster, matrix.chip_types, node_size)
-    snapshot = Snapshot(
-        snapshot.pools, {t.id: t for t in loaded.tenants}, {}, chase_share
-    )
+    snapshot = with_catalog_facts(snapshot, PerformanceTable.from_catalog(load_catalog()))
+    snapshot = Snapshot(snapshot.pools, {t.id: t for t in loaded.tenants}, {}, chase_share)
     config = SchedulerConfig(round_s=round_seconds, restart_cost_s=restart_seconds)
     console = Console(file=sys.stderr)
     results = [_run_one(n, loaded, snapshot, matrix, config, console) for n in names]

@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 
+from aicenter.catalog.performance import PerformanceTable
 from aicenter.domain.errors import InputError
+from aicenter.domain.units import Currency, Money
 from aicenter.scheduler.types import Pool, Snapshot
+
+BYTES_PER_GB = 1e9
+BYTES_PER_GIB = 2.0**30
 
 
 def parse_cluster(
@@ -48,3 +54,28 @@ def parse_cluster(
     if not pools:
         raise InputError("no pools given", field="cluster")
     return Snapshot(tuple(pools))
+
+
+def with_catalog_facts(snapshot: Snapshot, perf: PerformanceTable) -> Snapshot:
+    """Pools of catalog chips get their memory (GiB), H100e worth and list price.
+
+    The worth of a chip-hour for quotas is the chip's best H100-equivalent ratio (an hour on an
+    inference NPU is not counted like an hour on a training GPU); the price is the catalog's
+    USD per chip-hour where it has one. Pools of chips outside the catalog are left as they are.
+    """
+    pools = []
+    for pool in snapshot.pools:
+        if pool.chip_type not in perf.catalog:
+            pools.append(pool)
+            continue
+        acc = perf.catalog.get(pool.chip_type)
+        price = acc.price_usd_per_chip_hour
+        pools.append(
+            replace(
+                pool,
+                memory_gib=acc.memory_gb * BYTES_PER_GB / BYTES_PER_GIB,
+                h100e_per_chip=perf.best_ratio(acc.id),
+                price_per_chip_hour=Money.of(price, Currency.USD) if price is not None else None,
+            )
+        )
+    return replace(snapshot, pools=tuple(pools))
