@@ -196,7 +196,7 @@ def test_malformed_native_csv(tmp_path: Path, text: str, needle: str) -> None:
 
 def test_native_unknown_job_class_with_matrix(tmp_path: Path) -> None:
     matrix = ThroughputMatrix(estimated_per_chip={("dense-training", "x"): 1.0})
-    with pytest.raises(InputError, match="t.csv:3: field 'job_class': unknown job class"):
+    with pytest.raises(InputError, match=r"t\.csv:3: field 'job_class': unknown job class"):
         read_native_trace(write(tmp_path, "t.csv", NATIVE), matrix)
 
 

@@ -71,7 +71,7 @@ def test_synthetic_workload_is_reproducible(cli: Cli, tmp_path: Path) -> None:
     first, second = cli(*args), cli(*args)
     assert first.code == 0, first.err
     assert json.loads(first.out)["avg_jct_hours"] == json.loads(second.out)["avg_jct_hours"]
-    r = cli(*args, "--out", tmp_path)
+    assert cli(*args, "--out", tmp_path).code == 0
     assert (tmp_path / "trace.csv").read_text().count("\n") == 31
 
 
