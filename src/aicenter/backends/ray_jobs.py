@@ -170,7 +170,9 @@ class RayBackend:
 
     def status(self, handle: RunHandle) -> RunStatus:
         run_id = self._check(handle)
-        info = self._info(run_id)
+        return self._status_of(run_id, self._info(run_id))
+
+    def _status_of(self, run_id: str, info: Any | None) -> RunStatus:
         if info is None:
             return RunStatus(RunState.LOST, message=f"Ray has no job {run_id} at {self.address}")
         ray_state = str(info.status.value)
@@ -215,13 +217,15 @@ class RayBackend:
         if offset < 0:
             raise InputError("log offset must be >= 0", field="offset")
         run_id = self._check(handle)
-        final = self.status(handle).is_final
+        info = self._info(run_id)
+        final = self._status_of(run_id, info).is_final
         raw = self._raw_log(run_id)
         if final:  # an ended run's log no longer changes: fetch it once
             self._ended_logs[run_id] = raw
         found = _MARKER_LINE.search(raw[:4096])
         body = raw[found.end() :] if found else b""
-        body = _without_ray_banner(body, run_id)
+        if info is not None:
+            body = _without_ray_banner(body, run_id, info.entrypoint)
         data = body[offset : offset + max_bytes]
         next_offset = offset + len(data)
         return LogChunk(data, offset, next_offset, complete=final and next_offset >= len(body))
@@ -282,18 +286,17 @@ def _unavailable(address: str, error: Exception) -> BackendUnavailableError:
     return BackendUnavailableError(f"Ray job server at {address} unreachable: {error}")
 
 
-def _without_ray_banner(body: bytes, run_id: str) -> bytes:
-    """``body`` without the line Ray's job supervisor appends to the log when it starts the
-    entrypoint ("Running entrypoint for job <id>: ..."). The supervisor writes it with
-    ``O_APPEND`` a few milliseconds after the command started, so it lands among the first
-    output lines; bytes before it never move, and bytes after it were written after it, so
-    removing it keeps every offset a reader was given valid."""
-    banner = f"Running entrypoint for job {run_id}: ".encode()
+def _without_ray_banner(body: bytes, run_id: str, entrypoint: str) -> bytes:
+    """``body`` without the text Ray's job supervisor appends to the log when it starts the
+    entrypoint ("Running entrypoint for job <id>: <entrypoint>\\n", the entrypoint may span
+    lines). The supervisor writes it with ``O_APPEND`` a few milliseconds after the command
+    started, so it lands among the first output lines; bytes before it never move, and bytes
+    after it were written after it, so removing it keeps every offset a reader was given valid."""
+    banner = f"Running entrypoint for job {run_id}: {entrypoint}\n".encode()
     start = body.find(banner)
-    if start < 0 or (start > 0 and body[start - 1 : start] != b"\n"):
+    if start < 0:
         return body
-    end = body.find(b"\n", start)
-    return body[:start] + (body[end + 1 :] if end >= 0 else b"")
+    return body[:start] + body[start + len(banner) :]
 
 
 def wait_for_job_server(address: str, timeout_s: float = 60.0) -> None:
