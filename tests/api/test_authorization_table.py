@@ -1,0 +1,202 @@
+"""Every route × every role: who may call it (on organisation A's resources).
+
+The table below is the specification; a route missing from it fails the test, so a new route
+cannot ship without its authorisation decided. Allowed → 2xx; denied → 403; no token → 401.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from aicenter.api import create_app
+from aicenter.domain.job import parse_job_spec
+from aicenter.domain.org import OrgClass
+from aicenter.domain.person import Role
+from aicenter.domain.token import Scope
+from aicenter.services import grant as grant_svc
+from aicenter.services import job as job_svc
+from aicenter.services import org as org_svc
+from aicenter.services import pool as pool_svc
+from aicenter.services import program as program_svc
+from aicenter.services.context import Caller, ServiceContext
+from aicenter.services.org import bootstrap_operator
+
+ROLES = ["operator", "auditor", "org-admin", "member", "data-provider", "other-org", "anonymous"]
+ALL = {"operator", "auditor", "org-admin", "member", "data-provider", "other-org"}
+OWN = {"operator", "auditor", "org-admin", "member", "data-provider"}
+SPEC = {"name": "t", "command": "true", "max_duration": "60s",
+        "resources": [{"chip": "nvidia-h100-sxm", "count": 1}]}
+
+
+@dataclass
+class World:
+    tokens: dict[str, str]
+    ids: dict[str, str]
+
+
+Request = Callable[[World], tuple[str, dict[str, Any] | None]]
+
+
+def _path(template: str) -> Request:
+    return lambda w: (template.format(**w.ids), None)
+
+
+def _body(template: str, body: Callable[[World], dict[str, Any]]) -> Request:
+    return lambda w: (template.format(**w.ids), body(w))
+
+
+TABLE: dict[tuple[str, str], tuple[set[str], Request]] = {
+    ("GET", "/api/v1/health"): (ALL | {"anonymous"}, _path("/api/v1/health")),
+    ("GET", "/api/v1/whoami"): (ALL, _path("/api/v1/whoami")),
+    ("POST", "/api/v1/orgs"): ({"operator"}, _body(
+        "/api/v1/orgs", lambda w: {"name": "New", "org_class": "startup"})),
+    ("GET", "/api/v1/orgs"): (ALL, _path("/api/v1/orgs")),
+    ("GET", "/api/v1/orgs/{org_id}"): (OWN, _path("/api/v1/orgs/{org}")),
+    ("POST", "/api/v1/orgs/{org_id}/people"): ({"operator", "org-admin"}, _body(
+        "/api/v1/orgs/{org}/people",
+        lambda w: {"name": "N", "email": "new@a.kr", "role": "member"})),
+    ("GET", "/api/v1/orgs/{org_id}/people"): (OWN, _path("/api/v1/orgs/{org}/people")),
+    ("POST", "/api/v1/people/{person_id}/tokens"): ({"operator", "org-admin"}, _body(
+        "/api/v1/people/{target}/tokens", lambda w: {"name": "t"})),
+    ("GET", "/api/v1/people/{person_id}/tokens"): (
+        {"operator", "auditor", "org-admin"}, _path("/api/v1/people/{target}/tokens")),
+    ("POST", "/api/v1/tokens/{token_id}/revoke"): (
+        {"operator", "org-admin"}, _path("/api/v1/tokens/{target_token}/revoke")),
+    ("POST", "/api/v1/pools"): ({"operator"}, _body(
+        "/api/v1/pools", lambda w: {"chip_id": "amd-mi300x", "chip_count": 8})),
+    ("GET", "/api/v1/pools"): (ALL, _path("/api/v1/pools")),
+    ("POST", "/api/v1/calls"): ({"operator"}, _body("/api/v1/calls", lambda w: {
+        "name": "c", "eligible_classes": ["sme"], "max_chips_per_project": {"nvidia-h200": 8}})),
+    ("GET", "/api/v1/calls"): (ALL, _path("/api/v1/calls")),
+    ("GET", "/api/v1/calls/{call_id}"): (ALL, _path("/api/v1/calls/{call}")),
+    ("POST", "/api/v1/calls/{call_id}/close"): ({"operator"}, _path("/api/v1/calls/{call}/close")),
+    ("POST", "/api/v1/calls/{call_id}/applications"): (
+        {"operator", "org-admin", "member"}, _body(
+            "/api/v1/calls/{call}/applications", lambda w: {
+                "org_id": w.ids["org"], "title": "t", "chips": {"nvidia-h100-sxm": 8},
+                "months": 3, "requested_h100e_h": "10"})),
+    ("GET", "/api/v1/calls/{call_id}/applications"): (
+        ALL, _path("/api/v1/calls/{call}/applications")),
+    ("GET", "/api/v1/calls/{call_id}/ranking"): ({"operator"}, _path(
+        "/api/v1/calls/{call}/ranking")),
+    ("GET", "/api/v1/applications/{application_id}"): (
+        OWN, _path("/api/v1/applications/{app}")),
+    ("POST", "/api/v1/applications/{application_id}/reviews"): ({"operator"}, _body(
+        "/api/v1/applications/{app}/reviews",
+        lambda w: {"impact": 5, "readiness": 5, "ecosystem": 5})),
+    ("POST", "/api/v1/applications/{application_id}/reject"): (
+        {"operator"}, _path("/api/v1/applications/{app}/reject")),
+    ("POST", "/api/v1/grants"): ({"operator"}, _body(
+        "/api/v1/grants", lambda w: {"application_id": w.ids["app"], "budget_h100e_h": "5"})),
+    ("GET", "/api/v1/grants"): (ALL, _path("/api/v1/grants")),
+    ("GET", "/api/v1/grants/{grant_id}"): (OWN, _path("/api/v1/grants/{grant}")),
+    ("POST", "/api/v1/grants/reclaim"): ({"operator"}, _path("/api/v1/grants/reclaim")),
+    ("POST", "/api/v1/jobs"): ({"operator", "org-admin", "member"}, _body(
+        "/api/v1/jobs", lambda w: {"spec": SPEC, "org_id": w.ids["org"]})),
+    ("GET", "/api/v1/jobs"): (ALL, _path("/api/v1/jobs")),
+    ("GET", "/api/v1/jobs/{job_id}"): (OWN, _path("/api/v1/jobs/{job}")),
+    ("POST", "/api/v1/jobs/{job_id}/cancel"): (
+        {"operator", "org-admin", "member"}, _path("/api/v1/jobs/{job}/cancel")),
+    ("GET", "/api/v1/jobs/{job_id}/logs"): (OWN, _path("/api/v1/jobs/{done_job}/logs")),
+    ("GET", "/api/v1/jobs/{job_id}/logs/stream"): (
+        OWN, _path("/api/v1/jobs/{done_job}/logs/stream")),
+    ("GET", "/api/v1/usage"): (ALL, _path("/api/v1/usage")),
+    ("GET", "/api/v1/orgs/{org_id}/statements/{month}"): (
+        OWN, _path("/api/v1/orgs/{org}/statements/2026-01")),
+}
+
+
+def build_world(ctx: ServiceContext) -> World:
+    boot = bootstrap_operator(ctx)
+    assert boot is not None
+    op = Caller(boot[0])
+    pool_svc.add_pool(ctx, op, "nvidia-h100-sxm", 8)
+    call = program_svc.open_call(ctx, op, program_svc.CallRequest(
+        "call", frozenset({OrgClass.SME}), {"nvidia-h100-sxm": 64}))
+    a = org_svc.create_org(ctx, op, "A", OrgClass.SME)
+    b = org_svc.create_org(ctx, op, "B", OrgClass.SME)
+    tokens = {"operator": boot[1]}
+
+    def person(org_id: str, role: Role, email: str) -> Caller:
+        p = org_svc.add_person(ctx, op, org_id, email, email, role)
+        return Caller(p)
+
+    everyone = {
+        "auditor": person(boot[0].org_id, Role.AUDITOR, "aud@c.kr"),
+        "org-admin": person(a.id, Role.ORG_ADMIN, "adm@a.kr"),
+        "member": person(a.id, Role.MEMBER, "mem@a.kr"),
+        "data-provider": person(a.id, Role.DATA_PROVIDER, "dp@a.kr"),
+        "other-org": person(b.id, Role.MEMBER, "mem@b.kr"),
+    }
+    for role, caller in everyone.items():
+        tokens[role] = org_svc.create_token(ctx, op, caller.person.id, "t",
+                                            frozenset({Scope.READ, Scope.WRITE}), None)[1]
+    target = person(a.id, Role.MEMBER, "target@a.kr")
+    target_token = org_svc.create_token(ctx, op, target.person.id, "t",
+                                        frozenset({Scope.READ}), None)[0]
+    granted = program_svc.apply(ctx, op, call.id, a.id, "g", {"nvidia-h100-sxm": 8}, 3,
+                                Decimal(100))
+    grant = grant_svc.award(ctx, op, granted.id, Decimal(100))
+    pending = program_svc.apply(ctx, op, call.id, a.id, "p", {"nvidia-h100-sxm": 8}, 3,
+                                Decimal(10))
+    member = everyone["member"]
+    spec = parse_job_spec("name: j\ncommand: 'true'\nresources: [{chip: nvidia-h100-sxm, "
+                          "count: 1}]\nmax_duration: 60s\n")
+    job, _ = job_svc.submit(ctx, member, spec)
+    done, _ = job_svc.submit(ctx, member, spec)
+    job_svc.cancel(ctx, member, done.id)
+    return World(tokens, {"org": a.id, "call": call.id, "app": pending.id,
+                          "grant": grant.grant.id, "job": job.id, "done_job": done.id,
+                          "target": target.person.id, "target_token": target_token.id})
+
+
+def test_the_table_covers_every_route(ctx: ServiceContext) -> None:
+    paths = create_app(ctx).openapi()["paths"]
+    routes = {(method.upper(), path) for path, ops in paths.items() for method in ops}
+    assert routes == set(TABLE)
+
+
+@pytest.mark.parametrize("route", sorted(TABLE), ids=lambda r: f"{r[0]} {r[1]}")
+def test_every_role_on_route(ctx: ServiceContext, route: tuple[str, str]) -> None:
+    """Each role in turn; the world is rebuilt after a call that may have changed it."""
+    allowed, build = TABLE[route]
+    world = build_world(ctx)
+    failures = []
+    with TestClient(create_app(ctx)) as client:
+        for role in ROLES:
+            path, body = build(world)
+            headers = ({"Authorization": f"Bearer {world.tokens[role]}"}
+                       if role != "anonymous" else {})
+            response = client.request(route[0], path, json=body, headers=headers)
+            code = response.status_code
+            if role in allowed:
+                ok = 200 <= code < 300
+                if ok and role == "other-org" and route[0] == "GET":
+                    ok = world.ids["org"] not in response.text  # lists leak nothing of A
+                if route[0] != "GET":
+                    world = build_world_again(ctx)
+            elif role == "anonymous":
+                ok = code == 401
+            else:
+                ok = code == 403 and "may not" in response.json()["detail"]
+            if not ok:
+                failures.append(f"{role}: {code} {response.text[:200]}")
+    assert not failures, "\n".join(failures)
+
+
+def build_world_again(ctx: ServiceContext) -> World:
+    """A fresh world in the same database: wipe the tables, then build it again."""
+    from sqlalchemy import delete
+
+    from aicenter.storage.tables import metadata
+
+    with ctx.db.transaction() as tx:
+        for table in reversed(metadata.sorted_tables):
+            tx.conn.execute(delete(table))
+    return build_world(ctx)
