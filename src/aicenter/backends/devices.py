@@ -21,6 +21,12 @@ furiosa        FURIOSA_DEVICES                             ``npu:<i>`` list (ray
 tenstorrent    TT_VISIBLE_DEVICES                          device indices (ray ttnpu.py)
 =============  ==========================================  =====================================
 
+Korean NPUs: Rebellions' runtime documents ``RBLN_VISIBLE_DEVICES`` and ``RBLN_DEVICES`` among
+its device-mapping variables (docs.rbln.ai, RBLN PyTorch "Environment Variables"); Ray's RBLN
+manager sets ``RBLN_DEVICES``, and so do we. FuriosaAI: ``FURIOSA_DEVICES`` with ``npu:<i>``
+items, the form Ray's Furiosa manager writes and the furiosa-llm CLI reads (its Python API
+needs the value passed explicitly, per Ray's notes).
+
 NeuronCores per chip (``k``): Trainium1 and Inferentia2 have 2 (trn1.32xlarge: 16 chips, 32
 cores; inf2.48xlarge: 12 chips, 24 cores — Ray's ``AWS_NEURON_INSTANCE_MAP``); Trainium2 has 8
 physical cores grouped by default as 4 logical cores (logical NeuronCore size 2), and the
