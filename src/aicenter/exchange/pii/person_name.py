@@ -58,9 +58,6 @@ _LABEL_BEFORE = re.compile(
     r"(?:" + "|".join(sorted(LABELS, key=len, reverse=True)) + r")\s*[:：]?\s*$"
 )
 _HONORIFICS = ("씨", "님", "군", "양")
-_BY_TITLE = re.compile(
-    r"(?<![가-힣])([가-힣]{3,4}?)(?=\s?(?:" + "|".join(sorted(TITLES, key=len, reverse=True)) + "))"
-)
 _BY_LABEL = re.compile(
     r"(?:"
     + "|".join(sorted(LABELS, key=len, reverse=True))
@@ -79,7 +76,6 @@ COMMON_BEFORE_TITLES = frozenset(
         "전임자", "후임자", "고령자", "장애인", "정치인", "경제인", "기업인", "방송인", "연예인",
     ]
 )  # fmt: skip
-_BY_AGE = re.compile(r"(?<![가-힣])([가-힣]{3,4})\s?\(\s?\d{1,3}\s?(?:세|살)?\s?[,·)]")
 _COMMON_NOUN_TAGS = frozenset({"NNG", "NNB", "NP", "VV", "VA", "MAG"})
 _AGE_AFTER = re.compile(r"\s?\(\s?\d{1,3}\s?(?:세|살)?\s?[,)]")
 NON_NAME_ENDINGS = (
@@ -118,6 +114,22 @@ def _kiwi() -> Any:
     with warnings.catch_warnings():  # kiwipiepy warns that 0 changed meaning in 0.21
         warnings.simplefilter("ignore", DeprecationWarning)
         return Kiwi(num_workers=0)  # 0 = one thread: the scanner's cost is per core
+
+
+@cache
+def _by_title_or_age() -> re.Pattern[str]:
+    """A candidate followed by a title or by an age in parentheses (정하늘(34) 씨). It starts
+    with a surname's first syllable and checks the next character against the titles' first
+    characters before trying the full title alternation; the word-start test comes after the
+    first character so that the pattern opens with a character class, which the regex engine
+    scans for in C."""
+    initials = "".join(sorted({name[0] for name in surnames()}))
+    firsts = "".join(sorted({title[0] for title in TITLES}))
+    titles = "|".join(sorted(TITLES, key=len, reverse=True))
+    return re.compile(
+        rf"([{initials}](?<![가-힣].)[가-힣]{{2,3}}?)(?=\s?[{firsts}(])"
+        rf"(?=\s?(?:{titles}|\(\s?\d{{1,3}}\s?(?:세|살)?\s?[,·)]))"
+    )
 
 
 def split_name(form: str) -> tuple[str, str] | None:
@@ -203,10 +215,12 @@ class PersonNameDetector:
 def _context_candidates(segment: str) -> Iterator[tuple[int, int, bool]]:
     """(start, end, before an honorific) of the names context proposes (fast mode rules)."""
     seen: set[int] = set()
-    for m in _BY_TITLE.finditer(segment):
+    for m in _by_title_or_age().finditer(segment):
         s, e = m.start(1), m.end(1)
         gap = segment[e] == " "
-        honorific = segment.startswith(_HONORIFICS, e + 1 if gap else e)
+        after = e + 1 if gap else e
+        aged = segment[after] == "("
+        honorific = aged or segment.startswith(_HONORIFICS, after)
         form = segment[s:e]
         if not honorific and (
             not gap
@@ -218,7 +232,7 @@ def _context_candidates(segment: str) -> Iterator[tuple[int, int, bool]]:
         if _plausible(form) and s not in seen:
             seen.add(s)
             yield s, e, honorific
-    for m in (*_BY_LABEL.finditer(segment), *_BY_AGE.finditer(segment)):
+    for m in _BY_LABEL.finditer(segment):
         s, e = m.start(1), m.end(1)
         if _plausible(segment[s:e]) and s not in seen:
             seen.add(s)

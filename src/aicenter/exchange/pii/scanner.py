@@ -6,6 +6,9 @@ run only on the windows their trigger produced. A DIGITS window is a maximal run
 separators, '+', parentheses and capitals that starts with a digit, '+', '(' or a capital, ends
 with a digit and is at least 7 characters long (the shortest structured PII, ``1.1.1.1``).
 
+A window is only handed to detectors when it matches a loose union of all their shapes
+(``_ANY_SHAPE``), so dates, times, prices and order numbers cost one C-level search each.
+
 A number directly after a label that announces something else (주문번호, 송장, ISBN ...) is not
 reported, whatever its shape.
 
@@ -17,10 +20,30 @@ from __future__ import annotations
 
 import re
 
+from aicenter.exchange.pii import bank_account
 from aicenter.exchange.pii.base import DetectorRegistry, Finding, Trigger
 from aicenter.exchange.pii.context import context_pattern, near
 
 _DIGIT_WINDOW = re.compile(r"[\d+(A-Z][\dA-Z\-. ()]{5,}\d")
+# A superset of every DIGITS detector's shape, loosened (no back-references, no validation):
+# a window it does not match cannot hold structured PII, so no detector is called on it. Most
+# numbers in ordinary text (dates, times, prices, order numbers) fail it in one C-level search.
+_ANY_SHAPE = (
+    r"(?<!\d)0\d{1,3}[-. )]*\d{3,4}[-. ]?\d{4}(?!\d)"  # domestic phones, (02) 123-4567
+    r"|\+82"  # international phones
+    r"|(?<!\d)1[568]\d\d[-. ]?\d{4}(?!\d)"  # representative numbers
+    r"|(?<!\d)\d{6}[- ]?\d{7}(?!\d)"  # resident, foreigner, corporate numbers
+    r"|(?<!\d)\d{3}-?\d{2}-?\d{5}(?!\d)"  # business numbers
+    r"|(?<!\d)\d{2}-?\d{2}-?\d{6}-?\d{2}(?!\d)"  # driver's licences
+    r"|[MSROD]\d{3}[A-Z\d]\d{4}"  # passports
+    r"|(?<!\d)\d{4}[- ]?\d{4,6}[- ]?\d{4,5}(?:[- ]?\d{4})?(?!\d)"  # cards
+    r"|(?<![\d.])\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}(?!\d)"  # IPv4
+)
+_ANY_SHAPE_RX = re.compile(_ANY_SHAPE)
+# Bank accounts have the loosest shape (10–14 digits, any hyphenation); a window that only
+# matches it is looked at only when the record contains an account context word (searched for
+# once per record, and only when such a window turns up).
+_ACCOUNT_SHAPE_RX = re.compile(r"(?<![\d-])\d[\d-]{8,}\d")
 _COLON_RUN = re.compile(r":[0-9A-Fa-f.:]*:")
 _DIGIT = re.compile(r"\d")
 # Labels that announce a number that is not personal information; a number they directly
@@ -40,7 +63,9 @@ class Scanner:
 
     def __init__(self, registry: DetectorRegistry) -> None:
         self.registry = registry
-        self._digits = [(d, d.min_digits, d.needs_any) for d in registry.by_trigger(Trigger.DIGITS)]
+        self._digits = [
+            (d, d.min_digits, frozenset(d.needs_any)) for d in registry.by_trigger(Trigger.DIGITS)
+        ]
         self._at = registry.by_trigger(Trigger.AT)
         self._colon = registry.by_trigger(Trigger.COLON)
         self._hangul = registry.by_trigger(Trigger.HANGUL)
@@ -49,14 +74,20 @@ class Scanner:
         """Every finding in ``text``, non-overlapping, sorted by start."""
         found: list[Finding] = []
         if self._digits:
+            account_context: bool | None = None
             for window in _DIGIT_WINDOW.finditer(text):
                 s, e = window.span()
+                if not _ANY_SHAPE_RX.search(text, s, e):
+                    if not _ACCOUNT_SHAPE_RX.search(text, s, e):
+                        continue
+                    if account_context is None:
+                        account_context = bank_account.CONTEXT.search(text) is not None
+                    if not account_context:
+                        continue
                 chunk = window.group()
                 n_digits = len(_DIGIT.findall(chunk))
                 for detector, min_digits, needs_any in self._digits:
-                    if n_digits < min_digits:
-                        continue
-                    if needs_any and not any(c in chunk for c in needs_any):
+                    if n_digits < min_digits or (needs_any and needs_any.isdisjoint(chunk)):
                         continue
                     found.extend(
                         f
