@@ -4,6 +4,7 @@ server launched but never recorded."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import subprocess
@@ -80,7 +81,7 @@ def test_kill_9_then_restart_loses_and_doubles_nothing(tmp_path: Path,
                 job = tx.jobs.get(job_id)
                 records = tx.usage.list(job_id=job_id)
                 assert records[0].interval_start == job.started_at
-                for before, after in zip(records, records[1:], strict=False):
+                for before, after in itertools.pairwise(records):
                     assert after.interval_start == before.interval_end  # no gap, no overlap
                 seconds = sum((r.chip_seconds for r in records), Decimal(0))
                 assert Decimal(SLEEP_S) - Decimal("0.2") <= seconds <= Decimal(SLEEP_S) + 4

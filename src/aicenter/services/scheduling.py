@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from aicenter.backends import LaunchRequest, RunHandle, RunState, RunStatus, StopReason
-from aicenter.domain.errors import AicenterError
 from aicenter.domain.job import Job, JobStatus
 from aicenter.domain.job import PriorityClass as JobPriority
 from aicenter.scheduler import (
@@ -174,7 +173,7 @@ def _launch(ctx: ServiceContext, job: Job, chip: str, count: int, report: RoundR
         max_duration_s=spec.max_duration_s, grace_period_s=ctx.settings.preemption_grace_s)
     try:
         handle = ctx.backend.launch(request)
-    except AicenterError as exc:
+    except Exception as exc:  # backend busy or unreachable: stays queued, next round retries
         with ctx.db.transaction() as tx:
             tx.jobs.update(job.id, message=f"launch failed: {exc}")
         log.warning("launch of %s failed: %s", job.id, exc)

@@ -1,0 +1,75 @@
+"""A job on a local Ray cluster (one custom resource per chip type): placed by the scheduler,
+run as a Ray job, its log read back, its usage charged to the grant exactly."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from aicenter.domain.job import JobStatus, parse_job_spec
+from aicenter.services import job as job_svc
+from aicenter.services.clock import SystemClock
+from aicenter.services.context import Caller, ServiceContext
+from aicenter.services.runtime import attach_backend
+from tests.services.fixtures import seed_center
+from tests.services.test_job_flow import ledger_checks, run_until
+
+ray = pytest.importorskip("ray", reason="Ray is not installed: pip install 'ray[default]'")
+
+CLUSTER_CHIPS = {"nvidia-h100-sxm": 8, "rebellions-atom": 4}
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def ray_address(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A local Ray head on loopback with one resource per chip type of the center's pools."""
+    from aicenter.backends.ray_jobs import chip_resource, wait_for_job_server
+
+    context = ray.init(
+        num_cpus=1,
+        resources={chip_resource(chip): float(n) for chip, n in CLUSTER_CHIPS.items()},
+        include_dashboard=True, dashboard_host="127.0.0.1", dashboard_port=_free_port(),
+        object_store_memory=80 * 1024 * 1024, _temp_dir=str(tmp_path_factory.mktemp("ray")),
+        logging_level="ERROR", log_to_driver=False,
+    )
+    address = f"http://{context.dashboard_url}"
+    wait_for_job_server(address)
+    yield address
+    ray.shutdown()
+
+
+def test_job_runs_on_ray_and_is_charged(ctx: ServiceContext, operator: Caller,
+                                        ray_address: str, tmp_path: Path) -> None:
+    ctx.clock = SystemClock()
+    ctx.settings.backend = "ray"
+    ctx.settings.ray_address = ray_address
+    ctx.settings.metering_interval_s = 0.5
+    _, member, grant = seed_center(ctx, operator, budget="100", pools=CLUSTER_CHIPS,
+                                   chips={"rebellions-atom": 4})
+    attach_backend(ctx)
+    spec = parse_job_spec(
+        "name: npu-infer\nworkload: inference\ncommand: |\n"
+        "  echo \"on $AICENTER_CHIP_TYPE x$AICENTER_CHIP_COUNT\"\n  sleep 1\n  echo end\n"
+        "resources: [{chip: rebellions-atom, count: 2}]\nmax_duration: 2m\n")
+    job, _ = job_svc.submit(ctx, member, spec)
+    done = run_until(ctx, job.id, {JobStatus.SUCCEEDED, JobStatus.FAILED}, timeout_s=120)
+    assert done.status is JobStatus.SUCCEEDED, done.message
+    assert done.handle is not None and done.handle.startswith("ray:")
+    log = job_svc.logs(ctx, member, job.id).text
+    assert "on rebellions-atom x2" in log and "end" in log
+    charged = ledger_checks(ctx, grant.grant.id, job.id, Decimal(100))
+    ratio = Decimal(str(ctx.performance.ratio("rebellions-atom", spec.workload)))
+    with ctx.db.transaction(write=False) as tx:
+        records = tx.usage.list(job_id=job.id)
+    chip_seconds = sum((r.chip_seconds for r in records), Decimal(0))
+    assert chip_seconds >= 2  # 2 NPUs for at least a second
+    assert abs(charged - chip_seconds * ratio / 3600) <= len(records) * Decimal("1e-6")
