@@ -73,3 +73,47 @@ def test_job_runs_on_ray_and_is_charged(ctx: ServiceContext, operator: Caller,
     chip_seconds = sum((r.chip_seconds for r in records), Decimal(0))
     assert chip_seconds >= 2  # 2 NPUs for at least a second
     assert abs(charged - chip_seconds * ratio / 3600) <= len(records) * Decimal("1e-6")
+
+
+def test_cli_job_on_ray(ray_address: str, tmp_path: Path, cli,  # type: ignore[no-untyped-def]
+                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI submits a job to a server whose backend is Ray; logs stream; usage is charged."""
+    import json
+
+    from aicenter.api.server import build_server
+    from aicenter.client import Client
+    from aicenter.settings import Settings
+    from tests.services.fixtures import LiveServer, free_port
+
+    settings = Settings(home=tmp_path / "home", backend="ray", ray_address=ray_address,
+                        scheduler_interval_s=0.2, metering_interval_s=0.5)
+    built = build_server(settings)
+    with LiveServer(built.app, free_port()) as live:
+        monkeypatch.setenv("AICENTER_URL", live.url)
+        monkeypatch.setenv("AICENTER_TOKEN", built.operator_token or "")
+        with Client() as op:
+            op.add_pool("nvidia-h100-sxm", 8)
+            call = op.open_call("call", ["startup"], {"nvidia-h100-sxm": 64})
+            org = op.create_org("Ray Startup", "startup")
+            admin = op.add_person(org.id, "Lim", "lim@rs.kr", "org-admin")
+            token = op.create_token(admin.id, "cli").secret or ""
+            app = op.apply(call.id, "x", {"nvidia-h100-sxm": 8}, 1, 10, org_id=org.id)
+            grant = op.award_grant(app.id, 10)
+        monkeypatch.setenv("AICENTER_TOKEN", token)
+        spec = tmp_path / "job.yaml"
+        spec.write_text("name: ray-cli\ncommand: |\n  echo hello ray $AICENTER_CHIP_TYPE\n"
+                        "  sleep 1\n  echo bye\nresources: [{chip: nvidia-h100-sxm, count: 2}]\n"
+                        "max_duration: 2m\n")
+        submitted = cli("job", "submit", str(spec), "--format", "json")
+        assert submitted.code == 0, submitted.err
+        job_id = json.loads(submitted.out)["id"]
+        followed = cli("job", "logs", job_id, "-f")
+        assert "hello ray nvidia-h100-sxm" in followed.out and "bye" in followed.out
+        with Client() as me:
+            job = me.wait_for_job(job_id, 60)
+            assert job.status == "succeeded"
+            used = sum(Decimal(u.h100e_h) for u in me.list_usage(job_id=job_id))
+            after = me.get_grant(grant.id)
+        assert used > 0
+        assert Decimal(after.available_h100e_h) == Decimal(10) - used
+    built.ctx.db.dispose()
