@@ -194,3 +194,12 @@ def test_registry_rejects_non_detectors_and_replaces_per_type() -> None:
     assert found("010-1234-5678") and not [
         f for f in Scanner(registry.without(PiiType.PHONE)).scan("010-1234-5678")
     ]
+
+
+def test_full_width_digits_and_dash_lookalikes_keep_offsets() -> None:
+    text = "연락처 ０１０－１２３４－５６７８, 주민번호 900101ㅡ1234568, 번호 010–1234–5678"
+    assert found(text) == [
+        ("phone", "０１０－１２３４－５６７８"),
+        ("rrn", "900101ㅡ1234568"),
+        ("phone", "010–1234–5678"),
+    ]

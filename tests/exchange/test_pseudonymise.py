@@ -16,6 +16,7 @@ def test_same_value_same_token_within_dataset_any_written_form() -> None:
     assert a == p.token("01012345678", PiiType.PHONE)
     assert a == p.token("+82 10-1234-5678", PiiType.PHONE)
     assert a != p.token("010-1234-5679", PiiType.PHONE)
+    assert a == p.token("０１０－１２３４－５６７８", PiiType.PHONE)
     assert a.startswith("[phone:") and len(a) == len("[phone:]") + 10
 
 

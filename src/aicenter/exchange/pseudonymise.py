@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -58,7 +59,9 @@ records holding them are dropped. Business and corporate numbers identify firms,
 
 
 def normalise(value: str, pii_type: PiiType) -> str:
-    """The canonical form of ``value`` that its pseudonym is computed from."""
+    """The canonical form of ``value`` that its pseudonym is computed from (NFKC first, so
+    full-width digits count as digits)."""
+    value = unicodedata.normalize("NFKC", value)
     if pii_type in _TEXT_TYPES:
         return value.strip().lower() if pii_type is not PiiType.PERSON_NAME else value.strip()
     digits = "".join(c for c in value if c.isdigit())

@@ -44,6 +44,13 @@ _ANY_SHAPE_RX = re.compile(_ANY_SHAPE)
 # matches it is looked at only when the record contains an account context word (searched for
 # once per record, and only when such a window turns up).
 _ACCOUNT_SHAPE_RX = re.compile(r"(?<![\d-])\d[\d-]{8,}\d")
+# Full-width ASCII (０１０－１２３４) and dash look-alikes (– — ― ‐ and the Hangul vowel ㅡ, used
+# as a dash in 900101ㅡ1234567) are folded one character for one character before the
+# structured detectors run, so offsets into the folded text are offsets into the record.
+_FOLDABLE = re.compile("[\uff01-\uff5e\u2010-\u2015\u3161\u2212]")
+_FOLD = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)} | {
+    c: ord("-") for c in (*range(0x2010, 0x2016), 0x3161, 0x2212)
+}
 _COLON_RUN = re.compile(r":[0-9A-Fa-f.:]*:")
 _DIGIT = re.compile(r"\d")
 # Labels that announce a number that is not personal information; a number they directly
@@ -73,6 +80,9 @@ class Scanner:
     def scan(self, text: str) -> list[Finding]:
         """Every finding in ``text``, non-overlapping, sorted by start."""
         found: list[Finding] = []
+        original = text
+        if _FOLDABLE.search(text):
+            text = text.translate(_FOLD)
         if self._digits:
             account_context: bool | None = None
             for window in _DIGIT_WINDOW.finditer(text):
@@ -108,7 +118,7 @@ class Scanner:
                     found.extend(detector.find(text, run.start(), run.end()))
         if self._hangul:
             for detector in self._hangul:
-                found.extend(detector.find(text, 0, len(text)))
+                found.extend(detector.find(original, 0, len(original)))
         return resolve_overlaps(found)
 
 
