@@ -83,3 +83,14 @@ def test_person_name_f1_floor(file: str, thorough: bool, floor: float) -> None:
     score = score_records(records, scanner, [PiiType.PERSON_NAME])[PiiType.PERSON_NAME]
     assert score.gold >= 40
     assert score.f1 >= floor, score
+
+
+def test_no_names_in_name_free_news_prose() -> None:
+    """The generated articles contain no person; 반도체 시장, 전기차 시장 and the like must not
+    read as a name before the title 시장 (mayor)."""
+    from aicenter.exchange.synthetic import korean_news_text
+
+    text = korean_news_text(9, 300_000)
+    assert "반도체 시장" in text or "전기차 시장" in text
+    assert names(text) == []
+    assert names(text[:20_000], THOROUGH) == []

@@ -13,7 +13,8 @@ not) or, after a space, by a title (기자, 대표, 교수 ...), or by an age in
 (정하늘(34) 씨), or directly after a label (성명:, 담당자, 예금주 ...). Before a title other
 than an honorific it is dropped when it ends in a particle (목포로 이사했다), in an organisation
 suffix (기획사 대표, 조직위 위원장) or is a common noun known to precede titles (전문가,
-소비자). Score 0.85.
+소비자); before a title that is also an everyday noun (시장 market, 이사 moving) its given name
+must be made of common given-name syllables (반도체 시장: 체 is not one). Score 0.85.
 
 Thorough mode keeps those candidates unless kiwipiepy reads one as ending inside a longer word
 or as one common noun (an honorific overrides the latter), and adds kiwipiepy's proper nouns.
@@ -62,6 +63,23 @@ _BY_LABEL = re.compile(
     r"(?:"
     + "|".join(sorted(LABELS, key=len, reverse=True))
     + r")\s*[:：]?\s*([가-힣]{3,4})(?![가-힣])"
+)
+# Titles that are also everyday nouns (시장 market, 이사 moving house, 검사 inspection, 대표
+# representative ...): before one of them a candidate must also have a plausible given name.
+AMBIGUOUS_TITLES = (
+    "시장", "지사", "이사", "의사", "검사", "대리", "원장", "소장", "위원", "회원", "고객",
+    "환자", "후보", "신부", "수석", "대표", "감독", "군수", "경사", "상병", "일병", "이병",
+    "병장", "주임", "사원", "배우", "선수", "코치", "회장", "사장", "차장", "부장", "실장",
+)  # fmt: skip
+# Syllables common in Korean given names: hand-written for aicenter from general knowledge of
+# Korean naming, not from a statistical source; used only to accept a candidate before an
+# ambiguous title (반도체 시장 → 도체: 체 is not a given-name syllable).
+GIVEN_NAME_SYLLABLES = frozenset(
+    "가간갑강건결겸경계고관광교구국권규균근금기길나남늘다단담대덕도돈동두득라란람래랑량려련렬"
+    "령례록룡루류률륜름린림립마만명모목묵무문미민바반배백범병보복본봉부분비빈빛상새샘서석선설섭"
+    "성세소솔송수숙순술슬승시식신실심아안애양언연열엽영예오옥온완용우욱운웅원월위유윤율은을음"
+    "의이익인일임자재전정제조종주준중지직진찬창채천철청초춘충치태택하학한해향허혁현형혜호홍화"
+    "환활황회효후훈휘희흠"
 )
 _PARTICLE_ENDINGS = ("로", "를", "을", "는", "의", "에", "와", "과", "가")
 _ORG_ENDINGS = (
@@ -227,6 +245,14 @@ def _context_candidates(segment: str) -> Iterator[tuple[int, int, bool]]:
             or form.endswith(_PARTICLE_ENDINGS)
             or form.endswith(_ORG_ENDINGS)
             or form in COMMON_BEFORE_TITLES
+        ):
+            continue
+        parts = split_name(form)
+        if (
+            parts is not None
+            and not honorific
+            and segment.startswith(AMBIGUOUS_TITLES, after)
+            and not all(c in GIVEN_NAME_SYLLABLES for c in parts[1])
         ):
             continue
         if _plausible(form) and s not in seen:
