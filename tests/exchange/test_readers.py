@@ -70,3 +70,20 @@ def test_bad_utf8_and_missing_file(tmp_path: Path) -> None:
     broken.write_bytes(gzip.compress(b"hello\n" * 100)[:30])
     with pytest.raises(InputError, match="cannot decompress"):
         list(RecordReader(broken))
+
+
+def test_streaming_keeps_memory_bounded(tmp_path: Path) -> None:
+    import tracemalloc
+
+    line = ("기사 본문 " * 40 + "\n").encode()
+    path = tmp_path / "big.txt.zst"
+    compressor = zstandard.ZstdCompressor()
+    with path.open("wb") as raw, compressor.stream_writer(raw) as out:
+        for _ in range(40_000):  # about 17 MB of text
+            out.write(line)
+    tracemalloc.start()
+    count = sum(1 for _ in RecordReader(path))
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert count == 40_000
+    assert peak < 4_000_000
