@@ -215,3 +215,38 @@ def test_runs_survive_kill_9_of_the_server_and_reattach(tmp_path: Path) -> None:
 def test_handles_of_another_backend_are_refused(local: LocalBackend) -> None:
     with pytest.raises(InputError, match="is not a local run"):
         local.status(RunHandle("ray", "x", "http://127.0.0.1:8265"))
+
+
+def test_sigterm_to_the_runner_itself_preempts_the_run(local: LocalBackend) -> None:
+    """A machine shutting down sends SIGTERM to every process: the run is requeued, not lost."""
+    handle = local.launch(
+        LaunchRequest("shutdown", python("print('up', flush=True); import time; time.sleep(120)"),
+                      "nvidia-h100-sxm", 1)
+    )
+    wait_for_log(local, handle, b"up")
+    started = read_json(Path(handle.locator) / RUNNER)
+    assert started is not None
+    os.kill(started["runner_pid"], signal.SIGTERM)
+    final = wait_until_finished(local, handle, FINISH_S)
+    assert (final.state, final.exit_code) == (RunState.PREEMPTED, -signal.SIGTERM)
+
+
+def test_a_launch_that_died_half_way_does_not_block_the_run_id(local: LocalBackend) -> None:
+    (local.root / "half").mkdir()  # the server died right after mkdir
+    handle = local.launch(LaunchRequest("half", ("echo", "ok"), "nvidia-h100-sxm", 1))
+    assert wait_until_finished(local, handle, FINISH_S).state is RunState.SUCCEEDED
+
+
+def test_a_request_whose_runner_never_started_becomes_lost(local: LocalBackend) -> None:
+    run_dir = local.root / "never"
+    run_dir.mkdir()
+    (run_dir / "request.json").write_text(json.dumps({"chip_type": "nvidia-h100-sxm",
+                                                      "device_ids": [0]}))
+    handle = RunHandle("local", "never", str(run_dir))
+    assert handle in local.list_runs()
+    assert local.status(handle).state is RunState.PENDING  # a runner may still report in
+    old = time.time() - 60
+    os.utime(run_dir / "request.json", (old, old))
+    lost = local.status(handle)
+    assert lost.state is RunState.LOST and "never started" in lost.message
+    assert local.busy_devices("nvidia-h100-sxm") == set()

@@ -62,6 +62,9 @@ BASE_ENV_NAMES = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "USER", "LOG
 
 NAME = "local"
 
+UNLAUNCHED_LOST_AFTER_S = 30.0
+"""A run directory with a request but no runner after this long is LOST (see ``status``)."""
+
 
 class LocalBackend:
     """Runs jobs as local processes; state in ``root`` (one directory per run)."""
@@ -85,11 +88,15 @@ class LocalBackend:
     def launch(self, request: LaunchRequest) -> RunHandle:
         with self._launch_lock:
             entry = self.root / request.run_id
+            if (entry.exists() or entry.is_symlink()) and not (entry / REQUEST).exists():
+                _remove_entry(entry)  # a launch that died before writing its request
             if entry.exists() or entry.is_symlink():
                 raise InputError(f"run id {request.run_id!r} is already used", field="run_id")
             device_ids = self._assign_devices(request)
             run_dir = entry if request.log_dir is None else Path(request.log_dir) / request.run_id
             run_dir = run_dir.resolve()
+            if run_dir.exists() and not (run_dir / REQUEST).exists():
+                shutil.rmtree(run_dir)
             run_dir.mkdir(parents=True, exist_ok=False)
             if request.log_dir is not None:
                 entry.symlink_to(run_dir, target_is_directory=True)
@@ -206,23 +213,38 @@ class LocalBackend:
         if ended is not None:
             self._ended[handle.locator] = ended
             return ended
-        launch = read_json(run_dir / LAUNCH)
-        if launch is None:
-            return RunStatus(RunState.LOST, message=f"no run directory at {run_dir}")
         started = read_json(run_dir / RUNNER)
-        if is_same_process_alive(launch["runner_pid"], launch["runner_ticks"]):
+        runner = read_json(run_dir / LAUNCH) or started  # both name the runner's pid
+        if runner is None:
+            return self._unlaunched_status(run_dir)
+        if is_same_process_alive(runner["runner_pid"], runner["runner_ticks"]):
             if started is None:
                 return RunStatus(RunState.PENDING)
             return RunStatus(RunState.RUNNING, started_at=utc_from_epoch(started["started_at"]))
         ended = _exit_status(run_dir)  # the runner may have finished between the two reads
         if ended is not None:
             return ended
-        err = (run_dir / RUNNER_ERR).read_bytes()[-400:].decode(errors="replace").strip()
+        err_path = run_dir / RUNNER_ERR
+        err = err_path.read_bytes()[-400:].decode(errors="replace").strip() if (
+            err_path.exists()) else ""
         return RunStatus(
             RunState.LOST,
             started_at=None if started is None else utc_from_epoch(started["started_at"]),
             message="runner process ended without recording an exit" + (f": {err}" if err else ""),
         )
+
+    @staticmethod
+    def _unlaunched_status(run_dir: Path) -> RunStatus:
+        """Status of a run whose runner pid was never recorded: the server died between writing
+        the request and recording the runner. PENDING for a short while (a runner may still
+        report in), LOST after ``UNLAUNCHED_LOST_AFTER_S``."""
+        try:
+            age_s = time.time() - (run_dir / REQUEST).stat().st_mtime
+        except FileNotFoundError:
+            return RunStatus(RunState.LOST, message=f"no run directory at {run_dir}")
+        if age_s < UNLAUNCHED_LOST_AFTER_S:
+            return RunStatus(RunState.PENDING)
+        return RunStatus(RunState.LOST, message="the runner was never started")
 
     def read_log(self, handle: RunHandle, offset: int = 0, max_bytes: int = 1 << 20) -> LogChunk:
         if offset < 0:
@@ -277,6 +299,16 @@ class LocalBackend:
         self._runners.pop(handle.run_id, None)
         self._ended.pop(handle.locator, None)
         self._devices.pop(handle.locator, None)
+
+
+def _remove_entry(entry: Path) -> None:
+    if entry.is_symlink():
+        target = entry.resolve()
+        entry.unlink()
+        if target.exists() and not (target / REQUEST).exists():
+            shutil.rmtree(target)
+    else:
+        shutil.rmtree(entry)
 
 
 def _optional_str(path: Path | None) -> str | None:

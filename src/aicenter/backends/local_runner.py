@@ -7,8 +7,8 @@ records the pids and start time in ``runner.json``, then watches, every ``POLL_S
 
 * the command ending -> ``exit.json`` with its exit code;
 * ``stop.json`` appearing (``terminate``), or SIGTERM/SIGINT to the runner itself (taken as a
-  cancel) -> SIGTERM to the command's process group, SIGKILL ``grace_period_s`` later if it is
-  still there;
+  preemption: the machine is going down, the job should be requeued) -> SIGTERM to the
+  command's process group, SIGKILL ``grace_period_s`` later if it is still there;
 * the max duration passing -> the same stop, final state ``failed``.
 
 When the command ends, whatever it left in its process group is killed, and ``exit.json`` is
@@ -152,8 +152,8 @@ def run(run_dir: Path) -> int:
                     grace = stop.get("grace_period_s")
                     grace_s = grace_s if grace is None else float(grace)
                     message = f"{stop_reason} requested"
-                elif signals.received is not None:
-                    stop_reason = "cancel"
+                elif signals.received is not None:  # e.g. the machine shuts down: requeue
+                    stop_reason = "preempt"
                     message = f"runner received signal {signals.received}"
                 elif deadline is not None and now >= deadline:
                     stop_reason = TIMEOUT_REASON
