@@ -32,6 +32,8 @@ class BankAccountDetector:
     trigger = Trigger.DIGITS
     min_digits = MIN_DIGITS
     needs_any = ""
+    prefilter = r"(?<![\d-])\d[\d-]{8,}\d"
+    record_context: re.Pattern[str] | None = CONTEXT
 
     def find(self, text: str, start: int, end: int) -> Iterator[Finding]:
         for m in SHAPE.finditer(text, start, end):

@@ -8,6 +8,7 @@ the :class:`Detector` protocol, never by name (DESIGN rule 5).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from enum import Enum, StrEnum
@@ -59,14 +60,19 @@ class Finding:
 class Detector(Protocol):
     """A detector of one PII type.
 
-    ``min_digits`` (DIGITS trigger only): the scanner skips windows with fewer digits.
-    ``needs_any``: the scanner skips windows containing none of these characters ('' = no need).
+    DIGITS-trigger hints, so the scanner calls a detector only on windows it could match:
+    ``min_digits``: skip windows with fewer digits; ``needs_any``: skip windows containing none
+    of these characters ('' = no need); ``prefilter``: a loose regular expression, a superset of
+    the detector's shapes without groups ('' = always call); ``record_context``: call only in
+    records where this pattern occurs (None = always).
     """
 
     pii_type: PiiType
     trigger: Trigger
     min_digits: int
     needs_any: str
+    prefilter: str
+    record_context: re.Pattern[str] | None
 
     def find(self, text: str, start: int, end: int) -> Iterable[Finding]:
         """Findings whose span lies in ``text[start:end]``; context may be read outside it."""

@@ -43,6 +43,8 @@ class BusinessNumberDetector:
     trigger = Trigger.DIGITS
     min_digits = 10
     needs_any = ""
+    prefilter = r"(?<!\d)\d{3}-?\d{2}-?\d{5}(?!\d)"
+    record_context: re.Pattern[str] | None = None
 
     def find(self, text: str, start: int, end: int) -> Iterator[Finding]:
         for m in SHAPE.finditer(text, start, end):

@@ -42,6 +42,8 @@ class CardDetector:
     trigger = Trigger.DIGITS
     min_digits = 15
     needs_any = ""
+    prefilter = r"(?<!\d)\d{4}[- ]?\d{4,6}[- ]?\d{4,5}(?:[- ]?\d{4})?(?!\d)"
+    record_context: re.Pattern[str] | None = None
 
     def find(self, text: str, start: int, end: int) -> Iterator[Finding]:
         for m in SHAPE.finditer(text, start, end):

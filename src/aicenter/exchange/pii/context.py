@@ -24,8 +24,11 @@ def clause_start(text: str, start: int, before: int) -> int:
     """The start of the look-back window: ``before`` characters back, but not past the end of
     the previous sentence, line or table cell."""
     lo = max(0, start - before)
-    last = lo
-    for m in _CLAUSE_END.finditer(text, lo, start):
+    m = _CLAUSE_END.search(text, lo, start)
+    if m is None:
+        return lo
+    last = m.end()
+    for m in _CLAUSE_END.finditer(text, last, start):
         last = m.end()
     return last
 

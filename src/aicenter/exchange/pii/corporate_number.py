@@ -8,6 +8,7 @@ reading of the same digits.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from aicenter.exchange.pii import registration_shape as shape
@@ -30,6 +31,8 @@ class CorporateNumberDetector:
     trigger = Trigger.DIGITS
     min_digits = 13
     needs_any = ""
+    prefilter = r"(?<!\d)\d{6}[- ]?\d{7}(?!\d)"
+    record_context: re.Pattern[str] | None = None
 
     def find(self, text: str, start: int, end: int) -> Iterator[Finding]:
         for m in shape.matches(text, start, end):

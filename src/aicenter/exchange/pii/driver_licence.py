@@ -23,6 +23,8 @@ class DriverLicenceDetector:
     trigger = Trigger.DIGITS
     min_digits = 12
     needs_any = ""
+    prefilter = r"(?<!\d)\d{2}-?\d{2}-?\d{6}-?\d{2}(?!\d)"
+    record_context: re.Pattern[str] | None = None
 
     def find(self, text: str, start: int, end: int) -> Iterator[Finding]:
         for m in SHAPE.finditer(text, start, end):

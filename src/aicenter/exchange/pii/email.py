@@ -22,6 +22,8 @@ class EmailDetector:
     trigger = Trigger.AT
     min_digits = 0
     needs_any = ""
+    prefilter = ""
+    record_context: re.Pattern[str] | None = None
 
     def find(self, text: str, start: int, end: int) -> Iterator[Finding]:
         for m in SHAPE.finditer(text, start, end):

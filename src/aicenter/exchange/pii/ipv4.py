@@ -17,6 +17,8 @@ class Ipv4Detector:
     trigger = Trigger.DIGITS
     min_digits = 4
     needs_any = "."
+    prefilter = r"(?<![\d.])\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}(?!\d)"
+    record_context: re.Pattern[str] | None = None
 
     def find(self, text: str, start: int, end: int) -> Iterator[Finding]:
         for m in SHAPE.finditer(text, start, end):

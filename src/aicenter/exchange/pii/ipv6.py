@@ -22,6 +22,8 @@ class Ipv6Detector:
     trigger = Trigger.COLON
     min_digits = 0
     needs_any = ""
+    prefilter = ""
+    record_context: re.Pattern[str] | None = None
 
     def find(self, text: str, start: int, end: int) -> Iterator[Finding]:
         s = start

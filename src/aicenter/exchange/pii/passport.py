@@ -21,6 +21,8 @@ class PassportDetector:
     trigger = Trigger.DIGITS
     min_digits = 7
     needs_any = "MSROD"
+    prefilter = r"[MSROD]\d{3}[A-Z\d]\d{4}"
+    record_context: re.Pattern[str] | None = None
 
     def find(self, text: str, start: int, end: int) -> Iterator[Finding]:
         for m in SHAPE.finditer(text, start, end):

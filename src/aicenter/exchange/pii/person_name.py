@@ -169,6 +169,8 @@ class PersonNameDetector:
     trigger = Trigger.HANGUL
     min_digits = 0
     needs_any = ""
+    prefilter = ""
+    record_context: re.Pattern[str] | None = None
 
     def __init__(self, thorough: bool = False) -> None:
         self.thorough = thorough

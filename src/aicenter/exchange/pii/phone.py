@@ -47,6 +47,10 @@ class PhoneDetector:
     trigger = Trigger.DIGITS
     min_digits = 8
     needs_any = ""
+    prefilter = (
+        r"(?<!\d)0\d{1,3}[-. )]*\d{3,4}[-. ]?\d{4}(?!\d)|\+82|(?<!\d)1[568]\d\d[-. ]?\d{4}(?!\d)"
+    )
+    record_context: re.Pattern[str] | None = None
 
     def find(self, text: str, start: int, end: int) -> Iterator[Finding]:
         for m in SHAPE.finditer(text, start, end):

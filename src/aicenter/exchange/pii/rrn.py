@@ -10,6 +10,7 @@ an overlap); any valid-date shape next to a context word 0.95 (check passes) or 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from aicenter.exchange.pii import registration_shape as shape
@@ -32,6 +33,8 @@ class ResidentNumberDetector:
     trigger = Trigger.DIGITS
     min_digits = 13
     needs_any = ""
+    prefilter = r"(?<!\d)\d{6}[- ]?\d{7}(?!\d)"
+    record_context: re.Pattern[str] | None = None
 
     def find(self, text: str, start: int, end: int) -> Iterator[Finding]:
         for m in shape.matches(text, start, end):

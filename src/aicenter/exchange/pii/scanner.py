@@ -6,8 +6,11 @@ run only on the windows their trigger produced. A DIGITS window is a maximal run
 separators, '+', parentheses and capitals that starts with a digit, '+', '(' or a capital, ends
 with a digit and is at least 7 characters long (the shortest structured PII, ``1.1.1.1``).
 
-A window is only handed to detectors when it matches a loose union of all their shapes
-(``_ANY_SHAPE``), so dates, times, prices and order numbers cost one C-level search each.
+Each DIGITS detector declares a ``prefilter``, a loose superset of its shapes. A window is
+handed to a detector only when the detector's prefilter matches it, and first the union of all
+prefilters must match, so dates, times, prices and order numbers cost one C-level search each.
+Detectors with a ``record_context`` (bank accounts: 계좌, 은행 ...) are called only in records
+where it occurs; that search is made once per record, and only when such a window turns up.
 
 A number directly after a label that announces something else (주문번호, 송장, ISBN ...) is not
 reported, whatever its shape.
@@ -20,30 +23,10 @@ from __future__ import annotations
 
 import re
 
-from aicenter.exchange.pii import bank_account
-from aicenter.exchange.pii.base import DetectorRegistry, Finding, Trigger
+from aicenter.exchange.pii.base import Detector, DetectorRegistry, Finding, Trigger
 from aicenter.exchange.pii.context import context_pattern, near
 
 _DIGIT_WINDOW = re.compile(r"[\d+(A-Z][\dA-Z\-. ()]{5,}\d")
-# A superset of every DIGITS detector's shape, loosened (no back-references, no validation):
-# a window it does not match cannot hold structured PII, so no detector is called on it. Most
-# numbers in ordinary text (dates, times, prices, order numbers) fail it in one C-level search.
-_ANY_SHAPE = (
-    r"(?<!\d)0\d{1,3}[-. )]*\d{3,4}[-. ]?\d{4}(?!\d)"  # domestic phones, (02) 123-4567
-    r"|\+82"  # international phones
-    r"|(?<!\d)1[568]\d\d[-. ]?\d{4}(?!\d)"  # representative numbers
-    r"|(?<!\d)\d{6}[- ]?\d{7}(?!\d)"  # resident, foreigner, corporate numbers
-    r"|(?<!\d)\d{3}-?\d{2}-?\d{5}(?!\d)"  # business numbers
-    r"|(?<!\d)\d{2}-?\d{2}-?\d{6}-?\d{2}(?!\d)"  # driver's licences
-    r"|[MSROD]\d{3}[A-Z\d]\d{4}"  # passports
-    r"|(?<!\d)\d{4}[- ]?\d{4,6}[- ]?\d{4,5}(?:[- ]?\d{4})?(?!\d)"  # cards
-    r"|(?<![\d.])\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}(?!\d)"  # IPv4
-)
-_ANY_SHAPE_RX = re.compile(_ANY_SHAPE)
-# Bank accounts have the loosest shape (10–14 digits, any hyphenation); a window that only
-# matches it is looked at only when the record contains an account context word (searched for
-# once per record, and only when such a window turns up).
-_ACCOUNT_SHAPE_RX = re.compile(r"(?<![\d-])\d[\d-]{8,}\d")
 # Full-width ASCII (０１０－１２３４) and dash look-alikes (– — ― ‐ and the Hangul vowel ㅡ, used
 # as a dash in 900101ㅡ1234567) are folded one character for one character before the
 # structured detectors run, so offsets into the folded text are offsets into the record.
@@ -70,9 +53,21 @@ class Scanner:
 
     def __init__(self, registry: DetectorRegistry) -> None:
         self.registry = registry
-        self._digits = [
-            (d, d.min_digits, frozenset(d.needs_any)) for d in registry.by_trigger(Trigger.DIGITS)
+        grouped: dict[str, list[Detector]] = {}
+        for detector in registry.by_trigger(Trigger.DIGITS):
+            grouped.setdefault(detector.prefilter, []).append(detector)
+        self._families: list[_Family] = [
+            _Family(
+                re.compile(prefilter) if prefilter else None,
+                [(d, d.min_digits, frozenset(d.needs_any), d.record_context) for d in members],
+                all(d.record_context is not None for d in members),
+            )
+            for prefilter, members in grouped.items()
         ]
+        plain = [p for p, ms in grouped.items() if any(d.record_context is None for d in ms)]
+        contextual = [p for p, ms in grouped.items() if all(d.record_context for d in ms)]
+        self._gate_plain = _union(plain)
+        self._gate_contextual = _union(contextual)
         self._at = registry.by_trigger(Trigger.AT)
         self._colon = registry.by_trigger(Trigger.COLON)
         self._hangul = registry.by_trigger(Trigger.HANGUL)
@@ -83,27 +78,8 @@ class Scanner:
         original = text
         if _FOLDABLE.search(text):
             text = text.translate(_FOLD)
-        if self._digits:
-            account_context: bool | None = None
-            for window in _DIGIT_WINDOW.finditer(text):
-                s, e = window.span()
-                if not _ANY_SHAPE_RX.search(text, s, e):
-                    if not _ACCOUNT_SHAPE_RX.search(text, s, e):
-                        continue
-                    if account_context is None:
-                        account_context = bank_account.CONTEXT.search(text) is not None
-                    if not account_context:
-                        continue
-                chunk = window.group()
-                n_digits = len(_DIGIT.findall(chunk))
-                for detector, min_digits, needs_any in self._digits:
-                    if n_digits < min_digits or (needs_any and needs_any.isdisjoint(chunk)):
-                        continue
-                    found.extend(
-                        f
-                        for f in detector.find(text, s, e)
-                        if not near(NOT_PII_LABELS, text, f.start, f.end, before=12, after=0)
-                    )
+        if self._families:
+            found.extend(self._scan_digit_windows(text))
         if self._at:
             at = text.find("@")
             n = len(text)
@@ -120,6 +96,63 @@ class Scanner:
             for detector in self._hangul:
                 found.extend(detector.find(original, 0, len(original)))
         return resolve_overlaps(found)
+
+    def _scan_digit_windows(self, text: str) -> list[Finding]:
+        """DIGITS detectors on each window whose family prefilter matches (see module doc)."""
+        out: list[Finding] = []
+        record_context: dict[int, bool] = {}
+        gate_plain, gate_contextual = self._gate_plain, self._gate_contextual
+        for window in _DIGIT_WINDOW.finditer(text):
+            s, e = window.span()
+            plain_hit = gate_plain is not None and gate_plain.search(text, s, e) is not None
+            if not plain_hit and (
+                gate_contextual is None or gate_contextual.search(text, s, e) is None
+            ):
+                continue
+            chunk = window.group()
+            n_digits = len(_DIGIT.findall(chunk))
+            for family in self._families:
+                if not plain_hit and not family.contextual:
+                    continue
+                if family.pattern is not None and family.pattern.search(text, s, e) is None:
+                    continue
+                for detector, min_digits, needs_any, context in family.members:
+                    if n_digits < min_digits or (needs_any and needs_any.isdisjoint(chunk)):
+                        continue
+                    if context is not None:
+                        known = record_context.get(id(context))
+                        if known is None:
+                            known = record_context[id(context)] = context.search(text) is not None
+                        if not known:
+                            continue
+                    out.extend(detector.find(text, s, e))
+        return [
+            f for f in out if not near(NOT_PII_LABELS, text, f.start, f.end, before=12, after=0)
+        ]
+
+
+class _Family:
+    """DIGITS detectors sharing one prefilter; ``contextual`` when all need a record context."""
+
+    __slots__ = ("contextual", "members", "pattern")
+
+    def __init__(
+        self,
+        pattern: re.Pattern[str] | None,
+        members: list[tuple[Detector, int, frozenset[str], re.Pattern[str] | None]],
+        contextual: bool,
+    ) -> None:
+        self.pattern = pattern
+        self.members = members
+        self.contextual = contextual
+
+
+def _union(prefilters: list[str]) -> re.Pattern[str] | None:
+    """One alternation of the prefilters; None when there are none. An empty prefilter (a
+    detector that wants every window) makes a pattern that matches everywhere."""
+    if not prefilters:
+        return None
+    return re.compile("|".join(f"(?:{p})" for p in prefilters))
 
 
 def resolve_overlaps(findings: list[Finding]) -> list[Finding]:
