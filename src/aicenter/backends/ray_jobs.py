@@ -31,6 +31,16 @@ whole seconds. A grace period passed to ``terminate`` cannot change it: Ray read
 Ray records a stopped job as STOPPED with no exit code and does not say why; this backend keeps
 the reason (cancel or preempt) in ``state_dir/<run_id>.stop`` so a restarted server with the same
 state directory reports CANCELLED or PREEMPTED (without the note: CANCELLED).
+
+Authentication: Ray 2.60 clusters use token authentication by default. The job client finds
+the token by Ray's own rules (``RAY_AUTH_TOKEN``, ``RAY_AUTH_TOKEN_PATH``, else
+``~/.ray/auth_token``, which a local head writes when it starts); give the server the cluster's
+token one of those ways.
+
+Throughput: Ray starts a supervisor process per job, so a job takes about a second or two to
+go from submitted to running, and a small head starts workers one per CPU at a time
+(``benchmarks/bench_backends.py --ray-runs``). That is fine for training runs of minutes to
+weeks, not for thousands of tiny jobs.
 """
 
 from __future__ import annotations
