@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
+
 import pytest
 
-from aicenter.exchange.pii import PiiType, Scanner, default_registry
+from aicenter.exchange.pii import Finding, PiiType, Scanner, Trigger, default_registry
 from aicenter.exchange.pii.business_number import business_check_digit_ok
 from aicenter.exchange.pii.card import luhn_ok
 from aicenter.exchange.pii.corporate_number import corporate_check_digit_ok
@@ -203,3 +206,29 @@ def test_full_width_digits_and_dash_lookalikes_keep_offsets() -> None:
         ("rrn", "900101ㅡ1234568"),
         ("phone", "010–1234–5678"),
     ]
+
+
+class _OrderNumberDetector:
+    """A third-party detector: 'ORD' numbers, only in records that mention 주문."""
+
+    pii_type = PiiType.BANK_ACCOUNT  # replaces the built-in account detector in this registry
+    trigger = Trigger.DIGITS
+    min_digits = 6
+    needs_any = "O"
+    prefilter = r"ORD-\d{6}"
+    record_context: re.Pattern[str] | None = re.compile("주문")
+
+    def find(self, text: str, start: int, end: int) -> Iterator[Finding]:
+        for m in re.finditer(r"ORD-\d{6}", text[start:end]):
+            yield Finding(start + m.start(), start + m.end(), self.pii_type, 0.5)
+
+
+def test_registered_detector_gets_windows_by_prefilter_and_record_context() -> None:
+    registry = default_registry(names=False)
+    registry.register(_OrderNumberDetector())
+    scanner = Scanner(registry)
+    text = "주문 ORD-123456 확인"
+    assert [(f.pii_type, text[f.start : f.end]) for f in scanner.scan(text)] == [
+        (PiiType.BANK_ACCOUNT, "ORD-123456")
+    ]
+    assert scanner.scan("배송 ORD-123456 확인") == []  # no record context
