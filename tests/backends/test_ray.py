@@ -165,3 +165,9 @@ def test_an_unreachable_cluster_is_reported_as_unavailable_not_lost(tmp_path: Pa
         backend.status(handle)
     with pytest.raises(BackendUnavailableError):
         backend.list_runs()
+
+
+def test_a_zero_grace_period_still_kills_at_the_max_duration() -> None:
+    request = LaunchRequest("r", ("sleep", "9"), "nvidia-h100-sxm", 1, max_duration_s=5,
+                            grace_period_s=0)
+    assert "timeout --kill-after=1s 5.000s sleep 9" in build_entrypoint(request)

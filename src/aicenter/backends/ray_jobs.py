@@ -86,7 +86,7 @@ def build_entrypoint(request: LaunchRequest) -> str:
     parts = ['echo "aicenter-run-started $(date +%s.%N)"']
     command = shlex.join(request.command)
     if request.max_duration_s is not None:
-        grace = math.ceil(request.grace_period_s)
+        grace = max(1, math.ceil(request.grace_period_s))  # timeout reads 0 as "never kill"
         command = (
             f"timeout --kill-after={grace}s {request.max_duration_s:.3f}s {command}"
         )
