@@ -121,3 +121,17 @@ def test_a_registry_accepts_a_new_backend(tmp_path: Path) -> None:
     registry = BackendRegistry()
     registry.register("mine", lambda config: LocalBackend(config.state_dir / "mine"))
     assert registry.create("mine", BackendConfig(tmp_path)).name == "local"
+
+
+def test_every_protocol_member_is_documented_and_implemented_by_both_backends() -> None:
+    from aicenter.backends.ray_jobs import RayBackend
+
+    members = [name for name in vars(Backend) if not name.startswith("_")]
+    assert set(members) >= {"name", "launch", "status", "read_log", "terminate", "list_runs",
+                            "forget"}
+    for name in members:
+        member = vars(Backend)[name]
+        doc = (member.fget if isinstance(member, property) else member).__doc__
+        assert doc and doc.strip(), f"Backend.{name} has no docstring"
+        for implementation in (LocalBackend, RayBackend):
+            assert hasattr(implementation, name), f"{implementation.__name__} lacks {name}"
