@@ -74,3 +74,25 @@ def test_default_policy_beats_max_min_hetero_without_starving(trace: str) -> Non
     worst_ours = max(r.jct_s or 0.0 for r in ours.jobs)
     worst_gavel = max(r.jct_s or 0.0 for r in gavel.jobs)
     assert worst_ours <= 1.25 * worst_gavel
+
+
+def test_ten_percent_below_gavel_on_cs200_is_below_the_physical_lower_bound() -> None:
+    """No policy can finish a job faster than running it alone on its fastest GPU type from the
+    moment it arrives (gang sizes are fixed in Gavel's traces). On cs200_s0 the average of that
+    bound already exceeds 0.9 × Gavel's heterogeneity-aware figure, so the issue's "10 % lower"
+    target is unreachable there; on cm200_s0 it leaves under 4 % of headroom."""
+    matrix = read_gavel_throughputs(GAVEL / "simulation_throughputs.json")
+    bounds = {}
+    for trace in ("cs200_s0", "cm200_s0"):
+        jobs = read_gavel_trace(GAVEL / f"{trace}.trace", matrix).jobs
+        best = [
+            j.total_work / max(matrix.rate(j.job_class, d.chip_type, d.count)  # type: ignore[union-attr]
+                               for d in j.demand)
+            for j in jobs
+        ]
+        bounds[trace] = statistics.mean(best) / 3600.0
+    assert bounds["cs200_s0"] > 0.9 * REFERENCE_AVG_JCT_H[("cs200_s0", "max_min_hetero")]
+    assert bounds["cm200_s0"] > 0.86 * REFERENCE_AVG_JCT_H[("cm200_s0", "max_min_hetero")]
+    # and our default policy comes within 6 % and 10 % of these bounds
+    assert avg_jct_h(run("cs200_s0", "finish_time_fair")) < 1.06 * bounds["cs200_s0"]
+    assert avg_jct_h(run("cm200_s0", "finish_time_fair")) < 1.10 * bounds["cm200_s0"]

@@ -100,46 +100,30 @@ def _solve(
     return np.asarray(h.getSolution().col_value, dtype=np.float64)
 
 
-def _base_rows(
-    lp: FractionLp, rows: list[int], cols: list[int], vals: list[float], first_row: int
-) -> tuple[int, list[float]]:
-    """Append one-place and capacity rows for variables ``(g, p)``; return next row and uppers."""
+def _base_rows(lp: FractionLp, first_row: int) -> tuple[sp.coo_matrix, FloatArray]:
+    """One-place rows then capacity rows for the allowed ``(g, p)``, and their upper bounds."""
     n_groups, n_pools = lp.a.shape
-    allowed = np.argwhere(lp.a > 0)
-    uppers: list[float] = []
-    for var, (g, p) in enumerate(allowed):
-        rows.append(first_row + int(g))
-        cols.append(var)
-        vals.append(1.0)
-        rows.append(first_row + n_groups + int(p))
-        cols.append(var)
-        vals.append(float(lp.members[g] * lp.chips[g, p]))
-    uppers.extend([1.0] * n_groups)
-    uppers.extend(lp.capacity.tolist())
-    return first_row + n_groups + n_pools, uppers
+    g, p = np.nonzero(lp.a > 0)
+    var = np.arange(len(g))
+    rows = np.concatenate([first_row + g, first_row + n_groups + p])
+    cols = np.concatenate([var, var])
+    vals = np.concatenate([np.ones(len(g)), lp.members[g] * lp.chips[g, p]])
+    shape = (first_row + n_groups + n_pools, len(g))
+    uppers = np.concatenate([np.ones(n_groups), lp.capacity])
+    return sp.coo_matrix((vals, (rows, cols)), shape=shape), uppers
+
+
+def _fairness_rows(lp: FractionLp, n_rows: int) -> sp.coo_matrix:
+    """Rows ``Σ_p a[g,p] x[g,p]``, one per group, starting at row 0."""
+    g, p = np.nonzero(lp.a > 0)
+    return sp.coo_matrix((lp.a[g, p], (g, np.arange(len(g)))), shape=(n_rows, len(g)))
 
 
 def _unflatten(lp: FractionLp, x: FloatArray) -> FloatArray:
     out = np.zeros_like(lp.a)
-    allowed = np.argwhere(lp.a > 0)
-    out[allowed[:, 0], allowed[:, 1]] = np.clip(x[: len(allowed)], 0.0, 1.0)
+    g, p = np.nonzero(lp.a > 0)
+    out[g, p] = np.clip(x[: len(g)], 0.0, 1.0)
     return out
-
-
-def _fairness_rows(
-    lp: FractionLp, rows: list[int], cols: list[int], vals: list[float], t_col: int | None
-) -> None:
-    """Rows ``Σ_p a[g,p] x[g,p] (− t)``, one per group, starting at row 0."""
-    allowed = np.argwhere(lp.a > 0)
-    for var, (g, p) in enumerate(allowed):
-        rows.append(int(g))
-        cols.append(var)
-        vals.append(float(lp.a[g, p]))
-    if t_col is not None:
-        for g in range(lp.a.shape[0]):
-            rows.append(g)
-            cols.append(t_col)
-            vals.append(-1.0)
 
 
 def max_min(lp: FractionLp, interior: bool = True) -> tuple[FloatArray, float]:
@@ -147,15 +131,16 @@ def max_min(lp: FractionLp, interior: bool = True) -> tuple[FloatArray, float]:
     n_groups = lp.a.shape[0]
     if n_groups == 0:
         return np.zeros_like(lp.a), 0.0
-    n_vars = int((lp.a > 0).sum())
-    rows: list[int] = []
-    cols: list[int] = []
-    vals: list[float] = []
-    _fairness_rows(lp, rows, cols, vals, t_col=n_vars)
-    n_rows, uppers = _base_rows(lp, rows, cols, vals, first_row=n_groups)
-    matrix = sp.csc_matrix((vals, (rows, cols)), shape=(n_rows, n_vars + 1))
+    base, uppers = _base_rows(lp, first_row=n_groups)
+    n_rows, n_vars = base.shape
+    fair = _fairness_rows(lp, n_rows)
+    minus_t = sp.coo_matrix(
+        (-np.ones(n_groups), (np.arange(n_groups), np.zeros(n_groups, dtype=np.int64))),
+        shape=(n_rows, 1),
+    )
+    matrix = sp.hstack([(fair + base).tocsc(), minus_t.tocsc()], format="csc")
     row_lower = np.concatenate([np.zeros(n_groups), np.full(len(uppers), -np.inf)])
-    row_upper = np.concatenate([np.full(n_groups, np.inf), np.array(uppers)])
+    row_upper = np.concatenate([np.full(n_groups, np.inf), uppers])
     cost = np.zeros(n_vars + 1)
     cost[n_vars] = 1.0
     col_upper = np.concatenate([np.ones(n_vars), [np.inf]])
@@ -168,17 +153,12 @@ def weighted_with_floor(lp: FractionLp, value: FloatArray, floor: float) -> Floa
     n_groups = lp.a.shape[0]
     if n_groups == 0:
         return np.zeros_like(lp.a)
-    allowed = np.argwhere(lp.a > 0)
-    n_vars = len(allowed)
-    rows: list[int] = []
-    cols: list[int] = []
-    vals: list[float] = []
-    _fairness_rows(lp, rows, cols, vals, t_col=None)
-    n_rows, uppers = _base_rows(lp, rows, cols, vals, first_row=n_groups)
-    matrix = sp.csc_matrix((vals, (rows, cols)), shape=(n_rows, n_vars))
+    base, uppers = _base_rows(lp, first_row=n_groups)
+    n_rows, n_vars = base.shape
+    matrix = (_fairness_rows(lp, n_rows) + base).tocsc()
     row_lower = np.concatenate([np.full(n_groups, floor), np.full(len(uppers), -np.inf)])
-    row_upper = np.concatenate([np.full(n_groups, np.inf), np.array(uppers)])
-    g_idx, p_idx = allowed[:, 0], allowed[:, 1]
-    cost = lp.members[g_idx] * value[g_idx] * lp.a[g_idx, p_idx]
+    row_upper = np.concatenate([np.full(n_groups, np.inf), uppers])
+    g, p = np.nonzero(lp.a > 0)
+    cost = lp.members[g] * value[g] * lp.a[g, p]
     x = _solve(cost, matrix, row_lower, row_upper, np.ones(n_vars), interior=False)
     return _unflatten(lp, x)

@@ -99,28 +99,28 @@ def build_problem(
     jobs: list[JobProgress] = []
     rate_rows: list[list[float]] = []
     chip_rows: list[list[int]] = []
-    cache: dict[tuple[str, str, int], float] = {}
+    # Jobs with the same class, demand and residency have the same row: compute it once.
+    rows: dict[tuple[object, ...], tuple[list[float], list[int]]] = {}
     for jp in queue:
         if jp.remaining_work <= 0 or jp.job.arrival_s > clock:
             continue
-        if any(left.get(k, 1.0) <= 0 for k in quota_keys(jp.job, snapshot)):
+        if left and any(left.get(k, 1.0) <= 0 for k in quota_keys(jp.job, snapshot)):
             continue
-        rates: list[float] = []
-        chips: list[int] = []
-        for pool in pools:
-            k = chips_on_pool(jp.job, pool) if resident(jp.job, pool) else 0
-            r = 0.0
-            if k:
-                key = (jp.job.job_class, pool.chip_type, k)
-                r = cache.get(key, -1.0)
-                if r < 0:
-                    r = cache[key] = throughputs.rate(*key)
-            rates.append(r)
-            chips.append(k if r > 0 else 0)
-        if any(chips):
+        key = (jp.job.job_class, jp.job.demand, jp.job.residency)
+        row = rows.get(key)
+        if row is None:
+            rates: list[float] = []
+            chips: list[int] = []
+            for pool in pools:
+                k = chips_on_pool(jp.job, pool) if resident(jp.job, pool) else 0
+                r = throughputs.rate(jp.job.job_class, pool.chip_type, k) if k else 0.0
+                rates.append(r)
+                chips.append(k if r > 0 else 0)
+            row = rows[key] = (rates, chips)
+        if any(row[1]):
             jobs.append(jp)
-            rate_rows.append(rates)
-            chip_rows.append(chips)
+            rate_rows.append(row[0])
+            chip_rows.append(row[1])
     shape = (len(jobs), len(pools))
     rate = np.array(rate_rows, dtype=np.float64).reshape(shape)
     chips_arr = np.array(chip_rows, dtype=np.int64).reshape(shape)

@@ -6,10 +6,12 @@ rounds, the time each job *receives* tracks those shares (Gavel's mechanism, OSD
 
 * the fractions are re-solved when jobs arrived or left, at most every
   ``resolve_min_interval_s`` (objectives that are cheap may ask to be re-solved every round);
-* every allowed (job, pool) pair gets a priority ``x[j,p] / (received[j,p] / elapsed)`` — how far
-  the time received since the last solve lags the share — (``10⁹·x`` if it received nothing;
-  0 where ``x = 0``, so such pairs only back-fill idle chips), ties broken by the deficit
-  ``x·elapsed − received``;
+* every allowed (job, pool) pair gets a priority ``x[j,p] / (t[j,p] / T[p])`` — the share over
+  the job's part ``t[j,p]`` of the time ``T[p]`` the pool has been used since the last solve
+  (see ``_account``), i.e. how far the time received lags the share (``10⁹·x`` if it received
+  nothing; 0 where ``x = 0``, so such pairs only back-fill idle chips), ties broken by the deficit
+  ``x·elapsed − received``; at a re-solve each job keeps only the time it received beyond its
+  old share (``t ← max(t − x·elapsed, 0)``), as Gavel does;
 * pairs are taken in priority order; a job runs on one pool, as a whole gang, on chips that
   respect node boundaries (a gang of at most one node's size stays in one node; a larger gang
   takes whole free nodes); a running job keeps its nodes when it stays on its pool;
@@ -25,12 +27,12 @@ rounds, the time each job *receives* tracks those shares (Gavel's mechanism, OSD
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Protocol
 
 import numpy as np
 
+from aicenter.scheduler.nodes import NodeMap
 from aicenter.scheduler.policy import SchedulerConfig
 from aicenter.scheduler.problem import (
     FloatArray,
@@ -44,7 +46,6 @@ from aicenter.scheduler.types import (
     Allocation,
     JobProgress,
     Placement,
-    Pool,
     PriorityClass,
     Snapshot,
 )
@@ -60,60 +61,41 @@ class FractionObjective(Protocol):
     def fractions(self, problem: Problem) -> FloatArray: ...
 
 
-@dataclass
-class _NodeMap:
-    """Free chips on each node of a pool."""
+def _stack(ids: Sequence[str], rows: dict[str, FloatArray], width: int) -> FloatArray:
+    zero = np.zeros(width)
+    if not ids:
+        return np.zeros((0, width))
+    return np.stack([rows.get(i, zero) for i in ids])
 
-    pool: Pool
-    free: list[int] = field(default_factory=list)
 
-    def __post_init__(self) -> None:
-        full, rest = divmod(self.pool.count, self.pool.node_size)
-        self.free = [self.pool.node_size] * full + ([rest] if rest else [])
+class FractionTable(Mapping[str, Mapping[str, float]]):
+    """``fractions[job][pool]`` as a read-only view over per-job rows (only positive shares).
 
-    @property
-    def total_free(self) -> int:
-        return sum(self.free)
+    Built lazily: ten thousand jobs × pools of dictionaries would cost more than the solve.
+    """
 
-    def fit(self, count: int, previous: tuple[int, ...] | None) -> tuple[int, ...] | None:
-        """Nodes for a gang of ``count`` (one entry per chip), or ``None`` if it cannot fit."""
-        if count > self.total_free:
-            return None
-        if previous is not None and len(previous) == count:
-            need: dict[int, int] = {}
-            for n in previous:
-                need[n] = need.get(n, 0) + 1
-            if all(n < len(self.free) and self.free[n] >= c for n, c in need.items()):
-                return self._take(need)
-        size = self.pool.node_size
-        if count <= size:
-            fitting = [(f, n) for n, f in enumerate(self.free) if f >= count]
-            if not fitting:
-                return None
-            _, node = min(fitting)
-            return self._take({node: count})
-        whole, rest = divmod(count, size)
-        empty = [n for n, f in enumerate(self.free) if f == size]
-        if len(empty) < whole:
-            return None
-        need = {n: size for n in empty[:whole]}
-        if rest:
-            partial = [(f, n) for n, f in enumerate(self.free) if f >= rest and n not in need]
-            if not partial:
-                return None
-            need[min(partial)[1]] = rest
-        return self._take(need)
+    def __init__(self, pool_ids: tuple[str, ...], rows: Mapping[str, FloatArray]) -> None:
+        self._pool_ids = pool_ids
+        self._rows = rows
 
-    def _take(self, need: Mapping[int, int]) -> tuple[int, ...]:
-        nodes: list[int] = []
-        for n, c in sorted(need.items()):
-            self.free[n] -= c
-            nodes.extend([n] * c)
-        return tuple(nodes)
+    def __getitem__(self, job_id: str) -> Mapping[str, float]:
+        row = self._rows[job_id]
+        return {self._pool_ids[p]: float(row[p]) for p in np.flatnonzero(row > 0)}
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._rows)
+
+    def __len__(self) -> int:
+        return len(self._rows)
 
 
 class RoundScheduler:
-    """A policy made of a fraction objective and the round mechanism (module docstring)."""
+    """A policy made of a fraction objective and the round mechanism (module docstring).
+
+    State, per job id, as rows over the snapshot's pools (reset if the pools change): the
+    fractions of the last solve, the time received since then (with Gavel's half-round start
+    and carry-over), the attained seconds seen at the last call and at the last solve.
+    """
 
     def __init__(
         self,
@@ -126,69 +108,85 @@ class RoundScheduler:
         self.objective = objective
         self.throughputs = throughputs
         self.config = config
-        self._fractions: dict[str, dict[str, float]] = {}
+        self._pool_ids: tuple[str, ...] = ()
+        self._x: dict[str, FloatArray] = {}
         self._solved_jobs: frozenset[str] | None = None
         self._solved_at = -np.inf
-        self._baseline: dict[str, dict[str, float]] = {}
-        self._seen: dict[str, dict[str, float]] = {}
-        self._job_time: dict[str, dict[str, float]] = {}
-        self._pool_time: dict[str, float] = {}
+        self._baseline: dict[str, FloatArray] = {}
+        self._seen: dict[str, FloatArray] = {}
+        self._job_time: dict[str, FloatArray] = {}
+        self._pool_time = np.zeros(0)
         self._nodes: dict[str, tuple[str, tuple[int, ...]]] = {}
 
-    def _account(self, problem: Problem) -> None:
+    def _reset(self, pool_ids: tuple[str, ...]) -> None:
+        """Forget all per-job state: the pools changed, so the rows mean something else."""
+        self._pool_ids = pool_ids
+        self._x, self._baseline, self._seen, self._job_time = {}, {}, {}, {}
+        self._solved_jobs = None
+        self._solved_at = -np.inf
+        self._pool_time = np.zeros(len(pool_ids))
+        self._nodes = {}
+
+    def _attained(self, problem: Problem) -> FloatArray:
+        index = {pid: p for p, pid in enumerate(self._pool_ids)}
+        out = np.zeros(problem.rate.shape)
+        for j, jp in enumerate(problem.jobs):
+            for pool_id, seconds in jp.attained_s.items():
+                p = index.get(pool_id)
+                if p is not None:
+                    out[j, p] = seconds
+        return out
+
+    def _account(self, problem: Problem, ids: list[str], attained: FloatArray) -> None:
         """Add the time each job ran since the last call to its and its pool's counters.
 
-        A job seen for the first time starts with half a round on every pool it may use (so a
-        fresh job neither divides by zero nor jumps the whole queue), as Gavel does.
+        The bookkeeping follows Gavel's: a job's counter grows by the seconds it ran, a pool's
+        by those seconds on every chip of the gang (Gavel counts per worker); a job seen for the
+        first time starts with half a round on every pool it may use, added once to the pool
+        (so a fresh job neither divides by zero nor jumps the whole queue); at a re-solve the
+        pool's counter restarts from the jobs' carried-over seconds.
         """
-        live = {jp.id for jp in problem.jobs}
-        for jid in [j for j in self._job_time if j not in live]:
-            del self._job_time[jid]
-            self._seen.pop(jid, None)
-        half = self.config.round_s / 2.0
-        for j, jp in enumerate(problem.jobs):
-            times = self._job_time.get(jp.id)
-            if times is None:
-                times = self._job_time[jp.id] = {}
-                for p in np.flatnonzero(problem.chips[j]):
-                    pool_id = problem.pools[p].id
-                    times[pool_id] = half
-                    self._pool_time[pool_id] = self._pool_time.get(pool_id, 0.0) + half
-            seen = self._seen.setdefault(jp.id, {})
-            for pool_id, total in jp.attained_s.items():
-                delta = total - seen.get(pool_id, 0.0)
-                if delta > 0:
-                    times[pool_id] = times.get(pool_id, 0.0) + delta
-                    self._pool_time[pool_id] = self._pool_time.get(pool_id, 0.0) + delta
-                    seen[pool_id] = total
+        width = len(self._pool_ids)
+        fresh = np.array([i not in self._job_time for i in ids], dtype=bool)
+        job_time = _stack(ids, self._job_time, width)
+        seen = _stack(ids, self._seen, width)
+        if fresh.any():
+            start = (self.config.round_s / 2.0) * (problem.chips[fresh] > 0)
+            job_time[fresh] = start
+            self._pool_time = self._pool_time + start.sum(axis=0)
+        delta = np.maximum(attained - seen, 0.0)
+        job_time += delta
+        self._pool_time = self._pool_time + (delta * problem.chips).sum(axis=0)
+        self._job_time = dict(zip(ids, job_time, strict=True))
+        self._seen = dict(zip(ids, np.maximum(attained, seen), strict=True))
 
-    def _carry_over(self, clock: float) -> None:
+    def _carry_over(self, problem: Problem, ids: list[str], clock: float) -> None:
         """At a re-solve, keep only the time a job got beyond its old share (Gavel's reset)."""
         elapsed = max(clock - self._solved_at, 0.0) if np.isfinite(self._solved_at) else 0.0
-        self._pool_time = {}
-        for jid, times in self._job_time.items():
-            shares = self._fractions.get(jid, {})
-            for pool_id, t in times.items():
-                kept = max(t - shares.get(pool_id, 0.0) * elapsed, 0.0)
-                times[pool_id] = kept
-                self._pool_time[pool_id] = self._pool_time.get(pool_id, 0.0) + kept
+        width = len(self._pool_ids)
+        kept = np.maximum(
+            _stack(ids, self._job_time, width) - _stack(ids, self._x, width) * elapsed, 0.0
+        )
+        self._job_time = dict(zip(ids, kept, strict=True))
+        self._pool_time = kept.sum(axis=0)
 
-    def _maybe_resolve(self, problem: Problem, clock: float) -> bool:
-        ids = frozenset(jp.id for jp in problem.jobs)
+    def _maybe_resolve(
+        self, problem: Problem, ids: list[str], attained: FloatArray, clock: float
+    ) -> bool:
+        live = frozenset(ids)
         due = self._solved_jobs is None or self.objective.resolve_every_round
-        if not due and ids != self._solved_jobs:
+        if not due and live != self._solved_jobs:
             due = clock - self._solved_at >= self.config.resolve_min_interval_s - 1e-9
         if not due:
             return False
-        x = self.objective.fractions(problem) if problem.jobs else np.zeros((0, 0))
-        self._carry_over(clock)
-        self._fractions = {}
-        for j, jp in enumerate(problem.jobs):
-            row = {problem.pools[p].id: float(x[j, p]) for p in np.flatnonzero(x[j] > 1e-9)}
-            self._fractions[jp.id] = row
-        self._solved_jobs = ids
+        x = self.objective.fractions(problem) if ids else np.zeros(problem.rate.shape)
+        x = np.where(x > 1e-9, x, 0.0)
+        self._carry_over(problem, ids, clock)
+        self._x = dict(zip(ids, x, strict=True))
+        self._fractions = FractionTable(self._pool_ids, self._x)
+        self._solved_jobs = live
         self._solved_at = clock
-        self._baseline = {jp.id: dict(jp.attained_s) for jp in problem.jobs}
+        self._baseline = dict(zip(ids, attained, strict=True))
         return True
 
     def schedule(
@@ -196,9 +194,14 @@ class RoundScheduler:
     ) -> Allocation:
         """Place jobs for the round starting at ``clock`` (see the module docstring)."""
         problem = build_problem(snapshot, queue, clock, self.throughputs)
-        self._account(problem)
-        resolved = self._maybe_resolve(problem, clock)
-        placements = self._place(problem, snapshot, clock)
+        pool_ids = tuple(p.id for p in problem.pools)
+        if pool_ids != self._pool_ids:
+            self._reset(pool_ids)
+        ids = [jp.id for jp in problem.jobs]
+        attained = self._attained(problem)
+        self._account(problem, ids, attained)
+        resolved = self._maybe_resolve(problem, ids, attained, clock)
+        placements = self._place(problem, snapshot, ids, attained, clock)
         placed = {p.job_id: p.pool_id for p in placements}
         preempted = tuple(
             jp.id for jp in queue if jp.running_on is not None and jp.id not in placed
@@ -208,60 +211,77 @@ class RoundScheduler:
             for jp in queue
             if jp.running_on is not None and placed.get(jp.id, jp.running_on) != jp.running_on
         )
-        live = {jp.id for jp in problem.jobs}
-        fractions = {j: f for j, f in self._fractions.items() if j in live}
+        fractions = FractionTable(self._pool_ids, {i: self._x[i] for i in ids if i in self._x})
         return Allocation(fractions, tuple(placements), preempted, migrated, resolved)
 
-    def _pair_order(self, problem: Problem, clock: float) -> list[tuple[int, int]]:
-        """(job, pool) index pairs in placement order: priority, deficit, share."""
-        elapsed = max(clock - self._solved_at, 0.0)
-        sticky = self.config.restart_cost_s > 0
-        keys: list[tuple[float, float, float, float, float, int, int]] = []
-        for j, jp in enumerate(problem.jobs):
-            shares = self._fractions.get(jp.id, {})
-            base = self._baseline.get(jp.id, {})
-            for p in np.flatnonzero(problem.chips[j]):
-                pool_id = problem.pools[p].id
-                x = shares.get(pool_id, 0.0)
-                received = jp.attained_s.get(pool_id, 0.0) - base.get(pool_id, 0.0)
-                job_time = self._job_time[jp.id].get(pool_id, 0.0)
-                pool_time = self._pool_time.get(pool_id, 0.0)
-                if x <= 0:
-                    priority = 0.0
-                elif job_time <= 0 or pool_time <= 0:
-                    priority = UNSERVED_BOOST * x
-                else:
-                    priority = x / (job_time / pool_time)
-                stay = 1.0 if sticky and jp.running_on == pool_id else 0.0
-                keep = stay if x > 0 else 0.0
-                deficit = x * elapsed - received
-                keys.append((keep, priority, stay, deficit, x, j, int(p)))
-        keys.sort(key=lambda k: (k[0], k[1], k[2], k[3], k[4], -k[5]), reverse=True)
-        return [(k[5], k[6]) for k in keys]
+    def _pair_order(
+        self, problem: Problem, ids: list[str], attained: FloatArray, clock: float
+    ) -> tuple[list[int], list[int]]:
+        """(job, pool) index pairs in placement order: keep, priority, stay, deficit, share."""
+        width = len(self._pool_ids)
+        elapsed = max(clock - self._solved_at, 0.0) if np.isfinite(self._solved_at) else 0.0
+        x = _stack(ids, self._x, width)
+        job_time = _stack(ids, self._job_time, width)
+        received = attained - _stack(ids, self._baseline, width)
+        pool_time = np.broadcast_to(self._pool_time, x.shape)
+        unserved = (job_time <= 0) | (pool_time <= 0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.where(unserved, UNSERVED_BOOST * x, x * pool_time / job_time)
+        priority = np.where(x > 0, ratio, 0.0)
+        stay = np.zeros(x.shape, dtype=bool)
+        if self.config.restart_cost_s > 0:
+            index = {pid: p for p, pid in enumerate(self._pool_ids)}
+            for j, jp in enumerate(problem.jobs):
+                p = index.get(jp.running_on or "")
+                if p is not None:
+                    stay[j, p] = True
+        keep = (stay & (x > 0)).astype(np.float64)
+        deficit = x * elapsed - received
+        j_idx, p_idx = np.nonzero(problem.chips > 0)
+        order = np.lexsort(
+            (
+                j_idx,
+                -x[j_idx, p_idx],
+                -deficit[j_idx, p_idx],
+                -stay[j_idx, p_idx].astype(np.float64),
+                -priority[j_idx, p_idx],
+                -keep[j_idx, p_idx],
+            )
+        )
+        return j_idx[order].tolist(), p_idx[order].tolist()
 
-    def _place(self, problem: Problem, snapshot: Snapshot, clock: float) -> list[Placement]:
-        nodes = [_NodeMap(pool) for pool in problem.pools]
+    def _place(
+        self,
+        problem: Problem,
+        snapshot: Snapshot,
+        ids: list[str],
+        attained: FloatArray,
+        clock: float,
+    ) -> list[Placement]:
+        nodes = [NodeMap(pool) for pool in problem.pools]
         left = quota_left_h100e_h(snapshot)
         round_h = self.config.round_s / 3600.0
-        done: set[int] = set()
+        done = [False] * len(problem.jobs)
+        chips = problem.chips.tolist()
         placements: list[Placement] = []
 
         def try_place(j: int, p: int) -> bool:
             jp, pool = problem.jobs[j], problem.pools[p]
-            count = int(problem.chips[j, p])
-            cost = count * pool.h100e_per_chip * round_h
-            keys = quota_keys(jp.job, snapshot)
-            if any(k in left and left[k] < cost - 1e-12 for k in keys):
-                return False
+            count = chips[j][p]
+            keys: tuple[str, ...] = ()
+            if left:
+                cost = count * pool.h100e_per_chip * round_h
+                keys = tuple(k for k in quota_keys(jp.job, snapshot) if k in left)
+                if any(left[k] < cost - 1e-12 for k in keys):
+                    return False
             prev = self._nodes.get(jp.id)
             at = nodes[p].fit(count, prev[1] if prev and prev[0] == pool.id else None)
             if at is None:
                 return False
             for k in keys:
-                if k in left:
-                    left[k] -= cost
+                left[k] -= cost
             placements.append(Placement(jp.id, pool.id, pool.chip_type, count, at))
-            done.add(j)
+            done[j] = True
             return True
 
         if snapshot.chase_share > 0:
@@ -273,13 +293,13 @@ class RoundScheduler:
             ]
             chase.sort(key=lambda j: problem.jobs[j].job.arrival_s)
             for j in chase:
-                for p in np.argsort(-problem.rate[j], kind="stable"):
-                    count = int(problem.chips[j, p])
-                    if count and count <= guaranteed[p] and try_place(j, int(p)):
+                for p in np.argsort(-problem.rate[j], kind="stable").tolist():
+                    count = chips[j][p]
+                    if count and count <= guaranteed[p] and try_place(j, p):
                         guaranteed[p] -= count
                         break
-        for j, p in self._pair_order(problem, clock):
-            if j not in done:
+        for j, p in zip(*self._pair_order(problem, ids, attained, clock), strict=True):
+            if not done[j] and chips[j][p] <= nodes[p].total_free:
                 try_place(j, p)
         self._nodes = {pl.job_id: (pl.pool_id, pl.nodes) for pl in placements}
         return placements

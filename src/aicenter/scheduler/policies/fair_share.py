@@ -59,4 +59,4 @@ class FairShareObjective:
                 problem.jobs[j].job.arrival_s,
             ),
         )
-        return list_schedule(problem, order, lambda j: fastest_pools(problem, j))
+        return list_schedule(problem, order, fastest_pools(problem))

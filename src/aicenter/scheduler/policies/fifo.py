@@ -17,4 +17,4 @@ class FifoObjective:
 
     def fractions(self, problem: Problem) -> FloatArray:
         order = sorted(range(len(problem.jobs)), key=lambda j: problem.jobs[j].job.arrival_s)
-        return list_schedule(problem, order, lambda j: allowed_pools(problem, j))
+        return list_schedule(problem, order, allowed_pools(problem))

@@ -16,7 +16,7 @@ least ``β`` of the normalised throughput max-min fairness would give the worst-
 same queue, so no job starves however long it is. The problem is re-solved whenever jobs arrive
 or leave (at most once a round), since remaining work is part of the objective.
 To keep the LP small, jobs are grouped by their normalised row, gang size and remaining work
-rounded to 2^(1/4) steps (so identical jobs share one variable per pool).
+rounded to powers of two (so identical jobs share one variable per pool).
 """
 
 from __future__ import annotations
@@ -24,11 +24,11 @@ from __future__ import annotations
 import numpy as np
 
 from aicenter.scheduler.lp import FloatArray, FractionLp, max_min, weighted_with_floor
-from aicenter.scheduler.policies.maxmin import normalised_coefficients
+from aicenter.scheduler.policies.maxmin import grouped_lp, normalised_coefficients, unique_rows
 from aicenter.scheduler.problem import Problem
 
 DEFAULT_FLOOR = 0.25
-REMAINING_BUCKETS_PER_OCTAVE = 4
+REMAINING_BUCKETS_PER_OCTAVE = 1
 
 
 class FinishTimeFairObjective:
@@ -43,6 +43,8 @@ class FinishTimeFairObjective:
 
     def fractions(self, problem: Problem) -> FloatArray:
         a = normalised_coefficients(problem, aware=True)
+        # t* does not depend on remaining work: solve it on the coarser grouping.
+        _, t_star = max_min(grouped_lp(problem, a)[0], interior=False)
         remaining = np.array([max(jp.remaining_work, 1e-12) for jp in problem.jobs])
         bucket = np.round(np.log2(remaining) * REMAINING_BUCKETS_PER_OCTAVE)
         weights = problem.weights()
@@ -54,16 +56,12 @@ class FinishTimeFairObjective:
         key = np.concatenate(
             [np.round(a, 12), problem.chips.astype(np.float64), bucket[:, None]], axis=1
         )
-        unique, first, inverse, counts = np.unique(
-            key, axis=0, return_index=True, return_inverse=True, return_counts=True
-        )
-        n_pools = a.shape[1]
+        first, inverse, counts = unique_rows(key)
         lp = FractionLp(
-            a=unique[:, :n_pools],
-            chips=unique[:, n_pools : 2 * n_pools],
+            a=a[first],
+            chips=problem.chips[first].astype(np.float64),
             members=counts.astype(np.float64),
             capacity=problem.capacity,
         )
-        _, t_star = max_min(lp, interior=False)
         x = weighted_with_floor(lp, value[first], self.floor * t_star * (1 - 1e-9))
-        return np.asarray(x[inverse.reshape(-1)], dtype=np.float64)
+        return np.asarray(x[inverse], dtype=np.float64)

@@ -31,13 +31,14 @@ class MinCostObjective:
 
     def fractions(self, problem: Problem) -> FloatArray:
         inf = float("inf")
+        allowed = allowed_pools(problem)
 
         def urgency(j: int) -> tuple[float, float]:
             job = problem.jobs[j].job
             return (job.deadline_s if job.deadline_s is not None else inf, job.arrival_s)
 
         def prefer(j: int) -> list[int]:
-            pools = sorted(allowed_pools(problem, j), key=lambda p: price_per_work(problem, j, p))
+            pools = sorted(allowed(j), key=lambda p: price_per_work(problem, j, p))
             jp = problem.jobs[j]
             deadline = jp.job.deadline_s
             if deadline is None:
