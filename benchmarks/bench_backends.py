@@ -118,22 +118,11 @@ def main() -> int:
 
 def bench_ray(runs: int, chip: str) -> None:
     """Submit ``runs`` one-chip runs to a fresh local Ray head and time them (no target)."""
-    import socket
+    from aicenter.backends.ray_jobs import RayBackend, local_ray_head
 
-    import ray
-
-    from aicenter.backends.ray_jobs import RayBackend, chip_resource, wait_for_job_server
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
     t0 = time.perf_counter()
-    context = ray.init(num_cpus=1, resources={chip_resource(chip): 8.0}, include_dashboard=True,
-                       dashboard_host="127.0.0.1", dashboard_port=port,
-                       object_store_memory=80 * 1024 * 1024, logging_level="ERROR",
-                       log_to_driver=False)
-    address = f"http://{context.dashboard_url}"
-    wait_for_job_server(address)
+    head = local_ray_head({chip: 8})
+    address = head.__enter__()
     startup_s = time.perf_counter() - t0
     try:
         with tempfile.TemporaryDirectory() as tmp:
@@ -150,7 +139,7 @@ def bench_ray(runs: int, chip: str) -> None:
             total_s = time.perf_counter() - start
             status_ms = [timed(lambda h=h: backend.status(h)) for h in handles]
     finally:
-        ray.shutdown()
+        head.__exit__(None, None, None)
     print(f"ray backend, {runs} runs of `true`, 8 chip slots, local head (1 CPU)")
     print(f"{'cluster_start_s':>18}: {startup_s:9.2f}")
     print(f"{'submit_p50_ms':>18}: {statistics.median(submit_ms):9.2f}")

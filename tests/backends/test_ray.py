@@ -24,7 +24,7 @@ from aicenter.backends import (
     read_whole_log,
     wait_until_finished,
 )
-from aicenter.backends.ray_jobs import RayBackend, build_entrypoint, chip_resource
+from aicenter.backends.ray_jobs import RayBackend, build_entrypoint, local_ray_head
 
 from .behaviour import FINISH_S, BackendBehaviour, python, wait_for_log
 
@@ -43,23 +43,8 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def ray_address(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A local Ray head on loopback: 1 CPU, a small object store, one resource per chip type."""
-    from aicenter.backends.ray_jobs import wait_for_job_server
-
-    context = ray.init(
-        num_cpus=1,
-        resources={chip_resource(chip): float(n) for chip, n in CLUSTER_CHIPS.items()},
-        include_dashboard=True,
-        dashboard_host="127.0.0.1",
-        dashboard_port=_free_port(),
-        object_store_memory=80 * 1024 * 1024,
-        _temp_dir=str(tmp_path_factory.mktemp("ray")),
-        logging_level="ERROR",
-        log_to_driver=False,
-    )
-    address = f"http://{context.dashboard_url}"
-    wait_for_job_server(address)
-    yield address
-    ray.shutdown()
+    with local_ray_head(CLUSTER_CHIPS, temp_dir=tmp_path_factory.mktemp("ray")) as address:
+        yield address
 
 
 @pytest.fixture

@@ -45,10 +45,14 @@ weeks, not for thousands of tiny jobs.
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 import shlex
+import socket
 import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -322,3 +326,39 @@ def wait_for_job_server(address: str, timeout_s: float = 60.0) -> None:
             if time.monotonic() >= deadline:
                 raise
             time.sleep(0.5)
+
+
+@contextmanager
+def local_ray_head(
+    slots_by_chip: Mapping[str, int],
+    num_cpus: int = 1,
+    object_store_mib: int = 80,
+    temp_dir: Path | None = None,
+) -> Iterator[str]:
+    """Start a Ray head on loopback in this process, with ``accel:<chip>`` resources, and yield
+    its job server address (``http://127.0.0.1:<port>``); shut it down on exit.
+
+    For tests, benchmarks and demos on one machine; a real center points the ``ray`` backend at
+    its cluster (for example a KubeRay head) instead. The head lives as long as this process."""
+    import ray
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    context = ray.init(
+        num_cpus=num_cpus,
+        resources={chip_resource(chip): float(n) for chip, n in slots_by_chip.items()},
+        include_dashboard=True,
+        dashboard_host="127.0.0.1",
+        dashboard_port=port,
+        object_store_memory=object_store_mib * 1024 * 1024,
+        _temp_dir=None if temp_dir is None else str(temp_dir),
+        logging_level=logging.ERROR,
+        log_to_driver=False,
+    )
+    try:
+        address = f"http://{context.dashboard_url}"
+        wait_for_job_server(address)
+        yield address
+    finally:
+        ray.shutdown()
