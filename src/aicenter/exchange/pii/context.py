@@ -12,9 +12,16 @@ from collections.abc import Iterable
 
 
 def context_pattern(words: Iterable[str]) -> re.Pattern[str]:
-    """One compiled alternation of ``words`` (longest first), case-insensitive."""
-    ordered = sorted(set(words), key=len, reverse=True)
-    return re.compile("|".join(re.escape(w) for w in ordered), re.IGNORECASE)
+    """One compiled alternation of ``words`` (longest first). ASCII words also match in lower,
+    upper and capitalised case; the pattern is compiled case-sensitively because an
+    IGNORECASE alternation searches about eight times slower (no literal-prefix scan)."""
+    variants: set[str] = set()
+    for word in words:
+        variants.add(word)
+        if word.isascii():
+            variants.update({word.lower(), word.upper(), word.capitalize()})
+    ordered = sorted(variants, key=lambda w: (-len(w), w))
+    return re.compile("|".join(re.escape(w) for w in ordered))
 
 
 _CLAUSE_END = re.compile(r"[.!?;。](?:\s|$)|\n|\|")
