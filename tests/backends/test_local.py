@@ -250,3 +250,11 @@ def test_a_request_whose_runner_never_started_becomes_lost(local: LocalBackend) 
     lost = local.status(handle)
     assert lost.state is RunState.LOST and "never started" in lost.message
     assert local.busy_devices("nvidia-h100-sxm") == set()
+
+
+def test_run_directories_are_private_to_the_server_user(local: LocalBackend) -> None:
+    """request.json holds the job's environment (which may carry the tenant's secrets)."""
+    handle = local.launch(LaunchRequest("private", ("true",), "nvidia-h100-sxm", 1,
+                                        env={"HF_TOKEN": "tenant-secret"}))
+    wait_until_finished(local, handle, FINISH_S)
+    assert Path(handle.locator).stat().st_mode & 0o777 == 0o700

@@ -71,7 +71,7 @@ class LocalBackend:
 
     def __init__(self, root: Path, slots_by_chip: Mapping[str, int] | None = None) -> None:
         self.root = Path(root).resolve()
-        self.root.mkdir(parents=True, exist_ok=True)
+        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.slots_by_chip = dict(slots_by_chip or {})
         self._launch_lock = threading.Lock()
         self._runners: dict[str, subprocess.Popen[bytes]] = {}
@@ -97,7 +97,7 @@ class LocalBackend:
             run_dir = run_dir.resolve()
             if run_dir.exists() and not (run_dir / REQUEST).exists():
                 shutil.rmtree(run_dir)
-            run_dir.mkdir(parents=True, exist_ok=False)
+            run_dir.mkdir(parents=True, exist_ok=False, mode=0o700)  # request.json holds env
             if request.log_dir is not None:
                 entry.symlink_to(run_dir, target_is_directory=True)
             env = {name: os.environ[name] for name in BASE_ENV_NAMES if name in os.environ}
