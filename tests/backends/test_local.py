@@ -258,3 +258,12 @@ def test_run_directories_are_private_to_the_server_user(local: LocalBackend) -> 
                                         env={"HF_TOKEN": "tenant-secret"}))
     wait_until_finished(local, handle, FINISH_S)
     assert Path(handle.locator).stat().st_mode & 0o777 == 0o700
+
+
+def test_a_missing_working_directory_is_refused_at_launch(
+    local: LocalBackend, tmp_path: Path
+) -> None:
+    with pytest.raises(InputError, match=r"working directory .*/nowhere does not exist"):
+        local.launch(LaunchRequest("lost-dir", ("true",), "nvidia-h100-sxm", 1,
+                                   working_dir=tmp_path / "nowhere"))
+    assert local.list_runs() == []

@@ -92,6 +92,11 @@ class LocalBackend:
                 _remove_entry(entry)  # a launch that died before writing its request
             if entry.exists() or entry.is_symlink():
                 raise InputError(f"run id {request.run_id!r} is already used", field="run_id")
+            if request.working_dir is not None and not Path(request.working_dir).is_dir():
+                raise InputError(
+                    f"working directory {request.working_dir} does not exist on this machine",
+                    field="working_dir",
+                )
             device_ids = self._assign_devices(request)
             run_dir = entry if request.log_dir is None else Path(request.log_dir) / request.run_id
             run_dir = run_dir.resolve()
