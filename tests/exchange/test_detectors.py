@@ -51,6 +51,7 @@ def test_checksums_on_worked_examples() -> None:
     [
         ("주민번호 900101-1234568", [("rrn", "900101-1234568")]),
         ("9001011234568", [("rrn", "9001011234568")]),  # undashed, valid check
+        ("주민번호: 900101 - 1234568", [("rrn", "900101 - 1234568")]),
         ("주민등록번호는 011010-3918271 입니다", [("rrn", "011010-3918271")]),  # post-2020
         ("900101-1234567", []),  # check fails, no context: an order number as far as we know
         ("주민번호 901301-1234568", []),  # month 13
@@ -121,6 +122,7 @@ def test_business_licence_passport(text: str, expected: list[tuple[str, str]]) -
         "+82 (0)10 1234 5678",
         "+82-2-123-4567",
         "+82 31 1234 5678",
+        "010 - 1234 - 5678",
     ],
 )
 def test_phone_forms(phone: str) -> None:
@@ -232,3 +234,17 @@ def test_registered_detector_gets_windows_by_prefilter_and_record_context() -> N
         (PiiType.BANK_ACCOUNT, "ORD-123456")
     ]
     assert scanner.scan("배송 ORD-123456 확인") == []  # no record context
+
+
+def test_korean_barcode_is_not_a_resident_number_without_context() -> None:
+    from aicenter.exchange.pii.registration_shape import korean_barcode
+
+    for tail in range(10**6):
+        number = f"880101{tail:06d}"
+        ean = next(c for c in "0123456789" if korean_barcode(digits(number + c)))
+        if rrn_check_digit_ok(digits(number + ean)):
+            number += ean
+            break
+    assert found(f"바코드 {number}") == []  # a barcode, though it also reads as born 1988-01-01
+    assert found(f"주민번호 {number}") == [("rrn", number)]
+    assert found(f"{number[:6]}-{number[6:]}") == [("rrn", f"{number[:6]}-{number[6:]}")]

@@ -274,9 +274,18 @@ def labelled_records(
     return out
 
 
+def ean13(rng: random.Random) -> str:
+    """A Korean product barcode: EAN-13 with the 880 prefix and a valid check digit
+    (weights 1,3,1,3,… on the first 12 digits; check = (10 − Σ mod 10) mod 10). Thirteen digits
+    starting 880 also read as a resident number born in 1988."""
+    body = "880" + _digits(rng, 9)
+    total = sum(int(c) * (3 if i % 2 else 1) for i, c in enumerate(body))
+    return body + str((10 - total % 10) % 10)
+
+
 def number_heavy_text(seed: int, n_bytes: int) -> str:
     """PII-free, number-heavy text of about ``n_bytes`` UTF-8 bytes: tables, dates, prices,
-    timestamps, order numbers, codes and statistics."""
+    timestamps, order numbers, product barcodes, codes and statistics."""
     rng = random.Random(seed)
     lines: list[str] = []
     size = 0
@@ -326,6 +335,11 @@ def number_heavy_text(seed: int, n_bytes: int) -> str:
         ),
         lambda: f"우편번호 {_digits(rng, 5)} 사서함 {rng.randint(1, 999)}호 {rng.randint(1, 40)}층",
         lambda: f"epoch {rng.randint(1_500_000_000, 1_800_000_000)} id {_digits(rng, 16)}",
+        lambda: (
+            f"| {ean13(rng)} | {rng.randint(1, 99) * 100:,}원 | {rng.randint(1, 500)}개 "
+            f"| {rng.randint(1, 12):02d}/{rng.randint(1, 28):02d} |"
+        ),
+        lambda: f"바코드 {ean13(rng)} 입고 {rng.randint(1, 999)}개",
     ]
     while size < n_bytes:
         line = rng.choice(rows)()

@@ -31,7 +31,7 @@ class CorporateNumberDetector:
     trigger = Trigger.DIGITS
     min_digits = 13
     needs_any = ""
-    prefilter = r"(?<!\d)\d{6}[- ]?\d{7}(?!\d)"
+    prefilter = r"(?<!\d)\d{6}[- ]{0,3}\d{7}(?!\d)"
     record_context: re.Pattern[str] | None = None
 
     def find(self, text: str, start: int, end: int) -> Iterator[Finding]:

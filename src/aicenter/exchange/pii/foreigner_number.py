@@ -30,7 +30,7 @@ class ForeignerNumberDetector:
     trigger = Trigger.DIGITS
     min_digits = 13
     needs_any = ""
-    prefilter = r"(?<!\d)\d{6}[- ]?\d{7}(?!\d)"
+    prefilter = r"(?<!\d)\d{6}[- ]{0,3}\d{7}(?!\d)"
     record_context: re.Pattern[str] | None = None
 
     def find(self, text: str, start: int, end: int) -> Iterator[Finding]:
@@ -38,11 +38,12 @@ class ForeignerNumberDetector:
             front, sep, back = m.group(1), m.group(2), m.group(3)
             if back[0] not in _FOREIGNER_G or not shape.plausible_birth_date(front):
                 continue
-            valid = foreigner_check_digit_ok(shape.digits_of(front, back))
+            digits = shape.digits_of(front, back)
+            valid = foreigner_check_digit_ok(digits)
             context = near(CONTEXT, text, m.start(), m.end())
             if context:
                 score = 0.95 if valid else 0.80
-            elif valid:
+            elif valid and (sep or not shape.korean_barcode(digits)):
                 score = 0.95 if sep else 0.70
             else:
                 continue

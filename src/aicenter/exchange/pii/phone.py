@@ -2,7 +2,7 @@
 
 Prefixes: mobile 010 (and legacy 011, 016–019); Seoul 02; regions 0[3-6][1-5]; internet 070;
 personal 050X; free 080; nationwide representative numbers 15XX/16XX/18XX-XXXX. Groups are
-separated by '-', '.', ' ' or a closing parenthesis — ``(02) 123-4567`` — or not at all.
+separated by '-', '.', ' ' (or ' - ') or a closing parenthesis — ``(02) 123-4567`` — or not at all.
 International: ``+82`` then the number without its leading 0 (``+82 10-1234-5678``,
 ``+82-2-123-4567``, also ``+82 (0)10 ...``).
 
@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from aicenter.exchange.pii.base import Finding, PiiType, Trigger
 from aicenter.exchange.pii.context import context_pattern, near
 
-_SEP = r"[-. ]"
+_SEP = r"(?: ?[-.] ?| )"  # "-", ".", " ", also " - " as people type it
 _AREA = r"(?:1[016789]|2|[3-6][1-5]|70|80|50\d)"
 _INTERNATIONAL = (
     rf"\+82{_SEP}?(?:\(0\){_SEP}?|0)?{_AREA}(?:{_SEP}|\){_SEP}?)?\d{{3,4}}{_SEP}?\d{{4}}"
@@ -48,7 +48,8 @@ class PhoneDetector:
     min_digits = 8
     needs_any = ""
     prefilter = (
-        r"(?<!\d)0\d{1,3}[-. )]*\d{3,4}[-. ]?\d{4}(?!\d)|\+82|(?<!\d)1[568]\d\d[-. ]?\d{4}(?!\d)"
+        r"(?<!\d)0\d{1,3}[-. )]*\d{3,4}[-. ]{0,3}\d{4}(?!\d)|\+82"
+        r"|(?<!\d)1[568]\d\d[-. ]{0,3}\d{4}(?!\d)"
     )
     record_context: re.Pattern[str] | None = None
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-# 6 digits, an optional dash/space, 7 digits; not inside a longer run of digits or a code.
-SHAPE = re.compile(r"(?<![0-9A-Za-z\-])(\d{6})([- ]?)(\d{7})(?![0-9A-Za-z]|-\d)")
+# 6 digits, an optional dash (spaces around it allowed) or space, 7 digits; not inside a longer
+# run of digits or a code.
+SHAPE = re.compile(r"(?<![0-9A-Za-z\-])(\d{6})( ?- ?| )?(\d{7})(?![0-9A-Za-z]|-\d)")
 
 _DAYS_IN_MONTH = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
@@ -37,3 +38,13 @@ def weighted_mod11(digits: list[int]) -> int:
 def matches(text: str, start: int, end: int) -> Iterator[re.Match[str]]:
     """Every 6 + 7 candidate within ``text[start:end]``."""
     return SHAPE.finditer(text, start, end)
+
+
+def korean_barcode(digits: list[int]) -> bool:
+    """Whether 13 digits are a Korean product barcode: EAN-13 with prefix 880 and a valid check
+    digit (weights 1,3,1,3,… on the first 12; check = (10 − Σ mod 10) mod 10). Undashed and
+    without a context word, such a number is taken for a barcode, not a registration number."""
+    if digits[:3] != [8, 8, 0]:
+        return False
+    total = sum(d * (3 if i % 2 else 1) for i, d in enumerate(digits[:12]))
+    return (10 - total % 10) % 10 == digits[12]

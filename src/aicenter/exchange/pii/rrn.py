@@ -5,7 +5,8 @@ or changed since 2020-10-05 carry random digits after G, so a failed check does 
 number out: with a context word nearby (주민, 생년월일 ...) a plausible date and G suffice.
 
 Scores: dashed and valid 0.95; undashed and valid 0.70 (so a bank account announced by 계좌 wins
-an overlap); any valid-date shape next to a context word 0.95 (check passes) or 0.80 (fails).
+an overlap) unless it is also a valid 880 product barcode; any valid-date shape next to a context
+word 0.95 (check passes) or 0.80 (fails).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ class ResidentNumberDetector:
     trigger = Trigger.DIGITS
     min_digits = 13
     needs_any = ""
-    prefilter = r"(?<!\d)\d{6}[- ]?\d{7}(?!\d)"
+    prefilter = r"(?<!\d)\d{6}[- ]{0,3}\d{7}(?!\d)"
     record_context: re.Pattern[str] | None = None
 
     def find(self, text: str, start: int, end: int) -> Iterator[Finding]:
@@ -41,11 +42,12 @@ class ResidentNumberDetector:
             front, sep, back = m.group(1), m.group(2), m.group(3)
             if back[0] not in _CITIZEN_G or not shape.plausible_birth_date(front):
                 continue
-            valid = rrn_check_digit_ok(shape.digits_of(front, back))
+            digits = shape.digits_of(front, back)
+            valid = rrn_check_digit_ok(digits)
             context = near(CONTEXT, text, m.start(), m.end())
             if context:
                 score = 0.95 if valid else 0.80
-            elif valid:
+            elif valid and (sep or not shape.korean_barcode(digits)):
                 score = 0.95 if sep else 0.70
             else:
                 continue
