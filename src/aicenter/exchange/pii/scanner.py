@@ -126,6 +126,8 @@ class Scanner:
                         if not known:
                             continue
                     out.extend(detector.find(text, s, e))
+        if not out or NOT_PII_LABELS.search(text) is None:
+            return out
         return [
             f for f in out if not near(NOT_PII_LABELS, text, f.start, f.end, before=12, after=0)
         ]
