@@ -35,7 +35,6 @@ from dataclasses import dataclass
 
 import highspy
 import numpy as np
-import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from aicenter.domain.errors import InfeasibleError
@@ -60,7 +59,7 @@ class FractionLp:
 
 def _solve(
     cost: FloatArray,
-    matrix: sp.csc_matrix,
+    matrix: _Csc,
     row_lower: FloatArray,
     row_upper: FloatArray,
     col_upper: FloatArray,
@@ -80,18 +79,18 @@ def _solve(
     lp = highspy.HighsLp()
     n_col = len(cost)
     lp.num_col_ = n_col
-    lp.num_row_ = matrix.shape[0]
+    lp.num_row_ = matrix.n_rows
     lp.col_cost_ = -cost
     lp.col_lower_ = np.zeros(n_col)
     lp.col_upper_ = col_upper
     lp.row_lower_ = row_lower
     lp.row_upper_ = row_upper
     lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = matrix.indptr
-    lp.a_matrix_.index_ = matrix.indices
-    lp.a_matrix_.value_ = matrix.data
+    lp.a_matrix_.start_ = matrix.start
+    lp.a_matrix_.index_ = matrix.index
+    lp.a_matrix_.value_ = matrix.value
     lp.a_matrix_.num_col_ = n_col
-    lp.a_matrix_.num_row_ = matrix.shape[0]
+    lp.a_matrix_.num_row_ = matrix.n_rows
     h.passModel(lp)
     h.run()
     status = h.getModelStatus()
@@ -100,23 +99,38 @@ def _solve(
     return np.asarray(h.getSolution().col_value, dtype=np.float64)
 
 
-def _base_rows(lp: FractionLp, first_row: int) -> tuple[sp.coo_matrix, FloatArray]:
-    """One-place rows then capacity rows for the allowed ``(g, p)``, and their upper bounds."""
+@dataclass(frozen=True, slots=True)
+class _Csc:
+    """A column-wise sparse matrix as HiGHS takes it."""
+
+    start: NDArray[np.int64]
+    index: NDArray[np.int64]
+    value: FloatArray
+    n_rows: int
+
+
+def _rows(lp: FractionLp, with_t: bool) -> tuple[_Csc, FloatArray]:
+    """Fairness rows ``Σ_p a x (− t)`` [0, G), one-place rows [G, 2G), capacity rows [2G, 2G+P).
+
+    Each variable ``x[g,p]`` has exactly three entries, already in row order, so the matrix is
+    built column-wise directly; with ``with_t`` a last column holds ``−1`` in every fairness row.
+    Returns the matrix and the upper bounds of the one-place and capacity rows.
+    """
     n_groups, n_pools = lp.a.shape
     g, p = np.nonzero(lp.a > 0)
-    var = np.arange(len(g))
-    rows = np.concatenate([first_row + g, first_row + n_groups + p])
-    cols = np.concatenate([var, var])
-    vals = np.concatenate([np.ones(len(g)), lp.members[g] * lp.chips[g, p]])
-    shape = (first_row + n_groups + n_pools, len(g))
+    n_vars = len(g)
+    index = np.stack([g, n_groups + g, 2 * n_groups + p], axis=1).reshape(-1)
+    value = np.stack(
+        [lp.a[g, p], np.ones(n_vars), lp.members[g] * lp.chips[g, p]], axis=1
+    ).reshape(-1)
+    start = np.arange(0, 3 * n_vars + 1, 3, dtype=np.int64)
+    if with_t:
+        index = np.concatenate([index, np.arange(n_groups)])
+        value = np.concatenate([value, -np.ones(n_groups)])
+        start = np.append(start, 3 * n_vars + n_groups)
     uppers = np.concatenate([np.ones(n_groups), lp.capacity])
-    return sp.coo_matrix((vals, (rows, cols)), shape=shape), uppers
-
-
-def _fairness_rows(lp: FractionLp, n_rows: int) -> sp.coo_matrix:
-    """Rows ``Σ_p a[g,p] x[g,p]``, one per group, starting at row 0."""
-    g, p = np.nonzero(lp.a > 0)
-    return sp.coo_matrix((lp.a[g, p], (g, np.arange(len(g)))), shape=(n_rows, len(g)))
+    matrix = _Csc(start, index.astype(np.int64), value, 2 * n_groups + n_pools)
+    return matrix, uppers
 
 
 def _unflatten(lp: FractionLp, x: FloatArray) -> FloatArray:
@@ -131,14 +145,8 @@ def max_min(lp: FractionLp, interior: bool = True) -> tuple[FloatArray, float]:
     n_groups = lp.a.shape[0]
     if n_groups == 0:
         return np.zeros_like(lp.a), 0.0
-    base, uppers = _base_rows(lp, first_row=n_groups)
-    n_rows, n_vars = base.shape
-    fair = _fairness_rows(lp, n_rows)
-    minus_t = sp.coo_matrix(
-        (-np.ones(n_groups), (np.arange(n_groups), np.zeros(n_groups, dtype=np.int64))),
-        shape=(n_rows, 1),
-    )
-    matrix = sp.hstack([(fair + base).tocsc(), minus_t.tocsc()], format="csc")
+    matrix, uppers = _rows(lp, with_t=True)
+    n_vars = len(matrix.start) - 2
     row_lower = np.concatenate([np.zeros(n_groups), np.full(len(uppers), -np.inf)])
     row_upper = np.concatenate([np.full(n_groups, np.inf), uppers])
     cost = np.zeros(n_vars + 1)
@@ -153,9 +161,8 @@ def weighted_with_floor(lp: FractionLp, value: FloatArray, floor: float) -> Floa
     n_groups = lp.a.shape[0]
     if n_groups == 0:
         return np.zeros_like(lp.a)
-    base, uppers = _base_rows(lp, first_row=n_groups)
-    n_rows, n_vars = base.shape
-    matrix = (_fairness_rows(lp, n_rows) + base).tocsc()
+    matrix, uppers = _rows(lp, with_t=False)
+    n_vars = len(matrix.start) - 1
     row_lower = np.concatenate([np.full(n_groups, floor), np.full(len(uppers), -np.inf)])
     row_upper = np.concatenate([np.full(n_groups, np.inf), uppers])
     g, p = np.nonzero(lp.a > 0)

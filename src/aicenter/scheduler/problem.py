@@ -87,20 +87,29 @@ class Problem:
         )
 
 
+RowCache = dict[tuple[object, ...], tuple[list[float], list[int]]]
+
+
 def build_problem(
     snapshot: Snapshot,
     queue: Sequence[JobProgress],
     clock: float,
     throughputs: ThroughputMatrix,
+    rows: RowCache | None = None,
 ) -> Problem:
-    """The jobs that may run this cycle and where; see the module docstring for the rules."""
+    """The jobs that may run this cycle and where; see the module docstring for the rules.
+
+    ``rows`` caches each (class, demand, residency) row across calls; the caller must drop it
+    when the pools or the throughputs change.
+    """
     left = quota_left_h100e_h(snapshot)
     pools = snapshot.pools
     jobs: list[JobProgress] = []
     rate_rows: list[list[float]] = []
     chip_rows: list[list[int]] = []
     # Jobs with the same class, demand and residency have the same row: compute it once.
-    rows: dict[tuple[object, ...], tuple[list[float], list[int]]] = {}
+    if rows is None:
+        rows = {}
     for jp in queue:
         if jp.remaining_work <= 0 or jp.job.arrival_s > clock:
             continue

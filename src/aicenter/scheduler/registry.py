@@ -64,7 +64,7 @@ register(
 
 @dataclass(frozen=True)
 class FinishTimeFairFactory:
-    """``finish_time_fair`` re-solves whenever jobs arrive or leave (every round at most)."""
+    """``finish_time_fair`` re-solves when jobs arrive or leave, at most every two rounds."""
 
     name: str = "finish_time_fair"
     description: str = (
@@ -73,7 +73,7 @@ class FinishTimeFairFactory:
 
     def build(self, throughputs: ThroughputMatrix, config: SchedulerConfig) -> Policy:
         objective = FinishTimeFairObjective(config.extra.get("floor", DEFAULT_FLOOR))
-        own = replace(config, resolve_min_interval_s=config.round_s)
+        own = replace(config, resolve_min_interval_s=2 * config.round_s)
         return RoundScheduler(self.name, objective, throughputs, own)
 
 

@@ -37,6 +37,7 @@ from aicenter.scheduler.policy import SchedulerConfig
 from aicenter.scheduler.problem import (
     FloatArray,
     Problem,
+    RowCache,
     build_problem,
     quota_keys,
     quota_left_h100e_h,
@@ -46,6 +47,7 @@ from aicenter.scheduler.types import (
     Allocation,
     JobProgress,
     Placement,
+    Pool,
     PriorityClass,
     Snapshot,
 )
@@ -108,6 +110,8 @@ class RoundScheduler:
         self.objective = objective
         self.throughputs = throughputs
         self.config = config
+        self._pools: tuple[Pool, ...] = ()
+        self._rows: RowCache = {}
         self._pool_ids: tuple[str, ...] = ()
         self._x: dict[str, FloatArray] = {}
         self._solved_jobs: frozenset[str] | None = None
@@ -118,13 +122,15 @@ class RoundScheduler:
         self._pool_time = np.zeros(0)
         self._nodes: dict[str, tuple[str, tuple[int, ...]]] = {}
 
-    def _reset(self, pool_ids: tuple[str, ...]) -> None:
+    def _reset(self, pools: tuple[Pool, ...]) -> None:
         """Forget all per-job state: the pools changed, so the rows mean something else."""
-        self._pool_ids = pool_ids
+        self._pools = pools
+        self._rows = {}
+        self._pool_ids = tuple(p.id for p in pools)
         self._x, self._baseline, self._seen, self._job_time = {}, {}, {}, {}
         self._solved_jobs = None
         self._solved_at = -np.inf
-        self._pool_time = np.zeros(len(pool_ids))
+        self._pool_time = np.zeros(len(pools))
         self._nodes = {}
 
     def _attained(self, problem: Problem) -> FloatArray:
@@ -193,10 +199,9 @@ class RoundScheduler:
         self, snapshot: Snapshot, queue: Sequence[JobProgress], clock: float
     ) -> Allocation:
         """Place jobs for the round starting at ``clock`` (see the module docstring)."""
-        problem = build_problem(snapshot, queue, clock, self.throughputs)
-        pool_ids = tuple(p.id for p in problem.pools)
-        if pool_ids != self._pool_ids:
-            self._reset(pool_ids)
+        if snapshot.pools != self._pools:
+            self._reset(snapshot.pools)
+        problem = build_problem(snapshot, queue, clock, self.throughputs, self._rows)
         ids = [jp.id for jp in problem.jobs]
         attained = self._attained(problem)
         self._account(problem, ids, attained)

@@ -91,6 +91,7 @@ def simulate(
         tenants.setdefault(j.tenant, Tenant(j.tenant))
     pools = {p.id: p for p in snapshot.pools}
     active: dict[str, JobProgress] = {}
+    used_h100e_s: dict[str, float] = {}  # by tenant, since the snapshot was last updated
     rounds: list[RoundRecord] = []
     next_arrival = 0
     clock = jobs[0].arrival_s if jobs else 0.0
@@ -103,6 +104,10 @@ def simulate(
         if not active:
             clock = jobs[next_arrival].arrival_s
             continue
+        for tid, seconds in used_h100e_s.items():
+            t = tenants[tid]
+            tenants[tid] = replace(t, used=t.used + H100eHours(seconds / 3600.0))
+        used_h100e_s.clear()
         snap = replace(snapshot, tenants=dict(tenants))
         queue = list(active.values())
         started = timer()
@@ -133,8 +138,7 @@ def simulate(
             record.chip_seconds[pool.id] = record.chip_seconds.get(pool.id, 0.0) + chip_s
             h100e_s = chip_s * pool.h100e_per_chip
             record.h100e_s += h100e_s
-            t = tenants[jp.job.tenant]
-            tenants[t.id] = replace(t, used=t.used + H100eHours(h100e_s / 3600.0))
+            used_h100e_s[jp.job.tenant] = used_h100e_s.get(jp.job.tenant, 0.0) + h100e_s
             if remaining <= max(1e-9 * jp.job.total_work, 1e-12):
                 record.completion_s = clock + elapsed
                 del active[jp.id]

@@ -14,7 +14,7 @@ lowers the average completion time) and the chip each job runs fastest on relati
 (the ``r[j,p]`` term, as in Gavel). The floor guarantees every job, in every solution, at
 least ``β`` of the normalised throughput max-min fairness would give the worst-off job of the
 same queue, so no job starves however long it is. The problem is re-solved whenever jobs arrive
-or leave (at most once a round), since remaining work is part of the objective.
+or leave (at most every two rounds), since remaining work is part of the objective.
 To keep the LP small, jobs are grouped by their normalised row, gang size and remaining work
 rounded to powers of two (so identical jobs share one variable per pool).
 """
