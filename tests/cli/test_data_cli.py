@@ -58,3 +58,16 @@ def test_scan_bad_input_is_one_line_exit_2(cli: Cli, tmp_path: Path) -> None:
     assert result.err == f"error: {path}:2: field 'text': must be a string, not int\n"
     missing = cli("data", "scan", str(tmp_path / "nope.txt"))
     assert missing.code == 2 and missing.err.startswith("error: ")
+
+
+def test_scan_parquet_text_column(cli: Cli, tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "rows.parquet"
+    pq.write_table(pa.table({"body": ["없음", "카드 4111-1111-1111-1111"]}), path)
+    result = cli("data", "scan", str(path), "--field", "body", "--format", "json", "--no-names")
+    assert result.code == 0, result.err
+    assert json.loads(result.out)["findings"] == [
+        {"type": "card", "start": 3, "end": 22, "record": 1}
+    ]

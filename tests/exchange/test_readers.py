@@ -87,3 +87,26 @@ def test_streaming_keeps_memory_bounded(tmp_path: Path) -> None:
     tracemalloc.stop()
     assert count == 40_000
     assert peak < 4_000_000
+
+
+def test_parquet_string_column_in_batches(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "rows.parquet"
+    table = pa.table({"id": list(range(10_000)), "text": [f"기사 {i}" for i in range(10_000)]})
+    pq.write_table(table, path, row_group_size=1000)
+    reader = RecordReader(path)
+    assert reader.format is RecordFormat.PARQUET
+    records = list(reader)
+    assert len(records) == 10_000 and records[9_999].text == "기사 9999"
+    assert records[5].index == 5 and records[5].line == 6
+    assert reader.bytes_read == reader.total_bytes
+    with pytest.raises(InputError, match="no such column"):
+        list(RecordReader(path, field="body"))
+    with pytest.raises(InputError, match="must be a string column"):
+        list(RecordReader(path, field="id"))
+    bad = tmp_path / "bad.parquet"
+    bad.write_text("not parquet")
+    with pytest.raises(InputError, match="not a Parquet file"):
+        list(RecordReader(bad))

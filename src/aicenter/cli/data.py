@@ -21,7 +21,9 @@ app = typer.Typer(help="The licensed-data exchange: datasets, PII, licences.", n
 
 @app.command("scan")
 def scan(
-    file: Annotated[Path, typer.Argument(help="text, JSONL or CSV file; gzip or zstd allowed")],
+    file: Annotated[
+        Path, typer.Argument(help="text, JSONL, CSV (gzip or zstd allowed) or Parquet file")
+    ],
     fmt: Annotated[TableFormat, typer.Option("--format", help="table or json")] = (
         TableFormat.TABLE
     ),
@@ -30,7 +32,9 @@ def scan(
     ] = "text",
     input_format: Annotated[
         RecordFormat | None,
-        typer.Option("--input-format", help="text, jsonl or csv (default: from the file name)"),
+        typer.Option(
+            "--input-format", help="text, jsonl, csv or parquet (default: from the file name)"
+        ),
     ] = None,
     names: Annotated[
         bool, typer.Option("--names/--no-names", help="also detect person names")
