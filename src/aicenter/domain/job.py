@@ -210,6 +210,23 @@ def spec_from_mapping(data: Mapping[str, Any]) -> JobSpec:
     )
 
 
+def spec_from_stored(data: Mapping[str, Any]) -> JobSpec:
+    """Rebuild a spec that was validated on admission and stored by :meth:`JobSpec.to_dict`
+    (no re-validation: the scheduling loop reads thousands of them each round)."""
+    return JobSpec(
+        name=data["name"],
+        command=data["command"],
+        resources=tuple(ResourceAlternative(r["chip"], r["count"]) for r in data["resources"]),
+        max_duration_s=int(str(data["max_duration"]).rstrip("s")),
+        workdir=data.get("workdir"),
+        env=dict(data.get("env") or {}),
+        priority=PriorityClass(data.get("priority", "normal")),
+        workload=WorkloadClass(data.get("workload", "dense-training")),
+        datasets=tuple(data.get("datasets") or ()),
+        max_retries=int(data.get("max_retries", 0)),
+    )
+
+
 def parse_job_spec(text: str, file: str | None = None) -> JobSpec:
     """Parse a YAML job spec; errors name the file, the line and the field."""
     try:

@@ -7,14 +7,14 @@ from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, update
 
-from aicenter.domain.job import Job, JobStatus, spec_from_mapping
+from aicenter.domain.job import Job, JobStatus, spec_from_stored
 from aicenter.storage.tables import jobs as t
 
 
 def _job(row: Any) -> Job:
     return Job(
         id=row.id, org_id=row.org_id, person_id=row.person_id, grant_id=row.grant_id,
-        spec=spec_from_mapping(row.spec), status=JobStatus(row.status),
+        spec=spec_from_stored(row.spec), status=JobStatus(row.status),
         idempotency_key=row.idempotency_key, hold_h100e_h=row.hold_h100e_h,
         submitted_at=row.submitted_at, chip=row.chip, chip_count=row.chip_count,
         backend=row.backend, handle=row.handle, attempts=row.attempts,

@@ -1,0 +1,208 @@
+"""Benchmark: job submissions through the HTTP API on PostgreSQL, and one scheduling round
+over 10,000 queued jobs.
+
+Run: .venv/bin/python benchmarks/bench_api.py [--seconds S] [--clients C] [--workers W]
+     [--queued N] [--pg-url URL]
+
+1. Starts ``aicenter serve`` (``--workers`` uvicorn processes, the scheduling loop in the first
+   one, paused for the run) on a fresh PostgreSQL schema, sets up C organisations each with a
+   member token and a grant, then C concurrent clients (asyncio + httpx, keep-alive) submit
+   jobs with idempotency keys for S seconds. Reports sustained submissions/s and latency
+   percentiles.
+2. In-process: N queued jobs on the same database, then one scheduling round (poll, snapshot,
+   ``schedule()``, placement on a 16-chip pool): reports its duration.
+
+Targets (exit 1 if missed): >= 500 submissions/s sustained, p99 < 100 ms with 50 clients;
+one scheduling round over 10,000 queued jobs in under 2 s (two default intervals).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import secrets
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+from sqlalchemy import create_engine, text
+
+TARGETS = {"submissions_per_s_min": 500.0, "p99_ms_max": 100.0, "round_s_max": 2.0}
+PG_URL = os.environ.get("AICENTER_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+SPEC = {"name": "bench", "command": "true", "max_duration": "60s",
+        "resources": [{"chip": "nvidia-h100-sxm", "count": 1}]}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def make_schema(base: str) -> tuple[str, str]:
+    schema = f"bench_{secrets.token_hex(4)}"
+    with create_engine(base).begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in base else "?"
+    return schema, f"{base}{sep}options=-csearch_path%3D{schema}"
+
+
+def drop_schema(base: str, schema: str) -> None:
+    with create_engine(base).begin() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+
+
+def setup(url: str, token: str, clients: int) -> list[str]:
+    """C organisations, each with a member token and a large grant."""
+    from aicenter.client import Client
+
+    secrets_out = []
+    with Client(url, token) as op:
+        call = op.open_call("bench", ["sme"], {"nvidia-h100-sxm": 256})
+        for i in range(clients):
+            org = op.create_org(f"bench-{i}", "sme")
+            person = op.add_person(org.id, "b", f"b{i}@bench.kr", "member")
+            secrets_out.append(op.create_token(person.id, "bench").secret or "")
+            app = op.apply(call.id, "b", {"nvidia-h100-sxm": 8}, 12, 1e9, org_id=org.id)
+            op.award_grant(app.id, 1e9)
+    return secrets_out
+
+
+async def load(url: str, tokens: list[str], seconds: float) -> tuple[int, list[float], int]:
+    run = secrets.token_hex(3)
+    latencies: list[float] = []
+    errors = 0
+    stop_at = time.perf_counter() + seconds
+
+    async def client(token: str, index: int) -> None:
+        nonlocal errors
+        headers = {"Authorization": f"Bearer {token}"}
+        limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+        async with httpx.AsyncClient(base_url=url, headers=headers, limits=limits,
+                                     timeout=30) as http:
+            n = 0
+            while time.perf_counter() < stop_at:
+                n += 1
+                start = time.perf_counter()
+                r = await http.post("/api/v1/jobs", json={"spec": SPEC},
+                                    headers={"Idempotency-Key": f"{run}-{index}-{n}"})
+                latencies.append(time.perf_counter() - start)
+                if r.status_code != 201:
+                    errors += 1
+                    if errors <= 3:
+                        print(f"error {r.status_code}: {r.text[:300]}")
+
+    await asyncio.gather(*(client(t, i) for i, t in enumerate(tokens)))
+    return len(latencies), latencies, errors
+
+
+def bench_round(db_url: str, home: Path, queued: int) -> float:
+    """Seconds of one scheduling round with ``queued`` jobs waiting (in-process)."""
+    from decimal import Decimal
+
+    from aicenter.backends import RunHandle, StopReason
+    from aicenter.domain.job import JobStatus, parse_job_spec
+    from aicenter.domain.org import OrgClass
+    from aicenter.domain.person import Role
+    from aicenter.services import grant as grant_svc
+    from aicenter.services import job as job_svc
+    from aicenter.services import org as org_svc
+    from aicenter.services import pool as pool_svc
+    from aicenter.services import program as program_svc
+    from aicenter.services.context import Caller, ServiceContext
+    from aicenter.services.runtime import attach_backend
+    from aicenter.services.scheduling import make_policy, run_round
+    from aicenter.settings import Settings
+    from aicenter.storage import Database
+
+    db = Database(db_url, pool_size=5)
+    db.migrate()
+    ctx = ServiceContext(db=db, settings=Settings(home=home / "round", database_url=db_url))
+    with db.transaction(write=False) as tx:
+        op = Caller(next(p for p in tx.people.list() if p.role is Role.OPERATOR))
+    pool_svc.add_pool(ctx, op, "amd-mi300x", 16)
+    call = program_svc.open_call(ctx, op, program_svc.CallRequest(
+        "round", frozenset({OrgClass.SME}), {"amd-mi300x": 256}))
+    org = org_svc.create_org(ctx, op, "round-org", OrgClass.SME)
+    member = Caller(org_svc.add_person(ctx, op, org.id, "r", "r@round.kr", Role.MEMBER))
+    budget = Decimal("1e9")
+    app = program_svc.apply(ctx, op, call.id, org.id, "r", {"amd-mi300x": 8}, 12, budget)
+    grant_svc.award(ctx, op, app.id, budget)
+    spec = parse_job_spec("name: q\ncommand: 'sleep 30'\nresources: [{chip: amd-mi300x, "
+                          "count: 8}]\nmax_duration: 1h\n")
+    for _ in range(queued):
+        job_svc.submit(ctx, member, spec)
+    attach_backend(ctx)
+    policy = make_policy(ctx)
+    start = time.perf_counter()
+    report = run_round(ctx, policy)
+    seconds = time.perf_counter() - start
+    print(f"round: {queued:,} queued jobs, launched {len(report.launched)}, {seconds:.2f} s")
+    with db.transaction(write=False) as tx:
+        running = tx.jobs.list(statuses=[JobStatus.RUNNING])
+    for job in running:
+        if job.handle:
+            ctx.backend.terminate(RunHandle.parse(job.handle), StopReason.CANCEL, 0)
+    db.dispose()
+    return seconds
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=15.0)
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--queued", type=int, default=10_000)
+    parser.add_argument("--pg-url", default=PG_URL)
+    args = parser.parse_args()
+
+    home = Path(tempfile.mkdtemp(prefix="aicenter-bench-"))
+    schema, db_url = make_schema(args.pg_url)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "AICENTER_HOME": str(home), "AICENTER_DATABASE_URL": db_url,
+           "AICENTER_SCHEDULER_INTERVAL_S": "3600"}
+    server = subprocess.Popen([sys.executable, "-c", "from aicenter.cli.main import run; run()",
+                               "serve", "--port", str(port)], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        from aicenter.client import Client
+
+        Client(url, "x").wait_until_up(60)
+        token = (home / "operator-token").read_text().strip()
+        tokens = setup(url, token, args.clients)
+        asyncio.run(load(url, tokens, 2.0))  # warm-up
+        count, latencies, errors = asyncio.run(load(url, tokens, args.seconds))
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(30)
+    rate = count / args.seconds
+    cuts = statistics.quantiles(latencies, n=100)
+    p50, p99 = cuts[49] * 1000, cuts[98] * 1000
+    print(f"submissions: {count:,} in {args.seconds:.0f} s with {args.clients} clients = "
+          f"{rate:,.0f}/s; latency p50 {p50:.1f} ms, p99 {p99:.1f} ms; errors {errors}")
+    round_s = bench_round(db_url, home, args.queued)
+    drop_schema(args.pg_url, schema)
+    missed = []
+    if rate < TARGETS["submissions_per_s_min"]:
+        missed.append(f"rate {rate:.0f}/s < {TARGETS['submissions_per_s_min']:.0f}/s")
+    if p99 > TARGETS["p99_ms_max"]:
+        missed.append(f"p99 {p99:.0f} ms > {TARGETS['p99_ms_max']:.0f} ms")
+    if round_s > TARGETS["round_s_max"]:
+        missed.append(f"round {round_s:.2f} s > {TARGETS['round_s_max']} s")
+    if errors:
+        missed.append(f"{errors} failed submissions")
+    for line in missed:
+        print(f"MISSED: {line}")
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
