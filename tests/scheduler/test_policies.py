@@ -5,13 +5,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from aicenter.catalog import PerformanceTable
+from aicenter.domain.accelerator import WorkloadClass
 from aicenter.domain.units import Currency, H100eHours, Money
+from aicenter.planner import presets
 from aicenter.scheduler import (
     JobProgress,
     Pool,
     SchedulerConfig,
     Snapshot,
     Tenant,
+    ThroughputMatrix,
     build_policy,
     policy_names,
 )
@@ -218,3 +222,20 @@ def test_every_policy_fills_an_idle_cluster_and_respects_rows(name: str) -> None
         used = sum(share.get(p.id, 0.0) for share in alloc.fractions.values())
         assert used <= p.count + 1e-6
     assert np.isfinite(sum(sum(s.values()) for s in alloc.fractions.values()))
+
+
+def test_throughput_matrix_prefers_measured_then_planner_then_catalog(
+    perf: PerformanceTable,
+) -> None:
+    model = presets()["llama-3.1-8b"]
+    chips = ["nvidia-h100-sxm", "nvidia-a100-80gb", "rebellions-atom"]
+    base = ThroughputMatrix.from_performance(perf, chips)
+    planned = base.with_planner([model], chips, [8])
+    a100 = perf.ratio("nvidia-a100-80gb", WorkloadClass.DENSE_TRAINING)
+    assert base.rate("dense-training", "nvidia-a100-80gb", 8) == pytest.approx(8 * a100)
+    assert planned.rate(model.name, "nvidia-h100-sxm", 8) == pytest.approx(8.0)
+    assert 0 < planned.rate(model.name, "nvidia-a100-80gb", 8) < 8.0
+    assert planned.rate(model.name, "rebellions-atom", 8) == 0.0  # cannot train
+    measured = planned.with_measured({(model.name, "nvidia-a100-80gb", 8): 5.0})
+    assert measured.rate(model.name, "nvidia-a100-80gb", 8) == 5.0  # measured wins
+    assert measured.rate(model.name, "nvidia-a100-80gb", 4) == pytest.approx(2.5)

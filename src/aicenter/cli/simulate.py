@@ -16,6 +16,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from aicenter.catalog import PerformanceTable, load_catalog
 from aicenter.cli.output import TableFormat, print_json, print_rows
 from aicenter.domain.errors import InputError
+from aicenter.planner import presets
 from aicenter.scheduler import SchedulerConfig, ThroughputMatrix, build_policy, policy_names
 from aicenter.scheduler.registry import DEFAULT_POLICY
 from aicenter.scheduler.types import Snapshot, Tenant
@@ -54,11 +55,17 @@ def _format_of(path: Path, given: TraceFormat) -> TraceFormat:
     return TraceFormat.SACCT
 
 
+PLANNED_GANG_SIZES = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
+
+
 def _matrix(throughputs: Path | None, chip_types: list[str]) -> ThroughputMatrix:
-    """Catalog estimates for catalog chips, Gavel's measured rates, then the given file."""
+    """Catalog estimates and the planner's per-model estimates for catalog chips, Gavel's
+    measured rates, then the given file (measured values win)."""
     catalog = load_catalog()
     known = [c for c in chip_types if c in catalog]
     base = ThroughputMatrix.from_performance(PerformanceTable.from_catalog(catalog), known)
+    if known:
+        base = base.with_planner(presets().values(), known, PLANNED_GANG_SIZES)
     measured = read_gavel_throughputs(throughputs)
     return base.merged(measured)
 
