@@ -19,13 +19,18 @@ Use::
 * :class:`Allocation` — long-run time fractions per job and pool, the placements for the coming
   round (pool, chips, node of each chip), and which jobs were preempted or migrated.
 
+Built-in policies (``policy_names()``): ``fifo``; ``fair_share`` (Slurm-style, decaying usage);
+``max_min_agnostic`` and ``max_min_hetero`` (Gavel's max-min fairness LP, blind to or aware of
+chip speed); ``min_cost`` (deadlines met at the least money); ``finish_time_fair`` (the default,
+:data:`DEFAULT_POLICY`: heterogeneity-aware shortest-remaining-work first with a max-min floor).
+The chase team's lane (``Snapshot.chase_share``), quotas and residency apply to all of them.
+
 A policy object keeps state between rounds (its last solution and when it was computed), so
 build one per cluster and call it every round. Every policy honours capacity, node boundaries,
 gang size, hard quotas and residency; see :mod:`aicenter.scheduler.rounds` for the mechanism
 and each module in :mod:`aicenter.scheduler.policies` for its objective.
 """
 
-from aicenter.scheduler import registry as _registry  # noqa: F401  (registers the built-ins)
 from aicenter.scheduler.policy import (
     Policy,
     PolicyFactory,
@@ -35,6 +40,7 @@ from aicenter.scheduler.policy import (
     policy_names,
     register,
 )
+from aicenter.scheduler.registry import DEFAULT_POLICY  # also registers the built-ins
 from aicenter.scheduler.throughput import ThroughputMatrix
 from aicenter.scheduler.types import (
     Allocation,
@@ -52,6 +58,7 @@ from aicenter.scheduler.types import (
 )
 
 __all__ = [
+    "DEFAULT_POLICY",
     "Allocation",
     "AnyChipDemand",
     "ChipDemand",
