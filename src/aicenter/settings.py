@@ -57,6 +57,11 @@ class Settings(BaseSettings):
         description="Scheduler policy run each round (fifo, max_min_agnostic, max_min_hetero, "
         "finish_time_fair).",
     )
+    chase_share: float = Field(
+        default=0.5, ge=0, le=1,
+        description="Fraction of every pool guaranteed to chase-team jobs; within it they are "
+        "placed first and displace lower-priority jobs (preempted: SIGTERM, grace, requeue).",
+    )
     metering_interval_s: float = Field(
         default=60.0,
         description="Longest interval one usage record covers; running jobs are metered at "

@@ -186,3 +186,30 @@ def test_run_launched_but_never_recorded_is_adopted(live) -> None:  # type: igno
     assert done.status is JobStatus.SUCCEEDED and done.attempts == 1
     assert "done" in job_svc.logs(ctx, member, job.id).text
     ledger_checks(ctx, grant.grant.id, job.id, Decimal(100))
+
+
+def test_chase_team_job_preempts_a_best_effort_job(live) -> None:  # type: ignore[no-untyped-def]
+    """A full pool of best-effort work; a chase-team job arrives and takes its guaranteed
+    share: the best-effort job gets SIGTERM, is requeued, and runs again afterwards."""
+    ctx, member, grant = live
+    ctx.settings.chase_share = 0.5
+    from dataclasses import replace
+
+    from aicenter.domain.job import PriorityClass
+
+    hog = replace(spec(sleep=3), resources=(replace(spec().resources[0], count=8),),
+                  priority=PriorityClass.BEST_EFFORT)
+    low, _ = job_svc.submit(ctx, member, hog)
+    run_until(ctx, low.id, {JobStatus.RUNNING})
+    urgent, _ = job_svc.submit(ctx, member, replace(spec(sleep=1),
+                                                    priority=PriorityClass.CHASE_TEAM))
+    first = run_until(ctx, urgent.id, {JobStatus.SUCCEEDED}, timeout_s=60)
+    assert first.attempts == 1
+    again = run_until(ctx, low.id, {JobStatus.SUCCEEDED}, timeout_s=60)
+    assert again.attempts == 2  # preempted once, then ran to the end
+    with ctx.db.transaction(write=False) as tx:
+        charged = sum((charged_h100e_h(r) for j in (low.id, urgent.id)
+                       for r in tx.usage.list(job_id=j)), Decimal(0))
+        assert tx.ledger.balance(accounts.grant(grant.grant.id), H100E) == 100 - charged
+        assert tx.ledger.prefix_balance(accounts.holds_of(grant.grant.id), H100E) == 0
+        assert tx.ledger.unbalanced_transactions() == []

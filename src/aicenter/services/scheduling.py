@@ -160,7 +160,7 @@ def _snapshot(ctx: ServiceContext, jobs: list[Job]) -> tuple[Snapshot, list[JobP
         running_on = pool_of_chip.get(job.chip) if job.status is JobStatus.RUNNING and \
             job.chip else None
         queue.append(JobProgress(sched_job, max(work, 1.0), running_on=running_on))
-    return Snapshot(tuple(sched_pools), tenants), queue
+    return Snapshot(tuple(sched_pools), tenants, chase_share=ctx.settings.chase_share), queue
 
 
 def _launch(ctx: ServiceContext, job: Job, chip: str, count: int, report: RoundReport) -> None:
