@@ -7,6 +7,7 @@ from aicenter.scheduler import (
     JobProgress,
     Pool,
     PriorityClass,
+    Programme,
     SchedulerConfig,
     Snapshot,
     Tenant,
@@ -146,3 +147,22 @@ def test_restart_cost_keeps_a_running_job_where_it_is() -> None:
                 state[p.job_id][p.pool_id] = state[p.job_id].get(p.pool_id, 0.0) + 360.0
                 where[p.job_id] = p.pool_id
         assert (moves > 0) == expect_moves, restart
+
+
+def test_programme_quota_binds_across_its_tenants() -> None:
+    # Two tenants of one programme; the programme has 0.15 h100e-h left: one round of one chip.
+    tenants = (
+        Tenant("lab-a", programme="national-call", used=H100eHours(0.85)),
+        Tenant("lab-b", programme="national-call"),
+    )
+    snap = Snapshot(
+        (Pool("fast", "fast", 4, 4),),
+        {t.id: t for t in tenants},
+        {"national-call": Programme("national-call", quota=H100eHours(1.0))},
+    )
+    queue = [
+        queued(job("a", {"fast": 1}, tenant="lab-a")),
+        queued(job("b", {"fast": 1}, tenant="lab-b", arrival=1.0)),
+    ]
+    alloc = build_policy("fifo", RATES).schedule(snap, queue, 10.0)
+    assert [p.job_id for p in alloc.placements] == ["a"]

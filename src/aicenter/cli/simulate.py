@@ -148,7 +148,7 @@ def simulate_command(
         int | None, typer.Option("--synthetic", min=0, help="generate N jobs instead of a trace")
     ] = None,
     jobs_per_hour: Annotated[float, typer.Option("--jobs-per-hour", min=0.0)] = 1.0,
-    seed: Annotated[int, typer.Option("--seed")] = 0,
+    seed: Annotated[int, typer.Option("--seed", help="seed of the synthetic generator")] = 0,
     out: Annotated[
         Path | None, typer.Option("--out", help="directory for JSON, CSV and PNG plots")
     ] = None,
