@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 from typing import Annotated
@@ -10,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
-from aicenter.cli.output import TableFormat, console, print_json, print_rows
+from aicenter.cli.output import TableFormat, console, print_rows
 from aicenter.exchange.pii import Finding, Scanner, default_registry
 from aicenter.exchange.readers import Record, RecordFormat, RecordReader
 from aicenter.exchange.report import PiiReport
@@ -77,7 +78,7 @@ def scan(
         result = scan_records(reader, scanner, on_record)
     seconds = round(time.perf_counter() - started, 6)
     if fmt is TableFormat.JSON:
-        print_json(result.as_json(seconds))
+        result.write_json(sys.stdout, seconds)
         return
     rows = [
         {"type": t, "count": n, "sample (masked)": (report.samples.get(t) or [""])[0]}
