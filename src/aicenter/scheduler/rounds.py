@@ -193,7 +193,6 @@ class RoundScheduler:
         x = np.where(x > 1e-9, x, 0.0)
         self._carry_over(problem, ids, clock)
         self._x = dict(zip(ids, x, strict=True))
-        self._fractions = FractionTable(self._pool_ids, self._x)
         self._solved_jobs = live
         self._solved_at = clock
         self._baseline = dict(zip(ids, attained, strict=True))
