@@ -1,0 +1,541 @@
+"""The content-addressed dataset store inside the center (``$AICENTER_HOME/datasets``).
+
+Layout::
+
+    objects/ab/ab12…ef.parquet     a part: ingested records as Parquet, named by its sha256
+    manifests/<dataset>/<version>.json   a dataset version: its parts, statistics, reports
+    manifests/<dataset>/latest      the version id of the latest version (one line)
+    dedup/<dataset>.npz             the near-duplicate index segment of a dataset's latest version
+    keys/pseudonym.key              the center's pseudonymisation key (32 random bytes, 0600)
+
+A part is addressed by the sha256 of its file bytes, so identical content is stored once: a
+part written twice lands on the same name and the second write is skipped. Parts are written
+deterministically (fixed Parquet options, no timestamps), so the same records give the same
+part. A version id is the first 16 hex digits of the sha256 of the ordered part hashes; the
+manifest is written to a temporary file and moved into place with ``os.replace`` (atomic).
+
+Every stored record carries its provenance: ``source`` (an id or URL), ``publisher`` (or
+author), ``date``, ``consent`` and ``tdm_reserved`` (whether its owner reserved text-and-data
+mining; such a record is only stored when a licence covered it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import re
+import secrets
+from array import array
+from collections.abc import Hashable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from aicenter.domain.errors import InputError, NotFoundError
+from aicenter.exchange.dedup import DuplicateMatch, NearDuplicateIndex
+
+PART_SCHEMA = pa.schema(
+    [
+        pa.field("text", pa.string(), nullable=False),
+        pa.field("source", pa.string()),
+        pa.field("publisher", pa.string()),
+        pa.field("date", pa.string()),
+        pa.field("consent", pa.string()),
+        pa.field("tdm_reserved", pa.bool_(), nullable=False),
+    ]
+)
+"""The columns of every stored part: the (PII-handled) text and its provenance."""
+
+PROVENANCE_COLUMNS = ("source", "publisher", "date", "consent", "tdm_reserved")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+KEY_BYTES = 32
+
+
+def check_name(name: str, what: str = "dataset") -> str:
+    """A dataset or provider name safe as a file name: letters, digits, '.', '_', '-'."""
+    if not _NAME.match(name):
+        raise InputError(
+            "must be 1-128 letters, digits, '.', '_' or '-' (starting with a letter or digit)",
+            field=what,
+        )
+    return name
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRecord:
+    """One stored record: text plus provenance."""
+
+    text: str
+    source: str | None = None
+    publisher: str | None = None
+    date: str | None = None
+    consent: str | None = None
+    tdm_reserved: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PartRef:
+    """A part of a dataset version: its content hash, record count and file size."""
+
+    sha256: str
+    records: int
+    bytes: int
+
+    def as_json(self) -> dict[str, Any]:
+        return {"sha256": self.sha256, "records": self.records, "bytes": self.bytes}
+
+    @staticmethod
+    def from_json(value: dict[str, Any]) -> PartRef:
+        return PartRef(str(value["sha256"]), int(value["records"]), int(value["bytes"]))
+
+
+@dataclass
+class Manifest:
+    """A dataset version: name, provider, ordered parts and what the ingest measured."""
+
+    dataset: str
+    provider: str
+    parts: list[PartRef]
+    license: str = ""
+    description: str = ""
+    stats: dict[str, int] = field(default_factory=dict)
+    pii_report: dict[str, Any] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+    source_file: str = ""
+
+    @property
+    def version(self) -> str:
+        """The content id of this version: sha256 over the ordered part hashes (16 hex)."""
+        digest = hashlib.sha256("\n".join(p.sha256 for p in self.parts).encode())
+        digest.update(f"\n{self.dataset}\n{self.provider}".encode())
+        return digest.hexdigest()[:16]
+
+    @property
+    def records(self) -> int:
+        return sum(p.records for p in self.parts)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "dataset": self.dataset,
+            "version": self.version,
+            "provider": self.provider,
+            "license": self.license,
+            "description": self.description,
+            "source_file": self.source_file,
+            "records": self.records,
+            "parts": [p.as_json() for p in self.parts],
+            "stats": self.stats,
+            "counts": self.counts,
+            "pii_report": self.pii_report,
+        }
+
+    @staticmethod
+    def from_json(value: dict[str, Any], file: str | None = None) -> Manifest:
+        try:
+            return Manifest(
+                dataset=str(value["dataset"]),
+                provider=str(value["provider"]),
+                parts=[PartRef.from_json(p) for p in value["parts"]],
+                license=str(value.get("license", "")),
+                description=str(value.get("description", "")),
+                stats=dict(value.get("stats", {})),
+                pii_report=dict(value.get("pii_report", {})),
+                counts=dict(value.get("counts", {})),
+                source_file=str(value.get("source_file", "")),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InputError(f"not a dataset manifest: {exc}", file=file) from exc
+
+
+def sha256_file(path: Path, chunk_bytes: int = 1 << 20) -> str:
+    """The sha256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(chunk_bytes):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file, fsync and ``os.replace``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with tmp.open("wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def records_table(records: Sequence[StoredRecord]) -> pa.Table:
+    """The records as a table of :data:`PART_SCHEMA`."""
+    return pa.table(
+        {
+            "text": [r.text for r in records],
+            "source": [r.source for r in records],
+            "publisher": [r.publisher for r in records],
+            "date": [r.date for r in records],
+            "consent": [r.consent for r in records],
+            "tdm_reserved": [r.tdm_reserved for r in records],
+        },
+        schema=PART_SCHEMA,
+    )
+
+
+class DatasetStore:
+    """Parts, manifests, near-duplicate index segments and the pseudonymisation key."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    @property
+    def objects(self) -> Path:
+        return self.root / "objects"
+
+    def part_path(self, sha256: str) -> Path:
+        return self.objects / sha256[:2] / f"{sha256}.parquet"
+
+    def write_part(self, records: Sequence[StoredRecord]) -> PartRef:
+        """Store records as one Parquet part; identical content is stored once."""
+        self.objects.mkdir(parents=True, exist_ok=True)
+        tmp = self.objects / f".part.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+        try:
+            pq.write_table(
+                records_table(records),
+                tmp,
+                compression="zstd",
+                use_dictionary=["publisher", "consent", "date"],
+                write_statistics=False,
+            )
+            with tmp.open("rb") as f:
+                os.fsync(f.fileno())
+            sha = sha256_file(tmp)
+            size = tmp.stat().st_size
+            target = self.part_path(sha)
+            if target.exists():
+                tmp.unlink()
+            else:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(tmp, target)
+        finally:
+            tmp.unlink(missing_ok=True)
+        return PartRef(sha, len(records), size)
+
+    def read_part(self, part: PartRef) -> Iterator[StoredRecord]:
+        """The records of a part, checking its hash first."""
+        path = self.part_path(part.sha256)
+        if not path.exists():
+            raise NotFoundError(f"part {part.sha256} is missing from the store at {self.root}")
+        actual = sha256_file(path)
+        if actual != part.sha256:
+            raise InputError(f"sha256 mismatch: stored file hashes to {actual}", file=str(path))
+        table = pq.read_table(path, schema=PART_SCHEMA)
+        for row in table.to_pylist():
+            yield StoredRecord(**row)
+
+    def records(self, manifest: Manifest) -> Iterator[StoredRecord]:
+        """Every record of a dataset version, in order."""
+        for part in manifest.parts:
+            yield from self.read_part(part)
+
+    def save_manifest(self, manifest: Manifest) -> Path:
+        """Write the manifest of a version and point ``latest`` at it."""
+        check_name(manifest.dataset)
+        folder = self.root / "manifests" / manifest.dataset
+        path = folder / f"{manifest.version}.json"
+        text = json.dumps(manifest.as_json(), indent=2, ensure_ascii=False, sort_keys=True)
+        atomic_write(path, text.encode("utf-8") + b"\n")
+        atomic_write(folder / "latest", manifest.version.encode() + b"\n")
+        return path
+
+    def manifest(self, dataset: str, version: str | None = None) -> Manifest:
+        """A stored version (the latest when ``version`` is None)."""
+        folder = self.root / "manifests" / check_name(dataset)
+        if version is None:
+            latest = folder / "latest"
+            if not latest.exists():
+                raise NotFoundError(f"no dataset {dataset!r} in the store at {self.root}")
+            version = latest.read_text().strip()
+        path = folder / f"{version}.json"
+        if not path.exists():
+            raise NotFoundError(f"dataset {dataset!r} has no version {version!r}")
+        return Manifest.from_json(json.loads(path.read_text(encoding="utf-8")), str(path))
+
+    def datasets(self) -> list[str]:
+        """Names of the stored datasets."""
+        folder = self.root / "manifests"
+        return sorted(p.name for p in folder.iterdir() if (p / "latest").exists()) if (
+            folder.exists()
+        ) else []
+
+    @property
+    def dedup_dir(self) -> Path:
+        return self.root / "dedup"
+
+    def work_dir(self, dataset: str) -> Path:
+        """Where an unfinished ingest of ``dataset`` keeps its checkpoint."""
+        return self.root / "work" / check_name(dataset)
+
+    def pseudonym_key(self) -> bytes:
+        """The center's pseudonymisation key, created (32 random bytes, mode 0600) on first use.
+
+        It never leaves the center: pseudonyms cannot be linked back without it."""
+        path = self.root / "keys" / "pseudonym.key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            fd = os.open(path.with_suffix(".tmp"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "wb") as f:
+                f.write(secrets.token_bytes(KEY_BYTES))
+            with contextlib.suppress(FileExistsError):
+                os.link(path.with_suffix(".tmp"), path)
+            path.with_suffix(".tmp").unlink(missing_ok=True)
+        return path.read_bytes()
+
+
+def default_store() -> DatasetStore:
+    """The store under the center's home (``$AICENTER_HOME/datasets``)."""
+    from aicenter.settings import Settings
+
+    return DatasetStore(Settings().home / "datasets")
+
+
+# ---------------------------------------------------------------- near-duplicate index
+_MIX_ROW = np.uint64(0x9E3779B97F4A7C15)
+_MIX_BAND = np.uint64(0xD6E8FEB86659FD93)
+_BLOCK_ROWS = 8192
+_FRESH_RECORDS = 256
+
+
+def _mix64(h: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
+    with np.errstate(over="ignore"):
+        h = (h ^ (h >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        h = (h ^ (h >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        return h ^ (h >> np.uint64(31))
+
+
+def band_keys(signatures: npt.NDArray[np.uint32], bands: int, rows: int) -> npt.NDArray[np.uint64]:
+    """One 64-bit key per (record, band): the r rows of a band folded through splitmix64,
+    salted with the band number, so one sorted array can hold every band.
+
+        h₀ = 0,  h_{j+1} = mix(h_j ⊕ (v_j + (j+1)·φ)),  key = mix(h_r ⊕ (band+1)·ψ)
+
+    Two records share a key when their rows agree (or, with probability 2⁻⁶⁴, by collision;
+    candidates are confirmed on the signatures, so a collision changes nothing)."""
+    n = signatures.shape[0]
+    cube = signatures.reshape(n, bands, rows).astype(np.uint64)
+    h = np.zeros((n, bands), dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for j in range(rows):
+            h = _mix64(h ^ (cube[:, :, j] + np.uint64(j + 1) * _MIX_ROW))
+        salt = np.arange(1, bands + 1, dtype=np.uint64) * _MIX_BAND
+        return _mix64(h ^ salt[None, :])
+
+
+class CompactIndex(NearDuplicateIndex):
+    """The LSH index of :mod:`aicenter.exchange.dedup` in flat NumPy arrays, for millions of
+    records: same banding and threshold, the best match is the highest estimated Jaccard
+    (ties: the earliest record).
+
+    Memory per record: k·4 bytes of signature + b·12 bytes of band keys and positions
+    (k = 128, b = 32: 896 bytes), instead of b dictionary entries of Python objects.
+    Band keys live in sorted runs merged like a log-structured merge tree (a run is merged
+    into the one before it while that one is at most twice its size), so adding n records
+    costs O(n log n) and a query does two binary searches per run (O(log² n)).
+    Records are identified by (dataset, record number); providers are kept per record.
+    """
+
+    def __init__(self, bands: int = 32, rows: int = 4, threshold: float = 0.7) -> None:
+        super().__init__(bands, rows, threshold)
+        self.k = bands * rows
+        self._blocks: list[npt.NDArray[np.uint32]] = []
+        self._size = 0
+        self._record = array("q")
+        self._dataset = array("i")
+        self._provider = array("i")
+        self._names: list[str] = []
+        self._codes: dict[str, int] = {}
+        self._runs: list[tuple[npt.NDArray[np.uint64], npt.NDArray[np.int64]]] = []
+        self._fresh: dict[int, list[int]] = {}
+        self._fresh_keys: list[npt.NDArray[np.uint64]] = []
+        self._fresh_start = 0
+
+    def __len__(self) -> int:
+        return self._size
+
+    def _code(self, name: str) -> int:
+        code = self._codes.get(name)
+        if code is None:
+            code = self._codes[name] = len(self._names)
+            self._names.append(name)
+        return code
+
+    def signature_at(self, pos: int) -> npt.NDArray[np.uint32]:
+        row: npt.NDArray[np.uint32] = self._blocks[pos // _BLOCK_ROWS][pos % _BLOCK_ROWS]
+        return row
+
+    def _append_signatures(self, sigs: npt.NDArray[np.uint32]) -> None:
+        done = 0
+        while done < len(sigs):
+            if self._size % _BLOCK_ROWS == 0:
+                self._blocks.append(np.zeros((_BLOCK_ROWS, self.k), dtype=np.uint32))
+            at = self._size % _BLOCK_ROWS
+            take = min(_BLOCK_ROWS - at, len(sigs) - done)
+            self._blocks[-1][at : at + take] = sigs[done : done + take]
+            self._size += take
+            done += take
+
+    def _push_run(self, keys: npt.NDArray[np.uint64], pos: npt.NDArray[np.int64]) -> None:
+        order = np.argsort(keys, kind="stable")
+        self._runs.append((keys[order], pos[order]))
+        while len(self._runs) >= 2 and self._runs[-2][0].size <= 2 * self._runs[-1][0].size:
+            (k2, p2), (k1, p1) = self._runs.pop(), self._runs.pop()
+            keys_m, pos_m = np.concatenate((k1, k2)), np.concatenate((p1, p2))
+            order = np.argsort(keys_m, kind="stable")
+            self._runs.append((keys_m[order], pos_m[order]))
+
+    def _flush_fresh(self) -> None:
+        if not self._fresh_keys:
+            return
+        keys = np.concatenate(self._fresh_keys)
+        pos = np.repeat(
+            np.arange(self._fresh_start, self._size, dtype=np.int64), self.bands
+        )
+        self._fresh.clear()
+        self._fresh_keys.clear()
+        self._fresh_start = self._size
+        self._push_run(keys, pos)
+
+    def extend(
+        self,
+        dataset: str,
+        providers: Sequence[str],
+        records: npt.NDArray[np.int64],
+        signatures: npt.NDArray[np.uint32],
+    ) -> None:
+        """Load many records without querying (a stored segment, a resumed ingest)."""
+        if len(signatures) == 0:
+            return
+        self._flush_fresh()
+        start = self._size
+        self._append_signatures(signatures)
+        self._record.extend(int(r) for r in records)
+        self._dataset.extend([self._code(dataset)] * len(signatures))
+        self._provider.extend(self._code(p) for p in providers)
+        keys = band_keys(signatures, self.bands, self.rows).reshape(-1)
+        pos = np.repeat(np.arange(start, self._size, dtype=np.int64), self.bands)
+        self._fresh_start = self._size
+        self._push_run(keys, pos)
+
+    def query_keyed(
+        self, signature: npt.NDArray[np.uint32], keys: npt.NDArray[np.uint64]
+    ) -> tuple[int, float] | None:
+        """(position, estimated J) of the best indexed match at or above the threshold."""
+        found: list[npt.NDArray[np.int64]] = []
+        for run_keys, run_pos in self._runs:
+            lo = np.searchsorted(run_keys, keys, side="left")
+            hi = np.searchsorted(run_keys, keys, side="right")
+            for a, b in zip(lo[hi > lo].tolist(), hi[hi > lo].tolist(), strict=True):
+                found.append(run_pos[a:b])
+        extra = [p for key in keys.tolist() for p in self._fresh.get(key, ())]
+        if extra:
+            found.append(np.asarray(extra, dtype=np.int64))
+        if not found:
+            return None
+        candidates = np.unique(np.concatenate(found))
+        sims = np.array(
+            [np.count_nonzero(self.signature_at(int(p)) == signature) for p in candidates]
+        )
+        best = int(np.argmax(sims))
+        j = float(sims[best]) / self.k
+        return (int(candidates[best]), j) if j >= self.threshold else None
+
+    def query(self, signature: npt.NDArray[np.uint32]) -> tuple[int, float] | None:
+        keys = band_keys(signature.reshape(1, -1), self.bands, self.rows)[0]
+        return self.query_keyed(signature, keys)
+
+    def add_keyed(
+        self,
+        dataset: str,
+        record: int,
+        provider: str,
+        signature: npt.NDArray[np.uint32],
+        keys: npt.NDArray[np.uint64],
+    ) -> DuplicateMatch | None:
+        """Index a record and return its best earlier near-duplicate, if any."""
+        best = self.query_keyed(signature, keys)
+        pos = self._size
+        self._append_signatures(signature.reshape(1, -1))
+        self._record.append(record)
+        self._dataset.append(self._code(dataset))
+        self._provider.append(self._code(provider))
+        for key in keys.tolist():
+            self._fresh.setdefault(key, []).append(pos)
+        self._fresh_keys.append(keys)
+        if self._size - self._fresh_start >= _FRESH_RECORDS:
+            self._flush_fresh()
+        if best is None:
+            return None
+        other = best[0]
+        return DuplicateMatch(
+            (dataset, record),
+            provider,
+            (self._names[self._dataset[other]], self._record[other]),
+            self._names[self._provider[other]],
+            best[1],
+        )
+
+    def add(
+        self, record: Hashable, provider: str, signature: npt.NDArray[np.uint32]
+    ) -> DuplicateMatch | None:
+        """:meth:`NearDuplicateIndex.add`: ``record`` must be a (dataset, number) pair."""
+        if not (isinstance(record, tuple) and len(record) == 2):
+            raise TypeError("CompactIndex records are (dataset, record number) pairs")
+        keys = band_keys(signature.reshape(1, -1), self.bands, self.rows)[0]
+        return self.add_keyed(str(record[0]), int(record[1]), provider, signature, keys)
+
+
+def save_segment(
+    path: Path,
+    dataset: str,
+    providers: Sequence[str],
+    records: npt.NDArray[np.int64],
+    signatures: npt.NDArray[np.uint32],
+) -> None:
+    """Write one dataset's index entries (atomically) so later ingests check against them."""
+    names = sorted(set(providers))
+    code = {n: i for i, n in enumerate(names)}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.npz")
+    np.savez(
+        tmp,
+        dataset=np.array([dataset]),
+        provider_names=np.array(names if names else [""]),
+        providers=np.array([code[p] for p in providers], dtype=np.int32),
+        records=records.astype(np.int64),
+        signatures=signatures.astype(np.uint32),
+    )
+    os.replace(tmp, path)
+
+
+def load_segments(index: CompactIndex, folder: Path, skip_dataset: str | None = None) -> int:
+    """Load every stored segment (except ``skip_dataset``'s) into ``index``; records loaded."""
+    loaded = 0
+    if not folder.exists():
+        return 0
+    for path in sorted(folder.glob("*.npz")):
+        with np.load(path) as seg:
+            dataset = str(seg["dataset"][0])
+            if dataset == skip_dataset:
+                continue
+            names = [str(n) for n in seg["provider_names"]]
+            providers = [names[i] for i in seg["providers"].tolist()]
+            index.extend(dataset, providers, seg["records"], seg["signatures"])
+            loaded += len(providers)
+    return loaded
