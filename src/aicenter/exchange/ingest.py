@@ -565,4 +565,3 @@ def _commit(
             )
         )
     return kept
-

@@ -271,9 +271,11 @@ class DatasetStore:
     def datasets(self) -> list[str]:
         """Names of the stored datasets."""
         folder = self.root / "manifests"
-        return sorted(p.name for p in folder.iterdir() if (p / "latest").exists()) if (
-            folder.exists()
-        ) else []
+        return (
+            sorted(p.name for p in folder.iterdir() if (p / "latest").exists())
+            if (folder.exists())
+            else []
+        )
 
     @property
     def dedup_dir(self) -> Path:
@@ -404,9 +406,7 @@ class CompactIndex(NearDuplicateIndex):
         if not self._fresh_keys:
             return
         keys = np.concatenate(self._fresh_keys)
-        pos = np.repeat(
-            np.arange(self._fresh_start, self._size, dtype=np.int64), self.bands
-        )
+        pos = np.repeat(np.arange(self._fresh_start, self._size, dtype=np.int64), self.bands)
         self._fresh.clear()
         self._fresh_keys.clear()
         self._fresh_start = self._size
@@ -449,9 +449,12 @@ class CompactIndex(NearDuplicateIndex):
         if not found:
             return None
         candidates = np.unique(np.concatenate(found))
-        sims = np.array(
-            [np.count_nonzero(self.signature_at(int(p)) == signature) for p in candidates]
-        )
+        sims = np.empty(candidates.size, dtype=np.int64)
+        block_of = candidates // _BLOCK_ROWS
+        for block in np.unique(block_of).tolist():
+            sel = block_of == block
+            rows = self._blocks[block][candidates[sel] % _BLOCK_ROWS]
+            sims[sel] = np.count_nonzero(rows == signature[None, :], axis=1)
         best = int(np.argmax(sims))
         j = float(sims[best]) / self.k
         return (int(candidates[best]), j) if j >= self.threshold else None
