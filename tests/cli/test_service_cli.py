@@ -49,7 +49,8 @@ def test_cli_without_server_says_how_to_start_it(cli, monkeypatch) -> None:  # t
     assert result.code == 2 and "aicenter serve" in result.err
 
 
-def test_job_lifecycle_through_the_cli(server: str, cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_job_lifecycle_through_the_cli(server: str, cli, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
     from aicenter.client import Client
 
     with Client() as op:  # set-up through the client: pools, call, org, grant
@@ -60,9 +61,7 @@ def test_job_lifecycle_through_the_cli(server: str, cli, tmp_path: Path) -> None
         token = op.create_token(person.id, "cli").secret
         app = op.apply(call.id, "fine-tune", {"nvidia-h100-sxm": 8}, 3, 10, org_id=org.id)
         grant = op.award_grant(app.id, 10)
-    import os
-
-    os.environ["AICENTER_TOKEN"] = token or ""
+    monkeypatch.setenv("AICENTER_TOKEN", token or "")
     spec = tmp_path / "job.yaml"
     spec.write_text("name: cli-job\ncommand: |\n  echo hello from $AICENTER_CHIP_TYPE\n"
                     "  sleep 1\n  echo bye\nresources:\n  - chip: nvidia-h100-sxm\n"
