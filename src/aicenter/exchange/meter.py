@@ -1,0 +1,235 @@
+"""The meter log: a durable, append-only JSON-lines record of what jobs read, and of the
+agreements under which they read it.
+
+Every line is one event with a ``kind``:
+
+* ``meter``: a job read ``records``, ``bytes`` (UTF-8 bytes of the record texts) and
+  ``tokens`` (Σ over records of round-half-even(estimated tokens of the record), see
+  :mod:`aicenter.exchange.stats`) of one dataset under one agreement, at ``at``;
+* ``agreement``: an agreement was accepted (the whole agreement, with its offer).
+
+Each event carries ``writer`` (one id per writing process) and ``seq`` (1, 2, 3… per writer):
+the pair is the event's key, so reading a log twice, or merging the same events into the
+center's audit log twice, never counts an event twice. A batch of events is written with one
+``write`` under an exclusive ``flock`` and ``fsync``-ed before the reader hands the records to
+the job, so no record is read unmetered; a crash can leave at most a torn last line, which
+:func:`read_log` ignores (it was never fsynced, so its records were never handed out).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from aicenter.domain.errors import InputError
+from aicenter.exchange.licence import Agreement, agreement_from_dict, agreement_to_dict
+
+
+@dataclass(frozen=True, slots=True)
+class MeterEvent:
+    """Use of one dataset by one job, metered over one batch of records."""
+
+    writer: str
+    seq: int
+    job_id: str
+    dataset_id: str
+    agreement_id: str
+    at: datetime
+    records: int
+    bytes: int
+    tokens: int
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return self.writer, self.seq
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": "meter", "writer": self.writer, "seq": self.seq, "job_id": self.job_id,
+                "dataset_id": self.dataset_id, "agreement_id": self.agreement_id,
+                "at": self.at.isoformat(), "records": self.records, "bytes": self.bytes,
+                "tokens": self.tokens}
+
+
+@dataclass(frozen=True, slots=True)
+class AgreementEvent:
+    """An agreement entered the log (accepted by a tenant)."""
+
+    writer: str
+    seq: int
+    agreement: Agreement
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return self.writer, self.seq
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": "agreement", "writer": self.writer, "seq": self.seq,
+                "agreement": agreement_to_dict(self.agreement)}
+
+
+LogEvent = MeterEvent | AgreementEvent
+
+
+@dataclass(frozen=True, slots=True)
+class LogContents:
+    """The events of a log, each key once, in file order."""
+
+    meters: tuple[MeterEvent, ...]
+    agreements: tuple[Agreement, ...]
+    keys: frozenset[tuple[str, int]]
+
+
+def _line(event: LogEvent) -> bytes:
+    return json.dumps(event.to_dict(), ensure_ascii=False, sort_keys=True).encode() + b"\n"
+
+
+def append_events(path: Path, events: Sequence[LogEvent]) -> None:
+    """Append ``events`` to the log at ``path`` durably: one write, flock, fsync."""
+    if not events:
+        return
+    data = b"".join(_line(e) for e in events)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        _repair_torn_tail(fd)
+        view = memoryview(data)
+        while view:
+            written = os.write(fd, view)
+            view = view[written:]
+        os.fsync(fd)
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def _repair_torn_tail(fd: int) -> None:
+    """If the file does not end with a newline (a write torn by a crash), end the torn line so
+    the next event starts on its own line; :func:`read_log` skips the torn one."""
+    size = os.fstat(fd).st_size
+    if size and os.pread(fd, 1, size - 1) != b"\n":
+        os.write(fd, b"\n")
+
+
+def _event(value: Any, file: str, line: int) -> LogEvent:
+    if not isinstance(value, dict):
+        raise InputError("not an event object", file=file, line=line)
+    try:
+        kind = value["kind"]
+        writer, seq = str(value["writer"]), int(value["seq"])
+        if kind == "meter":
+            return MeterEvent(writer, seq, str(value["job_id"]), str(value["dataset_id"]),
+                              str(value["agreement_id"]), datetime.fromisoformat(value["at"]),
+                              int(value["records"]), int(value["bytes"]), int(value["tokens"]))
+        if kind == "agreement":
+            return AgreementEvent(writer, seq, agreement_from_dict(value["agreement"]))
+    except KeyError as exc:
+        raise InputError("missing", file=file, line=line, field=str(exc.args[0])) from None
+    except InputError as exc:
+        raise exc.located(file=file, line=line, field_prefix="agreement") from None
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"bad value: {exc}", file=file, line=line) from None
+    raise InputError(f"unknown kind '{kind}'", file=file, line=line, field="kind")
+
+
+def iter_log(path: Path) -> Iterator[LogEvent]:
+    """Every complete event of the log in file order (repeated keys included); a torn line
+    (no newline, or not JSON and not the last) written by a crash is skipped."""
+    if not path.exists():
+        return
+    with path.open("rb") as f:
+        for number, raw in enumerate(f, start=1):
+            if not raw.endswith(b"\n"):
+                return  # torn tail: never fsynced, never handed out
+            try:
+                value = json.loads(raw)
+            except json.JSONDecodeError:
+                continue  # a torn line ended by _repair_torn_tail
+            yield _event(value, str(path), number)
+
+
+def read_log(path: Path) -> LogContents:
+    """The log's events, each key once (the first occurrence wins)."""
+    return collect_events(iter_log(path))
+
+
+def collect_events(events: Iterable[LogEvent]) -> LogContents:
+    seen: set[tuple[str, int]] = set()
+    meters: list[MeterEvent] = []
+    agreements: list[Agreement] = []
+    for event in events:
+        if event.key in seen:
+            continue
+        seen.add(event.key)
+        if isinstance(event, MeterEvent):
+            meters.append(event)
+        else:
+            agreements.append(event.agreement)
+    return LogContents(tuple(meters), tuple(agreements), frozenset(seen))
+
+
+def merge_into(audit_log: Path, *sources: Path) -> int:
+    """Copy into ``audit_log`` the events of ``sources`` (jobs' meter logs) it lacks; returns
+    how many were added. Running it again adds nothing."""
+    present = set(read_log(audit_log).keys)
+    new: list[LogEvent] = []
+    for source in sources:
+        for event in iter_log(source):
+            if event.key not in present:
+                present.add(event.key)
+                new.append(event)
+    append_events(audit_log, new)
+    return len(new)
+
+
+class MeterWriter:
+    """Numbers the events of one writer and appends them to one log."""
+
+    def __init__(self, path: Path, writer: str) -> None:
+        self.path = path
+        self.writer = writer
+        self._seq = max((e.seq for e in iter_log(path) if e.writer == writer), default=0)
+
+    def next_seq(self) -> int:
+        self._seq += 1
+        return self._seq
+
+    def meter(self, *, job_id: str, dataset_id: str, agreement_id: str, at: datetime,
+              records: int, bytes_read: int, tokens: int) -> MeterEvent:
+        """Append one meter event durably and return it."""
+        event = MeterEvent(self.writer, self.next_seq(), job_id, dataset_id, agreement_id, at,
+                           records, bytes_read, tokens)
+        append_events(self.path, [event])
+        return event
+
+    def agreement(self, agreement: Agreement) -> AgreementEvent:
+        event = AgreementEvent(self.writer, self.next_seq(), agreement)
+        append_events(self.path, [event])
+        return event
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """Totals of meter events."""
+
+    records: int = 0
+    bytes: int = 0
+    tokens: int = 0
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(self.records + other.records, self.bytes + other.bytes,
+                     self.tokens + other.tokens)
+
+
+def usage_by_job_dataset(events: Iterable[MeterEvent]) -> dict[tuple[str, str], Usage]:
+    """Σ records, bytes, tokens per (job, dataset)."""
+    totals: dict[tuple[str, str], Usage] = {}
+    for e in events:
+        key = (e.job_id, e.dataset_id)
+        totals[key] = totals.get(key, Usage()) + Usage(e.records, e.bytes, e.tokens)
+    return totals
