@@ -242,3 +242,16 @@ def test_a_job_process_reads_through_the_environment(
                             text=True)
     assert failed.returncode != 0 and "AccessDeniedError" in failed.stderr
     assert json.loads(log.read_text().splitlines()[0])["job_id"] == "job-1"
+
+
+def test_bad_grant_file_names_the_field(tmp_path: Path) -> None:
+    from aicenter.domain.errors import InputError
+
+    grant = {"job_id": "j", "purpose": "pre-training", "pool_country": "KR",
+             "issued_at": "2026-03-01T00:00:00", "valid_until": "2026-04-01T00:00:00+00:00",
+             "datasets": []}
+    with pytest.raises(InputError, match="field 'issued_at': must carry a timezone"):
+        Grant.from_dict(grant, "grant.json")
+    del grant["pool_country"]
+    with pytest.raises(InputError, match=r"grant\.json: field 'pool_country': missing"):
+        Grant.from_dict(grant, "grant.json")

@@ -101,7 +101,7 @@ class Grant:
     @staticmethod
     def from_dict(data: Mapping[str, Any], file: str) -> Grant:
         try:
-            return Grant(
+            grant = Grant(
                 job_id=str(data["job_id"]), purpose=Purpose(str(data["purpose"])),
                 pool_country=str(data["pool_country"]),
                 issued_at=datetime.fromisoformat(str(data["issued_at"])),
@@ -115,6 +115,10 @@ class Grant:
             raise InputError("missing", file=file, field=str(exc.args[0])) from None
         except (TypeError, ValueError) as exc:
             raise InputError(f"not a grant: {exc}", file=file) from None
+        for name in ("issued_at", "valid_until"):
+            if getattr(grant, name).tzinfo is None:
+                raise InputError("must carry a timezone (UTC)", file=file, field=name)
+        return grant
 
 
 def issue_grant(
