@@ -9,6 +9,8 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 from aicenter.domain.units import Money
 from aicenter.exchange.licence import (
@@ -32,6 +34,7 @@ from aicenter.exchange.reader import (
     Grant,
     ReaderContext,
     issue_grant,
+    metered_size,
     open_dataset,
     reader_env,
     write_grant,
@@ -255,3 +258,11 @@ def test_bad_grant_file_names_the_field(tmp_path: Path) -> None:
     del grant["pool_country"]
     with pytest.raises(InputError, match=r"grant\.json: field 'pool_country': missing"):
         Grant.from_dict(grant, "grant.json")
+
+
+@given(st.text(alphabet=st.one_of(st.characters(codec="utf-8"),  # and around Hangul:
+                                  st.characters(min_codepoint=0xA000, max_codepoint=0xD7FF)),
+               max_size=300))
+@example("가힣\uac00\ud7a3\ud7a4\ud7b0\ud7ff\ua000\uabff갂 ascii é 中文 😀")
+def test_metered_size_is_the_stats_estimate(text: str) -> None:
+    assert metered_size(text) == (len(text.encode()), round(estimated_tokens(text)))

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import socket
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -47,7 +48,11 @@ from aicenter.exchange.licence import (
     check_access,
 )
 from aicenter.exchange.meter import MeterEvent, MeterWriter
-from aicenter.exchange.stats import estimated_tokens
+from aicenter.exchange.stats import (
+    ASCII_CHARS_PER_TOKEN,
+    HANGUL_SYLLABLES_PER_TOKEN,
+    OTHER_CHARS_PER_TOKEN,
+)
 from aicenter.exchange.store import DatasetStore, Manifest, StoredRecord
 
 ENV_JOB_ID = "AICENTER_JOB_ID"
@@ -58,6 +63,35 @@ ENV_METER_LOG = "AICENTER_METER_LOG"
 BATCH_RECORDS = 1024
 
 Clock = Callable[[], datetime]
+_NON_ASCII_BYTES = bytes(range(0x80, 0x100))
+# lead byte EA or ED starting a character that is NOT a Hangul syllable (U+A000–U+ABFF;
+# U+D7A4–U+D7FF; ED A0–BF would be surrogates, which UTF-8 never holds)
+_EA_NOT_HANGUL = re.compile(rb"\xea[\x80-\xaf]")
+_ED_NOT_HANGUL = re.compile(rb"\xed(?:\x9e[\xa4-\xbf]|[\x9f-\xbf])")
+
+
+def metered_size(text: str) -> tuple[int, int]:
+    """UTF-8 bytes and metered tokens of one record: ``round_half_even(t)`` where ``t`` is
+    :func:`aicenter.exchange.stats.estimated_tokens` (same counts, same float expression),
+    computed from the UTF-8 bytes at C speed (about 6x the character loop):
+
+    * ASCII characters = bytes below 0x80;
+    * Hangul syllables U+AC00–U+D7A3 = characters whose UTF-8 lead byte is EA–ED (U+A000–
+      U+DFFF) less those in U+A000–U+ABFF (EA 80–AF) and U+D7A4–U+D7FF (ED 9E A4–BF, ED 9F);
+      a lead byte never occurs inside another character in UTF-8, so the counts are exact.
+    """
+    data = text.encode("utf-8")
+    n_bytes = len(data)
+    if n_bytes == len(text):
+        return n_bytes, round(n_bytes / ASCII_CHARS_PER_TOKEN)
+    n_ascii = len(data.translate(None, _NON_ASCII_BYTES))
+    n_hangul = (data.count(b"\xea") + data.count(b"\xeb") + data.count(b"\xec")
+                + data.count(b"\xed") - len(_EA_NOT_HANGUL.findall(data))
+                - len(_ED_NOT_HANGUL.findall(data)))
+    n_other = len(text) - n_ascii - n_hangul
+    tokens = (n_ascii / ASCII_CHARS_PER_TOKEN + n_hangul / HANGUL_SYLLABLES_PER_TOKEN
+              + n_other / OTHER_CHARS_PER_TOKEN)
+    return n_bytes, round(tokens)
 
 
 def _utc_now() -> datetime:
@@ -270,8 +304,11 @@ class DatasetReader:
             raise AccessDeniedError(
                 f"the data grant of job {self._context.job_id} expired at "
                 f"{self._context.grant.valid_until.isoformat()}")
-        n_bytes = sum(len(r.text.encode("utf-8")) for r in batch)
-        tokens = sum(round(estimated_tokens(r.text)) for r in batch)
+        n_bytes = tokens = 0
+        for record in batch:
+            size, size_tokens = metered_size(record.text)
+            n_bytes += size
+            tokens += size_tokens
         event = self._writer.meter(job_id=self._context.job_id, dataset_id=self.dataset_id,
                                    agreement_id=self._granted.agreement_id, at=now,
                                    records=len(batch), bytes_read=n_bytes, tokens=tokens)
