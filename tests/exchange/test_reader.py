@@ -266,3 +266,56 @@ def test_bad_grant_file_names_the_field(tmp_path: Path) -> None:
 @example("가힣\uac00\ud7a3\ud7a4\ud7b0\ud7ff\ua000\uabff갂 ascii é 中文 😀")
 def test_metered_size_is_the_stats_estimate(text: str) -> None:
     assert metered_size(text) == (len(text.encode()), round(estimated_tokens(text)))
+
+
+def _child_env(tmp_path: Path, ctx: ReaderContext, log: Path) -> dict[str, str]:
+    now = datetime.now(UTC)
+    grant = Grant(ctx.grant.job_id, ctx.grant.purpose, "KR", now - timedelta(minutes=1),
+                  now + timedelta(hours=1), ctx.grant.datasets)
+    write_grant(tmp_path / "run" / "grant.json", grant)
+    return {**os.environ, **reader_env(job_id="job-1", purpose=Purpose.PRE_TRAINING,
+                                       manifest_paths=ctx.manifest_paths,
+                                       grant_path=tmp_path / "run" / "grant.json",
+                                       meter_log=log)}
+
+
+def test_killed_reader_leaves_every_handed_out_record_metered(
+        tmp_path: Path, job: Callable[..., tuple[ReaderContext, Path]]) -> None:
+    ctx, log = job()
+    code = ("import sys, time\n"
+            "from aicenter.exchange.reader import open_dataset\n"
+            "for i in range(1000):\n"
+            "    for batch in open_dataset('news-2025', batch_records=3).batches():\n"
+            "        print(len(batch), flush=True)\n"
+            "        time.sleep(0.002)\n")
+    child = subprocess.Popen([sys.executable, "-c", code], env=_child_env(tmp_path, ctx, log),
+                             stdout=subprocess.PIPE, text=True)
+    assert child.stdout is not None
+    handed_out = 0
+    for line in child.stdout:
+        handed_out += int(line)
+        if handed_out >= 200:
+            child.kill()  # SIGKILL in the middle of reading
+            break
+    handed_out += sum(int(line) for line in child.stdout)  # printed before it died
+    child.wait()
+    metered = sum(e.records for e in read_log(log).meters)
+    # each batch is on disk before the job sees it; at most the one batch being handed out
+    # when the job died is metered without having been used
+    assert handed_out >= 200
+    assert handed_out <= metered <= handed_out + 3
+
+
+def test_two_processes_append_to_one_meter_log(
+        tmp_path: Path, job: Callable[..., tuple[ReaderContext, Path]]) -> None:
+    ctx, log = job()
+    env = _child_env(tmp_path, ctx, log)
+    code = ("from aicenter.exchange.reader import open_dataset\n"
+            "for _ in range(20):\n"
+            "    sum(1 for _ in open_dataset('news-2025', batch_records=1))\n")
+    children = [subprocess.Popen([sys.executable, "-c", code], env=env) for _ in range(2)]
+    assert [c.wait() for c in children] == [0, 0]
+    events = read_log(log).meters
+    assert len(list(iter_log(log))) == len(events) == 2 * 20 * 50  # no torn or lost lines
+    assert len({e.writer for e in events}) == 2
+    assert sum(e.records for e in events) == 2000
