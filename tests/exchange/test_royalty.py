@@ -29,6 +29,7 @@ from aicenter.exchange.royalty import (
     read_account,
     royalty_account,
     royalty_transactions,
+    statement_from_audit_log,
     statement_from_ledger,
     statement_from_log,
 )
@@ -205,6 +206,7 @@ def test_statement_rebuilt_from_the_audit_log_equals_the_ledger(tmp_path: Path) 
     from_log = statement_from_log("prov-daily", "2026-03", contents.meters,
                                   contents.agreements, fee)
     assert from_log == from_ledger
+    assert statement_from_audit_log(audit, "prov-daily", "2026-03", fee) == from_ledger
     assert [line.agreement_id for line in from_log.lines] == ["agr-1", "agr-2", "agr-3",
                                                                "agr-5"]
     assert from_log.total_net_krw == -booked(ledger, royalty_account("prov-daily"), KRW)

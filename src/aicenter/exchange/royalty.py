@@ -34,6 +34,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
+from pathlib import Path
 from typing import Any, Protocol
 
 from aicenter.domain.errors import InputError
@@ -43,7 +44,7 @@ from aicenter.exchange.licence import (
     Agreement,
     PriceBasis,
 )
-from aicenter.exchange.meter import MeterEvent, Usage
+from aicenter.exchange.meter import MeterEvent, Usage, read_log
 from aicenter.ledger import Posting, Transaction
 
 WON = Decimal("1")
@@ -331,3 +332,12 @@ def statement_from_ledger(provider_id: str, month: str, transactions: Iterable[T
         for aid, v in sorted(sums.items()))
     return RoyaltyStatement(provider_id, month, lines)
 
+
+
+def statement_from_audit_log(audit_log: Path, provider_id: str, month: str,
+                             fee_rate: Decimal = Decimal(0)) -> RoyaltyStatement:
+    """The provider's statement of ``month`` recomputed from the audit log file alone (each
+    event counted once, a torn last line ignored; see :mod:`aicenter.exchange.meter`)."""
+    contents = read_log(audit_log)
+    return statement_from_log(provider_id, month, contents.meters, contents.agreements,
+                              fee_rate)
