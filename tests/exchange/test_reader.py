@@ -319,3 +319,21 @@ def test_two_processes_append_to_one_meter_log(
     assert len(list(iter_log(log))) == len(events) == 2 * 20 * 50  # no torn or lost lines
     assert len({e.writer for e in events}) == 2
     assert sum(e.records for e in events) == 2000
+
+
+def test_grant_admitted_by_the_chase_waiver_ends_with_the_waiver(tmp_path: Path) -> None:
+    manifest, _ = build_store(tmp_path / "datasets")
+    offer = LicenceOffer("off-c", "prov-daily", "news-2025", frozenset(Purpose),
+                         date(2026, 1, 1), date(2026, 12, 31), frozenset({"KR"}),
+                         ModelRelease.INTERNAL_ONLY,
+                         Price(PriceBasis.PER_GB, Money.of(1, "KRW")), chase_waiver_days=7)
+    chase = accept_offer(offer, agreement_id="agr-c", org_id="org-lab",
+                         purpose=Purpose.FINE_TUNING, at=T0, chase_team=True)
+    waived = issue_grant(job_id="job-1", org_id="org-lab", purpose=Purpose.EVALUATION,
+                         pool_country="KR", when=T0, manifests=[manifest], domestic={},
+                         agreements=[chase])
+    assert waived.valid_until == T0 + timedelta(days=7)
+    own = issue_grant(job_id="job-1", org_id="org-lab", purpose=Purpose.FINE_TUNING,
+                      pool_country="KR", when=T0, manifests=[manifest], domestic={},
+                      agreements=[chase])
+    assert own.valid_until == datetime(2027, 1, 1, tzinfo=UTC)

@@ -170,7 +170,8 @@ def issue_grant(
     """Admission of a job naming datasets: :func:`check_access` for each; raises
     :class:`AccessDeniedError` with the first refusal, else returns the grant to write.
 
-    The grant expires when the earliest of the deciding agreements does."""
+    The grant expires when the earliest of the deciding agreements does, or when the
+    chase-team waiver ends if only the waiver allowed the job's purpose."""
     agreements = list(agreements)
     granted: list[GrantedDataset] = []
     valid_until: datetime | None = None
@@ -185,6 +186,8 @@ def issue_grant(
         granted.append(GrantedDataset(manifest.dataset, manifest.version, agreement.id,
                                       manifest.provider, terms.domestic))
         ends = agreement.valid_until
+        if purpose != agreement.purpose and agreement.waiver_until is not None:
+            ends = min(ends, agreement.waiver_until)  # admitted only thanks to the waiver
         valid_until = ends if valid_until is None else min(valid_until, ends)
     if valid_until is None:
         raise AccessDeniedError(f"job {job_id} names no dataset")
