@@ -13,6 +13,7 @@ from aicenter.exchange.store import (
     DatasetStore,
     Manifest,
     StoredRecord,
+    band_keys,
     load_segments,
     save_segment,
 )
@@ -98,3 +99,17 @@ def test_segments_persist_an_index_across_ingests(tmp_path: Path) -> None:
     assert match is not None
     assert match.duplicate_of == ("a", 7) and match.duplicate_of_provider == "pub-a"
     assert match.across_providers
+
+
+def test_batched_adds_equal_one_by_one_adds() -> None:
+    corpus = near_duplicate_corpus(seed=8, n_articles=250)
+    sigs = MinHasher().signatures([r.text for r in corpus])
+    keys = band_keys(sigs, 32, 4)
+    single, batched = CompactIndex(), CompactIndex()
+    expected = [single.add(("d", i), "p", sig) for i, sig in enumerate(sigs)]
+    got: list[object] = []
+    for lo in range(0, len(corpus), 37):
+        hi = min(lo + 37, len(corpus))
+        got.extend(batched.add_batch("d", list(range(lo, hi)), "p", sigs[lo:hi], keys[lo:hi]))
+    assert got == expected
+    assert sum(m is not None for m in got) > 20

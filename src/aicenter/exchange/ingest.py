@@ -526,16 +526,17 @@ def _commit(
     """The per-record steps of ``RecordProcessor.process``, on prepared findings and
     signatures, against the compact cross-dataset index; returns the records to store."""
     kept: list[StoredRecord] = []
+    matches = index.add_batch(
+        options.dataset,
+        [r.index for r in admitted],
+        options.provider,
+        prepared.signatures,
+        prepared.keys,
+    )
     for i, record in enumerate(admitted):
         findings = prepared.findings[i]
         processor.report.add(record.text, findings)
-        match = index.add_keyed(
-            options.dataset,
-            record.index,
-            options.provider,
-            prepared.signatures[i],
-            prepared.keys[i],
-        )
+        match = matches[i]
         if match is not None:
             processor.duplicates += 1
             state.counts["duplicates"] += 1

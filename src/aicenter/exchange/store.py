@@ -433,22 +433,46 @@ class CompactIndex(NearDuplicateIndex):
         self._fresh_start = self._size
         self._push_run(keys, pos)
 
-    def query_keyed(
-        self, signature: npt.NDArray[np.uint32], keys: npt.NDArray[np.uint64]
-    ) -> tuple[int, float] | None:
-        """(position, estimated J) of the best indexed match at or above the threshold."""
-        found: list[npt.NDArray[np.int64]] = []
+    def _run_candidates(self, keys: npt.NDArray[np.uint64]) -> list[npt.NDArray[np.int64]]:
+        """For each row of ``keys`` (n × bands), the positions in the sorted runs that share a
+        band key with it (two binary searches per run for the whole batch at once)."""
+        n = keys.shape[0]
+        flat = keys.reshape(-1)
+        owners: list[npt.NDArray[np.int64]] = []
+        positions: list[npt.NDArray[np.int64]] = []
         for run_keys, run_pos in self._runs:
-            lo = np.searchsorted(run_keys, keys, side="left")
-            hi = np.searchsorted(run_keys, keys, side="right")
-            for a, b in zip(lo[hi > lo].tolist(), hi[hi > lo].tolist(), strict=True):
-                found.append(run_pos[a:b])
+            lo = np.searchsorted(run_keys, flat, side="left")
+            lengths = np.searchsorted(run_keys, flat, side="right") - lo
+            hit = np.nonzero(lengths)[0]
+            if hit.size == 0:
+                continue
+            lens = lengths[hit]
+            first = np.cumsum(lens) - lens
+            offsets = np.repeat(lo[hit] - first, lens) + np.arange(int(lens.sum()))
+            positions.append(run_pos[offsets])
+            owners.append(np.repeat(hit // self.bands, lens).astype(np.int64))
+        if not positions:
+            return [np.zeros(0, dtype=np.int64)] * n
+        owner, pos = np.concatenate(owners), np.concatenate(positions)
+        order = np.argsort(owner, kind="stable")
+        owner, pos = owner[order], pos[order]
+        bounds = np.searchsorted(owner, np.arange(n + 1))
+        return [pos[bounds[i] : bounds[i + 1]] for i in range(n)]
+
+    def _best(
+        self,
+        signature: npt.NDArray[np.uint32],
+        keys: npt.NDArray[np.uint64],
+        from_runs: npt.NDArray[np.int64],
+    ) -> tuple[int, float] | None:
+        """The best candidate (highest J, then earliest) among ``from_runs`` and the records
+        added since the last flush, if its J reaches the threshold."""
         extra = [p for key in keys.tolist() for p in self._fresh.get(key, ())]
         if extra:
-            found.append(np.asarray(extra, dtype=np.int64))
-        if not found:
+            from_runs = np.concatenate((from_runs, np.asarray(extra, dtype=np.int64)))
+        if from_runs.size == 0:
             return None
-        candidates = np.unique(np.concatenate(found))
+        candidates = np.unique(from_runs)
         sims = np.empty(candidates.size, dtype=np.int64)
         block_of = candidates // _BLOCK_ROWS
         for block in np.unique(block_of).tolist():
@@ -458,6 +482,12 @@ class CompactIndex(NearDuplicateIndex):
         best = int(np.argmax(sims))
         j = float(sims[best]) / self.k
         return (int(candidates[best]), j) if j >= self.threshold else None
+
+    def query_keyed(
+        self, signature: npt.NDArray[np.uint32], keys: npt.NDArray[np.uint64]
+    ) -> tuple[int, float] | None:
+        """(position, estimated J) of the best indexed match at or above the threshold."""
+        return self._best(signature, keys, self._run_candidates(keys.reshape(1, -1))[0])
 
     def query(self, signature: npt.NDArray[np.uint32]) -> tuple[int, float] | None:
         keys = band_keys(signature.reshape(1, -1), self.bands, self.rows)[0]
@@ -483,8 +513,38 @@ class CompactIndex(NearDuplicateIndex):
         self._fresh_keys.append(keys)
         if self._size - self._fresh_start >= _FRESH_RECORDS:
             self._flush_fresh()
-        if best is None:
-            return None
+        return None if best is None else self._match(dataset, record, provider, best)
+
+    def add_batch(
+        self,
+        dataset: str,
+        records: Sequence[int],
+        provider: str,
+        signatures: npt.NDArray[np.uint32],
+        keys: npt.NDArray[np.uint64],
+    ) -> list[DuplicateMatch | None]:
+        """:meth:`add_keyed` for each record in order (same results), with the sorted runs
+        searched once for the whole batch."""
+        self._flush_fresh()
+        from_runs = self._run_candidates(keys)
+        matches: list[DuplicateMatch | None] = []
+        code_d, code_p = self._code(dataset), self._code(provider)
+        for i, record in enumerate(records):
+            best = self._best(signatures[i], keys[i], from_runs[i])
+            pos = self._size
+            self._append_signatures(signatures[i : i + 1])
+            self._record.append(record)
+            self._dataset.append(code_d)
+            self._provider.append(code_p)
+            for key in keys[i].tolist():
+                self._fresh.setdefault(key, []).append(pos)
+            self._fresh_keys.append(keys[i])
+            matches.append(None if best is None else self._match(dataset, record, provider, best))
+        return matches
+
+    def _match(
+        self, dataset: str, record: int, provider: str, best: tuple[int, float]
+    ) -> DuplicateMatch:
         other = best[0]
         return DuplicateMatch(
             (dataset, record),
