@@ -113,3 +113,19 @@ def test_batched_adds_equal_one_by_one_adds() -> None:
         got.extend(batched.add_batch("d", list(range(lo, hi)), "p", sigs[lo:hi], keys[lo:hi]))
     assert got == expected
     assert sum(m is not None for m in got) > 20
+
+
+def test_merging_sorted_runs_equals_sorting_their_union() -> None:
+    from aicenter.exchange.store import _merge_runs
+
+    rng = np.random.default_rng(3)
+    k1 = np.sort(rng.integers(0, 50, 400).astype(np.uint64))
+    k2 = np.sort(rng.integers(0, 50, 170).astype(np.uint64))
+    p1 = np.arange(400, dtype=np.int32)
+    p2 = np.arange(400, 570, dtype=np.int32)
+    keys, pos = _merge_runs(k1, p1, k2, p2)
+    assert np.array_equal(keys, np.sort(np.concatenate((k1, k2))))
+    assert sorted(pos.tolist()) == list(range(570))
+    for key in np.unique(keys).tolist():  # every position keeps its key
+        expected = set(p1[k1 == key].tolist()) | set(p2[k2 == key].tolist())
+        assert set(pos[keys == key].tolist()) == expected

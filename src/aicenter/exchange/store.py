@@ -340,13 +340,32 @@ def band_keys(signatures: npt.NDArray[np.uint32], bands: int, rows: int) -> npt.
         return _mix64(h ^ salt[None, :])
 
 
+def _merge_runs(
+    k1: npt.NDArray[np.uint64],
+    p1: npt.NDArray[np.int32],
+    k2: npt.NDArray[np.uint64],
+    p2: npt.NDArray[np.int32],
+) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.int32]]:
+    """Merge two sorted runs in O(n) extra memory: each key of the second run goes after the
+    keys of the first that are ≤ it, at ``searchsorted(k1, k2, "right") + rank in run 2``."""
+    n = k1.size + k2.size
+    into = np.searchsorted(k1, k2, side="right") + np.arange(k2.size)
+    rest = np.ones(n, dtype=bool)
+    rest[into] = False
+    keys = np.empty(n, dtype=np.uint64)
+    pos = np.empty(n, dtype=np.int32)
+    keys[into], pos[into] = k2, p2
+    keys[rest], pos[rest] = k1, p1
+    return keys, pos
+
+
 class CompactIndex(NearDuplicateIndex):
     """The LSH index of :mod:`aicenter.exchange.dedup` in flat NumPy arrays, for millions of
     records: same banding and threshold, the best match is the highest estimated Jaccard
     (ties: the earliest record).
 
-    Memory per record: k·4 bytes of signature + b·12 bytes of band keys and positions
-    (k = 128, b = 32: 896 bytes), instead of b dictionary entries of Python objects.
+    Memory per record: k·4 bytes of signature + b·12 bytes of band keys (uint64) and positions
+    (int32) (k = 128, b = 32: 896 bytes), instead of b dictionary entries of Python objects.
     Band keys live in sorted runs merged like a log-structured merge tree (a run is merged
     into the one before it while that one is at most twice its size), so adding n records
     costs O(n log n) and a query does two binary searches per run (O(log² n)).
@@ -363,7 +382,7 @@ class CompactIndex(NearDuplicateIndex):
         self._provider = array("i")
         self._names: list[str] = []
         self._codes: dict[str, int] = {}
-        self._runs: list[tuple[npt.NDArray[np.uint64], npt.NDArray[np.int64]]] = []
+        self._runs: list[tuple[npt.NDArray[np.uint64], npt.NDArray[np.int32]]] = []
         self._fresh: dict[int, list[int]] = {}
         self._fresh_keys: list[npt.NDArray[np.uint64]] = []
         self._fresh_start = 0
@@ -395,12 +414,10 @@ class CompactIndex(NearDuplicateIndex):
 
     def _push_run(self, keys: npt.NDArray[np.uint64], pos: npt.NDArray[np.int64]) -> None:
         order = np.argsort(keys, kind="stable")
-        self._runs.append((keys[order], pos[order]))
+        self._runs.append((keys[order], pos[order].astype(np.int32)))
         while len(self._runs) >= 2 and self._runs[-2][0].size <= 2 * self._runs[-1][0].size:
             (k2, p2), (k1, p1) = self._runs.pop(), self._runs.pop()
-            keys_m, pos_m = np.concatenate((k1, k2)), np.concatenate((p1, p2))
-            order = np.argsort(keys_m, kind="stable")
-            self._runs.append((keys_m[order], pos_m[order]))
+            self._runs.append(_merge_runs(k1, p1, k2, p2))
 
     def _flush_fresh(self) -> None:
         if not self._fresh_keys:
@@ -449,7 +466,7 @@ class CompactIndex(NearDuplicateIndex):
             lens = lengths[hit]
             first = np.cumsum(lens) - lens
             offsets = np.repeat(lo[hit] - first, lens) + np.arange(int(lens.sum()))
-            positions.append(run_pos[offsets])
+            positions.append(run_pos[offsets].astype(np.int64))
             owners.append(np.repeat(hit // self.bands, lens).astype(np.int64))
         if not positions:
             return [np.zeros(0, dtype=np.int64)] * n
