@@ -293,3 +293,17 @@ def test_ray_gives_the_same_dataset_as_in_process(tmp_path: Path) -> None:
         ray.shutdown()
     assert on_ray.version == local.version
     assert on_ray.counts == local.counts
+
+
+def test_two_ingests_of_one_dataset_cannot_run_at_once(tmp_path: Path) -> None:
+    import fcntl
+
+    corpus(tmp_path / "c.jsonl", 20_000)
+    store = keyed_store(tmp_path / "s")
+    lock_path = store.root / "locks" / "c.lock"
+    lock_path.parent.mkdir(parents=True)
+    with lock_path.open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        with pytest.raises(InputError, match="another ingest"):
+            ingest(IngestOptions(tmp_path / "c.jsonl", "c", "pa"), store)
+    assert ingest(IngestOptions(tmp_path / "c.jsonl", "c", "pa"), store).manifest.records > 0

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import fcntl
 import json
 import shutil
 import sys
@@ -413,8 +414,27 @@ def ingest(
     restart: bool = False,
 ) -> IngestResult:
     """Ingest ``options.path`` into ``store`` as dataset ``options.dataset``; resumes an
-    unfinished ingest of the same file and options from its checkpoint."""
+    unfinished ingest of the same file and options from its checkpoint. One ingest of a
+    dataset at a time (an exclusive lock, released by the kernel if the process dies)."""
     check_name(options.dataset, "dataset")
+    lock_path = store.root / "locks" / f"{options.dataset}.lock"
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with lock_path.open("a") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise InputError(
+                f"another ingest of dataset {options.dataset!r} is running", field="dataset"
+            ) from None
+        return _ingest_locked(options, store, on_progress, restart)
+
+
+def _ingest_locked(
+    options: IngestOptions,
+    store: DatasetStore,
+    on_progress: Callable[[Progress], None] | None,
+    restart: bool,
+) -> IngestResult:
     check_name(options.provider, "provider")
     reader = SourceReader(options.path, options.input_format, options.field)
     identity = options.identity()
