@@ -15,6 +15,11 @@ def get_ctx(request: Request) -> ServiceContext:
     return ctx
 
 
+async def ctx_dependency(request: Request) -> ServiceContext:
+    """The context, without a trip through the thread pool (it does no I/O)."""
+    return get_ctx(request)
+
+
 def get_caller(
     request: Request,
     authorization: Annotated[str | None, Header(description="Bearer API token")] = None,
@@ -26,5 +31,5 @@ def get_caller(
     return authenticate(get_ctx(request), secret)
 
 
-Ctx = Annotated[ServiceContext, Depends(get_ctx)]
+Ctx = Annotated[ServiceContext, Depends(ctx_dependency)]
 Who = Annotated[Caller, Depends(get_caller)]

@@ -100,7 +100,7 @@ def submit(ctx: ServiceContext, caller: Caller, spec: JobSpec, *, org_id: str | 
             job = Job(new_id("job"), org_id, caller.person.id, grant.id, spec, JobStatus.QUEUED,
                       idempotency_key, hold, now)
             tx.jobs.add(job)
-            tx.ledger.book(hold_transaction(job.id, grant.id, hold, now))
+            tx.ledger.book(hold_transaction(job.id, grant.id, hold, now), fresh=True)
             return job, True
     except IntegrityError:
         if idempotency_key:  # a concurrent retry with the same key won the race

@@ -60,12 +60,10 @@ def authenticate(ctx: ServiceContext, secret: str | None) -> Caller:
         raise AuthenticationError("no API token: send 'Authorization: Bearer TOKEN' "
                                   "(the CLI reads AICENTER_TOKEN)")
     with ctx.db.transaction(write=False) as tx:
-        token: ApiToken | None = tx.tokens.by_hash(hash_token(secret))
-        if token is None or not token.usable_at(ctx.clock.now()):
-            raise AuthenticationError("the API token is unknown, expired or revoked")
-        person: Person | None = tx.people.get(token.person_id)
-    if person is None:
-        raise AuthenticationError("the API token's owner no longer exists")
+        found: tuple[ApiToken, Person] | None = tx.tokens.with_owner(hash_token(secret))
+    if found is None or not found[0].usable_at(ctx.clock.now()):
+        raise AuthenticationError("the API token is unknown, expired or revoked")
+    token, person = found
     can_write = Scope.WRITE in token.scopes or Scope.ADMIN in token.scopes
     return Caller(person, can_write)
 

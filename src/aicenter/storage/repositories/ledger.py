@@ -24,11 +24,13 @@ class LedgerRepository:
         return self.conn.execute(select(t.c.id).where(t.c.reference == reference)).first() \
             is not None
 
-    def book(self, tx: Transaction) -> bool:
+    def book(self, tx: Transaction, *, fresh: bool = False) -> bool:
         """Insert a transaction with its postings; False (and nothing written) if its reference
         was already booked. Amounts are rounded to millionths, which keeps the balance: each
-        posting of a pair is the same number with opposite signs."""
-        if self.has(tx.reference):
+        posting of a pair is the same number with opposite signs. ``fresh``: the reference
+        cannot exist yet (it names a row created in this transaction), so skip the look-up;
+        the unique constraint still guards it."""
+        if not fresh and self.has(tx.reference):
             return False
         tx_id = self.conn.execute(insert(t).values(
             reference=tx.reference, kind=tx.kind, memo=tx.memo, created_at=tx.created_at

@@ -7,8 +7,10 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
+from aicenter.domain.person import Person, Role
 from aicenter.domain.token import ApiToken, Scope
 from aicenter.storage.tables import api_tokens as t
+from aicenter.storage.tables import people
 
 
 def _token(row: Any) -> ApiToken:
@@ -30,6 +32,19 @@ class TokenRepository:
     def by_hash(self, token_hash: str) -> ApiToken | None:
         row = self.conn.execute(select(t).where(t.c.token_hash == token_hash)).first()
         return _token(row) if row else None
+
+    def with_owner(self, token_hash: str) -> tuple[ApiToken, Person] | None:
+        """The token with this hash and the person owning it, in one query."""
+        row = self.conn.execute(
+            select(t, people.c.org_id, people.c.name.label("person_name"), people.c.email,
+                   people.c.role, people.c.created_at.label("person_created_at"))
+            .join(people, people.c.id == t.c.person_id).where(t.c.token_hash == token_hash)
+        ).first()
+        if row is None:
+            return None
+        person = Person(row.person_id, row.org_id, row.person_name, row.email, Role(row.role),
+                        row.person_created_at)
+        return _token(row), person
 
     def get(self, token_id: str) -> ApiToken | None:
         row = self.conn.execute(select(t).where(t.c.id == token_id)).first()
