@@ -29,6 +29,8 @@ import csv
 import dataclasses
 import fcntl
 import json
+import logging
+import os
 import shutil
 import sys
 from collections import Counter
@@ -394,7 +396,10 @@ def _map_prepare(
     import ray
 
     if not ray.is_initialized():
-        ray.init(include_dashboard=False, log_to_driver=False)
+        if os.environ.get("RAY_ADDRESS"):  # a cluster (for example KubeRay) to join
+            ray.init(log_to_driver=False, logging_level=logging.ERROR)
+        else:  # a local Ray on this machine's cores
+            ray.init(include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
     remote = ray.remote(prepare)
     pending: list[tuple[list[SourceRecord], list[SourceRecord], Any]] = []
     for batch, admitted in batches:
