@@ -29,7 +29,7 @@ def test_migrate_twice_is_a_no_op(database: Database) -> None:
     database.migrate()
     with database.transaction(write=False) as tx:
         version = tx.conn.execute(text("select version_num from alembic_version")).scalar_one()
-    assert version == "0002"
+    assert version == "0003"
 
 
 def test_sqlite_runs_in_wal_mode(tmp_path) -> None:  # type: ignore[no-untyped-def]

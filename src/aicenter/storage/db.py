@@ -85,6 +85,18 @@ class Tx:
 
         return PoolRepository(self.conn)
 
+    @cached_property
+    def datasets(self) -> Any:
+        from aicenter.storage.repositories.dataset import DatasetRepository
+
+        return DatasetRepository(self.conn)
+
+    @cached_property
+    def licences(self) -> Any:
+        from aicenter.storage.repositories.licence import LicenceRepository
+
+        return LicenceRepository(self.conn)
+
 
 def _sqlite_engine(url: str) -> Engine:
     path = url.removeprefix("sqlite:///")

@@ -60,6 +60,7 @@ pools = Table(
     Column("chip_id", String(80), nullable=False),
     Column("chip_count", Integer, nullable=False),
     Column("site", String(80), nullable=False),
+    Column("country", String(2), nullable=False, default="KR", server_default="KR"),
 )
 
 calls = Table(
@@ -185,4 +186,56 @@ ledger_postings = Table(
     Column("commodity", String(10), nullable=False),
     Column("amount", Micros, nullable=False),
     Index("ix_postings_account", "account", "commodity"),
+)
+
+
+# ---------------------------------------------------------------- licensed-data exchange
+datasets = Table(
+    "datasets", metadata,
+    Column("id", String(64), primary_key=True),  # the store's dataset name
+    Column("name", String(200), nullable=False),
+    Column("provider_org_id", String(40), ForeignKey("organisations.id"), nullable=False,
+           index=True),
+    Column("version", String(40), nullable=False),
+    Column("manifest_sha256", String(64), nullable=False),
+    Column("manifest_path", Text, nullable=False),
+    Column("domestic", Boolean, nullable=False),
+    Column("licence_text", Text, nullable=False),
+    Column("description", Text, nullable=False),
+    Column("croissant", JSON, nullable=False),
+    Column("stats", JSON, nullable=False),
+    Column("pii_report", JSON, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+licence_offers = Table(
+    "licence_offers", metadata,
+    Column("id", String(40), primary_key=True),
+    Column("provider_org_id", String(40), ForeignKey("organisations.id"), nullable=False,
+           index=True),
+    Column("dataset_id", String(64), ForeignKey("datasets.id"), nullable=False, index=True),
+    Column("body", JSON, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+agreements = Table(
+    "agreements", metadata,
+    Column("id", String(40), primary_key=True),
+    Column("offer_id", String(40), ForeignKey("licence_offers.id"), nullable=False, index=True),
+    Column("org_id", String(40), ForeignKey("organisations.id"), nullable=False, index=True),
+    Column("dataset_id", String(64), ForeignKey("datasets.id"), nullable=False, index=True),
+    Column("body", JSON, nullable=False),
+    Column("accepted_at", UtcDateTime, nullable=False),
+)
+
+dataset_reads = Table(
+    "dataset_reads", metadata,
+    Column("job_id", String(40), ForeignKey("jobs.id"), primary_key=True),
+    Column("dataset_id", String(64), ForeignKey("datasets.id"), primary_key=True),
+    Column("org_id", String(40), ForeignKey("organisations.id"), nullable=False, index=True),
+    Column("agreement_id", String(40), ForeignKey("agreements.id"), nullable=False),
+    Column("records", BigInteger, nullable=False),
+    Column("bytes", BigInteger, nullable=False),
+    Column("tokens", BigInteger, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
 )

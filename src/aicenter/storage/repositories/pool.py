@@ -15,6 +15,7 @@ class PoolRow:
     chip_id: str
     chip_count: int
     site: str
+    country: str = "KR"
 
 
 class PoolRepository:
@@ -23,8 +24,9 @@ class PoolRepository:
 
     def add(self, pool: PoolRow) -> None:
         self.conn.execute(insert(t).values(id=pool.id, chip_id=pool.chip_id,
-                                           chip_count=pool.chip_count, site=pool.site))
+                                           chip_count=pool.chip_count, site=pool.site,
+                                           country=pool.country))
 
     def list(self) -> list[PoolRow]:
         rows = self.conn.execute(select(t).order_by(t.c.id))
-        return [PoolRow(r.id, r.chip_id, r.chip_count, r.site) for r in rows]
+        return [PoolRow(r.id, r.chip_id, r.chip_count, r.site, r.country) for r in rows]
