@@ -1,7 +1,8 @@
 """Every error becomes a readable JSON body ``{"error": kind, "detail": message}``.
 
 InputError → 422, NotFoundError → 404, PermissionDeniedError → 403, AuthenticationError → 401,
-ConflictError → 409, InfeasibleError → 409; FastAPI's own validation errors → 422 with the
+ConflictError → 409, InfeasibleError → 409, AccessDeniedError (no agreement for a dataset)
+→ 403; FastAPI's own validation errors → 422 with the
 failing fields named.
 """
 
@@ -13,6 +14,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from aicenter.domain.errors import AicenterError, InfeasibleError, InputError, NotFoundError
+from aicenter.exchange.licence import AccessDeniedError
 from aicenter.policy import PermissionDeniedError
 from aicenter.services.errors import AuthenticationError, ConflictError
 
@@ -22,6 +24,7 @@ STATUS: list[tuple[type[AicenterError], int, str]] = [
     (PermissionDeniedError, 403, "forbidden"),
     (AuthenticationError, 401, "unauthenticated"),
     (ConflictError, 409, "conflict"),
+    (AccessDeniedError, 403, "access-denied"),
     (InfeasibleError, 409, "infeasible"),
 ]
 

@@ -99,6 +99,8 @@ class PoolIn(Strict):
     chip_id: str = Field(description="Catalog id, e.g. nvidia-h100-sxm")
     chip_count: int = Field(ge=1, le=1_000_000)
     site: str = Field(default="haenam", min_length=1, max_length=80)
+    country: str = Field(default="KR", description="ISO 3166 alpha-2 country of the site; "
+                         "datasets tagged domestic are read only on domestic pools")
 
 
 class PoolOut(BaseModel):
@@ -106,6 +108,7 @@ class PoolOut(BaseModel):
     chip_id: str
     chip_count: int
     site: str
+    country: str = "KR"
 
 
 # -- calls, applications, reviews ----------------------------------------------------------

@@ -23,6 +23,7 @@ import yaml
 
 from aicenter.domain.accelerator import WorkloadClass
 from aicenter.domain.errors import InputError
+from aicenter.exchange.licence import Purpose
 
 
 class JobStatus(StrEnum):
@@ -63,6 +64,9 @@ class JobSpec:
     workload: WorkloadClass = WorkloadClass.DENSE_TRAINING
     datasets: tuple[str, ...] = ()
     max_retries: int = 0
+    purpose: str = "pre-training"
+    """What the job uses its datasets for (an exchange ``Purpose``); agreements are checked
+    against it."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -76,6 +80,7 @@ class JobSpec:
             "workload": self.workload.value,
             "datasets": list(self.datasets),
             "max_retries": self.max_retries,
+            "purpose": self.purpose,
         }
 
 
@@ -108,7 +113,7 @@ DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
 _UNIT_S = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 SPEC_FIELDS = (
     "name", "command", "workdir", "env", "resources", "max_duration", "priority", "workload",
-    "datasets", "max_retries",
+    "datasets", "max_retries", "purpose",
 )
 
 
@@ -196,6 +201,10 @@ def spec_from_mapping(data: Mapping[str, Any]) -> JobSpec:
     if not isinstance(retries, int) or isinstance(retries, bool) or not 0 <= retries <= 10:
         raise InputError(f"'{retries}' is not a number from 0 to 10", field="max_retries")
     workdir = data.get("workdir")
+    purpose = str(data.get("purpose", "pre-training"))
+    purposes = tuple(p.value for p in Purpose)
+    if purpose not in purposes:
+        raise InputError(f"'{purpose}' is not one of {', '.join(purposes)}", field="purpose")
     return JobSpec(
         name=name,
         command=command,
@@ -207,6 +216,7 @@ def spec_from_mapping(data: Mapping[str, Any]) -> JobSpec:
         workload=workload,
         datasets=tuple(str(d) for d in datasets),
         max_retries=retries,
+        purpose=purpose,
     )
 
 
@@ -224,6 +234,7 @@ def spec_from_stored(data: Mapping[str, Any]) -> JobSpec:
         workload=WorkloadClass(data.get("workload", "dense-training")),
         datasets=tuple(data.get("datasets") or ()),
         max_retries=int(data.get("max_retries", 0)),
+        purpose=str(data.get("purpose", "pre-training")),
     )
 
 

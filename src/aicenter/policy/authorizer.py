@@ -21,11 +21,13 @@ POLICY_FILE = Path(__file__).parent / "policies.cedar"
 READ_ACTIONS = frozenset({
     "org:read", "person:read", "token:read", "call:read", "application:read", "grant:read",
     "job:read", "job:logs", "usage:read", "pool:read", "ledger:read",
+    "dataset:read", "dataset:usage", "licence:read", "agreement:read",
+    "royalty:read",
 })
 WRITE_ACTIONS = frozenset({
     "org:create", "person:create", "token:create", "token:revoke", "call:open", "call:close",
     "application:create", "application:review", "grant:award", "grant:reclaim", "job:submit",
-    "job:cancel", "pool:create",
+    "job:cancel", "pool:create", "dataset:upload", "licence:offer", "licence:accept",
 })
 
 
@@ -41,6 +43,8 @@ class Resource:
     id: str
     org_id: str | None = None
     owner_id: str | None = None
+    provider_org_id: str | None = None
+    """For agreements: the data provider's organisation (a second party that may read it)."""
 
 
 def _ref(type_: str, id_: str) -> dict[str, Any]:
@@ -64,6 +68,8 @@ class Authorizer:
             resource_attrs["org"] = _ref("Org", resource.org_id)
         if resource.owner_id is not None:
             resource_attrs["owner"] = _ref("User", resource.owner_id)
+        if resource.provider_org_id is not None:
+            resource_attrs["provider"] = _ref("Org", resource.provider_org_id)
         entities: list[dict[str, Any]] = [
             {"uid": {"type": "User", "id": person.id},
              "attrs": {"role": person.role.value, "org": _ref("Org", person.org_id)},

@@ -82,7 +82,14 @@ def submit(ctx: ServiceContext, caller: Caller, spec: JobSpec, *, org_id: str | 
                                                                   idempotency_key)
                 if existing is not None:
                     return existing, False
-            validate_spec(ctx, spec, {p.chip_id for p in tx.pools.list()})
+            pools = tx.pools.list()
+            validate_spec(ctx, spec, {p.chip_id for p in pools})
+            if spec.datasets:
+                from aicenter.services.dataset import admit_datasets
+
+                chips = {a.chip for a in spec.resources}
+                admit_datasets(tx, ctx, org_id, spec,
+                               [p.country for p in pools if p.chip_id in chips])
             chosen = _choose_grant(tx, caller, org_id, spec, grant_id, ctx)
             grant: Grant = tx.grants.get(chosen.id, lock=True)  # serialises spending
             if not grant.active_at(now):

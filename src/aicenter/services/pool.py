@@ -9,7 +9,7 @@ from aicenter.storage.repositories.pool import PoolRow
 
 
 def add_pool(ctx: ServiceContext, caller: Caller | None, chip_id: str, chip_count: int,
-             site: str = "haenam") -> PoolRow:
+             site: str = "haenam", country: str = "KR") -> PoolRow:
     """Register a pool; ``caller`` None is the server itself (demo set-up, pools file)."""
     if caller is not None:
         caller.check(ctx, "pool:create", Resource("Pool", "new"))
@@ -17,7 +17,10 @@ def add_pool(ctx: ServiceContext, caller: Caller | None, chip_id: str, chip_coun
     if not 1 <= chip_count <= 1_000_000:
         raise InputError(f"{chip_count} is not a chip count from 1 to 1,000,000",
                          field="chip_count")
-    pool = PoolRow(new_id("pool"), chip_id, chip_count, site)
+    if len(country) != 2 or not country.isalpha() or not country.isupper():
+        raise InputError(f"'{country}' is not an ISO 3166 alpha-2 code like KR",
+                         field="country")
+    pool = PoolRow(new_id("pool"), chip_id, chip_count, site, country)
     with ctx.db.transaction() as tx:
         tx.pools.add(pool)
     if ctx.backend is not None:

@@ -91,7 +91,12 @@ def _settle(ctx: ServiceContext, job_id: str, status: RunStatus, report: RoundRe
             report.metered += 1
         state = status.state
         retry = state is RunState.FAILED and job.attempts <= job.spec.max_retries
-        if state is RunState.PREEMPTED or state is RunState.LOST or retry:
+        requeue = state is RunState.PREEMPTED or state is RunState.LOST or retry
+        if job.spec.datasets:  # royalties are booked once, when the job ends for good
+            from aicenter.services.royalty import record_reads
+
+            record_reads(tx, ctx, job, final=not requeue or job.cancel_requested)
+        if requeue:
             if job.cancel_requested:
                 finish(tx, job, JobStatus.CANCELLED, ctx, exit_code=status.exit_code,
                        message="cancelled")
@@ -129,6 +134,10 @@ def poll_running(ctx: ServiceContext, report: RoundReport) -> None:
                 fresh = tx.jobs.get(job.id, lock=True)
                 if fresh is not None and meter_job(tx, ctx, fresh, now):
                     report.metered += 1
+                if fresh is not None and fresh.spec.datasets:
+                    from aicenter.services.royalty import record_reads
+
+                    record_reads(tx, ctx, fresh, final=False)
 
 
 def _snapshot(ctx: ServiceContext, jobs: list[Job]) -> tuple[Snapshot, list[JobProgress]]:
@@ -167,6 +176,21 @@ def _launch(ctx: ServiceContext, job: Job, chip: str, count: int, report: RoundR
     spec = job.spec
     index = next(i for i, a in enumerate(spec.resources) if a.chip == chip)
     env = {**spec.env, "AICENTER_JOB_ID": job.id, "AICENTER_JOB_NAME": spec.name}
+    if spec.datasets:
+        from aicenter.exchange.licence import AccessDeniedError
+        from aicenter.services.dataset import launch_env
+
+        with ctx.db.transaction(write=False) as tx:
+            country = next((p.country for p in tx.pools.list() if p.chip_id == chip), "KR")
+        try:  # the server's reader variables win over the spec's env
+            env.update(launch_env(ctx, job, country))
+        except AccessDeniedError as exc:  # e.g. a domestic dataset placed on a foreign pool
+            with ctx.db.transaction() as tx:
+                fresh = tx.jobs.get(job.id, lock=True)
+                if fresh is not None and fresh.status is JobStatus.QUEUED:
+                    finish(tx, fresh, JobStatus.FAILED, ctx, message=f"no data grant: {exc}")
+            report.finished.append(job.id)
+            return
     request = LaunchRequest(
         run_id=run_id_of(job, index), command=("/bin/sh", "-c", spec.command), chip_type=chip,
         chip_count=count, working_dir=Path(spec.workdir) if spec.workdir else None, env=env,

@@ -3,6 +3,8 @@ and the metered reads of each job, per dataset."""
 
 from __future__ import annotations
 
+import builtins
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -97,8 +99,8 @@ class DatasetRepository:
             self.conn.execute(insert(r).values(job_id=read.job_id, dataset_id=read.dataset_id,
                                                **values))
 
-    def reads(self, *, org_id: str | None = None, dataset_ids: list[str] | None = None,
-              job_id: str | None = None) -> list[DatasetRead]:
+    def reads(self, *, org_id: str | None = None, dataset_ids: Sequence[str] | None = None,
+              job_id: str | None = None) -> builtins.list[DatasetRead]:
         query = select(r).order_by(r.c.job_id, r.c.dataset_id)
         if org_id is not None:
             query = query.where(r.c.org_id == org_id)

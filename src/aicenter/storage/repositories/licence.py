@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import Connection, insert, select
@@ -51,7 +52,7 @@ class LicenceRepository:
         row = self.conn.execute(select(a.c.body).where(a.c.id == agreement_id)).first()
         return agreement_from_dict(row.body) if row is not None else None
 
-    def agreements(self, *, org_id: str | None = None, dataset_ids: list[str] | None = None,
+    def agreements(self, *, org_id: str | None = None, dataset_ids: Sequence[str] | None = None,
                    offer_id: str | None = None, provider_org_id: str | None = None
                    ) -> list[Agreement]:
         query = select(a.c.body).order_by(a.c.accepted_at, a.c.id)

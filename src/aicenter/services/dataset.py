@@ -1,0 +1,205 @@
+"""Datasets of the exchange: a provider uploads a file, the center ingests it into its
+content-addressed store (PII handling, TDM exclusion, cross-provider dedup) and keeps the
+metadata; everyone signed in browses metadata; nobody downloads records (there is no use case
+for it — records are read only inside admitted jobs through ``exchange.reader``)."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from aicenter.domain.errors import InputError, NotFoundError
+from aicenter.domain.job import Job, JobSpec
+from aicenter.exchange.croissant import export_croissant
+from aicenter.exchange.ingest import IngestOptions, ingest, parse_actions
+from aicenter.exchange.licence import AccessDeniedError, DatasetTerms, Purpose, check_access
+from aicenter.exchange.reader import issue_grant, reader_env, write_grant
+from aicenter.exchange.readers import RecordFormat
+from aicenter.exchange.store import DatasetStore, Manifest, check_name
+from aicenter.policy import Resource
+from aicenter.services.context import Caller, ServiceContext
+from aicenter.services.errors import ConflictError
+from aicenter.storage import Tx
+from aicenter.storage.repositories.dataset import DatasetRead, DatasetRow
+
+
+def store_of(ctx: ServiceContext) -> DatasetStore:
+    """The center's dataset store (``<home>/datasets``)."""
+    return DatasetStore(ctx.settings.home / "datasets")
+
+
+@dataclass(frozen=True, slots=True)
+class UploadRequest:
+    """What a provider sends with the file."""
+
+    name: str
+    filename: str
+    org_id: str | None = None
+    domestic: bool = True
+    licence_text: str = ""
+    description: str = ""
+    field: str = "text"
+    input_format: str | None = None
+    pii_actions: tuple[str, ...] = ()
+
+
+def upload(ctx: ServiceContext, caller: Caller, request: UploadRequest, source: Path
+           ) -> DatasetRow:
+    """Ingest ``source`` (the uploaded bytes, already on the center's disk) as dataset
+    ``request.name`` of the provider organisation; a re-upload by the same provider makes a
+    new version. The source file is deleted afterwards."""
+    org_id = request.org_id or caller.org_id
+    caller.check(ctx, "dataset:upload", Resource("Dataset", "new", org_id))
+    name = check_name(request.name, "dataset")
+    if not request.licence_text.strip():
+        raise InputError("name the licence of the data (e.g. 'proprietary' or 'CC-BY-4.0')",
+                         field="licence")
+    with ctx.db.transaction(write=False) as tx:
+        existing: DatasetRow | None = tx.datasets.get(name)
+        provider = tx.orgs.get(org_id)
+    if provider is None:
+        raise NotFoundError(f"organisation {org_id} not found")
+    if existing is not None and existing.provider_org_id != org_id:
+        raise ConflictError(f"dataset name {name!r} is taken by another provider")
+    try:
+        input_format = RecordFormat(request.input_format) if request.input_format else None
+    except ValueError:
+        allowed = ", ".join(f.value for f in RecordFormat)
+        raise InputError(f"'{request.input_format}' is not one of {allowed}",
+                         field="format") from None
+    options = IngestOptions(
+        path=source, dataset=name, provider=org_id, field=request.field,
+        input_format=input_format, license=request.licence_text,
+        description=request.description)
+    if request.pii_actions:
+        options = dataclasses.replace(options, actions=parse_actions(request.pii_actions))
+    store = store_of(ctx)
+    try:
+        result = ingest(options, store, restart=True)
+    finally:
+        source.unlink(missing_ok=True)
+    manifest = result.manifest
+    now = ctx.clock.now()
+    croissant_path = store.root / "croissant" / f"{name}.json"
+    document = export_croissant(store, manifest, croissant_path,
+                                published=now.date().isoformat())
+    row = DatasetRow(
+        id=name, name=name, provider_org_id=org_id, version=manifest.version,
+        manifest_sha256=hashlib.sha256(result.manifest_path.read_bytes()).hexdigest(),
+        manifest_path=str(result.manifest_path), domestic=request.domestic,
+        licence_text=request.licence_text, description=request.description, created_at=now,
+        croissant=document, stats={**manifest.stats, "records": manifest.records,
+                                   **{f"count_{k}": v for k, v in manifest.counts.items()}},
+        pii_report=manifest.pii_report)
+    with ctx.db.transaction() as tx:
+        if tx.datasets.get(name) is None:
+            tx.datasets.add(row)
+        else:
+            tx.datasets.replace_version(row)
+        stored: DatasetRow = tx.datasets.get(name)
+    return stored
+
+
+def list_datasets(ctx: ServiceContext, caller: Caller, provider_org_id: str | None = None
+                  ) -> list[DatasetRow]:
+    """The exchange's catalogue (metadata only), optionally of one provider."""
+    caller.check(ctx, "dataset:read", Resource("Dataset", "any"))
+    with ctx.db.transaction(write=False) as tx:
+        rows: list[DatasetRow] = tx.datasets.list(provider_org_id)
+    return rows
+
+
+def get_dataset(ctx: ServiceContext, caller: Caller, dataset_id: str) -> DatasetRow:
+    """One dataset's metadata, statistics and PII report (never its records)."""
+    caller.check(ctx, "dataset:read", Resource("Dataset", dataset_id))
+    with ctx.db.transaction(write=False) as tx:
+        row: DatasetRow | None = tx.datasets.get(dataset_id)
+    if row is None:
+        raise NotFoundError(f"dataset {dataset_id} not found")
+    return row
+
+
+def load_manifest(row: DatasetRow) -> Manifest:
+    """The stored manifest of the dataset's current version, checked against its sha256."""
+    path = Path(row.manifest_path)
+    data = path.read_bytes()
+    if hashlib.sha256(data).hexdigest() != row.manifest_sha256:
+        raise ConflictError(f"the manifest of dataset {row.id} at {path} was changed after "
+                            "upload (sha256 mismatch)")
+    return Manifest.from_json(json.loads(data), str(path))
+
+
+def usage(ctx: ServiceContext, caller: Caller, *, org_id: str | None = None,
+          dataset_id: str | None = None) -> list[DatasetRead]:
+    """Metered reads per job and dataset that the caller may see: its organisation's jobs'
+    reads, and reads of the datasets its organisation provides (operators, auditors: all)."""
+    caller.check(ctx, "dataset:usage", Resource("DatasetRead", "any", caller.org_id))
+    with ctx.db.transaction(write=False) as tx:
+        if caller.sees_all:
+            reads: list[DatasetRead] = tx.datasets.reads(org_id=org_id)
+        else:
+            provided = [d.id for d in tx.datasets.list(caller.org_id)]
+            reads = [r for r in tx.datasets.reads()
+                     if r.org_id == caller.org_id or r.dataset_id in provided]
+            if org_id is not None:
+                reads = [r for r in reads if r.org_id == org_id]
+    if dataset_id is not None:
+        reads = [r for r in reads if r.dataset_id == dataset_id]
+    return reads
+
+
+# ---------------------------------------------------------------- compute-to-data
+def admit_datasets(tx: Tx, ctx: ServiceContext, org_id: str, spec: JobSpec,
+                   pool_countries: Sequence[str]) -> None:
+    """Admission of a job naming datasets: each must exist and the organisation must hold an
+    agreement that allows the job's purpose on at least one pool the job could be placed on
+    (``check_access``); raises :class:`AccessDeniedError` with the reason otherwise."""
+    if not spec.datasets:
+        return
+    if len(set(spec.datasets)) != len(spec.datasets):
+        raise InputError("names a dataset twice", field="datasets")
+    purpose = Purpose(spec.purpose)
+    now = ctx.clock.now()
+    agreements = tx.licences.agreements(org_id=org_id, dataset_ids=list(spec.datasets))
+    for i, dataset_id in enumerate(spec.datasets):
+        row: DatasetRow | None = tx.datasets.get(dataset_id)
+        if row is None:
+            raise InputError(f"dataset {dataset_id} not found", field=f"datasets[{i}]")
+        terms = DatasetTerms(row.id, row.provider_org_id, row.domestic)
+        decisions = [check_access(agreements, terms, purpose, org_id, now, country)
+                     for country in sorted(set(pool_countries)) or ["KR"]]
+        if not any(d.allowed for d in decisions):
+            first = decisions[0]
+            raise AccessDeniedError(f"dataset {dataset_id}: {first.reason.value}: "
+                                    f"{first.message}")
+
+
+def launch_env(ctx: ServiceContext, job: Job, pool_country: str) -> dict[str, str]:
+    """At launch: issue the job's data grant for the pool it was placed on (a domestic dataset
+    on a foreign pool gets no grant: :class:`AccessDeniedError`), write it, and return the
+    reader's environment variables. Jobs naming no dataset get no grant and no variables."""
+    if not job.spec.datasets:
+        return {}
+    with ctx.db.transaction(write=False) as tx:
+        rows: list[DatasetRow | None] = [tx.datasets.get(d) for d in job.spec.datasets]
+        agreements = tx.licences.agreements(org_id=job.org_id,
+                                            dataset_ids=list(job.spec.datasets))
+    found = [r for r in rows if r is not None]
+    if len(found) != len(rows):
+        raise AccessDeniedError(f"job {job.id} names a dataset that no longer exists")
+    manifests = [load_manifest(r) for r in found]
+    purpose = Purpose(job.spec.purpose)
+    grant = issue_grant(job_id=job.id, org_id=job.org_id, purpose=purpose,
+                        pool_country=pool_country, when=ctx.clock.now(), manifests=manifests,
+                        domestic={r.id: r.domestic for r in found}, agreements=agreements)
+    from aicenter.services.royalty import grant_path, meter_log_path
+
+    path = grant_path(ctx, job.id)
+    write_grant(path, grant)
+    return reader_env(job_id=job.id, purpose=purpose,
+                      manifest_paths=[Path(r.manifest_path) for r in found], grant_path=path,
+                      meter_log=meter_log_path(ctx, job.id))
