@@ -91,7 +91,9 @@ def test_segments_persist_an_index_across_ingests(tmp_path: Path) -> None:
     texts = [r.text for r in near_duplicate_corpus(seed=6, n_articles=50, copy_rate=0.0)]
     sigs = MinHasher().signatures(texts)
     records = np.arange(len(texts), dtype=np.int64)
-    save_segment(tmp_path / "a.npz", "a", ["pub-a"] * len(texts), records, sigs)
+    save_segment(tmp_path, "a", "pub-a", records[:5], sigs[:5], version="v1")
+    save_segment(tmp_path, "a", "pub-a", records, sigs, version="v2")  # replaces v1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json", "a.v2.records", "a.v2.sig"]
     index = CompactIndex()
     assert load_segments(index, tmp_path, skip_dataset="a") == 0
     assert load_segments(index, tmp_path) == len(texts)

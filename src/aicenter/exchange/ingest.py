@@ -58,12 +58,13 @@ from aicenter.exchange.store import (
     DatasetStore,
     Manifest,
     PartRef,
+    SegmentFiles,
     StoredRecord,
     atomic_write,
     band_keys,
     check_name,
     load_segments,
-    save_segment,
+    publish_segment,
 )
 from aicenter.exchange.tdm import TdmCoverage, tdm_status
 
@@ -339,35 +340,6 @@ def _restore(checkpoint: dict[str, Any], processor: RecordProcessor) -> _State:
     return state
 
 
-class _IndexLog:
-    """This ingest's index entries on disk: record numbers (int64) and signatures (uint32),
-    appended per batch and truncated back to the checkpoint on resume."""
-
-    def __init__(self, folder: Path, k: int) -> None:
-        self.records = folder / "index.records"
-        self.signatures = folder / "index.signatures"
-        self.k = k
-
-    def truncate(self, entries: int) -> None:
-        for path, width in ((self.records, 8), (self.signatures, 4 * self.k)):
-            if path.exists():
-                with path.open("r+b") as f:
-                    f.truncate(entries * width)
-            else:
-                path.touch()
-
-    def load(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint32]]:
-        records = np.fromfile(self.records, dtype=np.int64)
-        signatures = np.fromfile(self.signatures, dtype=np.uint32).reshape(-1, self.k)
-        return records, signatures
-
-    def append(self, records: Sequence[int], signatures: npt.NDArray[np.uint32]) -> None:
-        with self.records.open("ab") as f:
-            f.write(np.asarray(records, dtype=np.int64).tobytes())
-        with self.signatures.open("ab") as f:
-            f.write(np.ascontiguousarray(signatures, dtype=np.uint32).tobytes())
-
-
 def _batches(
     rows: Iterator[SourceRecord], max_records: int, max_bytes: int
 ) -> Iterator[list[SourceRecord]]:
@@ -455,7 +427,7 @@ def _ingest_locked(
     index = CompactIndex()
     load_segments(index, store.dedup_dir, skip_dataset=options.dataset)
     state = _State()
-    log = _IndexLog(work, index.k)
+    log = SegmentFiles(work / "index.records", work / "index.signatures", index.k)
     if checkpoint_path.exists():
         checkpoint = json.loads(checkpoint_path.read_text(encoding="utf-8"))
         if checkpoint.get("identity") != identity:
@@ -467,8 +439,8 @@ def _ingest_locked(
             )
         state = _restore(checkpoint, processor)
         log.truncate(state.indexed)
-        records, signatures = log.load()
-        index.extend(options.dataset, [options.provider] * len(records), records, signatures)
+        for records, signatures in log.chunks():
+            index.extend(options.dataset, [options.provider] * len(records), records, signatures)
     else:
         work.mkdir(parents=True, exist_ok=True)
         log.truncate(0)
@@ -516,14 +488,7 @@ def _ingest_locked(
         source_file=options.path.name,
     )
     manifest_path = store.save_manifest(manifest)
-    records, signatures = log.load()
-    save_segment(
-        store.dedup_dir / f"{options.dataset}.npz",
-        options.dataset,
-        [options.provider] * len(records),
-        records,
-        signatures,
-    )
+    publish_segment(store.dedup_dir, options.dataset, options.provider, manifest.version, log)
     shutil.rmtree(work)
     return IngestResult(manifest, manifest_path, resumed_from)
 

@@ -5,7 +5,8 @@ Layout::
     objects/ab/ab12…ef.parquet     a part: ingested records as Parquet, named by its sha256
     manifests/<dataset>/<version>.json   a dataset version: its parts, statistics, reports
     manifests/<dataset>/latest      the version id of the latest version (one line)
-    dedup/<dataset>.npz             the near-duplicate index segment of a dataset's latest version
+    dedup/<dataset>.json (+ .records, .sig)  the near-duplicate index segment of a dataset's
+                                    latest version (header, record numbers, signatures)
     keys/pseudonym.key              the center's pseudonymisation key (32 random bytes, 0600)
 
 A part is addressed by the sha256 of its file bytes, so identical content is stored once: a
@@ -581,27 +582,95 @@ class CompactIndex(NearDuplicateIndex):
         return self.add_keyed(str(record[0]), int(record[1]), provider, signature, keys)
 
 
+SEGMENT_CHUNK_ROWS = 16384
+
+
+@dataclass(frozen=True)
+class SegmentFiles:
+    """Index entries of one dataset on disk, raw: record numbers (int64) and signatures
+    (k uint32 each). An ingest appends to them per batch and truncates them back to its
+    checkpoint on resume; loading reads them in chunks, so memory holds the index, not a
+    second copy of it."""
+
+    records_path: Path
+    signatures_path: Path
+    k: int = 128
+
+    def count(self) -> int:
+        return self.records_path.stat().st_size // 8 if self.records_path.exists() else 0
+
+    def truncate(self, entries: int) -> None:
+        """Cut the files back to ``entries`` (entries appended after a checkpoint are dropped)."""
+        for path, width in ((self.records_path, 8), (self.signatures_path, 4 * self.k)):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with path.open("ab") as f:
+                if f.seek(0, os.SEEK_END) < entries * width:
+                    raise InputError(
+                        f"holds fewer than the {entries} index entries its checkpoint counts; "
+                        "start again with --restart",
+                        file=str(path),
+                    )
+                f.truncate(entries * width)
+
+    def append(self, records: Sequence[int], signatures: npt.NDArray[np.uint32]) -> None:
+        with self.records_path.open("ab") as f:
+            f.write(np.asarray(records, dtype=np.int64).tobytes())
+        with self.signatures_path.open("ab") as f:
+            f.write(np.ascontiguousarray(signatures, dtype=np.uint32).tobytes())
+
+    def chunks(
+        self, rows: int = SEGMENT_CHUNK_ROWS
+    ) -> Iterator[tuple[npt.NDArray[np.int64], npt.NDArray[np.uint32]]]:
+        """(record numbers, signatures) ``rows`` entries at a time."""
+        total = self.count()
+        for start in range(0, total, rows):
+            n = min(rows, total - start)
+            records = np.fromfile(self.records_path, dtype=np.int64, count=n, offset=8 * start)
+            signatures = np.fromfile(
+                self.signatures_path, dtype=np.uint32, count=n * self.k, offset=4 * self.k * start
+            ).reshape(n, self.k)
+            yield records, signatures
+
+
+def publish_segment(
+    folder: Path, dataset: str, provider: str, version: str, files: SegmentFiles
+) -> None:
+    """Link an ingest's index entries into the store as ``dataset``'s segment (replacing the
+    previous one) so later ingests check against them. The header JSON, written last with
+    ``os.replace``, is the commit point; files it does not name are then removed."""
+    folder.mkdir(parents=True, exist_ok=True)
+    names = {"records": f"{dataset}.{version}.records", "signatures": f"{dataset}.{version}.sig"}
+    for source, name in (
+        (files.records_path, names["records"]),
+        (files.signatures_path, names["signatures"]),
+    ):
+        (folder / name).unlink(missing_ok=True)
+        os.link(source, folder / name)  # the ingest's files stay until its work dir is removed
+    header = {"dataset": dataset, "provider": provider, "version": version, "k": files.k, **names}
+    atomic_write(folder / f"{dataset}.json", json.dumps(header).encode("utf-8"))
+    for stale in folder.glob(f"{dataset}.*"):
+        if stale.name not in (*names.values(), f"{dataset}.json") and stale.is_file():
+            stale.unlink()
+
+
 def save_segment(
-    path: Path,
+    folder: Path,
     dataset: str,
-    providers: Sequence[str],
+    provider: str,
     records: npt.NDArray[np.int64],
     signatures: npt.NDArray[np.uint32],
+    version: str = "saved",
 ) -> None:
-    """Write one dataset's index entries (atomically) so later ingests check against them."""
-    names = sorted(set(providers))
-    code = {n: i for i, n in enumerate(names)}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.npz")
-    np.savez(
-        tmp,
-        dataset=np.array([dataset]),
-        provider_names=np.array(names if names else [""]),
-        providers=np.array([code[p] for p in providers], dtype=np.int32),
-        records=records.astype(np.int64),
-        signatures=signatures.astype(np.uint32),
+    """Store index entries held in memory as ``dataset``'s segment."""
+    tmp = folder / f".{dataset}.{os.getpid()}.tmp"
+    files = SegmentFiles(
+        tmp.with_suffix(".records"), tmp.with_suffix(".sig"), int(signatures.shape[1])
     )
-    os.replace(tmp, path)
+    files.truncate(0)
+    files.append(records.tolist(), signatures)
+    publish_segment(folder, dataset, provider, version, files)
+    files.records_path.unlink()
+    files.signatures_path.unlink()
 
 
 def load_segments(index: CompactIndex, folder: Path, skip_dataset: str | None = None) -> int:
@@ -609,13 +678,16 @@ def load_segments(index: CompactIndex, folder: Path, skip_dataset: str | None = 
     loaded = 0
     if not folder.exists():
         return 0
-    for path in sorted(folder.glob("*.npz")):
-        with np.load(path) as seg:
-            dataset = str(seg["dataset"][0])
-            if dataset == skip_dataset:
-                continue
-            names = [str(n) for n in seg["provider_names"]]
-            providers = [names[i] for i in seg["providers"].tolist()]
-            index.extend(dataset, providers, seg["records"], seg["signatures"])
-            loaded += len(providers)
+    for header_path in sorted(folder.glob("*.json")):
+        header = json.loads(header_path.read_text(encoding="utf-8"))
+        if header["dataset"] == skip_dataset:
+            continue
+        files = SegmentFiles(
+            folder / header["records"], folder / header["signatures"], int(header["k"])
+        )
+        for records, signatures in files.chunks():
+            index.extend(
+                header["dataset"], [header["provider"]] * len(records), records, signatures
+            )
+            loaded += len(records)
     return loaded
