@@ -164,7 +164,8 @@ def main() -> int:
     size = corpus.stat().st_size
     print(
         f"corpus: {size / 2**20:.0f} MiB, {n_records:,} records "
-        f"(generated in {time.perf_counter() - started:.0f} s)"
+        f"(generated in {time.perf_counter() - started:.0f} s)",
+        flush=True,
     )
     ok = True
     store = key_store(work / "store")
@@ -215,10 +216,17 @@ def main() -> int:
     if args.compare:
         reference = key_store(work / "reference")
         ref_out, _ = run_child(corpus, reference, args).communicate()
-        same = json.loads(ref_out)["version"] == result["version"]
+        ref = json.loads(ref_out)
+        same = ref["version"] == result["version"]
+        ref_mib = size / 2**20
+        print(
+            f"uninterrupted: {ref_mib:.0f} MiB in {ref['seconds']:.1f} s = "
+            f"{ref_mib / ref['seconds']:.1f} MiB/s; "
+            f"peak RSS {ref['peak_rss_bytes'] / 2**20:.0f} MiB"
+        )
         print(f"uninterrupted run gives the same version: {same}")
-        ok &= same
-    print("OK" if ok else "TARGET MISSED")
+        ok &= same and ref["peak_rss_bytes"] < RSS_TARGET_BYTES
+    print("OK" if ok else "TARGET MISSED", flush=True)
     if args.workdir is None:
         import shutil
 
