@@ -19,8 +19,10 @@ from aicenter.domain.job import parse_job_spec
 from aicenter.domain.org import OrgClass
 from aicenter.domain.person import Role
 from aicenter.domain.token import Scope
+from aicenter.services import dataset as dataset_svc
 from aicenter.services import grant as grant_svc
 from aicenter.services import job as job_svc
+from aicenter.services import licence as licence_svc
 from aicenter.services import org as org_svc
 from aicenter.services import pool as pool_svc
 from aicenter.services import program as program_svc
@@ -109,7 +111,31 @@ TABLE: dict[tuple[str, str], tuple[set[str], Request]] = {
     ("GET", "/api/v1/usage"): (ALL, _path("/api/v1/usage")),
     ("GET", "/api/v1/orgs/{org_id}/statements/{month}"): (
         OWN, _path("/api/v1/orgs/{org}/statements/2026-01")),
+    # the licensed-data exchange (organisation A provides dataset "world-news")
+    ("POST", "/api/v1/datasets"): ({"operator", "org-admin", "data-provider"}, _body(
+        "/api/v1/datasets?name=upload-{org}&licence=x&filename=a.jsonl&org_id={org}",
+        lambda w: {"text": "한 줄의 기사 본문입니다"})),
+    ("GET", "/api/v1/datasets"): (ALL, _path("/api/v1/datasets")),
+    ("GET", "/api/v1/datasets/{dataset_id}"): (ALL, _path("/api/v1/datasets/world-news")),
+    ("GET", "/api/v1/dataset-reads"): (ALL, _path("/api/v1/dataset-reads")),
+    ("POST", "/api/v1/datasets/{dataset_id}/offers"): (
+        {"operator", "org-admin", "data-provider"}, _body(
+            "/api/v1/datasets/world-news/offers", lambda w: {
+                "purposes": ["evaluation"], "term_start": "2020-01-01",
+                "term_end": "2099-12-31", "price": {"basis": "flat", "amount": "10"}})),
+    ("GET", "/api/v1/offers"): (ALL, _path("/api/v1/offers")),
+    ("POST", "/api/v1/offers/{offer_id}/accept"): ({"operator", "org-admin", "member"}, _body(
+        "/api/v1/offers/{offer}/accept",
+        lambda w: {"purpose": "pre-training", "org_id": w.ids["org"]})),
+    ("GET", "/api/v1/agreements"): (ALL, _path("/api/v1/agreements")),
+    ("GET", "/api/v1/agreements/{agreement_id}"): (OWN, _path("/api/v1/agreements/{agreement}")),
+    ("GET", "/api/v1/agreements/{agreement_id}/contract"): (
+        OWN, _path("/api/v1/agreements/{agreement}/contract")),
+    ("GET", "/api/v1/orgs/{org_id}/royalty-statements/{month}"): (
+        OWN, _path("/api/v1/orgs/{org}/royalty-statements/2026-01")),
 }
+CATALOGUE = {"/api/v1/datasets", "/api/v1/datasets/{dataset_id}", "/api/v1/offers"}
+"""Public to everyone signed in: the catalogue names its providers (organisation A) by design."""
 
 
 def build_world(ctx: ServiceContext) -> World:
@@ -151,9 +177,19 @@ def build_world(ctx: ServiceContext) -> World:
     job, _ = job_svc.submit(ctx, member, spec)
     done, _ = job_svc.submit(ctx, member, spec)
     job_svc.cancel(ctx, member, done.id)
+    source = ctx.settings.home / "world-news.jsonl"
+    source.parent.mkdir(parents=True, exist_ok=True)
+    source.write_text('{"text": "세계 뉴스 기사 본문"}\n', encoding="utf-8")
+    dataset = dataset_svc.upload(ctx, everyone["data-provider"], dataset_svc.UploadRequest(
+        "world-news", "world-news.jsonl", licence_text="proprietary"), source)
+    offer = licence_svc.create_offer(ctx, everyone["data-provider"], dataset.id, {
+        "purposes": ["pre-training"], "term_start": "2020-01-01", "term_end": "2099-12-31",
+        "price": {"basis": "per-gb", "amount": "1000"}})
+    agreement = licence_svc.accept(ctx, member, offer.id, "pre-training")
     return World(tokens, {"org": a.id, "call": call.id, "app": pending.id,
                           "grant": grant.grant.id, "job": job.id, "done_job": done.id,
-                          "target": target.person.id, "target_token": target_token.id})
+                          "target": target.person.id, "target_token": target_token.id,
+                          "offer": offer.id, "agreement": agreement.id})
 
 
 def test_the_table_covers_every_route(ctx: ServiceContext) -> None:
@@ -177,7 +213,8 @@ def test_every_role_on_route(ctx: ServiceContext, route: tuple[str, str]) -> Non
             code = response.status_code
             if role in allowed:
                 ok = 200 <= code < 300
-                if ok and role == "other-org" and route[0] == "GET":
+                if ok and role == "other-org" and route[0] == "GET" and \
+                        route[1] not in CATALOGUE:
                     ok = world.ids["org"] not in response.text  # lists leak nothing of A
                 if route[0] != "GET":
                     world = build_world_again(ctx)

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from aicenter import __version__
 from aicenter.api import errors
-from aicenter.api.routers import call, grant, job, org, pool, usage
+from aicenter.api.routers import call, dataset, grant, job, licence, org, pool, usage
 from aicenter.services.context import ServiceContext
 
 API_PREFIX = "/api/v1"
@@ -39,7 +39,7 @@ def create_app(ctx: ServiceContext, *, on_start: Callable[[], None] | None = Non
     )
     app.state.ctx = ctx
     errors.install(app)
-    for module in (org, pool, call, grant, job, usage):
+    for module in (org, pool, call, grant, job, usage, dataset, licence):
         app.include_router(module.router, prefix=API_PREFIX)
 
     @app.get(f"{API_PREFIX}/health", tags=["health"])

@@ -287,3 +287,92 @@ class StatementOut(BaseModel):
     total_h100e_h: str
     total_payable: str
     total_subsidy: str
+
+
+# ---------------------------------------------------------------- licensed-data exchange
+class DatasetOut(BaseModel):
+    """A dataset's metadata (records never leave the center)."""
+
+    id: str
+    name: str
+    provider_org_id: str
+    version: str
+    manifest_sha256: str
+    domestic: bool
+    licence: str
+    description: str
+    records: int
+    bytes: int
+    created_at: datetime
+
+
+class DatasetDetailOut(DatasetOut):
+    stats: dict[str, Any]
+    pii_report: dict[str, Any]
+    croissant: dict[str, Any]
+
+
+class OfferIn(Strict):
+    """Licence terms; the provider and the dataset come from the route."""
+
+    purposes: list[str] = Field(description="pre-training, fine-tuning, evaluation, retrieval")
+    term_start: str = Field(description="First day (ISO date)")
+    term_end: str = Field(description="Last day (ISO date, inclusive)")
+    territory: list[str] = Field(default=["KR"], description="Countries of allowed pools")
+    model_release: str = Field(default="internal-only",
+                               description="internal-only, research-release, commercial-release")
+    price: dict[str, str] = Field(description="{basis: per-gb|per-million-tokens|flat, amount}")
+    attribution: str = ""
+    exclusive: bool = False
+    chase_waiver_days: int = Field(default=0, ge=0)
+    agreement_days: int | None = Field(default=None, ge=1)
+    offered_to: str | None = None
+
+
+class OfferOut(BaseModel):
+    id: str
+    provider_id: str
+    dataset_id: str
+    terms: dict[str, Any]
+
+
+class AcceptIn(Strict):
+    purpose: str = Field(description="What the data will be used for")
+    org_id: str | None = Field(default=None, description="Accepting organisation (default: "
+                               "the caller's)")
+
+
+class AgreementOut(BaseModel):
+    id: str
+    offer_id: str
+    dataset_id: str
+    org_id: str
+    provider_id: str
+    purpose: str
+    accepted_at: datetime
+    valid_until: datetime
+    waiver_until: datetime | None
+    price_basis: str
+    price_krw: str
+
+
+class DatasetReadOut(BaseModel):
+    job_id: str
+    dataset_id: str
+    org_id: str
+    agreement_id: str
+    records: int
+    bytes: int
+    tokens: int
+    updated_at: datetime
+
+
+class RoyaltyStatementOut(BaseModel):
+    """The statement from the ledger, the same rebuilt from the audit log, and whether they
+    agree."""
+
+    provider_id: str
+    month: str
+    ledger: dict[str, Any]
+    audit_log: dict[str, Any]
+    matches: bool

@@ -10,6 +10,7 @@ import sys
 
 import typer
 
+import aicenter.cli.data_exchange  # noqa: F401  (adds data upload|list|show|offer|...)
 from aicenter import __version__
 from aicenter.cli import call as call_cli
 from aicenter.cli import catalog, fleet, procure

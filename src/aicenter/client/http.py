@@ -8,23 +8,30 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
 from pydantic import BaseModel, TypeAdapter
 
 from aicenter.api.schemas import (
+    AgreementOut,
     ApplicationOut,
     CallOut,
+    DatasetDetailOut,
+    DatasetOut,
+    DatasetReadOut,
     GrantOut,
     JobOut,
     LogOut,
+    OfferOut,
     OrgOut,
     PersonOut,
     PoolOut,
     RankedOut,
     ReclaimOut,
     ReviewOut,
+    RoyaltyStatementOut,
     StatementOut,
     TokenOut,
     UsageOut,
@@ -253,6 +260,80 @@ class Client:
 
     def statement(self, org_id: str, month: str) -> StatementOut:
         return self._one(StatementOut, "GET", f"/orgs/{org_id}/statements/{month}")
+
+    # -- licensed-data exchange ----------------------------------------------------------
+    def _raw(self, method: str, path: str, **kw: Any) -> httpx.Response:
+        """Send one request whose answer need not be JSON; errors as in :meth:`request`."""
+        try:
+            response = self._http.request(method, path, **kw)
+        except httpx.TransportError as exc:
+            raise ApiError(f"cannot reach the aicenter server at {self.url} ({exc})") from None
+        if response.status_code >= 400:
+            try:
+                detail = response.json().get("detail", response.text)
+            except ValueError:
+                detail = response.text
+            raise ApiError(f"{detail} (HTTP {response.status_code})", response.status_code)
+        return response
+
+    def upload_dataset(self, path: Path, name: str, licence: str, *,
+                       org_id: str | None = None, domestic: bool = True, description: str = "",
+                       field: str = "text", input_format: str | None = None,
+                       pii_actions: list[str] | None = None, timeout_s: float = 3600.0
+                       ) -> DatasetOut:
+        """Upload a file (streamed as the request body); the server ingests it."""
+        params: dict[str, Any] = {"name": name, "licence": licence, "filename": path.name,
+                                  "domestic": str(domestic).lower(), "description": description,
+                                  "field": field}
+        if org_id:
+            params["org_id"] = org_id
+        if input_format:
+            params["format"] = input_format
+        if pii_actions:
+            params["pii_action"] = pii_actions
+        with path.open("rb") as f:
+            response = self._raw("POST", "/datasets", params=params, content=f,
+                                 headers={"Content-Type": "application/octet-stream"},
+                                 timeout=timeout_s)
+        return DatasetOut.model_validate(response.json())
+
+    def list_datasets(self, provider_org_id: str | None = None) -> list[DatasetOut]:
+        params = {"provider_org_id": provider_org_id} if provider_org_id else None
+        return self._many(DatasetOut, "GET", "/datasets", params=params)
+
+    def get_dataset(self, dataset_id: str) -> DatasetDetailOut:
+        return self._one(DatasetDetailOut, "GET", f"/datasets/{dataset_id}")
+
+    def create_offer(self, dataset_id: str, terms: dict[str, Any]) -> OfferOut:
+        return self._one(OfferOut, "POST", f"/datasets/{dataset_id}/offers", json=terms)
+
+    def list_offers(self, dataset_id: str | None = None) -> list[OfferOut]:
+        params = {"dataset_id": dataset_id} if dataset_id else None
+        return self._many(OfferOut, "GET", "/offers", params=params)
+
+    def accept_offer(self, offer_id: str, purpose: str, org_id: str | None = None
+                     ) -> AgreementOut:
+        return self._one(AgreementOut, "POST", f"/offers/{offer_id}/accept",
+                         json={"purpose": purpose, "org_id": org_id})
+
+    def list_agreements(self) -> list[AgreementOut]:
+        return self._many(AgreementOut, "GET", "/agreements")
+
+    def get_agreement(self, agreement_id: str) -> AgreementOut:
+        return self._one(AgreementOut, "GET", f"/agreements/{agreement_id}")
+
+    def contract(self, agreement_id: str, fmt: str = "markdown") -> str:
+        """The agreement's contract document as Markdown or as JSON text."""
+        return self._raw("GET", f"/agreements/{agreement_id}/contract",
+                         params={"format": fmt}).text
+
+    def dataset_reads(self, *, org_id: str | None = None, dataset_id: str | None = None
+                      ) -> list[DatasetReadOut]:
+        params = {k: v for k, v in (("org_id", org_id), ("dataset_id", dataset_id)) if v}
+        return self._many(DatasetReadOut, "GET", "/dataset-reads", params=params or None)
+
+    def royalty_statement(self, org_id: str, month: str) -> RoyaltyStatementOut:
+        return self._one(RoyaltyStatementOut, "GET", f"/orgs/{org_id}/royalty-statements/{month}")
 
     def iter_lines(self, path: str, params: dict[str, Any] | None = None) -> Iterator[str]:
         """Stream a text response line by line."""

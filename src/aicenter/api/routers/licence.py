@@ -1,0 +1,75 @@
+"""/api/v1 offers, agreements (with their contract document) and royalty statements."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+from fastapi.responses import PlainTextResponse
+
+from aicenter.api.deps import Ctx, Who
+from aicenter.api.schemas import AcceptIn, AgreementOut, OfferIn, OfferOut, RoyaltyStatementOut
+from aicenter.exchange.licence import Agreement, LicenceOffer, offer_to_dict
+from aicenter.services import licence as svc
+from aicenter.services import royalty as royalty_svc
+
+router = APIRouter(tags=["licences"])
+
+
+def offer_out(o: LicenceOffer) -> OfferOut:
+    return OfferOut(id=o.id, provider_id=o.provider_id, dataset_id=o.dataset_id,
+                    terms=offer_to_dict(o))
+
+
+def agreement_out(a: Agreement) -> AgreementOut:
+    return AgreementOut(id=a.id, offer_id=a.offer.id, dataset_id=a.dataset_id, org_id=a.org_id,
+                        provider_id=a.provider_id, purpose=a.purpose.value,
+                        accepted_at=a.accepted_at, valid_until=a.valid_until,
+                        waiver_until=a.waiver_until, price_basis=a.offer.price.basis.value,
+                        price_krw=str(a.offer.price.amount.amount))
+
+
+@router.post("/datasets/{dataset_id}/offers", status_code=201)
+def create_offer(dataset_id: str, body: OfferIn, ctx: Ctx, who: Who) -> OfferOut:
+    """The dataset's provider offers it on these terms."""
+    return offer_out(svc.create_offer(ctx, who, dataset_id, body.model_dump()))
+
+
+@router.get("/offers")
+def list_offers(ctx: Ctx, who: Who, dataset_id: str | None = None) -> list[OfferOut]:
+    return [offer_out(o) for o in svc.list_offers(ctx, who, dataset_id)]
+
+
+@router.post("/offers/{offer_id}/accept", status_code=201)
+def accept(offer_id: str, body: AcceptIn, ctx: Ctx, who: Who) -> AgreementOut:
+    """Accept an offer for one purpose: the agreement jobs are admitted under."""
+    return agreement_out(svc.accept(ctx, who, offer_id, body.purpose, body.org_id))
+
+
+@router.get("/agreements")
+def list_agreements(ctx: Ctx, who: Who) -> list[AgreementOut]:
+    return [agreement_out(a) for a in svc.list_agreements(ctx, who)]
+
+
+@router.get("/agreements/{agreement_id}")
+def show_agreement(agreement_id: str, ctx: Ctx, who: Who) -> AgreementOut:
+    return agreement_out(svc.get_agreement(ctx, who, agreement_id))
+
+
+@router.get("/agreements/{agreement_id}/contract", response_model=None)
+def contract(agreement_id: str, ctx: Ctx, who: Who,
+             fmt: Annotated[Literal["markdown", "json"], Query(alias="format")] = "markdown"
+             ) -> PlainTextResponse | dict[str, object]:
+    """The agreement as a contract document (Markdown or JSON)."""
+    document = svc.contract(ctx, who, agreement_id)
+    if fmt == "json":
+        return document.to_dict()
+    return PlainTextResponse(document.to_markdown(), media_type="text/markdown")
+
+
+@router.get("/orgs/{org_id}/royalty-statements/{month}")
+def royalty_statement(org_id: str, month: str, ctx: Ctx, who: Who) -> RoyaltyStatementOut:
+    """A provider's monthly royalty statement, from the ledger and rebuilt from the audit log."""
+    pair = royalty_svc.statement(ctx, who, org_id, month)
+    return RoyaltyStatementOut(provider_id=org_id, month=month, ledger=pair.ledger.to_dict(),
+                               audit_log=pair.audit_log.to_dict(), matches=pair.matches)

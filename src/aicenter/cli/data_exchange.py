@@ -1,0 +1,198 @@
+"""``aicenter data upload|list|show|offer|offers|license|agreements|contract|usage|statement``:
+the exchange through the server's API (this module only talks to the typed client).
+
+Added to the ``data`` Typer app of :mod:`aicenter.cli.data`, which keeps the offline
+commands (scan, ingest, croissant)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from aicenter.cli.client_factory import client, row
+from aicenter.cli.data import app
+from aicenter.cli.output import TableFormat, print_json, print_record, print_rows
+from aicenter.domain.errors import InputError
+
+Fmt = Annotated[TableFormat, typer.Option("--format", help="table or json")]
+DATASET_COLUMNS = ["id", "provider_org_id", "version", "domestic", "licence", "records",
+                   "bytes"]
+OFFER_COLUMNS = ["id", "dataset_id", "provider_id", "purposes", "price", "term_end"]
+AGREEMENT_COLUMNS = ["id", "dataset_id", "org_id", "purpose", "price_basis", "price_krw",
+                     "valid_until"]
+READ_COLUMNS = ["job_id", "dataset_id", "org_id", "agreement_id", "records", "bytes", "tokens"]
+
+
+@app.command("upload")
+def upload(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="File to upload")],
+    name: Annotated[str, typer.Option("--name", help="Dataset name")],
+    licence: Annotated[str, typer.Option("--licence", help="Licence of the data")],
+    org_id: Annotated[str | None, typer.Option(help="Provider organisation")] = None,
+    domestic: Annotated[bool, typer.Option(
+        "--domestic/--foreign-ok", help="Readable only by jobs on domestic pools")] = True,
+    description: Annotated[str, typer.Option(help="One line about the data")] = "",
+    field: Annotated[str, typer.Option(help="Text field of JSONL/CSV/Parquet rows")] = "text",
+    pii_action: Annotated[list[str] | None, typer.Option(
+        "--pii-action", help="TYPE=drop|redact|pseudonymise (repeatable)")] = None,
+    fmt: Fmt = TableFormat.TABLE,
+) -> None:
+    """Upload a file; the center ingests it (PII handling, dedup) into its store."""
+    from rich.console import Console
+
+    with client() as c, Console(stderr=True).status(
+            f"uploading and ingesting {file.name} ({file.stat().st_size:,} bytes)"):
+        out = c.upload_dataset(file, name, licence, org_id=org_id, domestic=domestic,
+                               description=description, field=field, pii_actions=pii_action)
+    print_record(row(out), fmt)
+
+
+@app.command("list")
+def list_datasets(
+    provider: Annotated[str | None, typer.Option(help="Only this provider organisation")] = None,
+    fmt: Fmt = TableFormat.TABLE,
+) -> None:
+    """The catalogue of datasets (metadata only)."""
+    with client() as c:
+        print_rows([row(d) for d in c.list_datasets(provider)], fmt, DATASET_COLUMNS)
+
+
+@app.command("show")
+def show(dataset_id: str, fmt: Fmt = TableFormat.TABLE) -> None:
+    """A dataset's metadata, statistics and PII report (never its records)."""
+    with client() as c:
+        detail = row(c.get_dataset(dataset_id))
+    if fmt is TableFormat.JSON:
+        print_json(detail)
+        return
+    detail.pop("croissant", None)
+    pii = detail.pop("pii_report", {})
+    stats = detail.pop("stats", {})
+    detail["pii_counts"] = json.dumps(pii.get("counts", pii), ensure_ascii=False)
+    detail["stats"] = json.dumps(stats, ensure_ascii=False)
+    print_record(detail, fmt)
+
+
+def _offer_row(terms: dict[str, Any], offer_id: str) -> dict[str, Any]:
+    price = terms.get("price", {})
+    return {"id": offer_id, "dataset_id": terms.get("dataset_id"),
+            "provider_id": terms.get("provider_id"),
+            "purposes": ",".join(terms.get("purposes", [])),
+            "price": f"{price.get('amount')} KRW {price.get('basis')}",
+            "term_end": terms.get("term_end"), "terms": terms}
+
+
+@app.command("offer")
+def offer(
+    dataset_id: str,
+    purpose: Annotated[list[str], typer.Option(
+        "--purpose", help="pre-training, fine-tuning, evaluation, retrieval (repeatable)")],
+    term_start: Annotated[str, typer.Option(help="First day (YYYY-MM-DD)")],
+    term_end: Annotated[str, typer.Option(help="Last day (YYYY-MM-DD)")],
+    price: Annotated[str, typer.Option(help="Amount in KRW")],
+    basis: Annotated[str, typer.Option(help="per-gb, per-million-tokens or flat")] = "per-gb",
+    territory: Annotated[list[str] | None, typer.Option(help="Country codes (repeatable)")
+                         ] = None,
+    model_release: Annotated[str, typer.Option(help="internal-only, research-release, "
+                                               "commercial-release")] = "internal-only",
+    attribution: Annotated[str, typer.Option(help="Attribution text")] = "",
+    exclusive: Annotated[bool, typer.Option(help="One licensee at a time")] = False,
+    chase_waiver_days: Annotated[int, typer.Option(help="Royalty-free days for chase-team "
+                                                   "members")] = 0,
+    fmt: Fmt = TableFormat.TABLE,
+) -> None:
+    """Offer a dataset you provide on licence terms."""
+    terms = {"purposes": purpose, "term_start": term_start, "term_end": term_end,
+             "territory": territory or ["KR"], "model_release": model_release,
+             "price": {"basis": basis, "amount": price}, "attribution": attribution,
+             "exclusive": exclusive, "chase_waiver_days": chase_waiver_days}
+    with client() as c:
+        out = c.create_offer(dataset_id, terms)
+    made = _offer_row(out.terms, out.id)
+    if fmt is TableFormat.TABLE:
+        made.pop("terms")
+    print_record(made, fmt)
+
+
+@app.command("offers")
+def offers(dataset_id: Annotated[str | None, typer.Option(help="Only this dataset")] = None,
+           fmt: Fmt = TableFormat.TABLE) -> None:
+    """Offers you may take up."""
+    with client() as c:
+        rows = [_offer_row(o.terms, o.id) for o in c.list_offers(dataset_id)]
+    print_rows(rows, fmt, OFFER_COLUMNS)
+
+
+@app.command("license")
+def license_offer(
+    offer_id: str,
+    purpose: Annotated[str, typer.Option(help="What you will use the data for")
+                       ] = "pre-training",
+    org_id: Annotated[str | None, typer.Option(help="Accepting organisation")] = None,
+    fmt: Fmt = TableFormat.TABLE,
+) -> None:
+    """Accept an offer: your organisation's jobs with this purpose may then read the data."""
+    with client() as c:
+        print_record(row(c.accept_offer(offer_id, purpose, org_id)), fmt)
+
+
+@app.command("agreements")
+def agreements(fmt: Fmt = TableFormat.TABLE) -> None:
+    """Agreements your organisation holds or granted."""
+    with client() as c:
+        print_rows([row(a) for a in c.list_agreements()], fmt, AGREEMENT_COLUMNS)
+
+
+@app.command("contract")
+def contract(
+    agreement_id: str,
+    doc_format: Annotated[str, typer.Option("--format", help="markdown or json")] = "markdown",
+    out: Annotated[Path | None, typer.Option("--out", help="Write to this file")] = None,
+) -> None:
+    """An agreement as a contract document (MSIT 2024 standard data-contract types)."""
+    if doc_format not in ("markdown", "json"):
+        raise InputError(f"'{doc_format}' is not markdown or json", field="--format")
+    with client() as c:
+        text = c.contract(agreement_id, doc_format)
+    if out is not None:
+        out.write_text(text, encoding="utf-8")
+        typer.echo(f"wrote {out}")
+    else:
+        typer.echo(text)
+
+
+@app.command("usage")
+def usage(
+    org_id: Annotated[str | None, typer.Option(help="Only this reading organisation")] = None,
+    dataset_id: Annotated[str | None, typer.Option("--dataset", help="Only this dataset")
+                          ] = None,
+    fmt: Fmt = TableFormat.TABLE,
+) -> None:
+    """Metered reads per job and dataset (records, bytes, tokens)."""
+    with client() as c:
+        print_rows([row(r) for r in c.dataset_reads(org_id=org_id, dataset_id=dataset_id)],
+                   fmt, READ_COLUMNS)
+
+
+@app.command("statement")
+def statement(
+    month: Annotated[str, typer.Argument(help="YYYY-MM")],
+    org_id: Annotated[str | None, typer.Option(help="Provider organisation (default: yours)")
+                      ] = None,
+    fmt: Fmt = TableFormat.TABLE,
+) -> None:
+    """A provider's monthly royalty statement (ledger, checked against the audit log)."""
+    with client() as c:
+        org = org_id or c.whoami().person.org_id
+        out = c.royalty_statement(org, month)
+    if fmt is TableFormat.JSON:
+        print_json(row(out))
+        return
+    lines = out.ledger.get("lines", [])
+    print_rows(lines, fmt, ["agreement_id", "dataset_id", "org_id", "records", "bytes",
+                            "tokens", "gross_krw", "fee_krw", "net_krw"])
+    typer.echo(f"total net {out.ledger.get('total_net_krw')} KRW; audit log "
+               f"{'agrees' if out.matches else 'DISAGREES'}")
