@@ -110,5 +110,6 @@ def test_demo_runs_jobs_to_the_end(cli, tmp_path: Path) -> None:  # type: ignore
     result = cli("demo", "--port", str(free_port()), "--home", str(tmp_path / "demo"),
                  "--exit-when-done")
     assert result.code == 0, result.err
-    assert result.out.count(": succeeded on") == 4
+    assert result.out.count(": succeeded on") == 5
+    assert "news-pretrain: succeeded" in result.out  # read the licensed dataset
     assert "AICENTER_TOKEN=aic_" in result.out

@@ -153,3 +153,20 @@ def test_domestic_dataset_gets_no_grant_on_a_foreign_pool(exchange) -> None:  # 
     assert not royalty_svc.grant_path(ctx, job.id).exists()
     env = dataset_svc.launch_env(ctx, job, "KR")
     assert env["AICENTER_DATA_GRANT"] == str(royalty_svc.grant_path(ctx, job.id))
+
+
+def test_job_placed_on_a_foreign_pool_fails_without_a_grant(exchange) -> None:  # type: ignore[no-untyped-def]
+    ctx, member, _provider, _dataset, offer = exchange
+    licence_svc.accept(ctx, member, offer.id, "pre-training")
+    job, _ = job_svc.submit(ctx, member, _spec(["daily-news"]))  # admitted: a KR pool exists
+    from sqlalchemy import update
+
+    from aicenter.storage.tables import pools
+
+    with ctx.db.transaction() as tx:  # the only H100 pool turns out to be abroad
+        tx.conn.execute(update(pools).values(country="US"))
+    done = run_until(ctx, job.id, {JobStatus.SUCCEEDED, JobStatus.FAILED})
+    assert done.status is JobStatus.FAILED and "no data grant" in done.message
+    assert "domestic" in done.message and done.attempts == 0  # never launched
+    assert not royalty_svc.grant_path(ctx, job.id).exists()
+    assert not royalty_svc.meter_log_path(ctx, job.id).exists()

@@ -2,7 +2,9 @@
 
 Pools of seven chip types from five vendors (Korean NPUs included), one organisation of every
 class (one in the chase team), an open call modelled on the Dec 2025 AIinfrahub call, reviewed
-applications, granted budgets and a few jobs that really run on the local backend and finish.
+applications, granted budgets and a few jobs that really run on the local backend and finish;
+and the data exchange: a news publisher uploads a small (generated) dataset and offers it, the
+university licenses it and a job reads it through the center's metered reader.
 It prints the URL and an operator token, then serves until Ctrl-C.
 """
 
@@ -13,7 +15,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.progress import Progress
@@ -45,7 +47,53 @@ JOBS = [  # org index, name, chip, count, workload, command
 ]
 
 
-def _setup(url: str, operator_token: str) -> list[str]:
+def _articles(path: Path, n: int = 60) -> None:
+    """Generated Korean-looking news articles (distinct, so none is dropped as a duplicate)."""
+    import json
+    import random
+
+    rng = random.Random(2025)
+    with path.open("w", encoding="utf-8") as f:
+        for i in range(n):
+            body = " ".join("".join(chr(0xAC00 + rng.randrange(11172)) for _ in range(3))
+                            for _ in range(40))
+            f.write(json.dumps({"text": f"[데모 기사 {i}] {body}", "publisher": "Demo Daily",
+                                "url": f"https://demo-daily.example/{i}"},
+                               ensure_ascii=False) + "\n")
+
+
+def _exchange(op: Any, url: str, tenant_secret: str, home: Path) -> str:
+    """Publisher uploads and offers; the tenant licenses and submits a reading job."""
+    from datetime import UTC, datetime, timedelta
+
+    from aicenter.client import Client
+
+    news = op.create_org("Demo Daily (news publisher)", "enterprise", region="capital")
+    person = op.add_person(news.id, "Demo Daily data desk", "data@demo-daily.example",
+                           "data-provider")
+    source = home / "demo-daily.jsonl"
+    _articles(source)
+    today = datetime.now(UTC).date()
+    with Client(url, op.create_token(person.id, "demo").secret or "") as publisher:
+        publisher.upload_dataset(source, "demo-daily", "proprietary (demo)",
+                                 description="generated news articles")
+        offer = publisher.create_offer("demo-daily", {
+            "purposes": ["pre-training", "fine-tuning"], "term_start": str(today),
+            "term_end": str(today + timedelta(days=365)),
+            "price": {"basis": "per-million-tokens", "amount": "50000"},
+            "attribution": "Demo Daily"})
+    reader = (f"{sys.executable} -c \"from aicenter.exchange.reader import open_dataset; "
+              "print('records read:', sum(1 for _ in open_dataset('demo-daily')))\"")
+    with Client(url, tenant_secret) as tenant:
+        tenant.accept_offer(offer.id, "pre-training")
+        job = tenant.submit_job({"name": "news-pretrain", "command": reader,
+                                 "resources": [{"chip": "nvidia-h100-sxm", "count": 1}],
+                                 "datasets": ["demo-daily"], "max_duration": "5m"},
+                                idempotency_key="demo-news-pretrain")
+    return job.id
+
+
+def _setup(url: str, operator_token: str, home: Path) -> list[str]:
     from aicenter.client import Client
 
     with Client(url, operator_token) as op, Progress(console=console(),
@@ -75,7 +123,7 @@ def _setup(url: str, operator_token: str) -> list[str]:
             bar.advance(task)
             op.award_grant(app.id, 500)
             bar.advance(task)
-        job_ids = []
+        job_ids = [_exchange(op, url, members[0][1], home)]
         for org_index, name, chip, count, workload, command in JOBS:
             _, secret = members[org_index]
             with Client(url, secret) as tenant:
@@ -117,7 +165,7 @@ def demo(
     thread.start()
     try:
         Client(url, token).wait_until_up(30)
-        job_ids = _setup(url, token)
+        job_ids = _setup(url, token, home)
         with Client(url, token) as op:
             rows = [op.get_job(j) for j in job_ids]
         out = sys.stdout
@@ -126,7 +174,7 @@ def demo(
             out.write(f"  job {j.id} {j.name}: {j.status} on {j.chip_count} x {j.chip}\n")
         out.write(f"export AICENTER_URL={url}\nexport AICENTER_TOKEN={token}\n")
         out.write("then try: aicenter job list; aicenter grant list; "
-                  "aicenter usage list\n")
+                  "aicenter usage list; aicenter data list; aicenter data usage\n")
         out.flush()
         if not exit_when_done:
             while thread.is_alive():
