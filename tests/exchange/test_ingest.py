@@ -283,14 +283,17 @@ def test_ray_gives_the_same_dataset_as_in_process(tmp_path: Path) -> None:
         IngestOptions(tmp_path / "c.jsonl", "c", "pa", batch_records=100),
         keyed_store(tmp_path / "local"),
     ).manifest
-    ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False)
+    started = not ray.is_initialized()  # another module's Ray is reused, not shut down
+    if started:
+        ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False)
     try:
         on_ray = ingest(
             IngestOptions(tmp_path / "c.jsonl", "c", "pa", batch_records=100, use_ray=True),
             keyed_store(tmp_path / "ray"),
         ).manifest
     finally:
-        ray.shutdown()
+        if started:
+            ray.shutdown()
     assert on_ray.version == local.version
     assert on_ray.counts == local.counts
 
