@@ -170,3 +170,31 @@ def test_job_placed_on_a_foreign_pool_fails_without_a_grant(exchange) -> None:  
     assert "domestic" in done.message and done.attempts == 0  # never launched
     assert not royalty_svc.grant_path(ctx, job.id).exists()
     assert not royalty_svc.meter_log_path(ctx, job.id).exists()
+
+
+def test_royalties_are_booked_while_the_job_runs(exchange) -> None:  # type: ignore[no-untyped-def]
+    import time
+
+    from aicenter.services.scheduling import make_policy, run_round
+
+    ctx, member, provider, _dataset, offer = exchange
+    licence_svc.accept(ctx, member, offer.id, "pre-training")
+    job, _ = job_svc.submit(ctx, member, _spec(["daily-news"], command=READER + "; sleep 4"))
+    policy = make_policy(ctx)
+    seen_running_booked = False
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        run_round(ctx, policy)
+        with ctx.db.transaction(write=False) as tx:
+            status = tx.jobs.get(job.id).status
+            booked = tx.ledger.flow(f"receivable:{member.org_id}", "KRW", "royalty")
+        if status is JobStatus.RUNNING and booked > 0:
+            seen_running_booked = True
+        if status.finished:
+            break
+        time.sleep(0.2)
+    assert seen_running_booked and status is JobStatus.SUCCEEDED
+    metered = usage_by_job_dataset(read_log(royalty_svc.meter_log_path(ctx, job.id)).meters)
+    assert booked == metered[(job.id, "daily-news")].tokens  # once, not twice
+    month = month_of(ctx.clock.now())
+    assert royalty_svc.statement(ctx, provider, provider.org_id, month).matches
