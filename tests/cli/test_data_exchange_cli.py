@@ -47,6 +47,7 @@ def test_exchange_through_the_cli(server: str, cli, tmp_path: Path,  # type: ign
 
     with Client() as op:
         op.add_pool("nvidia-h100-sxm", 8)
+        assert [p.country for p in op.list_pools()] == ["KR"]
         call = op.open_call("call", ["university"], {"nvidia-h100-sxm": 64})
         news = op.create_org("Daily News", "enterprise")
         uni = op.create_org("Busan Uni", "university")

@@ -153,9 +153,12 @@ class Client:
         return self._one(TokenOut, "POST", f"/tokens/{token_id}/revoke")
 
     # -- pools, calls, applications, grants -----------------------------------------------
-    def add_pool(self, chip_id: str, chip_count: int, site: str = "haenam") -> PoolOut:
+    def add_pool(self, chip_id: str, chip_count: int, site: str = "haenam",
+                 country: str = "KR") -> PoolOut:
+        """Register a pool; ``country`` (ISO alpha-2) decides who may read domestic data."""
         return self._one(PoolOut, "POST", "/pools",
-                         json={"chip_id": chip_id, "chip_count": chip_count, "site": site})
+                         json={"chip_id": chip_id, "chip_count": chip_count, "site": site,
+                               "country": country})
 
     def list_pools(self) -> list[PoolOut]:
         return self._many(PoolOut, "GET", "/pools")
