@@ -25,20 +25,18 @@ Memory: one batch (and with Ray a few batches in flight) plus the near-duplicate
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import fcntl
 import json
 import logging
 import os
 import shutil
-import sys
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -50,7 +48,7 @@ from aicenter.exchange.pii.registry import default_registry
 from aicenter.exchange.pii.scanner import Scanner
 from aicenter.exchange.processing import RecordProcessor
 from aicenter.exchange.pseudonymise import DEFAULT_ACTIONS, Action, Pseudonymiser, apply_actions
-from aicenter.exchange.readers import RecordFormat, RecordReader
+from aicenter.exchange.readers import Record, RecordFormat, RecordReader
 from aicenter.exchange.report import PiiReport
 from aicenter.exchange.stats import DatasetStats
 from aicenter.exchange.store import (
@@ -75,14 +73,8 @@ CONSENT_FIELDS = ("consent", "consent_status")
 CHECKPOINT_VERSION = 1
 
 
-@dataclass(frozen=True, slots=True)
-class SourceRecord:
-    """A record read from the input: its number, line, text and its other fields."""
-
-    index: int
-    line: int
-    text: str
-    fields: Mapping[str, Any]
+# A record read from the input with its other fields (provenance, TDMRep).
+SourceRecord = Record
 
 
 def _pick(fields: Mapping[str, Any], names: Sequence[str]) -> str | None:
@@ -91,94 +83,6 @@ def _pick(fields: Mapping[str, Any], names: Sequence[str]) -> str | None:
         if value is not None and str(value) != "":
             return str(value)
     return None
-
-
-class SourceReader(RecordReader):
-    """The readers of :mod:`aicenter.exchange.readers`, keeping each record's other fields
-    (provenance, TDMRep) besides its text."""
-
-    def rows(self) -> Iterator[SourceRecord]:
-        """Every record with its fields (plain text lines have none)."""
-        if self.format is RecordFormat.TEXT:
-            for r in self:
-                yield SourceRecord(r.index, r.line, r.text, {})
-            return
-        if self.format is RecordFormat.PARQUET:
-            yield from self._parquet_rows()
-            return
-        stream = self._open_text()
-        try:
-            if self.format is RecordFormat.CSV:
-                yield from self._csv_rows(stream)
-            else:
-                yield from self._jsonl_rows(stream)
-        except UnicodeDecodeError as exc:
-            raise InputError(f"not UTF-8 text ({exc.reason})", file=str(self.path)) from exc
-        finally:
-            stream.close()
-
-    def _text_of(self, value: Any, line: int) -> str:
-        if not isinstance(value, str):
-            raise InputError(
-                f"must be a string, not {type(value).__name__}",
-                file=str(self.path),
-                line=line,
-                field=self.field,
-            )
-        return value
-
-    def _jsonl_rows(self, stream: IO[str]) -> Iterator[SourceRecord]:
-        index = 0
-        for number, line in enumerate(stream, start=1):
-            if not line.strip():
-                continue
-            try:
-                value = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InputError(f"not JSON: {exc.msg}", file=str(self.path), line=number) from exc
-            if not isinstance(value, dict) or self.field not in value:
-                raise InputError(
-                    "missing in this JSON line", file=str(self.path), line=number, field=self.field
-                )
-            yield SourceRecord(index, number, self._text_of(value[self.field], number), value)
-            index += 1
-
-    def _csv_rows(self, stream: IO[str]) -> Iterator[SourceRecord]:
-        csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
-        delimiter = "\t" if ".tsv" in self.path.name.lower() else ","
-        reader = csv.DictReader(stream, delimiter=delimiter)
-        if reader.fieldnames is None or self.field not in reader.fieldnames:
-            raise InputError(
-                f"no such column (columns: {', '.join(reader.fieldnames or [])})",
-                file=str(self.path),
-                line=1,
-                field=self.field,
-            )
-        for index, row in enumerate(reader):
-            text = row.get(self.field)
-            if text is None:
-                raise InputError(
-                    "row has too few columns",
-                    file=str(self.path),
-                    line=reader.line_num,
-                    field=self.field,
-                )
-            yield SourceRecord(index, reader.line_num, text, row)
-
-    def _parquet_rows(self, batch_rows: int = 2048) -> Iterator[SourceRecord]:
-        import pyarrow.parquet as pq
-
-        check = iter(RecordReader(self.path, RecordFormat.PARQUET, self.field))
-        next(check, None)  # validates the file and the text column, with clear errors
-        parquet = pq.ParquetFile(self.path)
-        total = max(1, int(parquet.metadata.num_rows))
-        index = 0
-        for batch in parquet.iter_batches(batch_size=batch_rows):
-            for row in batch.to_pylist():
-                text = row.get(self.field)
-                yield SourceRecord(index, index + 1, "" if text is None else str(text), row)
-                index += 1
-            self._parquet_fraction = index / total
 
 
 def parse_actions(specs: Iterable[str]) -> dict[PiiType, Action]:
@@ -413,7 +317,7 @@ def _ingest_locked(
     restart: bool,
 ) -> IngestResult:
     check_name(options.provider, "provider")
-    reader = SourceReader(options.path, options.input_format, options.field)
+    reader = RecordReader(options.path, options.input_format, options.field, keep_fields=True)
     identity = options.identity()
     work = store.work_dir(options.dataset)
     checkpoint_path = work / "checkpoint.json"
@@ -449,7 +353,7 @@ def _ingest_locked(
     path_name = str(options.path)
 
     def admitted_batches() -> Iterator[tuple[list[SourceRecord], list[SourceRecord]]]:
-        rows = (r for r in reader.rows() if r.index >= resumed_from)
+        rows = (r for r in reader if r.index >= resumed_from)
         for batch in _batches(rows, options.batch_records, options.batch_bytes):
             admitted = []
             for r in batch:

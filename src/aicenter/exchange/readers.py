@@ -14,10 +14,11 @@ import gzip
 import io
 import json
 import sys
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
+from types import MappingProxyType
 from typing import IO, Any, BinaryIO
 
 import zstandard
@@ -38,13 +39,18 @@ class RecordFormat(StrEnum):
     PARQUET = "parquet"
 
 
+_NO_FIELDS: Mapping[str, Any] = MappingProxyType({})
+
+
 @dataclass(frozen=True, slots=True)
 class Record:
-    """One record: its 0-based index in the file, the 1-based line it starts on, its text."""
+    """One record: its 0-based index in the file, the 1-based line it starts on, its text, and
+    its other fields (provenance, TDMRep) when the reader was asked to keep them."""
 
     index: int
     line: int
     text: str
+    fields: Mapping[str, Any] = field(default_factory=dict)
 
 
 def format_of(path: Path) -> RecordFormat:
@@ -66,10 +72,17 @@ def format_of(path: Path) -> RecordFormat:
 class RecordReader:
     """Iterates the records of one file; ``bytes_read`` tracks progress in the raw file."""
 
-    def __init__(self, path: Path, fmt: RecordFormat | None = None, field: str = "text") -> None:
+    def __init__(
+        self,
+        path: Path,
+        fmt: RecordFormat | None = None,
+        field: str = "text",
+        keep_fields: bool = False,
+    ) -> None:
         self.path = path
         self.format = fmt or format_of(path)
         self.field = field
+        self.keep_fields = keep_fields
         try:
             self.total_bytes = path.stat().st_size
         except OSError as exc:
@@ -127,7 +140,7 @@ class RecordReader:
 
     def _text(self, stream: IO[str]) -> Iterator[Record]:
         for number, line in enumerate(stream, start=1):
-            yield Record(number - 1, number, line.rstrip("\r\n"))
+            yield Record(number - 1, number, line.rstrip("\r\n"), _NO_FIELDS)
 
     def _jsonl(self, stream: IO[str]) -> Iterator[Record]:
         index = 0
@@ -150,7 +163,7 @@ class RecordReader:
                     line=number,
                     field=self.field,
                 )
-            yield Record(index, number, text)
+            yield Record(index, number, text, value if self.keep_fields else _NO_FIELDS)
             index += 1
 
     def _csv(self, stream: IO[str]) -> Iterator[Record]:
@@ -173,7 +186,7 @@ class RecordReader:
                     line=reader.line_num,
                     field=self.field,
                 )
-            yield Record(index, reader.line_num, text)
+            yield Record(index, reader.line_num, text, row if self.keep_fields else _NO_FIELDS)
 
     def _parquet(self, batch_rows: int = 4096) -> Iterator[Record]:
         import pyarrow as pa
@@ -198,8 +211,11 @@ class RecordReader:
         total_rows = max(1, int(parquet.metadata.num_rows))
         index = 0
         self._parquet_fraction = 0.0
-        for batch in parquet.iter_batches(batch_size=batch_rows, columns=[self.field]):
-            for value in batch.column(0).to_pylist():
-                yield Record(index, index + 1, "" if value is None else str(value))
+        columns = None if self.keep_fields else [self.field]
+        for batch in parquet.iter_batches(batch_size=batch_rows, columns=columns):
+            rows = batch.to_pylist() if self.keep_fields else None
+            for position, value in enumerate(batch.column(self.field).to_pylist()):
+                text = "" if value is None else str(value)
+                yield Record(index, index + 1, text, rows[position] if rows else _NO_FIELDS)
                 index += 1
             self._parquet_fraction = index / total_rows
