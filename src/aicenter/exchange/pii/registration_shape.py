@@ -8,7 +8,10 @@ share the 6 + 7 layout but encode a registry office, a kind and a serial instead
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+
+from aicenter.exchange.pii.base import Finding, PiiType
+from aicenter.exchange.pii.context import near
 
 # 6 digits, an optional dash (spaces around it allowed) or space, 7 digits; not inside a longer
 # run of digits or a code.
@@ -48,3 +51,35 @@ def korean_barcode(digits: list[int]) -> bool:
         return False
     total = sum(d * (3 if i % 2 else 1) for i, d in enumerate(digits[:12]))
     return (10 - total % 10) % 10 == digits[12]
+
+
+def find_registration_numbers(
+    text: str,
+    start: int,
+    end: int,
+    *,
+    gender_digits: frozenset[str],
+    check_digit_ok: Callable[[list[int]], bool],
+    context: re.Pattern[str],
+    pii_type: PiiType,
+) -> Iterator[Finding]:
+    """Findings of one YYMMDD-GNNNNNC family (resident or foreigner numbers).
+
+    A plausible birth date and a gender digit of the family are required. With a context word
+    nearby the score is 0.95 (check digit passes) or 0.80 (fails: post-2020 random suffix);
+    without one, only valid numbers count: 0.95 dashed, 0.70 undashed unless the digits are a
+    valid 880 product barcode.
+    """
+    for m in matches(text, start, end):
+        front, sep, back = m.group(1), m.group(2), m.group(3)
+        if back[0] not in gender_digits or not plausible_birth_date(front):
+            continue
+        digits = digits_of(front, back)
+        valid = check_digit_ok(digits)
+        if near(context, text, m.start(), m.end()):
+            score = 0.95 if valid else 0.80
+        elif valid and (sep or not korean_barcode(digits)):
+            score = 0.95 if sep else 0.70
+        else:
+            continue
+        yield Finding(m.start(), m.end(), pii_type, score)

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 from aicenter.exchange.pii import registration_shape as shape
 from aicenter.exchange.pii.base import Finding, PiiType, Trigger
-from aicenter.exchange.pii.context import context_pattern, near
+from aicenter.exchange.pii.context import context_pattern
 
 CONTEXT = context_pattern(
     ["주민등록번호", "주민번호", "주민등록", "주민", "생년월일", "RRN", "resident registration"]
@@ -38,17 +38,12 @@ class ResidentNumberDetector:
     record_context: re.Pattern[str] | None = None
 
     def find(self, text: str, start: int, end: int) -> Iterator[Finding]:
-        for m in shape.matches(text, start, end):
-            front, sep, back = m.group(1), m.group(2), m.group(3)
-            if back[0] not in _CITIZEN_G or not shape.plausible_birth_date(front):
-                continue
-            digits = shape.digits_of(front, back)
-            valid = rrn_check_digit_ok(digits)
-            context = near(CONTEXT, text, m.start(), m.end())
-            if context:
-                score = 0.95 if valid else 0.80
-            elif valid and (sep or not shape.korean_barcode(digits)):
-                score = 0.95 if sep else 0.70
-            else:
-                continue
-            yield Finding(m.start(), m.end(), self.pii_type, score)
+        return shape.find_registration_numbers(
+            text,
+            start,
+            end,
+            gender_digits=_CITIZEN_G,
+            check_digit_ok=rrn_check_digit_ok,
+            context=CONTEXT,
+            pii_type=self.pii_type,
+        )
