@@ -170,7 +170,8 @@ def main() -> int:
     env = {**os.environ, "AICENTER_HOME": str(home), "AICENTER_DATABASE_URL": db_url,
            "AICENTER_SCHEDULER_INTERVAL_S": "3600"}
     server = subprocess.Popen([sys.executable, "-c", "from aicenter.cli.main import run; run()",
-                               "serve", "--port", str(port)], env=env,
+                               "serve", "--port", str(port),
+                               "--workers", str(args.workers)], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         from aicenter.client import Client

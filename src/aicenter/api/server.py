@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import sys
 from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
 
 import uvicorn
 from fastapi import FastAPI
@@ -17,6 +20,8 @@ from aicenter.settings import Settings
 from aicenter.storage import Database
 
 TOKEN_FILE = "operator-token"
+LEADER_LOCK_FILE = "scheduler.lock"
+_leader_lock: IO[str] | None = None  # held open for the life of the leading worker
 
 
 @dataclass
@@ -56,8 +61,36 @@ def build_server(settings: Settings, clock: Clock | None = None, *, run_loop: bo
     return Server(create_app(ctx, on_start=start, on_stop=stop), ctx, secret)
 
 
-def serve(settings: Settings) -> None:
-    """Run the server in the foreground until interrupted."""
+def _become_leader(home: Path) -> bool:
+    """True in exactly one process per HOME: the one holding an exclusive ``flock`` on
+    HOME/scheduler.lock. The kernel drops the lock when that process dies, so a restarted
+    worker can take over."""
+    global _leader_lock
+    handle = (home / LEADER_LOCK_FILE).open("a", encoding="utf-8")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        return False
+    _leader_lock = handle
+    return True
+
+
+def worker_app() -> FastAPI:
+    """App factory of one of several uvicorn workers (settings from ``AICENTER_*``): every
+    worker serves the API; only the leader runs the scheduling loop."""
+    settings = Settings()
+    settings.home.mkdir(parents=True, exist_ok=True)
+    return build_server(settings, run_loop=_become_leader(settings.home)).app
+
+
+def serve(settings: Settings, workers: int = 1) -> None:
+    """Run the server in the foreground until interrupted. With ``workers`` > 1, migrations
+    and the first operator are done here once, then uvicorn starts that many worker
+    processes (:func:`worker_app`) on the same port."""
+    if workers > 1:
+        _serve_workers(settings, workers)
+        return
     server = build_server(settings)
     if server.operator_token:
         sys.stdout.write(f"operator token (also in {settings.home / TOKEN_FILE}): "
@@ -66,3 +99,21 @@ def serve(settings: Settings) -> None:
                      f"(API docs at /docs, database {server.ctx.db.dialect})\n")
     sys.stdout.flush()
     uvicorn.run(server.app, host=settings.host, port=settings.port, log_level="warning")
+
+
+def _serve_workers(settings: Settings, workers: int) -> None:
+    server = build_server(settings, run_loop=False)
+    server.ctx.db.dispose()
+    if server.operator_token:
+        sys.stdout.write(f"operator token (also in {settings.home / TOKEN_FILE}): "
+                         f"{server.operator_token}\n")
+    sys.stdout.write(f"aicenter serving on http://{settings.host}:{settings.port} with "
+                     f"{workers} workers (database {server.ctx.db.dialect})\n")
+    sys.stdout.flush()
+    # the workers read their settings from the environment, so pass the effective ones on
+    os.environ["AICENTER_HOME"] = str(settings.home)
+    os.environ["AICENTER_BACKEND"] = settings.backend
+    if settings.database_url:
+        os.environ["AICENTER_DATABASE_URL"] = settings.database_url
+    uvicorn.run("aicenter.api.server:worker_app", factory=True, workers=workers,
+                host=settings.host, port=settings.port, log_level="warning")
