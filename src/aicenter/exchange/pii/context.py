@@ -8,7 +8,9 @@ such as 계좌 or 사업자. The look-around is a fixed number of characters on 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+
+from aicenter.exchange.pii.base import Finding, PiiType
 
 
 def context_pattern(words: Iterable[str]) -> re.Pattern[str]:
@@ -55,3 +57,21 @@ def near(
     if pattern.search(text, clause_start(text, start, before), start):
         return True
     return bool(after) and pattern.search(text, end, clause_end(text, end, after)) is not None
+
+
+def distinctive_or_in_context(
+    shape: re.Pattern[str],
+    context: re.Pattern[str],
+    pii_type: PiiType,
+    text: str,
+    start: int,
+    end: int,
+) -> Iterator[Finding]:
+    """Findings of a shape with no check digit: 0.9 next to a context word; 0.85 alone, but
+    only when the shape's first group matched (its distinctive form, e.g. a dashed licence or
+    a 2021 passport); otherwise nothing."""
+    for m in shape.finditer(text, start, end):
+        if near(context, text, m.start(), m.end()):
+            yield Finding(m.start(), m.end(), pii_type, 0.9)
+        elif m.group(1):
+            yield Finding(m.start(), m.end(), pii_type, 0.85)

@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterator
 
 from aicenter.exchange.pii.base import Finding, PiiType, Trigger
-from aicenter.exchange.pii.context import context_pattern, near
+from aicenter.exchange.pii.context import context_pattern, distinctive_or_in_context
 
 SHAPE = re.compile(
     r"(?<![0-9A-Za-z\-])(?:1[1-9]|2[0-6]|28)(-?)\d{2}\1\d{6}\1\d{2}(?![0-9A-Za-z]|-\d)"
@@ -27,8 +27,4 @@ class DriverLicenceDetector:
     record_context: re.Pattern[str] | None = None
 
     def find(self, text: str, start: int, end: int) -> Iterator[Finding]:
-        for m in SHAPE.finditer(text, start, end):
-            if near(CONTEXT, text, m.start(), m.end()):
-                yield Finding(m.start(), m.end(), self.pii_type, 0.9)
-            elif m.group(1):
-                yield Finding(m.start(), m.end(), self.pii_type, 0.85)
+        return distinctive_or_in_context(SHAPE, CONTEXT, self.pii_type, text, start, end)

@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterator
 
 from aicenter.exchange.pii.base import Finding, PiiType, Trigger
-from aicenter.exchange.pii.context import context_pattern, near
+from aicenter.exchange.pii.context import context_pattern, distinctive_or_in_context
 
 SHAPE = re.compile(r"(?<![0-9A-Za-z\-])[MSROD]\d{3}(?:([A-Z])\d{4}|\d{5})(?![0-9A-Za-z]|-\d)")
 CONTEXT = context_pattern(["여권번호", "여권", "passport"])
@@ -25,8 +25,4 @@ class PassportDetector:
     record_context: re.Pattern[str] | None = None
 
     def find(self, text: str, start: int, end: int) -> Iterator[Finding]:
-        for m in SHAPE.finditer(text, start, end):
-            if near(CONTEXT, text, m.start(), m.end()):
-                yield Finding(m.start(), m.end(), self.pii_type, 0.9)
-            elif m.group(1):
-                yield Finding(m.start(), m.end(), self.pii_type, 0.85)
+        return distinctive_or_in_context(SHAPE, CONTEXT, self.pii_type, text, start, end)
