@@ -122,7 +122,12 @@ def poll_running(ctx: ServiceContext, report: RoundReport) -> None:
     for job in running:
         if not job.handle:
             continue
-        status = ctx.backend.status(RunHandle.parse(job.handle))
+        handle = RunHandle.parse(job.handle)
+        status = ctx.backend.status(handle)
+        if status.state is RunState.LOST:
+            # what is left of the run (a command whose runner died) must not go on using
+            # chips that are about to be given to the job's next attempt, unmetered
+            ctx.backend.terminate(handle, StopReason.CANCEL, 0)
         if status.is_final:
             _settle(ctx, job.id, status, report)
             continue
