@@ -1,14 +1,15 @@
-"""``serve --workers N``: exactly one process per HOME becomes the scheduling loop's leader,
-and the lead passes on when that process dies."""
+"""``serve --workers N``: exactly one process per HOME holds the scheduling loop's lock, and
+the lock passes on when that process dies."""
 
 import subprocess
 import sys
 from pathlib import Path
 
-from aicenter.api.server import _become_leader
+from aicenter.api.leader import try_lock
 
-HOLD = ("import sys, time; from pathlib import Path; from aicenter.api.server import "
-        "_become_leader; print(_become_leader(Path(sys.argv[1])), flush=True); time.sleep(60)")
+HOLD = ("import sys, time; from pathlib import Path; from aicenter.api.leader import try_lock; "
+        "lock = try_lock(Path(sys.argv[1])); print(lock is not None, flush=True); "
+        "time.sleep(60)")
 
 
 def test_one_leader_per_home_and_takeover_when_it_dies(tmp_path: Path) -> None:
@@ -17,11 +18,15 @@ def test_one_leader_per_home_and_takeover_when_it_dies(tmp_path: Path) -> None:
     try:
         assert holder.stdout is not None
         assert holder.stdout.readline().strip() == "True"
-        assert _become_leader(tmp_path) is False  # the other process leads
+        assert try_lock(tmp_path) is None  # the other process leads
         other = tmp_path / "other"
         other.mkdir()
-        assert _become_leader(other) is True  # another HOME has its own leader
+        mine = try_lock(other)
+        assert mine is not None  # another HOME has its own leader
+        mine.close()
     finally:
         holder.kill()
         holder.wait()
-    assert _become_leader(tmp_path) is True  # the kernel released the dead leader's lock
+    lock = try_lock(tmp_path)
+    assert lock is not None  # the kernel released the dead leader's lock
+    lock.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
@@ -44,7 +45,11 @@ def create_app(ctx: ServiceContext, *, on_start: Callable[[], None] | None = Non
 
     @app.get(f"{API_PREFIX}/health", tags=["health"])
     def health() -> dict[str, str]:
-        """Liveness: answers without a token."""
-        return {"status": "ok", "version": __version__}
+        """Liveness: answers without a token. Also names the worker process that answered
+        and its part in scheduling: ``leader`` (runs the loop), ``standby`` (one of several
+        workers, ready to take over) or ``off``."""
+        role = getattr(app.state, "scheduler_role", None)
+        return {"status": "ok", "version": __version__, "worker": str(os.getpid()),
+                "scheduler": role() if role is not None else "off"}
 
     return app

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import fcntl
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
-from typing import IO
 
 import uvicorn
 from fastapi import FastAPI
@@ -20,8 +18,6 @@ from aicenter.settings import Settings
 from aicenter.storage import Database
 
 TOKEN_FILE = "operator-token"
-LEADER_LOCK_FILE = "scheduler.lock"
-_leader_lock: IO[str] | None = None  # held open for the life of the leading worker
 
 
 @dataclass
@@ -43,10 +39,11 @@ def make_context(settings: Settings, clock: Clock | None = None) -> ServiceConte
     return ctx
 
 
-def build_server(settings: Settings, clock: Clock | None = None, *, run_loop: bool = True
-                 ) -> Server:
+def build_server(settings: Settings, clock: Clock | None = None, *, run_loop: bool = True,
+                 elected: bool = False) -> Server:
     """The app with its context; on an empty database also the first operator's token,
-    which is written to HOME/operator-token (mode 600)."""
+    which is written to HOME/operator-token (mode 600). ``elected``: the loop runs only while
+    this process holds HOME/scheduler.lock (one of several workers, :mod:`.leader`)."""
     ctx = make_context(settings, clock)
     boot = bootstrap_operator(ctx)
     secret = None
@@ -57,31 +54,30 @@ def build_server(settings: Settings, clock: Clock | None = None, *, run_loop: bo
         os.chmod(path, 0o600)
     from aicenter.services.runtime import loop_hooks
 
-    start, stop = loop_hooks(ctx) if run_loop else (None, None)
-    return Server(create_app(ctx, on_start=start, on_stop=stop), ctx, secret)
+    start: Callable[[], None] | None = None
+    stop: Callable[[], None] | None = None
+    role: Callable[[], str] = lambda: "off"  # noqa: E731
+    if run_loop and elected:
+        from aicenter.api.leader import ElectedLoop
 
-
-def _become_leader(home: Path) -> bool:
-    """True in exactly one process per HOME: the one holding an exclusive ``flock`` on
-    HOME/scheduler.lock. The kernel drops the lock when that process dies, so a restarted
-    worker can take over."""
-    global _leader_lock
-    handle = (home / LEADER_LOCK_FILE).open("a", encoding="utf-8")
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        handle.close()
-        return False
-    _leader_lock = handle
-    return True
+        elected_loop = ElectedLoop(ctx, settings.home)
+        start, stop = elected_loop.start, elected_loop.stop
+        role = lambda: elected_loop.role  # noqa: E731
+    elif run_loop:
+        start, stop = loop_hooks(ctx)
+        role = lambda: "leader"  # noqa: E731
+    app = create_app(ctx, on_start=start, on_stop=stop)
+    app.state.scheduler_role = role
+    return Server(app, ctx, secret)
 
 
 def worker_app() -> FastAPI:
     """App factory of one of several uvicorn workers (settings from ``AICENTER_*``): every
-    worker serves the API; only the leader runs the scheduling loop."""
+    worker serves the API; the one holding HOME/scheduler.lock runs the scheduling loop, the
+    others stand by to take over (:mod:`aicenter.api.leader`)."""
     settings = Settings()
     settings.home.mkdir(parents=True, exist_ok=True)
-    return build_server(settings, run_loop=_become_leader(settings.home)).app
+    return build_server(settings, elected=True).app
 
 
 def serve(settings: Settings, workers: int = 1) -> None:
