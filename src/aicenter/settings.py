@@ -31,6 +31,18 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL of the database (AICENTER_DATABASE_URL), for example "
         "postgresql+psycopg://user@host/db; empty means SQLite in WAL mode at HOME/aicenter.db.",
     )
+    database_max_connections: int = Field(
+        default=60, ge=1,
+        description="Most PostgreSQL connections the server holds, all API workers together "
+        "(AICENTER_DATABASE_MAX_CONNECTIONS): each of `serve --workers N` gets a pool of this "
+        "divided by N. The server refuses to start if a worker would get fewer than 4 or if "
+        "this exceeds what the database server accepts. Not used with SQLite.",
+    )
+    workers: int = Field(
+        default=1, ge=1,
+        description="API worker processes (`aicenter serve --workers`, AICENTER_WORKERS); "
+        "they share database_max_connections.",
+    )
     url: str = Field(
         default="http://127.0.0.1:8000",
         description="Where the CLI and the Python client find the server (AICENTER_URL).",

@@ -7,19 +7,22 @@ from __future__ import annotations
 
 import itertools
 import os
+import secrets
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import create_engine, text
 
 from aicenter.api.leader import LOCK_FILE
 from aicenter.client import Client
-from tests.services.fixtures import free_port, pg_schema
+from tests.services.fixtures import PG_URL, free_port, pg_schema
 
 JOB = {"command": "echo start; sleep 2; echo end", "max_duration": "1m",
        "resources": [{"chip": "nvidia-h100-sxm", "count": 1}]}
@@ -139,3 +142,63 @@ def test_two_workers_one_loop_and_takeover(tmp_path: Path, pg_url: str) -> None:
             server.kill()
             server.wait(10)
     assert server.returncode == 0, server.stderr.read().decode() if server.stderr else ""
+
+
+def test_three_workers_stay_within_the_connection_budget(tmp_path: Path, pg_url: str) -> None:
+    """Under more concurrent requests than connections, ``serve --workers 3`` with a budget
+    of 12 never holds more than 12 PostgreSQL connections (4 a worker; before the budget each
+    worker could open 40), and every request is still answered."""
+    name = f"aic_budget_{secrets.token_hex(4)}"
+    url_db = f"{pg_url}&application_name={name}"
+    home = tmp_path / "home"
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "AICENTER_HOME": str(home), "AICENTER_DATABASE_URL": url_db,
+           "AICENTER_DATABASE_MAX_CONNECTIONS": "12", "AICENTER_SCHEDULER_INTERVAL_S": "0.2"}
+    server = subprocess.Popen(
+        [sys.executable, "-c", "from aicenter.cli.main import run; run()", "serve",
+         "--port", str(port), "--workers", "3"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    admin = create_engine(PG_URL)
+    peak, answered, failed = 0, [0], []
+    try:
+        Client(url, "x").wait_until_up(60)
+        assert len(roles(url, 3)) == 3
+        token = (home / "operator-token").read_text().strip()
+        stop = threading.Event()
+
+        def hammer() -> None:
+            with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"},
+                              timeout=60) as http:
+                while not stop.is_set():
+                    response = http.get("/api/v1/whoami")
+                    if response.status_code == 200:
+                        answered[0] += 1
+                    else:
+                        failed.append(response.status_code)
+
+        threads = [threading.Thread(target=hammer) for _ in range(60)]
+        for thread in threads:
+            thread.start()
+        deadline = time.monotonic() + 4
+        with admin.connect() as conn:
+            while time.monotonic() < deadline:
+                held = conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE "
+                                         "application_name = :n"), {"n": name}).scalar_one()
+                peak = max(peak, int(held))
+                time.sleep(0.02)
+        stop.set()
+        for thread in threads:
+            thread.join(60)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(10)
+        admin.dispose()
+    assert failed == [] and answered[0] > 100
+    assert 4 < peak <= 12, peak  # more than one worker's share in use, never over the budget
+    assert server.stdout is not None
+    assert "4 connections a worker" in server.stdout.read().decode()

@@ -16,6 +16,7 @@ from aicenter.services.context import ServiceContext
 from aicenter.services.org import bootstrap_operator
 from aicenter.settings import Settings
 from aicenter.storage import Database
+from aicenter.storage.budget import pool_size_per_worker
 
 TOKEN_FILE = "operator-token"
 
@@ -30,13 +31,30 @@ class Server:
 def make_context(settings: Settings, clock: Clock | None = None) -> ServiceContext:
     """Open (and migrate) the database and build the context every use case gets."""
     settings.home.mkdir(parents=True, exist_ok=True)
-    db = Database(settings.sqlalchemy_url)
+    db = open_database(settings)
     db.migrate()
     ctx = ServiceContext(db=db, settings=settings, clock=clock or SystemClock())
     from aicenter.services.runtime import attach_backend
 
     attach_backend(ctx)
     return ctx
+
+
+def open_database(settings: Settings) -> Database:
+    """The database, on PostgreSQL with this worker's share of the connection budget
+    (:mod:`aicenter.storage.budget`); raises InputError naming the setting if it is too small
+    or larger than the database server accepts."""
+    url = settings.sqlalchemy_url
+    if url.startswith("sqlite"):
+        return Database(url)
+    budget, workers = settings.database_max_connections, settings.workers
+    db = Database(url, pool_size=pool_size_per_worker(budget, workers), max_overflow=0)
+    try:
+        pool_size_per_worker(budget, workers, db.connection_limit())
+    except Exception:
+        db.dispose()
+        raise
+    return db
 
 
 def build_server(settings: Settings, clock: Clock | None = None, *, run_loop: bool = True,
@@ -84,6 +102,7 @@ def serve(settings: Settings, workers: int = 1) -> None:
     """Run the server in the foreground until interrupted. With ``workers`` > 1, migrations
     and the first operator are done here once, then uvicorn starts that many worker
     processes (:func:`worker_app`) on the same port."""
+    settings = settings.model_copy(update={"workers": workers})
     if workers > 1:
         _serve_workers(settings, workers)
         return
@@ -92,7 +111,8 @@ def serve(settings: Settings, workers: int = 1) -> None:
         sys.stdout.write(f"operator token (also in {settings.home / TOKEN_FILE}): "
                          f"{server.operator_token}\n")
     sys.stdout.write(f"aicenter serving on http://{settings.host}:{settings.port} "
-                     f"(API docs at /docs, database {server.ctx.db.dialect})\n")
+                     f"(API docs at /docs, database {server.ctx.db.dialect}"
+                     f"{_pool_note(server.ctx.db)})\n")
     sys.stdout.flush()
     uvicorn.run(server.app, host=settings.host, port=settings.port, log_level="warning")
 
@@ -104,12 +124,20 @@ def _serve_workers(settings: Settings, workers: int) -> None:
         sys.stdout.write(f"operator token (also in {settings.home / TOKEN_FILE}): "
                          f"{server.operator_token}\n")
     sys.stdout.write(f"aicenter serving on http://{settings.host}:{settings.port} with "
-                     f"{workers} workers (database {server.ctx.db.dialect})\n")
+                     f"{workers} workers (database {server.ctx.db.dialect}"
+                     f"{_pool_note(server.ctx.db)})\n")
     sys.stdout.flush()
     # the workers read their settings from the environment, so pass the effective ones on
     os.environ["AICENTER_HOME"] = str(settings.home)
     os.environ["AICENTER_BACKEND"] = settings.backend
+    os.environ["AICENTER_WORKERS"] = str(workers)
+    os.environ["AICENTER_DATABASE_MAX_CONNECTIONS"] = str(settings.database_max_connections)
     if settings.database_url:
         os.environ["AICENTER_DATABASE_URL"] = settings.database_url
     uvicorn.run("aicenter.api.server:worker_app", factory=True, workers=workers,
                 host=settings.host, port=settings.port, log_level="warning")
+
+
+def _pool_note(db: Database) -> str:
+    size = getattr(db.engine.pool, "size", None)
+    return "" if db.dialect == "sqlite" or size is None else f", {size()} connections a worker"

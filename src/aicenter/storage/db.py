@@ -125,8 +125,8 @@ def _sqlite_engine(url: str) -> Engine:
 class Database:
     """The center's database: an engine plus read and write transactions."""
 
-    def __init__(self, url: str, *, pool_size: int = 30, connect_args: dict[str, Any] | None
-                 = None) -> None:
+    def __init__(self, url: str, *, pool_size: int = 30, max_overflow: int | None = None,
+                 connect_args: dict[str, Any] | None = None) -> None:
         self.url = url
         if url.startswith("sqlite"):
             self.engine = _sqlite_engine(url)
@@ -135,9 +135,11 @@ class Database:
             # eleven); connections are recycled instead, and a dead one fails its request once.
             # The pool keeps as many connections as the server has request threads (anyio's
             # 40 = pool_size + max_overflow): overflow connections are closed on return, and
-            # under load that meant a new PostgreSQL backend per request.
-            self.engine = create_engine(url, pool_size=pool_size,
-                                        max_overflow=max(pool_size // 3, 1),
+            # under load that meant a new PostgreSQL backend per request. A server passes
+            # ``max_overflow=0`` and its share of the connection budget (storage.budget).
+            if max_overflow is None:
+                max_overflow = max(pool_size // 3, 1)
+            self.engine = create_engine(url, pool_size=pool_size, max_overflow=max_overflow,
                                         pool_recycle=300, connect_args=connect_args or {})
 
     @property
@@ -160,6 +162,20 @@ class Database:
             config.attributes["connection"] = conn
             command.upgrade(config, "head")
             conn.commit()
+
+    def connection_limit(self) -> int | None:
+        """Connections the database server accepts from ordinary roles (PostgreSQL's
+        ``max_connections`` less the reserved slots), or None where there is no such limit."""
+        if self.dialect != "postgresql":
+            return None
+        with self.engine.connect() as conn:
+            rows = conn.exec_driver_sql(
+                "SELECT name, setting FROM pg_settings WHERE name IN ('max_connections', "
+                "'superuser_reserved_connections', 'reserved_connections')").all()
+        values: dict[str, int] = {str(name): int(setting) for name, setting in rows}
+        reserved = values.get("superuser_reserved_connections", 0) + values.get(
+            "reserved_connections", 0)
+        return values["max_connections"] - reserved
 
     def table_names(self) -> list[str]:
         return sorted(inspect(self.engine).get_table_names())
