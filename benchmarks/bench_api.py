@@ -6,14 +6,20 @@ Run: .venv/bin/python benchmarks/bench_api.py [--seconds S] [--clients C] [--wor
 
 1. Starts ``aicenter serve`` (``--workers`` uvicorn processes, the scheduling loop in the first
    one, paused for the run) on a fresh PostgreSQL schema, sets up C organisations each with a
-   member token and a grant, then C concurrent clients (asyncio + httpx, keep-alive) submit
-   jobs with idempotency keys for S seconds. Reports sustained submissions/s and latency
+   member token and a grant, then C concurrent clients (asyncio, keep-alive) submit
+   jobs with idempotency keys for S seconds (a raw keep-alive HTTP/1.1 client, so the load
+   generator takes little of the shared CPU). Reports sustained submissions/s and latency
    percentiles.
 2. In-process: N queued jobs on the same database, then one scheduling round (poll, snapshot,
    ``schedule()``, placement on a 16-chip pool): reports its duration.
 
-Targets (exit 1 if missed): >= 500 submissions/s sustained, p99 < 100 ms with 50 clients;
-one scheduling round over 10,000 queued jobs in under 2 s (two default intervals).
+Two load phases: saturation (every client submits back to back: the most the server
+sustains) and paced (the clients together send 500/s on a fixed schedule: the latency at the
+target rate). Back to back, latency is set by Little's law — 50 clients / rate — so the p99
+target is judged at the paced rate, the way open-loop load tests (wrk2) measure it.
+
+Targets (exit 1 if missed): >= 500 submissions/s sustained; at 500/s from 50 clients, p99 <
+100 ms; one scheduling round over 10,000 queued jobs in under 2 s (two default intervals).
 
 Where a submission's time goes (2-core machine, PostgreSQL 15 and the load generator on the
 same cores; py-spy on the server under load, cProfile of ``authenticate`` + ``submit``):
@@ -38,6 +44,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import secrets
 import signal
@@ -93,32 +100,84 @@ def setup(url: str, token: str, clients: int) -> list[str]:
     return secrets_out
 
 
-async def load(url: str, tokens: list[str], seconds: float) -> tuple[int, list[float], int]:
+class RawConnection:
+    """A minimal HTTP/1.1 keep-alive client for the load generator: it writes prepared request
+    bytes and reads status, headers and a Content-Length body. It costs the shared CPU a few
+    tens of microseconds per request, where an httpx client costs about a millisecond, so the
+    figure measures the server rather than the load generator."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def post(self, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        assert self.reader is not None
+        head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        self.writer.write(f"POST {path} HTTP/1.1\r\nHost: {self.host}\r\n{head}"
+                          f"Content-Type: application/json\r\nContent-Length: {len(body)}"
+                          f"\r\n\r\n".encode() + body)
+        status_line = await self.reader.readline()
+        status = int(status_line.split()[1])
+        length = 0
+        while (line := await self.reader.readline()) not in (b"\r\n", b""):
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value)
+        return status, await self.reader.readexactly(length)
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
+async def load(url: str, tokens: list[str], seconds: float, rate: float | None = None
+               ) -> tuple[int, list[float], int]:
+    """Submissions for ``seconds``: back to back per client (``rate`` None: the most the
+    server sustains), or paced so that all clients together send ``rate`` per second, each
+    on a fixed schedule; a paced latency counts from the scheduled send time, so a stalled
+    server is charged for the requests it delayed (no coordinated omission)."""
     run = secrets.token_hex(3)
     latencies: list[float] = []
     errors = 0
     stop_at = time.perf_counter() + seconds
+    parsed = httpx.URL(url)
+    body = json.dumps({"spec": SPEC}).encode()
 
     async def client(token: str, index: int) -> None:
         nonlocal errors
-        headers = {"Authorization": f"Bearer {token}"}
-        limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
-        async with httpx.AsyncClient(base_url=url, headers=headers, limits=limits,
-                                     timeout=30) as http:
-            n = 0
+        conn = RawConnection(parsed.host, parsed.port or 80)
+        n = 0
+        period = len(tokens) / rate if rate else 0.0
+        due = time.perf_counter() + period * index / len(tokens)
+        try:
             while time.perf_counter() < stop_at:
                 n += 1
-                start = time.perf_counter()
-                r = await http.post("/api/v1/jobs", json={"spec": SPEC},
-                                    headers={"Idempotency-Key": f"{run}-{index}-{n}"})
+                if period:
+                    await asyncio.sleep(max(0.0, due - time.perf_counter()))
+                    start, due = due, due + period
+                else:
+                    start = time.perf_counter()
+                status, text = await conn.post("/api/v1/jobs", body, {
+                    "Authorization": f"Bearer {token}", "Idempotency-Key": f"{run}-{index}-{n}"})
                 latencies.append(time.perf_counter() - start)
-                if r.status_code != 201:
+                if status != 201:
                     errors += 1
                     if errors <= 3:
-                        print(f"error {r.status_code}: {r.text[:300]}")
+                        print(f"error {status}: {text[:300]!r}")
+        finally:
+            conn.close()
 
     await asyncio.gather(*(client(t, i) for i, t in enumerate(tokens)))
     return len(latencies), latencies, errors
+
+
+def percentiles(latencies: list[float]) -> tuple[float, float]:
+    """p50 and p99 in milliseconds."""
+    cuts = statistics.quantiles(latencies, n=100)
+    return cuts[49] * 1000, cuts[98] * 1000
 
 
 def bench_round(db_url: str, home: Path, queued: int) -> float:
@@ -199,19 +258,28 @@ def main() -> int:
         tokens = setup(url, token, args.clients)
         asyncio.run(load(url, tokens, 2.0))  # warm-up
         count, latencies, errors = asyncio.run(load(url, tokens, args.seconds))
+        paced = asyncio.run(load(url, tokens, args.seconds, TARGETS["submissions_per_s_min"]))
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(30)
     rate = count / args.seconds
-    cuts = statistics.quantiles(latencies, n=100)
-    p50, p99 = cuts[49] * 1000, cuts[98] * 1000
-    print(f"submissions: {count:,} in {args.seconds:.0f} s with {args.clients} clients = "
-          f"{rate:,.0f}/s; latency p50 {p50:.1f} ms, p99 {p99:.1f} ms; errors {errors}")
+    p50, p99 = percentiles(latencies)
+    print(f"saturation: {count:,} submissions in {args.seconds:.0f} s with {args.clients} "
+          f"clients back to back = {rate:,.0f}/s; latency p50 {p50:.1f} ms, p99 {p99:.1f} ms; "
+          f"errors {errors}")
+    paced_rate = paced[0] / args.seconds
+    p50, p99 = percentiles(paced[1])
+    errors += paced[2]
+    print(f"paced at {TARGETS['submissions_per_s_min']:.0f}/s: {paced[0]:,} submissions = "
+          f"{paced_rate:,.0f}/s; latency p50 {p50:.1f} ms, p99 {p99:.1f} ms; "
+          f"errors {paced[2]}")
     round_s = bench_round(db_url, home, args.queued)
     drop_schema(args.pg_url, schema)
     missed = []
     if rate < TARGETS["submissions_per_s_min"]:
         missed.append(f"rate {rate:.0f}/s < {TARGETS['submissions_per_s_min']:.0f}/s")
+    if paced_rate < 0.98 * TARGETS["submissions_per_s_min"]:
+        missed.append(f"paced rate {paced_rate:.0f}/s fell behind the schedule")
     if p99 > TARGETS["p99_ms_max"]:
         missed.append(f"p99 {p99:.0f} ms > {TARGETS['p99_ms_max']:.0f} ms")
     if round_s > TARGETS["round_s_max"]:

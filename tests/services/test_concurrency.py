@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from aicenter.domain.job import parse_job_spec
 from aicenter.ledger import H100E, accounts
+from aicenter.services import admission
 from aicenter.services import job as job_svc
 from aicenter.services.context import Caller, ServiceContext
 from aicenter.services.errors import BudgetExceededError
@@ -21,7 +22,7 @@ SPEC = parse_job_spec("name: race\ncommand: 'true'\nresources: [{chip: nvidia-h1
 def test_200_racing_submissions_admit_exactly_100(ctx: ServiceContext,
                                                   operator: Caller) -> None:
     _, member, grant = seed_center(ctx, operator, budget="1.00")
-    assert job_svc.hold_for(ctx, SPEC) == Decimal("0.01")
+    assert admission.hold_for(ctx, SPEC) == Decimal("0.01")
 
     def attempt(i: int) -> str:
         try:

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from aicenter import __version__
 from aicenter.api import errors
+from aicenter.api.batcher import AdmissionBatcher
 from aicenter.api.routers import call, dataset, grant, job, licence, org, pool, usage
 from aicenter.services.context import ServiceContext
 
@@ -27,6 +28,7 @@ def create_app(ctx: ServiceContext, *, on_start: Callable[[], None] | None = Non
         try:
             yield
         finally:
+            app.state.admissions.close()
             if on_stop:
                 on_stop()
 
@@ -39,6 +41,7 @@ def create_app(ctx: ServiceContext, *, on_start: Callable[[], None] | None = Non
         lifespan=lifespan,
     )
     app.state.ctx = ctx
+    app.state.admissions = AdmissionBatcher(ctx)
     errors.install(app)
     for module in (org, pool, call, grant, job, usage, dataset, licence):
         app.include_router(module.router, prefix=API_PREFIX)
@@ -51,5 +54,9 @@ def create_app(ctx: ServiceContext, *, on_start: Callable[[], None] | None = Non
         role = getattr(app.state, "scheduler_role", None)
         return {"status": "ok", "version": __version__, "worker": str(os.getpid()),
                 "scheduler": role() if role is not None else "off"}
+
+    from aicenter.web import mount
+
+    mount(app)  # the pages at /, after the API so that /api/v1 and /docs stay the API's
 
     return app

@@ -20,15 +20,19 @@ async def ctx_dependency(request: Request) -> ServiceContext:
     return get_ctx(request)
 
 
+def bearer_secret(authorization: str | None) -> str | None:
+    """The token of an ``Authorization: Bearer TOKEN`` header (None for other schemes)."""
+    if not authorization:
+        return None
+    scheme, _, value = authorization.partition(" ")
+    return value.strip() if scheme.lower() == "bearer" else None
+
+
 def get_caller(
     request: Request,
     authorization: Annotated[str | None, Header(description="Bearer API token")] = None,
 ) -> Caller:
-    secret = None
-    if authorization:
-        scheme, _, value = authorization.partition(" ")
-        secret = value.strip() if scheme.lower() == "bearer" else None
-    return authenticate(get_ctx(request), secret)
+    return authenticate(get_ctx(request), bearer_secret(authorization))
 
 
 Ctx = Annotated[ServiceContext, Depends(ctx_dependency)]

@@ -8,6 +8,7 @@ whatever ``policies.cedar`` says.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -52,17 +53,29 @@ def _ref(type_: str, id_: str) -> dict[str, Any]:
 
 
 class Authorizer:
-    """Evaluates the packaged Cedar policies (parsed once)."""
+    """Evaluates the packaged Cedar policies (parsed once).
 
-    def __init__(self, policy_text: str | None = None) -> None:
+    A decision is a pure function of the policy set (fixed for the authoriser's life) and of
+    the request's inputs — the person's id, role and organisation, the action, the resource
+    with its owners, the token's write scope and the new role — so decisions are memoised on
+    exactly those inputs (bounded LRU). Repeated requests, such as one person submitting jobs,
+    then cost a dictionary look-up instead of a Cedar evaluation (~0.13 ms)."""
+
+    def __init__(self, policy_text: str | None = None, *, memo_size: int = 65536) -> None:
         text = policy_text if policy_text is not None else POLICY_FILE.read_text("utf-8")
         self.policies = cedarpy.PolicySet.from_str(text)
+        self._decide = lru_cache(maxsize=memo_size)(self._evaluate)
 
     def allowed(self, person: Person, action: str, resource: Resource, *,
                 can_write: bool = True, new_role: str = "") -> bool:
         """The Cedar decision for one request."""
         if action not in READ_ACTIONS and action not in WRITE_ACTIONS:
             raise ValueError(f"unknown action {action}")
+        return self._decide(person.id, person.role.value, person.org_id, action, resource,
+                            can_write, new_role)
+
+    def _evaluate(self, person_id: str, role: str, org_id: str, action: str,
+                  resource: Resource, can_write: bool, new_role: str) -> bool:
         resource_attrs: dict[str, Any] = {}
         if resource.org_id is not None:
             resource_attrs["org"] = _ref("Org", resource.org_id)
@@ -71,14 +84,14 @@ class Authorizer:
         if resource.provider_org_id is not None:
             resource_attrs["provider"] = _ref("Org", resource.provider_org_id)
         entities: list[dict[str, Any]] = [
-            {"uid": {"type": "User", "id": person.id},
-             "attrs": {"role": person.role.value, "org": _ref("Org", person.org_id)},
+            {"uid": {"type": "User", "id": person_id},
+             "attrs": {"role": role, "org": _ref("Org", org_id)},
              "parents": []},
             {"uid": {"type": resource.type, "id": resource.id}, "attrs": resource_attrs,
              "parents": []},
         ]
         request = {
-            "principal": {"type": "User", "id": person.id},
+            "principal": {"type": "User", "id": person_id},
             "action": {"type": "Action", "id": action},
             "resource": {"type": resource.type, "id": resource.id},
             "context": {"write": action in WRITE_ACTIONS, "can_write": can_write,

@@ -1,122 +1,35 @@
 """Jobs: admission (idempotent, never overspending a grant), listing, cancel and logs.
 
-Admission holds the job's worst case on its grant (formula in :mod:`aicenter.domain.job`)
-inside one transaction that first locks the grant's row (``SELECT ... FOR UPDATE`` on
-PostgreSQL, ``BEGIN IMMEDIATE`` on SQLite); the check ``balance(grant) ≥ hold`` and the hold
-posting therefore happen atomically, so concurrent submissions can never overspend.
+Admission holds the job's worst case on its grant (formula in :mod:`aicenter.domain.job`);
+:mod:`aicenter.services.admission` does it for batches in one transaction that locks the
+grants' rows first, so concurrent submissions can never overspend.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_CEILING, Decimal
-
-from sqlalchemy.exc import IntegrityError
 
 from aicenter.domain.errors import InputError, NotFoundError
-from aicenter.domain.grant import Grant
 from aicenter.domain.job import Job, JobSpec, JobStatus
-from aicenter.ledger import H100E, accounts, hold_transaction, release_transaction
+from aicenter.ledger import H100E, accounts, release_transaction
 from aicenter.policy import Resource
-from aicenter.services.context import Caller, ServiceContext, new_id
-from aicenter.services.errors import BudgetExceededError, ConflictError
+from aicenter.services.admission import Submission, admit
+from aicenter.services.context import Caller, ServiceContext
+from aicenter.services.errors import ConflictError
 from aicenter.storage import Tx
-
-
-def hold_for(ctx: ServiceContext, spec: JobSpec, grant: Grant | None = None) -> Decimal:
-    """The most the job can cost in h100e-hours, over the alternatives the grant covers."""
-    worst = Decimal(0)
-    for alt in spec.resources:
-        if grant is not None and not grant.covers(alt.chip):
-            continue
-        ratio = Decimal(str(ctx.performance.ratio(alt.chip, spec.workload)))
-        worst = max(worst, alt.count * ratio * spec.max_duration_s / Decimal(3600))
-    return worst.quantize(Decimal("0.000001"), ROUND_CEILING)
-
-
-def validate_spec(ctx: ServiceContext, spec: JobSpec, pool_chips: set[str]) -> None:
-    """Every alternative names a known chip that this center runs and that can do the job."""
-    for i, alt in enumerate(spec.resources):
-        where = f"resources[{i}].chip"
-        try:
-            ctx.catalog.get(alt.chip)
-        except Exception as exc:
-            raise InputError(str(exc), field=where) from None
-        if ctx.performance.ratio(alt.chip, spec.workload) <= 0:
-            raise InputError(f"{alt.chip} cannot run {spec.workload.value} jobs", field=where)
-        if pool_chips and alt.chip not in pool_chips:
-            raise InputError(f"this center has no pool of {alt.chip} (pools: "
-                             f"{', '.join(sorted(pool_chips))})", field=where)
-
-
-def _choose_grant(tx: Tx, caller: Caller, org_id: str, spec: JobSpec, grant_id: str | None,
-                  ctx: ServiceContext) -> Grant:
-    now = ctx.clock.now()
-    if grant_id is not None:
-        grant: Grant | None = tx.grants.get(grant_id)
-        if grant is None or grant.org_id != org_id:
-            raise NotFoundError(f"grant {grant_id} not found for organisation {org_id}")
-        return grant
-    chips = {a.chip for a in spec.resources}
-    for grant in tx.grants.list(org_id=org_id):
-        if grant.active_at(now) and any(grant.covers(c) for c in chips):
-            return grant
-    raise ConflictError(f"organisation {org_id} has no active grant covering "
-                        f"{', '.join(sorted(chips))}; apply to a call first")
 
 
 def submit(ctx: ServiceContext, caller: Caller, spec: JobSpec, *, org_id: str | None = None,
            grant_id: str | None = None, idempotency_key: str | None = None
            ) -> tuple[Job, bool]:
     """Admit a job: returns it and whether it was created (False: the idempotency key had
-    already been used by this person, and the first job is returned)."""
-    org_id = org_id or caller.org_id
-    caller.check(ctx, "job:submit", Resource("Job", "new", org_id))
-    if idempotency_key is not None and not 1 <= len(idempotency_key) <= 200:
-        raise InputError("must be 1..200 characters", field="idempotency_key")
-    now = ctx.clock.now()
-    try:
-        with ctx.db.transaction() as tx:
-            if idempotency_key:
-                existing: Job | None = tx.jobs.by_idempotency_key(caller.person.id,
-                                                                  idempotency_key)
-                if existing is not None:
-                    return existing, False
-            pools = tx.pools.list()
-            validate_spec(ctx, spec, {p.chip_id for p in pools})
-            if spec.datasets:
-                from aicenter.services.dataset import admit_datasets
-
-                chips = {a.chip for a in spec.resources}
-                admit_datasets(tx, ctx, org_id, spec,
-                               [p.country for p in pools if p.chip_id in chips])
-            chosen = _choose_grant(tx, caller, org_id, spec, grant_id, ctx)
-            grant: Grant = tx.grants.get(chosen.id, lock=True)  # serialises spending
-            if not grant.active_at(now):
-                raise ConflictError(f"grant {grant.id} is {grant.status.value} or outside "
-                                    f"its period")
-            hold = hold_for(ctx, spec, grant)
-            if hold <= 0:
-                raise InputError(f"grant {grant.id} covers none of the requested chips "
-                                 f"({', '.join(sorted(grant.chip_ids))})", field="resources")
-            balance = tx.ledger.balance(accounts.grant(grant.id), H100E)
-            if balance < hold:
-                raise BudgetExceededError(
-                    f"grant {grant.id} has {balance} h100e-h left; this job may use up to "
-                    f"{hold} h100e-h (chips × ratio × max_duration)")
-            job = Job(new_id("job"), org_id, caller.person.id, grant.id, spec, JobStatus.QUEUED,
-                      idempotency_key, hold, now)
-            tx.jobs.add(job)
-            tx.ledger.book(hold_transaction(job.id, grant.id, hold, now), fresh=True)
-            return job, True
-    except IntegrityError:
-        if idempotency_key:  # a concurrent retry with the same key won the race
-            with ctx.db.transaction(write=False) as tx:
-                winner: Job | None = tx.jobs.by_idempotency_key(caller.person.id,
-                                                                idempotency_key)
-            if winner is not None:
-                return winner, False
-        raise
+    already been used by this person, and the first job is returned). A batch of one of
+    :func:`aicenter.services.admission.admit`."""
+    outcome = admit(ctx, [Submission(spec, caller, org_id=org_id, grant_id=grant_id,
+                                     idempotency_key=idempotency_key)])[0]
+    if isinstance(outcome, Exception):
+        raise outcome
+    return outcome.job, outcome.created
 
 
 def _job_or_404(tx: Tx, caller: Caller, ctx: ServiceContext, job_id: str, action: str,

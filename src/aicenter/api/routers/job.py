@@ -6,28 +6,38 @@ import time
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
+from aicenter.api.batcher import AdmissionBatcher
 from aicenter.api.convert import job_out
-from aicenter.api.deps import Ctx, Who
+from aicenter.api.deps import Ctx, Who, bearer_secret
 from aicenter.api.schemas import JobIn, JobOut, LogOut
 from aicenter.domain.job import JobStatus, spec_from_mapping
 from aicenter.services import job as svc
+from aicenter.services.admission import Submission
 
 router = APIRouter(tags=["jobs"])
 
 
 @router.post("/jobs", status_code=201)
-def submit(body: JobIn, ctx: Ctx, who: Who, response: Response,
-           idempotency_key: Annotated[str | None, Header(max_length=200)] = None) -> JobOut:
-    """Submit a job. Retrying with the same ``Idempotency-Key`` returns the first job (200)."""
+async def submit(body: JobIn, request: Request, response: Response,
+                 authorization: Annotated[str | None, Header(
+                     description="Bearer API token")] = None,
+                 idempotency_key: Annotated[str | None, Header(max_length=200)] = None
+                 ) -> JobOut:
+    """Submit a job. Retrying with the same ``Idempotency-Key`` returns the first job (200).
+
+    Admitted together with the submissions that arrive meanwhile, in one transaction
+    (:mod:`aicenter.api.batcher`); the token is checked inside it."""
     spec = spec_from_mapping(body.spec)
-    job, created = svc.submit(ctx, who, spec, org_id=body.org_id, grant_id=body.grant_id,
-                              idempotency_key=idempotency_key)
-    if not created:
+    batcher: AdmissionBatcher = request.app.state.admissions
+    admitted = await batcher.submit(Submission(
+        spec, secret=bearer_secret(authorization), org_id=body.org_id,
+        grant_id=body.grant_id, idempotency_key=idempotency_key))
+    if not admitted.created:
         response.status_code = 200
-    return job_out(job)
+    return job_out(admitted.job)
 
 
 @router.get("/jobs")

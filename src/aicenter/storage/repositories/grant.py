@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, insert, or_, select, update
 
 from aicenter.domain.grant import Grant, GrantStatus
 from aicenter.storage.tables import grants as t
@@ -39,6 +39,15 @@ class GrantRepository:
             query = query.with_for_update()
         row = self.conn.execute(query).first()
         return _grant(row) if row else None
+
+    def lock_for(self, org_ids: set[str], grant_ids: set[str]) -> list[Grant]:
+        """Every grant of these organisations plus these grants, row-locked for the rest of
+        the transaction, in id order (one lock order for every batch: no deadlocks)."""
+        if not org_ids and not grant_ids:
+            return []
+        query = (select(t).where(or_(t.c.org_id.in_(org_ids), t.c.id.in_(grant_ids)))
+                 .order_by(t.c.id).with_for_update())
+        return [_grant(r) for r in self.conn.execute(query)]
 
     def list(self, org_id: str | None = None, call_id: str | None = None) -> list[Grant]:
         query = select(t).order_by(t.c.starts_at, t.c.id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, func, insert, select, tuple_, update
 
 from aicenter.domain.job import Job, JobStatus, spec_from_stored
 from aicenter.storage.tables import jobs as t
@@ -24,20 +24,31 @@ def _job(row: Any) -> Job:
     )
 
 
+def _row(job: Job) -> dict[str, Any]:
+    return {
+        "id": job.id, "org_id": job.org_id, "person_id": job.person_id,
+        "grant_id": job.grant_id, "name": job.spec.name, "spec": job.spec.to_dict(),
+        "priority": job.spec.priority.value, "status": job.status.value,
+        "idempotency_key": job.idempotency_key, "hold_h100e_h": job.hold_h100e_h,
+        "submitted_at": job.submitted_at, "chip": job.chip, "chip_count": job.chip_count,
+        "backend": job.backend, "handle": job.handle, "attempts": job.attempts,
+        "started_at": job.started_at, "finished_at": job.finished_at,
+        "metered_until": job.metered_until, "exit_code": job.exit_code,
+        "message": job.message, "cancel_requested": job.cancel_requested,
+    }
+
+
 class JobRepository:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
     def add(self, job: Job) -> None:
-        self.conn.execute(insert(t).values(
-            id=job.id, org_id=job.org_id, person_id=job.person_id, grant_id=job.grant_id,
-            name=job.spec.name, spec=job.spec.to_dict(), priority=job.spec.priority.value,
-            status=job.status.value, idempotency_key=job.idempotency_key,
-            hold_h100e_h=job.hold_h100e_h, submitted_at=job.submitted_at, chip=job.chip,
-            chip_count=job.chip_count, backend=job.backend, handle=job.handle,
-            attempts=job.attempts, started_at=job.started_at, finished_at=job.finished_at,
-            metered_until=job.metered_until, exit_code=job.exit_code, message=job.message,
-            cancel_requested=job.cancel_requested))
+        self.add_many([job])
+
+    def add_many(self, jobs: list[Job]) -> None:
+        """Insert jobs with one (executemany) statement."""
+        if jobs:
+            self.conn.execute(insert(t), [_row(job) for job in jobs])
 
     def get(self, job_id: str, *, lock: bool = False) -> Job | None:
         query = select(t).where(t.c.id == job_id)
@@ -50,6 +61,14 @@ class JobRepository:
         row = self.conn.execute(select(t).where(t.c.person_id == person_id,
                                                 t.c.idempotency_key == key)).first()
         return _job(row) if row else None
+
+    def by_idempotency_keys(self, keys: set[tuple[str, str]]) -> dict[tuple[str, str], Job]:
+        """Jobs by (person id, idempotency key), for many pairs in one query."""
+        if not keys:
+            return {}
+        rows = self.conn.execute(select(t).where(
+            tuple_(t.c.person_id, t.c.idempotency_key).in_(sorted(keys))))
+        return {(row.person_id, row.idempotency_key): _job(row) for row in rows}
 
     def list(self, *, org_id: str | None = None, statuses: Iterable[JobStatus] | None = None,
              limit: int | None = None) -> list[Job]:

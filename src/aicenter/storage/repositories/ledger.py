@@ -24,6 +24,21 @@ class LedgerRepository:
         return self.conn.execute(select(t.c.id).where(t.c.reference == reference)).first() \
             is not None
 
+    def book_many(self, txs: list[Transaction]) -> None:
+        """Insert transactions whose references are new (they name rows created in the same
+        database transaction) with two executemany statements; the unique reference
+        constraint still guards them."""
+        if not txs:
+            return
+        ids = self.conn.execute(
+            insert(t).returning(t.c.id, sort_by_parameter_order=True),
+            [{"reference": x.reference, "kind": x.kind, "memo": x.memo,
+              "created_at": x.created_at} for x in txs]).scalars().all()
+        self.conn.execute(insert(p), [
+            {"transaction_id": tx_id, "account": q.account, "commodity": q.commodity,
+             "amount": to_micro(q.amount)} for tx_id, x in zip(ids, txs, strict=True)
+            for q in x.postings])
+
     def book(self, tx: Transaction, *, fresh: bool = False) -> bool:
         """Insert a transaction with its postings; False (and nothing written) if its reference
         was already booked. Amounts are rounded to millionths, which keeps the balance: each
@@ -47,6 +62,17 @@ class LedgerRepository:
             .where(p.c.account == account, p.c.commodity == commodity)
         ).scalar_one()
         return Decimal(int(total)) / Decimal(1_000_000)
+
+    def balances_of(self, account_names: set[str], commodity: str) -> dict[str, Decimal]:
+        """Balances of these accounts in one commodity, in one query (0 for no postings)."""
+        if not account_names:
+            return {}
+        rows = self.conn.execute(
+            select(p.c.account, func.sum(_raw).label("total"))
+            .where(p.c.account.in_(account_names), p.c.commodity == commodity)
+            .group_by(p.c.account))
+        found = {r.account: Decimal(int(r.total)) / Decimal(1_000_000) for r in rows}
+        return {a: found.get(a, Decimal(0)) for a in account_names}
 
     def flow(self, account_prefix: str, commodity: str, kind: str) -> Decimal:
         """Sum of the postings to accounts starting with ``account_prefix`` made by

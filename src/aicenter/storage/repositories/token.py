@@ -35,16 +35,20 @@ class TokenRepository:
 
     def with_owner(self, token_hash: str) -> tuple[ApiToken, Person] | None:
         """The token with this hash and the person owning it, in one query."""
-        row = self.conn.execute(
+        return self.with_owners({token_hash}).get(token_hash)
+
+    def with_owners(self, token_hashes: set[str]) -> dict[str, tuple[ApiToken, Person]]:
+        """:meth:`with_owner` for many hashes in one query (batched admission)."""
+        if not token_hashes:
+            return {}
+        rows = self.conn.execute(
             select(t, people.c.org_id, people.c.name.label("person_name"), people.c.email,
                    people.c.role, people.c.created_at.label("person_created_at"))
-            .join(people, people.c.id == t.c.person_id).where(t.c.token_hash == token_hash)
-        ).first()
-        if row is None:
-            return None
-        person = Person(row.person_id, row.org_id, row.person_name, row.email, Role(row.role),
-                        row.person_created_at)
-        return _token(row), person
+            .join(people, people.c.id == t.c.person_id).where(t.c.token_hash.in_(token_hashes)))
+        return {row.token_hash: (_token(row), Person(row.person_id, row.org_id, row.person_name,
+                                                     row.email, Role(row.role),
+                                                     row.person_created_at))
+                for row in rows}
 
     def get(self, token_id: str) -> ApiToken | None:
         row = self.conn.execute(select(t).where(t.c.id == token_id)).first()

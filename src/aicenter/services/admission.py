@@ -1,0 +1,249 @@
+"""Batched job admission: many submissions, one transaction (group commit).
+
+Every submission — one from the CLI or a thousand a second through the API — goes through
+:func:`admit`. A batch authenticates its bearer tokens, looks up idempotency keys, reads the
+pools, locks the grants of every organisation involved (``SELECT ... FOR UPDATE`` in id order on
+PostgreSQL, ``BEGIN IMMEDIATE`` on SQLite), sums their balances once, then walks the
+submissions in arrival order keeping a running balance per grant:
+
+    admitted_i  ⇔  balance(g) − Σ_{j<i admitted on g} hold_j  ≥  hold_i
+
+and inserts the admitted jobs and their hold transactions with two executemany statements. The
+grant rows stay locked until commit, so batches in other workers see the new holds and no
+grant is ever overspent. A submission that fails (bad token, no permission, bad spec, no
+budget) gets its own error and does not disturb the others; a database error fails the batch
+and each submission is then retried alone, so one conflicting idempotency key cannot fail its
+neighbours.
+
+Per submission the database sees ~10/N statements instead of ~10 (N = batch size), which is
+what lets one server sustain hundreds of submissions a second on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import ROUND_CEILING, Decimal
+
+from sqlalchemy.exc import IntegrityError
+
+from aicenter.domain.errors import AicenterError, InputError, NotFoundError
+from aicenter.domain.grant import Grant
+from aicenter.domain.job import Job, JobSpec, JobStatus
+from aicenter.domain.token import Scope, hash_token
+from aicenter.ledger import H100E, accounts, hold_transaction
+from aicenter.policy import Resource
+from aicenter.services.context import Caller, ServiceContext, new_id
+from aicenter.services.errors import AuthenticationError, BudgetExceededError, ConflictError
+from aicenter.storage import Tx
+from aicenter.storage.repositories.pool import PoolRow
+
+
+def hold_for(ctx: ServiceContext, spec: JobSpec, grant: Grant | None = None) -> Decimal:
+    """The most the job can cost in h100e-hours, over the alternatives the grant covers."""
+    worst = Decimal(0)
+    for alt in spec.resources:
+        if grant is not None and not grant.covers(alt.chip):
+            continue
+        ratio = Decimal(str(ctx.performance.ratio(alt.chip, spec.workload)))
+        worst = max(worst, alt.count * ratio * spec.max_duration_s / Decimal(3600))
+    return worst.quantize(Decimal("0.000001"), ROUND_CEILING)
+
+
+def validate_spec(ctx: ServiceContext, spec: JobSpec, pool_chips: set[str]) -> None:
+    """Every alternative names a known chip that this center runs and that can do the job."""
+    for i, alt in enumerate(spec.resources):
+        where = f"resources[{i}].chip"
+        try:
+            ctx.catalog.get(alt.chip)
+        except Exception as exc:
+            raise InputError(str(exc), field=where) from None
+        if ctx.performance.ratio(alt.chip, spec.workload) <= 0:
+            raise InputError(f"{alt.chip} cannot run {spec.workload.value} jobs", field=where)
+        if pool_chips and alt.chip not in pool_chips:
+            raise InputError(f"this center has no pool of {alt.chip} (pools: "
+                             f"{', '.join(sorted(pool_chips))})", field=where)
+
+
+@dataclass(frozen=True, slots=True)
+class Submission:
+    """One job to admit: from an authenticated ``caller``, or from whoever holds ``secret``
+    (the bearer token, checked inside the batch's transaction)."""
+
+    spec: JobSpec
+    caller: Caller | None = None
+    secret: str | None = None
+    org_id: str | None = None
+    grant_id: str | None = None
+    idempotency_key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Admitted:
+    job: Job
+    created: bool
+    """False: the idempotency key had been used by this person; ``job`` is the first one."""
+
+
+Outcome = Admitted | AicenterError
+
+
+def admit(ctx: ServiceContext, submissions: Sequence[Submission]) -> list[Outcome]:
+    """Admit a batch in one transaction; one outcome per submission, in order."""
+    if not submissions:
+        return []
+    try:
+        return _admit_batch(ctx, submissions)
+    except IntegrityError:
+        if len(submissions) > 1:
+            # A concurrent batch wrote an idempotency key this one also wrote: one by one.
+            return [out for sub in submissions for out in admit(ctx, [sub])]
+        winner = _winner(ctx, submissions[0])
+        if winner is None:
+            raise
+        return [winner]
+
+
+def _winner(ctx: ServiceContext, sub: Submission) -> Admitted | None:
+    """A lone submission hit a unique constraint: the job of the concurrent retry with the
+    same idempotency key that won, if that is what happened."""
+    if not sub.idempotency_key:
+        return None
+    with ctx.db.transaction(write=False) as tx:
+        caller = _authenticate(ctx, tx, [sub])[0]
+        if not isinstance(caller, Caller):
+            return None
+        key = (caller.person.id, sub.idempotency_key)
+        winner: Job | None = tx.jobs.by_idempotency_keys({key}).get(key)
+    return Admitted(winner, False) if winner is not None else None
+
+
+def _authenticate(ctx: ServiceContext, tx: Tx, subs: Sequence[Submission]
+                  ) -> list[Caller | AicenterError]:
+    now = ctx.clock.now()
+    found = tx.tokens.with_owners({hash_token(s.secret) for s in subs if s.secret})
+    callers: list[Caller | AicenterError] = []
+    for sub in subs:
+        if sub.caller is not None:
+            callers.append(sub.caller)
+        elif not sub.secret:
+            callers.append(AuthenticationError(
+                "no API token: send 'Authorization: Bearer TOKEN' (the CLI reads "
+                "AICENTER_TOKEN)"))
+        else:
+            hit = found.get(hash_token(sub.secret))
+            if hit is None or not hit[0].usable_at(now):
+                callers.append(AuthenticationError("the API token is unknown, expired or "
+                                                   "revoked"))
+            else:
+                token, person = hit
+                callers.append(Caller(person, Scope.WRITE in token.scopes
+                                      or Scope.ADMIN in token.scopes))
+    return callers
+
+
+@dataclass(slots=True)
+class _Pending:
+    """A submission that passed the checks needing no grant: who, for which organisation."""
+
+    index: int
+    sub: Submission
+    caller: Caller
+    org_id: str
+
+
+def _admit_batch(ctx: ServiceContext, subs: Sequence[Submission]) -> list[Outcome]:
+    now = ctx.clock.now()
+    outcomes: list[Outcome | None] = [None] * len(subs)
+    with ctx.db.transaction() as tx:
+        pending: list[_Pending] = []
+        for i, (sub, who) in enumerate(zip(subs, _authenticate(ctx, tx, subs), strict=True)):
+            if isinstance(who, AicenterError):
+                outcomes[i] = who
+                continue
+            org_id = sub.org_id or who.org_id
+            try:
+                who.check(ctx, "job:submit", Resource("Job", "new", org_id))
+                if sub.idempotency_key is not None and not 1 <= len(sub.idempotency_key) <= 200:
+                    raise InputError("must be 1..200 characters", field="idempotency_key")
+            except AicenterError as exc:
+                outcomes[i] = exc
+                continue
+            pending.append(_Pending(i, sub, who, org_id))
+        keys = {(p.caller.person.id, p.sub.idempotency_key) for p in pending
+                if p.sub.idempotency_key}
+        existing: dict[tuple[str, str], Job] = tx.jobs.by_idempotency_keys(keys)
+        pools: list[PoolRow] = tx.pools.list() if pending else []
+        grants: list[Grant] = tx.grants.lock_for(
+            {p.org_id for p in pending}, {p.sub.grant_id for p in pending if p.sub.grant_id})
+        balance = tx.ledger.balances_of({accounts.grant(g.id) for g in grants}, H100E)
+        jobs: list[Job] = []
+        for p in pending:
+            key = (p.caller.person.id, p.sub.idempotency_key or "")
+            if p.sub.idempotency_key and key in existing:
+                outcomes[p.index] = Admitted(existing[key], False)
+                continue
+            try:
+                job = _admit_one(ctx, tx, p, pools, grants, balance)
+            except AicenterError as exc:
+                outcomes[p.index] = exc
+                continue
+            if p.sub.idempotency_key:
+                existing[key] = job  # a repeat later in this batch gets this job
+            jobs.append(job)
+            outcomes[p.index] = Admitted(job, True)
+        tx.jobs.add_many(jobs)
+        tx.ledger.book_many([hold_transaction(j.id, j.grant_id, j.hold_h100e_h, now)
+                             for j in jobs])
+    assert all(o is not None for o in outcomes)
+    return [o for o in outcomes if o is not None]
+
+
+def _admit_one(ctx: ServiceContext, tx: Tx, p: _Pending, pools: list[PoolRow],
+               grants: list[Grant], balance: dict[str, Decimal]) -> Job:
+    """Checks and hold for one submission; debits ``balance`` in memory if admitted."""
+    spec = p.sub.spec
+    validate_spec(ctx, spec, {pool.chip_id for pool in pools})
+    if spec.datasets:
+        from aicenter.services.dataset import admit_datasets
+
+        chips = {a.chip for a in spec.resources}
+        admit_datasets(tx, ctx, p.org_id, spec,
+                       [pool.country for pool in pools if pool.chip_id in chips])
+    grant = _choose_grant(ctx, p, spec, grants)
+    hold = hold_for(ctx, spec, grant)
+    if hold <= 0:
+        raise InputError(f"grant {grant.id} covers none of the requested chips "
+                         f"({', '.join(sorted(grant.chip_ids))})", field="resources")
+    account = accounts.grant(grant.id)
+    if balance[account] < hold:
+        raise BudgetExceededError(
+            f"grant {grant.id} has {balance[account]} h100e-h left; this job may use up to "
+            f"{hold} h100e-h (chips × ratio × max_duration)")
+    balance[account] -= hold
+    return Job(new_id("job"), p.org_id, p.caller.person.id, grant.id, spec, JobStatus.QUEUED,
+               p.sub.idempotency_key, hold, ctx.clock.now())
+
+
+def _choose_grant(ctx: ServiceContext, p: _Pending, spec: JobSpec, grants: list[Grant]
+                  ) -> Grant:
+    """The named grant (it must be the organisation's and active), else the organisation's
+    earliest-starting active grant covering one of the requested chips."""
+    now = ctx.clock.now()
+    if p.sub.grant_id is not None:
+        named = next((g for g in grants if g.id == p.sub.grant_id), None)
+        if named is None or named.org_id != p.org_id:
+            raise NotFoundError(f"grant {p.sub.grant_id} not found for organisation "
+                                f"{p.org_id}")
+        if not named.active_at(now):
+            raise ConflictError(f"grant {named.id} is {named.status.value} or outside its "
+                                f"period")
+        return named
+    chips = {a.chip for a in spec.resources}
+    own = sorted((g for g in grants if g.org_id == p.org_id),
+                 key=lambda g: (g.starts_at, g.id))
+    for grant in own:
+        if grant.active_at(now) and any(grant.covers(c) for c in chips):
+            return grant
+    raise ConflictError(f"organisation {p.org_id} has no active grant covering "
+                        f"{', '.join(sorted(chips))}; apply to a call first")
