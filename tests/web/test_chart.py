@@ -1,0 +1,52 @@
+"""The usage page's arithmetic: records split over UTC days, the axis end, the SVG bars."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+
+from aicenter.domain.usage import UsageRecord
+from aicenter.web.chart import nice_top, stacked_bars
+from aicenter.web.usage import daily_h100e_h
+
+
+def record(org: str, start: datetime, seconds: int, h100e_seconds: str) -> UsageRecord:
+    return UsageRecord("use_x", "job_x", org, "grant_x", "nvidia-h100-sxm", 1, start,
+                       start + timedelta(seconds=seconds), Decimal(seconds),
+                       Decimal(h100e_seconds))
+
+
+def test_a_record_across_midnight_is_split_by_its_overlap_with_each_day() -> None:
+    start = datetime(2026, 3, 1, 23, 0, tzinfo=UTC)
+    totals = daily_h100e_h([record("a", start, 4 * 3600, "14400"),  # 23:00 → 03:00, 4 h
+                            record("b", start + timedelta(hours=2), 3600, "7200")])
+    assert totals == {(date(2026, 3, 1), "a"): Decimal(1), (date(2026, 3, 2), "a"): Decimal(3),
+                      (date(2026, 3, 2), "b"): Decimal(2)}
+    assert sum(totals.values()) == Decimal(6)  # nothing lost or added by the split
+
+
+def test_an_empty_interval_counts_nothing() -> None:
+    assert daily_h100e_h([record("a", datetime(2026, 3, 1, tzinfo=UTC), 0, "0")]) == {}
+
+
+@pytest.mark.parametrize(("peak", "top"), [(0, 4), (1, 1), (3.7, 4), (4.01, 8), (17, 20),
+                                           (999, 1000), (0.0042, 0.008), (0.3, 0.4)])
+def test_axis_ends_on_a_nice_number_at_or_above_the_peak(peak: float, top: float) -> None:
+    assert nice_top(peak) == pytest.approx(top)
+    assert nice_top(peak) >= peak
+
+
+def test_bars_stack_in_proportion_and_names_are_escaped() -> None:
+    days = [date(2026, 3, 1), date(2026, 3, 2)]
+    svg = stacked_bars(days, [("<b>Uni</b>", {days[0]: Decimal(1), days[1]: Decimal(3)}),
+                              ("Lab & Co", {days[1]: Decimal(1)})])
+    assert "<b>" not in svg and "&lt;b&gt;Uni&lt;/b&gt;" in svg and "Lab &amp; Co" in svg
+    heights = [float(h) for h in re.findall(r'<rect [^>]*height="([\d.]+)"', svg)]
+    assert len(heights) == 3  # no segment for a zero value
+    one, three, other = heights
+    assert three == pytest.approx(3 * one, abs=0.2) and other == pytest.approx(one, abs=0.2)
+    # the day of 3 + 1 fills the plot to the axis end of 4
+    assert three + other == pytest.approx(260 - 12 - 28, abs=0.3)
