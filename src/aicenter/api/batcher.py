@@ -36,6 +36,8 @@ class AdmissionBatcher:
         self._queue: queue.SimpleQueue[_Waiting | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self.batches = 0
+        self.largest_batch = 0
 
     async def submit(self, submission: Submission) -> Admitted:
         """Admit one submission with whatever else is waiting; raises its error."""
@@ -77,6 +79,8 @@ class AdmissionBatcher:
             self._admit(batch)
 
     def _admit(self, batch: list[_Waiting]) -> None:
+        self.batches += 1
+        self.largest_batch = max(self.largest_batch, len(batch))
         try:
             outcomes: list[Admitted | BaseException] = list(
                 admit(self.ctx, [w.submission for w in batch]))
