@@ -121,7 +121,10 @@ class LaunchRequest:
     environment (tokens, database URL) is never passed on. ``device_ids`` are the slot indices of
     ``chip_type`` the scheduler assigned (local backend; empty = let the backend pick the lowest
     free ones, or not applicable on Ray). ``log_dir``: where the backend keeps the run's files
-    (local backend; ``None`` = the backend's state directory).
+    (local backend; ``None`` = the backend's state directory). ``sidecar``: an argv the backend
+    runs next to the job, outside the job's isolation, for the job's lifetime (the center's
+    data gateway); it must print ``ready`` on a line of its own once it serves. Only backends
+    whose ``runs_sidecars`` is true accept one.
     """
 
     run_id: str
@@ -134,6 +137,7 @@ class LaunchRequest:
     max_duration_s: float | None = None
     grace_period_s: float = DEFAULT_GRACE_PERIOD_S
     log_dir: Path | None = None
+    sidecar: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         check_run_id(self.run_id)
@@ -155,6 +159,8 @@ class LaunchRequest:
             )
         if self.max_duration_s is not None and self.max_duration_s <= 0:
             raise InputError("max duration must be > 0 seconds", field="max_duration_s")
+        if not all(isinstance(a, str) for a in self.sidecar):
+            raise InputError("sidecar must be a list of strings", field="sidecar")
         if self.grace_period_s < 0:
             raise InputError("grace period must be >= 0 seconds", field="grace_period_s")
         for key in self.env:

@@ -16,11 +16,23 @@ vendor's visible-devices variable, :mod:`aicenter.backends.devices`).
 Environment: the job sees a small base (``PATH``, ``HOME``, ``LANG``, ``LC_ALL``, ``TZ``,
 ``TMPDIR``, ``USER``, ``LOGNAME``, ``SHELL`` from the server), then the request's ``env``, then
 the accelerator variables. Nothing else of the server's environment (tokens, database URL).
+
+Isolation (``isolation``, :class:`JobIsolation`): with mode ``namespace`` every job runs in
+namespaces of its own in which the ``hide`` paths (the center's home: dataset store, meter
+logs, keys, database, other runs) are covered (:mod:`aicenter.backends.isolation`); its
+working directory is the request's, or ``<run dir>/work``. The backend checks once, when it
+is created, that isolation works here; if it does not, or the mode is ``none``, every job's
+log and exit message say that the job ran without isolation. Without ``isolation`` (a
+library user's backend) jobs run as plain processes and nothing is said.
+
+Sidecars: a request's ``sidecar`` (the center's data gateway) runs next to the job, outside
+its isolation, with the base environment only (see :mod:`aicenter.backends.local_runner`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import shutil
 import signal
@@ -30,6 +42,7 @@ import threading
 import time
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from aicenter.backends.base import (
     LaunchRequest,
@@ -42,6 +55,7 @@ from aicenter.backends.base import (
     utc_from_epoch,
 )
 from aicenter.backends.devices import accelerator_env
+from aicenter.backends.isolation import JobIsolation, probe
 from aicenter.backends.rundir import (
     EXIT,
     LAUNCH,
@@ -65,11 +79,23 @@ NAME = "local"
 UNLAUNCHED_LOST_AFTER_S = 30.0
 """A run directory with a request but no runner after this long is LOST (see ``status``)."""
 
+WORK_DIR = "work"
+"""An isolated job's working directory inside its run directory (unless the request names one)."""
+
+log = logging.getLogger("aicenter.backends.local")
+
+
+def _is_under(path: Path, roots: tuple[Path, ...]) -> bool:
+    return any(path == r or r in path.parents for r in roots)
+
 
 class LocalBackend:
     """Runs jobs as local processes; state in ``root`` (one directory per run)."""
 
-    def __init__(self, root: Path, slots_by_chip: Mapping[str, int] | None = None) -> None:
+    runs_sidecars = True
+
+    def __init__(self, root: Path, slots_by_chip: Mapping[str, int] | None = None,
+                 isolation: JobIsolation | None = None) -> None:
         self.root = Path(root).resolve()
         self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.slots_by_chip = dict(slots_by_chip or {})
@@ -78,6 +104,20 @@ class LocalBackend:
         # Ended runs never change and requests never change: cache both, keyed by run dir.
         self._ended: dict[str, RunStatus] = {}
         self._devices: dict[str, tuple[str, tuple[int, ...]]] = {}
+        self.isolation = isolation
+        self.isolated = False
+        self.isolation_note: str | None = None
+        if isolation is not None and isolation.mode == "namespace":
+            reason = probe()
+            self.isolated = reason is None
+            if reason is not None:
+                self.isolation_note = (
+                    f"job isolation 'namespace' is unavailable on this machine ({reason}); "
+                    "this job ran WITHOUT isolation and could read the center's files")
+                log.warning("%s", self.isolation_note)
+        elif isolation is not None:
+            self.isolation_note = ("job isolation is off (job_isolation = none): this job ran "
+                                   "WITHOUT isolation and could read the center's files")
 
     @property
     def name(self) -> str:
@@ -110,9 +150,14 @@ class LocalBackend:
             env.update(
                 accelerator_env(request.run_id, request.chip_type, request.chip_count, device_ids)
             )
+            isolation = self._isolation_of(request, run_dir)
             write_json_atomic(
                 run_dir / REQUEST,
                 {
+                    **isolation,
+                    "sidecar": list(request.sidecar) or None,
+                    "sidecar_env": {name: os.environ[name] for name in BASE_ENV_NAMES
+                                    if name in os.environ},
                     "run_id": request.run_id,
                     "command": list(request.command),
                     "working_dir": _optional_str(request.working_dir),
@@ -141,6 +186,22 @@ class LocalBackend:
                 {"runner_pid": runner.pid, "runner_ticks": process_start_ticks(runner.pid)},
             )
         return RunHandle(NAME, request.run_id, str(run_dir))
+
+    def _isolation_of(self, request: LaunchRequest, run_dir: Path) -> dict[str, Any]:
+        """The request's ``isolation`` (covered paths, kept work dir, cwd) or its note."""
+        if not self.isolated or self.isolation is None:
+            return {"isolation": None, "isolation_note": self.isolation_note}
+        hide = tuple(p.resolve() for p in self.isolation.hide)
+        if request.working_dir is not None:
+            cwd = Path(request.working_dir).resolve()
+            if _is_under(cwd, hide):
+                raise InputError(f"working directory {cwd} is inside the center's private "
+                                 "files, which jobs cannot see", field="working_dir")
+        else:
+            cwd = run_dir / WORK_DIR
+            cwd.mkdir(mode=0o700)
+        return {"isolation": {"hide": [str(p) for p in hide], "keep": [str(cwd)],
+                              "cwd": str(cwd)}, "isolation_note": None}
 
     def _assign_devices(self, request: LaunchRequest) -> tuple[int, ...]:
         """Check or pick the request's device indices (see the module docstring)."""

@@ -13,12 +13,26 @@ records the pids and start time in ``runner.json``, then watches, every ``POLL_S
 
 When the command ends, whatever it left in its process group is killed, and ``exit.json`` is
 written last, atomically: a run with ``exit.json`` has ended and nothing of it runs any more.
+
+Isolation: when the request carries ``isolation``, the runner starts the wrapper of
+:mod:`aicenter.backends.isolation` (with an empty environment) in place of the command; the
+wrapper runs the command in namespaces where the center's files are covered. A request
+without it but with an ``isolation_note`` (isolation off or unavailable) gets the note as the
+first line of the log and at the end of the exit message: a run never looks isolated when it
+was not.
+
+Sidecar: when the request carries ``sidecar`` (the center's data gateway), the runner starts it
+first, in a session of its own, outside the isolation, with ``sidecar.log`` as its stderr, and
+waits up to ``SIDECAR_READY_S`` for it to print ``ready``; the command starts only then. When
+the command has ended the sidecar gets SIGTERM, then SIGKILL ``SIDECAR_GRACE_S`` later; if the
+runner itself dies, the sidecar sees that its parent is no longer ``AICENTER_SIDECAR_PARENT``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -42,6 +56,12 @@ POLL_S = 0.1
 """How often the runner looks for the command's end, a stop request and the deadline."""
 
 TIMEOUT_REASON = "timeout"
+SIDECAR_READY_S = 30.0
+SIDECAR_GRACE_S = 5.0
+SIDECAR_LOG = "sidecar.log"
+SIDECAR_PARENT_ENV = "AICENTER_SIDECAR_PARENT"
+"""The runner's pid, in the sidecar's environment: a sidecar whose parent is no longer this
+pid has lost its runner (and its job) and should exit."""
 
 
 class _Signals:
@@ -85,6 +105,46 @@ def _write_exit(
     )
 
 
+def _start_sidecar(run_dir: Path, request: dict[str, Any]) -> subprocess.Popen[bytes]:
+    """Start the request's sidecar and wait for its ``ready`` line; raises ``RuntimeError``
+    with the sidecar's own words if it does not get ready."""
+    with open(run_dir / SIDECAR_LOG, "ab") as err:
+        sidecar = subprocess.Popen(
+            request["sidecar"], cwd=run_dir,
+            env={**request.get("sidecar_env", {}), SIDECAR_PARENT_ENV: str(os.getpid())},
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err,
+            start_new_session=True, close_fds=True)
+    assert sidecar.stdout is not None
+    ready, _, _ = select.select([sidecar.stdout], [], [], SIDECAR_READY_S)
+    line = sidecar.stdout.readline() if ready else b""
+    sidecar.stdout.close()
+    if line.strip() == b"ready":
+        return sidecar
+    _stop_sidecar(sidecar)
+    said = (run_dir / SIDECAR_LOG).read_bytes()[-400:].decode(errors="replace").strip()
+    raise RuntimeError(said or f"no 'ready' within {SIDECAR_READY_S} s")
+
+
+def _stop_sidecar(sidecar: subprocess.Popen[bytes] | None) -> None:
+    if sidecar is None:
+        return
+    _killpg(sidecar.pid, signal.SIGTERM)
+    try:
+        sidecar.wait(timeout=SIDECAR_GRACE_S)
+    except subprocess.TimeoutExpired:
+        _killpg(sidecar.pid, signal.SIGKILL)
+        sidecar.wait()
+
+
+def _command(run_dir: Path, request: dict[str, Any]) -> tuple[list[str], dict[str, str], Any]:
+    """argv, environment and cwd of the process the runner starts (see the module docstring)."""
+    if request.get("isolation"):
+        from aicenter.backends.isolation import wrapper_command
+
+        return wrapper_command(run_dir), {}, run_dir
+    return list(request["command"]), request["env"], request.get("working_dir")
+
+
 def run(run_dir: Path) -> int:
     """Run the request in ``run_dir`` to its end; returns the runner's own exit code."""
     signals = _Signals()
@@ -104,12 +164,25 @@ def run(run_dir: Path) -> int:
         _write_exit(run_dir, state, None, "stopped before start", None)
         return 0
 
+    note = request.get("isolation_note")
+    sidecar: subprocess.Popen[bytes] | None = None
     with open(run_dir / LOG, "ab", buffering=0) as log:
+        if note:
+            log.write(f"aicenter: {note}\n".encode())
+        if request.get("sidecar"):
+            try:
+                sidecar = _start_sidecar(run_dir, request)
+            except (OSError, RuntimeError) as error:
+                message = f"the data gateway did not start: {error}"
+                log.write(f"aicenter: {message}\n".encode())
+                _write_exit(run_dir, "failed", None, message, None)
+                return 0
+        argv, env, cwd = _command(run_dir, request)
         try:
             child = subprocess.Popen(
-                request["command"],
-                cwd=request.get("working_dir"),
-                env=request["env"],
+                argv,
+                cwd=cwd,
+                env=env,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -117,6 +190,7 @@ def run(run_dir: Path) -> int:
                 close_fds=True,
             )
         except OSError as error:
+            _stop_sidecar(sidecar)
             message = f"could not start {request['command'][0]!r}: {error}"
             log.write(f"aicenter: {message}\n".encode())
             _write_exit(run_dir, "failed", 127, message, None)
@@ -168,9 +242,12 @@ def run(run_dir: Path) -> int:
                 _killpg(child.pid, signal.SIGKILL)
                 kill_at = None
         _killpg(child.pid, signal.SIGKILL)  # whatever the command left in its group
+        _stop_sidecar(sidecar)
     state = _final_state(stop_reason, exit_code)
     if not message:
         message = f"exit code {exit_code}"
+    if note:
+        message = f"{message}; {note}"
     _write_exit(run_dir, state, exit_code, message, started_at)
     return 0
 

@@ -102,7 +102,13 @@ def build_entrypoint(request: LaunchRequest) -> str:
 
 
 class RayBackend:
-    """Runs jobs as Ray Jobs on the cluster whose dashboard is at ``address``."""
+    """Runs jobs as Ray Jobs on the cluster whose dashboard is at ``address``.
+
+    No sidecars and no isolation: a job reading datasets uses the in-process reader
+    (:mod:`aicenter.exchange.reader`), as strong as the file permissions of the store on the
+    Ray nodes."""
+
+    runs_sidecars = False
 
     def __init__(self, address: str, state_dir: Path | None = None) -> None:
         self.address = address
@@ -130,6 +136,9 @@ class RayBackend:
         return NAME
 
     def launch(self, request: LaunchRequest) -> RunHandle:
+        if request.sidecar:
+            raise InputError("the ray backend does not run sidecars (no data gateway: jobs "
+                             "read datasets in-process)", field="sidecar")
         env = dict(request.env)
         env.update(
             accelerator_env(

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Protocol
 
 from aicenter.backends.base import Backend
+from aicenter.backends.isolation import JobIsolation
 from aicenter.catalog.loader import nearest
 from aicenter.domain.errors import InputError
 
@@ -26,12 +27,14 @@ class BackendConfig:
     ``state_dir``: a directory that survives server restarts (run directories, logs, notes).
     ``slots_by_chip``: the center's pools on this machine as accelerator slots, chip type ->
     number of devices (indices ``0..n-1``); used by ``local``. ``ray_address``: the Ray
-    dashboard address (``http://127.0.0.1:8265``); used by ``ray``.
+    dashboard address (``http://127.0.0.1:8265``); used by ``ray``. ``isolation``: how the
+    ``local`` backend keeps jobs from the center's files (None: plain processes).
     """
 
     state_dir: Path
     slots_by_chip: Mapping[str, int] = field(default_factory=dict)
     ray_address: str | None = None
+    isolation: JobIsolation | None = None
 
 
 class BackendFactory(Protocol):
@@ -72,7 +75,8 @@ def _local_factory(config: BackendConfig) -> Backend:
     from aicenter.backends.local import LocalBackend
 
     backend: Backend = LocalBackend(
-        config.state_dir / "local", slots_by_chip=config.slots_by_chip
+        config.state_dir / "local", slots_by_chip=config.slots_by_chip,
+        isolation=config.isolation,
     )
     return backend
 

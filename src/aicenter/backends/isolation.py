@@ -1,0 +1,289 @@
+"""Job isolation for the local backend: the job runs in namespaces of its own, in which the
+center's files (dataset store, meter logs, keys, database, other runs) are not there.
+
+``python -I -m aicenter.backends.isolation RUN_DIR`` is what the runner starts in place of
+the command when the request carries ``isolation`` (``hide``, ``keep``, ``cwd``). It reads
+``request.json`` and then:
+
+1. enters a new user and mount namespace that maps only its own uid and gid (so it works for
+   a root server and an unprivileged one alike), makes every mount private, and covers each
+   ``hide`` path: a directory with an empty read-only tmpfs, a file with ``/dev/null``. Each
+   ``keep`` directory under a covered path (the job's work directory) is bound back at the
+   same path;
+2. enters a second user, mount and PID namespace. Mounts copied from a more privileged
+   namespace are *locked* in the new one, so nobody in it can unmount a cover to look
+   beneath;
+3. forks the namespace's init (pid 1). The init mounts a fresh ``/proc`` (the job sees only
+   its own processes, so ``/proc/<pid>/root`` or ``/proc/<pid>/fd`` of a process outside
+   cannot be used to step around the covers), sets ``no_new_privs``, empties the capability
+   bounding set and locks the NOROOT securebits (the command keeps no capability, even as
+   uid 0), changes to ``cwd`` and runs the command as its child; it passes SIGTERM, SIGINT
+   and SIGHUP on, and reports the command's exit status back through a pipe.
+
+The wrapper exits with the command's status (re-raising the same signal if the command was
+killed by one), so the runner records what it would have recorded without isolation. A setup
+failure prints ``aicenter: job isolation failed: ...`` to the job's log and exits 126: a job
+that asked for isolation never runs without it.
+
+The wrapper runs with ``python -I`` and an empty environment: the job's environment
+(``PYTHONPATH``, ``LD_PRELOAD``...) applies to the command only, never to code that runs
+before the covers are in place. Standard library only (it starts for every job).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import Any, Literal
+
+REQUEST = "request.json"
+FAILED_EXIT = 126
+NOT_FOUND_EXIT = 127
+FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+
+_CLONE_NEWNS = 0x00020000
+_CLONE_NEWUSER = 0x10000000
+_CLONE_NEWPID = 0x20000000
+_MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_NOEXEC = 1, 2, 4, 8
+_MS_REMOUNT, _MS_BIND, _MS_REC, _MS_PRIVATE = 32, 4096, 16384, 1 << 18
+_PR_CAPBSET_DROP, _PR_SET_SECUREBITS, _PR_SET_NO_NEW_PRIVS = 24, 28, 38
+# NOROOT, NO_SETUID_FIXUP, KEEP_CAPS and NO_CAP_AMBIENT_RAISE, each with its lock bit
+_SECUREBITS = 0b1111_1111 & ~(1 << 4)
+_COVER_FLAGS = _MS_NOSUID | _MS_NODEV | _MS_NOEXEC
+
+
+@dataclass(frozen=True, slots=True)
+class JobIsolation:
+    """How the local backend keeps jobs from the center's files: mode ``namespace`` covers
+    the ``hide`` paths; ``none`` runs jobs as plain processes (and says so in their logs)."""
+
+    mode: Literal["namespace", "none"]
+    hide: tuple[Path, ...] = ()
+
+
+class IsolationError(Exception):
+    """A namespace, mount or privilege step failed; the job must not run."""
+
+
+def _libc() -> ctypes.CDLL:
+    return ctypes.CDLL(None, use_errno=True)
+
+
+def _check(result: int, what: str) -> None:
+    if result != 0:
+        errno = ctypes.get_errno()
+        raise IsolationError(f"{what}: {os.strerror(errno)} (errno {errno})")
+
+
+def _unshare(flags: int, what: str) -> None:
+    _check(_libc().unshare(ctypes.c_int(flags)), f"unshare({what})")
+
+
+def _mount(source: str | None, target: str, fstype: str | None, flags: int,
+           data: str | None = None) -> None:
+    libc = _libc()
+    libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong,
+                           ctypes.c_char_p]
+
+    def enc(text: str | None) -> bytes | None:
+        return None if text is None else os.fsencode(text)
+
+    _check(libc.mount(enc(source), enc(target), enc(fstype), flags, enc(data)),
+           f"mount {fstype or source or ''} on {target}")
+
+
+def _prctl(option: int, arg: int, what: str) -> None:
+    libc = _libc()
+    libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong,
+                           ctypes.c_ulong]
+    _check(libc.prctl(option, arg, 0, 0, 0), what)
+
+
+def _map_identity(uid: int, gid: int) -> None:
+    """Map our own uid and gid into the user namespace just entered (and nothing else)."""
+    Path("/proc/self/uid_map").write_text(f"{uid} {uid} 1\n")
+    Path("/proc/self/setgroups").write_text("deny")
+    Path("/proc/self/gid_map").write_text(f"{gid} {gid} 1\n")
+
+
+def _under(path: str, roots: list[str]) -> bool:
+    return any(path == r or path.startswith(r.rstrip("/") + "/") for r in roots)
+
+
+def cover(hide: list[str], keep: list[str]) -> None:
+    """Step 1 (see the module docstring): own user+mount namespace, covers, kept dirs."""
+    uid, gid = os.getuid(), os.getgid()
+    _unshare(_CLONE_NEWUSER | _CLONE_NEWNS, "user, mount")
+    _map_identity(uid, gid)
+    _mount(None, "/", None, _MS_REC | _MS_PRIVATE)
+    kept = {k: os.open(k, os.O_PATH | os.O_DIRECTORY) for k in keep if _under(k, hide)}
+    covered: list[str] = []
+    for path in sorted(hide, key=len):
+        if os.path.isdir(path) and not os.path.islink(path):
+            _mount("tmpfs", path, "tmpfs", _COVER_FLAGS, "mode=0755,size=64k")
+            covered.append(path)
+        elif os.path.lexists(path):
+            _mount("/dev/null", path, None, _MS_BIND)
+    for path, fd in kept.items():
+        os.makedirs(path, exist_ok=True)
+        _mount(f"/proc/self/fd/{fd}", path, None, _MS_BIND | _MS_REC)
+        os.close(fd)
+    for path in covered:
+        _mount(None, path, None, _MS_REMOUNT | _MS_RDONLY | _COVER_FLAGS)
+
+
+def lock_in() -> None:
+    """Step 2: a less privileged user namespace, in which the covers are locked, and a PID
+    namespace whose first child becomes its init."""
+    uid, gid = os.getuid(), os.getgid()
+    _unshare(_CLONE_NEWUSER | _CLONE_NEWNS | _CLONE_NEWPID, "user, mount, pid")
+    _map_identity(uid, gid)
+
+
+def drop_privileges() -> None:
+    """No capability survives the exec of the command, whatever its uid; nothing regains one."""
+    last = int(Path("/proc/sys/kernel/cap_last_cap").read_text())
+    for cap in range(last + 1):
+        _prctl(_PR_CAPBSET_DROP, cap, f"drop capability {cap}")
+    _prctl(_PR_SET_SECUREBITS, _SECUREBITS, "set securebits")
+    _prctl(_PR_SET_NO_NEW_PRIVS, 1, "set no_new_privs")
+
+
+def _exec_command(command: list[str], env: dict[str, str]) -> None:
+    for sig in (*FORWARDED, signal.SIGPIPE, signal.SIGXFSZ):
+        signal.signal(sig, signal.SIG_DFL)  # Python ignores SIGPIPE/SIGXFSZ; the job must not
+    try:
+        os.execvpe(command[0], command, env)
+    except OSError as error:
+        print(f"aicenter: could not start {command[0]!r}: {error}", file=sys.stderr, flush=True)
+    os._exit(NOT_FOUND_EXIT)
+
+
+def _init(command: list[str], env: dict[str, str], cwd: str, report: int) -> None:
+    """Pid 1 of the job's PID namespace: set up, start the command, wait, report, exit."""
+    status: dict[str, int] = {"exit": FAILED_EXIT}
+    try:
+        try:
+            _mount("proc", "/proc", "proc", _COVER_FLAGS)
+            os.chdir(cwd)
+            drop_privileges()
+        except (IsolationError, OSError) as error:
+            print(f"aicenter: job isolation failed: {error}", file=sys.stderr, flush=True)
+            return
+        pending: list[int] = []
+        child = 0
+
+        def forward(signum: int, frame: FrameType | None) -> None:
+            if child:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(child, signum)
+            else:
+                pending.append(signum)
+
+        for sig in FORWARDED:
+            signal.signal(sig, forward)
+        child = os.fork()
+        if child == 0:
+            os.close(report)
+            _exec_command(command, env)
+        for signum in pending:
+            os.kill(child, signum)
+        while True:  # reap orphans until the command itself ends
+            pid, wait_status = os.waitpid(-1, 0)
+            if pid == child:
+                break
+        if os.WIFSIGNALED(wait_status):
+            status = {"signal": os.WTERMSIG(wait_status)}
+        else:
+            status = {"exit": os.waitstatus_to_exitcode(wait_status)}
+    finally:
+        with contextlib.suppress(OSError):
+            os.write(report, json.dumps(status).encode())
+        os._exit(status.get("exit", FAILED_EXIT))
+
+
+def run(run_dir: Path) -> int:
+    """The wrapper (see the module docstring); returns the exit code to mirror."""
+    request: dict[str, Any] = json.loads((run_dir / REQUEST).read_text(encoding="utf-8"))
+    spec = request["isolation"]
+    command, env = list(request["command"]), dict(request["env"])
+    try:
+        cover([str(p) for p in spec["hide"]], [str(p) for p in spec.get("keep", [])])
+        lock_in()
+    except (IsolationError, OSError) as error:
+        print(f"aicenter: job isolation failed: {error}", file=sys.stderr, flush=True)
+        return FAILED_EXIT
+    read_end, write_end = os.pipe()
+    init = os.fork()
+    if init == 0:
+        os.close(read_end)
+        _init(command, env, str(spec["cwd"]), write_end)
+    os.close(write_end)
+    for sig in FORWARDED:  # the command gets the group's signal itself; the init forwards
+        signal.signal(sig, lambda signum, frame: None)
+    _pid, wait_status = os.waitpid(init, 0)
+    with os.fdopen(read_end, "rb") as pipe:
+        raw = pipe.read()
+    try:
+        status = json.loads(raw) if raw else {}
+    except json.JSONDecodeError:
+        status = {}
+    signum = status.get("signal")
+    if signum is None and os.WIFSIGNALED(wait_status):
+        signum = os.WTERMSIG(wait_status)  # the init itself was killed (SIGKILL)
+    if signum is not None:
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+    return int(status.get("exit", FAILED_EXIT))
+
+
+def wrapper_command(run_dir: Path) -> list[str]:
+    """The argv the runner starts (with an empty environment) in place of the command."""
+    return [sys.executable, "-I", "-m", "aicenter.backends.isolation", str(run_dir)]
+
+
+def probe(timeout_s: float = 20.0) -> str | None:
+    """Check that isolation works on this machine: a job must not see a covered file.
+    Returns ``None`` if it works, else the reason (the wrapper's own message)."""
+    with tempfile.TemporaryDirectory(prefix="aicenter-isolation-probe-") as tmp:
+        root = Path(tmp)
+        (root / "hidden").mkdir()
+        (root / "hidden" / "secret").write_text("x")
+        (root / "hidden" / "work").mkdir()
+        script = ("test ! -e ../secret && test -d /proc/1 && ! kill -0 "
+                  f"{os.getpid()} 2>/dev/null")
+        (root / REQUEST).write_text(json.dumps({
+            "command": ["/bin/sh", "-c", script], "env": {"PATH": "/usr/bin:/bin"},
+            "isolation": {"hide": [str(root / "hidden")], "keep": [str(root / "hidden/work")],
+                          "cwd": str(root / "hidden" / "work")}}))
+        try:
+            done = subprocess.run(wrapper_command(root), env={}, capture_output=True,
+                                  timeout=timeout_s, check=False)
+        except (OSError, subprocess.TimeoutExpired) as error:
+            return f"the isolation probe did not run: {error}"
+        if done.returncode != 0:
+            said = (done.stderr or done.stdout).decode(errors="replace").strip()
+            return said or f"the isolation probe exited with {done.returncode}"
+    shutil.rmtree(root, ignore_errors=True)
+    return None
+
+
+def main() -> None:
+    if len(sys.argv) != 2:
+        print("usage: python -I -m aicenter.backends.isolation RUN_DIR", file=sys.stderr)
+        raise SystemExit(2)
+    raise SystemExit(run(Path(sys.argv[1])))
+
+
+if __name__ == "__main__":
+    main()

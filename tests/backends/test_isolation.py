@@ -1,0 +1,201 @@
+"""Job isolation and sidecars on the local backend, with real processes and namespaces.
+
+The shared backend behaviour (exit codes, SIGTERM and grace, max duration, re-attach) must
+hold unchanged when every job runs inside the isolation wrapper."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from aicenter.backends import Backend, RunState, read_whole_log, wait_until_finished
+from aicenter.backends.isolation import JobIsolation, probe
+from aicenter.backends.local import LocalBackend
+from aicenter.domain.errors import InputError
+
+from .behaviour import FINISH_S, BackendBehaviour, python
+
+SLOTS = {"nvidia-h100-sxm": 8}
+
+pytestmark = pytest.mark.skipif(probe() is not None, reason="no namespaces on this machine")
+
+
+def _private(tmp_path: Path) -> Path:
+    """A stand-in for the center's HOME: a secret file, and the backend's state inside."""
+    home = tmp_path / "home"
+    (home / "datasets").mkdir(parents=True, exist_ok=True)
+    (home / "datasets" / "part.parquet").write_text("SECRET RECORDS")
+    return home
+
+
+def _isolated(tmp_path: Path) -> LocalBackend:
+    home = _private(tmp_path)
+    return LocalBackend(home / "runs", SLOTS, JobIsolation("namespace", (home,)))
+
+
+class TestIsolatedBehaviour(BackendBehaviour):
+    @pytest.fixture
+    def backend(self, tmp_path: Path) -> Backend:
+        return _isolated(tmp_path)
+
+    @pytest.fixture
+    def reopen(self, tmp_path: Path) -> Callable[[], Backend]:
+        return lambda: _isolated(tmp_path)
+
+
+def _run(backend: LocalBackend, run_id: str, command: tuple[str, ...], **kw: object
+         ) -> tuple[RunState, int | None, str, str]:
+    handle = backend.launch(BackendBehaviour().request(run_id, command, **kw))
+    final = wait_until_finished(backend, handle, FINISH_S)
+    return final.state, final.exit_code, read_whole_log(backend, handle).decode(), final.message
+
+
+PROBE = textwrap.dedent("""
+    import os, subprocess, sys
+    home = sys.argv[1]
+    for path in (home + '/datasets/part.parquet', home + '/runs/probe-1/request.json'):
+        try:
+            print(path, 'LEAK', open(path).read())
+        except OSError as exc:
+            print(path, 'denied', type(exc).__name__)
+    print('under the cover', os.listdir(home), os.listdir(home + '/runs/probe-1'))
+    print('cwd', os.getcwd())
+    open('scratch.txt', 'w').write('mine')
+    print('pids', sorted(int(p) for p in os.listdir('/proc') if p.isdigit()))
+    print('caps', [l.split()[1] for l in open('/proc/self/status') if l.startswith('CapEff')])
+    for argv in (['umount', home], ['unshare', '-Urm', 'umount', home]):
+        done = subprocess.run(argv, capture_output=True)
+        print(' '.join(argv[:2]), 'exit', done.returncode)
+    print('still hidden', not os.path.exists(home + '/datasets/part.parquet'))
+""")
+
+
+def test_job_cannot_see_or_uncover_the_private_paths(tmp_path: Path) -> None:
+    backend = _isolated(tmp_path)
+    home = tmp_path / "home"
+    state, code, log, message = _run(backend, "probe-1", (*python(PROBE), str(home)))
+    assert (state, code, message) == (RunState.SUCCEEDED, 0, "exit code 0"), log
+    assert "LEAK" not in log, log
+    assert f"{home}/datasets/part.parquet denied FileNotFoundError" in log
+    assert "request.json denied FileNotFoundError" in log  # its run dir holds its env
+    assert "under the cover ['runs'] ['work']" in log  # only the path to the work dir
+    run_dir = home / "runs" / "probe-1"
+    assert f"cwd {run_dir / 'work'}\n" in log  # its own work dir, bound back
+    assert (run_dir / "work" / "scratch.txt").read_text() == "mine"
+    assert "pids [1, 2" in log  # its own PID namespace: nothing of the server is visible
+    assert "caps ['0000000000000000']" in log
+    assert f"umount {home} exit 32" in log  # not permitted: no capability
+    assert "unshare -Urm exit 1" in log  # a nested namespace: the covers are locked
+    assert "still hidden True" in log
+
+
+def test_job_environment_never_reaches_the_wrapper(tmp_path: Path) -> None:
+    """PYTHONPATH (or LD_PRELOAD) of the job applies to the command only, never to code that
+    runs before the covers are in place."""
+    evil = tmp_path / "evil" / "aicenter"
+    evil.mkdir(parents=True)
+    marker = tmp_path / "evil-ran"
+    (evil / "__init__.py").write_text(f"open({str(marker)!r}, 'w').write('x')\n")
+    backend = _isolated(tmp_path)
+    state, code, log, _ = _run(backend, "env-1", ("/bin/sh", "-c", "echo $PYTHONPATH"),
+                               env={"PYTHONPATH": str(evil.parent)})
+    assert (state, code) == (RunState.SUCCEEDED, 0), log
+    assert log.strip().endswith(str(evil.parent)) and not marker.exists()
+
+
+def test_a_working_directory_inside_the_private_paths_is_refused(tmp_path: Path) -> None:
+    backend = _isolated(tmp_path)
+    with pytest.raises(InputError, match="private files"):
+        backend.launch(BackendBehaviour().request("wd-1", ("true",),
+                                                  working_dir=tmp_path / "home" / "datasets"))
+
+
+def test_isolation_off_is_said_in_the_log_and_the_message(tmp_path: Path) -> None:
+    home = _private(tmp_path)
+    backend = LocalBackend(home / "runs", SLOTS, JobIsolation("none", (home,)))
+    state, _code, log, message = _run(backend, "off-1",
+                                      ("cat", str(home / "datasets" / "part.parquet")))
+    assert state is RunState.SUCCEEDED
+    assert log.startswith("aicenter: job isolation is off (job_isolation = none)")
+    assert "SECRET RECORDS" in log and "WITHOUT isolation" in message
+
+
+UNAVAILABLE = textwrap.dedent("""
+    import sys
+    from pathlib import Path
+    from aicenter.backends import LaunchRequest, wait_until_finished, read_whole_log
+    from aicenter.backends.isolation import JobIsolation
+    from aicenter.backends.local import LocalBackend
+    home = Path(sys.argv[1])
+    backend = LocalBackend(home / 'runs', {'nvidia-h100-sxm': 8},
+                           JobIsolation('namespace', (home,)))
+    handle = backend.launch(LaunchRequest('u-1', ('true',), 'nvidia-h100-sxm', 1))
+    final = wait_until_finished(backend, handle, 60)
+    print(backend.isolated, final.state.value, final.message)
+    print(read_whole_log(backend, handle).decode())
+""")
+
+
+def test_isolation_unavailable_is_said_not_pretended(tmp_path: Path) -> None:
+    """A server where user namespaces are exhausted (max_user_namespaces = 0 in its own user
+    namespace): the backend notices at start and every job says it ran without isolation."""
+    home = _private(tmp_path)
+    server = tmp_path / "server.py"
+    server.write_text(UNAVAILABLE)
+    script = ("echo 0 > /proc/sys/user/max_user_namespaces && "
+              f"exec {sys.executable} {server} {home}")
+    done = subprocess.run(["unshare", "-Ur", "/bin/sh", "-c", script], capture_output=True,
+                          text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    first, log = done.stdout.split("\n", 1)
+    assert first.startswith("False succeeded exit code 0; job isolation 'namespace' is "
+                            "unavailable on this machine (aicenter: job isolation failed: "
+                            "unshare(user, mount)"), first
+    assert "WITHOUT isolation" in first
+    assert log.startswith("aicenter: job isolation 'namespace' is unavailable")
+
+
+# --- sidecars ------------------------------------------------------------------------------
+
+SIDECAR = textwrap.dedent("""
+    import os, signal, socket, sys, time
+    path = sys.argv[1]
+    s = socket.socket(socket.AF_UNIX)
+    s.bind(path)
+    s.listen(1)
+    print('ready', flush=True)
+    signal.signal(signal.SIGTERM, lambda *a: (os.unlink(path), sys.exit(0)))
+    while True:
+        conn, _ = s.accept()
+        conn.sendall(b'served by ' + str(os.getpid()).encode())
+        conn.close()
+""")
+
+CLIENT = ("import socket, sys; s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); "
+          "print(s.recv(100).decode())")
+
+
+def test_sidecar_serves_the_isolated_job_and_ends_with_it(tmp_path: Path) -> None:
+    backend = _isolated(tmp_path)
+    sock = tmp_path / "side.sock"  # outside the private paths
+    state, code, log, _ = _run(backend, "side-1", (*python(CLIENT), str(sock)),
+                               sidecar=(sys.executable, "-c", SIDECAR, str(sock)))
+    assert (state, code) == (RunState.SUCCEEDED, 0), log
+    assert "served by " in log
+    assert not sock.exists()  # the runner stopped the sidecar (SIGTERM) after the job
+
+
+def test_a_sidecar_that_never_gets_ready_fails_the_run(tmp_path: Path) -> None:
+    backend = _isolated(tmp_path)
+    marker = tmp_path / "job-ran"
+    state, code, log, message = _run(
+        backend, "side-2", ("touch", str(marker)),
+        sidecar=(sys.executable, "-c", "import sys; sys.exit('cannot open the store')"))
+    assert state is RunState.FAILED and code is None
+    assert "the data gateway did not start: cannot open the store" in message
+    assert message in log and not marker.exists()
