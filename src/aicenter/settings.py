@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -93,6 +94,17 @@ class Settings(BaseSettings):
         default=Decimal("3195"),
         description="Default market price of one H100-equivalent hour in KRW for new calls "
         "(2.25 USD at 1,420 KRW/USD).",
+    )
+    job_isolation: Literal["namespace", "none"] = Field(
+        default="namespace",
+        description="How jobs of the local backend are kept from the center's files "
+        "(AICENTER_JOB_ISOLATION). 'namespace': each job runs in its own user, mount and PID "
+        "namespaces in which HOME (dataset store, meter logs, keys, SQLite database, other "
+        "runs) is covered by an empty tmpfs; datasets are read only through the center's data "
+        "gateway, which meters every batch. Checked when the server starts; where namespaces "
+        "are unavailable jobs run without isolation and their logs and messages say so. "
+        "'none': plain processes that could read the center's files (their logs say so). The "
+        "ray backend has no isolation: jobs there read datasets in-process.",
     )
     pools_file: Path | None = Field(
         default=None,

@@ -21,6 +21,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -188,28 +189,36 @@ def merge_into(audit_log: Path, *sources: Path) -> int:
 
 
 class MeterWriter:
-    """Numbers the events of one writer and appends them to one log."""
+    """Numbers the events of one writer and appends them to one log. Thread-safe: the data
+    gateway meters the reads of several connections of one job through one writer, and the
+    log's order of a writer's events is the order of their numbers."""
 
     def __init__(self, path: Path, writer: str) -> None:
         self.path = path
         self.writer = writer
         self._seq = max((e.seq for e in iter_log(path) if e.writer == writer), default=0)
+        self._lock = threading.Lock()
 
     def next_seq(self) -> int:
-        self._seq += 1
-        return self._seq
+        with self._lock:
+            self._seq += 1
+            return self._seq
 
     def meter(self, *, job_id: str, dataset_id: str, agreement_id: str, at: datetime,
               records: int, bytes_read: int, tokens: int) -> MeterEvent:
         """Append one meter event durably and return it."""
-        event = MeterEvent(self.writer, self.next_seq(), job_id, dataset_id, agreement_id, at,
-                           records, bytes_read, tokens)
-        append_events(self.path, [event])
+        with self._lock:
+            self._seq += 1
+            event = MeterEvent(self.writer, self._seq, job_id, dataset_id, agreement_id, at,
+                               records, bytes_read, tokens)
+            append_events(self.path, [event])
         return event
 
     def agreement(self, agreement: Agreement) -> AgreementEvent:
-        event = AgreementEvent(self.writer, self.next_seq(), agreement)
-        append_events(self.path, [event])
+        with self._lock:
+            self._seq += 1
+            event = AgreementEvent(self.writer, self._seq, agreement)
+            append_events(self.path, [event])
         return event
 
 

@@ -20,9 +20,20 @@ country. Before each batch of records is handed to the job, a meter event with i
 UTF-8 bytes and estimated tokens is fsynced to the meter log; so billed use can be computed
 from the log and no record is read unmetered.
 
-Limitation: the reader runs in the job's own process. It keeps honest jobs honest and meters
-exactly; against a hostile job it is as strong as the file permissions of the store (the
-store must not be readable by the job's user other than through a reader service).
+Two ways to run it:
+
+* **Through the data gateway** (local backend): the job's environment has only
+  ``AICENTER_JOB_ID``, ``AICENTER_DATA_PURPOSE``, ``AICENTER_DATA_SOCKET`` and
+  ``AICENTER_DATA_TOKEN``. :func:`open_dataset` then talks to :mod:`aicenter.exchange.gateway`,
+  a process outside the job that runs this module's checks and writes the meter log itself;
+  the job runs isolated (:mod:`aicenter.backends.isolation`) and cannot open the store, the
+  manifests, the grant, the meter log or the keys. This holds against a hostile job; with
+  ``job_isolation = "none"``, or where namespaces are unavailable (the job's log says so), it
+  holds only against an honest one.
+* **In-process** (the variables of the table above; the Ray backend, and tests): the reader
+  runs in the job's own process, opens the store and appends to the meter log itself. It meters
+  an honest job exactly, but a hostile job could read the store files directly or truncate its
+  meter log: on Ray it is only as strong as the file permissions of the store on the nodes.
 """
 
 from __future__ import annotations
@@ -32,6 +43,7 @@ import os
 import re
 import secrets
 import socket
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -39,6 +51,7 @@ from pathlib import Path
 from typing import Any
 
 from aicenter.domain.errors import InputError
+from aicenter.exchange.gateway_client import ENV_SOCKET, GatewayReader, open_via_gateway
 from aicenter.exchange.licence import (
     DOMESTIC_COUNTRIES,
     AccessDeniedError,
@@ -279,6 +292,10 @@ class DatasetReader:
     def records_total(self) -> int:
         return self._manifest.records
 
+    @property
+    def manifest_version(self) -> str:
+        return self._manifest.version
+
     def batches(self) -> Iterator[list[StoredRecord]]:
         """Batches of records with provenance; each is metered (fsynced) before it is yielded."""
         batch: list[StoredRecord] = []
@@ -320,22 +337,36 @@ class DatasetReader:
 
 
 _WRITERS: dict[tuple[str, Path], MeterWriter] = {}
+_WRITERS_LOCK = threading.Lock()
 
 
 def _writer_for(context: ReaderContext) -> MeterWriter:
-    """One meter writer per (job, log) in this process: its events are numbered 1, 2, 3…"""
+    """One meter writer per (job, log) in this process, also when threads (the gateway's
+    connections) open datasets at once: its events are numbered 1, 2, 3…"""
     key = (context.job_id, context.meter_log)
-    if key not in _WRITERS:
-        writer_id = (f"{context.job_id}:{socket.gethostname()}:{os.getpid()}:"
-                     f"{secrets.token_hex(4)}")
-        _WRITERS[key] = MeterWriter(context.meter_log, writer_id)
-    return _WRITERS[key]
+    with _WRITERS_LOCK:
+        if key not in _WRITERS:
+            writer_id = (f"{context.job_id}:{socket.gethostname()}:{os.getpid()}:"
+                         f"{secrets.token_hex(4)}")
+            _WRITERS[key] = MeterWriter(context.meter_log, writer_id)
+        return _WRITERS[key]
 
 
 def open_dataset(name_or_id: str, *, context: ReaderContext | None = None,
-                 batch_records: int = BATCH_RECORDS) -> DatasetReader:
-    """Open a dataset the job was granted; raises :class:`AccessDeniedError` otherwise."""
+                 batch_records: int = BATCH_RECORDS) -> DatasetReader | GatewayReader:
+    """Open a dataset the job was granted; raises :class:`AccessDeniedError` otherwise.
+
+    Without ``context``, a job whose environment names a data gateway socket reads through
+    the gateway; otherwise the reader runs in-process (see the module docstring)."""
+    if context is None and os.environ.get(ENV_SOCKET):
+        return open_via_gateway(name_or_id, os.environ, batch_records)
     ctx = context if context is not None else ReaderContext.from_env()
+    return open_local(name_or_id, ctx, batch_records)
+
+
+def open_local(name_or_id: str, ctx: ReaderContext, batch_records: int = BATCH_RECORDS
+               ) -> DatasetReader:
+    """Open a granted dataset in this process (the gateway's way, and the in-process one)."""
     grant = ctx.grant
     if grant.job_id != ctx.job_id:
         raise AccessDeniedError(f"the data grant is for job {grant.job_id}, not {ctx.job_id}")

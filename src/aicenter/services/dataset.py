@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,9 +16,16 @@ from pathlib import Path
 from aicenter.domain.errors import InputError, NotFoundError
 from aicenter.domain.job import Job, JobSpec
 from aicenter.exchange.croissant import export_croissant
+from aicenter.exchange.gateway_client import ENV_SOCKET, ENV_TOKEN
 from aicenter.exchange.ingest import IngestOptions, ingest, parse_actions
 from aicenter.exchange.licence import AccessDeniedError, DatasetTerms, Purpose, check_access
-from aicenter.exchange.reader import issue_grant, reader_env, write_grant
+from aicenter.exchange.reader import (
+    ENV_JOB_ID,
+    ENV_PURPOSE,
+    issue_grant,
+    reader_env,
+    write_grant,
+)
 from aicenter.exchange.readers import RecordFormat
 from aicenter.exchange.store import DatasetStore, Manifest, check_name
 from aicenter.policy import Resource
@@ -203,3 +211,33 @@ def launch_env(ctx: ServiceContext, job: Job, pool_country: str) -> dict[str, st
     return reader_env(job_id=job.id, purpose=purpose,
                       manifest_paths=[Path(r.manifest_path) for r in found], grant_path=path,
                       meter_log=meter_log_path(ctx, job.id))
+
+
+@dataclass(frozen=True, slots=True)
+class DataLaunch:
+    """What a launch needs for a job's data: its environment and the gateway's argv."""
+
+    env: dict[str, str]
+    sidecar: tuple[str, ...] = ()
+
+
+def launch_data(ctx: ServiceContext, job: Job, pool_country: str, run_id: str, *,
+                gateway: bool) -> DataLaunch:
+    """At launch: the grant (:func:`launch_env`), and, on a backend that runs sidecars, a data
+    gateway for the run: its config (reader settings, socket, SHA-256 of a fresh capability
+    token) is written inside HOME, and the job's environment gets only the socket and the
+    token, no path of the store, grant or meter log. Without ``gateway`` the job reads
+    in-process with the reader's variables (see :mod:`aicenter.exchange.reader`)."""
+    env = launch_env(ctx, job, pool_country)
+    if not env or not gateway:
+        return DataLaunch(env)
+    from aicenter.exchange import gateway as gw
+    from aicenter.services.royalty import exchange_dir
+
+    token = secrets.token_urlsafe(32)
+    config_path = exchange_dir(ctx) / "gateways" / f"{run_id}.json"
+    gw.write_config(config_path, gw.GatewayConfig(env, gw.socket_dir() / f"{run_id}.sock",
+                                                  gw.token_digest(token)))
+    job_env = {ENV_JOB_ID: env[ENV_JOB_ID], ENV_PURPOSE: env[ENV_PURPOSE],
+               ENV_SOCKET: str(gw.socket_dir() / f"{run_id}.sock"), ENV_TOKEN: token}
+    return DataLaunch(job_env, gw.command(config_path))

@@ -5,13 +5,28 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from pathlib import Path
 
 from aicenter.backends import BackendConfig, default_registry
+from aicenter.backends.isolation import JobIsolation
 from aicenter.services.context import ServiceContext
+from aicenter.settings import Settings
 
 log = logging.getLogger("aicenter.loop")
 
 RECLAIM_EVERY_S = 3600.0
+
+
+def private_paths(settings: Settings) -> tuple[Path, ...]:
+    """What jobs must not see: HOME (dataset store, meter logs, grants, keys, runs, tokens) and
+    a SQLite database kept elsewhere (with its WAL files, if they exist when a job starts)."""
+    paths = [settings.home]
+    url = settings.sqlalchemy_url
+    if url.startswith("sqlite:///"):
+        db = Path(url.removeprefix("sqlite:///"))
+        if db.is_absolute() and settings.home not in db.parents:
+            paths += [db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")]
+    return tuple(paths)
 
 
 def attach_backend(ctx: ServiceContext) -> None:
@@ -22,7 +37,9 @@ def attach_backend(ctx: ServiceContext) -> None:
     for pool in pools:
         slots[pool.chip_id] = slots.get(pool.chip_id, 0) + pool.chip_count
     config = BackendConfig(state_dir=ctx.settings.home / "runs", slots_by_chip=slots,
-                           ray_address=ctx.settings.ray_address)
+                           ray_address=ctx.settings.ray_address,
+                           isolation=JobIsolation(ctx.settings.job_isolation,
+                                                  private_paths(ctx.settings)))
     ctx.backend = default_registry().create(ctx.settings.backend, config)
 
 

@@ -181,14 +181,19 @@ def _launch(ctx: ServiceContext, job: Job, chip: str, count: int, report: RoundR
     spec = job.spec
     index = next(i for i, a in enumerate(spec.resources) if a.chip == chip)
     env = {**spec.env, "AICENTER_JOB_ID": job.id, "AICENTER_JOB_NAME": spec.name}
+    run_id = run_id_of(job, index)
+    sidecar: tuple[str, ...] = ()
     if spec.datasets:
         from aicenter.exchange.licence import AccessDeniedError
-        from aicenter.services.dataset import launch_env
+        from aicenter.services.dataset import launch_data
 
         with ctx.db.transaction(write=False) as tx:
             country = next((p.country for p in tx.pools.list() if p.chip_id == chip), "KR")
         try:  # the server's reader variables win over the spec's env
-            env.update(launch_env(ctx, job, country))
+            data = launch_data(ctx, job, country, run_id,
+                               gateway=getattr(ctx.backend, "runs_sidecars", False))
+            env.update(data.env)
+            sidecar = data.sidecar
         except AccessDeniedError as exc:  # e.g. a domestic dataset placed on a foreign pool
             with ctx.db.transaction() as tx:
                 fresh = tx.jobs.get(job.id, lock=True)
@@ -197,9 +202,10 @@ def _launch(ctx: ServiceContext, job: Job, chip: str, count: int, report: RoundR
             report.finished.append(job.id)
             return
     request = LaunchRequest(
-        run_id=run_id_of(job, index), command=("/bin/sh", "-c", spec.command), chip_type=chip,
+        run_id=run_id, command=("/bin/sh", "-c", spec.command), chip_type=chip,
         chip_count=count, working_dir=Path(spec.workdir) if spec.workdir else None, env=env,
-        max_duration_s=spec.max_duration_s, grace_period_s=ctx.settings.preemption_grace_s)
+        max_duration_s=spec.max_duration_s, grace_period_s=ctx.settings.preemption_grace_s,
+        sidecar=sidecar)
     try:
         handle = ctx.backend.launch(request)
     except Exception as exc:  # backend busy or unreachable: stays queued, next round retries

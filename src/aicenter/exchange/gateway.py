@@ -1,0 +1,241 @@
+"""The data gateway: the center's reader, run outside the job, serving one job's reads.
+
+Compute-to-data against a hostile job. On the local backend the job runs isolated
+(:mod:`aicenter.backends.isolation`): it cannot open the dataset store, the manifests, the
+meter logs or the pseudonymisation key. Its records come from this process instead, which the
+runner starts next to the job (a *sidecar*, :mod:`aicenter.backends.local_runner`) as::
+
+    python -I -m aicenter.exchange.gateway <HOME>/exchange/gateways/<run id>.json
+
+The config file (:class:`GatewayConfig`, mode 0600, inside HOME) holds the reader settings the
+in-process reader would have had (job, purpose, manifests, grant file, meter log), the Unix
+socket to listen on, and the SHA-256 of the job's capability token. The token itself is only
+in the job's environment (``AICENTER_DATA_TOKEN``): another job of the same user can reach the
+socket but not read; a wrong token is refused before anything else.
+
+Per connection (wire format in :mod:`aicenter.exchange.gateway_client`) the gateway opens the
+dataset with :func:`aicenter.exchange.reader.open_dataset`, so the same rules hold: the grant
+is for this job and purpose, names the dataset, has not expired (checked again before every
+batch), and a dataset tagged domestic is served only to a job on a domestic pool. For each
+``next`` it reads one batch, appends the meter event (records, UTF-8 bytes, tokens) to the
+job's meter log and fsyncs it, and only then sends the records. The meter log is written by
+this process alone, so the job can neither skip nor forge an event: billed use (computed from
+the log) equals metered use, and every record the job received is in it.
+
+The gateway prints ``ready`` once it listens, exits on SIGTERM (the runner sends it when the
+job has ended) and also on its own when the runner that started it is gone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+import json
+import os
+import signal
+import socket
+import sys
+import tempfile
+import threading
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from aicenter.domain.errors import InputError
+from aicenter.exchange.gateway_client import (
+    MAX_REQUEST_BYTES,
+    record_to_json,
+    send_frame,
+)
+from aicenter.exchange.licence import AccessDeniedError
+from aicenter.exchange.reader import (
+    BATCH_RECORDS,
+    Clock,
+    DatasetReader,
+    ReaderContext,
+    open_local,
+)
+from aicenter.exchange.store import StoredRecord
+
+MAX_BATCH_RECORDS = 16 * BATCH_RECORDS
+SIDECAR_PARENT_ENV = "AICENTER_SIDECAR_PARENT"  # set by the local runner: its pid
+PARENT_POLL_S = 1.0
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def socket_dir() -> Path:
+    """Where job sockets live: outside HOME (which isolated jobs cannot see), owner-only."""
+    return Path(tempfile.gettempdir()) / f"aicenter-data-{os.getuid()}"
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayConfig:
+    """What one job's gateway serves (see the module docstring)."""
+
+    reader_env: Mapping[str, str]
+    socket_path: Path
+    token_sha256: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"reader_env": dict(self.reader_env), "socket": str(self.socket_path),
+                "token_sha256": self.token_sha256}
+
+    @staticmethod
+    def load(path: Path) -> GatewayConfig:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            return GatewayConfig({str(k): str(v) for k, v in data["reader_env"].items()},
+                                 Path(data["socket"]), str(data["token_sha256"]))
+        except KeyError as exc:
+            raise InputError("missing", file=str(path), field=str(exc.args[0])) from None
+        except (OSError, ValueError, AttributeError, TypeError) as exc:
+            raise InputError(f"not a gateway config: {exc}", file=str(path)) from None
+
+
+def write_config(path: Path, config: GatewayConfig) -> None:
+    """Write the config (mode 0600) and create the socket directory (mode 0700)."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    config.socket_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        json.dump(config.to_dict(), f, indent=2, sort_keys=True)
+
+
+def command(config_path: Path) -> tuple[str, ...]:
+    """The sidecar argv that serves ``config_path``."""
+    return (sys.executable, "-I", "-m", "aicenter.exchange.gateway", str(config_path))
+
+
+class DataGateway:
+    """Serves one job's reads on one Unix socket, a thread per connection."""
+
+    def __init__(self, config: GatewayConfig, clock: Clock = _utc_now) -> None:
+        self.config = config
+        self.context = ReaderContext.from_env(config.reader_env, clock)
+        self._stop = threading.Event()
+        self._listener: socket.socket | None = None
+
+    def listen(self) -> None:
+        path = self.config.socket_path
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(str(path))
+        os.chmod(path, 0o600)
+        listener.listen(16)
+        listener.settimeout(PARENT_POLL_S)
+        self._listener = listener
+
+    def serve(self, parent_pid: int | None = None) -> None:
+        """Accept until :meth:`stop`, or until ``parent_pid`` is no longer our parent (checked
+        every ``PARENT_POLL_S``)."""
+        assert self._listener is not None, "listen() first"
+        try:
+            while not self._stop.is_set():
+                if parent_pid is not None and os.getppid() != parent_pid:
+                    return  # the runner is gone: so is the job
+                try:
+                    conn, _ = self._listener.accept()
+                except TimeoutError:
+                    continue
+                except OSError:
+                    if self._stop.is_set():
+                        return
+                    raise
+                threading.Thread(target=self._serve_connection, args=(conn,),
+                                 daemon=True).start()
+        finally:
+            self.close()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def close(self) -> None:
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
+            with contextlib.suppress(FileNotFoundError):
+                self.config.socket_path.unlink()
+
+    def _serve_connection(self, conn: socket.socket) -> None:
+        with conn, conn.makefile("rb") as lines:
+            try:
+                self._converse(conn, lines)
+            except (OSError, ValueError):
+                return  # the job hung up or sent garbage: nothing more is read for it
+
+    def _converse(self, conn: socket.socket, lines: Any) -> None:
+        raw = lines.readline(MAX_REQUEST_BYTES)
+        try:
+            request = json.loads(raw)
+            token = str(request["token"])
+        except (ValueError, KeyError, TypeError):
+            send_frame(conn, {"error": "bad-request", "message": "the first line must be a "
+                              "JSON object with token, op and dataset"})
+            return
+        if not hmac.compare_digest(token_digest(token), self.config.token_sha256):
+            send_frame(conn, {"error": "bad-capability",
+                              "message": "this socket serves another job (wrong token)"})
+            return
+        if request.get("op") != "open":
+            send_frame(conn, {"error": "bad-request", "message": "op must be 'open'"})
+            return
+        size = request.get("batch_records", BATCH_RECORDS)
+        size = min(max(size, 1), MAX_BATCH_RECORDS) if isinstance(size, int) else BATCH_RECORDS
+        try:
+            reader = open_local(str(request.get("dataset", "")), self.context, size)
+        except (AccessDeniedError, InputError) as exc:
+            send_frame(conn, {"error": "access-denied", "message": str(exc)})
+            return
+        send_frame(conn, {"open": reader.dataset_id, "version": reader.manifest_version,
+                          "records_total": reader.records_total})
+        self._stream(conn, lines, reader, reader.batches())
+
+    @staticmethod
+    def _stream(conn: socket.socket, lines: Any, reader: DatasetReader,
+                batches: Iterator[list[StoredRecord]]) -> None:
+        """One metered batch per ``next``: the event is fsynced before the records go out."""
+        while lines.readline(64).strip() == b"next":
+            try:
+                batch = next(batches)
+            except StopIteration:
+                send_frame(conn, {"end": True})
+                return
+            except AccessDeniedError as exc:  # e.g. the grant expired mid-read
+                send_frame(conn, {"error": "access-denied", "message": str(exc)})
+                return
+            send_frame(conn, {"records": [record_to_json(r) for r in batch],
+                              "event": reader.events[-1].to_dict()})
+
+
+def main() -> None:
+    if len(sys.argv) != 2:
+        print("usage: python -I -m aicenter.exchange.gateway CONFIG", file=sys.stderr)
+        raise SystemExit(2)
+    parent = int(os.environ.get(SIDECAR_PARENT_ENV) or os.getppid())
+    try:
+        gateway = DataGateway(GatewayConfig.load(Path(sys.argv[1])))
+        gateway.listen()
+    except (InputError, AccessDeniedError, OSError) as exc:
+        print(f"data gateway: {exc}", file=sys.stderr, flush=True)
+        raise SystemExit(2) from None
+    signal.signal(signal.SIGTERM, lambda signum, frame: gateway.stop())
+    print("ready", flush=True)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)  # the runner closed its end of our stdout
+    gateway.serve(parent_pid=parent)
+
+
+if __name__ == "__main__":
+    main()
