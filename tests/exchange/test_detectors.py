@@ -15,6 +15,7 @@ from aicenter.exchange.pii.foreigner_number import foreigner_check_digit_ok
 from aicenter.exchange.pii.rrn import rrn_check_digit_ok
 
 SCANNER = Scanner(default_registry(names=False))
+STRUCTURED = [t for t in PiiType if t is not PiiType.PERSON_NAME]
 
 
 def found(text: str) -> list[tuple[str, str]]:
@@ -211,13 +212,11 @@ def test_full_width_digits_and_dash_lookalikes_keep_offsets() -> None:
 
 
 class _OrderNumberDetector:
-    """A third-party detector: 'ORD' numbers, only in records that mention 주문."""
+    """A third-party detector without a shape: 'ORD' numbers, only in records that mention 주문."""
 
     pii_type = PiiType.BANK_ACCOUNT  # replaces the built-in account detector in this registry
     trigger = Trigger.DIGITS
-    min_digits = 6
-    needs_any = "O"
-    prefilter = r"ORD-\d{6}"
+    prefilter = r"ORD-\d{6}"  # searched in token shapes, where every digit is a 9
     record_context: re.Pattern[str] | None = re.compile("주문")
 
     def find(self, text: str, start: int, end: int) -> Iterator[Finding]:
@@ -225,7 +224,7 @@ class _OrderNumberDetector:
             yield Finding(start + m.start(), start + m.end(), self.pii_type, 0.5)
 
 
-def test_registered_detector_gets_windows_by_prefilter_and_record_context() -> None:
+def test_registered_detector_gets_tokens_by_prefilter_and_record_context() -> None:
     registry = default_registry(names=False)
     registry.register(_OrderNumberDetector())
     scanner = Scanner(registry)
@@ -234,6 +233,34 @@ def test_registered_detector_gets_windows_by_prefilter_and_record_context() -> N
         (PiiType.BANK_ACCOUNT, "ORD-123456")
     ]
     assert scanner.scan("배송 ORD-123456 확인") == []  # no record context
+    # the context is looked up in the token's own record, not in its neighbours in a batch
+    assert scanner.scan_many(["주문", "배송 ORD-123456 확인", "주문 ORD-654321"]) == [
+        [],
+        [],
+        [Finding(3, 13, PiiType.BANK_ACCOUNT, 0.5)],
+    ]
+
+
+def test_same_shape_different_surroundings() -> None:
+    # the memo of a token shape's candidate spans also keys the characters around the token
+    assert found("번호 900101-1234568 끝") == [("rrn", "900101-1234568")]
+    assert found("번호 900101-1234568x 끝") == []  # a letter right after: part of a code
+    assert found("번호 x900101-1234568 끝") == []
+    assert found("번호 .9001011234568") == [("rrn", "9001011234568")]
+    assert found("계좌 .110-123-456789") == []  # accounts are not read after a dot
+    assert found("계좌 110-123-456789") == [("bank_account", "110-123-456789")]
+
+
+def test_scan_many_equals_one_scan_a_record() -> None:
+    from aicenter.exchange.synthetic import labelled_records, number_heavy_text
+
+    texts = [r.text for r in labelled_records(21, 400, STRUCTURED)]
+    texts += number_heavy_text(22, 20_000).splitlines()
+    # context words and labels at the end of one record never reach the next one
+    texts += ["입금 계좌", "110-123-456789", "성명:", "홍길동 확인", "주문번호", "900101-1234568"]
+    for scanner in (SCANNER, Scanner(default_registry())):
+        assert scanner.scan_many(texts) == [scanner.scan(t) for t in texts]
+    assert SCANNER.scan_many([]) == []
 
 
 def test_korean_barcode_is_not_a_resident_number_without_context() -> None:

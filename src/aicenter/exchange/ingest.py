@@ -179,9 +179,7 @@ def prepare(texts: list[str], names: bool, bands: int = 32, rows: int = 4) -> Pr
     """Scan and sign one batch (the same function in-process and in a Ray task)."""
     scanner = _scanner(names)
     signatures = MinHasher(num_perm=bands * rows).signatures(texts)
-    return Prepared(
-        [scanner.scan(t) for t in texts], signatures, band_keys(signatures, bands, rows)
-    )
+    return Prepared(scanner.scan_many(texts), signatures, band_keys(signatures, bands, rows))
 
 
 @dataclass

@@ -70,10 +70,12 @@ class RecordProcessor:
 
     def process(self, batch: Sequence[InputRecord]) -> list[Outcome]:
         """Process a batch (signatures are computed for the whole batch at once)."""
-        signatures = self.hasher.signatures([r.text for r in batch])
+        texts = [r.text for r in batch]
+        signatures = self.hasher.signatures(texts)
         outcomes: list[Outcome] = []
-        for record, signature in zip(batch, signatures, strict=True):
-            findings = self.scanner.scan(record.text)
+        for record, signature, findings in zip(
+            batch, signatures, self.scanner.scan_many(texts), strict=True
+        ):
             self.report.add(record.text, findings)
             match = self.index.add(record.key, record.provider, signature)
             if match is not None:

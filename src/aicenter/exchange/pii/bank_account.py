@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from aicenter.exchange.pii.base import Finding, PiiType, Trigger
+from aicenter.exchange.pii.base import Finding, PiiType, Trigger, find_by_shape
 from aicenter.exchange.pii.context import context_pattern, near
 
 SHAPE = re.compile(
@@ -30,15 +30,17 @@ MAX_DIGITS = 14
 class BankAccountDetector:
     pii_type = PiiType.BANK_ACCOUNT
     trigger = Trigger.DIGITS
-    min_digits = MIN_DIGITS
-    needs_any = ""
-    prefilter = r"(?<![\d-])\d[\d-]{8,}\d"
+    prefilter = ""  # the shape is the prefilter
+    shape = SHAPE
     record_context: re.Pattern[str] | None = CONTEXT
 
     def find(self, text: str, start: int, end: int) -> Iterator[Finding]:
-        for m in SHAPE.finditer(text, start, end):
-            n_digits = (m.end() - m.start()) - m.group().count("-")
-            if MIN_DIGITS <= n_digits <= MAX_DIGITS and near(
-                CONTEXT, text, m.start(), m.end(), before=30, after=12
-            ):
-                yield Finding(m.start(), m.end(), self.pii_type, 0.75)
+        return find_by_shape(self, text, start, end)
+
+    def check(self, text: str, start: int, end: int) -> float:
+        n_digits = end - start - text.count("-", start, end)
+        if MIN_DIGITS <= n_digits <= MAX_DIGITS and near(
+            CONTEXT, text, start, end, before=30, after=12
+        ):
+            return 0.75
+        return 0.0

@@ -8,9 +8,7 @@ such as 계좌 or 사업자. The look-around is a fixed number of characters on 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
-
-from aicenter.exchange.pii.base import Finding, PiiType
+from collections.abc import Iterable
 
 
 def context_pattern(words: Iterable[str]) -> re.Pattern[str]:
@@ -26,27 +24,28 @@ def context_pattern(words: Iterable[str]) -> re.Pattern[str]:
     return re.compile("|".join(re.escape(w) for w in ordered))
 
 
-_CLAUSE_END = re.compile(r"[.!?;。](?:\s|$)|\n|\|")
+# The end of a clause: a sentence end followed by a space, a line break or a table-cell bar.
+_CLAUSE_END = r"[.!?;。](?:\s|$)|\n|\|"
 
 
-def clause_start(text: str, start: int, before: int) -> int:
-    """The start of the look-back window: ``before`` characters back, but not past the end of
-    the previous sentence, line or table cell."""
-    lo = max(0, start - before)
-    m = _CLAUSE_END.search(text, lo, start)
-    if m is None:
-        return lo
-    last = m.end()
-    for m in _CLAUSE_END.finditer(text, last, start):
-        last = m.end()
-    return last
+_WINDOWS: dict[int, tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]] = {}
 
 
-def clause_end(text: str, end: int, after: int) -> int:
-    """The end of the look-ahead window: ``after`` characters on, or the end of the clause."""
-    hi = min(len(text), end + after)
-    m = _CLAUSE_END.search(text, end, hi)
-    return m.start() if m else hi
+def _windows(pattern: re.Pattern[str]) -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """Two patterns that test a look-back and a look-ahead window in one regex call each:
+    a word followed by no clause end up to the window's end (searched in ``[start − before,
+    start)``), and no clause end up to a word (matched at ``end``, window ``after`` long).
+    Kept by the pattern's id (hashing a compiled pattern hashes its whole program)."""
+    known = _WINDOWS.get(id(pattern))
+    if known is None or known[0] is not pattern:
+        words, clear = pattern.pattern, rf"(?:(?!{_CLAUSE_END}).)"
+        known = (
+            pattern,
+            re.compile(rf"(?:{words}){clear}*\Z"),
+            re.compile(rf"{clear}*?(?:{words})"),
+        )
+        _WINDOWS[id(pattern)] = known
+    return known[1], known[2]
 
 
 def near(
@@ -54,24 +53,17 @@ def near(
 ) -> bool:
     """True when ``pattern`` occurs within ``before`` characters before ``start`` or ``after``
     characters after ``end``, in the same clause (sentence, line or table cell)."""
-    if pattern.search(text, clause_start(text, start, before), start):
+    back, ahead = _windows(pattern)
+    if back.search(text, max(0, start - before), start) is not None:
         return True
-    return bool(after) and pattern.search(text, end, clause_end(text, end, after)) is not None
+    return bool(after) and ahead.match(text, end, end + after) is not None
 
 
 def distinctive_or_in_context(
-    shape: re.Pattern[str],
-    context: re.Pattern[str],
-    pii_type: PiiType,
-    text: str,
-    start: int,
-    end: int,
-) -> Iterator[Finding]:
-    """Findings of a shape with no check digit: 0.9 next to a context word; 0.85 alone, but
-    only when the shape's first group matched (its distinctive form, e.g. a dashed licence or
-    a 2021 passport); otherwise nothing."""
-    for m in shape.finditer(text, start, end):
-        if near(context, text, m.start(), m.end()):
-            yield Finding(m.start(), m.end(), pii_type, 0.9)
-        elif m.group(1):
-            yield Finding(m.start(), m.end(), pii_type, 0.85)
+    distinctive: bool, context: re.Pattern[str], text: str, start: int, end: int
+) -> float:
+    """The score of a shape with no check digit: 0.9 next to a context word; 0.85 alone, but
+    only in its distinctive form (e.g. a dashed licence or a 2021 passport); otherwise 0."""
+    if near(context, text, start, end):
+        return 0.9
+    return 0.85 if distinctive else 0.0

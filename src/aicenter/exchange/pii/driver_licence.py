@@ -9,22 +9,27 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from aicenter.exchange.pii.base import Finding, PiiType, Trigger
+from aicenter.exchange.pii.base import Finding, PiiType, Trigger, find_by_shape
 from aicenter.exchange.pii.context import context_pattern, distinctive_or_in_context
 
-SHAPE = re.compile(
-    r"(?<![0-9A-Za-z\-])(?:1[1-9]|2[0-6]|28)(-?)\d{2}\1\d{6}\1\d{2}(?![0-9A-Za-z]|-\d)"
-)
+# value-free: the region (11–26, 28) is tested by check()
+SHAPE = re.compile(r"(?<![0-9A-Za-z\-])\d\d(-?)\d{2}\1\d{6}\1\d{2}(?![0-9A-Za-z]|-\d)")
+_REGIONS = frozenset([*(str(r) for r in range(11, 27)), "28"])
 CONTEXT = context_pattern(["운전면허", "면허번호", "면허", "driver", "licence", "license"])
 
 
 class DriverLicenceDetector:
     pii_type = PiiType.DRIVER_LICENCE
     trigger = Trigger.DIGITS
-    min_digits = 12
-    needs_any = ""
-    prefilter = r"(?<!\d)\d{2}-?\d{2}-?\d{6}-?\d{2}(?!\d)"
+    prefilter = ""  # the shape is the prefilter
+    shape = SHAPE
     record_context: re.Pattern[str] | None = None
 
     def find(self, text: str, start: int, end: int) -> Iterator[Finding]:
-        return distinctive_or_in_context(SHAPE, CONTEXT, self.pii_type, text, start, end)
+        return find_by_shape(self, text, start, end)
+
+    def check(self, text: str, start: int, end: int) -> float:
+        if text[start : start + 2] not in _REGIONS:
+            return 0.0
+        dashed = end - start > 12
+        return distinctive_or_in_context(dashed, CONTEXT, text, start, end)

@@ -15,16 +15,22 @@ SHAPE = re.compile(
     rf"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9][A-Za-z0-9._%+\-]{{0,63}}@(?:{_LABEL}\.)+[A-Za-z]{{2,24}}"
     r"(?![A-Za-z0-9\-])"
 )
+_LOCAL_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._%+-"
 
 
 class EmailDetector:
     pii_type = PiiType.EMAIL
     trigger = Trigger.AT
-    min_digits = 0
-    needs_any = ""
     prefilter = ""
     record_context: re.Pattern[str] | None = None
 
     def find(self, text: str, start: int, end: int) -> Iterator[Finding]:
-        for m in SHAPE.finditer(text, start, end):
-            yield Finding(m.start(), m.end(), self.pii_type, 0.95)
+        """Each '@' in the window is read back to the start of its run of local-part characters
+        (one C-level ``rstrip``) and the shape is matched there: no search through the window."""
+        at = text.find("@", start, end)
+        while at >= 0:
+            local = text[start:at]
+            m = SHAPE.match(text, start + len(local.rstrip(_LOCAL_CHARS)), end)
+            if m is not None and m.end() > at:
+                yield Finding(m.start(), m.end(), self.pii_type, 0.95)
+            at = text.find("@", at + 1, end)

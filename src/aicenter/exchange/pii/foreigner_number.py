@@ -8,10 +8,10 @@ is nearby.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
-from aicenter.exchange.pii import registration_shape as shape
-from aicenter.exchange.pii.base import Finding, PiiType, Trigger
+from aicenter.exchange.pii import registration_shape as registration
+from aicenter.exchange.pii.base import Finding, PiiType, Trigger, find_by_shape
 from aicenter.exchange.pii.context import context_pattern
 
 CONTEXT = context_pattern(
@@ -20,26 +20,27 @@ CONTEXT = context_pattern(
 _FOREIGNER_G = frozenset("5678")
 
 
-def foreigner_check_digit_ok(digits: list[int]) -> bool:
+def foreigner_check_digit_ok(digits: Sequence[int]) -> bool:
     """Whether the 13th digit is the foreigner-number check digit of the first 12."""
-    return (13 - shape.weighted_mod11(digits)) % 10 == digits[12]
+    return (13 - registration.weighted_mod11(digits)) % 10 == digits[12]
 
 
 class ForeignerNumberDetector:
     pii_type = PiiType.FOREIGNER_NUMBER
     trigger = Trigger.DIGITS
-    min_digits = 13
-    needs_any = ""
-    prefilter = r"(?<!\d)\d{6}[- ]{0,3}\d{7}(?!\d)"
+    prefilter = ""  # the shape is the prefilter
+    shape = registration.SHAPE
     record_context: re.Pattern[str] | None = None
 
     def find(self, text: str, start: int, end: int) -> Iterator[Finding]:
-        return shape.find_registration_numbers(
+        return find_by_shape(self, text, start, end)
+
+    def check(self, text: str, start: int, end: int) -> float:
+        return registration.registration_score(
             text,
             start,
             end,
             gender_digits=_FOREIGNER_G,
             check_digit_ok=foreigner_check_digit_ok,
             context=CONTEXT,
-            pii_type=self.pii_type,
         )

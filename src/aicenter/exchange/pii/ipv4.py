@@ -6,20 +6,24 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from aicenter.exchange.pii.base import Finding, PiiType, Trigger
+from aicenter.exchange.pii.base import Finding, PiiType, Trigger, find_by_shape
 
-_OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]\d|\d)"
-SHAPE = re.compile(rf"(?<![0-9A-Za-z.\-]){_OCTET}(?:\.{_OCTET}){{3}}(?![0-9A-Za-z]|\.\d)")
+# value-free: octet values (0–255, no leading zero) are tested by check()
+SHAPE = re.compile(r"(?<![0-9A-Za-z.\-])\d{1,3}(?:\.\d{1,3}){3}(?![0-9A-Za-z]|\.\d)")
 
 
 class Ipv4Detector:
     pii_type = PiiType.IPV4
     trigger = Trigger.DIGITS
-    min_digits = 4
-    needs_any = "."
-    prefilter = r"(?<![\d.])\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}(?!\d)"
+    prefilter = ""  # the shape is the prefilter
+    shape = SHAPE
     record_context: re.Pattern[str] | None = None
 
     def find(self, text: str, start: int, end: int) -> Iterator[Finding]:
-        for m in SHAPE.finditer(text, start, end):
-            yield Finding(m.start(), m.end(), self.pii_type, 0.85)
+        return find_by_shape(self, text, start, end)
+
+    def check(self, text: str, start: int, end: int) -> float:
+        for octet in text[start:end].split("."):
+            if (len(octet) > 1 and octet[0] == "0") or int(octet) > 255:
+                return 0.0
+        return 0.85

@@ -20,8 +20,6 @@ _HEX_BACK = frozenset("0123456789abcdefABCDEF:")
 class Ipv6Detector:
     pii_type = PiiType.IPV6
     trigger = Trigger.COLON
-    min_digits = 0
-    needs_any = ""
     prefilter = ""
     record_context: re.Pattern[str] | None = None
 

@@ -9,20 +9,23 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from aicenter.exchange.pii.base import Finding, PiiType, Trigger
+from aicenter.exchange.pii.base import Finding, PiiType, Trigger, find_by_shape
 from aicenter.exchange.pii.context import context_pattern, distinctive_or_in_context
 
-SHAPE = re.compile(r"(?<![0-9A-Za-z\-])[MSROD]\d{3}(?:([A-Z])\d{4}|\d{5})(?![0-9A-Za-z]|-\d)")
+SHAPE = re.compile(r"(?<![0-9A-Za-z\-])[MSROD]\d{3}(?:[A-Z]\d{4}|\d{5})(?![0-9A-Za-z]|-\d)")
 CONTEXT = context_pattern(["여권번호", "여권", "passport"])
 
 
 class PassportDetector:
     pii_type = PiiType.PASSPORT
     trigger = Trigger.DIGITS
-    min_digits = 7
-    needs_any = "MSROD"
-    prefilter = r"[MSROD]\d{3}[A-Z\d]\d{4}"
+    prefilter = ""  # the shape is the prefilter
+    shape = SHAPE
     record_context: re.Pattern[str] | None = None
 
     def find(self, text: str, start: int, end: int) -> Iterator[Finding]:
-        return distinctive_or_in_context(SHAPE, CONTEXT, self.pii_type, text, start, end)
+        return find_by_shape(self, text, start, end)
+
+    def check(self, text: str, start: int, end: int) -> float:
+        form_2021 = not text[start + 4].isdigit()  # a letter after the first three digits
+        return distinctive_or_in_context(form_2021, CONTEXT, text, start, end)

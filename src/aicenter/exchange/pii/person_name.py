@@ -35,7 +35,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from aicenter.exchange.pii.base import Finding, PiiType, Trigger
+from aicenter.exchange.pii.base import RECORD_SEPARATOR, Finding, PiiType, Trigger
 
 _HANGUL = re.compile(r"[가-힣]")
 _ALL_HANGUL = re.compile(r"[가-힣]+")
@@ -167,8 +167,6 @@ class PersonNameDetector:
 
     pii_type = PiiType.PERSON_NAME
     trigger = Trigger.HANGUL
-    min_digits = 0
-    needs_any = ""
     prefilter = ""
     record_context: re.Pattern[str] | None = None
 
@@ -179,11 +177,19 @@ class PersonNameDetector:
         segment = text[start:end]
         if not _HANGUL.search(segment):
             return
-        candidates = list(_context_candidates(segment))
-        if not self.thorough:
-            for s, e, _honorific in candidates:
+        if not self.thorough:  # the context patterns cannot match across RECORD_SEPARATOR
+            for s, e, _honorific in _context_candidates(segment):
                 yield Finding(start + s, start + e, self.pii_type, 0.85)
             return
+        for record in segment.split(RECORD_SEPARATOR):  # the analyser reads one record at a time
+            yield from self._thorough(record, start)
+            start += len(record) + len(RECORD_SEPARATOR)
+
+    def _thorough(self, segment: str, start: int) -> Iterator[Finding]:
+        """Context candidates the analyser does not veto, and the analyser's proper nouns."""
+        if not _HANGUL.search(segment):
+            return
+        candidates = list(_context_candidates(segment))
         tokens = _kiwi().tokenize(segment)
         taken: set[int] = set()
         for s, e, honorific in candidates:

@@ -34,6 +34,8 @@ SHAPE = re.compile(
     rf"|(?P<mobile>{_MOBILE_PLAIN})|(?P<plain>{_OTHER_PLAIN})|(?P<rep>{_REPRESENTATIVE}))"
     r"(?![0-9A-Za-z]|[-.]\d)"
 )
+# Where a phone number can start: every form begins with +, (, 0 or a representative 1[568].
+_START = re.compile(r"(?<![0-9A-Za-z\-.+])(?:[+(0]|1[568])")
 CONTEXT = context_pattern(
     [
         "전화번호", "전화", "연락처", "연락", "휴대폰", "핸드폰", "휴대전화", "문의", "상담",
@@ -45,15 +47,16 @@ CONTEXT = context_pattern(
 class PhoneDetector:
     pii_type = PiiType.PHONE
     trigger = Trigger.DIGITS
-    min_digits = 8
-    needs_any = ""
+    # searched in token shapes (digits as 9): area code or representative block, 3–4, 4 digits
     prefilter = (
-        r"(?<!\d)0\d{1,3}[-. )]*\d{3,4}[-. ]{0,3}\d{4}(?!\d)|\+82"
-        r"|(?<!\d)1[568]\d\d[-. ]{0,3}\d{4}(?!\d)"
+        r"(?<!\d)\d{2,4}[-. )]*\d{3,4}[-. ]{0,3}\d{4}(?!\d)|\+\d\d"
+        r"|(?<!\d)\d{4}[-. ]{0,3}\d{4}(?!\d)"
     )
     record_context: re.Pattern[str] | None = None
 
     def find(self, text: str, start: int, end: int) -> Iterator[Finding]:
+        if _START.search(text, start, end) is None:  # ids and counts that start with 2–9
+            return
         for m in SHAPE.finditer(text, start, end):
             kind = m.lastgroup
             if kind in ("intl", "sep"):

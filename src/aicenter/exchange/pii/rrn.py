@@ -12,10 +12,10 @@ word 0.95 (check passes) or 0.80 (fails).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
-from aicenter.exchange.pii import registration_shape as shape
-from aicenter.exchange.pii.base import Finding, PiiType, Trigger
+from aicenter.exchange.pii import registration_shape as registration
+from aicenter.exchange.pii.base import Finding, PiiType, Trigger, find_by_shape
 from aicenter.exchange.pii.context import context_pattern
 
 CONTEXT = context_pattern(
@@ -24,26 +24,27 @@ CONTEXT = context_pattern(
 _CITIZEN_G = frozenset("123490")
 
 
-def rrn_check_digit_ok(digits: list[int]) -> bool:
+def rrn_check_digit_ok(digits: Sequence[int]) -> bool:
     """Whether the 13th digit is the pre-2020 check digit of the first 12."""
-    return (11 - shape.weighted_mod11(digits)) % 10 == digits[12]
+    return (11 - registration.weighted_mod11(digits)) % 10 == digits[12]
 
 
 class ResidentNumberDetector:
     pii_type = PiiType.RRN
     trigger = Trigger.DIGITS
-    min_digits = 13
-    needs_any = ""
-    prefilter = r"(?<!\d)\d{6}[- ]{0,3}\d{7}(?!\d)"
+    prefilter = ""  # the shape is the prefilter
+    shape = registration.SHAPE
     record_context: re.Pattern[str] | None = None
 
     def find(self, text: str, start: int, end: int) -> Iterator[Finding]:
-        return shape.find_registration_numbers(
+        return find_by_shape(self, text, start, end)
+
+    def check(self, text: str, start: int, end: int) -> float:
+        return registration.registration_score(
             text,
             start,
             end,
             gender_digits=_CITIZEN_G,
             check_digit_ok=rrn_check_digit_ok,
             context=CONTEXT,
-            pii_type=self.pii_type,
         )

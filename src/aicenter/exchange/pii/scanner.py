@@ -1,32 +1,64 @@
-"""One scan of a record with every registered detector.
+"""One scan of a batch of records with every registered detector.
 
-Cost model: a record is read by at most three C-level regex passes (digit windows, colon runs,
-'@' via ``str.find``) plus, when name detection is on, one morphological analysis; detectors
-run only on the windows their trigger produced. A DIGITS window is a maximal run of digits,
-separators, '+', parentheses and capitals that starts with a digit, '+', '(' or a capital, ends
-with a digit and is at least 7 characters long (the shortest structured PII, ``1.1.1.1``).
+Cost model: the records of a batch are joined (:data:`RECORD_SEPARATOR`) and the joined text is
+read by a handful of C-level regex passes — tokens, colon runs, '@' by ``str.find`` and, when
+name detection is on, the name-context pattern — so the Python cost is per token, not per
+record. A token is a maximal run of digits, capitals, separators, '+' and parentheses that
+starts with a digit, '+', '(' or a capital (not right after a letter, digit or '-'), ends with
+a digit and is at least 7 characters long (the shortest structured PII, ``1.1.1.1``).
 
-Each DIGITS detector declares a ``prefilter``, a loose superset of its shapes. A window is
-handed to a detector only when the detector's prefilter matches it, and first the union of all
-prefilters must match, so dates, times, prices and order numbers cost one C-level search each.
-Detectors with a ``record_context`` (bank accounts: 계좌, 은행 ...) are called only in records
-where it occurs; that search is made once per record, and only when such a window turns up.
+Which DIGITS detectors a token concerns depends only on its *shape*, its digits replaced by
+``9``: ``2024-03-15`` and ``1999-12-31`` are both ``9999-99-99``. For each shape the scanner
+works out once (and remembers, up to 65,536 shapes) which detectors' shapes or prefilters occur
+in it; the dates, prices and order numbers of number-heavy text then cost a dictionary look-up
+each and reach no detector. For the other tokens a second memo, keyed by the shape and the
+classes of the characters around the token, holds each shape detector's candidate spans, so a
+candidate costs only its detector's ``check`` (digit values, check digits, context words) and
+no regex run; detectors without a shape get ``find`` on the token.
 
-A number directly after a label that announces something else (주문번호, 송장, ISBN ...) is not
-reported, whatever its shape.
+A detector with a ``record_context`` (bank accounts: 계좌, 은행 ...) is called only for tokens
+in records where that pattern occurs (searched once a record, when a token needs it). A number
+directly after a label that announces something else (주문번호, 송장, ISBN ...) is not reported,
+whatever its shape.
 
 Overlaps: findings are sorted by score (then length) and taken greedily; a finding overlapping
-one already taken is dropped. The result is sorted by start.
+one already taken is dropped. The result is sorted by start. Records never share a finding, so
+this is done per group of mutually overlapping findings, in linear time for the usual case of
+findings that overlap nothing.
 """
 
 from __future__ import annotations
 
 import re
+import sys
+from bisect import bisect_right
+from collections.abc import Callable, Sequence
+from itertools import accumulate
+from typing import Any
 
-from aicenter.exchange.pii.base import Detector, DetectorRegistry, Finding, Trigger
+from aicenter.exchange.pii.base import (
+    RECORD_SEPARATOR,
+    DetectorRegistry,
+    Finding,
+    PiiType,
+    ShapeDetector,
+    Trigger,
+)
 from aicenter.exchange.pii.context import context_pattern, near
 
-_DIGIT_WINDOW = re.compile(r"[\d+(A-Z][\dA-Z\-. ()]{5,}\d")
+_TOKEN = re.compile(r"[\d+(A-Z](?<![0-9A-Za-z\-].)[\dA-Z\-. ()+]{5,}\d")
+_SHAPE = str.maketrans("0123456789", "9999999999")
+# The characters around a token, by class: digit 9, capital A, small letter a, separators as
+# they are, anything else _ ('^' stands for the start of the text).
+_BOUNDARY = bytes(
+    ord("9") if chr(b).isdigit()
+    else ord("A") if chr(b).isupper()
+    else ord("a") if chr(b).islower()
+    else b if chr(b) in "-.+() ^"
+    else ord("_")
+    for b in range(128)
+) + b"_" * 128  # fmt: skip
+_MAX_SHAPES = 1 << 16  # remembered shapes per memo; a memo is emptied when it reaches this
 # Full-width ASCII (０１０－１２３４) and dash look-alikes (– — ― ‐ and the Hangul vowel ㅡ, used
 # as a dash in 900101ㅡ1234567) are folded one character for one character before the
 # structured detectors run, so offsets into the folded text are offsets into the record.
@@ -35,7 +67,6 @@ _FOLD = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)} | {
     c: ord("-") for c in (*range(0x2010, 0x2016), 0x3161, 0x2212)
 }
 _COLON_RUN = re.compile(r":[0-9A-Fa-f.:]*:")
-_DIGIT = re.compile(r"\d")
 # Labels that announce a number that is not personal information; a number they directly
 # precede (same clause, 12 characters) is not reported even if its shape and check fit.
 NOT_PII_LABELS = context_pattern(
@@ -44,8 +75,17 @@ NOT_PII_LABELS = context_pattern(
         "접수번호", "관리번호", "제품번호", "모델번호", "ISBN", "order no", "invoice", "serial",
     ]
 )  # fmt: skip
+_LABEL_REACH = 12
 _EMAIL_REACH_BEFORE = 64
 _EMAIL_REACH_AFTER = 255
+_SEP = len(RECORD_SEPARATOR)
+
+_new = tuple.__new__  # Finding((s, e, t, score)) without namedtuple's Python-level __new__
+# One step of a token's plan: a shape detector's check with its candidate spans in the token
+# (relative offsets), or a detector's find (spans None); with the record context it needs.
+_Spans = tuple[tuple[int, int], ...]
+_Step = tuple[Callable[[str, int, int], Any], PiiType, re.Pattern[str] | None, _Spans | None]
+_Plan = tuple[_Step, ...]
 
 
 class Scanner:
@@ -53,36 +93,34 @@ class Scanner:
 
     def __init__(self, registry: DetectorRegistry) -> None:
         self.registry = registry
-        grouped: dict[str, list[Detector]] = {}
-        for detector in registry.by_trigger(Trigger.DIGITS):
-            grouped.setdefault(detector.prefilter, []).append(detector)
-        self._families: list[_Family] = [
-            _Family(
-                re.compile(prefilter) if prefilter else None,
-                [(d, d.min_digits, frozenset(d.needs_any), d.record_context) for d in members],
-                all(d.record_context is not None for d in members),
-            )
-            for prefilter, members in grouped.items()
+        self._digits = [
+            (d, d.shape if isinstance(d, ShapeDetector) else _compiled(d.prefilter))
+            for d in registry.by_trigger(Trigger.DIGITS)
         ]
-        plain = [p for p, ms in grouped.items() if any(d.record_context is None for d in ms)]
-        contextual = [p for p, ms in grouped.items() if all(d.record_context for d in ms)]
-        self._gate_plain = _union(plain)
-        self._gate_contextual = _union(contextual)
+        self._coarse: dict[str, tuple[int, ...]] = {}
+        self._fine: dict[tuple[str, bytes], _Plan] = {}
         self._at = registry.by_trigger(Trigger.AT)
         self._colon = registry.by_trigger(Trigger.COLON)
         self._hangul = registry.by_trigger(Trigger.HANGUL)
 
     def scan(self, text: str) -> list[Finding]:
         """Every finding in ``text``, non-overlapping, sorted by start."""
+        return self.scan_many((text,))[0]
+
+    def scan_many(self, texts: Sequence[str]) -> list[list[Finding]]:
+        """The findings of each record of ``texts`` (as :meth:`scan` would return them), found
+        in one pass over the records joined by :data:`RECORD_SEPARATOR`."""
+        if not texts:
+            return []
+        original = texts[0] if len(texts) == 1 else RECORD_SEPARATOR.join(texts)
+        starts = [0] if len(texts) == 1 else [0, *accumulate(len(t) + _SEP for t in texts[:-1])]
+        text = original.translate(_FOLD) if _FOLDABLE.search(original) else original
         found: list[Finding] = []
-        original = text
-        if _FOLDABLE.search(text):
-            text = text.translate(_FOLD)
-        if self._families:
-            found.extend(self._scan_digit_windows(text))
+        if self._digits:
+            self._scan_tokens(text, texts, starts, found)
         if self._at:
-            at = text.find("@")
             n = len(text)
+            at = text.find("@")
             while at >= 0:
                 s, e = max(0, at - _EMAIL_REACH_BEFORE), min(n, at + _EMAIL_REACH_AFTER)
                 for detector in self._at:
@@ -92,79 +130,159 @@ class Scanner:
             for run in _COLON_RUN.finditer(text):
                 for detector in self._colon:
                     found.extend(detector.find(text, run.start(), run.end()))
-        if self._hangul:
-            for detector in self._hangul:
-                found.extend(detector.find(original, 0, len(original)))
-        return resolve_overlaps(found)
+        for detector in self._hangul:
+            found.extend(detector.find(original, 0, len(original)))
+        return _per_record(resolve_overlaps(found), starts)
 
-    def _scan_digit_windows(self, text: str) -> list[Finding]:
-        """DIGITS detectors on each window whose family prefilter matches (see module doc)."""
-        out: list[Finding] = []
-        record_context: dict[int, bool] = {}
-        gate_plain, gate_contextual = self._gate_plain, self._gate_contextual
-        for window in _DIGIT_WINDOW.finditer(text):
-            s, e = window.span()
-            plain_hit = gate_plain is not None and gate_plain.search(text, s, e) is not None
-            if not plain_hit and (
-                gate_contextual is None or gate_contextual.search(text, s, e) is None
-            ):
-                continue
-            chunk = window.group()
-            n_digits = len(_DIGIT.findall(chunk))
-            for family in self._families:
-                if not plain_hit and not family.contextual:
-                    continue
-                if family.pattern is not None and family.pattern.search(text, s, e) is None:
-                    continue
-                for detector, min_digits, needs_any, context in family.members:
-                    if n_digits < min_digits or (needs_any and needs_any.isdisjoint(chunk)):
-                        continue
-                    if context is not None:
-                        known = record_context.get(id(context))
-                        if known is None:
-                            known = record_context[id(context)] = context.search(text) is not None
-                        if not known:
-                            continue
-                    out.extend(detector.find(text, s, e))
-        if not out or NOT_PII_LABELS.search(text) is None:
-            return out
-        return [
-            f for f in out if not near(NOT_PII_LABELS, text, f.start, f.end, before=12, after=0)
-        ]
-
-
-class _Family:
-    """DIGITS detectors sharing one prefilter; ``contextual`` when all need a record context."""
-
-    __slots__ = ("contextual", "members", "pattern")
-
-    def __init__(
-        self,
-        pattern: re.Pattern[str] | None,
-        members: list[tuple[Detector, int, frozenset[str], re.Pattern[str] | None]],
-        contextual: bool,
+    def _scan_tokens(
+        self, text: str, texts: Sequence[str], starts: list[int], found: list[Finding]
     ) -> None:
-        self.pattern = pattern
-        self.members = members
-        self.contextual = contextual
+        """DIGITS detectors on the tokens whose shape can hold their findings (module doc)."""
+        coarse_of, fine_of = self._coarse.get, self._fine.get
+        before = len(found)
+        append, extend = found.append, found.extend
+        n = len(text)
+        lo = record_end = -1
+        record_has: dict[re.Pattern[str], bool] = {}
+        for token in _TOKEN.finditer(text):
+            shape = token.group().translate(_SHAPE)
+            coarse = coarse_of(shape)
+            if coarse is None:
+                coarse = self._coarse_plan(shape)
+            if not coarse:
+                continue
+            s, e = token.span()
+            around = ((text[s - 1 : s] or "^") + text[e : e + 2]).encode("ascii", "replace")
+            key = (shape, around.translate(_BOUNDARY))
+            plan = fine_of(key)
+            if plan is None:
+                plan = self._fine_plan(key, coarse)
+            for check, pii_type, context, spans in plan:
+                if context is not None:
+                    if s >= record_end:
+                        record = bisect_right(starts, s) - 1
+                        lo = starts[record]
+                        record_end = lo + len(texts[record])
+                        record_has = {}
+                    known = record_has.get(context)
+                    if known is None:
+                        known = context.search(text, lo, record_end) is not None
+                        record_has[context] = known
+                    if not known:
+                        continue
+                if spans is None:  # a detector without a shape searches the token itself;
+                    extend(check(text, s, min(n, e + 2)))  # its look-aheads see what follows
+                    continue
+                for a, b in spans:
+                    score = check(text, s + a, s + b)
+                    if score:
+                        append(_new(Finding, (s + a, s + b, pii_type, score)))
+        if len(found) > before:
+            _drop_after_labels(text, found, before)
+
+    def _coarse_plan(self, shape: str) -> tuple[int, ...]:
+        """The detectors whose shape (or prefilter) occurs in a token's shape."""
+        plan = tuple(i for i, (_, p) in enumerate(self._digits) if p is None or p.search(shape))
+        if len(self._coarse) >= _MAX_SHAPES:
+            self._coarse.clear()
+        self._coarse[shape] = plan
+        return plan
+
+    def _fine_plan(self, key: tuple[str, bytes], coarse: tuple[int, ...]) -> _Plan:
+        """Each detector's candidate spans in a token shape framed by the classes of the
+        characters around it: a shape detector's shape tests character classes only, so it
+        finds the same spans in every token of this shape and frame."""
+        shape, around = key
+        framed = chr(around[0]) + shape + around[1:].decode("ascii")
+        spans_of: dict[re.Pattern[str], _Spans] = {}
+        plan: list[_Step] = []
+        for i in coarse:
+            detector, pattern = self._digits[i]
+            if not isinstance(detector, ShapeDetector) or pattern is None:
+                plan.append((detector.find, detector.pii_type, detector.record_context, None))
+                continue
+            spans = spans_of.get(pattern)
+            if spans is None:
+                spans = spans_of[pattern] = tuple(
+                    (m.start() - 1, m.end() - 1)
+                    for m in pattern.finditer(framed, 1, len(shape) + 1 + 2)
+                    if m.end() <= len(shape) + 1
+                )
+            if spans:
+                plan.append((detector.check, detector.pii_type, detector.record_context, spans))
+        if len(self._fine) >= _MAX_SHAPES:
+            self._fine.clear()
+        self._fine[key] = result = tuple(plan)
+        return result
 
 
-def _union(prefilters: list[str]) -> re.Pattern[str] | None:
-    """One alternation of the prefilters; None when there are none. An empty prefilter (a
-    detector that wants every window) makes a pattern that matches everywhere."""
-    if not prefilters:
-        return None
-    return re.compile("|".join(f"(?:{p})" for p in prefilters))
+def _compiled(prefilter: str) -> re.Pattern[str] | None:
+    return re.compile(prefilter) if prefilter else None
+
+
+def _drop_after_labels(text: str, found: list[Finding], first: int) -> None:
+    """Remove from ``found[first:]`` the findings directly after a not-PII label."""
+    label_ends = [m.end() for m in NOT_PII_LABELS.finditer(text)]
+    if not label_ends:
+        return
+    kept = found[:first]
+    for f in found[first:]:
+        i = bisect_right(label_ends, f.start)
+        if (
+            i
+            and label_ends[i - 1] >= f.start - _LABEL_REACH
+            and near(NOT_PII_LABELS, text, f.start, f.end, before=_LABEL_REACH, after=0)
+        ):
+            continue
+        kept.append(f)
+    found[:] = kept
+
+
+def _per_record(findings: list[Finding], starts: list[int]) -> list[list[Finding]]:
+    """Findings sorted by start in the joined text → each record's, with record offsets."""
+    out: list[list[Finding]] = [[] for _ in starts]
+    if len(starts) == 1:
+        out[0] = findings
+        return out
+    record, lo, hi = 0, 0, starts[1]
+    for f in findings:
+        if f.start >= hi:
+            record = bisect_right(starts, f.start) - 1
+            lo = starts[record]
+            hi = starts[record + 1] if record + 1 < len(starts) else sys.maxsize
+        out[record].append(_new(Finding, (f[0] - lo, f[1] - lo, f[2], f[3])))
+    return out
 
 
 def resolve_overlaps(findings: list[Finding]) -> list[Finding]:
-    """Keep the highest-scoring (then longest) of overlapping findings; sort by start."""
+    """Keep the highest-scoring (then longest) of overlapping findings; sort by start.
+
+    Greedy in order of (−score, −length, start). A finding's fate depends only on the findings
+    it overlaps, directly or through others, so the greedy choice is made within each group
+    of findings connected by overlaps; a finding that overlaps nothing is kept as it is.
+    """
     if len(findings) < 2:
         return list(findings)
-    ranked = sorted(set(findings), key=lambda f: (-f.score, f.start - f.end, f.start))
+    ordered = sorted(findings)  # a duplicate overlaps its twin and is dropped by _greedy
     kept: list[Finding] = []
-    for f in ranked:
-        if all(f.end <= k.start or f.start >= k.end for k in kept):
-            kept.append(f)
-    kept.sort()
+    group: list[Finding] = [ordered[0]]
+    reach = ordered[0].end
+    for f in ordered[1:]:
+        if f.start < reach:
+            group.append(f)
+            reach = max(reach, f.end)
+            continue
+        kept.extend(group if len(group) == 1 else _greedy(group))
+        group, reach = [f], f.end
+    kept.extend(group if len(group) == 1 else _greedy(group))
     return kept
+
+
+def _greedy(group: list[Finding]) -> list[Finding]:
+    ranked = sorted(group, key=lambda f: (-f.score, f.start - f.end, f.start))
+    taken: list[Finding] = []
+    for f in ranked:
+        if all(f.end <= k.start or f.start >= k.end for k in taken):
+            taken.append(f)
+    taken.sort()
+    return taken
