@@ -202,3 +202,32 @@ def test_three_workers_stay_within_the_connection_budget(tmp_path: Path, pg_url:
     assert 4 < peak <= 12, peak  # more than one worker's share in use, never over the budget
     assert server.stdout is not None
     assert "4 connections a worker" in server.stdout.read().decode()
+
+
+def test_a_second_server_on_the_same_home_stands_by(tmp_path: Path) -> None:
+    """Two single-worker ``aicenter serve`` on one HOME (SQLite): one loop between them, and
+    the second takes it over when the first is killed."""
+    home = tmp_path / "home"
+    env = {**os.environ, "AICENTER_HOME": str(home), "AICENTER_SCHEDULER_INTERVAL_S": "0.2"}
+    env.pop("AICENTER_DATABASE_URL", None)
+    ports = [free_port(), free_port()]
+    servers = []
+    try:
+        for port in ports:
+            servers.append(subprocess.Popen(
+                [sys.executable, "-c", "from aicenter.cli.main import run; run()", "serve",
+                 "--port", str(port)], env=env, stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL))
+            Client(f"http://127.0.0.1:{port}", "x").wait_until_up(60)
+        first, second = (roles(f"http://127.0.0.1:{p}", 1) for p in ports)
+        assert list(first.values()) == ["leader"] and list(second.values()) == ["standby"]
+        assert lock_holders(home) == {servers[0].pid}
+        servers[0].kill()
+        servers[0].wait(10)
+        wait_until(lambda: roles(f"http://127.0.0.1:{ports[1]}", 1) == {
+            servers[1].pid: "leader"}, timeout_s=10, what="the second server to lead")
+        assert lock_holders(home) == {servers[1].pid}
+    finally:
+        for server in servers:
+            server.kill()
+            server.wait(10)

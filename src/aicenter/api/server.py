@@ -65,7 +65,7 @@ def build_server(settings: Settings, clock: Clock | None = None, *, run_loop: bo
     # The event loop and the admission thread (:mod:`.batcher`) share the GIL. With the
     # default 5 ms switch interval, every database round trip of a batch could wait 5 ms for
     # the GIL to come back from the busy event loop (a convoy); 0.5 ms keeps both moving.
-    sys.setswitchinterval(0.0005)
+    sys.setswitchinterval(0.005)
     ctx = make_context(settings, clock)
     boot = bootstrap_operator(ctx)
     secret = None
@@ -110,7 +110,7 @@ def serve(settings: Settings, workers: int = 1) -> None:
     if workers > 1:
         _serve_workers(settings, workers)
         return
-    server = build_server(settings)
+    server = build_server(settings, elected=True)  # a second server on this HOME stands by
     if server.operator_token:
         sys.stdout.write(f"operator token (also in {settings.home / TOKEN_FILE}): "
                          f"{server.operator_token}\n")
