@@ -62,10 +62,6 @@ def build_server(settings: Settings, clock: Clock | None = None, *, run_loop: bo
     """The app with its context; on an empty database also the first operator's token,
     which is written to HOME/operator-token (mode 600). ``elected``: the loop runs only while
     this process holds HOME/scheduler.lock (one of several workers, :mod:`.leader`)."""
-    # The event loop and the admission thread (:mod:`.batcher`) share the GIL. With the
-    # default 5 ms switch interval, every database round trip of a batch could wait 5 ms for
-    # the GIL to come back from the busy event loop (a convoy); 0.5 ms keeps both moving.
-    sys.setswitchinterval(0.005)
     ctx = make_context(settings, clock)
     boot = bootstrap_operator(ctx)
     secret = None
