@@ -46,18 +46,30 @@ from aicenter.exchange.pii.base import (
 )
 from aicenter.exchange.pii.context import context_pattern, near
 
+
+class _ClassMap(dict[int, str]):
+    """``str.translate`` table: ASCII digits → 9, letters → A or a, ``-.+() ^`` kept, any other
+    character → _ (looked up only when a new token frame is memoised)."""
+
+    def __missing__(self, code: int) -> str:
+        c = chr(code)
+        if not c.isascii():
+            return "_"
+        if c.isdigit():
+            cls = "9"
+        elif c.isalpha():
+            cls = "A" if c.isupper() else "a"
+        else:
+            cls = c if c in "-.+() ^" else "_"
+        self[code] = cls
+        return cls
+
+
 _TOKEN = re.compile(r"[\d+(A-Z](?<![0-9A-Za-z\-].)[\dA-Z\-. ()+]{5,}\d")
 _SHAPE = str.maketrans("0123456789", "9999999999")
 # The characters around a token, by class: digit 9, capital A, small letter a, separators as
 # they are, anything else _ ('^' stands for the start of the text).
-_BOUNDARY = bytes(
-    ord("9") if chr(b).isdigit()
-    else ord("A") if chr(b).isupper()
-    else ord("a") if chr(b).islower()
-    else b if chr(b) in "-.+() ^"
-    else ord("_")
-    for b in range(128)
-) + b"_" * 128  # fmt: skip
+_BOUNDARY = _ClassMap()
 _MAX_SHAPES = 1 << 16  # remembered shapes per memo; a memo is emptied when it reaches this
 # Full-width ASCII (０１０－１２３４) and dash look-alikes (– — ― ‐ and the Hangul vowel ㅡ, used
 # as a dash in 900101ㅡ1234567) are folded one character for one character before the
@@ -98,7 +110,7 @@ class Scanner:
             for d in registry.by_trigger(Trigger.DIGITS)
         ]
         self._coarse: dict[str, tuple[int, ...]] = {}
-        self._fine: dict[tuple[str, bytes], _Plan] = {}
+        self._fine: dict[tuple[str, str, str], _Plan] = {}
         self._at = registry.by_trigger(Trigger.AT)
         self._colon = registry.by_trigger(Trigger.COLON)
         self._hangul = registry.by_trigger(Trigger.HANGUL)
@@ -152,8 +164,7 @@ class Scanner:
             if not coarse:
                 continue
             s, e = token.span()
-            around = ((text[s - 1 : s] or "^") + text[e : e + 2]).encode("ascii", "replace")
-            key = (shape, around.translate(_BOUNDARY))
+            key = (shape, text[s - 1 : s], text[e : e + 2])
             plan = fine_of(key)
             if plan is None:
                 plan = self._fine_plan(key, coarse)
@@ -188,12 +199,12 @@ class Scanner:
         self._coarse[shape] = plan
         return plan
 
-    def _fine_plan(self, key: tuple[str, bytes], coarse: tuple[int, ...]) -> _Plan:
-        """Each detector's candidate spans in a token shape framed by the classes of the
-        characters around it: a shape detector's shape tests character classes only, so it
-        finds the same spans in every token of this shape and frame."""
-        shape, around = key
-        framed = chr(around[0]) + shape + around[1:].decode("ascii")
+    def _fine_plan(self, key: tuple[str, str, str], coarse: tuple[int, ...]) -> _Plan:
+        """Each detector's candidate spans in a token shape framed by the character before it
+        and the two after it (by class): a shape detector's shape tests character classes
+        only, so it finds the same spans in every token of this shape and frame."""
+        shape, before, after = key
+        framed = (before or "^").translate(_BOUNDARY) + shape + after.translate(_BOUNDARY)
         spans_of: dict[re.Pattern[str], _Spans] = {}
         plan: list[_Step] = []
         for i in coarse:
