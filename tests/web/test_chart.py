@@ -1,35 +1,14 @@
-"""The usage page's arithmetic: records split over UTC days, the axis end, the SVG bars."""
+"""The usage page's chart: the axis end and the SVG bars."""
 
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from decimal import Decimal
 
 import pytest
 
-from aicenter.domain.usage import UsageRecord
 from aicenter.web.chart import nice_top, stacked_bars
-from aicenter.web.usage import daily_h100e_h
-
-
-def record(org: str, start: datetime, seconds: int, h100e_seconds: str) -> UsageRecord:
-    return UsageRecord("use_x", "job_x", org, "grant_x", "nvidia-h100-sxm", 1, start,
-                       start + timedelta(seconds=seconds), Decimal(seconds),
-                       Decimal(h100e_seconds))
-
-
-def test_a_record_across_midnight_is_split_by_its_overlap_with_each_day() -> None:
-    start = datetime(2026, 3, 1, 23, 0, tzinfo=UTC)
-    totals = daily_h100e_h([record("a", start, 4 * 3600, "14400"),  # 23:00 → 03:00, 4 h
-                            record("b", start + timedelta(hours=2), 3600, "7200")])
-    assert totals == {(date(2026, 3, 1), "a"): Decimal(1), (date(2026, 3, 2), "a"): Decimal(3),
-                      (date(2026, 3, 2), "b"): Decimal(2)}
-    assert sum(totals.values()) == Decimal(6)  # nothing lost or added by the split
-
-
-def test_an_empty_interval_counts_nothing() -> None:
-    assert daily_h100e_h([record("a", datetime(2026, 3, 1, tzinfo=UTC), 0, "0")]) == {}
 
 
 @pytest.mark.parametrize(("peak", "top"), [(0, 4), (1, 1), (3.7, 4), (4.01, 8), (17, 20),

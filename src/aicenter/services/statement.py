@@ -14,12 +14,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
 from aicenter.domain.errors import InputError
-from aicenter.domain.usage import UsageRecord
+from aicenter.domain.usage import UsageRecord, daily_h100e_seconds
 from aicenter.policy import Resource
 from aicenter.services.context import Caller, ServiceContext
 from aicenter.services.metering import charged_h100e_h
@@ -49,6 +49,23 @@ def list_usage(ctx: ServiceContext, caller: Caller, org_id: str | None = None,
             caller.check(ctx, "usage:read", Resource("Job", job_id, job.org_id if job else None))
         return tx.usage.list(org_id=org_id, job_id=job_id,  # type: ignore[no-any-return]
                              start=start, end=end)
+
+
+def daily_usage(ctx: ServiceContext, caller: Caller, month: str, org_id: str | None = None
+                ) -> dict[tuple[date, str], Decimal]:
+    """h100e-hours per (UTC day, organisation) in ``month`` (records by their start), with the
+    authorisation of :func:`list_usage`. Summed in SQL; the records that cross midnight are
+    split exactly over their days (:func:`aicenter.domain.usage.daily_h100e_seconds`)."""
+    if not caller.sees_all:
+        org_id = org_id or caller.org_id
+    caller.check(ctx, "usage:read", Resource("Usage", "any", org_id) if org_id else
+                 Resource("Usage", "any"))
+    start, end = month_bounds(month)
+    with ctx.db.transaction(write=False) as tx:
+        sums, crossing = tx.usage.daily_sums(start=start, end=end, org_id=org_id)
+    for key, seconds in daily_h100e_seconds(crossing).items():
+        sums[key] = sums.get(key, Decimal(0)) + seconds
+    return {key: seconds / 3600 for key, seconds in sums.items()}
 
 
 @dataclass(frozen=True, slots=True)

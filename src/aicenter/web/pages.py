@@ -36,7 +36,6 @@ from aicenter.web.session import (
     sign_in,
     sign_out,
 )
-from aicenter.web.usage import daily_h100e_h
 
 HERE = Path(__file__).parent
 JOBS_SHOWN = 200
@@ -152,10 +151,11 @@ def usage(request: Request,
     now: datetime = ctx.clock.now().astimezone(UTC)
     month = month or now.strftime("%Y-%m")
     with page_errors():
-        records = statement_svc.list_usage(ctx, who, month=month)
-        days = _month_days(month)
+        totals = statement_svc.daily_usage(ctx, who, month)
+        # records count in the month they start, as on statements: the share of one that
+        # runs past the month's last midnight shows on the day after
+        days = sorted(set(_month_days(month)) | {day for day, _ in totals})
         names = _org_names(ctx, who)
-    totals = daily_h100e_h(records)
     org_ids = sorted({org for _, org in totals}, key=lambda o: names.get(o, o))
     series = [(names.get(o, o), {d: v for (d, org), v in totals.items() if org == o})
               for o in org_ids]
@@ -166,8 +166,7 @@ def usage(request: Request,
     chart = Markup(stacked_bars(days, series))  # every text in it went through html.escape
     legend = [(names.get(o, o), colour(i)) for i, o in enumerate(org_ids)]
     return _render(request, "usage.html", who, month=month, chart=chart, legend=legend,
-                   orgs=[names.get(o, o) for o in org_ids], rows=rows, by_org=by_org,
-                   records=len(records))
+                   orgs=[names.get(o, o) for o in org_ids], rows=rows, by_org=by_org)
 
 
 def mount(app: FastAPI) -> None:
