@@ -53,7 +53,9 @@ def _spec(datasets: list[str], command: str = READER, purpose: str = "pre-traini
 def exchange(ctx: ServiceContext, operator: Caller, tmp_path: Path):  # type: ignore[no-untyped-def]
     ctx.clock = SystemClock()
     ctx.settings.metering_interval_s = 0.5
-    _org, member, _grant = seed_center(ctx, operator, budget="100")
+    _org, member, _grant = seed_center(ctx, operator, budget="100",
+                                       chips={"nvidia-h100-sxm": 8, "nvidia-h200": 8},
+                                       pools={"nvidia-h100-sxm": 8, "nvidia-h200": 8})
     news = org_svc.create_org(ctx, operator, "Daily News", OrgClass.ENTERPRISE)
     provider = Caller(org_svc.add_person(ctx, operator, news.id, "P", "p@news.kr",
                                          Role.DATA_PROVIDER))
@@ -170,6 +172,32 @@ def test_job_placed_on_a_foreign_pool_fails_without_a_grant(exchange) -> None:  
     assert "domestic" in done.message and done.attempts == 0  # never launched
     assert not royalty_svc.grant_path(ctx, job.id).exists()
     assert not royalty_svc.meter_log_path(ctx, job.id).exists()
+
+
+def test_domestic_data_steers_the_job_to_a_domestic_pool(exchange) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import update
+
+    from aicenter.services.scheduling import _snapshot
+    from aicenter.storage.tables import pools
+
+    ctx, member, _provider, _dataset, offer = exchange
+    licence_svc.accept(ctx, member, offer.id, "pre-training")
+    with ctx.db.transaction() as tx:  # the H100s are abroad, the H200s at home
+        tx.conn.execute(update(pools).where(pools.c.chip_id == "nvidia-h100-sxm")
+                        .values(country="US"))
+    spec = parse_job_spec(json.dumps({
+        "name": "reader", "command": READER, "max_duration": "60s", "datasets": ["daily-news"],
+        "resources": [{"chip": "nvidia-h100-sxm", "count": 1},
+                      {"chip": "nvidia-h200", "count": 1}]}))
+    job, _ = job_svc.submit(ctx, member, spec)
+    plain, _ = job_svc.submit(ctx, member, parse_job_spec(json.dumps({
+        **spec.to_dict(), "datasets": [], "command": "true"})))
+    _pools, queue, stranded = _snapshot(ctx, [job, plain])
+    demands = {p.job.id: [d.chip_type for d in p.job.demand] for p in queue}
+    assert demands == {job.id: ["nvidia-h200"],
+                       plain.id: ["nvidia-h100-sxm", "nvidia-h200"]} and stranded == []
+    done = run_until(ctx, job.id, {JobStatus.SUCCEEDED, JobStatus.FAILED})
+    assert done.status is JobStatus.SUCCEEDED and done.chip == "nvidia-h200"
 
 
 def test_royalties_are_booked_while_the_job_runs(exchange) -> None:  # type: ignore[no-untyped-def]

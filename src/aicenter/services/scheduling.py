@@ -145,13 +145,25 @@ def poll_running(ctx: ServiceContext, report: RoundReport) -> None:
                     record_reads(tx, ctx, fresh, final=False)
 
 
-def _snapshot(ctx: ServiceContext, jobs: list[Job]) -> tuple[Snapshot, list[JobProgress]]:
+def _snapshot(ctx: ServiceContext, jobs: list[Job]
+              ) -> tuple[Snapshot, list[JobProgress], list[Job]]:
+    """The scheduler's view: pools, tenants and the jobs' demands; and the queued jobs no pool
+    may run. A job naming a dataset tagged domestic may only be placed on pools in a domestic
+    country (its reader would get no grant anywhere else), so its other alternatives are left
+    out of its demand; if none is left, it is stranded."""
+    from aicenter.exchange.licence import DOMESTIC_COUNTRIES
+
     with ctx.db.transaction(write=False) as tx:
         pools = tx.pools.list()
         orgs = {o.id: o for o in tx.orgs.list()}
+        named = {d for job in jobs for d in job.spec.datasets}
+        domestic_data = {d for d in named if (row := tx.datasets.get(d)) and row.domestic}
     pool_of_chip: dict[str, str] = {}
+    foreign_chips: set[str] = set()
     sched_pools = []
     for p in pools:
+        if p.chip_id not in pool_of_chip and p.country not in DOMESTIC_COUNTRIES:
+            foreign_chips.add(p.chip_id)  # placement goes to the chip's first pool
         pool_of_chip.setdefault(p.chip_id, p.id)
         acc = ctx.catalog.get(p.chip_id)
         sched_pools.append(Pool(p.id, p.chip_id, p.chip_count, min(NODE_SIZE, p.chip_count),
@@ -160,10 +172,16 @@ def _snapshot(ctx: ServiceContext, jobs: list[Job]) -> tuple[Snapshot, list[JobP
     tenants = {org_id: Tenant(org_id, weight=2.0 if org.chase_team else 1.0)
                for org_id, org in orgs.items()}
     queue = []
+    stranded = []
     for job in jobs:
+        domestic_only = not domestic_data.isdisjoint(job.spec.datasets)
         demand = tuple(ChipDemand(a.chip, a.count) for a in job.spec.resources
-                       if a.chip in pool_of_chip)
+                       if a.chip in pool_of_chip
+                       and not (domestic_only and a.chip in foreign_chips))
         if not demand:
+            if domestic_only and job.status is JobStatus.QUEUED and \
+                    any(a.chip in pool_of_chip for a in job.spec.resources):
+                stranded.append(job)
             continue
         first = job.spec.resources[0]
         work = (job.spec.max_duration_s * first.count *
@@ -174,7 +192,23 @@ def _snapshot(ctx: ServiceContext, jobs: list[Job]) -> tuple[Snapshot, list[JobP
         running_on = pool_of_chip.get(job.chip) if job.status is JobStatus.RUNNING and \
             job.chip else None
         queue.append(JobProgress(sched_job, max(work, 1.0), running_on=running_on))
-    return Snapshot(tuple(sched_pools), tenants, chase_share=ctx.settings.chase_share), queue
+    snapshot = Snapshot(tuple(sched_pools), tenants, chase_share=ctx.settings.chase_share)
+    return snapshot, queue, stranded
+
+
+def _fail_stranded(ctx: ServiceContext, jobs: list[Job], report: RoundReport) -> None:
+    """Queued jobs reading domestic data whose chips are only in foreign pools end now, with
+    the reason, rather than wait for a pool that may never come."""
+    for job in jobs:
+        with ctx.db.transaction() as tx:
+            fresh = tx.jobs.get(job.id, lock=True)
+            if fresh is None or fresh.status is not JobStatus.QUEUED:
+                continue
+            chips = ", ".join(a.chip for a in job.spec.resources)
+            finish(tx, fresh, JobStatus.FAILED, ctx, message=(
+                "no data grant: the job reads a dataset tagged domestic and no pool in a "
+                f"domestic country has its chips ({chips})"))
+        report.finished.append(job.id)
 
 
 def _launch(ctx: ServiceContext, job: Job, chip: str, count: int, report: RoundReport) -> None:
@@ -238,7 +272,8 @@ def run_round(ctx: ServiceContext, policy: Policy) -> RoundReport:
         jobs: list[Job] = tx.jobs.list(statuses=[JobStatus.QUEUED, JobStatus.RUNNING])
     if not any(j.status is JobStatus.QUEUED for j in jobs):
         return report
-    snapshot, queue = _snapshot(ctx, jobs)
+    snapshot, queue, stranded = _snapshot(ctx, jobs)
+    _fail_stranded(ctx, stranded, report)
     if not snapshot.pools or not queue:
         return report
     allocation = policy.schedule(snapshot, queue, ctx.clock.now().timestamp())
