@@ -79,9 +79,11 @@ def registration_score(
         return 0.0
     digits = digits_of(front, back)
     valid = check_digit_ok(digits)
+    separated = end - start > 13
+    if valid and separated:
+        return 0.95  # with or without a context word
     if near(context, text, start, end):
         return 0.95 if valid else 0.80
-    separated = end - start > 13
-    if valid and (separated or not korean_barcode(digits)):
-        return 0.95 if separated else 0.70
+    if valid and not korean_barcode(digits):
+        return 0.70
     return 0.0

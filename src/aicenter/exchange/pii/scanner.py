@@ -111,6 +111,8 @@ class Scanner:
         ]
         self._coarse: dict[str, tuple[int, ...]] = {}
         self._fine: dict[tuple[str, str, str], _Plan] = {}
+        self._framed: dict[str, _Plan] = {}
+        self._shaped = {i for i, (d, _) in enumerate(self._digits) if isinstance(d, ShapeDetector)}
         self._at = registry.by_trigger(Trigger.AT)
         self._colon = registry.by_trigger(Trigger.COLON)
         self._hangul = registry.by_trigger(Trigger.HANGUL)
@@ -205,25 +207,35 @@ class Scanner:
         only, so it finds the same spans in every token of this shape and frame."""
         shape, before, after = key
         framed = (before or "^").translate(_BOUNDARY) + shape + after.translate(_BOUNDARY)
+        result = self._framed.get(framed)  # the same frame seen next to other characters
+        if result is None:
+            result = self._framed_plan(framed, len(shape), coarse)
+        if len(self._fine) >= _MAX_SHAPES:
+            self._fine.clear()
+        self._fine[key] = result
+        return result
+
+    def _framed_plan(self, framed: str, length: int, coarse: tuple[int, ...]) -> _Plan:
         spans_of: dict[re.Pattern[str], _Spans] = {}
         plan: list[_Step] = []
         for i in coarse:
             detector, pattern = self._digits[i]
-            if not isinstance(detector, ShapeDetector) or pattern is None:
+            if i not in self._shaped or pattern is None:
                 plan.append((detector.find, detector.pii_type, detector.record_context, None))
                 continue
             spans = spans_of.get(pattern)
             if spans is None:
                 spans = spans_of[pattern] = tuple(
                     (m.start() - 1, m.end() - 1)
-                    for m in pattern.finditer(framed, 1, len(shape) + 1 + 2)
-                    if m.end() <= len(shape) + 1
+                    for m in pattern.finditer(framed, 1)
+                    if m.end() <= length + 1
                 )
             if spans:
-                plan.append((detector.check, detector.pii_type, detector.record_context, spans))
-        if len(self._fine) >= _MAX_SHAPES:
-            self._fine.clear()
-        self._fine[key] = result = tuple(plan)
+                check = detector.check  # type: ignore[attr-defined]  # a ShapeDetector
+                plan.append((check, detector.pii_type, detector.record_context, spans))
+        if len(self._framed) >= _MAX_SHAPES:
+            self._framed.clear()
+        self._framed[framed] = result = tuple(plan)
         return result
 
 
