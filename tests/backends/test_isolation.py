@@ -22,7 +22,14 @@ from .behaviour import FINISH_S, BackendBehaviour, python
 
 SLOTS = {"nvidia-h100-sxm": 8}
 
-pytestmark = pytest.mark.skipif(probe() is not None, reason="no namespaces on this machine")
+# skip only where the kernel refuses user namespaces, not when our own wrapper fails
+pytestmark = pytest.mark.skipif(
+    subprocess.run(["unshare", "-Urmp", "--fork", "true"], capture_output=True,
+                   check=False).returncode != 0, reason="no user namespaces on this machine")
+
+
+def test_the_probe_finds_isolation_working_here() -> None:
+    assert probe() is None
 
 
 def _private(tmp_path: Path) -> Path:
@@ -92,6 +99,51 @@ def test_job_cannot_see_or_uncover_the_private_paths(tmp_path: Path) -> None:
     assert f"umount {home} exit 32" in log  # not permitted: no capability
     assert "unshare -Urm exit 1" in log  # a nested namespace: the covers are locked
     assert "still hidden True" in log
+
+
+WRITER = textwrap.dedent("""
+    import errno, os, sys
+    import aicenter
+    for path in (aicenter.__file__, sys.executable, '/etc/ld.so.preload', sys.argv[1] + '/x',
+                 sys.argv[2] + '/x', '/tmp/aicenter-isolation-test-' + sys.argv[3], 'here'):
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            os.close(fd)
+            print('wrote', path)
+        except OSError as exc:
+            print('refused', path, errno.errorcode[exc.errno])
+""")
+
+
+def test_job_writes_only_its_work_dir_and_the_scratch_dirs(tmp_path: Path) -> None:
+    """Nothing the server or a sidecar will run (the package, the interpreter, /etc) can be
+    changed from inside; nor a read-only directory under /tmp (the gateway's sockets)."""
+    home = _private(tmp_path)
+    sockets = tmp_path / "sockets"
+    sockets.mkdir()
+    backend = LocalBackend(home / "runs", SLOTS,
+                           JobIsolation("namespace", (home,), read_only=(sockets,)))
+    state, code, log, _ = _run(backend, "w-1", (*python(WRITER), str(tmp_path), str(sockets),
+                                                tmp_path.name))
+    assert (state, code) == (RunState.SUCCEEDED, 0), log
+    import aicenter
+
+    assert f"refused {aicenter.__file__} EROFS" in log
+    assert f"refused {sys.executable} E" in log  # EROFS, or ETXTBSY: not writable either way
+    assert "refused /etc/ld.so.preload EROFS" in log
+    assert f"refused {sockets}/x EROFS" in log
+    assert f"wrote {tmp_path}/x" in log  # /tmp stays writable (scratch)
+    assert "wrote here" in log and (home / "runs" / "w-1" / "work" / "here").exists()
+    Path(f"/tmp/aicenter-isolation-test-{tmp_path.name}").unlink()
+
+
+def test_a_working_directory_holding_the_center_code_is_refused(tmp_path: Path) -> None:
+    import aicenter
+
+    backend = _isolated(tmp_path)
+    with pytest.raises(InputError, match="center's own code"):
+        backend.launch(BackendBehaviour().request(
+            "wd-2", ("true",), working_dir=Path(aicenter.__file__).parent))
 
 
 def test_job_environment_never_reaches_the_wrapper(tmp_path: Path) -> None:

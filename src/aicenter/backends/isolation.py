@@ -9,7 +9,11 @@ the command when the request carries ``isolation`` (``hide``, ``keep``, ``cwd``)
    a root server and an unprivileged one alike), makes every mount private, and covers each
    ``hide`` path: a directory with an empty read-only tmpfs, a file with ``/dev/null``. Each
    ``keep`` directory under a covered path (the job's work directory) is bound back at the
-   same path;
+   same path. Then every mount becomes read-only, except the ``writable`` directories (the
+   work directory, ``/tmp``, ``/var/tmp``, ``/dev/shm``), and the ``read_only`` ones inside
+   them (the gateway's socket directory) are bound read-only again: the job can write
+   neither the center's code nor the system (``/etc/ld.so.preload``), which the next
+   sidecar or server process would run, nor another job's socket;
 2. enters a second user, mount and PID namespace. Mounts copied from a more privileged
    namespace are *locked* in the new one, so nobody in it can unmount a cover to look
    beneath;
@@ -34,8 +38,10 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -47,6 +53,8 @@ from types import FrameType
 from typing import Any, Literal
 
 REQUEST = "request.json"
+SCRATCH = ("/tmp", "/var/tmp", "/dev/shm")
+"""Writable for every isolated job, besides its work directory."""
 FAILED_EXIT = 126
 NOT_FOUND_EXIT = 127
 FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
@@ -56,6 +64,8 @@ _CLONE_NEWUSER = 0x10000000
 _CLONE_NEWPID = 0x20000000
 _MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_NOEXEC = 1, 2, 4, 8
 _MS_REMOUNT, _MS_BIND, _MS_REC, _MS_PRIVATE = 32, 4096, 16384, 1 << 18
+_MS_NOATIME, _MS_NODIRATIME, _MS_RELATIME = 1024, 2048, 1 << 21
+_ST_RELATIME = 4096  # statvfs' bit for relatime (not the same as mount(2)'s)
 _PR_CAPBSET_DROP, _PR_SET_SECUREBITS, _PR_SET_NO_NEW_PRIVS = 24, 28, 38
 # NOROOT, NO_SETUID_FIXUP, KEEP_CAPS and NO_CAP_AMBIENT_RAISE, each with its lock bit
 _SECUREBITS = 0b1111_1111 & ~(1 << 4)
@@ -65,10 +75,13 @@ _COVER_FLAGS = _MS_NOSUID | _MS_NODEV | _MS_NOEXEC
 @dataclass(frozen=True, slots=True)
 class JobIsolation:
     """How the local backend keeps jobs from the center's files: mode ``namespace`` covers
-    the ``hide`` paths; ``none`` runs jobs as plain processes (and says so in their logs)."""
+    the ``hide`` paths and leaves only the job's work directory and the temporary directories
+    writable; ``none`` runs jobs as plain processes (and says so in their logs)."""
 
     mode: Literal["namespace", "none"]
     hide: tuple[Path, ...] = ()
+    read_only: tuple[Path, ...] = ()
+    """Directories kept read-only even inside the writable ones (the gateway's sockets)."""
 
 
 class IsolationError(Exception):
@@ -120,9 +133,62 @@ def _under(path: str, roots: list[str]) -> bool:
     return any(path == r or path.startswith(r.rstrip("/") + "/") for r in roots)
 
 
-def cover(hide: list[str], keep: list[str]) -> None:
-    """Step 1 (see the module docstring): own user+mount namespace, covers, kept dirs."""
+def _flags(path: str) -> int:
+    """The mount flags of ``path``'s mount, as ``mount(2)`` wants them on a remount (a locked
+    flag left out would make the remount fail in a user namespace)."""
+    f_flag = os.statvfs(path).f_flag
+    flags = f_flag & (_MS_RDONLY | _MS_NOSUID | _MS_NODEV | _MS_NOEXEC | _MS_NOATIME
+                      | _MS_NODIRATIME)
+    return flags | (_MS_RELATIME if f_flag & _ST_RELATIME else 0)
+
+
+def _mount_points() -> list[str]:
+    """Visible mount points, parents first (``/proc/self/mountinfo``, octal escapes undone)."""
+    points: list[str] = []
+    for line in Path("/proc/self/mountinfo").read_text().splitlines():
+        raw = line.split()[4]
+        point = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), raw)
+        if point not in points:
+            points.append(point)
+    return points
+
+
+def _rebind(path: str, read_only: bool) -> None:
+    _mount(path, path, None, _MS_BIND | _MS_REC)
+    flags = _flags(path) & ~_MS_RDONLY
+    _mount(None, path, None, _MS_REMOUNT | _MS_BIND | flags | (_MS_RDONLY if read_only else 0))
+
+
+def freeze(hidden: list[str], writable: list[str], read_only: list[str],
+           was_read_only: set[str]) -> None:
+    """Every visible mount read-only, then ``writable`` (unless read-only already before) and
+    ``read_only`` rebound on top."""
+    for point in _mount_points():
+        if _under(point, hidden) and point not in hidden:
+            continue  # beneath a cover: invisible anyway
+        if _under(point, ["/proc"]):
+            continue  # still needed for the uid maps; the job gets a fresh /proc
+        try:
+            flags = _flags(point)
+        except OSError:
+            continue  # a mount point that is not reachable by its path
+        if not flags & _MS_RDONLY:
+            _mount(None, point, None, _MS_REMOUNT | _MS_BIND | _MS_RDONLY | flags)
+    for path in sorted(writable, key=len):
+        if os.path.isdir(path) and path not in was_read_only:
+            _rebind(path, read_only=False)
+    for path in sorted(read_only, key=len):
+        if os.path.isdir(path):
+            _rebind(path, read_only=True)
+
+
+def cover(hide: list[str], keep: list[str], writable: list[str] | None = None,
+          read_only: list[str] | None = None) -> None:
+    """Step 1 (see the module docstring): own user+mount namespace, covers, kept dirs, and
+    the file system read-only but for ``writable``."""
     uid, gid = os.getuid(), os.getgid()
+    writable, read_only = writable or [], read_only or []
+    was_read_only = {p for p in writable if os.path.isdir(p) and _flags(p) & _MS_RDONLY}
     _unshare(_CLONE_NEWUSER | _CLONE_NEWNS, "user, mount")
     _map_identity(uid, gid)
     _mount(None, "/", None, _MS_REC | _MS_PRIVATE)
@@ -140,6 +206,7 @@ def cover(hide: list[str], keep: list[str]) -> None:
         os.close(fd)
     for path in covered:
         _mount(None, path, None, _MS_REMOUNT | _MS_RDONLY | _COVER_FLAGS)
+    freeze(hide, writable, read_only, was_read_only)
 
 
 def lock_in() -> None:
@@ -218,7 +285,9 @@ def run(run_dir: Path) -> int:
     spec = request["isolation"]
     command, env = list(request["command"]), dict(request["env"])
     try:
-        cover([str(p) for p in spec["hide"]], [str(p) for p in spec.get("keep", [])])
+        cover([str(p) for p in spec["hide"]], [str(p) for p in spec.get("keep", [])],
+              [str(p) for p in spec.get("writable", [])],
+              [str(p) for p in spec.get("read_only", [])])
         lock_in()
     except (IsolationError, OSError) as error:
         print(f"aicenter: job isolation failed: {error}", file=sys.stderr, flush=True)
@@ -252,19 +321,23 @@ def wrapper_command(run_dir: Path) -> list[str]:
     return [sys.executable, "-I", "-m", "aicenter.backends.isolation", str(run_dir)]
 
 
+@functools.cache
 def probe(timeout_s: float = 20.0) -> str | None:
-    """Check that isolation works on this machine: a job must not see a covered file.
-    Returns ``None`` if it works, else the reason (the wrapper's own message)."""
+    """Check that isolation works on this machine: a job must not see a covered file, nor a
+    process outside, and may write its work directory only. Returns ``None`` if it works,
+    else the reason (the wrapper's own message). Once per process: a later failure is not
+    hidden either, since a job whose wrapper fails does not run."""
     with tempfile.TemporaryDirectory(prefix="aicenter-isolation-probe-") as tmp:
         root = Path(tmp)
         (root / "hidden").mkdir()
         (root / "hidden" / "secret").write_text("x")
         (root / "hidden" / "work").mkdir()
         script = ("test ! -e ../secret && test -d /proc/1 && ! kill -0 "
-                  f"{os.getpid()} 2>/dev/null")
+                  f"{os.getpid()} 2>/dev/null && touch made && ! touch {root}/outside")
         (root / REQUEST).write_text(json.dumps({
             "command": ["/bin/sh", "-c", script], "env": {"PATH": "/usr/bin:/bin"},
             "isolation": {"hide": [str(root / "hidden")], "keep": [str(root / "hidden/work")],
+                          "writable": [str(root / "hidden/work")],
                           "cwd": str(root / "hidden" / "work")}}))
         try:
             done = subprocess.run(wrapper_command(root), env={}, capture_output=True,

@@ -55,7 +55,7 @@ from aicenter.backends.base import (
     utc_from_epoch,
 )
 from aicenter.backends.devices import accelerator_env
-from aicenter.backends.isolation import JobIsolation, probe
+from aicenter.backends.isolation import SCRATCH, JobIsolation, probe
 from aicenter.backends.rundir import (
     EXIT,
     LAUNCH,
@@ -87,6 +87,14 @@ log = logging.getLogger("aicenter.backends.local")
 
 def _is_under(path: Path, roots: tuple[Path, ...]) -> bool:
     return any(path == r or r in path.parents for r in roots)
+
+
+def _center_code() -> tuple[Path, ...]:
+    """The Python installation and the aicenter package the server and its sidecars run."""
+    import aicenter
+
+    package = Path(aicenter.__file__).resolve().parent
+    return tuple({Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve(), package})
 
 
 class LocalBackend:
@@ -197,10 +205,16 @@ class LocalBackend:
             if _is_under(cwd, hide):
                 raise InputError(f"working directory {cwd} is inside the center's private "
                                  "files, which jobs cannot see", field="working_dir")
+            code = _center_code()
+            if any(_is_under(cwd, (c,)) or _is_under(c, (cwd,)) for c in code):
+                raise InputError(f"working directory {cwd} holds the center's own code, which "
+                                 "jobs may not write", field="working_dir")
         else:
             cwd = run_dir / WORK_DIR
             cwd.mkdir(mode=0o700)
         return {"isolation": {"hide": [str(p) for p in hide], "keep": [str(cwd)],
+                              "writable": [str(cwd), *SCRATCH],
+                              "read_only": [str(p) for p in self.isolation.read_only],
                               "cwd": str(cwd)}, "isolation_note": None}
 
     def _assign_devices(self, request: LaunchRequest) -> tuple[int, ...]:

@@ -35,6 +35,7 @@ import json
 import os
 import signal
 import socket
+import stat
 import sys
 import tempfile
 import threading
@@ -74,8 +75,20 @@ def token_digest(token: str) -> str:
 
 
 def socket_dir() -> Path:
-    """Where job sockets live: outside HOME (which isolated jobs cannot see), owner-only."""
+    """Where job sockets live: outside HOME (which isolated jobs cannot see), owner-only, and
+    read-only inside every isolated job (none can replace another job's socket)."""
     return Path(tempfile.gettempdir()) / f"aicenter-data-{os.getuid()}"
+
+
+def ensure_socket_dir() -> Path:
+    """Create :func:`socket_dir` (mode 0700); refuse one that is a symlink or not ours."""
+    path = socket_dir()
+    path.mkdir(mode=0o700, exist_ok=True)
+    info = os.lstat(path)
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077:
+        raise InputError(f"{path} must be a directory of uid {os.getuid()} with mode 0700",
+                         file=str(path))
+    return path
 
 
 @dataclass(frozen=True, slots=True)

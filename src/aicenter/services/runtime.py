@@ -9,6 +9,7 @@ from pathlib import Path
 
 from aicenter.backends import BackendConfig, default_registry
 from aicenter.backends.isolation import JobIsolation
+from aicenter.exchange.gateway import ensure_socket_dir
 from aicenter.services.context import ServiceContext
 from aicenter.settings import Settings
 
@@ -39,7 +40,8 @@ def attach_backend(ctx: ServiceContext) -> None:
     config = BackendConfig(state_dir=ctx.settings.home / "runs", slots_by_chip=slots,
                            ray_address=ctx.settings.ray_address,
                            isolation=JobIsolation(ctx.settings.job_isolation,
-                                                  private_paths(ctx.settings)))
+                                                  private_paths(ctx.settings),
+                                                  read_only=(ensure_socket_dir(),)))
     ctx.backend = default_registry().create(ctx.settings.backend, config)
 
 
