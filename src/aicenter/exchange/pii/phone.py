@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from aicenter.exchange.pii.base import Finding, PiiType, Trigger, find_by_shape
+from aicenter.exchange.pii.base import Finding, PiiType, Trigger
 from aicenter.exchange.pii.context import context_pattern, near
 
 _SEP = r"(?: ?[-.] ?| )"  # "-", ".", " ", also " - " as people type it
@@ -34,13 +34,8 @@ SHAPE = re.compile(
     rf"|(?P<mobile>{_MOBILE_PLAIN})|(?P<plain>{_OTHER_PLAIN})|(?P<rep>{_REPRESENTATIVE}))"
     r"(?![0-9A-Za-z]|[-.]\d)"
 )
-# The same forms with every digit value left free (area 1–3 digits, any +NN, plain 9–12
-# digits): the candidates, found in token shapes; check() then matches SHAPE on the span.
-_CANDIDATES = re.compile(
-    rf"(?<![0-9A-Za-z\-.+])(?:\+\d\d{_SEP}?(?:\(\d\){_SEP}?|\d)?\d{{1,3}}(?:{_SEP}|\){_SEP}?)?"
-    rf"\d{{3,4}}{_SEP}?\d{{4}}|(?:\(\d{{2,4}}\) ?|\d{{2,4}}{_SEP})\d{{3,4}}{_SEP}\d{{4}}"
-    rf"|\d{{9,12}}|\d{{4}}{_SEP}?\d{{4}})(?![0-9A-Za-z]|[-.]\d)"
-)
+# Where a phone number can start: every form begins with +, (, 0 or a representative 1[568].
+_START = re.compile(r"(?<![0-9A-Za-z\-.+])(?:[+(0]|1[568])")
 CONTEXT = context_pattern(
     [
         "전화번호", "전화", "연락처", "연락", "휴대폰", "핸드폰", "휴대전화", "문의", "상담",
@@ -52,23 +47,21 @@ CONTEXT = context_pattern(
 class PhoneDetector:
     pii_type = PiiType.PHONE
     trigger = Trigger.DIGITS
-    prefilter = ""  # the shape is the prefilter
-    shape = _CANDIDATES
+    # searched in token shapes (digits as 9): area code or representative block, 3–4, 4 digits
+    prefilter = (
+        r"(?<!\d)\d{2,4}[-. )]*\d{3,4}[-. ]{0,3}\d{4}(?!\d)|\+\d\d"
+        r"|(?<!\d)\d{4}[-. ]{0,3}\d{4}(?!\d)"
+    )
     record_context: re.Pattern[str] | None = None
 
     def find(self, text: str, start: int, end: int) -> Iterator[Finding]:
-        return find_by_shape(self, text, start, end)
-
-    def check(self, text: str, start: int, end: int) -> float:
-        first = text[start]
-        if first not in "0+(" and (first != "1" or text[start + 1] not in "568"):
-            return 0.0  # every form starts with +, (, 0 or a representative 15/16/18
-        m = SHAPE.fullmatch(text, start, end)
-        if m is None:
-            return 0.0
-        kind = m.lastgroup
-        if kind == "intl" or kind == "sep":
-            return 0.9
-        if kind == "mobile":
-            return 0.85
-        return 0.8 if near(CONTEXT, text, start, end) else 0.0
+        if _START.search(text, start, end) is None:  # ids and counts that start with 2–9
+            return
+        for m in SHAPE.finditer(text, start, end):
+            kind = m.lastgroup
+            if kind in ("intl", "sep"):
+                yield Finding(m.start(), m.end(), self.pii_type, 0.9)
+            elif kind == "mobile":
+                yield Finding(m.start(), m.end(), self.pii_type, 0.85)
+            elif near(CONTEXT, text, m.start(), m.end()):
+                yield Finding(m.start(), m.end(), self.pii_type, 0.8)
