@@ -139,6 +139,7 @@ def test_phone_forms(phone: str) -> None:
         ("0212345678", []),
         ("2024-03-15", []),
         ("010-1234-56789", []),  # too long
+        ("16:22:50. 010 9089 3392.", [("phone", "010 9089 3392")]),  # in a token after a time
     ],
 )
 def test_phone_context_and_lookalikes(text: str, expected: list[tuple[str, str]]) -> None:
