@@ -148,14 +148,16 @@ def poll_running(ctx: ServiceContext, report: RoundReport) -> None:
 def _snapshot(ctx: ServiceContext, jobs: list[Job]
               ) -> tuple[Snapshot, list[JobProgress], list[Job]]:
     """The scheduler's view: pools, tenants and the jobs' demands; and the queued jobs no pool
-    may run. A job naming a dataset tagged domestic may only be placed on pools in a domestic
-    country (its reader would get no grant anywhere else), so its other alternatives are left
-    out of its demand; if none is left, it is stranded."""
+    may run. A job's demand holds only the alternatives its grant covers (admission held the
+    budget for those alone). A job naming a dataset tagged domestic may only be placed on
+    pools in a domestic country (its reader would get no grant anywhere else), so its other
+    alternatives are left out of its demand; if none is left, it is stranded."""
     from aicenter.exchange.licence import DOMESTIC_COUNTRIES
 
     with ctx.db.transaction(write=False) as tx:
         pools = tx.pools.list()
         orgs = {o.id: o for o in tx.orgs.list()}
+        grants = {g.id: g for g in tx.grants.list()}
         named = {d for job in jobs for d in job.spec.datasets}
         domestic_data = {d for d in named if (row := tx.datasets.get(d)) and row.domestic}
     pool_of_chip: dict[str, str] = {}
@@ -175,8 +177,10 @@ def _snapshot(ctx: ServiceContext, jobs: list[Job]
     stranded = []
     for job in jobs:
         domestic_only = not domestic_data.isdisjoint(job.spec.datasets)
+        grant = grants.get(job.grant_id)
         demand = tuple(ChipDemand(a.chip, a.count) for a in job.spec.resources
                        if a.chip in pool_of_chip
+                       and (grant is None or grant.covers(a.chip))
                        and not (domestic_only and a.chip in foreign_chips))
         if not demand:
             if domestic_only and job.status is JobStatus.QUEUED and \
