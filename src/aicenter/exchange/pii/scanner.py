@@ -33,7 +33,8 @@ import re
 import sys
 from bisect import bisect_right
 from collections.abc import Callable, Sequence
-from itertools import accumulate
+from itertools import accumulate, compress, repeat
+from operator import is_
 from typing import Any
 
 from aicenter.exchange.pii.base import (
@@ -65,7 +66,8 @@ class _ClassMap(dict[int, str]):
         return cls
 
 
-_TOKEN = re.compile(r"[\d+(A-Z](?<![0-9A-Za-z\-].)[\dA-Z\-. ()+]{5,}\d")
+_TOKEN = r"[\d+(A-Z](?<![0-9A-Za-z\-].)[\dA-Z\-. ()+]{5,}\d"
+_TOKEN_SPLIT = re.compile(f"({_TOKEN})")
 _SHAPE = str.maketrans("0123456789", "9999999999")
 # The characters around a token, by class: digit 9, capital A, small letter a, separators as
 # they are, anything else _ ('^' stands for the start of the text).
@@ -151,25 +153,34 @@ class Scanner:
     def _scan_tokens(
         self, text: str, texts: Sequence[str], starts: list[int], found: list[Finding]
     ) -> None:
-        """DIGITS detectors on the tokens whose shape can hold their findings (module doc)."""
-        coarse_of, fine_of = self._coarse.get, self._fine.get
+        """DIGITS detectors on the tokens whose shape can hold their findings (module doc).
+
+        The tokens, their shapes and the first memo's answers come from C-level passes over
+        the whole batch (``re.split``, one ``str.translate``, ``map``); Python loops only over
+        the tokens that concern some detector."""
+        parts = _TOKEN_SPLIT.split(text)  # gap, token, gap, token, ..., gap
+        if len(parts) == 1:
+            return
+        shapes = "\x01".join(parts[1::2]).translate(_SHAPE).split("\x01")
+        coarse: list[tuple[int, ...] | None] = list(map(self._coarse.get, shapes))
+        for i in compress(range(len(coarse)), map(is_, coarse, repeat(None))):
+            coarse[i] = self._coarse.get(shapes[i]) or self._coarse_plan(shapes[i])
+        relevant = list(compress(range(len(coarse)), coarse))
+        if not relevant:
+            return
+        ends = list(accumulate(map(len, parts)))  # a token i spans ends[2i] .. ends[2i + 1]
+        fine_of = self._fine.get
         before = len(found)
         append, extend = found.append, found.extend
         n = len(text)
         lo = record_end = -1
         record_has: dict[re.Pattern[str], bool] = {}
-        for token in _TOKEN.finditer(text):
-            shape = token.group().translate(_SHAPE)
-            coarse = coarse_of(shape)
-            if coarse is None:
-                coarse = self._coarse_plan(shape)
-            if not coarse:
-                continue
-            s, e = token.span()
-            key = (shape, text[s - 1 : s], text[e : e + 2])
+        for i in relevant:
+            s, e = ends[2 * i], ends[2 * i + 1]
+            key = (shapes[i], text[s - 1 : s], text[e : e + 2])
             plan = fine_of(key)
             if plan is None:
-                plan = self._fine_plan(key, coarse)
+                plan = self._fine_plan(key, coarse[i] or ())
             for check, pii_type, context, spans in plan:
                 if context is not None:
                     if s >= record_end:
@@ -263,17 +274,18 @@ def _drop_after_labels(text: str, found: list[Finding], first: int) -> None:
 
 def _per_record(findings: list[Finding], starts: list[int]) -> list[list[Finding]]:
     """Findings sorted by start in the joined text → each record's, with record offsets."""
-    out: list[list[Finding]] = [[] for _ in starts]
     if len(starts) == 1:
-        out[0] = findings
-        return out
-    record, lo, hi = 0, 0, starts[1]
-    for f in findings:
-        if f.start >= hi:
-            record = bisect_right(starts, f.start) - 1
+        return [findings]
+    out: list[list[Finding]] = [[] for _ in starts]
+    lo, hi = 0, starts[1]
+    add = out[0].append
+    for start, end, pii_type, score in findings:
+        if start >= hi:
+            record = bisect_right(starts, start) - 1
             lo = starts[record]
             hi = starts[record + 1] if record + 1 < len(starts) else sys.maxsize
-        out[record].append(_new(Finding, (f[0] - lo, f[1] - lo, f[2], f[3])))
+            add = out[record].append
+        add(_new(Finding, (start - lo, end - lo, pii_type, score)))
     return out
 
 
