@@ -276,3 +276,30 @@ def test_korean_barcode_is_not_a_resident_number_without_context() -> None:
     assert found(f"바코드 {number}") == []  # a barcode, though it also reads as born 1988-01-01
     assert found(f"주민번호 {number}") == [("rrn", number)]
     assert found(f"{number[:6]}-{number[6:]}") == [("rrn", f"{number[:6]}-{number[6:]}")]
+
+
+def test_ipv6_validation_agrees_with_ipaddress() -> None:
+    import ipaddress
+    import random
+
+    from aicenter.exchange.pii.ipv6 import valid_ipv6
+
+    def reference(s: str) -> bool:
+        try:
+            ipaddress.IPv6Address(s)
+        except ValueError:
+            return False
+        return True
+
+    rng = random.Random(6)
+    cases = ["::", "::1", "1::", "1:2:3:4:5:6:7:8", "1:2:3:4:5:6:7:8:9", "::ffff:1.2.3.4"]
+    cases += ["::ffff:01.2.3.4", "1:2:3:4:5:6:7:1.2.3.4", "1::2::3", "14:23:05", "12345::1"]
+    for _ in range(20_000):
+        groups = [
+            "".join(rng.choice("0123456789abcdefA") for _ in range(rng.randint(0, 5)))
+            for _ in range(rng.randint(1, 9))
+        ]
+        tail = ".".join(str(rng.randint(0, 300)) for _ in range(4)) if rng.random() < 0.3 else ""
+        cases.append(":".join(groups + ([tail] if tail else [])))
+    assert sum(map(reference, cases)) > 500  # enough valid addresses to mean something
+    assert [valid_ipv6(c) for c in cases] == [reference(c) for c in cases]
