@@ -1,20 +1,21 @@
 """One scan of a batch of records with every registered detector.
 
 Cost model: the records of a batch are joined (:data:`RECORD_SEPARATOR`) and the joined text is
-read by a handful of C-level regex passes — tokens, colon runs, '@' by ``str.find`` and, when
-name detection is on, the name-context pattern — so the Python cost is per token, not per
-record. A token is a maximal run of digits, capitals, separators, '+' and parentheses that
-starts with a digit, '+', '(' or a capital (not right after a letter, digit or '-'), ends with
-a digit and is at least 7 characters long (the shortest structured PII, ``1.1.1.1``).
+read by a handful of C-level passes — tokens (``re.split``), colon runs, '@' by ``str.find``
+and, when name detection is on, the name-context patterns — so the Python cost is per token
+that concerns a detector, not per record. A token is a maximal run of digits, capitals,
+separators, '+' and parentheses that starts with a digit, '+', '(' or a capital (not right
+after a letter, digit or '-'), ends with a digit and is at least 7 characters long (the
+shortest structured PII, ``1.1.1.1``).
 
 Which DIGITS detectors a token concerns depends only on its *shape*, its digits replaced by
 ``9``: ``2024-03-15`` and ``1999-12-31`` are both ``9999-99-99``. For each shape the scanner
 works out once (and remembers, up to 65,536 shapes) which detectors' shapes or prefilters occur
-in it; the dates, prices and order numbers of number-heavy text then cost a dictionary look-up
-each and reach no detector. For the other tokens a second memo, keyed by the shape and the
-classes of the characters around the token, holds each shape detector's candidate spans, so a
-candidate costs only its detector's ``check`` (digit values, check digits, context words) and
-no regex run; detectors without a shape get ``find`` on the token.
+in it; the dates, prices and order numbers of number-heavy text then cost one dictionary
+look-up each, made by ``map`` in C, and reach no detector. For the other tokens a second memo,
+keyed by the shape and the characters around the token (by class), holds each shape detector's
+candidate spans, so a candidate costs only its detector's ``check`` (digit values, check
+digits, context words) and no regex run; detectors without a shape get ``find`` on the token.
 
 A detector with a ``record_context`` (bank accounts: 계좌, 은행 ...) is called only for tokens
 in records where that pattern occurs (searched once a record, when a token needs it). A number
