@@ -18,7 +18,8 @@ candidate spans, so a candidate costs only its detector's ``check`` (digit value
 digits, context words) and no regex run; detectors without a shape get ``find`` on the token.
 
 A detector with a ``record_context`` (bank accounts: 계좌, 은행 ...) is called only for tokens
-in records where that pattern occurs (searched once a record, when a token needs it). A number
+in records where that pattern occurs (its occurrences in the batch are found in one pass, when
+a token first needs them; a record is then a bisection). A number
 directly after a label that announces something else (주문번호, 송장, ISBN ...) is not reported,
 whatever its shape.
 
@@ -32,7 +33,7 @@ from __future__ import annotations
 
 import re
 import sys
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Sequence
 from itertools import accumulate, compress, repeat
 from operator import is_
@@ -176,6 +177,7 @@ class Scanner:
         n = len(text)
         lo = record_end = -1
         record_has: dict[re.Pattern[str], bool] = {}
+        occurrences: dict[re.Pattern[str], list[int]] = {}
         for i in relevant:
             s, e = ends[2 * i], ends[2 * i + 1]
             key = (shapes[i], text[s - 1 : s], text[e : e + 2])
@@ -190,9 +192,13 @@ class Scanner:
                         record_end = lo + len(texts[record])
                         record_has = {}
                     known = record_has.get(context)
-                    if known is None:
-                        known = context.search(text, lo, record_end) is not None
-                        record_has[context] = known
+                    if known is None:  # the context's occurrences in the batch, found once
+                        hits = occurrences.get(context)
+                        if hits is None:
+                            hits = [m.start() for m in context.finditer(text)]
+                            occurrences[context] = hits
+                        k = bisect_left(hits, lo)
+                        known = record_has[context] = k < len(hits) and hits[k] < record_end
                     if not known:
                         continue
                 if spans is None:  # a detector without a shape searches the token itself;
