@@ -26,6 +26,7 @@ from aicenter.services import licence as licence_svc
 from aicenter.services import org as org_svc
 from aicenter.services import pool as pool_svc
 from aicenter.services import program as program_svc
+from aicenter.services import upload as upload_svc
 from aicenter.services.context import Caller, ServiceContext
 from aicenter.services.org import bootstrap_operator
 
@@ -116,6 +117,8 @@ TABLE: dict[tuple[str, str], tuple[set[str], Request]] = {
         "/api/v1/datasets?name=upload-{org}&licence=x&filename=a.jsonl&org_id={org}",
         lambda w: {"text": "한 줄의 기사 본문입니다"})),
     ("GET", "/api/v1/datasets"): (ALL, _path("/api/v1/datasets")),
+    ("GET", "/api/v1/uploads"): (ALL, _path("/api/v1/uploads")),
+    ("GET", "/api/v1/uploads/{upload_id}"): (OWN, _path("/api/v1/uploads/{upload}")),
     ("GET", "/api/v1/datasets/{dataset_id}"): (ALL, _path("/api/v1/datasets/world-news")),
     ("GET", "/api/v1/dataset-reads"): (ALL, _path("/api/v1/dataset-reads")),
     ("POST", "/api/v1/datasets/{dataset_id}/offers"): (
@@ -186,10 +189,17 @@ def build_world(ctx: ServiceContext) -> World:
         "purposes": ["pre-training"], "term_start": "2020-01-01", "term_end": "2099-12-31",
         "price": {"basis": "per-gb", "amount": "1000"}})
     agreement = licence_svc.accept(ctx, member, offer.id, "pre-training")
+    upload_id = upload_svc.new_upload_id()
+    queued = upload_svc.upload_folder(ctx, upload_id) / "more.jsonl"
+    queued.parent.mkdir(parents=True)
+    queued.write_text('{"text": "더 많은 기사"}\n', encoding="utf-8")
+    upload_svc.accept(ctx, everyone["data-provider"], upload_id, dataset_svc.UploadRequest(
+        "world-news", "more.jsonl", licence_text="proprietary"), queued)
     return World(tokens, {"org": a.id, "call": call.id, "app": pending.id,
                           "grant": grant.grant.id, "job": job.id, "done_job": done.id,
                           "target": target.person.id, "target_token": target_token.id,
-                          "offer": offer.id, "agreement": agreement.id})
+                          "offer": offer.id, "agreement": agreement.id,
+                          "upload": upload_id})
 
 
 def test_the_table_covers_every_route(ctx: ServiceContext) -> None:

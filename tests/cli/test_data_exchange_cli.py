@@ -65,6 +65,14 @@ def test_exchange_through_the_cli(server: str, cli, tmp_path: Path,  # type: ign
              "--format", "json")
     assert up.code == 0, up.err
     assert json.loads(up.out)["records"] == 30
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text('{"text": "ok"}\n{"text": oops\n', encoding="utf-8")
+    bad = cli("data", "upload", str(broken), "--name", "broken", "--licence", "x",
+              "--format", "json")
+    assert bad.code == 1 and json.loads(bad.out)["status"] == "failed"
+    assert json.loads(bad.out)["message"].startswith("broken.jsonl:2: not JSON")
+    listed = json.loads(cli("data", "uploads", "--format", "json").out)
+    assert [u["status"] for u in listed] == ["succeeded", "failed"]
     assert "daily-news" in cli("data", "list").out
     shown = json.loads(cli("data", "show", "daily-news", "--format", "json").out)
     assert shown["stats"]["records"] == 30 and "pii_report" in shown

@@ -306,6 +306,19 @@ class DatasetOut(BaseModel):
     created_at: datetime
 
 
+class UploadOut(BaseModel):
+    """An upload: queued, ingesting, succeeded (the dataset version it made) or failed (why)."""
+
+    id: str
+    dataset_id: str
+    provider_org_id: str
+    status: str
+    message: str
+    version: str | None
+    created_at: datetime
+    finished_at: datetime | None
+
+
 class DatasetDetailOut(DatasetOut):
     stats: dict[str, Any]
     pii_report: dict[str, Any]

@@ -23,6 +23,7 @@ DATASET_COLUMNS = ["id", "provider_org_id", "version", "domestic", "licence", "r
 OFFER_COLUMNS = ["id", "dataset_id", "provider_id", "purposes", "price", "term_end"]
 AGREEMENT_COLUMNS = ["id", "dataset_id", "org_id", "purpose", "price_basis", "price_krw",
                      "valid_until"]
+UPLOAD_COLUMNS = ["id", "dataset_id", "status", "version", "message", "created_at"]
 READ_COLUMNS = ["job_id", "dataset_id", "org_id", "agreement_id", "records", "bytes", "tokens"]
 
 
@@ -38,16 +39,43 @@ def upload(
     field: Annotated[str, typer.Option(help="Text field of JSONL/CSV/Parquet rows")] = "text",
     pii_action: Annotated[list[str] | None, typer.Option(
         "--pii-action", help="TYPE=drop|redact|pseudonymise (repeatable)")] = None,
+    wait: Annotated[bool, typer.Option(
+        "--wait/--no-wait", help="Wait until the center has ingested the file")] = True,
     fmt: Fmt = TableFormat.TABLE,
 ) -> None:
-    """Upload a file; the center ingests it (PII handling, dedup) into its store."""
+    """Upload a file; the center ingests it (PII handling, dedup) into its store in the
+    background. Waits for the ingest (a spinner) unless --no-wait; exit 1 if it failed."""
     from rich.console import Console
 
-    with client() as c, Console(stderr=True).status(
-            f"uploading and ingesting {file.name} ({file.stat().st_size:,} bytes)"):
-        out = c.upload_dataset(file, name, licence, org_id=org_id, domestic=domestic,
-                               description=description, field=field, pii_actions=pii_action)
-    print_record(row(out), fmt)
+    console = Console(stderr=True)
+    with client() as c:
+        with console.status(f"uploading {file.name} ({file.stat().st_size:,} bytes)"):
+            upload = c.upload_dataset(file, name, licence, org_id=org_id, domestic=domestic,
+                                      description=description, field=field,
+                                      pii_actions=pii_action)
+        if wait:
+            with console.status(f"the center is ingesting {file.name} (upload {upload.id})"):
+                upload = c.wait_for_upload(upload.id)
+            if upload.status == "succeeded":
+                print_record(row(c.get_dataset(upload.dataset_id)), fmt)
+                return
+    print_record(row(upload), fmt)
+    if upload.status == "failed":
+        raise typer.Exit(1)
+
+
+@app.command("uploads")
+def list_uploads(fmt: Fmt = TableFormat.TABLE) -> None:
+    """Your organisation's uploads and how their ingest went."""
+    with client() as c:
+        print_rows([row(u) for u in c.list_uploads()], fmt, UPLOAD_COLUMNS)
+
+
+@app.command("upload-status")
+def upload_status(upload_id: str, fmt: Fmt = TableFormat.TABLE) -> None:
+    """One upload: queued, ingesting, succeeded (the version) or failed (why)."""
+    with client() as c:
+        print_record(row(c.get_upload(upload_id)), fmt)
 
 
 @app.command("list")

@@ -75,8 +75,11 @@ def _exchange(op: Any, url: str, tenant_secret: str, home: Path) -> str:
     _articles(source)
     today = datetime.now(UTC).date()
     with Client(url, op.create_token(person.id, "demo").secret or "") as publisher:
-        publisher.upload_dataset(source, "demo-daily", "proprietary (demo)",
-                                 description="generated news articles")
+        upload = publisher.upload_dataset(source, "demo-daily", "proprietary (demo)",
+                                          description="generated news articles")
+        upload = publisher.wait_for_upload(upload.id, timeout_s=300)
+        if upload.status != "succeeded":
+            raise RuntimeError(f"the demo dataset's ingest failed: {upload.message}")
         offer = publisher.create_offer("demo-daily", {
             "purposes": ["pre-training", "fine-tuning"], "term_start": str(today),
             "term_end": str(today + timedelta(days=365)),

@@ -34,6 +34,7 @@ from aicenter.api.schemas import (
     RoyaltyStatementOut,
     StatementOut,
     TokenOut,
+    UploadOut,
     UsageOut,
     WhoAmI,
 )
@@ -283,8 +284,9 @@ class Client:
                        org_id: str | None = None, domestic: bool = True, description: str = "",
                        field: str = "text", input_format: str | None = None,
                        pii_actions: list[str] | None = None, timeout_s: float = 3600.0
-                       ) -> DatasetOut:
-        """Upload a file (streamed as the request body); the server ingests it."""
+                       ) -> UploadOut:
+        """Upload a file (streamed as the request body); the server queues it for ingest
+        (follow it with :meth:`get_upload` or :meth:`wait_for_upload`)."""
         params: dict[str, Any] = {"name": name, "licence": licence, "filename": path.name,
                                   "domestic": str(domestic).lower(), "description": description,
                                   "field": field}
@@ -298,7 +300,25 @@ class Client:
             response = self._raw("POST", "/datasets", params=params, content=f,
                                  headers={"Content-Type": "application/octet-stream"},
                                  timeout=timeout_s)
-        return DatasetOut.model_validate(response.json())
+        return UploadOut.model_validate(response.json())
+
+    def get_upload(self, upload_id: str) -> UploadOut:
+        return self._one(UploadOut, "GET", f"/uploads/{upload_id}")
+
+    def list_uploads(self) -> list[UploadOut]:
+        return self._many(UploadOut, "GET", "/uploads")
+
+    def wait_for_upload(self, upload_id: str, timeout_s: float = 3600.0,
+                        poll_s: float = 0.5) -> UploadOut:
+        """Poll until the upload has succeeded or failed (ApiError on timeout)."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            upload = self.get_upload(upload_id)
+            if upload.status in ("succeeded", "failed"):
+                return upload
+            if time.monotonic() > deadline:
+                raise ApiError(f"upload {upload_id} still {upload.status} after {timeout_s:.0f} s")
+            time.sleep(poll_s)
 
     def list_datasets(self, provider_org_id: str | None = None) -> list[DatasetOut]:
         params = {"provider_org_id": provider_org_id} if provider_org_id else None

@@ -23,7 +23,7 @@ READ_ACTIONS = frozenset({
     "org:read", "person:read", "token:read", "call:read", "application:read", "grant:read",
     "job:read", "job:logs", "usage:read", "pool:read", "ledger:read",
     "dataset:read", "dataset:usage", "licence:read", "agreement:read",
-    "royalty:read",
+    "royalty:read", "upload:read",
 })
 WRITE_ACTIONS = frozenset({
     "org:create", "person:create", "token:create", "token:revoke", "call:open", "call:close",

@@ -58,8 +58,19 @@ class UploadRequest:
 def upload(ctx: ServiceContext, caller: Caller, request: UploadRequest, source: Path
            ) -> DatasetRow:
     """Ingest ``source`` (the uploaded bytes, already on the center's disk) as dataset
-    ``request.name`` of the provider organisation; a re-upload by the same provider makes a
-    new version. The source file is deleted afterwards."""
+    ``request.name`` of the provider organisation, now; a re-upload by the same provider makes
+    a new version. The source file is deleted afterwards. (The API queues uploads instead and
+    ingests them in the background: :mod:`aicenter.services.upload`.)"""
+    org_id = check_upload(ctx, caller, request)
+    try:
+        return ingest_upload(ctx, org_id, request, source, restart=True)
+    finally:
+        source.unlink(missing_ok=True)
+
+
+def check_upload(ctx: ServiceContext, caller: Caller, request: UploadRequest) -> str:
+    """Everything about an upload that can be refused before its bytes arrive; returns the
+    provider organisation."""
     org_id = request.org_id or caller.org_id
     caller.check(ctx, "dataset:upload", Resource("Dataset", "new", org_id))
     name = check_name(request.name, "dataset")
@@ -73,6 +84,11 @@ def upload(ctx: ServiceContext, caller: Caller, request: UploadRequest, source: 
         raise NotFoundError(f"organisation {org_id} not found")
     if existing is not None and existing.provider_org_id != org_id:
         raise ConflictError(f"dataset name {name!r} is taken by another provider")
+    _options(request, org_id, Path(request.filename))
+    return org_id
+
+
+def _options(request: UploadRequest, org_id: str, source: Path) -> IngestOptions:
     try:
         input_format = RecordFormat(request.input_format) if request.input_format else None
     except ValueError:
@@ -80,16 +96,21 @@ def upload(ctx: ServiceContext, caller: Caller, request: UploadRequest, source: 
         raise InputError(f"'{request.input_format}' is not one of {allowed}",
                          field="format") from None
     options = IngestOptions(
-        path=source, dataset=name, provider=org_id, field=request.field,
+        path=source, dataset=request.name, provider=org_id, field=request.field,
         input_format=input_format, license=request.licence_text,
         description=request.description)
     if request.pii_actions:
         options = dataclasses.replace(options, actions=parse_actions(request.pii_actions))
+    return options
+
+
+def ingest_upload(ctx: ServiceContext, org_id: str, request: UploadRequest, source: Path, *,
+                  restart: bool) -> DatasetRow:
+    """Ingest a checked upload into the store and record the new dataset version.
+    ``restart=False`` resumes an interrupted ingest of the same file from its checkpoint."""
     store = store_of(ctx)
-    try:
-        result = ingest(options, store, restart=True)
-    finally:
-        source.unlink(missing_ok=True)
+    result = ingest(_options(request, org_id, source), store, restart=restart)
+    name = request.name
     manifest = result.manifest
     now = ctx.clock.now()
     croissant_path = store.root / "croissant" / f"{name}.json"
@@ -104,7 +125,10 @@ def upload(ctx: ServiceContext, caller: Caller, request: UploadRequest, source: 
                                    **{f"count_{k}": v for k, v in manifest.counts.items()}},
         pii_report=manifest.pii_report)
     with ctx.db.transaction() as tx:
-        if tx.datasets.get(name) is None:
+        current: DatasetRow | None = tx.datasets.get(name)
+        if current is not None and current.provider_org_id != org_id:
+            raise ConflictError(f"dataset name {name!r} is taken by another provider")
+        if current is None:
             tx.datasets.add(row)
         else:
             tx.datasets.replace_version(row)

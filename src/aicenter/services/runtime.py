@@ -57,13 +57,21 @@ class SchedulingLoop:
 
     def start(self) -> None:
         from aicenter.services.scheduling import recover
+        from aicenter.services.upload import UploadRunner
 
         recover(self.ctx)
         self._thread = threading.Thread(target=self._run, name="aicenter-loop", daemon=True)
         self._thread.start()
+        # Uploads are ingested beside the loop, so by exactly one process of the center.
+        self.uploads = UploadRunner(self.ctx)
+        self.ctx.uploads = self.uploads  # type: ignore[attr-defined]
+        self.uploads.start()
 
     def stop(self) -> None:
         self._stop.set()
+        uploads = getattr(self, "uploads", None)
+        if uploads is not None:
+            uploads.stop()
         if self._thread is not None:
             self._thread.join(timeout=30)
 

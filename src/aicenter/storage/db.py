@@ -92,6 +92,12 @@ class Tx:
         return DatasetRepository(self.conn)
 
     @cached_property
+    def uploads(self) -> Any:
+        from aicenter.storage.repositories.upload import UploadRepository
+
+        return UploadRepository(self.conn)
+
+    @cached_property
     def licences(self) -> Any:
         from aicenter.storage.repositories.licence import LicenceRepository
 

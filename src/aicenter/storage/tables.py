@@ -239,3 +239,19 @@ dataset_reads = Table(
     Column("tokens", BigInteger, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
 )
+
+uploads = Table(
+    "uploads", metadata,
+    Column("id", String(40), primary_key=True),
+    Column("dataset_id", String(64), nullable=False),
+    Column("provider_org_id", String(40), ForeignKey("organisations.id"), nullable=False,
+           index=True),
+    Column("person_id", String(40), ForeignKey("people.id"), nullable=False),
+    Column("request", JSON, nullable=False),
+    Column("source_path", Text, nullable=False),
+    Column("status", String(20), nullable=False, index=True),
+    Column("message", Text, nullable=False, default=""),
+    Column("version", String(40), nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("finished_at", UtcDateTime, nullable=True),
+)

@@ -1,20 +1,22 @@
-"""/api/v1/datasets and /api/v1/dataset-reads: upload (raw request body), catalogue, metered
-reads. There is deliberately no route that returns records."""
+"""/api/v1/datasets, /api/v1/uploads and /api/v1/dataset-reads: upload (raw request body,
+ingested in the background), catalogue, metered reads. There is deliberately no route that
+returns records."""
 
 from __future__ import annotations
 
-import secrets
+import shutil
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from aicenter.api.deps import Ctx, Who
-from aicenter.api.schemas import DatasetDetailOut, DatasetOut, DatasetReadOut
+from aicenter.api.schemas import DatasetDetailOut, DatasetOut, DatasetReadOut, UploadOut
 from aicenter.domain.errors import InputError
-from aicenter.policy import Resource
 from aicenter.services import dataset as svc
+from aicenter.services import upload as uploads
 from aicenter.storage.repositories.dataset import DatasetRow
+from aicenter.storage.repositories.upload import UploadRow
 
 router = APIRouter(tags=["datasets"])
 
@@ -31,7 +33,7 @@ def _fields(d: DatasetRow) -> dict[str, Any]:
             "created_at": d.created_at}
 
 
-@router.post("/datasets", status_code=201)
+@router.post("/datasets", status_code=202)
 async def upload(
     request: Request, ctx: Ctx, who: Who,
     name: Annotated[str, Query(description="Dataset name (lowercase, digits, . _ -)")],
@@ -45,28 +47,48 @@ async def upload(
     input_format: Annotated[str | None, Query(alias="format")] = None,
     pii_action: Annotated[list[str] | None, Query(description="TYPE=drop|redact|pseudonymise")
                           ] = None,
-) -> DatasetOut:
-    """Upload a file as the request body (streamed to the center's disk); the server ingests
-    it into the dataset store and answers with the dataset's metadata."""
-    who.check(ctx, "dataset:upload", Resource("Dataset", "new", org_id or who.org_id))
+) -> UploadOut:
+    """Upload a file as the request body (streamed to the center's disk). The upload is
+    checked before the body is read, then queued: the center ingests it in the background
+    (resuming after a crash); follow it with ``GET /uploads/{id}``."""
     safe = filename.replace("/", "_").replace("\\", "_").lstrip(".")
     if not safe:
         raise InputError("give the file's name", field="filename")
-    folder = ctx.settings.home / "uploads" / secrets.token_hex(8)
+    upload_request = svc.UploadRequest(name, safe, org_id, domestic, licence, description,
+                                       field, input_format, tuple(pii_action or ()))
+    await run_in_threadpool(svc.check_upload, ctx, who, upload_request)
+    upload_id = uploads.new_upload_id()
+    folder = uploads.upload_folder(ctx, upload_id)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / safe
     try:
         with path.open("wb") as f:
             async for chunk in request.stream():
                 f.write(chunk)
-        row = await run_in_threadpool(
-            svc.upload, ctx, who,
-            svc.UploadRequest(name, safe, org_id, domestic, licence, description, field,
-                              input_format, tuple(pii_action or ())), path)
-    finally:
-        path.unlink(missing_ok=True)
-        folder.rmdir()
-    return dataset_out(row)
+        row = await run_in_threadpool(uploads.accept, ctx, who, upload_id, upload_request,
+                                      path)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return upload_out(row)
+
+
+@router.get("/uploads")
+def list_uploads(ctx: Ctx, who: Who) -> list[UploadOut]:
+    """Uploads of your organisation (every organisation's for operators and auditors)."""
+    return [upload_out(u) for u in uploads.list_uploads(ctx, who)]
+
+
+@router.get("/uploads/{upload_id}")
+def get_upload(upload_id: str, ctx: Ctx, who: Who) -> UploadOut:
+    """An upload's status: queued, ingesting, succeeded (with the version) or failed (why)."""
+    return upload_out(uploads.get_upload(ctx, who, upload_id))
+
+
+def upload_out(u: UploadRow) -> UploadOut:
+    return UploadOut(id=u.id, dataset_id=u.dataset_id, provider_org_id=u.provider_org_id,
+                     status=u.status.value, message=u.message, version=u.version,
+                     created_at=u.created_at, finished_at=u.finished_at)
 
 
 @router.get("/datasets")
