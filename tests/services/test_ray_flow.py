@@ -141,3 +141,56 @@ def test_cli_job_on_ray(ray_address: str, tmp_path: Path, cli,  # type: ignore[n
         assert used > 0
         assert Decimal(after.available_h100e_h) == Decimal(10) - used
     built.ctx.db.dispose()
+
+
+def test_licensed_job_on_ray_reads_metered_and_billed(ctx: ServiceContext, operator: Caller,
+                                                      ray_address: str, tmp_path: Path) -> None:
+    """Compute-to-data on Ray: the job reads through the center's reader inside the Ray job
+    (in-process reader: Ray runs no gateway sidecar), its reads are metered, and the royalty
+    booked equals the metered tokens."""
+    import json
+    from datetime import timedelta
+
+    from aicenter.domain.org import OrgClass
+    from aicenter.domain.person import Role
+    from aicenter.exchange.meter import read_log, usage_by_job_dataset
+    from aicenter.services import dataset as dataset_svc
+    from aicenter.services import licence as licence_svc
+    from aicenter.services import org as org_svc
+    from aicenter.services import royalty as royalty_svc
+    from tests.services.test_exchange_flow import ARTICLES, READER
+
+    ctx.clock = SystemClock()
+    ctx.settings.backend = "ray"
+    ctx.settings.ray_address = ray_address
+    ctx.settings.metering_interval_s = 0.5
+    _, member, _grant = seed_center(ctx, operator, budget="100", pools=CLUSTER_CHIPS)
+    news = org_svc.create_org(ctx, operator, "Ray News", OrgClass.ENTERPRISE)
+    provider = Caller(org_svc.add_person(ctx, operator, news.id, "P", "p@raynews.kr",
+                                         Role.DATA_PROVIDER))
+    source = tmp_path / "articles.jsonl"
+    source.write_text("".join(json.dumps(a, ensure_ascii=False) + "\n" for a in ARTICLES),
+                      encoding="utf-8")
+    dataset_svc.upload(ctx, provider, dataset_svc.UploadRequest(
+        "daily-news", "articles.jsonl", licence_text="proprietary"), source)
+    today = ctx.clock.now().date()
+    offer = licence_svc.create_offer(ctx, provider, "daily-news", {
+        "purposes": ["pre-training"], "term_start": str(today - timedelta(days=1)),
+        "term_end": str(today + timedelta(days=30)),
+        "price": {"basis": "per-million-tokens", "amount": "1000000"}})
+    licence_svc.accept(ctx, member, offer.id, "pre-training")
+    attach_backend(ctx)
+    spec = parse_job_spec(json.dumps({
+        "name": "ray-reader", "command": READER, "max_duration": "2m",
+        "resources": [{"chip": "nvidia-h100-sxm", "count": 1}], "datasets": ["daily-news"]}))
+    job, _ = job_svc.submit(ctx, member, spec)
+    done = run_until(ctx, job.id, {JobStatus.SUCCEEDED, JobStatus.FAILED}, timeout_s=180)
+    log = job_svc.logs(ctx, member, job.id).text
+    assert done.status is JobStatus.SUCCEEDED and done.handle.startswith("ray:"), log
+    assert f"read {len(ARTICLES)}" in log
+    metered = usage_by_job_dataset(read_log(royalty_svc.meter_log_path(ctx, job.id)).meters)
+    tokens = metered[(job.id, "daily-news")].tokens
+    with ctx.db.transaction(write=False) as tx:
+        receivable = tx.ledger.flow(f"receivable:{member.org_id}", "KRW", "royalty")
+        assert tx.ledger.unbalanced_transactions() == []
+    assert receivable == tokens > 0  # 1 KRW per token
