@@ -205,3 +205,66 @@ def test_domestic_dataset_is_not_served_to_a_foreign_pool_grant(
         gateway.stop()
         thread.join(timeout=5)
     assert not royalty_svc.meter_log_path(ctx, job.id).exists()
+
+
+NEIGHBOUR = """
+import json, os, socket, sys, time
+sockets, victim = sys.argv[1], sys.argv[2]
+def theirs():
+    return [n for n in os.listdir(sockets) if n.startswith(victim + '-')]
+deadline = time.monotonic() + 20
+while not theirs() and time.monotonic() < deadline:
+    time.sleep(0.1)  # wait for the licensed job's gateway
+for name in theirs():
+    path = os.path.join(sockets, name)
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(path)  # reachable, but the capability token is the licensed job's alone
+    s.sendall(json.dumps({'token': 'guess', 'op': 'open', 'dataset': 'daily-news'}).encode()
+              + b'\\n')
+    print('neighbour got:', s.recv(4096)[4:].decode(), flush=True)
+    for attempt in (lambda: os.rename(path, path + '.mine'), lambda: os.unlink(path),
+                    lambda: open(path + '.fake', 'w')):
+        try:
+            attempt()
+            print('LEAK replaced the socket', flush=True)
+        except OSError as exc:
+            print('denied', type(exc).__name__, flush=True)
+"""
+
+
+def test_a_job_without_agreement_cannot_use_or_replace_a_licensed_jobs_gateway(
+        exchange, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Job B (no agreement, no datasets) runs next to licensed job A: it can see A's socket
+    but gets no record without A's token, and cannot rename, remove or shadow the socket."""
+    import time
+
+    from aicenter.exchange.gateway import socket_dir
+    from aicenter.services.scheduling import make_policy, run_round
+
+    ctx, member, _provider, _dataset, offer = exchange
+    licence_svc.accept(ctx, member, offer.id, "pre-training")
+    honest = tmp_path / "honest.py"
+    honest.write_text(HONEST, encoding="utf-8")
+    neighbour = tmp_path / "neighbour.py"
+    neighbour.write_text(NEIGHBOUR, encoding="utf-8")
+    a, _ = job_svc.submit(ctx, member, _spec(
+        ["daily-news"], command=f"sleep 3; {sys.executable} {honest}"))
+    b, _ = job_svc.submit(ctx, member, _spec(
+        [], command=f"{sys.executable} {neighbour} {socket_dir()} {a.id}"))
+    policy = make_policy(ctx)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        run_round(ctx, policy)
+        with ctx.db.transaction(write=False) as tx:
+            done = [tx.jobs.get(j.id) for j in (a, b)]
+        if all(j.status.finished for j in done):
+            break
+        time.sleep(0.1)
+    assert [j.status for j in done] == [JobStatus.SUCCEEDED] * 2, [j.message for j in done]
+    log_b = job_svc.logs(ctx, member, b.id).text
+    assert "neighbour got:" in log_b and "bad-capability" in log_b, log_b
+    assert "LEAK" not in log_b and log_b.count("denied OSError") == 3, log_b
+    assert f"read {len(ARTICLES)}" in job_svc.logs(ctx, member, a.id).text
+    meters = read_log(royalty_svc.meter_log_path(ctx, a.id)).meters
+    assert sum(m.records for m in meters) == len(ARTICLES)  # A's reads only, once
+    assert not royalty_svc.meter_log_path(ctx, b.id).exists()
