@@ -5,8 +5,12 @@ hold unchanged when every job runs inside the isolation wrapper."""
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
@@ -251,3 +255,41 @@ def test_a_sidecar_that_never_gets_ready_fails_the_run(tmp_path: Path) -> None:
     assert state is RunState.FAILED and code is None
     assert "the data gateway did not start: cannot open the store" in message
     assert message in log and not marker.exists()
+
+
+
+@pytest.mark.skipif(os.getuid() != 0 or shutil.which("setpriv") is None
+                    or not Path("/usr/bin/python3").exists(),
+                    reason="needs root (to become an unprivileged user), setpriv and a system "
+                    "Python that user can run")
+def test_the_wrapper_works_for_an_unprivileged_server() -> None:
+    """The same wrapper run by uid 65534, as an unprivileged server would run it (the wrapper
+    is standard library only, so the system's Python runs the file itself): the covers hold,
+    the command runs with that uid and no capability."""
+    import aicenter.backends.isolation as wrapper
+
+    root = Path(tempfile.mkdtemp(prefix="aicenter-unprivileged-"))
+    try:
+        (root / "home" / "datasets").mkdir(parents=True)
+        (root / "home" / "datasets" / "part.parquet").write_text("SECRET")
+        (root / "home" / "run" / "work").mkdir(parents=True)
+        shutil.copy(wrapper.__file__, root / "wrapper.py")
+        (root / "home" / "run" / "request.json").write_text(json.dumps({
+            "command": ["/bin/sh", "-c", f"id -u; cat {root}/home/datasets/part.parquet; "
+                        "grep CapEff /proc/self/status; touch made"],
+            "env": {"PATH": "/usr/bin:/bin"},
+            "isolation": {"hide": [str(root / "home")], "keep": [str(root / "home/run/work")],
+                          "writable": [str(root / "home/run/work")],
+                          "cwd": str(root / "home/run/work")}}))
+        subprocess.run(["chown", "-R", "65534:65534", str(root)], check=True)
+        root.chmod(0o755)
+        done = subprocess.run(
+            ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+             "/usr/bin/python3", "-I", str(root / "wrapper.py"), str(root / "home" / "run")],
+            capture_output=True, text=True, timeout=60, env={}, check=False)
+        assert done.returncode == 0, done.stderr  # the last command (touch) succeeded
+        assert done.stdout.splitlines() == ["65534", "CapEff:\t0000000000000000"], done
+        assert "No such file or directory" in done.stderr and "SECRET" not in done.stdout
+        assert (root / "home" / "run" / "work" / "made").exists()
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
