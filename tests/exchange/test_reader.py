@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable
+from dataclasses import astuple
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from aicenter.exchange.licence import (
     accept_offer,
 )
 from aicenter.exchange.meter import (
+    MeterEvent,
     append_events,
     iter_log,
     merge_into,
@@ -203,8 +205,17 @@ def test_log_rereads_and_merges_never_double_count(
     assert read_log(log).meters == events
     audit = tmp_path / "audit.jsonl"
     assert merge_into(audit, log) == 3
-    assert merge_into(audit, log) == 0
+    size = audit.stat().st_size
+    assert merge_into(audit, log) == 0 and audit.stat().st_size == size
     assert read_log(audit).meters == events
+    # Incremental: only what the source gained is read and appended.
+    later = MeterEvent("late-writer", 1, *astuple(events[0])[2:])
+    append_events(log, [later])
+    assert merge_into(audit, log) == 1 and read_log(audit).meters == (*events, later)
+    # A crash after the append but before the offsets were saved: merged again, counted once.
+    audit.with_name(audit.name + ".merged.json").unlink()
+    assert merge_into(audit, log) == 4
+    assert read_log(audit).meters == (*events, later)
 
 
 def test_torn_last_line_is_ignored_and_the_log_continues(

@@ -175,17 +175,57 @@ def collect_events(events: Iterable[LogEvent]) -> LogContents:
 
 
 def merge_into(audit_log: Path, *sources: Path) -> int:
-    """Copy into ``audit_log`` the events of ``sources`` (jobs' meter logs) it lacks; returns
-    how many were added. Running it again adds nothing."""
-    present = set(read_log(audit_log).keys)
+    """Copy into ``audit_log`` the events of ``sources`` (jobs' meter logs) not merged yet;
+    returns how many were added. Running it again adds nothing.
+
+    Incremental: ``<audit log>.merged.json`` remembers, per source, the byte offset (and line
+    number, for error messages) up to which it has been merged, so a call reads only what the
+    sources gained since the last one and never re-reads the audit log (which grows with every
+    job of the center). The offsets are written after the fsynced append: a crash between the
+    two appends the same events again next time, and every reader counts an event once (events
+    are keyed by writer and seq)."""
+    state_path = audit_log.with_name(audit_log.name + ".merged.json")
+    state: dict[str, list[int]] = (json.loads(state_path.read_text(encoding="utf-8"))
+                                   if state_path.exists() else {})
     new: list[LogEvent] = []
+    seen: set[tuple[str, int]] = set()
     for source in sources:
-        for event in iter_log(source):
-            if event.key not in present:
-                present.add(event.key)
+        name = str(source.resolve())
+        offset, line = state.get(name, [0, 0])
+        events, offset, line = _events_after(source, offset, line)
+        state[name] = [offset, line]
+        for event in events:
+            if event.key not in seen:
+                seen.add(event.key)
                 new.append(event)
     append_events(audit_log, new)
+    state_path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = state_path.with_name(state_path.name + ".tmp")
+    tmp.write_text(json.dumps(state, sort_keys=True), encoding="utf-8")
+    os.replace(tmp, state_path)
     return len(new)
+
+
+def _events_after(path: Path, offset: int, line: int) -> tuple[list[LogEvent], int, int]:
+    """The complete events of the log after byte ``offset`` (line ``line``), with the offset
+    and line number after the last complete line (a torn tail is left for later: it is either
+    completed or skipped)."""
+    if not path.exists():
+        return [], offset, line
+    events: list[LogEvent] = []
+    with path.open("rb") as f:
+        f.seek(offset)
+        for raw in f:
+            if not raw.endswith(b"\n"):
+                break
+            offset += len(raw)
+            line += 1
+            try:
+                value = json.loads(raw)
+            except json.JSONDecodeError:
+                continue  # a torn line ended by _repair_torn_tail
+            events.append(_event(value, str(path), line))
+    return events, offset, line
 
 
 class MeterWriter:
