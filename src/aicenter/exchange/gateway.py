@@ -17,8 +17,10 @@ Per connection (wire format in :mod:`aicenter.exchange.gateway_client`) the gate
 dataset with :func:`aicenter.exchange.reader.open_dataset`, so the same rules hold: the grant
 is for this job and purpose, names the dataset, has not expired (checked again before every
 batch), and a dataset tagged domestic is served only to a job on a domestic pool. For each
-``next`` it reads one batch, appends the meter event (records, UTF-8 bytes, tokens) to the
-job's meter log and fsyncs it, and only then sends the records. The meter log is written by
+``next`` it takes the next batch, appends the meter event (records, UTF-8 bytes, tokens) to
+the job's meter log and fsyncs it, and only then sends the records. (A thread reads one batch
+ahead from the store so the read overlaps the job's work; that batch is neither metered nor
+sent unless the job asks for it.) The meter log is written by
 this process alone, so the job can neither skip nor forge an event: billed use (computed from
 the log) equals metered use, and every record the job received is in it.
 
@@ -33,6 +35,7 @@ import hashlib
 import hmac
 import json
 import os
+import queue
 import signal
 import socket
 import stat
@@ -43,7 +46,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from aicenter.domain.errors import InputError
 from aicenter.exchange.gateway_client import (
@@ -213,23 +216,72 @@ class DataGateway:
             return
         send_frame(conn, {"open": reader.dataset_id, "version": reader.manifest_version,
                           "records_total": reader.records_total})
-        self._stream(conn, lines, reader, reader.batches())
+        ahead = _ReadAhead(reader.unmetered_batches())
+        try:
+            self._stream(conn, lines, reader, ahead)
+        finally:
+            ahead.close()
 
     @staticmethod
     def _stream(conn: socket.socket, lines: Any, reader: DatasetReader,
-                batches: Iterator[list[StoredRecord]]) -> None:
+                ahead: _ReadAhead) -> None:
         """One metered batch per ``next``: the event is fsynced before the records go out."""
         while lines.readline(64).strip() == b"next":
-            try:
-                batch = next(batches)
-            except StopIteration:
+            batch = ahead.next()
+            if batch is None:
                 send_frame(conn, {"end": True})
                 return
+            try:
+                reader.meter(batch)
             except AccessDeniedError as exc:  # e.g. the grant expired mid-read
                 send_frame(conn, {"error": "access-denied", "message": str(exc)})
                 return
             send_frame(conn, {"records": [record_to_json(r) for r in batch],
                               "event": reader.events[-1].to_dict()})
+
+
+class _ReadAhead:
+    """Reads the next batch from the store while the job works on the current one (a thread
+    and a queue of one). Nothing read ahead is metered or sent until the job asks for it."""
+
+    _END = object()
+
+    def __init__(self, batches: Iterator[list[StoredRecord]]) -> None:
+        self._batches = batches
+        self._queue: queue.Queue[object] = queue.Queue(maxsize=1)
+        self._closed = threading.Event()
+        self._thread = threading.Thread(target=self._fill, daemon=True)
+        self._thread.start()
+
+    def _fill(self) -> None:
+        try:
+            for batch in self._batches:
+                if not self._put(batch):
+                    return
+            self._put(self._END)
+        except Exception as exc:  # handed to the reader thread, raised there
+            self._put(exc)
+
+    def _put(self, item: object) -> bool:
+        while not self._closed.is_set():
+            try:
+                self._queue.put(item, timeout=0.5)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def next(self) -> list[StoredRecord] | None:
+        """The next batch, or ``None`` at the end; re-raises a read error of the store."""
+        item = self._queue.get()
+        if isinstance(item, Exception):
+            raise item
+        if item is self._END:
+            return None
+        return cast(list[StoredRecord], item)
+
+    def close(self) -> None:
+        self._closed.set()
 
 
 def main() -> None:

@@ -298,15 +298,21 @@ class DatasetReader:
 
     def batches(self) -> Iterator[list[StoredRecord]]:
         """Batches of records with provenance; each is metered (fsynced) before it is yielded."""
+        for batch in self.unmetered_batches():
+            yield self.meter(batch)
+
+    def unmetered_batches(self) -> Iterator[list[StoredRecord]]:
+        """The batches as read from the store, not metered: for the gateway, which reads one
+        batch ahead and meters it with :meth:`meter` only when the job asks for it."""
         batch: list[StoredRecord] = []
         for part in self._manifest.parts:
             for record in self._store.read_part(part):
                 batch.append(record)
                 if len(batch) >= self._batch_records:
-                    yield self._metered(batch)
+                    yield batch
                     batch = []
         if batch:
-            yield self._metered(batch)
+            yield batch
 
     def records(self) -> Iterator[StoredRecord]:
         for batch in self.batches():
@@ -318,7 +324,8 @@ class DatasetReader:
             for record in batch:
                 yield record.text
 
-    def _metered(self, batch: list[StoredRecord]) -> list[StoredRecord]:
+    def meter(self, batch: list[StoredRecord]) -> list[StoredRecord]:
+        """Check the grant's expiry, append the batch's meter event durably, return the batch."""
         now = self._context.clock()
         if now >= self._context.grant.valid_until:
             raise AccessDeniedError(
