@@ -126,6 +126,7 @@ class LocalBackend:
         elif isolation is not None:
             self.isolation_note = ("job isolation is off (job_isolation = none): this job ran "
                                    "WITHOUT isolation and could read the center's files")
+            log.warning("%s", self.isolation_note)
 
     @property
     def name(self) -> str:
