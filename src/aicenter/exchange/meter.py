@@ -233,10 +233,13 @@ class MeterWriter:
     gateway meters the reads of several connections of one job through one writer, and the
     log's order of a writer's events is the order of their numbers."""
 
-    def __init__(self, path: Path, writer: str) -> None:
+    def __init__(self, path: Path, writer: str, *, fresh: bool = False) -> None:
+        """``fresh``: ``writer`` is a new id (it has written nothing to this log), so its
+        numbers start at 1 without reading the log to find where they had got to."""
         self.path = path
         self.writer = writer
-        self._seq = max((e.seq for e in iter_log(path) if e.writer == writer), default=0)
+        self._seq = 0 if fresh else max(
+            (e.seq for e in iter_log(path) if e.writer == writer), default=0)
         self._lock = threading.Lock()
 
     def next_seq(self) -> int:

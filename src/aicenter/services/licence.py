@@ -96,8 +96,10 @@ def accept(ctx: ServiceContext, caller: Caller, offer_id: str, purpose: str,
                 txn = royalty_transaction(line, agreement)
                 if txn is not None:
                     tx.ledger.book(txn)
-        # in the same transaction: if the log write fails, the agreement is not stored
-        MeterWriter(audit_log_path(ctx), "center").agreement(agreement)
+        # in the same transaction: if the log write fails, the agreement is not stored. The
+        # writer id is the agreement's own, so the (large) audit log is not read to number it.
+        MeterWriter(audit_log_path(ctx), f"agreement:{agreement.id}", fresh=True
+                    ).agreement(agreement)
     return agreement
 
 
