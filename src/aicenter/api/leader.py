@@ -69,6 +69,11 @@ class ElectedLoop:
             self._thread.join(timeout=30)
         if self._lock is not None:
             self.loop.stop()
+            thread = getattr(self.loop, "_thread", None)
+            if thread is not None and thread.is_alive():
+                # a round outlived the join: keep the lock, the process's exit drops it
+                log.warning("scheduling loop still busy at shutdown; lock kept until exit")
+                return
             self._lock.close()
             self._lock = None
 
