@@ -61,11 +61,15 @@ def test_worker_pool_on_postgresql_is_its_share_without_overflow(tmp_path: Path,
         open_database(too_many)
 
 
+@pytest.mark.parametrize("how", ["option", "environment"])
 def test_serve_refuses_to_start_with_too_small_a_share(tmp_path: Path, cli,  # type: ignore[no-untyped-def]
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+                                                       monkeypatch: pytest.MonkeyPatch,
+                                                       how: str) -> None:
     monkeypatch.setenv("AICENTER_DATABASE_URL", "postgresql+psycopg://nobody@127.0.0.1:1/x")
     monkeypatch.setenv("AICENTER_DATABASE_MAX_CONNECTIONS", "10")
-    result = cli("serve", "--home", tmp_path, "--workers", "3")
+    if how == "environment":
+        monkeypatch.setenv("AICENTER_WORKERS", "3")
+    result = cli("serve", "--home", tmp_path, *(["--workers", "3"] if how == "option" else []))
     assert result.code == 2
     assert "field 'database_max_connections'" in result.err and "leaves 3 each" in result.err
     assert "Traceback" not in result.err

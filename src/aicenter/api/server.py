@@ -111,7 +111,7 @@ def serve(settings: Settings, workers: int = 1) -> None:
         sys.stdout.write(f"operator token (also in {settings.home / TOKEN_FILE}): "
                          f"{server.operator_token}\n")
     sys.stdout.write(f"aicenter serving on http://{settings.host}:{settings.port} "
-                     f"(API docs at /docs, database {server.ctx.db.dialect}"
+                     f"(web pages at /, API docs at /docs, database {server.ctx.db.dialect}"
                      f"{_pool_note(server.ctx.db)})\n")
     sys.stdout.flush()
     uvicorn.run(server.app, host=settings.host, port=settings.port, log_level="warning")

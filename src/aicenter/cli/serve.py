@@ -15,8 +15,9 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Address (default 127.0.0.1)")] = None,
     home: Annotated[Path | None, typer.Option(help="State directory (AICENTER_HOME)")] = None,
     backend: Annotated[str | None, typer.Option(help="Execution backend: local or ray")] = None,
-    workers: Annotated[int, typer.Option(min=1, help="API worker processes (the scheduling "
-                                         "loop runs in one of them)")] = 1,
+    workers: Annotated[int | None, typer.Option(min=1, help="API worker processes (default 1 "
+                                                "or AICENTER_WORKERS); the scheduling loop runs "
+                                                "in one of them, the others stand by")] = None,
 ) -> None:
     """Run the center's API server on 127.0.0.1:8000 (OpenAPI docs at /docs)."""
     from aicenter.api.server import serve as run_server
@@ -25,4 +26,5 @@ def serve(
     for key, value in (("port", port), ("host", host), ("home", home), ("backend", backend)):
         if value is not None:
             overrides[key] = value
-    run_server(Settings(**overrides), workers)  # type: ignore[arg-type]
+    settings = Settings(**overrides)  # type: ignore[arg-type]
+    run_server(settings, workers or settings.workers)
