@@ -134,6 +134,13 @@ def test_two_workers_one_loop_and_takeover(tmp_path: Path, pg_url: str) -> None:
                                  key=lambda u: u.interval_start)
                 for before, later in itertools.pairwise(records):
                     assert later.interval_start == before.interval_end  # none counted twice
+        # the web pages on PostgreSQL, from whichever worker answers (new connections)
+        cookie = httpx.post(f"{url}/login", data={"token": token}).cookies
+        for path, text in (("/", "nvidia-h100-sxm"), ("/jobs", third.id),
+                           (f"/jobs/{second.id}", "start"), ("/grants", "Uni"),
+                           ("/usage", "<svg")):
+            page = httpx.get(f"{url}{path}", cookies=cookie)
+            assert page.status_code == 200 and text in page.text, path
     finally:
         server.send_signal(signal.SIGTERM)
         try:
