@@ -84,6 +84,11 @@ class Settings(BaseSettings):
         default=10.0,
         description="Seconds between SIGTERM and SIGKILL when a job is preempted or cancelled.",
     )
+    max_lost_runs: int = Field(
+        default=3, ge=0,
+        description="Runs of one job that may be lost (runner or node died without an exit) "
+        "and requeued; the next lost run fails the job.",
+    )
     idle_reclaim_days: int = Field(
         default=30, description="Days without usage after which a grant gets a reclaim notice."
     )

@@ -94,3 +94,31 @@ def test_lost_run_is_requeued_runs_again_and_is_charged_once(live) -> None:  # t
     second_s = sum((r.chip_seconds for r in second), Decimal(0)) / 2
     assert Decimal(SLEEP_S) - Decimal("0.2") <= second_s <= Decimal(SLEEP_S) + 4
     ledger_checks(ctx, grant.grant.id, job.id, Decimal(100))  # one charge per record
+
+
+def test_a_job_whose_runs_keep_getting_lost_fails(live) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    """After ``max_lost_runs`` requeues the next lost run fails the job (with the reason)
+    instead of requeueing it forever; its hold is released."""
+    ctx, member, grant = live
+    ctx.settings.max_lost_runs = 1
+    job, _ = job_svc.submit(ctx, member, spec(retries=0, command="sleep 30"))
+    for attempt in (1, 2):
+        running = run_until(ctx, job.id, {JobStatus.RUNNING})
+        assert running.attempts == attempt
+        run_dir = Path(RunHandle.parse(running.handle).locator)
+        wait_for(run_dir / RUNNER)
+        runner = read_json(run_dir / LAUNCH)
+        assert runner is not None
+        os.kill(runner["runner_pid"], signal.SIGKILL)
+        while is_same_process_alive(runner["runner_pid"], runner["runner_ticks"]):
+            time.sleep(0.02)
+        report = RoundReport()
+        poll_running(ctx, report)
+        if attempt == 1:
+            assert report.requeued == [job.id]
+            assert job_svc.get_job(ctx, member, job.id).lost_runs == 1
+    assert report.finished == [job.id]
+    failed = job_svc.get_job(ctx, member, job.id)
+    assert failed.status is JobStatus.FAILED and "lost" in failed.message
+    assert "max_lost_runs 1" in failed.message
+    ledger_checks(ctx, grant.grant.id, job.id, Decimal(100))

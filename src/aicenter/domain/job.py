@@ -106,6 +106,7 @@ class Job:
     exit_code: int | None = None
     message: str = ""
     cancel_requested: bool = False
+    lost_runs: int = 0
 
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")

@@ -91,7 +91,13 @@ def _settle(ctx: ServiceContext, job_id: str, status: RunStatus, report: RoundRe
             report.metered += 1
         state = status.state
         retry = state is RunState.FAILED and job.attempts <= job.spec.max_retries
-        requeue = state is RunState.PREEMPTED or state is RunState.LOST or retry
+        lost = state is RunState.LOST
+        if lost and job.lost_runs >= ctx.settings.max_lost_runs:
+            status = RunStatus(RunState.FAILED, message=(
+                f"run lost (runner or node died without an exit) {job.lost_runs + 1} times; "
+                f"not requeued again (max_lost_runs {ctx.settings.max_lost_runs})"))
+            state, lost = RunState.FAILED, False
+        requeue = state is RunState.PREEMPTED or lost or retry
         if job.spec.datasets:  # royalties are booked once, when the job ends for good
             from aicenter.services.royalty import record_reads
 
@@ -104,8 +110,8 @@ def _settle(ctx: ServiceContext, job_id: str, status: RunStatus, report: RoundRe
                 return
             tx.jobs.update(job.id, expect_status=JobStatus.RUNNING, status=JobStatus.QUEUED,
                            chip=None, chip_count=0, handle=None, started_at=None,
-                           metered_until=None, message=f"requeued after {state.value} run "
-                           f"{job.attempts}")
+                           metered_until=None, lost_runs=job.lost_runs + int(lost),
+                           message=f"requeued after {state.value} run {job.attempts}")
             report.requeued.append(job.id)
             return
         final = {RunState.SUCCEEDED: JobStatus.SUCCEEDED, RunState.CANCELLED:

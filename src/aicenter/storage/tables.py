@@ -145,6 +145,7 @@ jobs = Table(
     Column("exit_code", Integer, nullable=True),
     Column("message", Text, nullable=False, default=""),
     Column("cancel_requested", Boolean, nullable=False, default=False),
+    Column("lost_runs", Integer, nullable=False, default=0),
     UniqueConstraint("person_id", "idempotency_key", name="uq_jobs_person_idempotency"),
     Index("ix_jobs_status", "status"),
     Index("ix_jobs_org_submitted", "org_id", "submitted_at"),

@@ -20,7 +20,7 @@ def _job(row: Any) -> Job:
         backend=row.backend, handle=row.handle, attempts=row.attempts,
         started_at=row.started_at, finished_at=row.finished_at, metered_until=row.metered_until,
         exit_code=row.exit_code, message=row.message,
-        cancel_requested=bool(row.cancel_requested),
+        cancel_requested=bool(row.cancel_requested), lost_runs=row.lost_runs,
     )
 
 
@@ -35,6 +35,7 @@ def _row(job: Job) -> dict[str, Any]:
         "started_at": job.started_at, "finished_at": job.finished_at,
         "metered_until": job.metered_until, "exit_code": job.exit_code,
         "message": job.message, "cancel_requested": job.cancel_requested,
+        "lost_runs": job.lost_runs,
     }
 
 
