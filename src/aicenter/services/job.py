@@ -47,15 +47,25 @@ def get_job(ctx: ServiceContext, caller: Caller, job_id: str) -> Job:
 
 
 def list_jobs(ctx: ServiceContext, caller: Caller, *, org_id: str | None = None,
-              status: JobStatus | None = None, limit: int = 1000) -> list[Job]:
+              status: JobStatus | None = None, limit: int = 1000,
+              newest_first: bool = False) -> list[Job]:
     if not caller.sees_all:
         org_id = org_id or caller.org_id
     caller.check(ctx, "job:read", Resource("Job", "any", org_id) if org_id else
                  Resource("Job", "any"))
     with ctx.db.transaction(write=False) as tx:
-        jobs: list[Job] = tx.jobs.list(org_id=org_id,
-                                       statuses=[status] if status else None, limit=limit)
+        jobs: list[Job] = tx.jobs.list(org_id=org_id, statuses=[status] if status else None,
+                                       limit=limit, newest_first=newest_first)
     return jobs
+
+
+def count_jobs(ctx: ServiceContext, caller: Caller, *, status: JobStatus | None = None) -> int:
+    """How many jobs the caller may see (their organisation's; all for operators, auditors)."""
+    org_id = None if caller.sees_all else caller.org_id
+    caller.check(ctx, "job:read", Resource("Job", "any", org_id) if org_id else
+                 Resource("Job", "any"))
+    with ctx.db.transaction(write=False) as tx:
+        return int(tx.jobs.count(status, org_id))
 
 
 def finish(tx: Tx, job: Job, status: JobStatus, ctx: ServiceContext, *,

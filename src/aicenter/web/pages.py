@@ -94,10 +94,11 @@ def jobs(request: Request, status: JobStatus | None = None) -> HTMLResponse:
     who = page_caller(request)
     ctx = context_of(request)
     with page_errors():
-        found: list[Job] = job_svc.list_jobs(ctx, who, status=status)
+        newest: list[Job] = job_svc.list_jobs(ctx, who, status=status, limit=JOBS_SHOWN,
+                                              newest_first=True)
+        total = job_svc.count_jobs(ctx, who, status=status)
         names = _org_names(ctx, who)
-    newest = sorted(found, key=lambda j: j.submitted_at, reverse=True)[:JOBS_SHOWN]
-    return _render(request, "jobs.html", who, jobs=newest, total=len(found), status=status,
+    return _render(request, "jobs.html", who, jobs=newest, total=total, status=status,
                    statuses=list(JobStatus), names=names)
 
 

@@ -42,9 +42,11 @@ async def submit(body: JobIn, request: Request, response: Response,
 
 @router.get("/jobs")
 def list_jobs(ctx: Ctx, who: Who, org_id: str | None = None, status: JobStatus | None = None,
-              limit: Annotated[int, Query(ge=1, le=10000)] = 1000) -> list[JobOut]:
+              limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
+              newest_first: bool = False) -> list[JobOut]:
+    """Jobs in submission order; ``newest_first`` to have the limit keep the latest."""
     return [job_out(j) for j in svc.list_jobs(ctx, who, org_id=org_id, status=status,
-                                              limit=limit)]
+                                              limit=limit, newest_first=newest_first)]
 
 
 @router.get("/jobs/{job_id}")

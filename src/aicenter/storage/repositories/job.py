@@ -72,8 +72,11 @@ class JobRepository:
         return {(row.person_id, row.idempotency_key): _job(row) for row in rows}
 
     def list(self, *, org_id: str | None = None, statuses: Iterable[JobStatus] | None = None,
-             limit: int | None = None) -> list[Job]:
-        query = select(t).order_by(t.c.submitted_at, t.c.id)
+             limit: int | None = None, newest_first: bool = False) -> list[Job]:
+        """Jobs in submission order (``newest_first``: the latest first, so a limit keeps the
+        newest)."""
+        query = select(t).order_by(t.c.submitted_at.desc(), t.c.id.desc()) if newest_first \
+            else select(t).order_by(t.c.submitted_at, t.c.id)
         if org_id is not None:
             query = query.where(t.c.org_id == org_id)
         if statuses is not None:
@@ -82,10 +85,12 @@ class JobRepository:
             query = query.limit(limit)
         return [_job(r) for r in self.conn.execute(query)]
 
-    def count(self, status: JobStatus | None = None) -> int:
+    def count(self, status: JobStatus | None = None, org_id: str | None = None) -> int:
         query = select(func.count()).select_from(t)
         if status is not None:
             query = query.where(t.c.status == status.value)
+        if org_id is not None:
+            query = query.where(t.c.org_id == org_id)
         return int(self.conn.execute(query).scalar_one())
 
     def update(self, job_id: str, *, expect_status: JobStatus | None = None, **values: Any
