@@ -24,7 +24,12 @@ from aicenter.backends import (
     read_whole_log,
     wait_until_finished,
 )
-from aicenter.backends.ray_jobs import RayBackend, build_entrypoint, local_ray_head
+from aicenter.backends.ray_jobs import (
+    NETWORK_NOTE,
+    RayBackend,
+    build_entrypoint,
+    local_ray_head,
+)
 
 from .behaviour import FINISH_S, BackendBehaviour, python, wait_for_log
 
@@ -156,3 +161,21 @@ def test_a_zero_grace_period_still_kills_at_the_max_duration() -> None:
     request = LaunchRequest("r", ("sleep", "9"), "nvidia-h100-sxm", 1, max_duration_s=5,
                             grace_period_s=0)
     assert "timeout --kill-after=1s 5.000s sleep 9" in build_entrypoint(request)
+
+
+def test_a_run_that_should_have_no_network_says_it_had_the_network(
+        ray_address: str, state_dir: Path, unique: str) -> None:
+    """Ray cannot cut a job's network: a ``no_network`` run says so in its log (first line)
+    and its final message; a plain run says nothing of it."""
+    backend = _backend(ray_address, state_dir)
+    cut = backend.launch(LaunchRequest(unique, python("print('ran', flush=True)"),
+                                       "nvidia-h100-sxm", 0, no_network=True))
+    plain = backend.launch(LaunchRequest(f"{unique}-p", python("print('ran', flush=True)"),
+                                         "nvidia-h100-sxm", 0))
+    final = wait_until_finished(backend, cut, FINISH_S)
+    assert final.state is RunState.SUCCEEDED
+    assert final.message == f"exit code 0; {NETWORK_NOTE}"
+    assert read_whole_log(backend, cut).decode() == f"aicenter: {NETWORK_NOTE}\nran\n"
+    final = wait_until_finished(backend, plain, FINISH_S)
+    assert final.message == "exit code 0"
+    assert read_whole_log(backend, plain) == b"ran\n"

@@ -124,7 +124,10 @@ class LaunchRequest:
     (local backend; ``None`` = the backend's state directory). ``sidecar``: an argv the backend
     runs next to the job, outside the job's isolation, for the job's lifetime (the center's
     data gateway); it must print ``ready`` on a line of its own once it serves. Only backends
-    whose ``runs_sidecars`` is true accept one.
+    whose ``runs_sidecars`` is true accept one. ``no_network``: the job must get no network
+    (it reads licensed records, which must not leave the center); the caller decides it from
+    the job's datasets and the ``job_network`` setting. A backend that cannot cut the network
+    runs the job anyway and says so in its log and exit message, never silently.
     """
 
     run_id: str
@@ -138,6 +141,7 @@ class LaunchRequest:
     grace_period_s: float = DEFAULT_GRACE_PERIOD_S
     log_dir: Path | None = None
     sidecar: tuple[str, ...] = ()
+    no_network: bool = False
 
     def __post_init__(self) -> None:
         check_run_id(self.run_id)

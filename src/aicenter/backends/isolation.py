@@ -2,8 +2,8 @@
 center's files (dataset store, meter logs, keys, database, other runs) are not there.
 
 ``python -I -m aicenter.backends.isolation RUN_DIR`` is what the runner starts in place of
-the command when the request carries ``isolation`` (``hide``, ``keep``, ``cwd``). It reads
-``request.json`` and then:
+the command when the request carries ``isolation`` (``hide``, ``keep``, ``cwd``, and
+``network``: ``host`` or ``none``). It reads ``request.json`` and then:
 
 1. enters a new user and mount namespace that maps only its own uid and gid (so it works for
    a root server and an unprivileged one alike), makes every mount private, and covers each
@@ -13,7 +13,19 @@ the command when the request carries ``isolation`` (``hide``, ``keep``, ``cwd``)
    work directory, ``/tmp``, ``/var/tmp``, ``/dev/shm``), and the ``read_only`` ones inside
    them (the gateway's socket directory) are bound read-only again: the job can write
    neither the center's code nor the system (``/etc/ld.so.preload``), which the next
-   sidecar or server process would run, nor another job's socket;
+   sidecar or server process would run, nor another job's socket.
+
+   With ``network: none`` (a job that reads licensed data: its records must not leave the
+   center) the same step also enters a new network namespace, owned by that user namespace,
+   whose only interface is its own loopback, brought up (servers the job starts on
+   127.0.0.1 work; there is no route out, and the host's 127.0.0.1, PostgreSQL included, is
+   another namespace's). Abstract Unix sockets are per network namespace, so the host's are
+   gone too. Path-named Unix sockets are files and would still connect, so the caller also
+   hides ``/run`` (PostgreSQL's and other services' sockets), and the ``fresh`` directories
+   (``/tmp``, ``/var/tmp``, ``/dev/shm``) become empty private tmpfs instead of the host's:
+   no relay socket or drop file of a networked job can be reached through them. The
+   ``read_only`` directories under them (the gateway's sockets) are bound back, so the
+   gateway, a Unix socket, keeps working;
 2. enters a second user, mount and PID namespace. Mounts copied from a more privileged
    namespace are *locked* in the new one, so nobody in it can unmount a cover to look
    beneath;
@@ -42,7 +54,6 @@ import functools
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -60,6 +71,7 @@ NOT_FOUND_EXIT = 127
 FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 
 _CLONE_NEWNS = 0x00020000
+_CLONE_NEWNET = 0x40000000
 _CLONE_NEWUSER = 0x10000000
 _CLONE_NEWPID = 0x20000000
 _MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_NOEXEC = 1, 2, 4, 8
@@ -70,6 +82,7 @@ _PR_CAPBSET_DROP, _PR_SET_SECUREBITS, _PR_SET_NO_NEW_PRIVS = 24, 28, 38
 # NOROOT, NO_SETUID_FIXUP, KEEP_CAPS and NO_CAP_AMBIENT_RAISE, each with its lock bit
 _SECUREBITS = 0b1111_1111 & ~(1 << 4)
 _COVER_FLAGS = _MS_NOSUID | _MS_NODEV | _MS_NOEXEC
+_SIOCGIFFLAGS, _SIOCSIFFLAGS, _IFF_UP = 0x8913, 0x8914, 0x1
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +95,9 @@ class JobIsolation:
     hide: tuple[Path, ...] = ()
     read_only: tuple[Path, ...] = ()
     """Directories kept read-only even inside the writable ones (the gateway's sockets)."""
+    no_network_hide: tuple[Path, ...] = (Path("/run"),)
+    """Also covered for a job without network: where services keep path-named Unix sockets
+    (``/run/postgresql``), which a network namespace does not cut."""
 
 
 class IsolationError(Exception):
@@ -182,17 +198,47 @@ def freeze(hidden: list[str], writable: list[str], read_only: list[str],
             _rebind(path, read_only=True)
 
 
+def loopback_up() -> None:
+    """Bring ``lo`` of the current network namespace up (``SIOCSIFFLAGS``; needs
+    CAP_NET_ADMIN over it, which the owner of a fresh user namespace has)."""
+    import fcntl
+    import socket
+    import struct
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        try:
+            request = struct.pack("16sh14x", b"lo", 0)
+            (flags,) = struct.unpack_from("h", fcntl.ioctl(sock, _SIOCGIFFLAGS, request), 16)
+            fcntl.ioctl(sock, _SIOCSIFFLAGS, struct.pack("16sh14x", b"lo", flags | _IFF_UP))
+        except OSError as error:
+            raise IsolationError(f"bring up the loopback interface: {error}") from error
+
+
 def cover(hide: list[str], keep: list[str], writable: list[str] | None = None,
-          read_only: list[str] | None = None) -> None:
-    """Step 1 (see the module docstring): own user+mount namespace, covers, kept dirs, and
-    the file system read-only but for ``writable``."""
+          read_only: list[str] | None = None, *, network: str = "host",
+          fresh: list[str] | None = None) -> None:
+    """Step 1 (see the module docstring): own user+mount (and, for ``network='none'``,
+    network) namespace, covers, ``fresh`` empty tmpfs, kept dirs, and the file system
+    read-only but for ``writable``."""
     uid, gid = os.getuid(), os.getgid()
-    writable, read_only = writable or [], read_only or []
+    writable, read_only, fresh = writable or [], read_only or [], fresh or []
+    if network not in ("host", "none"):
+        raise IsolationError(f"network must be 'host' or 'none', not {network!r}")
     was_read_only = {p for p in writable if os.path.isdir(p) and _flags(p) & _MS_RDONLY}
-    _unshare(_CLONE_NEWUSER | _CLONE_NEWNS, "user, mount")
-    _map_identity(uid, gid)
+    if network == "none":
+        _unshare(_CLONE_NEWUSER | _CLONE_NEWNS | _CLONE_NEWNET, "user, mount, network")
+        _map_identity(uid, gid)
+        loopback_up()
+    else:
+        _unshare(_CLONE_NEWUSER | _CLONE_NEWNS, "user, mount")
+        _map_identity(uid, gid)
     _mount(None, "/", None, _MS_REC | _MS_PRIVATE)
-    kept = {k: os.open(k, os.O_PATH | os.O_DIRECTORY) for k in keep if _under(k, hide)}
+    fresh = [p for p in fresh if os.path.isdir(p) and not os.path.islink(p)]
+    kept = {k: os.open(k, os.O_PATH | os.O_DIRECTORY)
+            for k in sorted({*keep, *read_only}, key=len)
+            if _under(k, hide + fresh) and os.path.isdir(k)}
+    for path in sorted(fresh, key=len):
+        _mount("tmpfs", path, "tmpfs", _MS_NOSUID | _MS_NODEV, "mode=1777")
     covered: list[str] = []
     for path in sorted(hide, key=len):
         if os.path.isdir(path) and not os.path.islink(path):
@@ -287,7 +333,9 @@ def run(run_dir: Path) -> int:
     try:
         cover([str(p) for p in spec["hide"]], [str(p) for p in spec.get("keep", [])],
               [str(p) for p in spec.get("writable", [])],
-              [str(p) for p in spec.get("read_only", [])])
+              [str(p) for p in spec.get("read_only", [])],
+              network=str(spec.get("network", "host")),
+              fresh=[str(p) for p in spec.get("fresh", [])])
         lock_in()
     except (IsolationError, OSError) as error:
         print(f"aicenter: job isolation failed: {error}", file=sys.stderr, flush=True)
@@ -321,6 +369,23 @@ def wrapper_command(run_dir: Path) -> list[str]:
     return [sys.executable, "-I", "-m", "aicenter.backends.isolation", str(run_dir)]
 
 
+def _try(root: Path, command: list[str], spec: dict[str, Any], timeout_s: float
+         ) -> str | None:
+    """Run ``command`` through the wrapper with isolation ``spec``; ``None`` if it exits 0,
+    else what it said."""
+    (root / REQUEST).write_text(json.dumps({
+        "command": command, "env": {"PATH": "/usr/bin:/bin"}, "isolation": spec}))
+    try:
+        done = subprocess.run(wrapper_command(root), env={}, capture_output=True,
+                              timeout=timeout_s, check=False)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return f"the isolation probe did not run: {error}"
+    if done.returncode != 0:
+        said = (done.stderr or done.stdout).decode(errors="replace").strip()
+        return said or f"the isolation probe exited with {done.returncode}"
+    return None
+
+
 @functools.cache
 def probe(timeout_s: float = 20.0) -> str | None:
     """Check that isolation works on this machine: a job must not see a covered file, nor a
@@ -334,21 +399,42 @@ def probe(timeout_s: float = 20.0) -> str | None:
         (root / "hidden" / "work").mkdir()
         script = ("test ! -e ../secret && test -d /proc/1 && ! kill -0 "
                   f"{os.getpid()} 2>/dev/null && touch made && ! touch {root}/outside")
-        (root / REQUEST).write_text(json.dumps({
-            "command": ["/bin/sh", "-c", script], "env": {"PATH": "/usr/bin:/bin"},
-            "isolation": {"hide": [str(root / "hidden")], "keep": [str(root / "hidden/work")],
-                          "writable": [str(root / "hidden/work")],
-                          "cwd": str(root / "hidden" / "work")}}))
-        try:
-            done = subprocess.run(wrapper_command(root), env={}, capture_output=True,
-                                  timeout=timeout_s, check=False)
-        except (OSError, subprocess.TimeoutExpired) as error:
-            return f"the isolation probe did not run: {error}"
-        if done.returncode != 0:
-            said = (done.stderr or done.stdout).decode(errors="replace").strip()
-            return said or f"the isolation probe exited with {done.returncode}"
-    shutil.rmtree(root, ignore_errors=True)
-    return None
+        return _try(root, ["/bin/sh", "-c", script],
+                    {"hide": [str(root / "hidden")], "keep": [str(root / "hidden/work")],
+                     "writable": [str(root / "hidden/work")],
+                     "cwd": str(root / "hidden" / "work")}, timeout_s)
+
+
+_NETWORK_PROBE = """
+import socket, sys
+names = [line.split(':')[0].strip() for line in open('/proc/net/dev') if ':' in line]
+assert names == ['lo'], f'interfaces {names}, not only lo'
+try:
+    socket.create_connection(('127.0.0.1', int(sys.argv[1])), timeout=5).close()
+    sys.exit("the host's 127.0.0.1 is reachable")
+except OSError:
+    pass
+with socket.create_server(('127.0.0.1', 0)) as server:
+    socket.create_connection(server.getsockname(), timeout=5).close()
+"""
+
+
+@functools.cache
+def probe_network(timeout_s: float = 20.0) -> str | None:
+    """Check that a job can be given no network (``network: none``): it sees only ``lo``, up
+    (it connects to a server of its own), and cannot connect to a server of ours on
+    127.0.0.1. ``None`` if so, else the reason. Once per process, like :func:`probe`."""
+    import socket
+
+    with (tempfile.TemporaryDirectory(prefix="aicenter-network-probe-") as tmp,
+          socket.create_server(("127.0.0.1", 0)) as outside):
+        root = Path(tmp)
+        (root / "work").mkdir()
+        port = outside.getsockname()[1]
+        return _try(root, [sys.executable, "-I", "-c", _NETWORK_PROBE, str(port)],
+                    {"hide": [], "keep": [str(root / "work")], "writable": [str(root / "work")],
+                     "fresh": list(SCRATCH), "network": "none", "cwd": str(root / "work")},
+                    timeout_s)
 
 
 def main() -> None:

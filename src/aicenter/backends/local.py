@@ -25,6 +25,13 @@ is created, that isolation works here; if it does not, or the mode is ``none``, 
 log and exit message say that the job ran without isolation. Without ``isolation`` (a
 library user's backend) jobs run as plain processes and nothing is said.
 
+Network: a request with ``no_network`` (a job reading licensed data) runs isolated with
+``network: none``: its own network namespace with only a loopback, ``/run`` (services' Unix
+sockets) covered, and private ``/tmp``, ``/var/tmp``, ``/dev/shm`` (see
+:mod:`aicenter.backends.isolation`). Where that is not possible (isolation off or unavailable,
+or network namespaces unavailable, checked once like isolation) the job still runs, and its
+log and exit message say that it had the host's network.
+
 Sidecars: a request's ``sidecar`` (the center's data gateway) runs next to the job, outside
 its isolation, with the base environment only (see :mod:`aicenter.backends.local_runner`).
 """
@@ -55,7 +62,12 @@ from aicenter.backends.base import (
     utc_from_epoch,
 )
 from aicenter.backends.devices import accelerator_env
-from aicenter.backends.isolation import SCRATCH, JobIsolation, probe
+from aicenter.backends.isolation import (
+    SCRATCH,
+    JobIsolation,
+    probe,
+    probe_network,
+)
 from aicenter.backends.rundir import (
     EXIT,
     LAUNCH,
@@ -83,6 +95,9 @@ WORK_DIR = "work"
 """An isolated job's working directory inside its run directory (unless the request names one)."""
 
 log = logging.getLogger("aicenter.backends.local")
+
+_WITH_NETWORK = ("this job reads licensed data and should have had no network, but it ran "
+                 "WITH the host's network: its records could leave the center")
 
 
 def _is_under(path: Path, roots: tuple[Path, ...]) -> bool:
@@ -115,6 +130,8 @@ class LocalBackend:
         self.isolation = isolation
         self.isolated = False
         self.isolation_note: str | None = None
+        self.network_note: str | None = None
+        """Said by a ``no_network`` job that got the host's network after all."""
         if isolation is not None and isolation.mode == "namespace":
             reason = probe()
             self.isolated = reason is None
@@ -123,10 +140,19 @@ class LocalBackend:
                     f"job isolation 'namespace' is unavailable on this machine ({reason}); "
                     "this job ran WITHOUT isolation and could read the center's files")
                 log.warning("%s", self.isolation_note)
+            else:
+                reason = probe_network()
+                if reason is not None:
+                    self.network_note = (f"network isolation is unavailable on this machine "
+                                         f"({reason}); {_WITH_NETWORK}")
+                    log.warning("%s", self.network_note)
         elif isolation is not None:
             self.isolation_note = ("job isolation is off (job_isolation = none): this job ran "
                                    "WITHOUT isolation and could read the center's files")
             log.warning("%s", self.isolation_note)
+        if not self.isolated:
+            said = self.isolation_note or "this backend runs jobs without isolation"
+            self.network_note = f"{said}; {_WITH_NETWORK}"
 
     @property
     def name(self) -> str:
@@ -197,9 +223,11 @@ class LocalBackend:
         return RunHandle(NAME, request.run_id, str(run_dir))
 
     def _isolation_of(self, request: LaunchRequest, run_dir: Path) -> dict[str, Any]:
-        """The request's ``isolation`` (covered paths, kept work dir, cwd) or its note."""
+        """The request's ``isolation`` (covered paths, kept work dir, cwd, network) or its
+        note (also for a ``no_network`` job that will have the network after all)."""
         if not self.isolated or self.isolation is None:
-            return {"isolation": None, "isolation_note": self.isolation_note}
+            note = self.network_note if request.no_network else self.isolation_note
+            return {"isolation": None, "isolation_note": note}
         hide = tuple(p.resolve() for p in self.isolation.hide)
         if request.working_dir is not None:
             cwd = Path(request.working_dir).resolve()
@@ -213,10 +241,15 @@ class LocalBackend:
         else:
             cwd = run_dir / WORK_DIR
             cwd.mkdir(mode=0o700)
-        return {"isolation": {"hide": [str(p) for p in hide], "keep": [str(cwd)],
-                              "writable": [str(cwd), *SCRATCH],
-                              "read_only": [str(p) for p in self.isolation.read_only],
-                              "cwd": str(cwd)}, "isolation_note": None}
+        spec: dict[str, Any] = {"hide": [str(p) for p in hide], "keep": [str(cwd)],
+                                "writable": [str(cwd), *SCRATCH],
+                                "read_only": [str(p) for p in self.isolation.read_only],
+                                "cwd": str(cwd), "network": "host"}
+        if request.no_network and self.network_note is None:
+            spec["hide"] += [str(p.resolve()) for p in self.isolation.no_network_hide]
+            spec.update(network="none", fresh=list(SCRATCH))
+        note = self.network_note if request.no_network else None
+        return {"isolation": spec, "isolation_note": note}
 
     def _assign_devices(self, request: LaunchRequest) -> tuple[int, ...]:
         """Check or pick the request's device indices (see the module docstring)."""

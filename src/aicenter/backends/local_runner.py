@@ -16,10 +16,10 @@ written last, atomically: a run with ``exit.json`` has ended and nothing of it r
 
 Isolation: when the request carries ``isolation``, the runner starts the wrapper of
 :mod:`aicenter.backends.isolation` (with an empty environment) in place of the command; the
-wrapper runs the command in namespaces where the center's files are covered. A request
-without it but with an ``isolation_note`` (isolation off or unavailable) gets the note as the
-first line of the log and at the end of the exit message: a run never looks isolated when it
-was not.
+wrapper runs the command in namespaces where the center's files are covered. A request with
+an ``isolation_note`` (isolation off or unavailable; or a job that should have had no network
+and has it) gets the note as the first line of the log and at the end of the exit message: a
+run never looks isolated when it was not.
 
 Sidecar: when the request carries ``sidecar`` (the center's data gateway), the runner starts it
 first, in a session of its own, outside the isolation, with ``sidecar.log`` as its stderr, and

@@ -45,6 +45,7 @@ weeks, not for thousands of tiny jobs.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import re
@@ -76,6 +77,9 @@ RESOURCE_PREFIX = "accel:"
 START_MARKER = b"aicenter-run-started "
 _MARKER_LINE = re.compile(rb"aicenter-run-started ([0-9.]+)\n")
 METADATA_KEY = "aicenter_run"
+NETWORK_NOTE = ("the ray backend cannot cut a job's network: this job reads licensed data "
+                "and should have had no network, but it ran WITH the network of its Ray node")
+"""Said in the log and the exit message of a ``no_network`` run (never silently)."""
 TIMEOUT_EXIT_CODES = (124, 137)
 """``timeout``'s exit codes when it ended the command: after SIGTERM, after SIGKILL."""
 
@@ -88,6 +92,8 @@ def chip_resource(chip_type: str) -> str:
 def build_entrypoint(request: LaunchRequest) -> str:
     """The shell line Ray runs for ``request`` (see the module docstring)."""
     parts = ['echo "aicenter-run-started $(date +%s.%N)"']
+    if request.no_network:  # after the marker: the log a reader gets starts there
+        parts.append(f"echo {shlex.quote('aicenter: ' + NETWORK_NOTE)}")
     command = shlex.join(request.command)
     if request.max_duration_s is not None:
         grace = max(1, math.ceil(request.grace_period_s))  # timeout reads 0 as "never kill"
@@ -106,7 +112,8 @@ class RayBackend:
 
     No sidecars and no isolation: a job reading datasets uses the in-process reader
     (:mod:`aicenter.exchange.reader`), as strong as the file permissions of the store on the
-    Ray nodes."""
+    Ray nodes. Nor can it cut a job's network: a ``no_network`` run says so (``NETWORK_NOTE``)
+    in its log and its final message."""
 
     runs_sidecars = False
 
@@ -156,6 +163,7 @@ class RayBackend:
             "chip_type": request.chip_type,
             "chip_count": str(request.chip_count),
             "max_duration_s": "" if request.max_duration_s is None else str(request.max_duration_s),
+            "network_note": NETWORK_NOTE if request.no_network else "",
         }
         try:
             self._client.submit_job(
@@ -196,6 +204,13 @@ class RayBackend:
         return self._status_of(run_id, self._info(run_id))
 
     def _status_of(self, run_id: str, info: Any | None) -> RunStatus:
+        found = self._status_without_note(run_id, info)
+        note = "" if info is None else (info.metadata or {}).get("network_note", "")
+        if note and found.is_final:
+            return dataclasses.replace(found, message=f"{found.message}; {note}")
+        return found
+
+    def _status_without_note(self, run_id: str, info: Any | None) -> RunStatus:
         if info is None:
             return RunStatus(RunState.LOST, message=f"Ray has no job {run_id} at {self.address}")
         ray_state = str(info.status.value)
