@@ -111,6 +111,17 @@ class Settings(BaseSettings):
         "'none': plain processes that could read the center's files (their logs say so). The "
         "ray backend has no isolation: jobs there read datasets in-process.",
     )
+    job_network: Literal["isolated-for-data", "isolated", "host"] = Field(
+        default="isolated-for-data",
+        description="Which jobs of the local backend get no network (AICENTER_JOB_NETWORK), so "
+        "that licensed records cannot leave the center. 'isolated-for-data': jobs that name "
+        "datasets run in a network namespace of their own with only a loopback (no route "
+        "out, not even to the host's 127.0.0.1 or the Unix sockets under /run; private /tmp); "
+        "they read records through the data gateway's Unix socket; other jobs keep the host "
+        "network. 'isolated': every job. 'host': none. Needs job_isolation = 'namespace'; "
+        "where it is off or unavailable such a job runs with the host network and its log "
+        "and message say so. The ray backend cannot cut the network and says so likewise.",
+    )
     pools_file: Path | None = Field(
         default=None,
         description="YAML file of accelerator pools ({chip_id: count}); None uses the demo "

@@ -6,6 +6,7 @@ Real server-side services, real runner, isolation wrapper, gateway and job proce
 from __future__ import annotations
 
 import json
+import shlex
 import sys
 from pathlib import Path
 
@@ -34,7 +35,7 @@ print('read', len(texts), 'records', sum(e.records for e in reader.events),
 
 HOSTILE = """
 import json, os, socket, sys
-targets = json.loads(open(sys.argv[1]).read())
+targets = json.loads(sys.argv[1])
 job = os.environ['AICENTER_JOB_ID']
 exchange = targets.pop('exchange')
 targets['meter_log'] = f'{exchange}/meters/{job}.log'
@@ -68,34 +69,33 @@ if sock:  # the job's own socket with a guessed capability token
 """
 
 
-def _targets(ctx: ServiceContext, tmp_path: Path) -> Path:
+def _targets(ctx: ServiceContext) -> str:
     """Every private file a hostile job would like to open, by absolute path (the job adds
-    its own meter log and grant, whose names hold its id)."""
+    its own meter log and grant, whose names hold its id), as JSON."""
     store = store_of(ctx)
     part = next(store.objects.rglob("*.parquet"))
     manifest = next((store.root / "manifests").rglob("*.json"))
     key = store.root / "keys" / "pseudonym.key"
     assert part.is_file() and manifest.is_file() and key.is_file()
-    path = tmp_path / "targets.json"
-    path.write_text(json.dumps({
+    return json.dumps({
         "parquet": str(part), "manifest": str(manifest), "key": str(key),
         "audit_log": str(royalty_svc.audit_log_path(ctx)),
-        "exchange": str(royalty_svc.exchange_dir(ctx))}))
-    return path
+        "exchange": str(royalty_svc.exchange_dir(ctx))})
+
+
+def _python(code: str, *args: str) -> str:
+    """A shell command running ``code`` inline: a job reading data has a private /tmp, in
+    which a script written to the test's tmp_path would not be."""
+    return shlex.join([sys.executable, "-c", code, *args])
 
 
 def _run(ctx: ServiceContext, member, tmp_path: Path, datasets: list[str], *,  # type: ignore[no-untyped-def]
          hostile: bool, writes: bool = True) -> tuple[str, JobStatus, str, str]:
     """Submit a job (hostile probe first, then the honest read), run it to its end; returns
     (job id, final status, log, job message)."""
-    honest = tmp_path / "honest.py"
-    honest.write_text(HONEST, encoding="utf-8")
-    command = f"{sys.executable} {honest}"
+    command = _python(HONEST)
     if hostile:
-        probe = tmp_path / "hostile.py"
-        probe.write_text(HOSTILE, encoding="utf-8")
-        command = (f"{sys.executable} {probe} {_targets(ctx, tmp_path)} "
-                   f"{'write' if writes else ''}; {command}")
+        command = f"{_python(HOSTILE, _targets(ctx), 'write' if writes else '')}; {command}"
     job, _ = job_svc.submit(ctx, member, _spec(datasets, command=command))
     done = run_until(ctx, job.id, {JobStatus.SUCCEEDED, JobStatus.FAILED})
     return job.id, done.status, job_svc.logs(ctx, member, job.id).text, done.message
@@ -131,10 +131,8 @@ def test_hostile_job_reads_only_through_the_gateway_and_is_billed_what_was_meter
 def test_job_env_names_no_private_path(exchange, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     ctx, member, _provider, _dataset, offer = exchange
     licence_svc.accept(ctx, member, offer.id, "pre-training")
-    dump = tmp_path / "env.py"
-    dump.write_text("import json, os; print('ENV', json.dumps(dict(os.environ)))")
-    job, _ = job_svc.submit(ctx, member, _spec(["daily-news"],
-                                               command=f"{sys.executable} {dump}"))
+    dump = "import json, os; print('ENV', json.dumps(dict(os.environ)))"
+    job, _ = job_svc.submit(ctx, member, _spec(["daily-news"], command=_python(dump)))
     run_until(ctx, job.id, {JobStatus.SUCCEEDED, JobStatus.FAILED})
     line = next(x for x in job_svc.logs(ctx, member, job.id).text.splitlines()
                 if x.startswith("ENV "))
@@ -243,14 +241,10 @@ def test_a_job_without_agreement_cannot_use_or_replace_a_licensed_jobs_gateway(
 
     ctx, member, _provider, _dataset, offer = exchange
     licence_svc.accept(ctx, member, offer.id, "pre-training")
-    honest = tmp_path / "honest.py"
-    honest.write_text(HONEST, encoding="utf-8")
-    neighbour = tmp_path / "neighbour.py"
-    neighbour.write_text(NEIGHBOUR, encoding="utf-8")
     a, _ = job_svc.submit(ctx, member, _spec(
-        ["daily-news"], command=f"sleep 3; {sys.executable} {honest}"))
+        ["daily-news"], command=f"sleep 3; {_python(HONEST)}"))
     b, _ = job_svc.submit(ctx, member, _spec(
-        [], command=f"{sys.executable} {neighbour} {socket_dir()} {a.id}"))
+        [], command=_python(NEIGHBOUR, str(socket_dir()), a.id)))
     policy = make_policy(ctx)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

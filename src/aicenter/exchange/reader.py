@@ -27,9 +27,12 @@ Two ways to run it:
   ``AICENTER_DATA_TOKEN``. :func:`open_dataset` then talks to :mod:`aicenter.exchange.gateway`,
   a process outside the job that runs this module's checks and writes the meter log itself;
   the job runs isolated (:mod:`aicenter.backends.isolation`) and cannot open the store, the
-  manifests, the grant, the meter log or the keys. This holds against a hostile job; with
-  ``job_isolation = "none"``, or where namespaces are unavailable (the job's log says so), it
-  holds only against an honest one.
+  manifests, the grant, the meter log or the keys. Under the ``job_network`` setting (by
+  default, every job naming datasets) it also has no network: a network namespace with only
+  its own loopback, ``/run`` covered and a private ``/tmp``, so the records it reads cannot be
+  sent out of the center, nor into PostgreSQL; the gateway, a Unix socket, still serves it.
+  This holds against a hostile job; with ``job_isolation = "none"``, or where namespaces are
+  unavailable (the job's log says so), it holds only against an honest one.
 * **In-process** (the variables of the table above; the Ray backend, and tests): the reader
   runs in the job's own process, opens the store and appends to the meter log itself. It meters
   an honest job exactly, but a hostile job could read the store files directly or truncate its

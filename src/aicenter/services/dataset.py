@@ -237,6 +237,15 @@ def launch_env(ctx: ServiceContext, job: Job, pool_country: str) -> dict[str, st
                       meter_log=meter_log_path(ctx, job.id))
 
 
+def no_network(job_network: str, names_datasets: bool) -> bool:
+    """Whether a job gets no network (``job_network`` setting): every job when 'isolated',
+    a job naming datasets when 'isolated-for-data', none when 'host'."""
+    if job_network not in ("isolated-for-data", "isolated", "host"):
+        raise InputError(f"job_network must be 'isolated-for-data', 'isolated' or 'host', "
+                         f"not {job_network!r}", field="job_network")
+    return job_network == "isolated" or (job_network == "isolated-for-data" and names_datasets)
+
+
 @dataclass(frozen=True, slots=True)
 class DataLaunch:
     """What a launch needs for a job's data: its environment and the gateway's argv."""

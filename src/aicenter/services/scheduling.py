@@ -245,11 +245,13 @@ def _launch(ctx: ServiceContext, job: Job, chip: str, count: int, report: RoundR
                     finish(tx, fresh, JobStatus.FAILED, ctx, message=f"no data grant: {exc}")
             report.finished.append(job.id)
             return
+    from aicenter.services.dataset import no_network
+
     request = LaunchRequest(
         run_id=run_id, command=("/bin/sh", "-c", spec.command), chip_type=chip,
         chip_count=count, working_dir=Path(spec.workdir) if spec.workdir else None, env=env,
         max_duration_s=spec.max_duration_s, grace_period_s=ctx.settings.preemption_grace_s,
-        sidecar=sidecar)
+        sidecar=sidecar, no_network=no_network(ctx.settings.job_network, bool(spec.datasets)))
     try:
         handle = ctx.backend.launch(request)
     except Exception as exc:  # backend busy or unreachable: stays queued, next round retries
