@@ -188,6 +188,9 @@ def test_licensed_job_on_ray_reads_metered_and_billed(ctx: ServiceContext, opera
     log = job_svc.logs(ctx, member, job.id).text
     assert done.status is JobStatus.SUCCEEDED and done.handle.startswith("ray:"), log
     assert f"read {len(ARTICLES)}" in log
+    # job_network cannot be honoured on Ray: said in the log and the message, not pretended
+    assert "ran WITH the network of its Ray node" in done.message
+    assert log.startswith("aicenter: the ray backend cannot cut a job's network"), log
     metered = usage_by_job_dataset(read_log(royalty_svc.meter_log_path(ctx, job.id)).meters)
     tokens = metered[(job.id, "daily-news")].tokens
     with ctx.db.transaction(write=False) as tx:
