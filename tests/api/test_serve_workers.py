@@ -206,7 +206,9 @@ def test_three_workers_stay_within_the_connection_budget(tmp_path: Path, pg_url:
             server.wait(10)
         admin.dispose()
     assert failed == [] and answered[0] > 100
-    assert 4 < peak <= 12, peak  # more than one worker's share in use, never over the budget
+    # at least one worker's whole share in use (the load pressed the pools; which workers the
+    # kernel hands the connections to varies), never over the budget
+    assert 4 <= peak <= 12, peak
     assert server.stdout is not None
     assert "4 connections a worker" in server.stdout.read().decode()
 
