@@ -234,6 +234,7 @@ def test_statement_from_transactions_booked_in_the_database(
     with database.transaction(write=False) as tx:
         stored = tx.ledger.transactions("royalty")
         assert tx.ledger.unbalanced_transactions() == []
+        assert tx.ledger.balance_drift() == []  # running balances = postings
         assert tx.ledger.balance(read_account("agr-1"), DATA_BYTES) == sum(
             e.bytes for e in contents.meters if e.agreement_id == "agr-1")
     assert statement_from_ledger("prov-daily", "2026-03", stored) == statement_from_log(

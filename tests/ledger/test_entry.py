@@ -71,4 +71,5 @@ def test_a_job_life_leaves_the_grant_charged_with_exactly_its_usage(database: Da
         assert tx.ledger.balance(accounts.REVENUE, "KRW") == Decimal(-1)
         assert tx.ledger.flow(accounts.holds_of("g"), H100E, "usage") == -used
         assert tx.ledger.unbalanced_transactions() == []
+        assert tx.ledger.balance_drift() == []  # running balances = postings
         assert sum(tx.ledger.balances().values()) == 0

@@ -65,6 +65,7 @@ def test_each_submission_of_a_batch_gets_its_own_outcome(ctx: ServiceContext,
         assert tx.ledger.balance(accounts.grant(other_grant.grant.id), H100E) == \
             Decimal("0.99")
         assert tx.ledger.unbalanced_transactions() == []
+        assert tx.ledger.balance_drift() == []  # running balances = postings
     # The same key in a later batch still returns the first job.
     again = admit(ctx, [Submission(SPEC, secret=writer, idempotency_key="a")])[0]
     assert isinstance(again, Admitted) and again.job.id == first.job.id and not again.created
@@ -96,3 +97,4 @@ def test_batched_http_submissions_never_overspend(ctx: ServiceContext,
         assert tx.jobs.count() == 100
         assert tx.ledger.balance(accounts.grant(grant.grant.id), H100E) == 0
         assert tx.ledger.unbalanced_transactions() == []
+        assert tx.ledger.balance_drift() == []  # running balances = postings

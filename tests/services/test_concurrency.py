@@ -40,6 +40,7 @@ def test_200_racing_submissions_admit_exactly_100(ctx: ServiceContext,
         assert tx.ledger.balance(accounts.grant(grant.grant.id), H100E) == 0
         assert tx.ledger.prefix_balance(accounts.holds_of(grant.grant.id), H100E) == Decimal(1)
         assert tx.ledger.unbalanced_transactions() == []
+        assert tx.ledger.balance_drift() == []  # running balances = postings
 
 
 def test_racing_retries_with_one_key_create_one_job(ctx: ServiceContext,

@@ -131,6 +131,7 @@ def test_licensed_job_is_metered_and_billed_exactly(exchange) -> None:  # type: 
         booked_bytes = tx.ledger.balance(read_account(agreement.id), DATA_BYTES)
         booked_tokens = tx.ledger.balance(read_account(agreement.id), DATA_TOKENS)
         assert tx.ledger.unbalanced_transactions() == []
+        assert tx.ledger.balance_drift() == []  # running balances = postings
     assert [r.usage for r in reads] == [metered]
     assert booked_bytes == metered.bytes and booked_tokens == metered.tokens
     # price 1,000,000 KRW per million tokens → 1 KRW per token, rounded once per line

@@ -76,6 +76,7 @@ def ledger_checks(ctx: ServiceContext, grant_id: str, job_id: str, budget: Decim
         assert tx.ledger.balance(accounts.grant(grant_id), H100E) == budget - charged
         assert tx.ledger.balance(accounts.hold(grant_id, job_id), H100E) == 0
         assert tx.ledger.unbalanced_transactions() == []
+        assert tx.ledger.balance_drift() == []  # running balances = postings
     return charged
 
 
@@ -213,6 +214,7 @@ def test_chase_team_job_preempts_a_best_effort_job(live) -> None:  # type: ignor
         assert tx.ledger.balance(accounts.grant(grant.grant.id), H100E) == 100 - charged
         assert tx.ledger.prefix_balance(accounts.holds_of(grant.grant.id), H100E) == 0
         assert tx.ledger.unbalanced_transactions() == []
+        assert tx.ledger.balance_drift() == []  # running balances = postings
 
 
 def test_job_only_runs_on_chips_its_grant_covers(live) -> None:  # type: ignore[no-untyped-def]

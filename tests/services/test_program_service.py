@@ -92,6 +92,7 @@ def test_award_books_the_ledger_and_only_once(ctx: ServiceContext, operator: Cal
     with ctx.db.transaction(write=False) as tx:
         assert tx.ledger.balance(f"call:{grant.grant.call_id}:pool", H100E) == Decimal("-250.5")
         assert tx.ledger.unbalanced_transactions() == []
+        assert tx.ledger.balance_drift() == []  # running balances = postings
     assert [g.grant.id for g in grant_svc.list_grants(ctx, member)] == [grant.grant.id]
 
 

@@ -196,4 +196,5 @@ def test_licensed_job_on_ray_reads_metered_and_billed(ctx: ServiceContext, opera
     with ctx.db.transaction(write=False) as tx:
         receivable = tx.ledger.flow(f"receivable:{member.org_id}", "KRW", "royalty")
         assert tx.ledger.unbalanced_transactions() == []
+        assert tx.ledger.balance_drift() == []  # running balances = postings
     assert receivable == tokens > 0  # 1 KRW per token

@@ -89,5 +89,6 @@ def test_kill_9_then_restart_loses_and_doubles_nothing(tmp_path: Path,
                 assert tx.ledger.balance(accounts.hold(grant.id, job_id), H100E) == 0
             assert tx.ledger.balance(accounts.grant(grant.id), H100E) == Decimal(50) - charged
             assert tx.ledger.unbalanced_transactions() == []
+            assert tx.ledger.balance_drift() == []  # running balances = postings
     finally:
         db.dispose()

@@ -55,6 +55,7 @@ def test_interval_bookings_sum_to_one_final_booking(database: Database, basis: P
         royalty = tx.ledger.balance("royalty:org_news", "KRW")
         read_bytes = tx.ledger.balance(read_account("agr_1"), DATA_BYTES)
         assert tx.ledger.unbalanced_transactions() == []
+        assert tx.ledger.balance_drift() == []  # running balances = postings
     assert gross == sum(line.gross_krw for line in expected) > 0
     assert royalty == -gross
     assert read_bytes == sum(m.bytes for m in meters)

@@ -87,5 +87,6 @@ def test_ledger_amounts_are_exact_to_a_millionth(database: Database) -> None:
         assert tx.ledger.balance("grant:g1", H100E) == amount
         assert tx.ledger.balance("call:c1:pool", H100E) == -amount
         assert tx.ledger.unbalanced_transactions() == []
+        assert tx.ledger.balance_drift() == []  # running balances = postings
         [booked] = tx.ledger.transactions()
         assert sum(p.amount for p in booked.postings) == 0

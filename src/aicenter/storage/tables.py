@@ -256,3 +256,12 @@ uploads = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("finished_at", UtcDateTime, nullable=True),
 )
+
+account_balances = Table(
+    "account_balances", metadata,
+    # The running sum of each account's postings, kept in the transaction that books them
+    # (LedgerRepository), so a balance is one row, not a sum over the account's history.
+    Column("account", String(200), primary_key=True),
+    Column("commodity", String(10), primary_key=True),
+    Column("amount", Micros, nullable=False),
+)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, tuple_, update
+from sqlalchemy import Connection, func, insert, select, update
 
 from aicenter.domain.job import Job, JobStatus, spec_from_stored
 from aicenter.storage.tables import jobs as t
@@ -67,9 +67,13 @@ class JobRepository:
         """Jobs by (person id, idempotency key), for many pairs in one query."""
         if not keys:
             return {}
+        # Two IN lists, not a row-value IN: PostgreSQL searches the (person, key) unique index
+        # with both lists, where a row-value IN made it scan every job of the table.
         rows = self.conn.execute(select(t).where(
-            tuple_(t.c.person_id, t.c.idempotency_key).in_(sorted(keys))))
-        return {(row.person_id, row.idempotency_key): _job(row) for row in rows}
+            t.c.person_id.in_(sorted({p for p, _ in keys})),
+            t.c.idempotency_key.in_(sorted({k for _, k in keys}))))
+        return {key: _job(row) for row in rows
+                if (key := (row.person_id, row.idempotency_key)) in keys}
 
     def list(self, *, org_id: str | None = None, statuses: Iterable[JobStatus] | None = None,
              limit: int | None = None, newest_first: bool = False) -> list[Job]:

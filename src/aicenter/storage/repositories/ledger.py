@@ -1,14 +1,23 @@
-"""Ledger tables: booking balanced transactions and summing postings into balances."""
+"""Ledger tables: booking balanced transactions; balances.
+
+Every booking adds its postings to ``account_balances`` in the same database transaction
+(an upsert per account, in account order so that concurrent bookings take the row locks in
+one order and cannot deadlock). A balance is therefore one row, whatever the account's
+history; :meth:`LedgerRepository.balance_drift` checks the running sums against the postings
+(they must always agree)."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import BigInteger, Connection, func, insert, select, type_coerce
+from sqlalchemy.dialects import postgresql, sqlite
 
 from aicenter.ledger.entry import Posting, Transaction
+from aicenter.storage.tables import account_balances as b
 from aicenter.storage.tables import ledger_postings as p
 from aicenter.storage.tables import ledger_transactions as t
 from aicenter.storage.types import to_micro
@@ -34,10 +43,11 @@ class LedgerRepository:
             insert(t).returning(t.c.id, sort_by_parameter_order=True),
             [{"reference": x.reference, "kind": x.kind, "memo": x.memo,
               "created_at": x.created_at} for x in txs]).scalars().all()
-        self.conn.execute(insert(p), [
-            {"transaction_id": tx_id, "account": q.account, "commodity": q.commodity,
-             "amount": to_micro(q.amount)} for tx_id, x in zip(ids, txs, strict=True)
-            for q in x.postings])
+        rows = [{"transaction_id": tx_id, "account": q.account, "commodity": q.commodity,
+                 "amount": to_micro(q.amount)} for tx_id, x in zip(ids, txs, strict=True)
+                for q in x.postings]
+        self.conn.execute(insert(p), rows)
+        self._add_to_balances(rows)
 
     def book(self, tx: Transaction, *, fresh: bool = False) -> bool:
         """Insert a transaction with its postings; False (and nothing written) if its reference
@@ -53,26 +63,48 @@ class LedgerRepository:
         rows = [{"transaction_id": tx_id, "account": q.account, "commodity": q.commodity,
                  "amount": to_micro(q.amount)} for q in tx.postings]
         self.conn.execute(insert(p), rows)
+        self._add_to_balances(rows)
         return True
 
+    def _add_to_balances(self, rows: list[dict[str, Any]]) -> None:
+        """Add the postings to their accounts' running balances (upserts in account order)."""
+        delta: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+        for row in rows:
+            delta[(row["account"], row["commodity"])] += row["amount"]
+        dialect = postgresql if self.conn.dialect.name == "postgresql" else sqlite
+        upsert = dialect.insert(b)
+        upsert = upsert.on_conflict_do_update(
+            index_elements=[b.c.account, b.c.commodity],
+            set_={"amount": b.c.amount + upsert.excluded.amount})
+        self.conn.execute(upsert, [{"account": a, "commodity": c, "amount": v}
+                                   for (a, c), v in sorted(delta.items())])
+
     def balance(self, account: str, commodity: str) -> Decimal:
-        """Sum of the account's postings in one commodity."""
-        total = self.conn.execute(
-            select(func.coalesce(func.sum(_raw), 0))
-            .where(p.c.account == account, p.c.commodity == commodity)
-        ).scalar_one()
-        return Decimal(int(total)) / Decimal(1_000_000)
+        """The account's balance in one commodity (its running sum of postings)."""
+        amount = self.conn.execute(
+            select(b.c.amount).where(b.c.account == account, b.c.commodity == commodity)
+        ).scalar()
+        return Decimal(0) if amount is None else Decimal(amount)
 
     def balances_of(self, account_names: set[str], commodity: str) -> dict[str, Decimal]:
         """Balances of these accounts in one commodity, in one query (0 for no postings)."""
         if not account_names:
             return {}
-        rows = self.conn.execute(
-            select(p.c.account, func.sum(_raw).label("total"))
-            .where(p.c.account.in_(account_names), p.c.commodity == commodity)
-            .group_by(p.c.account))
-        found = {r.account: Decimal(int(r.total)) / Decimal(1_000_000) for r in rows}
+        rows = self.conn.execute(select(b.c.account, b.c.amount).where(
+            b.c.account.in_(sorted(account_names)), b.c.commodity == commodity))
+        found = {r.account: Decimal(r.amount) for r in rows}
         return {a: found.get(a, Decimal(0)) for a in account_names}
+
+    def balance_drift(self) -> list[tuple[str, str, Decimal, Decimal]]:
+        """Accounts whose running balance differs from the sum of their postings, as
+        (account, commodity, running, summed); always empty unless something wrote postings
+        behind the repository's back."""
+        summed = {(a, c): v for (a, c), v in self.balances().items()}
+        running = {(r.account, r.commodity): Decimal(r.amount)
+                   for r in self.conn.execute(select(b))}
+        return [(a, c, running.get((a, c), Decimal(0)), summed.get((a, c), Decimal(0)))
+                for a, c in sorted(summed.keys() | running.keys())
+                if running.get((a, c), Decimal(0)) != summed.get((a, c), Decimal(0))]
 
     def flow(self, account_prefix: str, commodity: str, kind: str) -> Decimal:
         """Sum of the postings to accounts starting with ``account_prefix`` made by
