@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from collections.abc import Callable
@@ -91,6 +92,11 @@ def build_server(settings: Settings, clock: Clock | None = None, *, run_loop: bo
         role = lambda: "leader"  # noqa: E731
     app = create_app(ctx, on_start=start, on_stop=stop)
     app.state.scheduler_role = role
+    # Everything built so far (modules, app, catalog, context) lives as long as the process.
+    # Frozen, the full (generation 2) collections no longer walk it: under load they had
+    # paused a worker for 80-150 ms every few seconds, the p99 of the paced benchmark.
+    gc.collect()
+    gc.freeze()
     return Server(app, ctx, secret)
 
 
