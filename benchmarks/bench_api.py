@@ -36,6 +36,12 @@ server's workers share the cores; py-spy and cProfile):
   interval each of a batch's round trips could wait for the GIL behind the busy event loop
   (paced p99 ~180-230 ms); the server sets 0.5 ms (paced p99 ~50-80 ms under load). Admitting
   on the event loop itself (no thread) was worse.
+- The tail of the paced phase was full (generation 2) garbage collections walking the whole
+  startup heap, 80-150 ms every few seconds in each worker; the server freezes that heap once
+  built (``gc.freeze``): now 10-20 ms.
+- Costs that grew with the database: the idempotency look-up (a row-value IN scanned every job;
+  now two IN lists on the unique index) and the grant balance (a sum over the grant's postings;
+  now one row of ``account_balances``).
 - The load generator writes raw HTTP/1.1 on keep-alive connections: an httpx client cost about
   a millisecond of the shared CPU per request.
 """
