@@ -4,6 +4,7 @@ PostgreSQL (127.0.0.1:5432 and its Unix socket under /run), when it runs here.""
 
 from __future__ import annotations
 
+import secrets
 import socket
 import subprocess
 import sys
@@ -142,9 +143,10 @@ def test_a_job_without_network_reaches_only_its_loopback_and_its_sidecar(
     seen = tmp_path / "host-file"
     seen.write_text("x")
     backend = _backend(tmp_path, sockets=sockets)
+    marker = f"{tmp_path.name}-{secrets.token_hex(4)}"  # unique: /tmp outlives the test run
     state, log, message = _run(
         backend, "nonet-1",
-        (*python(PROBE), str(server), PG_SOCKET, str(side), str(seen), tmp_path.name),
+        (*python(PROBE), str(server), PG_SOCKET, str(side), str(seen), marker),
         sidecar=(sys.executable, "-c", SIDECAR, str(side)), no_network=True)
     assert (state, message) == (RunState.SUCCEEDED, "exit code 0"), log
     assert "CONNECTED" not in log, log
@@ -156,7 +158,7 @@ def test_a_job_without_network_reaches_only_its_loopback_and_its_sidecar(
     assert "own loopback pong" in log  # its own servers on 127.0.0.1 work
     assert "sidecar served" in log  # the gateway's Unix socket keeps working
     assert "host tmp visible False" in log  # /tmp is a private one
-    assert not Path(f"/tmp/job-dropped-{tmp_path.name}").exists()  # and stays in the job
+    assert not Path(f"/tmp/job-dropped-{marker}").exists()  # and stays in the job
     assert "done" in log
 
 
@@ -167,17 +169,18 @@ def test_postgres_is_reachable_from_the_host_the_contrast(tmp_path: Path, server
     sockets = tmp_path / "sockets"
     sockets.mkdir(mode=0o700)
     backend = _backend(tmp_path, sockets=sockets)
+    marker = f"{tmp_path.name}-{secrets.token_hex(4)}"
     state, log, _ = _run(
         backend, "net-1",
         (*python(PROBE), str(server), PG_SOCKET, str(sockets / "s.sock"), str(tmp_path / "x"),
-         tmp_path.name),
+         marker),
         sidecar=(sys.executable, "-c", SIDECAR, str(sockets / "s.sock")))
     assert state is RunState.SUCCEEDED, log
     assert "test-server CONNECTED hello" in log
     assert "postgres-tcp CONNECTED" in log
     if Path(PG_SOCKET).exists():
         assert "postgres-unix CONNECTED" in log
-    Path(f"/tmp/job-dropped-{tmp_path.name}").unlink()
+    Path(f"/tmp/job-dropped-{marker}").unlink()
 
 
 CONNECT = ("import socket, sys\n"

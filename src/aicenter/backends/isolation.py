@@ -198,6 +198,16 @@ def freeze(hidden: list[str], writable: list[str], read_only: list[str],
             _rebind(path, read_only=True)
 
 
+def runtime_dirs() -> list[str]:
+    """Where the center's Python and code live: the interpreter's prefixes and directory,
+    and the directory the ``aicenter`` package is imported from (``src`` or
+    ``site-packages``)."""
+    found = {sys.prefix, sys.base_prefix, sys.exec_prefix,
+             os.path.dirname(os.path.realpath(sys.executable)),
+             str(Path(__file__).resolve().parents[2])}
+    return sorted(p for p in found if p and os.path.isdir(p))
+
+
 def loopback_up() -> None:
     """Bring ``lo`` of the current network namespace up (``SIOCSIFFLAGS``; needs
     CAP_NET_ADMIN over it, which the owner of a fresh user namespace has)."""
@@ -222,6 +232,11 @@ def cover(hide: list[str], keep: list[str], writable: list[str] | None = None,
     read-only but for ``writable``."""
     uid, gid = os.getuid(), os.getgid()
     writable, read_only, fresh = writable or [], read_only or [], fresh or []
+    # The center's own Python and code stay as they are, read-only, even when they were
+    # installed under a scratch directory (a checkout in /tmp): kept in a fresh /tmp (or the
+    # job could not start Python), and not writable in a shared one.
+    read_only = read_only + [p for p in runtime_dirs() if _under(p, writable + fresh)
+                             and p not in read_only]
     if network not in ("host", "none"):
         raise IsolationError(f"network must be 'host' or 'none', not {network!r}")
     was_read_only = {p for p in writable if os.path.isdir(p) and _flags(p) & _MS_RDONLY}
