@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import ROUND_CEILING, Decimal
 
 from sqlalchemy.exc import IntegrityError
@@ -30,11 +31,12 @@ from sqlalchemy.exc import IntegrityError
 from aicenter.domain.errors import AicenterError, InputError, NotFoundError
 from aicenter.domain.grant import Grant
 from aicenter.domain.job import Job, JobSpec, JobStatus
-from aicenter.domain.token import Scope, hash_token
+from aicenter.domain.token import hash_token
 from aicenter.ledger import H100E, accounts, hold_transaction
 from aicenter.policy import Resource
 from aicenter.services.context import Caller, ServiceContext, new_id
 from aicenter.services.errors import AuthenticationError, BudgetExceededError, ConflictError
+from aicenter.services.org import caller_of
 from aicenter.storage import Tx
 from aicenter.storage.repositories.pool import PoolRow
 
@@ -120,25 +122,21 @@ def _winner(ctx: ServiceContext, sub: Submission) -> Admitted | None:
 
 def _authenticate(ctx: ServiceContext, tx: Tx, subs: Sequence[Submission]
                   ) -> list[Caller | AicenterError]:
+    """Each submission's caller (:func:`aicenter.services.org.caller_of`), the tokens looked
+    up in one query; a failed authentication is that submission's outcome."""
     now = ctx.clock.now()
-    found = tx.tokens.with_owners({hash_token(s.secret) for s in subs if s.secret})
+    hashes = {s.secret: hash_token(s.secret) for s in subs if s.secret}
+    found = tx.tokens.with_owners(set(hashes.values()))
     callers: list[Caller | AicenterError] = []
     for sub in subs:
         if sub.caller is not None:
             callers.append(sub.caller)
-        elif not sub.secret:
-            callers.append(AuthenticationError(
-                "no API token: send 'Authorization: Bearer TOKEN' (the CLI reads "
-                "AICENTER_TOKEN)"))
-        else:
-            hit = found.get(hash_token(sub.secret))
-            if hit is None or not hit[0].usable_at(now):
-                callers.append(AuthenticationError("the API token is unknown, expired or "
-                                                   "revoked"))
-            else:
-                token, person = hit
-                callers.append(Caller(person, Scope.WRITE in token.scopes
-                                      or Scope.ADMIN in token.scopes))
+            continue
+        try:
+            callers.append(caller_of(sub.secret, found.get(hashes.get(sub.secret or "", "")),
+                                     now))
+        except AuthenticationError as exc:
+            callers.append(exc)
     return callers
 
 
@@ -174,9 +172,11 @@ def _admit_batch(ctx: ServiceContext, subs: Sequence[Submission]) -> list[Outcom
                 if p.sub.idempotency_key}
         existing: dict[tuple[str, str], Job] = tx.jobs.by_idempotency_keys(keys)
         pools: list[PoolRow] = tx.pools.list() if pending else []
-        grants: list[Grant] = tx.grants.lock_for(
+        pool_chips = {pool.chip_id for pool in pools}
+        locked: list[Grant] = tx.grants.lock_for(
             {p.org_id for p in pending}, {p.sub.grant_id for p in pending if p.sub.grant_id})
-        balance = tx.ledger.balances_of({accounts.grant(g.id) for g in grants}, H100E)
+        balance = tx.ledger.balances_of({accounts.grant(g.id) for g in locked}, H100E)
+        grants = sorted(locked, key=lambda g: (g.starts_at, g.id))  # the order of choice
         jobs: list[Job] = []
         for p in pending:
             key = (p.caller.person.id, p.sub.idempotency_key or "")
@@ -184,7 +184,7 @@ def _admit_batch(ctx: ServiceContext, subs: Sequence[Submission]) -> list[Outcom
                 outcomes[p.index] = Admitted(existing[key], False)
                 continue
             try:
-                job = _admit_one(ctx, tx, p, pools, grants, balance)
+                job = _admit_one(ctx, tx, p, pools, pool_chips, grants, balance, now)
             except AicenterError as exc:
                 outcomes[p.index] = exc
                 continue
@@ -200,17 +200,19 @@ def _admit_batch(ctx: ServiceContext, subs: Sequence[Submission]) -> list[Outcom
 
 
 def _admit_one(ctx: ServiceContext, tx: Tx, p: _Pending, pools: list[PoolRow],
-               grants: list[Grant], balance: dict[str, Decimal]) -> Job:
-    """Checks and hold for one submission; debits ``balance`` in memory if admitted."""
+               pool_chips: set[str], grants: list[Grant], balance: dict[str, Decimal],
+               now: datetime) -> Job:
+    """Checks and hold for one submission; debits ``balance`` in memory if admitted.
+    ``grants`` are the batch's, earliest-starting first."""
     spec = p.sub.spec
-    validate_spec(ctx, spec, {pool.chip_id for pool in pools})
+    validate_spec(ctx, spec, pool_chips)
     if spec.datasets:
         from aicenter.services.dataset import admit_datasets
 
         chips = {a.chip for a in spec.resources}
         admit_datasets(tx, ctx, p.org_id, spec,
                        [pool.country for pool in pools if pool.chip_id in chips])
-    grant = _choose_grant(ctx, p, spec, grants)
+    grant = _choose_grant(p, spec, grants, now)
     hold = hold_for(ctx, spec, grant)
     if hold <= 0:
         raise InputError(f"grant {grant.id} covers none of the requested chips "
@@ -222,14 +224,13 @@ def _admit_one(ctx: ServiceContext, tx: Tx, p: _Pending, pools: list[PoolRow],
             f"{hold} h100e-h (chips × ratio × max_duration)")
     balance[account] -= hold
     return Job(new_id("job"), p.org_id, p.caller.person.id, grant.id, spec, JobStatus.QUEUED,
-               p.sub.idempotency_key, hold, ctx.clock.now())
+               p.sub.idempotency_key, hold, now)
 
 
-def _choose_grant(ctx: ServiceContext, p: _Pending, spec: JobSpec, grants: list[Grant]
-                  ) -> Grant:
+def _choose_grant(p: _Pending, spec: JobSpec, grants: list[Grant], now: datetime) -> Grant:
     """The named grant (it must be the organisation's and active), else the organisation's
-    earliest-starting active grant covering one of the requested chips."""
-    now = ctx.clock.now()
+    earliest-starting active grant covering one of the requested chips (``grants`` are in
+    that order)."""
     if p.sub.grant_id is not None:
         named = next((g for g in grants if g.id == p.sub.grant_id), None)
         if named is None or named.org_id != p.org_id:
@@ -240,10 +241,9 @@ def _choose_grant(ctx: ServiceContext, p: _Pending, spec: JobSpec, grants: list[
                                 f"period")
         return named
     chips = {a.chip for a in spec.resources}
-    own = sorted((g for g in grants if g.org_id == p.org_id),
-                 key=lambda g: (g.starts_at, g.id))
-    for grant in own:
-        if grant.active_at(now) and any(grant.covers(c) for c in chips):
+    for grant in grants:
+        if grant.org_id == p.org_id and grant.active_at(now) and \
+                any(grant.covers(c) for c in chips):
             return grant
     raise ConflictError(f"organisation {p.org_id} has no active grant covering "
                         f"{', '.join(sorted(chips))}; apply to a call first")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
 
@@ -56,16 +56,24 @@ def _add_token(tx: Tx, person: Person, name: str, scopes: frozenset[Scope],
 
 def authenticate(ctx: ServiceContext, secret: str | None) -> Caller:
     """The caller a bearer token belongs to; 401 unless it is known, unexpired, unrevoked."""
+    found: tuple[ApiToken, Person] | None = None
+    if secret:
+        with ctx.db.transaction(write=False) as tx:
+            found = tx.tokens.with_owner(hash_token(secret))
+    return caller_of(secret, found, ctx.clock.now())
+
+
+def caller_of(secret: str | None, found: tuple[ApiToken, Person] | None, now: datetime
+              ) -> Caller:
+    """The caller for a bearer ``secret`` whose token (with its owner) was looked up as
+    ``found``; raises AuthenticationError unless the token is known, unexpired, unrevoked."""
     if not secret:
         raise AuthenticationError("no API token: send 'Authorization: Bearer TOKEN' "
                                   "(the CLI reads AICENTER_TOKEN)")
-    with ctx.db.transaction(write=False) as tx:
-        found: tuple[ApiToken, Person] | None = tx.tokens.with_owner(hash_token(secret))
-    if found is None or not found[0].usable_at(ctx.clock.now()):
+    if found is None or not found[0].usable_at(now):
         raise AuthenticationError("the API token is unknown, expired or revoked")
     token, person = found
-    can_write = Scope.WRITE in token.scopes or Scope.ADMIN in token.scopes
-    return Caller(person, can_write)
+    return Caller(person, Scope.WRITE in token.scopes or Scope.ADMIN in token.scopes)
 
 
 def create_org(ctx: ServiceContext, caller: Caller, name: str, org_class: OrgClass,
