@@ -141,17 +141,31 @@ def _event(value: Any, file: str, line: int) -> LogEvent:
 def iter_log(path: Path) -> Iterator[LogEvent]:
     """Every complete event of the log in file order (repeated keys included); a torn line
     (no newline, or not JSON and not the last) written by a crash is skipped."""
+    for event, _offset, _line in _complete_lines(path):
+        if event is not None:
+            yield event
+
+
+def _complete_lines(path: Path, offset: int = 0, line: int = 0
+                    ) -> Iterator[tuple[LogEvent | None, int, int]]:
+    """Each complete line of the log after byte ``offset`` (line ``line``): its event (None
+    for a torn line ended by _repair_torn_tail), and the offset and line number after it.
+    Stops at a torn tail (no newline: never fsynced, never handed out)."""
     if not path.exists():
         return
     with path.open("rb") as f:
-        for number, raw in enumerate(f, start=1):
+        f.seek(offset)
+        for raw in f:
             if not raw.endswith(b"\n"):
-                return  # torn tail: never fsynced, never handed out
+                return
+            offset += len(raw)
+            line += 1
             try:
                 value = json.loads(raw)
             except json.JSONDecodeError:
-                continue  # a torn line ended by _repair_torn_tail
-            yield _event(value, str(path), number)
+                yield None, offset, line
+                continue
+            yield _event(value, str(path), line), offset, line
 
 
 def read_log(path: Path) -> LogContents:
@@ -210,22 +224,12 @@ def _events_after(path: Path, offset: int, line: int) -> tuple[list[LogEvent], i
     """The complete events of the log after byte ``offset`` (line ``line``), with the offset
     and line number after the last complete line (a torn tail is left for later: it is either
     completed or skipped)."""
-    if not path.exists():
-        return [], offset, line
     events: list[LogEvent] = []
-    with path.open("rb") as f:
-        f.seek(offset)
-        for raw in f:
-            if not raw.endswith(b"\n"):
-                break
-            offset += len(raw)
-            line += 1
-            try:
-                value = json.loads(raw)
-            except json.JSONDecodeError:
-                continue  # a torn line ended by _repair_torn_tail
-            events.append(_event(value, str(path), line))
-    return events, offset, line
+    end_offset, end_line = offset, line
+    for event, end_offset, end_line in _complete_lines(path, offset, line):  # noqa: B007
+        if event is not None:
+            events.append(event)
+    return events, end_offset, end_line
 
 
 class MeterWriter:

@@ -57,13 +57,7 @@ class LedgerRepository:
         the unique constraint still guards it."""
         if not fresh and self.has(tx.reference):
             return False
-        tx_id = self.conn.execute(insert(t).values(
-            reference=tx.reference, kind=tx.kind, memo=tx.memo, created_at=tx.created_at
-        ).returning(t.c.id)).scalar_one()
-        rows = [{"transaction_id": tx_id, "account": q.account, "commodity": q.commodity,
-                 "amount": to_micro(q.amount)} for q in tx.postings]
-        self.conn.execute(insert(p), rows)
-        self._add_to_balances(rows)
+        self.book_many([tx])
         return True
 
     def _add_to_balances(self, rows: list[dict[str, Any]]) -> None:
