@@ -46,24 +46,30 @@ def get_job(ctx: ServiceContext, caller: Caller, job_id: str) -> Job:
         return _job_or_404(tx, caller, ctx, job_id, "job:read")
 
 
-def list_jobs(ctx: ServiceContext, caller: Caller, *, org_id: str | None = None,
-              status: JobStatus | None = None, limit: int = 1000,
-              newest_first: bool = False) -> list[Job]:
+def _jobs_scope(ctx: ServiceContext, caller: Caller, org_id: str | None) -> str | None:
+    """The organisation whose jobs a listing covers (None: every one, for operators and
+    auditors who ask for no organisation), once the policies allow the caller to read them."""
     if not caller.sees_all:
         org_id = org_id or caller.org_id
     caller.check(ctx, "job:read", Resource("Job", "any", org_id) if org_id else
                  Resource("Job", "any"))
+    return org_id
+
+
+def list_jobs(ctx: ServiceContext, caller: Caller, *, org_id: str | None = None,
+              status: JobStatus | None = None, limit: int = 1000,
+              newest_first: bool = False) -> list[Job]:
+    org_id = _jobs_scope(ctx, caller, org_id)
     with ctx.db.transaction(write=False) as tx:
         jobs: list[Job] = tx.jobs.list(org_id=org_id, statuses=[status] if status else None,
                                        limit=limit, newest_first=newest_first)
     return jobs
 
 
-def count_jobs(ctx: ServiceContext, caller: Caller, *, status: JobStatus | None = None) -> int:
-    """How many jobs the caller may see (their organisation's; all for operators, auditors)."""
-    org_id = None if caller.sees_all else caller.org_id
-    caller.check(ctx, "job:read", Resource("Job", "any", org_id) if org_id else
-                 Resource("Job", "any"))
+def count_jobs(ctx: ServiceContext, caller: Caller, *, org_id: str | None = None,
+               status: JobStatus | None = None) -> int:
+    """How many jobs :func:`list_jobs` would list without a limit."""
+    org_id = _jobs_scope(ctx, caller, org_id)
     with ctx.db.transaction(write=False) as tx:
         return int(tx.jobs.count(status, org_id))
 
