@@ -77,16 +77,22 @@ def wait_until(check, timeout_s: float = 30.0, what: str = ""):  # type: ignore[
         time.sleep(0.05)
 
 
+def start_serve(port: int, env: dict[str, str], workers: int = 1, *,
+                out: int = subprocess.DEVNULL, err: int = subprocess.PIPE
+                ) -> subprocess.Popen[bytes]:
+    """``aicenter serve`` on ``port`` as a real process (its own workers, its own loop)."""
+    return subprocess.Popen(
+        [sys.executable, "-c", "from aicenter.cli.main import run; run()", "serve",
+         "--port", str(port), "--workers", str(workers)], env=env, stdout=out, stderr=err)
+
+
 def test_two_workers_one_loop_and_takeover(tmp_path: Path, pg_url: str) -> None:
     home = tmp_path / "home"
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {**os.environ, "AICENTER_HOME": str(home), "AICENTER_DATABASE_URL": pg_url,
            "AICENTER_SCHEDULER_INTERVAL_S": "0.2", "AICENTER_METERING_INTERVAL_S": "0.5"}
-    server = subprocess.Popen(
-        [sys.executable, "-c", "from aicenter.cli.main import run; run()", "serve",
-         "--port", str(port), "--workers", "2"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    server = start_serve(port, env, 2)
     try:
         Client(url, "x").wait_until_up(60)
         workers = roles(url, 2)
@@ -162,10 +168,7 @@ def test_three_workers_stay_within_the_connection_budget(tmp_path: Path, pg_url:
     url = f"http://127.0.0.1:{port}"
     env = {**os.environ, "AICENTER_HOME": str(home), "AICENTER_DATABASE_URL": url_db,
            "AICENTER_DATABASE_MAX_CONNECTIONS": "12", "AICENTER_SCHEDULER_INTERVAL_S": "0.2"}
-    server = subprocess.Popen(
-        [sys.executable, "-c", "from aicenter.cli.main import run; run()", "serve",
-         "--port", str(port), "--workers", "3"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    server = start_serve(port, env, 3, out=subprocess.PIPE)
     admin = create_engine(PG_URL)
     peak, answered, failed = 0, [0], []
     try:
@@ -223,10 +226,7 @@ def test_a_second_server_on_the_same_home_stands_by(tmp_path: Path) -> None:
     servers = []
     try:
         for port in ports:
-            servers.append(subprocess.Popen(
-                [sys.executable, "-c", "from aicenter.cli.main import run; run()", "serve",
-                 "--port", str(port)], env=env, stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL))
+            servers.append(start_serve(port, env, err=subprocess.DEVNULL))
             Client(f"http://127.0.0.1:{port}", "x").wait_until_up(60)
         first, second = (roles(f"http://127.0.0.1:{p}", 1) for p in ports)
         assert list(first.values()) == ["leader"] and list(second.values()) == ["standby"]
