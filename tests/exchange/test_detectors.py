@@ -15,11 +15,15 @@ from aicenter.exchange.pii.foreigner_number import foreigner_check_digit_ok
 from aicenter.exchange.pii.rrn import rrn_check_digit_ok
 
 SCANNER = Scanner(default_registry(names=False))
+PURE_PYTHON = Scanner(default_registry(names=False), compiled_core=False)
 STRUCTURED = [t for t in PiiType if t is not PiiType.PERSON_NAME]
 
 
 def found(text: str) -> list[tuple[str, str]]:
-    return [(f.pii_type.value, text[f.start : f.end]) for f in SCANNER.scan(text)]
+    """What the scanner finds, after checking that its pure-Python pass finds the same."""
+    findings = SCANNER.scan(text)
+    assert PURE_PYTHON.scan(text) == findings
+    return [(f.pii_type.value, text[f.start : f.end]) for f in findings]
 
 
 def digits(s: str) -> list[int]:
@@ -229,6 +233,7 @@ def test_registered_detector_gets_tokens_by_prefilter_and_record_context() -> No
     registry = default_registry(names=False)
     registry.register(_OrderNumberDetector())
     scanner = Scanner(registry)
+    assert not scanner.compiled_core  # a record context only the Python pass applies
     text = "주문 ORD-123456 확인"
     assert [(f.pii_type, text[f.start : f.end]) for f in scanner.scan(text)] == [
         (PiiType.BANK_ACCOUNT, "ORD-123456")
@@ -259,7 +264,7 @@ def test_scan_many_equals_one_scan_a_record() -> None:
     texts += number_heavy_text(22, 20_000).splitlines()
     # context words and labels at the end of one record never reach the next one
     texts += ["입금 계좌", "110-123-456789", "성명:", "홍길동 확인", "주문번호", "900101-1234568"]
-    for scanner in (SCANNER, Scanner(default_registry())):
+    for scanner in (SCANNER, PURE_PYTHON, Scanner(default_registry())):
         assert scanner.scan_many(texts) == [scanner.scan(t) for t in texts]
     assert SCANNER.scan_many([]) == []
 

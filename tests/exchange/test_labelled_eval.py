@@ -11,10 +11,12 @@ from aicenter.exchange.synthetic import labelled_records, number_heavy_text
 SCANNER = Scanner(default_registry(names=False))
 
 
+@pytest.mark.parametrize("compiled_core", [True, False], ids=["compiled", "pure-python"])
 @pytest.mark.parametrize("seed", [11, 12])
-def test_recall_and_precision_per_structured_type(seed: int) -> None:
+def test_recall_and_precision_per_structured_type(seed: int, compiled_core: bool) -> None:
     records = labelled_records(seed, 2500, STRUCTURED_TYPES)
-    scores = score_records(records, SCANNER, STRUCTURED_TYPES)
+    scanner = Scanner(default_registry(names=False), compiled_core=compiled_core)
+    scores = score_records(records, scanner, STRUCTURED_TYPES)
     for pii_type, score in scores.items():
         assert score.gold >= 100, pii_type
         assert score.recall >= 0.99, (pii_type, score)

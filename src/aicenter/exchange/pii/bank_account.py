@@ -10,11 +10,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from aicenter.exchange.pii import compiled
 from aicenter.exchange.pii.base import Finding, PiiType, Trigger, find_by_shape
 from aicenter.exchange.pii.context import context_pattern, near
 
 SHAPE = re.compile(
-    r"(?<![0-9A-Za-z\-.])(?:\d{10,14}|\d{2,7}(?:-\d{1,7}){1,3})(?![0-9A-Za-z]|[-.]\d)"
+    r"(?<![0-9A-Za-z\-.])(?:\d{10,14}|\d{2,7}(?:-\d{1,7}){1,3})(?![0-9A-Za-z]|[-.]\d)",
+    re.ASCII,
 )
 CONTEXT = context_pattern(
     [
@@ -25,6 +27,7 @@ CONTEXT = context_pattern(
 )  # fmt: skip
 MIN_DIGITS = 10
 MAX_DIGITS = 14
+REACH_BEFORE, REACH_AFTER = 30, 12
 
 
 class BankAccountDetector:
@@ -33,6 +36,7 @@ class BankAccountDetector:
     prefilter = ""  # the shape is the prefilter
     shape = SHAPE
     record_context: re.Pattern[str] | None = CONTEXT
+    native = compiled.bank_account(CONTEXT, REACH_BEFORE, REACH_AFTER, MIN_DIGITS, MAX_DIGITS)
 
     def find(self, text: str, start: int, end: int) -> Iterator[Finding]:
         return find_by_shape(self, text, start, end)
@@ -40,7 +44,7 @@ class BankAccountDetector:
     def check(self, text: str, start: int, end: int) -> float:
         n_digits = end - start - text.count("-", start, end)
         if MIN_DIGITS <= n_digits <= MAX_DIGITS and near(
-            CONTEXT, text, start, end, before=30, after=12
+            CONTEXT, text, start, end, before=REACH_BEFORE, after=REACH_AFTER
         ):
             return 0.75
         return 0.0

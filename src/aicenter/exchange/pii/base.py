@@ -68,7 +68,8 @@ class Detector(Protocol):
     DIGITS-trigger hints, so the scanner calls a detector only on tokens it could match:
     ``prefilter`` is a regular expression searched in the token's *shape* — the token with
     every digit replaced by ``9`` — so it must not test digit values ('' = always call); it
-    must match the shape of every token holding one of the detector's findings.
+    must match the shape of every token holding one of the detector's findings. For a COLON
+    detector it is searched in the run of hex digits, dots and colons that triggered it.
     ``record_context``: call only in records where this pattern occurs (None = always).
     """
 
@@ -87,10 +88,13 @@ class ShapeDetector(Detector, Protocol):
     """A DIGITS detector whose candidates are the matches of a *value-free* ``shape``.
 
     ``shape`` tests character classes only (``\\d``, never a particular digit; capitals as
-    they are), so it matches a token's shape (digits as ``9``) exactly where it matches the
-    token: the scanner finds the candidate spans once per shape and calls ``check`` on each,
-    with no regex run per token. ``check`` returns the finding's score, 0.0 for none; digit
-    values (area codes, octets, check digits) are tested there.
+    they are; compiled with ``re.ASCII``: digits are ASCII once the scanner has folded
+    full-width ones, and a token holds no other), so it matches a token's shape (digits as
+    ``9``) exactly where it matches the token: the scanner finds the candidate spans once per
+    shape and calls ``check`` on each, with no regex run per token. ``check`` returns the
+    finding's score, 0.0 for none; digit values (area codes, octets, check digits) are tested
+    there. It may also carry ``native``: the same check compiled
+    (:mod:`aicenter.exchange.pii.compiled`), which the scanner then calls instead.
     """
 
     shape: re.Pattern[str]

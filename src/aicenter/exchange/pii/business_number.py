@@ -11,10 +11,11 @@ import re
 from collections.abc import Iterator
 from operator import mul
 
+from aicenter.exchange.pii import compiled
 from aicenter.exchange.pii.base import Finding, PiiType, Trigger, find_by_shape
 from aicenter.exchange.pii.context import context_pattern, near
 
-SHAPE = re.compile(r"(?<![0-9A-Za-z\-])\d{3}(-?)\d{2}\1\d{5}(?![0-9A-Za-z]|-\d)")
+SHAPE = re.compile(r"(?<![0-9A-Za-z\-])\d{3}(-?)\d{2}\1\d{5}(?![0-9A-Za-z]|-\d)", re.ASCII)
 CONTEXT = context_pattern(
     [
         "사업자등록번호",
@@ -46,6 +47,7 @@ class BusinessNumberDetector:
     prefilter = ""  # the shape is the prefilter
     shape = SHAPE
     record_context: re.Pattern[str] | None = None  # check() rejects 9 in 10 before near()
+    native = compiled.business_number(CONTEXT)
 
     def find(self, text: str, start: int, end: int) -> Iterator[Finding]:
         return find_by_shape(self, text, start, end)

@@ -13,13 +13,15 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from aicenter.exchange.pii import compiled
 from aicenter.exchange.pii.base import Finding, PiiType, Trigger, find_by_shape
 from aicenter.exchange.pii.context import context_pattern, near
 
 # value-free: that a 4-6-5 number is an American Express one (34, 37) is tested by check()
 SHAPE = re.compile(
     r"(?<![0-9A-Za-z\-.])(?:\d{4}([- ])\d{4}\1\d{4}\1\d{4}"
-    r"|\d{4}([- ])\d{6}\2\d{5}|\d{15,16})(?![0-9A-Za-z]|[-.]\d)"
+    r"|\d{4}([- ])\d{6}\2\d{5}|\d{15,16})(?![0-9A-Za-z]|[-.]\d)",
+    re.ASCII,
 )
 CONTEXT = context_pattern(["카드번호", "카드", "신용카드", "체크카드", "결제", "card", "visa"])
 _ISSUER_PREFIX = re.compile(
@@ -45,6 +47,7 @@ class CardDetector:
     prefilter = ""  # the shape is the prefilter
     shape = SHAPE
     record_context: re.Pattern[str] | None = None
+    native = compiled.card(CONTEXT)
 
     def find(self, text: str, start: int, end: int) -> Iterator[Finding]:
         return find_by_shape(self, text, start, end)

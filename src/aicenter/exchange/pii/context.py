@@ -20,8 +20,21 @@ def context_pattern(words: Iterable[str]) -> re.Pattern[str]:
         variants.add(word)
         if word.isascii():
             variants.update({word.lower(), word.upper(), word.capitalize()})
-    ordered = sorted(variants, key=lambda w: (-len(w), w))
-    return re.compile("|".join(re.escape(w) for w in ordered))
+    ordered = tuple(sorted(variants, key=lambda w: (-len(w), w)))
+    pattern = re.compile("|".join(re.escape(w) for w in ordered))
+    _WORDS[id(pattern)] = (pattern, ordered)
+    return pattern
+
+
+_WORDS: dict[int, tuple[re.Pattern[str], tuple[str, ...]]] = {}
+
+
+def context_words(pattern: re.Pattern[str]) -> tuple[str, ...]:
+    """The words (with their case variants) a :func:`context_pattern` pattern matches."""
+    known = _WORDS.get(id(pattern))
+    if known is None or known[0] is not pattern:
+        raise ValueError(f"{pattern.pattern[:40]!r}... was not made by context_pattern")
+    return known[1]
 
 
 # The end of a clause: a sentence end followed by a space, a line break or a table-cell bar.

@@ -9,12 +9,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from aicenter.exchange.pii import compiled
 from aicenter.exchange.pii.base import Finding, PiiType, Trigger, find_by_shape
 from aicenter.exchange.pii.context import context_pattern, distinctive_or_in_context
 
 # value-free: the region (11–26, 28) is tested by check()
-SHAPE = re.compile(r"(?<![0-9A-Za-z\-])\d\d(-?)\d{2}\1\d{6}\1\d{2}(?![0-9A-Za-z]|-\d)")
-_REGIONS = frozenset([*(str(r) for r in range(11, 27)), "28"])
+SHAPE = re.compile(r"(?<![0-9A-Za-z\-])\d\d(-?)\d{2}\1\d{6}\1\d{2}(?![0-9A-Za-z]|-\d)", re.ASCII)
+REGION_CODES = (*range(11, 27), 28)
+_REGIONS = frozenset(str(r) for r in REGION_CODES)
 CONTEXT = context_pattern(["운전면허", "면허번호", "면허", "driver", "licence", "license"])
 
 
@@ -24,6 +26,7 @@ class DriverLicenceDetector:
     prefilter = ""  # the shape is the prefilter
     shape = SHAPE
     record_context: re.Pattern[str] | None = None
+    native = compiled.driver_licence(REGION_CODES, CONTEXT)
 
     def find(self, text: str, start: int, end: int) -> Iterator[Finding]:
         return find_by_shape(self, text, start, end)

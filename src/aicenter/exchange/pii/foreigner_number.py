@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 
+from aicenter.exchange.pii import compiled
 from aicenter.exchange.pii import registration_shape as registration
 from aicenter.exchange.pii.base import Finding, PiiType, Trigger, find_by_shape
 from aicenter.exchange.pii.context import context_pattern
@@ -18,11 +19,12 @@ CONTEXT = context_pattern(
     ["외국인등록번호", "외국인등록", "외국인", "등록번호", "alien registration", "ARC"]
 )
 _FOREIGNER_G = frozenset("5678")
+_CHECK_OFFSET = 13
 
 
 def foreigner_check_digit_ok(digits: Sequence[int]) -> bool:
     """Whether the 13th digit is the foreigner-number check digit of the first 12."""
-    return (13 - registration.weighted_mod11(digits)) % 10 == digits[12]
+    return (_CHECK_OFFSET - registration.weighted_mod11(digits)) % 10 == digits[12]
 
 
 class ForeignerNumberDetector:
@@ -31,6 +33,7 @@ class ForeignerNumberDetector:
     prefilter = ""  # the shape is the prefilter
     shape = registration.SHAPE
     record_context: re.Pattern[str] | None = None
+    native = compiled.registration("".join(sorted(_FOREIGNER_G)), _CHECK_OFFSET, CONTEXT)
 
     def find(self, text: str, start: int, end: int) -> Iterator[Finding]:
         return find_by_shape(self, text, start, end)

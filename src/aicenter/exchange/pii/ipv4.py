@@ -6,10 +6,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from aicenter.exchange.pii import compiled
 from aicenter.exchange.pii.base import Finding, PiiType, Trigger, find_by_shape
 
 # value-free: octet values (0–255, no leading zero) are tested by check()
-SHAPE = re.compile(r"(?<![0-9A-Za-z.\-])\d{1,3}(?:\.\d{1,3}){3}(?![0-9A-Za-z]|\.\d)")
+SHAPE = re.compile(r"(?<![0-9A-Za-z.\-])\d{1,3}(?:\.\d{1,3}){3}(?![0-9A-Za-z]|\.\d)", re.ASCII)
 
 
 class Ipv4Detector:
@@ -18,6 +19,7 @@ class Ipv4Detector:
     prefilter = ""  # the shape is the prefilter
     shape = SHAPE
     record_context: re.Pattern[str] | None = None
+    native = compiled.ipv4()
 
     def find(self, text: str, start: int, end: int) -> Iterator[Finding]:
         return find_by_shape(self, text, start, end)

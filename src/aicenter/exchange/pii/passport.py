@@ -9,10 +9,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from aicenter.exchange.pii import compiled
 from aicenter.exchange.pii.base import Finding, PiiType, Trigger, find_by_shape
 from aicenter.exchange.pii.context import context_pattern, distinctive_or_in_context
 
-SHAPE = re.compile(r"(?<![0-9A-Za-z\-])[MSROD]\d{3}(?:[A-Z]\d{4}|\d{5})(?![0-9A-Za-z]|-\d)")
+SHAPE = re.compile(
+    r"(?<![0-9A-Za-z\-])[MSROD]\d{3}(?:[A-Z]\d{4}|\d{5})(?![0-9A-Za-z]|-\d)", re.ASCII
+)
 CONTEXT = context_pattern(["여권번호", "여권", "passport"])
 
 
@@ -22,6 +25,7 @@ class PassportDetector:
     prefilter = ""  # the shape is the prefilter
     shape = SHAPE
     record_context: re.Pattern[str] | None = None
+    native = compiled.passport(CONTEXT)
 
     def find(self, text: str, start: int, end: int) -> Iterator[Finding]:
         return find_by_shape(self, text, start, end)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from aicenter.exchange.pii import compiled
 from aicenter.exchange.pii.base import Finding, PiiType, Trigger
 from aicenter.exchange.pii.context import context_pattern, near
 
@@ -32,7 +33,8 @@ _REPRESENTATIVE = rf"1[568]\d\d{_SEP}?\d{{4}}"
 SHAPE = re.compile(
     rf"(?<![0-9A-Za-z\-.+])(?:(?P<intl>{_INTERNATIONAL})|(?P<sep>{_SEPARATED})"
     rf"|(?P<mobile>{_MOBILE_PLAIN})|(?P<plain>{_OTHER_PLAIN})|(?P<rep>{_REPRESENTATIVE}))"
-    r"(?![0-9A-Za-z]|[-.]\d)"
+    r"(?![0-9A-Za-z]|[-.]\d)",
+    re.ASCII,
 )
 # Where a phone number can start: every form begins with +, (, 0 or a representative 1[568].
 _START = re.compile(r"(?<![0-9A-Za-z\-.+])(?:[+(0]|1[568])")
@@ -53,6 +55,7 @@ class PhoneDetector:
         r"|(?<!\d)\d{4}[-. ]{0,3}\d{4}(?!\d)"
     )
     record_context: re.Pattern[str] | None = None
+    native = compiled.phone(CONTEXT)  # a compiled find (phone.c)
 
     def find(self, text: str, start: int, end: int) -> Iterator[Finding]:
         if _START.search(text, start, end) is None:  # ids and counts that start with 2–9

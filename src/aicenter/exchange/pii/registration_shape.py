@@ -15,7 +15,7 @@ from aicenter.exchange.pii.context import near
 
 # 6 digits, an optional dash (spaces around it allowed) or space, 7 digits; not inside a longer
 # run of digits or a code.
-SHAPE = re.compile(r"(?<![0-9A-Za-z\-])(\d{6})( ?- ?| )?(\d{7})(?![0-9A-Za-z]|-\d)")
+SHAPE = re.compile(r"(?<![0-9A-Za-z\-])(\d{6})( ?- ?| )?(\d{7})(?![0-9A-Za-z]|-\d)", re.ASCII)
 
 _DAYS_IN_MONTH = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 
+from aicenter.exchange.pii import compiled
 from aicenter.exchange.pii import registration_shape as registration
 from aicenter.exchange.pii.base import Finding, PiiType, Trigger, find_by_shape
 from aicenter.exchange.pii.context import context_pattern
@@ -22,11 +23,12 @@ CONTEXT = context_pattern(
     ["주민등록번호", "주민번호", "주민등록", "주민", "생년월일", "RRN", "resident registration"]
 )
 _CITIZEN_G = frozenset("123490")
+_CHECK_OFFSET = 11
 
 
 def rrn_check_digit_ok(digits: Sequence[int]) -> bool:
     """Whether the 13th digit is the pre-2020 check digit of the first 12."""
-    return (11 - registration.weighted_mod11(digits)) % 10 == digits[12]
+    return (_CHECK_OFFSET - registration.weighted_mod11(digits)) % 10 == digits[12]
 
 
 class ResidentNumberDetector:
@@ -35,6 +37,7 @@ class ResidentNumberDetector:
     prefilter = ""  # the shape is the prefilter
     shape = registration.SHAPE
     record_context: re.Pattern[str] | None = None
+    native = compiled.registration("".join(sorted(_CITIZEN_G)), _CHECK_OFFSET, CONTEXT)
 
     def find(self, text: str, start: int, end: int) -> Iterator[Finding]:
         return find_by_shape(self, text, start, end)

@@ -1,5 +1,11 @@
 """One scan of a batch of records with every registered detector.
 
+Two implementations of the same passes: the compiled core (:mod:`compiled`, C in
+``pii/native/``: tokens, the '@' and colon passes, the detectors' compiled checks, overlaps
+and the split by record), used when it is built and every detector of the registry has what
+it needs there; and the pure-Python passes described below, the reference it is tested
+against (tests/exchange/test_native.py) and the fallback where no C compiler was available.
+
 Cost model: the records of a batch are joined (:data:`RECORD_SEPARATOR`) and the joined text is
 read by a handful of C-level passes — tokens (``re.split``), colon runs, '@' by ``str.find``
 and, when name detection is on, the name-context patterns — so the Python cost is per token
@@ -39,8 +45,10 @@ from itertools import accumulate, compress, repeat
 from operator import is_
 from typing import Any
 
+from aicenter.exchange.pii import compiled
 from aicenter.exchange.pii.base import (
     RECORD_SEPARATOR,
+    Detector,
     DetectorRegistry,
     Finding,
     PiiType,
@@ -68,7 +76,7 @@ class _ClassMap(dict[int, str]):
         return cls
 
 
-_TOKEN = r"[\d+(A-Z](?<![0-9A-Za-z\-].)[\dA-Z\-. ()+]{5,}\d"
+_TOKEN = r"[0-9+(A-Z](?<![0-9A-Za-z\-].)[0-9A-Z\-. ()+]{5,}[0-9]"
 _TOKEN_SPLIT = re.compile(f"({_TOKEN})")
 _SHAPE = str.maketrans("0123456789", "9999999999")
 # The characters around a token, by class: digit 9, capital A, small letter a, separators as
@@ -105,9 +113,15 @@ _Plan = tuple[_Step, ...]
 
 
 class Scanner:
-    """Scans records with the detectors of one registry."""
+    """Scans records with the detectors of one registry.
 
-    def __init__(self, registry: DetectorRegistry) -> None:
+    ``compiled_core``: run the token pass in C (:mod:`compiled`) when the extension is built
+    and every DIGITS detector can run there — it has a ``native`` check, or no
+    ``record_context`` (its ``check``/``find`` is then called from C). False forces the
+    pure-Python pass, which finds the same.
+    """
+
+    def __init__(self, registry: DetectorRegistry, *, compiled_core: bool = True) -> None:
         self.registry = registry
         self._digits = [
             (d, d.shape if isinstance(d, ShapeDetector) else _compiled(d.prefilter))
@@ -120,6 +134,14 @@ class Scanner:
         self._at = registry.by_trigger(Trigger.AT)
         self._colon = registry.by_trigger(Trigger.COLON)
         self._hangul = registry.by_trigger(Trigger.HANGUL)
+        self._colon_prefilters = [_compiled(d.prefilter) for d in self._colon]
+        self._colon_native = _compiled_searches(self._colon) if compiled_core else None
+        self._at_native = _compiled_searches(self._at) if compiled_core else None
+        self.compiled_core = (
+            compiled_core and compiled.AVAILABLE and all(_runs_compiled(d) for d, _ in self._digits)
+        )
+        self._native_plans: dict[str, tuple[Any, ...]] = {}
+        self._labels = compiled.words(NOT_PII_LABELS, before=_LABEL_REACH, after=0)
 
     def scan(self, text: str) -> list[Finding]:
         """Every finding in ``text``, non-overlapping, sorted by start."""
@@ -131,12 +153,17 @@ class Scanner:
         if not texts:
             return []
         original = texts[0] if len(texts) == 1 else RECORD_SEPARATOR.join(texts)
-        starts = [0] if len(texts) == 1 else [0, *accumulate(len(t) + _SEP for t in texts[:-1])]
         text = original.translate(_FOLD) if _FOLDABLE.search(original) else original
         found: list[Finding] = []
-        if self._digits:
-            self._scan_tokens(text, texts, starts, found)
-        if self._at:
+        if self._digits and self.compiled_core:
+            compiled.scan_tokens(
+                text, self._native_plans, self._native_plan, self._labels, Finding, found
+            )
+        elif self._digits:
+            self._scan_tokens(text, texts, _record_starts(texts), found)
+        if self._at and self._at_native is not None:
+            compiled.scan_ats(text, self._at_native, Finding, found)
+        elif self._at:
             n = len(text)
             at = text.find("@")
             while at >= 0:
@@ -144,13 +171,20 @@ class Scanner:
                 for detector in self._at:
                     found.extend(f for f in detector.find(text, s, e) if f.start <= at < f.end)
                 at = text.find("@", at + 1)
-        if self._colon and ":" in text:
+        if self._colon and ":" in text and self._colon_native is not None:
+            compiled.scan_colons(text, self._colon_native, Finding, found)
+        elif self._colon and ":" in text:
             for run in _COLON_RUN.finditer(text):
-                for detector in self._colon:
-                    found.extend(detector.find(text, run.start(), run.end()))
+                for detector, prefilter in zip(self._colon, self._colon_prefilters, strict=True):
+                    if prefilter is None or prefilter.search(text, run.start(), run.end()):
+                        found.extend(detector.find(text, run.start(), run.end()))
         for detector in self._hangul:
             found.extend(detector.find(original, 0, len(original)))
-        return _per_record(resolve_overlaps(found), starts)
+        if self.compiled_core:
+            records = texts if isinstance(texts, list) else list(texts)
+            result: list[list[Finding]] = compiled.finish(found, records, _SEP, Finding, _greedy)
+            return result
+        return _per_record(resolve_overlaps(found), _record_starts(texts))
 
     def _scan_tokens(
         self, text: str, texts: Sequence[str], starts: list[int], found: list[Finding]
@@ -234,12 +268,48 @@ class Scanner:
         return result
 
     def _framed_plan(self, framed: str, length: int, coarse: tuple[int, ...]) -> _Plan:
-        spans_of: dict[re.Pattern[str], _Spans] = {}
         plan: list[_Step] = []
+        for detector, spans in self._candidates(framed, length, coarse):
+            if spans is None:
+                plan.append((detector.find, detector.pii_type, detector.record_context, None))
+            else:
+                check = detector.check  # a ShapeDetector
+                plan.append((check, detector.pii_type, detector.record_context, spans))
+        if len(self._framed) >= _MAX_SHAPES:
+            self._framed.clear()
+        self._framed[framed] = result = tuple(plan)
+        return result
+
+    def _native_plan(self, framed: str, length: int) -> tuple[Any, ...]:
+        """The plan of a framed token shape for the compiled token pass (``_native``'s
+        scan_tokens keeps it in ``_native_plans``): steps (kind, function, type, spans) with
+        kind 0 a compiled check, 1 a Python check, 2 a Python find on the token, 3 a compiled
+        find."""
+        shape = framed[1 : 1 + length]
+        coarse = self._coarse.get(shape) or self._coarse_plan(shape)
+        steps: list[tuple[Any, ...]] = []
+        for detector, spans in self._candidates(framed, length, coarse):
+            native = getattr(detector, "native", None)
+            if spans is None:
+                kind, function = (2, detector.find) if native is None else (3, native)
+                steps.append((kind, function, detector.pii_type, None))
+            elif native is not None:
+                steps.append((0, native, detector.pii_type, spans))
+            else:
+                steps.append((1, detector.check, detector.pii_type, spans))
+        return tuple(steps)
+
+    def _candidates(
+        self, framed: str, length: int, coarse: tuple[int, ...]
+    ) -> list[tuple[Any, _Spans | None]]:
+        """(detector, candidate spans in the token) for each detector of ``coarse`` with some
+        (spans None: the detector has no shape and searches the token with ``find``)."""
+        spans_of: dict[re.Pattern[str], _Spans] = {}
+        out: list[tuple[Any, _Spans | None]] = []
         for i in coarse:
             detector, pattern = self._digits[i]
             if i not in self._shaped or pattern is None:
-                plan.append((detector.find, detector.pii_type, detector.record_context, None))
+                out.append((detector, None))
                 continue
             spans = spans_of.get(pattern)
             if spans is None:
@@ -249,12 +319,23 @@ class Scanner:
                     if m.end() <= length + 1
                 )
             if spans:
-                check = detector.check  # type: ignore[attr-defined]  # a ShapeDetector
-                plan.append((check, detector.pii_type, detector.record_context, spans))
-        if len(self._framed) >= _MAX_SHAPES:
-            self._framed.clear()
-        self._framed[framed] = result = tuple(plan)
-        return result
+                out.append((detector, spans))
+        return out
+
+
+def _compiled_searches(detectors: list[Detector]) -> tuple[tuple[Any, PiiType], ...] | None:
+    """(compiled search, type) of each detector of a trigger pass, or None when the extension
+    is missing or some detector has no compiled search (the pass then runs in Python)."""
+    natives = [getattr(d, "native", None) for d in detectors]
+    if not compiled.AVAILABLE or None in natives:
+        return None
+    return tuple((n, d.pii_type) for n, d in zip(natives, detectors, strict=True))
+
+
+def _runs_compiled(detector: Detector) -> bool:
+    """Whether the compiled token pass gives this DIGITS detector's findings: it has a
+    compiled check, or nothing (no record context) that only the Python pass applies."""
+    return getattr(detector, "native", None) is not None or detector.record_context is None
 
 
 def _compiled(prefilter: str) -> re.Pattern[str] | None:
@@ -277,6 +358,13 @@ def _drop_after_labels(text: str, found: list[Finding], first: int) -> None:
             continue
         kept.append(f)
     found[:] = kept
+
+
+def _record_starts(texts: Sequence[str]) -> list[int]:
+    """Where each record starts in the texts joined by :data:`RECORD_SEPARATOR`."""
+    if len(texts) == 1:
+        return [0]
+    return [0, *accumulate(len(t) + _SEP for t in texts[:-1])]
 
 
 def _per_record(findings: list[Finding], starts: list[int]) -> list[list[Finding]]:
