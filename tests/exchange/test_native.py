@@ -27,6 +27,7 @@ from aicenter.exchange.pii import (
 )
 from aicenter.exchange.pii.base import ShapeDetector
 from aicenter.exchange.pii.context import context_pattern, near
+from aicenter.exchange.pii.scanner import _FOLD as SCANNER_FOLD
 from aicenter.exchange.pii.scanner import NOT_PII_LABELS
 from aicenter.exchange.synthetic import korean_news_text, labelled_records, number_heavy_text
 
@@ -154,6 +155,14 @@ def test_python_detectors_without_record_context_run_inside_the_compiled_pass() 
     text = "표 T-1234567 / 주문번호 T-7654321"  # the second follows a not-PII label
     assert scanner.scan(text) == [Finding(2, 11, PiiType.BANK_ACCOUNT, 0.5)]
     assert Scanner(registry, compiled_core=False).scan(text) == scanner.scan(text)
+
+
+def test_compiled_fold_is_the_python_fold() -> None:
+    every_foldable = "".join(map(chr, [*range(0xFF00, 0xFF60), *range(0x2010, 0x2016), 0x3161]))
+    for text in [*TEXTS, every_foldable + "가\u2212", "plain ascii 010-1234-5678"]:
+        assert compiled.fold(text) == text.translate(SCANNER_FOLD)
+    unchanged = "계좌 110-123-456789"
+    assert compiled.fold(unchanged) is unchanged  # no copy when nothing folds
 
 
 def test_labels_reach_matches_the_python_rule() -> None:

@@ -107,6 +107,13 @@ def scan_ats(*args: Any) -> None:
     _native.scan_ats(*args)
 
 
+def fold(text: str) -> str:
+    """scanner._FOLD applied (native/fold.c): the text itself when nothing folds."""
+    assert _native is not None
+    result: str = _native.fold(text)
+    return result
+
+
 def finish(*args: Any) -> Any:
     """Overlaps resolved and findings split by record (native/records.c)."""
     assert _native is not None

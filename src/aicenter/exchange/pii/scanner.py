@@ -153,7 +153,10 @@ class Scanner:
         if not texts:
             return []
         original = texts[0] if len(texts) == 1 else RECORD_SEPARATOR.join(texts)
-        text = original.translate(_FOLD) if _FOLDABLE.search(original) else original
+        if self.compiled_core:
+            text = compiled.fold(original)
+        else:
+            text = original.translate(_FOLD) if _FOLDABLE.search(original) else original
         found: list[Finding] = []
         if self._digits and self.compiled_core:
             compiled.scan_tokens(

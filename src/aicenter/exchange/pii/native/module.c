@@ -127,6 +127,7 @@ static PyMethodDef module_methods[] = {
      "scan_ats(text, steps, finding, out): the '@' pass of scanner.py"},
     {"scan_colons", (PyCFunction)(void (*)(void))scan_colons, METH_FASTCALL,
      "scan_colons(text, steps, finding, out): the colon pass of scanner.py"},
+    {"fold", fold, METH_O, "fold(text) -> text with full-width ASCII and dashes folded"},
     {"finish", (PyCFunction)(void (*)(void))finish, METH_FASTCALL,
      "finish(found, texts, separator_length, finding, greedy) -> findings per record"},
     {"scan_tokens", (PyCFunction)(void (*)(void))scan_tokens, METH_FASTCALL,

@@ -99,5 +99,6 @@ PyObject *scan_tokens(PyObject *self, PyObject *const *args, Py_ssize_t nargs);
 PyObject *scan_colons(PyObject *self, PyObject *const *args, Py_ssize_t nargs);
 PyObject *scan_ats(PyObject *self, PyObject *const *args, Py_ssize_t nargs);
 PyObject *finish(PyObject *self, PyObject *const *args, Py_ssize_t nargs);
+PyObject *fold(PyObject *self, PyObject *str);
 
 #endif

@@ -69,11 +69,7 @@ PyObject *scan_colons(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
         return NULL;
     PyObject *steps = args[1];
     Py_ssize_t i = 0;
-    while (i < t.len) {
-        if (text_at(&t, i) != ':') {
-            i++;
-            continue;
-        }
+    while ((i = PyUnicode_FindChar(args[0], ':', i, t.len, 1)) >= 0) {
         Py_ssize_t last_colon = -1, j = i + 1;
         for (; j < t.len && colon_run_char(text_at(&t, j)); j++)
             if (text_at(&t, j) == ':')
@@ -91,6 +87,8 @@ PyObject *scan_colons(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
         }
         i = last_colon + 1;
     }
+    if (i == -2) /* PyUnicode_FindChar's error */
+        return NULL;
     Py_RETURN_NONE;
 }
 
@@ -117,9 +115,8 @@ PyObject *scan_ats(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     if (text_view(args[0], &t) < 0)
         return NULL;
     PyObject *steps = args[1];
-    for (Py_ssize_t at = 0; at < t.len; at++) {
-        if (text_at(&t, at) != '@')
-            continue;
+    Py_ssize_t at = 0;
+    for (; (at = PyUnicode_FindChar(args[0], '@', at, t.len, 1)) >= 0; at++) {
         Py_ssize_t s = at > 64 ? at - 64 : 0, e = at + 255 < t.len ? at + 255 : t.len;
         for (Py_ssize_t k = 0; k < PyTuple_GET_SIZE(steps); k++) {
             PyObject *step = PyTuple_GET_ITEM(steps, k);
@@ -130,5 +127,7 @@ PyObject *scan_ats(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
                 return NULL;
         }
     }
+    if (at == -2)
+        return NULL;
     Py_RETURN_NONE;
 }
