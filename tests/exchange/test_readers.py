@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import random
 from pathlib import Path
 
 import pytest
@@ -110,3 +111,48 @@ def test_parquet_string_column_in_batches(tmp_path: Path) -> None:
     bad.write_text("not parquet")
     with pytest.raises(InputError, match="not a Parquet file"):
         list(RecordReader(bad))
+
+
+@pytest.mark.parametrize("compression", ["none", "gzip"])
+def test_text_batches_hold_the_records_texts_whatever_the_line_ends(
+    tmp_path: Path, compression: str
+) -> None:
+    """Line ends split across read chunks ("\\r" | "\\n"), lone "\\r", blank lines, no final
+    line end: the batches hold exactly the texts that iterating the reader gives."""
+    rng = random.Random(3)
+    pieces = ["가", "a", " ", "\n", "\r", "\r\n", "\n\n", "한국어 문장", "0"]
+    for case in range(200):
+        text = "".join(rng.choices(pieces, k=rng.randint(0, 60)))
+        data = gzip.compress(text.encode()) if compression == "gzip" else text.encode()
+        path = tmp_path / f"{case}.txt"
+        path.write_bytes(data)
+        reader = RecordReader(path)
+        expected = [r.text for r in reader]
+        batches = list(reader.text_batches(max_records=4, max_chars=10, chunk_chars=5))
+        assert [t for b in batches for t in b.texts] == expected, repr(text)
+        assert [len(b.texts) for b in batches] == _sizes(expected, 4, 10)
+        assert [b.first for b in batches] == [
+            sum(map(len, (x.texts for x in batches[:k]))) for k in range(len(batches))
+        ]
+        assert all(b.utf8_bytes == len("".join(b.texts).encode()) for b in batches)
+
+
+def _sizes(texts: list[str], max_records: int, max_chars: int) -> list[int]:
+    """Batch sizes by scan_records' rule: a batch closes on the record that fills it."""
+    sizes, count, chars = [], 0, 0
+    for text in texts:
+        count, chars = count + 1, chars + len(text)
+        if count >= max_records or chars >= max_chars:
+            sizes.append(count)
+            count = chars = 0
+    return sizes + ([count] if count else [])
+
+
+def test_text_batches_of_other_formats_group_the_records(tmp_path: Path) -> None:
+    path = tmp_path / "x.jsonl"
+    rows = [{"text": f"기록 {i}"} for i in range(10)]
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n")
+    batches = list(RecordReader(path).text_batches(max_records=4))
+    assert [len(b.texts) for b in batches] == [4, 4, 2]
+    assert [b.first for b in batches] == [0, 4, 8]
+    assert [t for b in batches for t in b.texts] == [r["text"] for r in rows]

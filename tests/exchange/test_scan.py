@@ -2,10 +2,12 @@ from __future__ import annotations
 
 import io
 import json
+from pathlib import Path
 
-from aicenter.exchange.pii import Scanner, default_registry
-from aicenter.exchange.readers import Record
-from aicenter.exchange.scan import scan_records
+from aicenter.exchange.pii import STRUCTURED_TYPES, Scanner, default_registry
+from aicenter.exchange.readers import Record, RecordReader
+from aicenter.exchange.report import PiiReport
+from aicenter.exchange.scan import scan_batches, scan_records
 
 
 def test_streamed_json_equals_document_and_findings_are_packed() -> None:
@@ -27,3 +29,26 @@ def test_streamed_json_equals_document_and_findings_are_packed() -> None:
     out = io.StringIO()
     empty.write_json(out, 0.0)
     assert json.loads(out.getvalue()) == {"findings": [], "counts": {}, "bytes": 0, "seconds": 0.0}
+
+
+def test_scan_batches_equals_scan_records_and_reports_the_same(tmp_path: Path) -> None:
+    from aicenter.exchange.synthetic import labelled_records
+
+    texts = [r.text for r in labelled_records(41, 300, STRUCTURED_TYPES)] + ["", "없음"] * 50
+    path = tmp_path / "records.txt"
+    path.write_text("\n".join(texts) + "\n", encoding="utf-8")
+    scanner = Scanner(default_registry())
+    by_record, report_a = [], PiiReport()
+    expected = scan_records(
+        RecordReader(path), scanner, lambda r, f: (report_a.add(r.text, f), by_record.append(f))
+    )
+    report_b = PiiReport()
+    got = scan_batches(
+        RecordReader(path).text_batches(max_records=64),
+        scanner,
+        lambda batch, found: report_b.add_batch(batch.texts, found),
+    )
+    assert got.packed == expected.packed and got.counts == expected.counts
+    assert (got.records, got.bytes) == (expected.records, expected.bytes) == (400, got.bytes)
+    assert report_b.as_json() == report_a.as_json()
+    assert sum(map(len, by_record)) == len(got.packed) // 4 > 300

@@ -14,9 +14,9 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 
 from aicenter.cli.output import TableFormat, console, print_json, print_record, print_rows
 from aicenter.exchange.pii import Finding, Scanner, default_registry
-from aicenter.exchange.readers import Record, RecordFormat, RecordReader
+from aicenter.exchange.readers import RecordFormat, RecordReader, TextBatch
 from aicenter.exchange.report import PiiReport
-from aicenter.exchange.scan import scan_records
+from aicenter.exchange.scan import scan_batches
 
 app = typer.Typer(help="The licensed-data exchange: datasets, PII, licences.", no_args_is_help=True)
 
@@ -68,15 +68,14 @@ def scan(
         disable=not Console(stderr=True).is_terminal,
     )
 
-    def on_record(record: Record, found: list[Finding]) -> None:
-        report.add(record.text, found)
-        if record.index % 256 == 0:
-            progress.update(task, completed=reader.bytes_read)
+    def on_batch(batch: TextBatch, found: list[list[Finding]]) -> None:
+        report.add_batch(batch.texts, found)
+        progress.update(task, completed=reader.bytes_read)
 
     started = time.perf_counter()
     with progress:
         task = progress.add_task("scan", total=reader.total_bytes)
-        result = scan_records(reader, scanner, on_record)
+        result = scan_batches(reader.text_batches(), scanner, on_batch)
     seconds = round(time.perf_counter() - started, 6)
     if fmt is TableFormat.JSON:
         result.write_json(sys.stdout, seconds)

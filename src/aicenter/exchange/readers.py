@@ -13,10 +13,13 @@ import csv
 import gzip
 import io
 import json
+import re
 import sys
-from collections.abc import Iterator, Mapping
+from bisect import bisect_left
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from itertools import accumulate
 from pathlib import Path
 from types import MappingProxyType
 from typing import IO, Any, BinaryIO
@@ -51,6 +54,44 @@ class Record:
     line: int
     text: str
     fields: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class TextBatch:
+    """Consecutive records' texts: ``texts[i]`` is record ``first + i``; ``utf8_bytes`` is the
+    UTF-8 size of the texts (line ends and other fields not counted)."""
+
+    first: int
+    texts: list[str]
+    utf8_bytes: int
+
+
+# Line ends as io.TextIOWrapper(newline="") sees them: "\r\n", "\r" or "\n".
+_LINE_END = re.compile("\r\n|\r|\n")
+_CHUNK_CHARS = 1 << 20
+
+
+def _batched(chunks: Iterable[list[str]], max_records: int, max_chars: int) -> Iterator[list[str]]:
+    """Lines regrouped into batches that close, as :func:`aicenter.exchange.scan.scan_records`
+    closes them, on the line that brings them to ``max_records`` lines or ``max_chars``
+    characters; where each chunk's lines are cut is found by bisection on their running
+    character counts, not line by line."""
+    pending: list[str] = []
+    pending_chars = 0
+    for lines in chunks:
+        running = list(accumulate(map(len, lines)))
+        i = done = 0  # lines[:i] taken; `done` characters in them
+        while i < len(lines):
+            reach = bisect_left(running, max_chars - pending_chars + done, i) + 1
+            j = min(reach, i + max_records - len(pending), len(lines))
+            pending += lines[i:j]
+            pending_chars += running[j - 1] - done
+            done, i = running[j - 1], j
+            if len(pending) >= max_records or pending_chars >= max_chars:
+                yield pending
+                pending, pending_chars = [], 0
+    if pending:
+        yield pending
 
 
 def format_of(path: Path) -> RecordFormat:
@@ -137,6 +178,64 @@ class RecordReader:
             raise InputError(f"cannot decompress or read: {exc}", file=str(self.path)) from exc
         finally:
             stream.close()
+
+    def text_batches(
+        self, max_records: int = 1024, max_chars: int = 1 << 20, chunk_chars: int = _CHUNK_CHARS
+    ) -> Iterator[TextBatch]:
+        """The records' texts in batches of up to ``max_records`` records or about
+        ``max_chars`` characters: the same texts as iterating the reader, without a
+        :class:`Record` each. Plain text is read a megabyte at a time and split into lines in
+        C, so the cost per record is a few list operations, not a Python object."""
+        if self.format is not RecordFormat.TEXT:
+            yield from self._grouped(max_records, max_chars)
+            return
+        stream = self._open_text()
+        first = 0
+        try:
+            lines = self._line_chunks(stream, chunk_chars)
+            for texts in _batched(lines, max_records, max_chars):
+                yield TextBatch(first, texts, sum(map(len, map(str.encode, texts))))
+                first += len(texts)
+        except UnicodeDecodeError as exc:
+            raise InputError(f"not UTF-8 text ({exc.reason})", file=str(self.path)) from exc
+        except (OSError, EOFError, zstandard.ZstdError) as exc:
+            raise InputError(f"cannot decompress or read: {exc}", file=str(self.path)) from exc
+        finally:
+            stream.close()
+
+    @staticmethod
+    def _line_chunks(stream: IO[str], chunk_chars: int) -> Iterator[list[str]]:
+        """The lines of ``stream`` without their ends, about 1 MB of text at a time. A chunk
+        is cut after its last line end; what follows is carried into the next chunk, and so is
+        a final "\\r", which may be the first half of a "\\r\\n"."""
+        carry = ""
+        while chunk := stream.read(chunk_chars):
+            text = carry + chunk
+            end = len(text) - 1 if text.endswith("\r") else len(text)
+            cut = max(text.rfind("\n", 0, end), text.rfind("\r", 0, end))
+            if cut < 0:
+                carry = text
+                continue
+            body, carry = text[: cut + 1], text[cut + 1 :]
+            lines = _LINE_END.split(body) if "\r" in body else body.split("\n")
+            lines.pop()  # the empty piece after the last line end
+            yield lines
+        if carry:  # the last line has no line end, or a lone "\r"
+            yield [carry[:-1] if carry.endswith("\r") else carry]
+
+    def _grouped(self, max_records: int, max_chars: int) -> Iterator[TextBatch]:
+        texts: list[str] = []
+        first = chars = 0
+        for record in self:
+            if not texts:
+                first = record.index
+            texts.append(record.text)
+            chars += len(record.text)
+            if len(texts) >= max_records or chars >= max_chars:
+                yield TextBatch(first, texts, sum(map(len, map(str.encode, texts))))
+                texts, chars = [], 0
+        if texts:
+            yield TextBatch(first, texts, sum(map(len, map(str.encode, texts))))
 
     def _text(self, stream: IO[str]) -> Iterator[Record]:
         for number, line in enumerate(stream, start=1):

@@ -69,6 +69,13 @@ class PiiReport:
             if len(kept) < self.samples_per_type:
                 kept.append(masked_snippet(text, findings, f))
 
+    def add_batch(self, texts: list[str], found: list[list[Finding]]) -> None:
+        """:meth:`add` for each record of a batch; Python work only for those with findings."""
+        with_pii = [i for i, findings in enumerate(found) if findings]
+        self.records += len(texts) - len(with_pii)
+        for i in with_pii:
+            self.add(texts[i], found[i])
+
     def as_json(self) -> dict[str, Any]:
         return {
             "records": self.records,

@@ -9,13 +9,14 @@ from __future__ import annotations
 import json
 from array import array
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import compress
 from typing import Any, TextIO
 
 from aicenter.exchange.pii.base import Finding, PiiType
 from aicenter.exchange.pii.scanner import Scanner
-from aicenter.exchange.readers import Record
+from aicenter.exchange.readers import Record, TextBatch
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +52,18 @@ class ScanResult:
         self.packed.extend((record, finding.start, finding.end, _TYPE_INDEX[finding.pii_type]))
         self.counts[finding.pii_type] += 1
 
+    def add_batch(self, first: int, found: Sequence[list[Finding]]) -> None:
+        """The findings of records ``first``, ``first + 1``, ...; Python work only for the
+        records that have some."""
+        packed: list[int] = []
+        types: list[PiiType] = []
+        for i in compress(range(len(found)), found):
+            for start, end, pii_type, _score in found[i]:
+                packed += (first + i, start, end, _TYPE_INDEX[pii_type])
+                types.append(pii_type)
+        self.packed.extend(packed)
+        self.counts.update(types)
+
     @property
     def findings(self) -> Iterator[RecordFinding]:
         p = self.packed
@@ -69,9 +82,13 @@ class ScanResult:
     def write_json(self, out: TextIO, seconds: float) -> None:
         """The same document as :meth:`as_json`, written a finding at a time."""
         out.write('{\n  "findings": [')
-        for n, f in enumerate(self.findings):
-            out.write(",\n    " if n else "\n    ")
-            out.write(json.dumps(f.as_json(), ensure_ascii=False))
+        p, names = self.packed, [t.value for t in _TYPES]  # plain words: nothing to escape
+        for i in range(0, len(p), 4):
+            out.write(",\n    " if i else "\n    ")
+            out.write(
+                f'{{"type": "{names[p[i + 3]]}", "start": {p[i + 1]}, "end": {p[i + 2]}, '
+                f'"record": {p[i]}}}'
+            )
         tail = {
             "counts": {t.value: n for t, n in sorted(self.counts.items())},
             "bytes": self.bytes,
@@ -107,16 +124,35 @@ def scan_records(
     return result
 
 
+def scan_batches(
+    batches: Iterable[TextBatch],
+    scanner: Scanner,
+    on_batch: Callable[[TextBatch, list[list[Finding]]], None] | None = None,
+) -> ScanResult:
+    """Scan batches of texts (:meth:`RecordReader.text_batches`): as :func:`scan_records`,
+    without a Python object or call per record — what ``aicenter data scan`` runs."""
+    result = ScanResult()
+    for batch in batches:
+        found = scanner.scan_many(batch.texts)
+        result.records += len(batch.texts)
+        result.bytes += batch.utf8_bytes
+        result.add_batch(batch.first, found)
+        if on_batch is not None:
+            on_batch(batch, found)
+    return result
+
+
 def _scan_batch(
     batch: list[Record],
     scanner: Scanner,
     result: ScanResult,
     on_record: Callable[[Record, list[Finding]], None] | None,
 ) -> None:
-    for record, found in zip(batch, scanner.scan_many([r.text for r in batch]), strict=True):
-        result.records += 1
-        result.bytes += len(record.text.encode("utf-8"))
-        for f in found:
+    found = scanner.scan_many([r.text for r in batch])
+    result.records += len(batch)
+    result.bytes += sum(len(r.text.encode("utf-8")) for r in batch)
+    for record, findings in zip(batch, found, strict=True):
+        for f in findings:
             result.add(record.index, f)
         if on_record is not None:
-            on_record(record, found)
+            on_record(record, findings)

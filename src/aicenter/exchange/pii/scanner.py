@@ -307,16 +307,16 @@ class Scanner:
     ) -> list[tuple[Any, _Spans | None]]:
         """(detector, candidate spans in the token) for each detector of ``coarse`` with some
         (spans None: the detector has no shape and searches the token with ``find``)."""
-        spans_of: dict[re.Pattern[str], _Spans] = {}
+        spans_of: dict[int, _Spans] = {}  # by id: hashing a pattern hashes its whole program
         out: list[tuple[Any, _Spans | None]] = []
         for i in coarse:
             detector, pattern = self._digits[i]
             if i not in self._shaped or pattern is None:
                 out.append((detector, None))
                 continue
-            spans = spans_of.get(pattern)
+            spans = spans_of.get(id(pattern))
             if spans is None:
-                spans = spans_of[pattern] = tuple(
+                spans = spans_of[id(pattern)] = tuple(
                     (m.start() - 1, m.end() - 1)
                     for m in pattern.finditer(framed, 1)
                     if m.end() <= length + 1
