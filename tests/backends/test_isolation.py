@@ -246,6 +246,39 @@ def test_sidecar_serves_the_isolated_job_and_ends_with_it(tmp_path: Path) -> Non
     assert not sock.exists()  # the runner stopped the sidecar (SIGTERM) after the job
 
 
+CRASHING_SIDECAR = SIDECAR.replace(  # dies after serving once; a restart binds the path again
+    "    conn.close()\n", "    conn.close()\n    os._exit(3)\n").replace(
+    "s.bind(path)", "os.path.exists(path) and os.unlink(path)\ns.bind(path)")
+assert "os._exit(3)" in CRASHING_SIDECAR
+
+RETRYING_CLIENT = textwrap.dedent("""
+    import socket, sys, time
+    for attempt in range(2):
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                s = socket.socket(socket.AF_UNIX)
+                s.connect(sys.argv[1])
+                print(s.recv(100).decode(), flush=True)
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+""")
+
+
+def test_a_sidecar_that_dies_mid_job_is_restarted(tmp_path: Path) -> None:
+    backend = _isolated(tmp_path)
+    sock = tmp_path / "crash.sock"
+    state, code, log, _ = _run(backend, "side-3", (*python(RETRYING_CLIENT), str(sock)),
+                               sidecar=(sys.executable, "-c", CRASHING_SIDECAR, str(sock)))
+    assert (state, code) == (RunState.SUCCEEDED, 0), log
+    pids = {line.split()[-1] for line in log.splitlines() if line.startswith("served by")}
+    assert len(pids) == 2  # the second read was served by a new sidecar
+    assert "the data gateway exited (code 3); restarting it (1 of 3)" in log
+
+
 def test_a_sidecar_that_never_gets_ready_fails_the_run(tmp_path: Path) -> None:
     backend = _isolated(tmp_path)
     marker = tmp_path / "job-ran"

@@ -162,9 +162,13 @@ def _start_process(tmp_path: Path) -> tuple[subprocess.Popen[bytes], dict[str, s
     config, log = _config(tmp_path, when=datetime.now(UTC))
     path = tmp_path / "home" / "gateway.json"
     write_config(path, config)
+    return _serve(path), {ENV_SOCKET: str(config.socket_path), ENV_TOKEN: TOKEN}, log
+
+
+def _serve(path: Path) -> subprocess.Popen[bytes]:
     process = subprocess.Popen(command(path), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert process.stdout is not None and process.stdout.readline() == b"ready\n"
-    return process, {ENV_SOCKET: str(config.socket_path), ENV_TOKEN: TOKEN}, log
+    return process
 
 
 def test_gateway_process_serves_then_stops_on_sigterm(tmp_path: Path) -> None:
@@ -174,7 +178,28 @@ def test_gateway_process_serves_then_stops_on_sigterm(tmp_path: Path) -> None:
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=10) == 0
     assert not Path(env[ENV_SOCKET]).exists()
+    assert not (tmp_path / "home" / "gateway.json").exists()  # a clean end removes the config
     assert sum(e.records for e in read_log(log).meters) == len(TEXTS)
+
+
+def test_a_crashed_gateway_keeps_its_config_and_a_restart_meters_on(tmp_path: Path) -> None:
+    """What the local runner does when the gateway dies mid-job: start it again with the same
+    config; reads after the restart work and the meter log counts both gateways' batches."""
+    process, env, log = _start_process(tmp_path)
+    assert sum(1 for _ in open_via_gateway("news-2025", env, 1000)) == len(TEXTS)
+    process.kill()
+    process.wait(timeout=10)
+    path = tmp_path / "home" / "gateway.json"
+    assert path.exists()
+    again = _serve(path)
+    try:
+        assert sum(1 for _ in open_via_gateway("news-2025", env, 1000)) == len(TEXTS)
+    finally:
+        again.send_signal(signal.SIGTERM)
+        again.wait(timeout=10)
+    meters = read_log(log).meters
+    assert sum(e.records for e in meters) == 2 * len(TEXTS)
+    assert len({(e.writer, e.seq) for e in meters}) == len(meters)  # no event counted twice
 
 
 def test_gateway_process_ends_when_its_runner_is_gone(tmp_path: Path) -> None:

@@ -26,6 +26,8 @@ first, in a session of its own, outside the isolation, with ``sidecar.log`` as i
 waits up to ``SIDECAR_READY_S`` for it to print ``ready``; the command starts only then. When
 the command has ended the sidecar gets SIGTERM, then SIGKILL ``SIDECAR_GRACE_S`` later; if the
 runner itself dies, the sidecar sees that its parent is no longer ``AICENTER_SIDECAR_PARENT``.
+A sidecar that dies while the command runs is started again (``SIDECAR_RESTARTS`` times at
+most), and the job's log says so.
 """
 
 from __future__ import annotations
@@ -59,6 +61,7 @@ TIMEOUT_REASON = "timeout"
 SIDECAR_READY_S = 30.0
 SIDECAR_GRACE_S = 5.0
 SIDECAR_LOG = "sidecar.log"
+SIDECAR_RESTARTS = 3  # a sidecar that dies mid-run is started again at most this many times
 SIDECAR_PARENT_ENV = "AICENTER_SIDECAR_PARENT"
 """The runner's pid, in the sidecar's environment: a sidecar whose parent is no longer this
 pid has lost its runner (and its job) and should exit."""
@@ -123,6 +126,25 @@ def _start_sidecar(run_dir: Path, request: dict[str, Any]) -> subprocess.Popen[b
     _stop_sidecar(sidecar)
     said = (run_dir / SIDECAR_LOG).read_bytes()[-400:].decode(errors="replace").strip()
     raise RuntimeError(said or f"no 'ready' within {SIDECAR_READY_S} s")
+
+
+def _restart_sidecar(run_dir: Path, request: dict[str, Any], dead: subprocess.Popen[bytes],
+                     restarts: int, log: Any) -> tuple[subprocess.Popen[bytes] | None, int]:
+    """A sidecar that died while the job runs is started again, up to ``SIDECAR_RESTARTS``
+    times a run (the gateway's meter log is fsynced before each batch, so a crash loses no
+    metering); every restart and the giving up are written to the job's log."""
+    if restarts >= SIDECAR_RESTARTS:
+        log.write(f"\naicenter: the data gateway exited (code {dead.returncode}) after "
+                  f"{SIDECAR_RESTARTS} restarts; not restarted again, reads will fail\n".encode())
+        return None, restarts
+    restarts += 1
+    log.write(f"\naicenter: the data gateway exited (code {dead.returncode}); restarting it "
+              f"({restarts} of {SIDECAR_RESTARTS})\n".encode())
+    try:
+        return _start_sidecar(run_dir, request), restarts
+    except (OSError, RuntimeError) as error:
+        log.write(f"aicenter: the data gateway did not restart: {error}\n".encode())
+        return None, restarts
 
 
 def _stop_sidecar(sidecar: subprocess.Popen[bytes] | None) -> None:
@@ -208,6 +230,7 @@ def run(run_dir: Path) -> int:
                 "started_at": started_at,
             },
         )
+        restarts = 0
         deadline = None if max_duration_s is None else started_mono + float(max_duration_s)
         stop_reason: str | None = None
         kill_at: float | None = None
@@ -218,6 +241,8 @@ def run(run_dir: Path) -> int:
                 break
             except subprocess.TimeoutExpired:
                 pass
+            if sidecar is not None and stop_reason is None and sidecar.poll() is not None:
+                sidecar, restarts = _restart_sidecar(run_dir, request, sidecar, restarts, log)
             now = time.monotonic()
             if stop_reason is None:
                 stop = read_json(run_dir / STOP)

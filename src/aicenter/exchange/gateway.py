@@ -289,8 +289,9 @@ def main() -> None:
         print("usage: python -I -m aicenter.exchange.gateway CONFIG", file=sys.stderr)
         raise SystemExit(2)
     parent = int(os.environ.get(SIDECAR_PARENT_ENV) or os.getppid())
+    config_path = Path(sys.argv[1])
     try:
-        gateway = DataGateway(GatewayConfig.load(Path(sys.argv[1])))
+        gateway = DataGateway(GatewayConfig.load(config_path))
         gateway.listen()
     except (InputError, AccessDeniedError, OSError) as exc:
         print(f"data gateway: {exc}", file=sys.stderr, flush=True)
@@ -300,6 +301,9 @@ def main() -> None:
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)  # the runner closed its end of our stdout
     gateway.serve(parent_pid=parent)
+    # A clean end (SIGTERM after the job, or the runner gone): the run's config is not needed
+    # again. A crash keeps it, for the runner to restart the gateway with.
+    config_path.unlink(missing_ok=True)
 
 
 if __name__ == "__main__":
