@@ -55,6 +55,23 @@ def test_names_in_context(text: str, expected: list[str], scanner: Scanner) -> N
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
+        ("어제\n\x00김민준 기자가 썼다.", ["김민준"]),  # a record starts with the name
+        ("김민준 기자\n\x00이서연 씨", ["김민준", "이서연"]),  # a record ends with the title
+        ('"최유진 교수"는 말했다.', ["최유진"]),  # a word start after a quote, not a space
+        ("남궁민수 교수가 발표했다.", ["남궁민수"]),  # four syllables, then a space
+        ("정하늘 (34세) 씨", ["정하늘"]),  # an age after a space
+        ("김민준수석이 왔다.", []),  # a title other than an honorific needs a space before it
+        ("작성자 :  한승우 (서명)", ["한승우"]),
+        ("성명 담당자 김민준", []),  # 성명 takes 담당자 as its word, which is then no label
+    ],
+)
+def test_context_at_boundaries(text: str, expected: list[str]) -> None:
+    assert names(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
         ("어제 김철수를 만나 계약을 논의했다.", ["김철수"]),
         ("기획사 대표가 발표했다.", []),
         ("광주에서 목포로 이사했다.", []),

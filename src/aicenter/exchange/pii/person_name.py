@@ -59,11 +59,6 @@ _LABEL_BEFORE = re.compile(
     r"(?:" + "|".join(sorted(LABELS, key=len, reverse=True)) + r")\s*[:：]?\s*$"
 )
 _HONORIFICS = ("씨", "님", "군", "양")
-_BY_LABEL = re.compile(
-    r"(?:"
-    + "|".join(sorted(LABELS, key=len, reverse=True))
-    + r")\s*[:：]?\s*([가-힣]{3,4})(?![가-힣])"
-)
 # Titles that are also everyday nouns (시장 market, 이사 moving house, 검사 inspection, 대표
 # representative ...): before one of them a candidate must also have a plausible given name.
 AMBIGUOUS_TITLES = (
@@ -134,19 +129,86 @@ def _kiwi() -> Any:
         return Kiwi(num_workers=0)  # 0 = one thread: the scanner's cost is per core
 
 
+_AGE = r"\(\s?\d{1,3}\s?(?:세|살)?\s?[,·)]"
+
+
+def _alternation(words: tuple[str, ...]) -> str:
+    """``words`` as an alternation nested by first character (대(?:리|표(?:이사|))), so the
+    regex engine tries one branch per distinct first character rather than one per word. A
+    longer continuation comes before the bare word, so the first match at a position is the
+    one a longest-first alternation of the words would give."""
+    by_first: dict[str, list[str]] = {}
+    for word in sorted(set(words)):
+        by_first.setdefault(word[0], []).append(word[1:])
+    branches = []
+    for first, rests in by_first.items():
+        longer = tuple(rest for rest in rests if rest)
+        if not longer:
+            branches.append(re.escape(first))
+        else:
+            bare = "|" if "" in rests else ""
+            branches.append(f"{re.escape(first)}(?:{_alternation(longer)}{bare})")
+    return "|".join(branches)
+
+
 @cache
 def _by_title_or_age() -> re.Pattern[str]:
-    """A candidate followed by a title or by an age in parentheses (정하늘(34) 씨). It starts
-    with a surname's first syllable and checks the next character against the titles' first
-    characters before trying the full title alternation; the word-start test comes after the
-    first character so that the pattern opens with a character class, which the regex engine
-    scans for in C."""
+    """A candidate followed by a title or by an age in parentheses (정하늘(34) 씨): a word start
+    (no Hangul before), a surname's first syllable and 2–3 more syllables, fewest first. Group 1
+    is the candidate. Matched only at the positions _context_scan points to."""
     initials = "".join(sorted({name[0] for name in surnames()}))
-    firsts = "".join(sorted({title[0] for title in TITLES}))
-    titles = "|".join(sorted(TITLES, key=len, reverse=True))
     return re.compile(
-        rf"([{initials}](?<![가-힣].)[가-힣]{{2,3}}?)(?=\s?[{firsts}(])"
-        rf"(?=\s?(?:{titles}|\(\s?\d{{1,3}}\s?(?:세|살)?\s?[,·)]))"
+        rf"([{initials}](?<![가-힣].)[가-힣]{{2,3}}?)(?=\s?(?:{_alternation(TITLES)}|{_AGE}))"
+    )
+
+
+@cache
+def _context_scan() -> re.Pattern[str]:
+    """One pass that finds where the context rules can apply.
+
+    Scanning a text for a character class costs the regex engine about 8 ns a character, the
+    bulk of this detector's time, so there is one such scan, and it is for the anchors (the
+    first character of a title, of a label, or an age's "("): they are rarer than surname
+    initials (common syllables: 이, 정, 김 ...), and each hit is dropped after a one-character
+    test of what follows (a title's or label's second character), which most hits fail.
+
+    Each match consumes only its anchor and tests the rest with lookarounds, so every anchor
+    is tried and a title match does not hide a label match next to it. Groups:
+
+    * 1 (empty) — a title or an age starts at the anchor, and right before it, or before one
+      whitespace character, ends a word shaped like a candidate: a word start, a surname
+      initial and 2–3 more syllables (_candidate_start finds where). _by_title_or_age decides
+      there: a candidate ends at the first position, after 3 or 4 syllables, where a title or
+      an age follows, which need not be this anchor.
+    * 2, or 3 when group 1 did not match — a label starts at the anchor and is followed by a
+      3–4-syllable word ending the Hangul run: that word.
+    """
+    initials = "".join(sorted({name[0] for name in surnames()}))
+    singles = "".join(sorted(title for title in TITLES if len(title) == 1)) + "("
+    # 씨는 is 씨 already: only titles without a shorter title as prefix need their 2nd character.
+    titles = tuple(t for t in TITLES if not any(t != u and t.startswith(u) for u in TITLES))
+    title_seconds = "".join(sorted({title[1] for title in titles if len(title) > 1}))
+    label_seconds = "".join(sorted({label[1] for label in LABELS}))
+    anchors = "".join(sorted({word[0] for word in titles + LABELS} | {"("}))
+    seconds = "".join(sorted(set(title_seconds + label_seconds)))
+    # Each lookbehind ends with the anchor (".").
+    shaped = "|".join(
+        rf"(?<=(?<![가-힣])[{initials}][가-힣]{{{more}}}{gap}.)"
+        for gap in ("", r"\s")
+        for more in (2, 3)
+    )
+    # (?<=(?=X).) steps back to the anchor and tests X from there.
+    titled = (
+        rf"(?!(?![{title_seconds}])(?<![{singles}]))(?:{shaped})"
+        rf"(?<=(?=(?:{_alternation(titles)}|{_AGE})).)"
+    )
+    labelled = (
+        rf"(?=[{label_seconds}])"
+        rf"(?<=(?=(?:{_alternation(LABELS)})\s*[:：]?\s*([가-힣]{{3,4}})(?![가-힣])).)"
+    )
+    return re.compile(
+        rf"[{anchors}](?!(?![{seconds}])(?<![{singles}]))"  # next: a title's or label's 2nd
+        rf"(?:{titled}()(?:{labelled}|)|{labelled})"
     )
 
 
@@ -240,9 +302,22 @@ class PersonNameDetector:
 
 def _context_candidates(segment: str) -> Iterator[tuple[int, int, bool]]:
     """(start, end, before an honorific) of the names context proposes (fast mode rules)."""
+    title_ends: dict[int, int] = {}
+    labelled: list[tuple[int, int]] = []
+    label_end = 0
+    by_title = _by_title_or_age()
+    for m in _context_scan().finditer(segment):
+        if m.start(1) >= 0:
+            s = _candidate_start(segment, m.start())
+            if s not in title_ends and (t := by_title.match(segment, s)):
+                title_ends[s] = t.end(1)
+        s, e = m.span(2) if m.start(2) >= 0 else m.span(3)
+        if s >= 0 and m.start() >= label_end:  # label matches do not overlap (left to right)
+            labelled.append((s, e))
+            label_end = e
     seen: set[int] = set()
-    for m in _by_title_or_age().finditer(segment):
-        s, e = m.start(1), m.end(1)
+    for s in sorted(title_ends):
+        e = title_ends[s]
         gap = segment[e] == " "
         after = e + 1 if gap else e
         aged = segment[after] == "("
@@ -266,11 +341,18 @@ def _context_candidates(segment: str) -> Iterator[tuple[int, int, bool]]:
         if _plausible(form) and s not in seen:
             seen.add(s)
             yield s, e, honorific
-    for m in _BY_LABEL.finditer(segment):
-        s, e = m.start(1), m.end(1)
+    for s, e in labelled:
         if _plausible(segment[s:e]) and s not in seen:
             seen.add(s)
             yield s, e, False
+
+
+def _candidate_start(segment: str, anchor: int) -> int:
+    """Start of the word _context_scan found shaped like a candidate before ``anchor``: it ends
+    at the anchor or one whitespace character earlier, and has 4 syllables when the character
+    4 before its end is Hangul (a 3-syllable word would not start a word there), else 3."""
+    end = anchor - 1 if segment[anchor - 1].isspace() else anchor
+    return end - 4 if end >= 4 and "가" <= segment[end - 4] <= "힣" else end - 3
 
 
 def _plausible(form: str) -> bool:
