@@ -12,16 +12,26 @@ static inline Py_UCS4 folded(Py_UCS4 c) {
     return c;
 }
 
+#define FIRST_FOLDABLE(NAME, TYPE)                                                           \
+    static Py_ssize_t NAME(const TYPE *text, Py_ssize_t n) {                                 \
+        for (Py_ssize_t i = 0; i < n; i++)                                                   \
+            if (text[i] >= 0x2010 && folded(text[i]) != text[i])                             \
+                return i;                                                                    \
+        return -1;                                                                           \
+    }
+
+FIRST_FOLDABLE(first_foldable_2, Py_UCS2)
+FIRST_FOLDABLE(first_foldable_4, Py_UCS4)
+
 PyObject *fold(PyObject *self, PyObject *str) {
     Text t;
     if (text_view(str, &t) < 0)
         return NULL;
-    Py_ssize_t first = -1;
-    if (t.kind != PyUnicode_1BYTE_KIND) { /* Latin-1 text holds none of them */
-        for (Py_ssize_t i = 0; i < t.len && first < 0; i++)
-            if (folded(text_at(&t, i)) != text_at(&t, i))
-                first = i;
-    }
+    Py_ssize_t first = -1; /* Latin-1 text holds none of them */
+    if (t.kind == PyUnicode_2BYTE_KIND)
+        first = first_foldable_2(t.data, t.len);
+    else if (t.kind == PyUnicode_4BYTE_KIND)
+        first = first_foldable_4(t.data, t.len);
     if (first < 0) {
         Py_INCREF(str);
         return str;

@@ -93,6 +93,12 @@ int phone_find(const Text *t, Py_ssize_t s, Py_ssize_t e, const CheckObject *c, 
 double distinctive_or_in_context(int distinctive, const CheckObject *c, const Text *t,
                                  Py_ssize_t s, Py_ssize_t e);
 
+/* Finding objects (findings.c): a new Finding(start, end, pii_type, score), untracked by the
+ * cycle collector; score_object(x) a float object for x, shared between findings. */
+PyObject *new_finding(PyTypeObject *type, Py_ssize_t start, Py_ssize_t end, PyObject *pii_type,
+                      PyObject *score);
+PyObject *score_object(double score);
+
 /* The token pass (scanner.py, _scan_tokens). */
 PyObject *scan_tokens(PyObject *self, PyObject *const *args, Py_ssize_t nargs);
 /* The colon and '@' passes (triggers.c) and the end of a scan (records.c). */

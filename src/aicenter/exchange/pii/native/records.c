@@ -74,22 +74,8 @@ static PyObject *shifted(PyTypeObject *finding, PyObject *f, Py_ssize_t offset) 
         Py_INCREF(f);
         return f;
     }
-    PyObject *copy = finding->tp_alloc(finding, 4);
-    if (copy == NULL)
-        return NULL;
-    for (int i = 0; i < 2; i++) {
-        PyObject *v = PyLong_FromSsize_t(item_ssize(f, i) - offset);
-        if (v == NULL) {
-            Py_DECREF(copy);
-            return NULL;
-        }
-        PyTuple_SET_ITEM(copy, i, v);
-    }
-    for (int i = 2; i < 4; i++) {
-        PyObject *v = PyTuple_GET_ITEM(f, i);
-        Py_INCREF(v);
-        PyTuple_SET_ITEM(copy, i, v);
-    }
+    PyObject *copy = new_finding(finding, item_ssize(f, 0) - offset, item_ssize(f, 1) - offset,
+                                 PyTuple_GET_ITEM(f, 2), PyTuple_GET_ITEM(f, 3));
     return copy;
 }
 

@@ -16,23 +16,12 @@ typedef struct {
 
 static int emit_finding(void *target, Py_ssize_t s, Py_ssize_t e, double score) {
     TriggerSink *sink = target;
-    PyObject *f = sink->finding->tp_alloc(sink->finding, 4);
+    PyObject *value = score_object(score);
+    PyObject *f = value == NULL ? NULL
+                                : new_finding(sink->finding, s, e, sink->pii_type, value);
+    Py_XDECREF(value);
     if (f == NULL)
         return -1;
-    PyObject *start = PyLong_FromSsize_t(s), *end = PyLong_FromSsize_t(e);
-    PyObject *value = PyFloat_FromDouble(score);
-    if (start == NULL || end == NULL || value == NULL) {
-        Py_XDECREF(start);
-        Py_XDECREF(end);
-        Py_XDECREF(value);
-        Py_DECREF(f);
-        return -1;
-    }
-    Py_INCREF(sink->pii_type);
-    PyTuple_SET_ITEM(f, 0, start);
-    PyTuple_SET_ITEM(f, 1, end);
-    PyTuple_SET_ITEM(f, 2, sink->pii_type);
-    PyTuple_SET_ITEM(f, 3, value);
     int rc = PyList_Append(sink->out, f);
     Py_DECREF(f);
     return rc;
