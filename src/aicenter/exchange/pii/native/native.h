@@ -39,7 +39,7 @@ typedef struct {
     Py_ssize_t count;
     Py_UCS4 **words;
     Py_ssize_t *lengths;
-    uint64_t first[4]; /* bit (c & 255) set when some word starts with a code point c */
+    uint64_t first[64]; /* bit (c & 4095) set when some word starts with a code point c */
     Py_ssize_t *bucket_start; /* words starting with c & 255 == b: order[bucket_start[b] ..
                                  bucket_start[b + 1]) */
     Py_ssize_t *order;

@@ -19,7 +19,7 @@ static int is_clause_end(const Text *t, Py_ssize_t i, Py_ssize_t window_end) {
 }
 
 static inline int may_start_word(const WordsObject *w, Py_UCS4 c) {
-    return (w->first[(c >> 6) & 3] >> (c & 63)) & 1;
+    return (w->first[(c >> 6) & 63] >> (c & 63)) & 1;
 }
 
 /* Whether some word starts at i, ends at or before limit and at or after min_end. */
@@ -131,7 +131,7 @@ static PyObject *Words_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
         self->count = k + 1;
         self->lengths[k] = PyUnicode_GET_LENGTH(word);
         Py_UCS4 c = self->words[k][0];
-        self->first[(c >> 6) & 3] |= (uint64_t)1 << (c & 63);
+        self->first[(c >> 6) & 63] |= (uint64_t)1 << (c & 63);
     }
     /* Words grouped by the low byte of their first code point (a counting sort). */
     self->bucket_start = PyMem_Calloc(257, sizeof(Py_ssize_t));
