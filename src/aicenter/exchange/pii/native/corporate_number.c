@@ -6,6 +6,8 @@ void registration_digits(const Text *t, Py_ssize_t s, Py_ssize_t e, int d[13]);
 
 double corporate_number_check(const Text *t, Py_ssize_t s, Py_ssize_t e, const CheckObject *c) {
     int d[13], total = 0;
+    if (e - s < 13)
+        return 0.0; /* not a match of the 6 + 7 shape */
     registration_digits(t, s, e, d);
     for (int i = 0; i < 12; i++)
         total += (i % 2) ? 2 * d[i] : d[i];

@@ -3,6 +3,8 @@
 #include "native.h"
 
 double driver_licence_check(const Text *t, Py_ssize_t s, Py_ssize_t e, const CheckObject *c) {
+    if (e - s < 12)
+        return 0.0; /* not a match of the shape */
     int region = 10 * digit_at(t, s) + digit_at(t, s + 1);
     if (region < 10 || region > 41 || !((c->mask >> (region - 10)) & 1))
         return 0.0;

@@ -7,7 +7,8 @@ double ipv4_check(const Text *t, Py_ssize_t s, Py_ssize_t e, const CheckObject *
         Py_ssize_t first = i;
         int value = 0;
         while (i < e && text_at(t, i) != '.') {
-            value = 10 * value + digit_at(t, i);
+            if (value <= 255) /* past 255 the octet is rejected anyway: no overflow */
+                value = 10 * value + digit_at(t, i);
             i++;
         }
         if ((i - first > 1 && text_at(t, first) == '0') || value > 255)

@@ -28,6 +28,8 @@ static int korean_barcode(const int d[13]) {
 
 double registration_check(const Text *t, Py_ssize_t s, Py_ssize_t e, const CheckObject *c) {
     int d[13];
+    if (e - s < 13)
+        return 0.0; /* not a match of the 6 + 7 shape */
     Py_UCS4 g = text_at(t, e - 7);
     if (!is_ascii_digit(g) || !((c->mask >> (g - '0')) & 1))
         return 0.0;

@@ -202,10 +202,18 @@ static int run_step(const Sink *sink, PyObject *str, PyObject *step, Py_ssize_t 
     }
     for (Py_ssize_t k = 0; k < PyTuple_GET_SIZE(spans); k++) {
         PyObject *span = PyTuple_GET_ITEM(spans, k);
+        if (!PyTuple_Check(span) || PyTuple_GET_SIZE(span) != 2) {
+            PyErr_SetString(PyExc_TypeError, "a span is (start, end)");
+            return -1;
+        }
         Py_ssize_t a = PyLong_AsSsize_t(PyTuple_GET_ITEM(span, 0));
         Py_ssize_t b = PyLong_AsSsize_t(PyTuple_GET_ITEM(span, 1));
         if (PyErr_Occurred())
             return -1;
+        if (a < 0 || b < a || b > e - s) {
+            PyErr_SetString(PyExc_ValueError, "a span outside its token");
+            return -1;
+        }
         double score;
         if (kind == STEP_NATIVE) {
             const CheckObject *check = (const CheckObject *)fn;
