@@ -65,12 +65,16 @@ def test_bad_utf8_and_missing_file(tmp_path: Path) -> None:
     path.write_bytes(b"ok\n\xff\xfe\n")
     with pytest.raises(InputError, match="not UTF-8"):
         list(RecordReader(path))
+    with pytest.raises(InputError, match="not UTF-8"):
+        list(RecordReader(path).text_batches())
     with pytest.raises(InputError, match="cannot read"):
         RecordReader(tmp_path / "missing.txt")
     broken = tmp_path / "x.txt.gz"
     broken.write_bytes(gzip.compress(b"hello\n" * 100)[:30])
     with pytest.raises(InputError, match="cannot decompress"):
         list(RecordReader(broken))
+    with pytest.raises(InputError, match="cannot decompress"):
+        list(RecordReader(broken).text_batches())
 
 
 def test_streaming_keeps_memory_bounded(tmp_path: Path) -> None:

@@ -17,6 +17,7 @@ import re
 import sys
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
 from itertools import accumulate
@@ -164,14 +165,21 @@ class RecordReader:
         if self.format is RecordFormat.PARQUET:
             yield from self._parquet()
             return
-        stream = self._open_text()
-        try:
+        with self._text_stream() as stream:
             if self.format is RecordFormat.CSV:
                 yield from self._csv(stream)
             elif self.format is RecordFormat.JSONL:
                 yield from self._jsonl(stream)
             else:
                 yield from self._text(stream)
+
+    @contextmanager
+    def _text_stream(self) -> Iterator[IO[str]]:
+        """The file's decoded text; a decoding or decompression error met while it is read
+        becomes an :class:`InputError` naming the file."""
+        stream = self._open_text()
+        try:
+            yield stream
         except UnicodeDecodeError as exc:
             raise InputError(f"not UTF-8 text ({exc.reason})", file=str(self.path)) from exc
         except (OSError, EOFError, zstandard.ZstdError) as exc:
@@ -189,19 +197,12 @@ class RecordReader:
         if self.format is not RecordFormat.TEXT:
             yield from self._grouped(max_records, max_chars)
             return
-        stream = self._open_text()
         first = 0
-        try:
+        with self._text_stream() as stream:
             lines = self._line_chunks(stream, chunk_chars)
             for texts in _batched(lines, max_records, max_chars):
                 yield TextBatch(first, texts, sum(map(len, map(str.encode, texts))))
                 first += len(texts)
-        except UnicodeDecodeError as exc:
-            raise InputError(f"not UTF-8 text ({exc.reason})", file=str(self.path)) from exc
-        except (OSError, EOFError, zstandard.ZstdError) as exc:
-            raise InputError(f"cannot decompress or read: {exc}", file=str(self.path)) from exc
-        finally:
-            stream.close()
 
     @staticmethod
     def _line_chunks(stream: IO[str], chunk_chars: int) -> Iterator[list[str]]:
