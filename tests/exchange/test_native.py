@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import random
 import re
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -192,3 +193,172 @@ def test_bad_calls_fail_with_a_clear_error() -> None:
         _native.driver_licence((99,), compiled.words(context_pattern(["면허"])))
     with pytest.raises(TypeError, match="plan step"):
         _native.scan_tokens("900101-1234568", {}, lambda key, n: ((0, 1),), None, Finding, [])
+
+
+# Pieces for the fuzz below: those of PIECES, the record separator and characters a str can
+# hold that the corpora never show (NUL, '\r', astral-plane code points that make the text
+# UCS-4, combining marks, full-width and look-alike separators, non-ASCII digits).
+FUZZ_PIECES = [
+    *PIECES, "\n\x00", "\x00", "\r", "\r\n", "\t", "\U0001f600", "\U0001f4de", "\U00020000",
+    "\u0301", "\u00a0", "\u3000", "\uff0d", "\uff0e", "\uff20", "\u2212", "\u2014", "\u0966",
+    "\U0001d7ce", "010-1234-5678", "+82 10 1234 5678", "900101-1234568", "4111-1111-1111-1111",
+    "user@example.com", "a.b@x.co", "2001:db8::1", "fe80::1:2:3:4", "::ffff:1.2.3.4",
+    "192.168.0.1", "110-123-456789", "123-45-67890", "M12345678", "11-12-123456-12",
+    "주문번호 ", "계좌 ", "전화 ",
+]  # fmt: skip
+
+
+def fuzz_records(seed: int, count: int) -> list[str]:
+    rng = random.Random(seed)
+    return ["".join(rng.choices(FUZZ_PIECES, k=rng.randint(0, 30))) for _ in range(count)]
+
+
+@pytest.mark.parametrize("names", [False, True], ids=["structured", "with-names"])
+def test_compiled_scanner_agrees_on_odd_characters_and_record_separators(names: bool) -> None:
+    """Records with UCS-4 characters, NUL, '\\r', the record separator itself and empty
+    records, in batches of every size: the compiled scan finds exactly what the Python scan
+    finds, and its findings hash as the tuples they equal (dict and set keys)."""
+    fast = Scanner(default_registry(names=names))
+    pure = Scanner(default_registry(names=names), compiled_core=False)
+    records = fuzz_records(35 + names, 3000)
+    found = 0
+    position = 0
+    rng = random.Random(36)
+    while position < len(records):
+        batch = records[position : position + rng.choice([1, 1, 2, 3, 17, 64])]
+        position += len(batch)
+        expected = pure.scan_many(batch)
+        got = fast.scan_many(batch)
+        assert got == expected, batch
+        for findings in got:
+            found += len(findings)
+            assert all(hash(f) == hash(tuple(f)) for f in findings)
+    assert found > 500
+
+
+def test_compiled_checks_stay_inside_the_span_for_any_arguments() -> None:
+    """Every compiled check and search, called as Python may call it: empty, one-character
+    and UCS-4 texts, every span of them (short ones included), never reads outside the text
+    and returns a score or a list; out-of-range spans are refused."""
+    natives = [d.native for d in REGISTRY if getattr(d, "native", None) is not None]  # type: ignore[attr-defined]
+    assert len(natives) >= 10
+    texts = ["", "0", "\U0001f600", "\x00" * 40, "/" * 40, "1/1.1.1.1", "9" * 40, "@", "::"]
+    texts += fuzz_records(37, 40)
+    for native in natives:
+        for text in texts:
+            for start in range(len(text) + 1):
+                for end in range(start, min(len(text), start + 25) + 1):
+                    assert isinstance(native(text, start, end), (float, list))
+            for start, end in [(-1, 0), (0, len(text) + 1), (1, 0), (sys.maxsize, sys.maxsize)]:
+                with pytest.raises(IndexError):
+                    native(text, start, end)
+
+
+def test_compiled_ipv4_check_refuses_octets_that_are_not_digits() -> None:
+    """'/' and NUL are below '0': as "digits" they were negative, so "1/1" passed as the octet
+    9 and a run of NULs overflowed an int. Python's int() refuses them; so does the check."""
+    ipv4 = compiled.ipv4()
+    assert ipv4("1/1.1.1.1", 0, 9) == 0.0
+    assert ipv4("\x00" * 40, 0, 40) == 0.0
+    assert ipv4("1.2.3.4", 0, 7) == 0.85
+
+
+def test_compiled_email_search_takes_any_number_of_labels() -> None:
+    """The search kept at most 128 labels, so an address with more (possible in a window
+    longer than the scanner's) was missed; the regular expression has no such limit."""
+    email = next(d for d in REGISTRY if d.pii_type is PiiType.EMAIL)
+    for labels in (1, 127, 128, 200):
+        text = "x a@" + "b." * labels + "com y"
+        expected = [(f.start, f.end, f.score) for f in email.find(text, 0, len(text))]
+        assert expected == [(2, len(text) - 2, 0.95)]
+        assert email.native(text, 0, len(text)) == expected  # type: ignore[attr-defined]
+
+
+def test_compiled_near_with_a_huge_reach_does_not_overflow() -> None:
+    """end + after overflowed (undefined behaviour; in practice a negative window, no word)."""
+    words = context_pattern(["계좌"])
+    far = compiled.words(words, sys.maxsize, sys.maxsize)
+    text = "12 계좌"
+    assert near(words, text, 0, 2, before=99, after=99)  # (Python's near overflows at maxsize)
+    assert far.near(text, 0, 2) is True
+    assert far.near(text, 5, 5) is True  # looking back
+
+
+def _greedy_first(group: list[Finding]) -> list[Finding]:
+    return group[:1]
+
+
+def test_finish_refuses_what_is_not_a_finding_or_a_record() -> None:
+    """finish() is callable from Python: a finding type that is no tuple, texts that are not
+    strs, findings (or greedy answers) that are not tuples and a negative separator were
+    used unchecked (writes into a dict, reads of a str's length from an int)."""
+    first = Finding(0, 1, PiiType.PHONE, 0.9)
+    second = Finding(5, 6, PiiType.PHONE, 0.9)
+    assert _native.finish([second, first], ["abc", "def"], 2, Finding, _greedy_first) == [
+        [first],
+        [Finding(0, 1, PiiType.PHONE, 0.9)],
+    ]
+    with pytest.raises(TypeError, match="tuple type"):
+        _native.finish([first, second], ["abc", "def"], 2, dict, _greedy_first)
+    with pytest.raises(TypeError, match="strs"):
+        _native.finish([first, second], ["abc", 7], 2, Finding, _greedy_first)
+    with pytest.raises(TypeError, match="finding is a"):
+        _native.finish([5], ["abc", "def"], 2, Finding, _greedy_first)
+    with pytest.raises(TypeError, match="finding is a"):
+        _native.finish([first, first], ["abc"], 2, Finding, lambda group: [1, 2])
+    with pytest.raises(ValueError, match="separator"):
+        _native.finish([first], ["abc", "def"], -3, Finding, _greedy_first)
+    with pytest.raises(TypeError, match="tuple type"):
+        _native.scan_ats("a@b.co", ((compiled.email(), PiiType.EMAIL),), int, [])
+    with pytest.raises(TypeError, match="tuple type"):
+        _native.scan_colons("::1:2", ((compiled.ipv6(), PiiType.IPV6),), int, [])
+
+
+def test_finish_survives_a_greedy_that_empties_the_findings() -> None:
+    """greedy() is Python code: finish read the findings list with a length taken before it
+    ran and borrowed items, so a greedy() that changed the list made it read freed memory."""
+    overlapping = [Finding(0, 3, PiiType.PHONE, 0.9), Finding(1, 4, PiiType.CARD, 0.8)]
+    after = Finding(6, 9, PiiType.EMAIL, 0.9)
+    found = [*overlapping, after, Finding(10, 12, PiiType.RRN, 0.9)]
+
+    def greedy(group: list[Finding]) -> list[Finding]:
+        found.clear()
+        return group[:1]
+
+    # the finding being looked at when greedy() ran is kept; the scan stops at the list's end
+    assert _native.finish(found, ["x" * 12], 2, Finding, greedy) == [[overlapping[0], after]]
+
+
+def test_a_python_check_may_empty_the_plan_memo_while_its_plan_runs() -> None:
+    """The plan is held by the token pass, not borrowed from the memo the check clears."""
+    memo: dict[str, object] = {}
+    calls: list[tuple[int, int]] = []
+
+    def check(text: str, start: int, end: int) -> float:
+        memo.clear()
+        calls.append((start, end))
+        return 0.5
+
+    def make_plan(key: str, length: int) -> tuple[object, ...]:
+        return ((1, check, PiiType.PHONE, ((0, length), (0, 7))),)
+
+    out: list[Finding] = []
+    _native.scan_tokens("tel 0101234567 end", memo, make_plan, None, Finding, out)
+    assert calls == [(4, 14), (4, 11)]
+    assert out == [Finding(4, 14, PiiType.PHONE, 0.5), Finding(4, 11, PiiType.PHONE, 0.5)]
+
+
+def test_a_python_check_that_answers_none_drops_the_candidate_as_in_python() -> None:
+    """scanner.py keeps a candidate when ``if score:`` holds; the compiled pass converted the
+    answer to a float first, so a check answering None (no score) raised a TypeError."""
+    answers = iter([None, 0, 0.7])
+
+    def check(text: str, start: int, end: int) -> float | None:
+        return next(answers)
+
+    def make_plan(key: str, length: int) -> tuple[object, ...]:
+        return ((1, check, PiiType.PHONE, ((0, length), (0, 7), (0, 8))),)
+
+    out: list[Finding] = []
+    _native.scan_tokens("tel 0101234567", {}, make_plan, None, Finding, out)
+    assert out == [Finding(4, 12, PiiType.PHONE, 0.7)]

@@ -24,10 +24,11 @@ static Py_ssize_t match_address(const Text *t, Py_ssize_t local, Py_ssize_t at, 
         return -1;
     if (local == at || at - local > 64 || !ascii_alnum(text_at(t, local)))
         return -1;
-    Py_ssize_t tld_starts[128];
-    int labels = 0;
-    Py_ssize_t i = at + 1;
-    while (labels < 128) {
+    /* The labels, as many as there are: the top-level domain may start after each of their
+     * dots, tried from the last one back (labels hold no dot, so the previous start is just
+     * after the previous dot). */
+    Py_ssize_t i = at + 1, last = -1;
+    while (1) {
         Py_ssize_t j = i;
         while (j < end && label_char(text_at(t, j)))
             j++;
@@ -35,11 +36,11 @@ static Py_ssize_t match_address(const Text *t, Py_ssize_t local, Py_ssize_t at, 
                     ascii_alnum(text_at(t, j - 1));
         if (!valid || j >= end || text_at(t, j) != '.')
             break;
-        tld_starts[labels++] = j + 1;
+        last = j + 1;
         i = j + 1;
     }
-    for (int k = labels; k >= 1; k--) {
-        Py_ssize_t s = tld_starts[k - 1], letters = 0;
+    for (Py_ssize_t s = last; s > at + 1;) {
+        Py_ssize_t letters = 0;
         while (s + letters < end && letters < 24 && ascii_alpha(text_at(t, s + letters)))
             letters++;
         for (; letters >= 2; letters--) {
@@ -47,6 +48,9 @@ static Py_ssize_t match_address(const Text *t, Py_ssize_t local, Py_ssize_t at, 
             if (e >= end || !label_char(text_at(t, e)))
                 return e;
         }
+        s -= 2; /* the previous label's start: after the dot before it */
+        while (s > at + 1 && text_at(t, s - 1) != '.')
+            s--;
     }
     return -1;
 }

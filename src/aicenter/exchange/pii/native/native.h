@@ -98,6 +98,8 @@ double distinctive_or_in_context(int distinctive, const CheckObject *c, const Te
 PyObject *new_finding(PyTypeObject *type, Py_ssize_t start, Py_ssize_t end, PyObject *pii_type,
                       PyObject *score);
 PyObject *score_object(double score);
+/* Whether `type` can be passed to new_finding (a tuple subclass); a TypeError if not. */
+int finding_type(PyObject *type);
 
 /* The token pass (scanner.py, _scan_tokens). */
 PyObject *scan_tokens(PyObject *self, PyObject *const *args, Py_ssize_t nargs);

@@ -222,9 +222,11 @@ static int run_step(const Sink *sink, PyObject *str, PyObject *step, Py_ssize_t 
             PyObject *value = PyObject_CallFunction(fn, "Onn", str, s + a, s + b);
             if (value == NULL)
                 return -1;
-            score = PyFloat_AsDouble(value);
+            /* scanner.py keeps a candidate when its score is true: None, False, 0 drop it */
+            int truth = PyObject_IsTrue(value);
+            score = truth > 0 ? PyFloat_AsDouble(value) : 0.0;
             Py_DECREF(value);
-            if (score == -1.0 && PyErr_Occurred())
+            if (truth < 0 || (score == -1.0 && PyErr_Occurred()))
                 return -1;
         }
         if (score != 0.0 && emit(sink, s + a, s + b, pii_type, score) < 0)
@@ -238,28 +240,24 @@ static int run_token(const Sink *sink, PyObject *str, PyObject *memo, PyObject *
     PyObject *key = token_key(sink->text, s, e);
     if (key == NULL)
         return -1;
-    PyObject *plan = PyDict_GetItemWithError(memo, key); /* borrowed */
-    if (plan == NULL) {
-        if (PyErr_Occurred()) {
-            Py_DECREF(key);
-            return -1;
-        }
+    /* A strong reference from here on: a step may run Python code that empties the memo. */
+    PyObject *plan = PyDict_GetItemWithError(memo, key);
+    Py_XINCREF(plan);
+    if (plan == NULL && !PyErr_Occurred()) {
         plan = PyObject_CallFunction(make_plan, "On", key, e - s);
         if (plan != NULL && PyDict_GET_SIZE(memo) >= MAX_MEMO)
             PyDict_Clear(memo);
-        if (plan == NULL || PyDict_SetItem(memo, key, plan) < 0) {
-            Py_XDECREF(plan);
-            Py_DECREF(key);
-            return -1;
-        }
-        Py_DECREF(plan); /* the memo holds it */
+        if (plan != NULL && PyDict_SetItem(memo, key, plan) < 0)
+            Py_CLEAR(plan);
     }
     Py_DECREF(key);
+    if (plan == NULL)
+        return -1;
     if (!PyTuple_Check(plan)) {
+        Py_DECREF(plan);
         PyErr_SetString(PyExc_TypeError, "make_plan must return a tuple");
         return -1;
     }
-    Py_INCREF(plan); /* a step may call Python code that clears the memo */
     int rc = 0;
     for (Py_ssize_t k = 0; k < PyTuple_GET_SIZE(plan) && rc == 0; k++)
         rc = run_step(sink, str, PyTuple_GET_ITEM(plan, k), s, e);

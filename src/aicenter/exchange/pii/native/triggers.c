@@ -49,7 +49,8 @@ static int colon_run_char(Py_UCS4 c) {
 
 PyObject *scan_colons(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     Text t;
-    if (nargs != 4 || !valid_steps(args[1]) || !PyType_Check(args[2]) || !PyList_Check(args[3])) {
+    if (nargs != 4 || !valid_steps(args[1]) || !finding_type(args[2]) ||
+        !PyList_Check(args[3])) {
         if (!PyErr_Occurred())
             PyErr_SetString(PyExc_TypeError, "scan_colons(text, steps: tuple, finding, out: list)");
         return NULL;
@@ -96,7 +97,8 @@ static int emit_around_at(void *target, Py_ssize_t s, Py_ssize_t e, double score
 
 PyObject *scan_ats(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     Text t;
-    if (nargs != 4 || !valid_steps(args[1]) || !PyType_Check(args[2]) || !PyList_Check(args[3])) {
+    if (nargs != 4 || !valid_steps(args[1]) || !finding_type(args[2]) ||
+        !PyList_Check(args[3])) {
         if (!PyErr_Occurred())
             PyErr_SetString(PyExc_TypeError, "scan_ats(text, steps: tuple, finding, out: list)");
         return NULL;

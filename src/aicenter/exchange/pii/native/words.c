@@ -41,8 +41,9 @@ static int word_at(const WordsObject *w, const Text *t, Py_ssize_t i, Py_ssize_t
 }
 
 int words_near(const WordsObject *w, const Text *t, Py_ssize_t start, Py_ssize_t end) {
-    if (start > t->len)
-        start = t->len;
+    /* Offsets from a Python find (tokens.c) are not checked there: keep them in the text. */
+    start = start < 0 ? 0 : start > t->len ? t->len : start;
+    end = end < 0 ? 0 : end > t->len ? t->len : end;
     Py_ssize_t lo = start - w->before > 0 ? start - w->before : 0;
     /* Look back: a word ending after the last clause end before start. */
     Py_ssize_t min_end = lo;
@@ -59,7 +60,7 @@ int words_near(const WordsObject *w, const Text *t, Py_ssize_t start, Py_ssize_t
     if (w->after <= 0)
         return 0;
     /* Look ahead: a word before the first clause end after end. */
-    Py_ssize_t limit = end + w->after < t->len ? end + w->after : t->len;
+    Py_ssize_t limit = w->after < t->len - end ? end + w->after : t->len; /* no overflow */
     for (Py_ssize_t i = end; i < limit; i++) {
         if (may_start_word(w, text_at(t, i)) && word_at(w, t, i, limit, 0))
             return 1;
