@@ -33,6 +33,18 @@ int finding_type(PyObject *type) {
     return 0;
 }
 
+int append_finding(PyObject *out, PyTypeObject *type, Py_ssize_t start, Py_ssize_t end,
+                   PyObject *pii_type, double score) {
+    PyObject *value = score_object(score);
+    PyObject *f = value == NULL ? NULL : new_finding(type, start, end, pii_type, value);
+    Py_XDECREF(value);
+    if (f == NULL)
+        return -1;
+    int rc = PyList_Append(out, f);
+    Py_DECREF(f);
+    return rc;
+}
+
 PyObject *new_finding(PyTypeObject *type, Py_ssize_t start, Py_ssize_t end, PyObject *pii_type,
                       PyObject *score) {
     PyObject *f = type->tp_alloc(type, 4);

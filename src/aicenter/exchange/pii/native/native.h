@@ -98,6 +98,9 @@ double distinctive_or_in_context(int distinctive, const CheckObject *c, const Te
 PyObject *new_finding(PyTypeObject *type, Py_ssize_t start, Py_ssize_t end, PyObject *pii_type,
                       PyObject *score);
 PyObject *score_object(double score);
+/* out.append(Finding(start, end, pii_type, score)); -1 on error. */
+int append_finding(PyObject *out, PyTypeObject *type, Py_ssize_t start, Py_ssize_t end,
+                   PyObject *pii_type, double score);
 /* Whether `type` can be passed to new_finding (a tuple subclass); a TypeError if not. */
 int finding_type(PyObject *type);
 

@@ -112,14 +112,7 @@ typedef struct {
 static int emit(const Sink *sink, Py_ssize_t s, Py_ssize_t e, PyObject *pii_type, double score) {
     if (sink->labels != NULL && words_near(sink->labels, sink->text, s, e))
         return 0;
-    PyObject *value = score_object(score);
-    PyObject *f = value == NULL ? NULL : new_finding(sink->finding, s, e, pii_type, value);
-    Py_XDECREF(value);
-    if (f == NULL)
-        return -1;
-    int rc = PyList_Append(sink->out, f);
-    Py_DECREF(f);
-    return rc;
+    return append_finding(sink->out, sink->finding, s, e, pii_type, score);
 }
 
 /* Findings returned by a Python find, kept unless a not-PII label precedes them. */

@@ -16,15 +16,7 @@ typedef struct {
 
 static int emit_finding(void *target, Py_ssize_t s, Py_ssize_t e, double score) {
     TriggerSink *sink = target;
-    PyObject *value = score_object(score);
-    PyObject *f = value == NULL ? NULL
-                                : new_finding(sink->finding, s, e, sink->pii_type, value);
-    Py_XDECREF(value);
-    if (f == NULL)
-        return -1;
-    int rc = PyList_Append(sink->out, f);
-    Py_DECREF(f);
-    return rc;
+    return append_finding(sink->out, sink->finding, s, e, sink->pii_type, score);
 }
 
 static int valid_steps(PyObject *steps) {
