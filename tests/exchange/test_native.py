@@ -14,6 +14,7 @@ import random
 import re
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -362,3 +363,34 @@ def test_a_python_check_that_answers_none_drops_the_candidate_as_in_python() -> 
     out: list[Finding] = []
     _native.scan_tokens("tel 0101234567", {}, make_plan, None, Finding, out)
     assert out == [Finding(4, 12, PiiType.PHONE, 0.7)]
+
+
+NAME_PIECES = [
+    "김", "이", "박", "정", "최", "남궁", "민준", "서연", "하늘", "철수", "영희",
+    "씨", "님", "군", "양",
+    " ", " ", "\n", "(", "34", ")", "세", ",", "·", "기자", "대표", "교수", "시장", "이사", "씨는",
+    "성명", ":", "：", "담당자", "예금주", "고객명", "반도체", "는", "의", "가", "를", "a", "1",
+    "\t", "\u3000", "😀",
+]  # fmt: skip
+
+
+def test_name_anchor_search_finds_every_match_of_the_context_scan() -> None:
+    """Matching person_name's context scan only where the compiled search points gives the
+    same matches, with the same groups, as letting the regex engine try every position."""
+    from aicenter.exchange.pii import person_name
+
+    scan = person_name._context_scan()
+    finder = person_name._anchor_finder()
+    rng = random.Random(11)
+    texts = korean_news_text(35, 200_000).splitlines()
+    data = Path(__file__).parent / "data"
+    for name in ("names_eval.txt", "names_heldout.txt"):
+        texts += (data / name).read_text(encoding="utf-8").splitlines()
+    texts += ["".join(rng.choices(NAME_PIECES, k=rng.randint(1, 30))) for _ in range(6000)]
+    matched = 0
+    for text in texts:
+        expected = [(m.span(), m.span(1), m.span(2), m.span(3)) for m in scan.finditer(text)]
+        found = [m for p in finder.find(text) if (m := scan.match(text, p))]
+        assert [(m.span(), m.span(1), m.span(2), m.span(3)) for m in found] == expected, text
+        matched += len(expected)
+    assert matched > 1000

@@ -89,6 +89,13 @@ def ipv4() -> NativeCheck:
     return None if _native is None else _native.ipv4()
 
 
+def name_anchors(titles: tuple[str, ...], labels: tuple[str, ...], initials: str) -> Any:
+    """Where person names' context scan may match (native/person_name.c), or None."""
+    if _native is None:
+        return None
+    return _native.NameAnchors(_native.Words(titles), _native.Words(labels), initials)
+
+
 def scan_tokens(*args: Any) -> None:
     """The token pass (native/tokens.c); only called when :data:`AVAILABLE`."""
     assert _native is not None

@@ -35,6 +35,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from aicenter.exchange.pii import compiled
 from aicenter.exchange.pii.base import RECORD_SEPARATOR, Finding, PiiType, Trigger
 
 _HANGUL = re.compile(r"[가-힣]")
@@ -162,6 +163,53 @@ def _by_title_or_age() -> re.Pattern[str]:
     )
 
 
+def _prefix_free_titles() -> tuple[str, ...]:
+    """씨는 is 씨 already: only titles without a shorter title as prefix need their 2nd
+    character."""
+    return tuple(t for t in TITLES if not any(t != u and t.startswith(u) for u in TITLES))
+
+
+@cache
+def _scan_sets() -> tuple[str, str, str, str, str]:
+    """The character sets of :func:`_context_scan`'s cheap first tests: anchors (first
+    characters of titles and labels, and '('), second characters of titles and labels,
+    one-character titles (and '('), surname initials, and labels' second characters."""
+    titles = _prefix_free_titles()
+    title_seconds = {title[1] for title in titles if len(title) > 1}
+    label_seconds = {label[1] for label in LABELS}
+    return (
+        "".join(sorted({word[0] for word in titles + LABELS} | {"("})),
+        "".join(sorted(title_seconds | label_seconds)),
+        "".join(sorted(title for title in TITLES if len(title) == 1)) + "(",
+        "".join(sorted({name[0] for name in surnames()})),
+        "".join(sorted(label_seconds)),
+    )
+
+
+@cache
+def _anchor_finder() -> Any:
+    """The compiled search for the positions where :func:`_context_scan` may match
+    (native/person_name.c), or None without the compiled core."""
+    initials = _scan_sets()[3]
+    return compiled.name_anchors(_prefix_free_titles(), LABELS, initials)
+
+
+def _context_matches(segment: str) -> Iterator[re.Match[str]]:
+    """``_context_scan().finditer(segment)``: each match consumes only its anchor, so matching
+    at every position the compiled anchor search lists finds the same matches, without the
+    regex engine testing a character class at every position."""
+    scan = _context_scan()
+    finder = _anchor_finder()
+    if finder is None:
+        yield from scan.finditer(segment)
+        return
+    match = scan.match
+    for position in finder.find(segment):
+        m = match(segment, position)
+        if m is not None:
+            yield m
+
+
 @cache
 def _context_scan() -> re.Pattern[str]:
     """One pass that finds where the context rules can apply.
@@ -183,14 +231,9 @@ def _context_scan() -> re.Pattern[str]:
     * 2, or 3 when group 1 did not match — a label starts at the anchor and is followed by a
       3–4-syllable word ending the Hangul run: that word.
     """
-    initials = "".join(sorted({name[0] for name in surnames()}))
-    singles = "".join(sorted(title for title in TITLES if len(title) == 1)) + "("
-    # 씨는 is 씨 already: only titles without a shorter title as prefix need their 2nd character.
-    titles = tuple(t for t in TITLES if not any(t != u and t.startswith(u) for u in TITLES))
+    anchors, seconds, singles, initials, label_seconds = _scan_sets()
+    titles = _prefix_free_titles()
     title_seconds = "".join(sorted({title[1] for title in titles if len(title) > 1}))
-    label_seconds = "".join(sorted({label[1] for label in LABELS}))
-    anchors = "".join(sorted({word[0] for word in titles + LABELS} | {"("}))
-    seconds = "".join(sorted(set(title_seconds + label_seconds)))
     # Each lookbehind ends with the anchor (".").
     shaped = "|".join(
         rf"(?<=(?<![가-힣])[{initials}][가-힣]{{{more}}}{gap}.)"
@@ -306,7 +349,7 @@ def _context_candidates(segment: str) -> Iterator[tuple[int, int, bool]]:
     labelled: list[tuple[int, int]] = []
     label_end = 0
     by_title = _by_title_or_age()
-    for m in _context_scan().finditer(segment):
+    for m in _context_matches(segment):
         if m.start(1) >= 0:
             s = _candidate_start(segment, m.start())
             if s not in title_ends and (t := by_title.match(segment, s)):

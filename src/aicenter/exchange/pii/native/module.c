@@ -144,13 +144,15 @@ static struct PyModuleDef module_def = {
 };
 
 PyMODINIT_FUNC PyInit__native(void) {
-    if (PyType_Ready(&Words_Type) < 0 || PyType_Ready(&Check_Type) < 0)
+    if (PyType_Ready(&Words_Type) < 0 || PyType_Ready(&Check_Type) < 0 ||
+        PyType_Ready(&NameAnchors_Type) < 0)
         return NULL;
     PyObject *m = PyModule_Create(&module_def);
     if (m == NULL)
         return NULL;
     if (PyModule_AddObjectRef(m, "Words", (PyObject *)&Words_Type) < 0 ||
-        PyModule_AddObjectRef(m, "Check", (PyObject *)&Check_Type) < 0) {
+        PyModule_AddObjectRef(m, "Check", (PyObject *)&Check_Type) < 0 ||
+        PyModule_AddObjectRef(m, "NameAnchors", (PyObject *)&NameAnchors_Type) < 0) {
         Py_DECREF(m);
         return NULL;
     }

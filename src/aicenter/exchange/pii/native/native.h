@@ -51,6 +51,8 @@ extern PyTypeObject Words_Type;
 /* near() of context.py: a word within `before` characters before `start` or `after`
  * characters after `end`, in the same clause. */
 int words_near(const WordsObject *w, const Text *t, Py_ssize_t start, Py_ssize_t end);
+/* Whether one of the words starts at i. */
+int words_start_at(const WordsObject *w, const Text *t, Py_ssize_t i);
 
 /* A shape detector's check: the score of the candidate text[start:end], 0.0 for none. */
 typedef struct CheckObject CheckObject;
@@ -73,6 +75,7 @@ struct CheckObject {
 };
 
 extern PyTypeObject Check_Type;
+extern PyTypeObject NameAnchors_Type; /* person_name.c */
 
 double registration_check(const Text *t, Py_ssize_t s, Py_ssize_t e, const CheckObject *c);
 double corporate_number_check(const Text *t, Py_ssize_t s, Py_ssize_t e, const CheckObject *c);

@@ -40,6 +40,11 @@ static int word_at(const WordsObject *w, const Text *t, Py_ssize_t i, Py_ssize_t
     return 0;
 }
 
+int words_start_at(const WordsObject *w, const Text *t, Py_ssize_t i) {
+    return i >= 0 && i < t->len && may_start_word(w, text_at(t, i)) &&
+           word_at(w, t, i, t->len, 0);
+}
+
 int words_near(const WordsObject *w, const Text *t, Py_ssize_t start, Py_ssize_t end) {
     /* Offsets from a Python find (tokens.c) are not checked there: keep them in the text. */
     start = start < 0 ? 0 : start > t->len ? t->len : start;
