@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from itertools import chain, compress
+from operator import itemgetter
 from typing import Any
 
 from aicenter.exchange.pii.base import Finding, PiiType
@@ -70,11 +72,23 @@ class PiiReport:
                 kept.append(masked_snippet(text, findings, f))
 
     def add_batch(self, texts: list[str], found: list[list[Finding]]) -> None:
-        """:meth:`add` for each record of a batch; Python work only for those with findings."""
-        with_pii = [i for i, findings in enumerate(found) if findings]
-        self.records += len(texts) - len(with_pii)
+        """:meth:`add` for each record of a batch. Counting is done over the whole batch in C
+        (``Counter`` over the findings' types); records are visited one by one only while a
+        type found in the batch still lacks its samples, which stops after the first few."""
+        with_pii = list(compress(range(len(found)), found))
+        self.records += len(texts)
+        self.records_with_pii += len(with_pii)
+        types = list(map(itemgetter(2), chain.from_iterable(found)))
+        self.counts.update(types)
+        wanted = self.samples_per_type
+        if all(len(self.samples.get(t, ())) >= wanted for t in set(types)):
+            return
         for i in with_pii:
-            self.add(texts[i], found[i])
+            findings = found[i]
+            for f in findings:
+                kept = self.samples.setdefault(f.pii_type, [])
+                if len(kept) < wanted:
+                    kept.append(masked_snippet(texts[i], findings, f))
 
     def as_json(self) -> dict[str, Any]:
         return {

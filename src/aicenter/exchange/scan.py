@@ -11,7 +11,8 @@ from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from itertools import compress
+from itertools import chain, compress
+from operator import itemgetter
 from typing import Any, TextIO
 
 from aicenter.exchange.pii.base import Finding, PiiType
@@ -55,14 +56,16 @@ class ScanResult:
     def add_batch(self, first: int, found: Sequence[list[Finding]]) -> None:
         """The findings of records ``first``, ``first + 1``, ...; Python work only for the
         records that have some."""
-        packed: list[int] = []
-        types: list[PiiType] = []
-        for i in compress(range(len(found)), found):
-            for start, end, pii_type, _score in found[i]:
-                packed += (first + i, start, end, _TYPE_INDEX[pii_type])
-                types.append(pii_type)
-        self.packed.extend(packed)
-        self.counts.update(types)
+        index = _TYPE_INDEX
+        self.packed.extend(
+            [
+                value
+                for i in compress(range(len(found)), found)
+                for start, end, pii_type, _score in found[i]
+                for value in (first + i, start, end, index[pii_type])
+            ]
+        )
+        self.counts.update(map(itemgetter(2), chain.from_iterable(found)))
 
     @property
     def findings(self) -> Iterator[RecordFinding]:
