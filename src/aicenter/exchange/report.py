@@ -65,8 +65,12 @@ class PiiReport:
         self.records += 1
         if findings:
             self.records_with_pii += 1
+        self.counts.update(f.pii_type for f in findings)
+        self._sample(text, findings)
+
+    def _sample(self, text: str, findings: list[Finding]) -> None:
+        """Keep masked samples of the record's findings for types that still lack some."""
         for f in findings:
-            self.counts[f.pii_type] += 1
             kept = self.samples.setdefault(f.pii_type, [])
             if len(kept) < self.samples_per_type:
                 kept.append(masked_snippet(text, findings, f))
@@ -80,15 +84,10 @@ class PiiReport:
         self.records_with_pii += len(with_pii)
         types = list(map(itemgetter(2), chain.from_iterable(found)))
         self.counts.update(types)
-        wanted = self.samples_per_type
-        if all(len(self.samples.get(t, ())) >= wanted for t in set(types)):
+        if all(len(self.samples.get(t, ())) >= self.samples_per_type for t in set(types)):
             return
         for i in with_pii:
-            findings = found[i]
-            for f in findings:
-                kept = self.samples.setdefault(f.pii_type, [])
-                if len(kept) < wanted:
-                    kept.append(masked_snippet(texts[i], findings, f))
+            self._sample(texts[i], found[i])
 
     def as_json(self) -> dict[str, Any]:
         return {
