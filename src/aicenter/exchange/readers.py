@@ -20,7 +20,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
-from itertools import accumulate
+from itertools import accumulate, islice
 from pathlib import Path
 from types import MappingProxyType
 from typing import IO, Any, BinaryIO
@@ -93,6 +93,16 @@ def _batched(chunks: Iterable[list[str]], max_records: int, max_chars: int) -> I
                 pending, pending_chars = [], 0
     if pending:
         yield pending
+
+
+def _text_batches(
+    chunks: Iterable[list[str]], max_records: int, max_chars: int
+) -> Iterator[TextBatch]:
+    """Chunks of consecutive records' texts, from record 0, as :class:`TextBatch` es."""
+    first = 0
+    for texts in _batched(chunks, max_records, max_chars):
+        yield TextBatch(first, texts, sum(map(len, map(str.encode, texts))))
+        first += len(texts)
 
 
 def format_of(path: Path) -> RecordFormat:
@@ -195,14 +205,13 @@ class RecordReader:
         :class:`Record` each. Plain text is read a megabyte at a time and split into lines in
         C, so the cost per record is a few list operations, not a Python object."""
         if self.format is not RecordFormat.TEXT:
-            yield from self._grouped(max_records, max_chars)
+            texts = (record.text for record in self)
+            chunks = iter(lambda: list(islice(texts, max_records)), [])
+            yield from _text_batches(chunks, max_records, max_chars)
             return
-        first = 0
         with self._text_stream() as stream:
             lines = self._line_chunks(stream, chunk_chars)
-            for texts in _batched(lines, max_records, max_chars):
-                yield TextBatch(first, texts, sum(map(len, map(str.encode, texts))))
-                first += len(texts)
+            yield from _text_batches(lines, max_records, max_chars)
 
     @staticmethod
     def _line_chunks(stream: IO[str], chunk_chars: int) -> Iterator[list[str]]:
@@ -223,20 +232,6 @@ class RecordReader:
             yield lines
         if carry:  # the last line has no line end, or a lone "\r"
             yield [carry[:-1] if carry.endswith("\r") else carry]
-
-    def _grouped(self, max_records: int, max_chars: int) -> Iterator[TextBatch]:
-        texts: list[str] = []
-        first = chars = 0
-        for record in self:
-            if not texts:
-                first = record.index
-            texts.append(record.text)
-            chars += len(record.text)
-            if len(texts) >= max_records or chars >= max_chars:
-                yield TextBatch(first, texts, sum(map(len, map(str.encode, texts))))
-                texts, chars = [], 0
-        if texts:
-            yield TextBatch(first, texts, sum(map(len, map(str.encode, texts))))
 
     def _text(self, stream: IO[str]) -> Iterator[Record]:
         for number, line in enumerate(stream, start=1):
