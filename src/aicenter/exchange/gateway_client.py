@@ -30,7 +30,7 @@ from typing import Any
 
 from aicenter.exchange.licence import AccessDeniedError
 from aicenter.exchange.meter import MeterEvent
-from aicenter.exchange.store import StoredRecord
+from aicenter.exchange.store import RecordBatches, StoredRecord
 
 ENV_SOCKET = "AICENTER_DATA_SOCKET"
 ENV_TOKEN = "AICENTER_DATA_TOKEN"
@@ -89,7 +89,7 @@ def _raise_error(frame: Mapping[str, Any]) -> None:
         raise AccessDeniedError(str(frame.get("message") or frame["error"]))
 
 
-class GatewayReader:
+class GatewayReader(RecordBatches):
     """One dataset opened through the gateway; iterate it once (like the in-process reader)."""
 
     def __init__(self, sock: socket.socket, opened: Mapping[str, Any]) -> None:
@@ -112,15 +112,6 @@ class GatewayReader:
                 yield [StoredRecord(*r) for r in frame["records"]]
         finally:
             self.close()
-
-    def records(self) -> Iterator[StoredRecord]:
-        for batch in self.batches():
-            yield from batch
-
-    def __iter__(self) -> Iterator[str]:
-        for batch in self.batches():
-            for record in batch:
-                yield record.text
 
     def close(self) -> None:
         self._sock.close()

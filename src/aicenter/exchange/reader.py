@@ -69,7 +69,7 @@ from aicenter.exchange.stats import (
     HANGUL_SYLLABLES_PER_TOKEN,
     OTHER_CHARS_PER_TOKEN,
 )
-from aicenter.exchange.store import DatasetStore, Manifest, StoredRecord
+from aicenter.exchange.store import DatasetStore, Manifest, RecordBatches, StoredRecord
 
 ENV_JOB_ID = "AICENTER_JOB_ID"
 ENV_PURPOSE = "AICENTER_DATA_PURPOSE"
@@ -273,7 +273,7 @@ class ReaderContext:
         return ReaderContext(job_id, purpose, manifests, grant, Path(meter_log), clock)
 
 
-class DatasetReader:
+class DatasetReader(RecordBatches):
     """Iterates one granted dataset's records, metering each batch before handing it out."""
 
     def __init__(self, context: ReaderContext, manifest: Manifest, store: DatasetStore,
@@ -316,16 +316,6 @@ class DatasetReader:
                     batch = []
         if batch:
             yield batch
-
-    def records(self) -> Iterator[StoredRecord]:
-        for batch in self.batches():
-            yield from batch
-
-    def __iter__(self) -> Iterator[str]:
-        """The texts of the records, in order."""
-        for batch in self.batches():
-            for record in batch:
-                yield record.text
 
     def meter(self, batch: list[StoredRecord]) -> list[StoredRecord]:
         """Check the grant's expiry, append the batch's meter event durably, return the batch."""

@@ -81,6 +81,24 @@ class StoredRecord:
     tdm_reserved: bool = False
 
 
+class RecordBatches:
+    """A reader of stored records that hands them out a batch at a time (:meth:`batches`);
+    the records one by one and their texts follow from it."""
+
+    def batches(self) -> Iterator[list[StoredRecord]]:
+        raise NotImplementedError
+
+    def records(self) -> Iterator[StoredRecord]:
+        for batch in self.batches():
+            yield from batch
+
+    def __iter__(self) -> Iterator[str]:
+        """The texts of the records, in order."""
+        for batch in self.batches():
+            for record in batch:
+                yield record.text
+
+
 @dataclass(frozen=True, slots=True)
 class PartRef:
     """A part of a dataset version: its content hash, record count and file size."""
