@@ -1,8 +1,11 @@
-"""Shared fixtures: the packaged catalog and a CLI runner that captures output and exit code."""
+"""Shared fixtures: the packaged catalog, a CLI runner that captures output and exit code, and a
+TCP server on the host for the network-isolation tests."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import socket
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,3 +51,30 @@ def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., CliResult]:
         return CliResult(code, captured.out, captured.err)
 
     return run
+
+
+@pytest.fixture
+def tcp_server() -> Iterator[int]:
+    """A TCP server of the test on the host's 127.0.0.1 that answers ``hello`` to everyone
+    (its port): what a job with the host's network reaches and a job without it must not."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def serve() -> None:
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            with conn:
+                conn.sendall(b"hello")
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield listener.getsockname()[1]
+    stop.set()
+    thread.join()
+    listener.close()

@@ -9,8 +9,6 @@ import socket
 import subprocess
 import sys
 import textwrap
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -29,32 +27,6 @@ pytestmark = pytest.mark.skipif(
     reason="no user or network namespaces on this machine")
 
 PG_SOCKET = "/run/postgresql/.s.PGSQL.5432"
-
-
-@pytest.fixture
-def server() -> Iterator[int]:
-    """A TCP server of the test on the host's 127.0.0.1 that answers ``hello`` to everyone."""
-    listener = socket.create_server(("127.0.0.1", 0))
-    stop = threading.Event()
-
-    def serve() -> None:
-        listener.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                conn, _ = listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            with conn:
-                conn.sendall(b"hello")
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    yield listener.getsockname()[1]
-    stop.set()
-    thread.join()
-    listener.close()
 
 
 def _pg_listens() -> bool:
@@ -136,7 +108,7 @@ def test_the_network_probe_finds_network_isolation_working_here() -> None:
 
 
 def test_a_job_without_network_reaches_only_its_loopback_and_its_sidecar(
-        tmp_path: Path, server: int) -> None:
+        tmp_path: Path, tcp_server: int) -> None:
     sockets = tmp_path / "sockets"  # under /tmp, like the gateway's socket directory
     sockets.mkdir(mode=0o700)
     side = sockets / "side.sock"
@@ -146,7 +118,7 @@ def test_a_job_without_network_reaches_only_its_loopback_and_its_sidecar(
     marker = f"{tmp_path.name}-{secrets.token_hex(4)}"  # unique: /tmp outlives the test run
     state, log, message = _run(
         backend, "nonet-1",
-        (*python(PROBE), str(server), PG_SOCKET, str(side), str(seen), marker),
+        (*python(PROBE), str(tcp_server), PG_SOCKET, str(side), str(seen), marker),
         sidecar=(sys.executable, "-c", SIDECAR, str(side)), no_network=True)
     assert (state, message) == (RunState.SUCCEEDED, "exit code 0"), log
     assert "CONNECTED" not in log, log
@@ -163,7 +135,7 @@ def test_a_job_without_network_reaches_only_its_loopback_and_its_sidecar(
 
 
 @pytest.mark.skipif(not _pg_listens(), reason="no PostgreSQL on 127.0.0.1:5432 here")
-def test_postgres_is_reachable_from_the_host_the_contrast(tmp_path: Path, server: int) -> None:
+def test_postgres_is_reachable_from_the_host_the_contrast(tmp_path: Path, tcp_server: int) -> None:
     """The same probe with the network: everything the isolated job was refused is there
     (so the refusals above are the namespace's doing, not an absent server)."""
     sockets = tmp_path / "sockets"
@@ -172,7 +144,7 @@ def test_postgres_is_reachable_from_the_host_the_contrast(tmp_path: Path, server
     marker = f"{tmp_path.name}-{secrets.token_hex(4)}"
     state, log, _ = _run(
         backend, "net-1",
-        (*python(PROBE), str(server), PG_SOCKET, str(sockets / "s.sock"), str(tmp_path / "x"),
+        (*python(PROBE), str(tcp_server), PG_SOCKET, str(sockets / "s.sock"), str(tmp_path / "x"),
          marker),
         sidecar=(sys.executable, "-c", SIDECAR, str(sockets / "s.sock")))
     assert state is RunState.SUCCEEDED, log
@@ -191,28 +163,28 @@ CONNECT = ("import socket, sys\n"
            "    print('refused', exc)\n")
 
 
-def test_a_job_with_network_reaches_the_test_server(tmp_path: Path, server: int) -> None:
-    state, log, _ = _run(_backend(tmp_path), "net-2", (*python(CONNECT), str(server)))
+def test_a_job_with_network_reaches_the_test_server(tmp_path: Path, tcp_server: int) -> None:
+    state, log, _ = _run(_backend(tmp_path), "net-2", (*python(CONNECT), str(tcp_server)))
     assert state is RunState.SUCCEEDED and "CONNECTED hello" in log, log
 
 
 @pytest.mark.parametrize("mode", ["none", "library"])
 def test_without_isolation_a_job_that_should_have_no_network_says_so(
-        tmp_path: Path, server: int, mode: str) -> None:
+        tmp_path: Path, tcp_server: int, mode: str) -> None:
     """Isolation off (or a backend without isolation): the job runs with the host network,
     and its log and message say so; a job not asked to be cut off says nothing of it."""
     if mode == "none":
         backend = _backend(tmp_path, "none")
     else:
         backend = LocalBackend(tmp_path / "runs", SLOTS)
-    state, log, message = _run(backend, "off-1", (*python(CONNECT), str(server)),
+    state, log, message = _run(backend, "off-1", (*python(CONNECT), str(tcp_server)),
                                no_network=True)
     assert state is RunState.SUCCEEDED, log
     assert "CONNECTED hello" in log  # not pretended: it had the network
     said = "should have had no network, but it ran WITH the host's network"
     assert log.startswith("aicenter: ") and said in log.splitlines()[0]
     assert said in message
-    _state, log, message = _run(backend, "off-2", (*python(CONNECT), str(server)))
+    _state, log, message = _run(backend, "off-2", (*python(CONNECT), str(tcp_server)))
     assert "network" not in message and "network" not in log
 
 
@@ -237,7 +209,7 @@ UNAVAILABLE = textwrap.dedent("""
 
 
 def test_network_isolation_unavailable_is_said_not_pretended(tmp_path: Path,
-                                                              server: int) -> None:
+                                                              tcp_server: int) -> None:
     """A server where network namespaces are exhausted (max_net_namespaces = 0 in its own
     user namespace) but file isolation works: a job that should have no network runs
     isolated from the center's files, with the host network, and says so."""
@@ -247,7 +219,7 @@ def test_network_isolation_unavailable_is_said_not_pretended(tmp_path: Path,
     script.write_text(UNAVAILABLE)
     shell = ("echo 0 > /proc/sys/user/max_net_namespaces && "
              f"PATH={Path(sys.executable).parent}:$PATH exec {sys.executable} {script} "
-             f"{home} {server}")
+             f"{home} {tcp_server}")
     done = subprocess.run(["unshare", "-Ur", "/bin/sh", "-c", shell], capture_output=True,
                           text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr

@@ -8,10 +8,7 @@ test on the host's 127.0.0.1 and the machine's PostgreSQL port."""
 from __future__ import annotations
 
 import json
-import socket
 import sys
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -47,30 +44,6 @@ print('read', len(texts), 'records', sum(e.tokens for e in reader.events), 'toke
 """
 
 
-@pytest.fixture
-def server() -> Iterator[int]:
-    """A TCP server on the host's 127.0.0.1 that accepts everyone."""
-    listener = socket.create_server(("127.0.0.1", 0))
-    stop = threading.Event()
-
-    def serve() -> None:
-        listener.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                listener.accept()[0].close()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    yield listener.getsockname()[1]
-    stop.set()
-    thread.join()
-    listener.close()
-
-
 def _submit(ctx, member, tmp_path: Path, port: int, datasets: list[str]  # type: ignore[no-untyped-def]
             ) -> tuple[str, JobStatus, str, str]:
     """A job that tries the test's server and PostgreSQL, then (with datasets) reads honestly.
@@ -92,12 +65,12 @@ def _submit(ctx, member, tmp_path: Path, port: int, datasets: list[str]  # type:
 
 
 def test_data_job_has_no_network_but_reads_through_the_gateway_and_is_billed_as_metered(
-        exchange, tmp_path: Path, server: int) -> None:  # type: ignore[no-untyped-def]
+        exchange, tmp_path: Path, tcp_server: int) -> None:  # type: ignore[no-untyped-def]
     ctx, member, _provider, _dataset, offer = exchange
     assert ctx.settings.job_network == "isolated-for-data"  # the default
     assert ctx.backend.isolated and ctx.backend.network_note is None
     agreement = licence_svc.accept(ctx, member, offer.id, "pre-training")
-    job_id, status, log, message = _submit(ctx, member, tmp_path, server, ["daily-news"])
+    job_id, status, log, message = _submit(ctx, member, tmp_path, tcp_server, ["daily-news"])
     assert status is JobStatus.SUCCEEDED, log
     assert "CONNECTED" not in log and "network" not in message, log
     assert "test-server refused: [Errno 111] Connection refused" in log \
@@ -116,28 +89,28 @@ def test_data_job_has_no_network_but_reads_through_the_gateway_and_is_billed_as_
 
 
 def test_job_without_datasets_keeps_the_network_by_default(
-        exchange, tmp_path: Path, server: int) -> None:  # type: ignore[no-untyped-def]
+        exchange, tmp_path: Path, tcp_server: int) -> None:  # type: ignore[no-untyped-def]
     ctx, member, _provider, _dataset, _offer = exchange
-    _id, status, log, _message = _submit(ctx, member, tmp_path, server, [])
+    _id, status, log, _message = _submit(ctx, member, tmp_path, tcp_server, [])
     assert status is JobStatus.SUCCEEDED, log
     assert "test-server CONNECTED" in log, log
 
 
-def test_isolated_setting_cuts_every_job(exchange, tmp_path: Path, server: int) -> None:  # type: ignore[no-untyped-def]
+def test_isolated_setting_cuts_every_job(exchange, tmp_path: Path, tcp_server: int) -> None:  # type: ignore[no-untyped-def]
     ctx, member, _provider, _dataset, _offer = exchange
     ctx.settings.job_network = "isolated"
-    _id, status, log, _message = _submit(ctx, member, tmp_path, server, [])
+    _id, status, log, _message = _submit(ctx, member, tmp_path, tcp_server, [])
     assert status is JobStatus.SUCCEEDED, log
     assert "test-server refused" in log and "CONNECTED" not in log, log
 
 
 def test_isolation_off_says_the_data_job_had_the_network(
-        exchange, tmp_path: Path, server: int) -> None:  # type: ignore[no-untyped-def]
+        exchange, tmp_path: Path, tcp_server: int) -> None:  # type: ignore[no-untyped-def]
     ctx, member, _provider, _dataset, offer = exchange
     ctx.settings.job_isolation = "none"
     attach_backend(ctx)
     licence_svc.accept(ctx, member, offer.id, "pre-training")
-    _id, status, log, message = _submit(ctx, member, tmp_path, server, ["daily-news"])
+    _id, status, log, message = _submit(ctx, member, tmp_path, tcp_server, ["daily-news"])
     assert status is JobStatus.SUCCEEDED, log
     assert "test-server CONNECTED" in log  # never pretended
     assert "ran WITH the host's network" in log.splitlines()[0]
