@@ -6,6 +6,7 @@ builds a *new* backend object on the same state, as a restarted server would).
 
 from __future__ import annotations
 
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -26,6 +27,19 @@ from aicenter.backends import (
 PY = sys.executable
 FINISH_S = 60.0
 """Upper bound for a run to end in these tests (Ray takes a second or two to start a job)."""
+
+
+def run_where_namespaces_run_out(kind: str, script: Path, *args: str) -> tuple[str, str]:
+    """Run ``python script args`` in a user namespace of its own whose limit of ``kind``
+    namespaces (``user``, ``net``) is 0, as on a server where they are exhausted; its first
+    printed line and the rest of its output."""
+    shell = (f"echo 0 > /proc/sys/user/max_{kind}_namespaces && "
+             f"PATH={Path(PY).parent}:$PATH exec {PY} {script} {' '.join(args)}")
+    done = subprocess.run(["unshare", "-Ur", "/bin/sh", "-c", shell], capture_output=True,
+                          text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    first, rest = done.stdout.split("\n", 1)
+    return first, rest
 
 
 def python(code: str) -> tuple[str, ...]:

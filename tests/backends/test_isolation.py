@@ -22,7 +22,7 @@ from aicenter.backends.isolation import JobIsolation, probe
 from aicenter.backends.local import LocalBackend
 from aicenter.domain.errors import InputError
 
-from .behaviour import FINISH_S, BackendBehaviour, python
+from .behaviour import FINISH_S, BackendBehaviour, python, run_where_namespaces_run_out
 
 SLOTS = {"nvidia-h100-sxm": 8}
 
@@ -203,12 +203,7 @@ def test_isolation_unavailable_is_said_not_pretended(tmp_path: Path) -> None:
     home = _private(tmp_path)
     server = tmp_path / "server.py"
     server.write_text(UNAVAILABLE)
-    script = ("echo 0 > /proc/sys/user/max_user_namespaces && "
-              f"exec {sys.executable} {server} {home}")
-    done = subprocess.run(["unshare", "-Ur", "/bin/sh", "-c", script], capture_output=True,
-                          text=True, timeout=120, check=False)
-    assert done.returncode == 0, done.stderr
-    first, log = done.stdout.split("\n", 1)
+    first, log = run_where_namespaces_run_out("user", server, str(home))
     assert first.startswith("False succeeded exit code 0; job isolation 'namespace' is "
                             "unavailable on this machine (aicenter: job isolation failed: "
                             "unshare(user, mount)"), first

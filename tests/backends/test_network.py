@@ -17,7 +17,7 @@ from aicenter.backends import RunState, read_whole_log, wait_until_finished
 from aicenter.backends.isolation import JobIsolation, probe_network
 from aicenter.backends.local import LocalBackend
 
-from .behaviour import FINISH_S, BackendBehaviour, python
+from .behaviour import FINISH_S, BackendBehaviour, python, run_where_namespaces_run_out
 
 SLOTS = {"nvidia-h100-sxm": 8}
 
@@ -217,13 +217,7 @@ def test_network_isolation_unavailable_is_said_not_pretended(tmp_path: Path,
     home.mkdir()
     script = tmp_path / "server.py"
     script.write_text(UNAVAILABLE)
-    shell = ("echo 0 > /proc/sys/user/max_net_namespaces && "
-             f"PATH={Path(sys.executable).parent}:$PATH exec {sys.executable} {script} "
-             f"{home} {tcp_server}")
-    done = subprocess.run(["unshare", "-Ur", "/bin/sh", "-c", shell], capture_output=True,
-                          text=True, timeout=120, check=False)
-    assert done.returncode == 0, done.stderr
-    first, log = done.stdout.split("\n", 1)
+    first, log = run_where_namespaces_run_out("net", script, str(home), str(tcp_server))
     assert first.startswith("True succeeded exit code 0; network isolation is unavailable "
                             "on this machine (aicenter: job isolation failed: "
                             "unshare(user, mount, network)"), first
