@@ -86,6 +86,16 @@ def start_serve(port: int, env: dict[str, str], workers: int = 1, *,
          "--port", str(port), "--workers", str(workers)], env=env, stdout=out, stderr=err)
 
 
+def stop_serve(server: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, as an operator stops the server; SIGKILL if it is still up 30 s later."""
+    server.send_signal(signal.SIGTERM)
+    try:
+        server.wait(30)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait(10)
+
+
 def test_two_workers_one_loop_and_takeover(tmp_path: Path, pg_url: str) -> None:
     home = tmp_path / "home"
     port = free_port()
@@ -148,12 +158,7 @@ def test_two_workers_one_loop_and_takeover(tmp_path: Path, pg_url: str) -> None:
             page = httpx.get(f"{url}{path}", cookies=cookie)
             assert page.status_code == 200 and text in page.text, path
     finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(10)
+        stop_serve(server)
     assert server.returncode == 0, server.stderr.read().decode() if server.stderr else ""
 
 
@@ -201,12 +206,7 @@ def test_three_workers_stay_within_the_connection_budget(tmp_path: Path, pg_url:
         for thread in threads:
             thread.join(60)
     finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(10)
+        stop_serve(server)
         admin.dispose()
     assert failed == [] and answered[0] > 100
     # at least one worker's whole share in use (the load pressed the pools; which workers the
