@@ -153,6 +153,7 @@ class Scanner:
         if not texts:
             return []
         original = texts[0] if len(texts) == 1 else RECORD_SEPARATOR.join(texts)
+        starts = [] if self.compiled_core else _record_starts(texts)  # the Python passes'
         if self.compiled_core:
             text = compiled.fold(original)
         else:
@@ -163,7 +164,7 @@ class Scanner:
                 text, self._native_plans, self._native_plan, self._labels, Finding, found
             )
         elif self._digits:
-            self._scan_tokens(text, texts, _record_starts(texts), found)
+            self._scan_tokens(text, texts, starts, found)
         if self._at and self._at_native is not None:
             compiled.scan_ats(text, self._at_native, Finding, found)
         elif self._at:
@@ -187,7 +188,7 @@ class Scanner:
             records = texts if isinstance(texts, list) else list(texts)
             result: list[list[Finding]] = compiled.finish(found, records, _SEP, Finding, _greedy)
             return result
-        return _per_record(resolve_overlaps(found), _record_starts(texts))
+        return _per_record(resolve_overlaps(found), starts)
 
     def _scan_tokens(
         self, text: str, texts: Sequence[str], starts: list[int], found: list[Finding]
