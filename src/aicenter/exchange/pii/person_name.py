@@ -157,7 +157,7 @@ def _by_title_or_age() -> re.Pattern[str]:
     """A candidate followed by a title or by an age in parentheses (정하늘(34) 씨): a word start
     (no Hangul before), a surname's first syllable and 2–3 more syllables, fewest first. Group 1
     is the candidate. Matched only at the positions _context_scan points to."""
-    initials = "".join(sorted({name[0] for name in surnames()}))
+    initials = _surname_initials()
     return re.compile(
         rf"([{initials}](?<![가-힣].)[가-힣]{{2,3}}?)(?=\s?(?:{_alternation(TITLES)}|{_AGE}))"
     )
@@ -170,28 +170,16 @@ def _prefix_free_titles() -> tuple[str, ...]:
 
 
 @cache
-def _scan_sets() -> tuple[str, str, str, str, str]:
-    """The character sets of :func:`_context_scan`'s cheap first tests: anchors (first
-    characters of titles and labels, and '('), second characters of titles and labels,
-    one-character titles (and '('), surname initials, and labels' second characters."""
-    titles = _prefix_free_titles()
-    title_seconds = {title[1] for title in titles if len(title) > 1}
-    label_seconds = {label[1] for label in LABELS}
-    return (
-        "".join(sorted({word[0] for word in titles + LABELS} | {"("})),
-        "".join(sorted(title_seconds | label_seconds)),
-        "".join(sorted(title for title in TITLES if len(title) == 1)) + "(",
-        "".join(sorted({name[0] for name in surnames()})),
-        "".join(sorted(label_seconds)),
-    )
+def _surname_initials() -> str:
+    """The first syllables of the packaged surnames (where a candidate name starts)."""
+    return "".join(sorted({name[0] for name in surnames()}))
 
 
 @cache
 def _anchor_finder() -> Any:
     """The compiled search for the positions where :func:`_context_scan` may match
     (native/person_name.c), or None without the compiled core."""
-    initials = _scan_sets()[3]
-    return compiled.name_anchors(_prefix_free_titles(), LABELS, initials)
+    return compiled.name_anchors(_prefix_free_titles(), LABELS, _surname_initials())
 
 
 def _context_matches(segment: str) -> Iterator[re.Match[str]]:
@@ -231,9 +219,13 @@ def _context_scan() -> re.Pattern[str]:
     * 2, or 3 when group 1 did not match — a label starts at the anchor and is followed by a
       3–4-syllable word ending the Hangul run: that word.
     """
-    anchors, seconds, singles, initials, label_seconds = _scan_sets()
+    initials = _surname_initials()
+    singles = "".join(sorted(title for title in TITLES if len(title) == 1)) + "("
     titles = _prefix_free_titles()
     title_seconds = "".join(sorted({title[1] for title in titles if len(title) > 1}))
+    label_seconds = "".join(sorted({label[1] for label in LABELS}))
+    anchors = "".join(sorted({word[0] for word in titles + LABELS} | {"("}))
+    seconds = "".join(sorted(set(title_seconds + label_seconds)))
     # Each lookbehind ends with the anchor (".").
     shaped = "|".join(
         rf"(?<=(?<![가-힣])[{initials}][가-힣]{{{more}}}{gap}.)"
