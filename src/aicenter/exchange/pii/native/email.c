@@ -6,12 +6,6 @@
  * With as many labels as possible first, then fewer, as the regular expression backtracks. */
 #include "native.h"
 
-static int ascii_alnum(Py_UCS4 c) {
-    return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
-}
-
-static int ascii_alpha(Py_UCS4 c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); }
-
 static int local_char(Py_UCS4 c) {
     return ascii_alnum(c) || c == '.' || c == '_' || c == '%' || c == '+' || c == '-';
 }

@@ -27,6 +27,10 @@ static inline Py_UCS4 text_at(const Text *t, Py_ssize_t i) {
 
 static inline int is_ascii_digit(Py_UCS4 c) { return c >= '0' && c <= '9'; }
 
+static inline int ascii_alpha(Py_UCS4 c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); }
+
+static inline int ascii_alnum(Py_UCS4 c) { return is_ascii_digit(c) || ascii_alpha(c); }
+
 /* The value of an ASCII digit at i (the shapes that reach a check hold ASCII digits only). */
 static inline int digit_at(const Text *t, Py_ssize_t i) { return (int)text_at(t, i) - '0'; }
 

@@ -108,10 +108,6 @@ enum { INTL, SEPARATED_FORM, MOBILE, PLAIN, REP, FORMS };
 static const Node *const FORM[FORMS] = {&INTERNATIONAL, &SEPARATED, &MOBILE_PLAIN,
                                         &OTHER_PLAIN, &REPRESENTATIVE};
 
-static int ascii_alnum(Py_UCS4 c) {
-    return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
-}
-
 static int one(const Node *node, Py_UCS4 c) {
     switch (node->kind) {
     case N_CHAR:

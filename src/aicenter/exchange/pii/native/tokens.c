@@ -27,8 +27,7 @@ static inline int may_start_token(Py_UCS4 c) {
 }
 
 static inline int blocks_token(Py_UCS4 c) { /* scanner._TOKEN's look-behind */
-    return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-           c == '-';
+    return ascii_alnum(c) || c == '-';
 }
 
 static inline char boundary_class(Py_UCS4 c) { /* scanner._BOUNDARY */
