@@ -3,10 +3,6 @@
  * 0.90. A run with neither '::' nor six colons cannot hold an address (ipv6.py's prefilter). */
 #include "native.h"
 
-static int is_hex(Py_UCS4 c) {
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
 /* ipv6._valid_ipv4 on text[s:e]: four decimal octets 0–255 without leading zeros. */
 static int valid_ipv4(const Text *t, Py_ssize_t s, Py_ssize_t e) {
     int octets = 0;

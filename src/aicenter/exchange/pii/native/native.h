@@ -31,6 +31,10 @@ static inline int ascii_alpha(Py_UCS4 c) { return (c >= 'A' && c <= 'Z') || (c >
 
 static inline int ascii_alnum(Py_UCS4 c) { return is_ascii_digit(c) || ascii_alpha(c); }
 
+static inline int is_hex(Py_UCS4 c) {
+    return is_ascii_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
 /* The value of an ASCII digit at i (the shapes that reach a check hold ASCII digits only). */
 static inline int digit_at(const Text *t, Py_ssize_t i) { return (int)text_at(t, i) - '0'; }
 

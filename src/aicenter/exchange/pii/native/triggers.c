@@ -35,8 +35,7 @@ static int valid_steps(PyObject *steps) {
 }
 
 static int colon_run_char(Py_UCS4 c) {
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') ||
-           c == '.' || c == ':';
+    return is_hex(c) || c == '.' || c == ':';
 }
 
 PyObject *scan_colons(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
