@@ -67,6 +67,9 @@ class JobSpec:
     purpose: str = "pre-training"
     """What the job uses its datasets for (an exchange ``Purpose``); agreements are checked
     against it."""
+    outputs: tuple[str, ...] = ()
+    """Declared output files (relative to the work dir): for a job that read datasets they are
+    released only after :mod:`aicenter.exchange.output_check` (see ``services/job.py``)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -81,6 +84,7 @@ class JobSpec:
             "datasets": list(self.datasets),
             "max_retries": self.max_retries,
             "purpose": self.purpose,
+            "outputs": list(self.outputs),
         }
 
 
@@ -114,7 +118,7 @@ DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
 _UNIT_S = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 SPEC_FIELDS = (
     "name", "command", "workdir", "env", "resources", "max_duration", "priority", "workload",
-    "datasets", "max_retries", "purpose",
+    "datasets", "max_retries", "purpose", "outputs",
 )
 
 
@@ -161,6 +165,24 @@ def _resources(value: object) -> tuple[ResourceAlternative, ...]:
                              field=f"{where}.count")
         result.append(ResourceAlternative(str(item["chip"]), count))
     return tuple(result)
+
+
+def _outputs(value: object) -> tuple[str, ...]:
+    """The declared output files: at most 64 relative paths that stay inside the work dir."""
+    if value is None:
+        return ()
+    if not isinstance(value, list) or len(value) > 64:
+        raise InputError("must be a list of at most 64 paths relative to the work dir",
+                         field="outputs")
+    paths = []
+    for i, item in enumerate(value):
+        path = str(item)
+        if (not path or path.startswith("/") or "\0" in path
+                or ".." in path.split("/")):
+            raise InputError(f"'{path}' is not a relative path inside the work dir",
+                             field=f"outputs[{i}]")
+        paths.append(path)
+    return tuple(paths)
 
 
 def spec_from_mapping(data: Mapping[str, Any]) -> JobSpec:
@@ -218,6 +240,7 @@ def spec_from_mapping(data: Mapping[str, Any]) -> JobSpec:
         datasets=tuple(str(d) for d in datasets),
         max_retries=retries,
         purpose=purpose,
+        outputs=_outputs(data.get("outputs")),
     )
 
 
@@ -236,6 +259,7 @@ def spec_from_stored(data: Mapping[str, Any]) -> JobSpec:
         datasets=tuple(data.get("datasets") or ()),
         max_retries=int(data.get("max_retries", 0)),
         purpose=str(data.get("purpose", "pre-training")),
+        outputs=tuple(data.get("outputs") or ()),
     )
 
 
