@@ -340,6 +340,9 @@ class OfferIn(Strict):
     chase_waiver_days: int = Field(default=0, ge=0)
     agreement_days: int | None = Field(default=None, ge=1)
     offered_to: str | None = None
+    output_policy: str = Field(default="withhold", description=(
+        "withhold or redact: what happens to a job's log or output that reproduces the "
+        "dataset's records (the strictest of a job's agreements applies)"))
 
 
 class OfferOut(BaseModel):
@@ -378,6 +381,21 @@ class DatasetReadOut(BaseModel):
     bytes: int
     tokens: int
     updated_at: datetime
+
+
+class WithheldOut(BaseModel):
+    """A job's output withheld because it reproduces licensed records; ``files`` (the log
+    and failing declared outputs) only when one job is asked for."""
+
+    job_id: str
+    verdict: str
+    policy: str
+    reason: str
+    datasets: list[str]
+    findings: list[dict[str, Any]]
+    checked_bytes: int
+    decided_at: datetime
+    files: dict[str, str] | None = None
 
 
 class RoyaltyStatementOut(BaseModel):

@@ -1,4 +1,5 @@
-"""``aicenter data upload|list|show|offer|offers|license|agreements|contract|usage|statement``:
+"""``aicenter data upload|list|show|offer|offers|license|agreements|contract|usage|statement|
+withheld``:
 the exchange through the server's API (this module only talks to the typed client).
 
 Added to the ``data`` Typer app of :mod:`aicenter.cli.data`, which keeps the offline
@@ -130,13 +131,16 @@ def offer(
     exclusive: Annotated[bool, typer.Option(help="One licensee at a time")] = False,
     chase_waiver_days: Annotated[int, typer.Option(help="Royalty-free days for chase-team "
                                                    "members")] = 0,
+    output_policy: Annotated[str, typer.Option(help="withhold or redact: a job's log or output "
+                                               "that reproduces records")] = "withhold",
     fmt: Fmt = TableFormat.TABLE,
 ) -> None:
     """Offer a dataset you provide on licence terms."""
     terms = {"purposes": purpose, "term_start": term_start, "term_end": term_end,
              "territory": territory or ["KR"], "model_release": model_release,
              "price": {"basis": basis, "amount": price}, "attribution": attribution,
-             "exclusive": exclusive, "chase_waiver_days": chase_waiver_days}
+             "exclusive": exclusive, "chase_waiver_days": chase_waiver_days,
+             "output_policy": output_policy}
     with client() as c:
         out = c.create_offer(dataset_id, terms)
     made = _offer_row(out.terms, out.id)
@@ -224,3 +228,24 @@ def statement(
                             "tokens", "gross_krw", "fee_krw", "net_krw"])
     typer.echo(f"total net {out.ledger.get('total_net_krw')} KRW; audit log "
                f"{'agrees' if out.matches else 'DISAGREES'}")
+
+
+@app.command("withheld")
+def withheld(
+    job_id: Annotated[str | None, typer.Argument(help="Show this job's withheld output")] = None,
+    fmt: Fmt = TableFormat.TABLE,
+) -> None:
+    """Output withheld from jobs that read your datasets (it reproduces records), to review."""
+    with client() as c:
+        if job_id is None:
+            print_rows([row(w) for w in c.list_withheld()], fmt,
+                       ["job_id", "datasets", "reason", "decided_at"])
+            return
+        out = c.withheld(job_id)
+    if fmt is TableFormat.JSON:
+        print_json(row(out))
+        return
+    typer.echo(out.reason)
+    for name, text in (out.files or {}).items():
+        typer.echo(f"--- {name}")
+        typer.echo(text)

@@ -37,6 +37,7 @@ from aicenter.api.schemas import (
     UploadOut,
     UsageOut,
     WhoAmI,
+    WithheldOut,
 )
 from aicenter.domain.errors import AicenterError
 from aicenter.settings import Settings
@@ -354,6 +355,14 @@ class Client:
                       ) -> list[DatasetReadOut]:
         params = {k: v for k, v in (("org_id", org_id), ("dataset_id", dataset_id)) if v}
         return self._many(DatasetReadOut, "GET", "/dataset-reads", params=params or None)
+
+    def list_withheld(self) -> list[WithheldOut]:
+        """Withheld output of jobs that read your datasets (providers, operators)."""
+        return self._many(WithheldOut, "GET", "/data/withheld")
+
+    def withheld(self, job_id: str) -> WithheldOut:
+        """One job's withheld log and outputs, for review."""
+        return self._one(WithheldOut, "GET", f"/data/withheld/{job_id}")
 
     def royalty_statement(self, org_id: str, month: str) -> RoyaltyStatementOut:
         return self._one(RoyaltyStatementOut, "GET", f"/orgs/{org_id}/royalty-statements/{month}")

@@ -23,6 +23,12 @@ reason given; with several agreements, the one that passes the most checks decid
                                                                          (``WRONG_PURPOSE``)
 5. the pool's country is in the offer's territory                        (``TERRITORY``)
 
+An offer's ``output_policy`` says what happens to the log or an output file of a job that read
+the dataset when it reproduces the dataset's records (:mod:`aicenter.exchange.output_check`):
+``withhold`` (the default: not released to the tenant; the provider reviews it) or ``redact``
+(released with the reproduced spans replaced by a marker). A job reading several datasets gets
+the strictest policy of its agreements (:func:`strictest_output_policy`).
+
 The waiver lifts the purpose restriction and the price (royalty-free reads) while it runs; it
 never lifts residency or territory, which protect the data rather than the provider's revenue.
 """
@@ -76,6 +82,20 @@ class ModelRelease(StrEnum):
     COMMERCIAL_RELEASE = "commercial-release"
 
 
+class OutputPolicy(StrEnum):
+    """What happens to a job's output that reproduces licensed records; ``withhold`` is the
+    stricter (nothing of it is released until the provider has reviewed it)."""
+
+    WITHHOLD = "withhold"
+    REDACT = "redact"
+
+
+def strictest_output_policy(policies: Iterable[OutputPolicy]) -> OutputPolicy:
+    """``withhold`` if any agreement asks for it, else ``redact`` (``withhold`` for none)."""
+    chosen = set(policies)
+    return OutputPolicy.REDACT if chosen == {OutputPolicy.REDACT} else OutputPolicy.WITHHOLD
+
+
 @dataclass(frozen=True, slots=True)
 class Price:
     """A price on one basis, in KRW (the exchange settles in won)."""
@@ -111,6 +131,7 @@ class LicenceOffer:
     co_creator: str | None = None
     provider_name: str = ""
     dataset_name: str = ""
+    output_policy: OutputPolicy = OutputPolicy.WITHHOLD
 
     def __post_init__(self) -> None:
         if not self.purposes:
@@ -325,6 +346,7 @@ def offer_to_dict(offer: LicenceOffer) -> dict[str, Any]:
         "agreement_days": offer.agreement_days,
         "offered_to": offer.offered_to,
         "co_creator": offer.co_creator,
+        "output_policy": offer.output_policy.value,
     }
 
 
@@ -386,6 +408,12 @@ def offer_from_dict(data: Mapping[str, Any], prefix: str = "") -> LicenceOffer:
         allowed = ", ".join(m.value for m in ModelRelease)
         raise InputError(f"'{data.get('model_release')}' is not one of {allowed}",
                          field=f"{prefix}model_release") from None
+    try:
+        output_policy = OutputPolicy(str(data.get("output_policy") or "withhold"))
+    except ValueError:
+        allowed = ", ".join(p.value for p in OutputPolicy)
+        raise InputError(f"'{data.get('output_policy')}' is not one of {allowed}",
+                         field=f"{prefix}output_policy") from None
     territory = data.get("territory", ["KR"])
     if isinstance(territory, str):
         territory = [territory]
@@ -411,6 +439,7 @@ def offer_from_dict(data: Mapping[str, Any], prefix: str = "") -> LicenceOffer:
             co_creator=data.get("co_creator"),
             provider_name=str(data.get("provider_name") or ""),
             dataset_name=str(data.get("dataset_name") or ""),
+            output_policy=output_policy,
         )
     except InputError as exc:
         if exc.field and prefix and not exc.field.startswith(prefix):

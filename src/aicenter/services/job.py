@@ -83,6 +83,10 @@ def finish(tx: Tx, job: Job, status: JobStatus, ctx: ServiceContext, *,
     if moved:
         remaining = tx.ledger.balance(accounts.hold(job.grant_id, job.id), H100E)
         tx.ledger.book(release_transaction(job.id, job.grant_id, remaining, now))
+        if job.spec.datasets and ctx.backend is not None:
+            from aicenter.services.output_release import decide
+
+            decide(tx, ctx, job)  # the output's release, decided once, as the job ends
     return bool(moved)
 
 
@@ -113,11 +117,28 @@ class LogPart:
 
 
 def logs(ctx: ServiceContext, caller: Caller, job_id: str, offset: int = 0) -> LogPart:
-    """Log bytes of the job's current (or last) run from ``offset`` on."""
+    """Log bytes of the job's current (or last) run from ``offset`` on.
+
+    A job that read licensed datasets gets its log only once it has ended and the log was
+    checked against the records it was served (:mod:`aicenter.services.output_release`):
+    HTTP 409 while it runs, the log as it is or redacted after, or HTTP 403 with the reason
+    when it is withheld."""
     if offset < 0:
         raise InputError("must not be negative", field="offset")
     job = get_job(ctx, caller, job_id)
     caller.check(ctx, "job:logs", Resource("Job", job.id, job.org_id))
+    if job.spec.datasets:
+        if not job.status.finished:
+            raise ConflictError(
+                f"job {job_id} reads licensed datasets: its log is released when it has ended "
+                "and the log has been checked against the records it was served")
+        from aicenter.services import output_release
+
+        release = output_release.release_of(ctx, job)
+        redacted = output_release.released_log(ctx, job, release, offset)
+        if redacted is not None:
+            data, next_offset, at_end = redacted
+            return LogPart(data.decode("utf-8", errors="replace"), next_offset, at_end)
     if not job.handle or ctx.backend is None:
         return LogPart("", offset, job.status.finished)
     from aicenter.backends import RunHandle

@@ -265,3 +265,18 @@ account_balances = Table(
     Column("commodity", String(10), primary_key=True),
     Column("amount", Micros, nullable=False),
 )
+
+output_releases = Table(
+    "output_releases", metadata,
+    # The release decision on the log and declared outputs of a job that read licensed
+    # datasets, made once when it ends (aicenter.exchange.output_check, services/job.py).
+    Column("job_id", String(40), ForeignKey("jobs.id"), primary_key=True),
+    Column("verdict", String(16), nullable=False, index=True),
+    Column("policy", String(16), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("datasets", JSON, nullable=False),
+    Column("provider_org_ids", JSON, nullable=False),
+    Column("findings", JSON, nullable=False),
+    Column("checked_bytes", BigInteger, nullable=False),
+    Column("decided_at", UtcDateTime, nullable=False),
+)

@@ -1,4 +1,5 @@
-"""/api/v1 offers, agreements (with their contract document) and royalty statements."""
+"""/api/v1 offers, agreements (with their contract document), royalty statements and the
+withheld output of jobs that read a provider's datasets."""
 
 from __future__ import annotations
 
@@ -8,10 +9,19 @@ from fastapi import APIRouter, Query
 from fastapi.responses import PlainTextResponse
 
 from aicenter.api.deps import Ctx, Who
-from aicenter.api.schemas import AcceptIn, AgreementOut, OfferIn, OfferOut, RoyaltyStatementOut
+from aicenter.api.schemas import (
+    AcceptIn,
+    AgreementOut,
+    OfferIn,
+    OfferOut,
+    RoyaltyStatementOut,
+    WithheldOut,
+)
 from aicenter.exchange.licence import Agreement, LicenceOffer, offer_to_dict
 from aicenter.services import licence as svc
+from aicenter.services import output_release as release_svc
 from aicenter.services import royalty as royalty_svc
+from aicenter.storage.repositories.output_release import OutputRelease
 
 router = APIRouter(tags=["licences"])
 
@@ -65,6 +75,25 @@ def contract(agreement_id: str, ctx: Ctx, who: Who,
     if fmt == "json":
         return document.to_dict()
     return PlainTextResponse(document.to_markdown(), media_type="text/markdown")
+
+
+def withheld_out(r: OutputRelease, files: dict[str, str] | None = None) -> WithheldOut:
+    return WithheldOut(job_id=r.job_id, verdict=r.verdict, policy=r.policy, reason=r.reason,
+                       datasets=list(r.datasets), findings=list(r.findings),
+                       checked_bytes=r.checked_bytes, decided_at=r.decided_at, files=files)
+
+
+@router.get("/data/withheld")
+def list_withheld(ctx: Ctx, who: Who) -> list[WithheldOut]:
+    """Withheld output of jobs that read your datasets (all, for operators), for review."""
+    return [withheld_out(r) for r in release_svc.list_withheld(ctx, who)]
+
+
+@router.get("/data/withheld/{job_id}")
+def show_withheld(job_id: str, ctx: Ctx, who: Who) -> WithheldOut:
+    """One job's withheld log and outputs, for the providers of what it read and operators."""
+    out = release_svc.withheld_output(ctx, who, job_id)
+    return withheld_out(out.release, out.files)
 
 
 @router.get("/orgs/{org_id}/royalty-statements/{month}")
