@@ -17,9 +17,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from aicenter.exchange.output_check import ServedSet, check_text, fingerprint  # noqa: E402
-from aicenter.exchange.synthetic import korean_news_text  # noqa: E402
-from tests.exchange.output_cases import labelled_cases  # noqa: E402
+from tests.exchange.output_cases import labelled_cases
+
+from aicenter.exchange.output_check import ServedSet, check_text, fingerprint
+from aicenter.exchange.synthetic import korean_news_text
 
 TARGET_RATE = 0.01
 

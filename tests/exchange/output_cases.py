@@ -107,10 +107,10 @@ def labelled_cases(seed: int, per_kind: int = 60) -> tuple[list[str], list[Case]
             Case("\n".join(" ".join(str(rng.randint(0, 10**6)) for _ in range(8))
                            for _ in range(20)), False, "numbers"),
             Case(_stack_trace(rng), False, "stack-trace"),
-            Case("\n".join(logs[:3] + [f"sample: {record[start:start + 12]}"] + logs[3:]),
+            Case("\n".join([*logs[:3], f"sample: {record[start:start + 12]}", *logs[3:]]),
                  False, "short-phrase"),
-            Case("\n".join(logs + [record]), True, "record-whole"),
-            Case("\n".join(logs[:2] + [f"sample: {record[start:start + 60]}"] + logs[2:]),
+            Case("\n".join([*logs, record]), True, "record-whole"),
+            Case("\n".join([*logs[:2], f"sample: {record[start:start + 60]}", *logs[2:]]),
                  True, "excerpt-60"),
             Case(_respace(rng, record), True, "record-respaced"),
             Case(_interleave(rng, record), True, "record-interleaved"),
