@@ -24,6 +24,12 @@ sent unless the job asks for it.) The meter log is written by
 this process alone, so the job can neither skip nor forge an event: billed use (computed from
 the log) equals metered use, and every record the job received is in it.
 
+With each batch it also appends the batch's fingerprints (winnowed character shingles,
+:mod:`aicenter.exchange.output_check`) to ``<config dir>/served/<run id>/<dataset>.u64``
+(raw little-endian uint64, fsynced before the records go out, like the meter event): the
+record of what the job was served, against which its log and outputs are checked before they
+are released to the tenant. It stays inside HOME, which the job cannot see.
+
 The gateway prints ``ready`` once it listens, exits on SIGTERM (the runner sends it when the
 job has ended) and also on its own when the runner that started it is gone.
 """
@@ -42,7 +48,8 @@ import stat
 import sys
 import tempfile
 import threading
-from collections.abc import Iterator, Mapping
+import urllib.parse
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -55,6 +62,7 @@ from aicenter.exchange.gateway_client import (
     send_frame,
 )
 from aicenter.exchange.licence import AccessDeniedError
+from aicenter.exchange.output_check import fingerprint
 from aicenter.exchange.reader import (
     BATCH_RECORDS,
     Clock,
@@ -132,12 +140,60 @@ def command(config_path: Path) -> tuple[str, ...]:
     return (sys.executable, "-I", "-m", "aicenter.exchange.gateway", str(config_path))
 
 
+SERVED_DIR = "served"
+SERVED_SUFFIX = ".u64"
+
+
+def served_dir(config_path: Path) -> Path:
+    """Where the gateway of the run configured by ``config_path`` stores what it served."""
+    return config_path.parent / SERVED_DIR / config_path.stem
+
+
+def served_files(gateways_dir: Path, job_id: str) -> dict[str, list[Path]]:
+    """The fingerprint files of every run of ``job_id`` (run ids ``<job>-<attempt>-<alt>``),
+    by dataset id."""
+    found: dict[str, list[Path]] = {}
+    root = gateways_dir / SERVED_DIR
+    if not root.is_dir():
+        return found
+    for run in sorted(root.glob(f"{job_id}-*")):
+        for path in sorted(run.glob(f"*{SERVED_SUFFIX}")):
+            dataset = urllib.parse.unquote(path.name[:-len(SERVED_SUFFIX)])
+            found.setdefault(dataset, []).append(path)
+    return found
+
+
+class FingerprintSink:
+    """Appends the fingerprints of served batches, one file per dataset, fsynced (one lock:
+    the gateway's connections are threads)."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self._lock = threading.Lock()
+        self.bytes_written = 0
+
+    def append(self, dataset_id: str, texts: Sequence[str]) -> None:
+        hashes = fingerprint(texts).astype("<u8", copy=False).tobytes()
+        name = urllib.parse.quote(dataset_id, safe="") + SERVED_SUFFIX
+        with self._lock:
+            self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+            fd = os.open(self.directory / name, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            try:
+                os.write(fd, hashes)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            self.bytes_written += len(hashes)
+
+
 class DataGateway:
     """Serves one job's reads on one Unix socket, a thread per connection."""
 
-    def __init__(self, config: GatewayConfig, clock: Clock = _utc_now) -> None:
+    def __init__(self, config: GatewayConfig, clock: Clock = _utc_now,
+                 sink: FingerprintSink | None = None) -> None:
         self.config = config
         self.context = ReaderContext.from_env(config.reader_env, clock)
+        self.sink = sink
         self._stop = threading.Event()
         self._listener: socket.socket | None = None
 
@@ -218,14 +274,15 @@ class DataGateway:
                           "records_total": reader.records_total})
         ahead = _ReadAhead(reader.unmetered_batches())
         try:
-            self._stream(conn, lines, reader, ahead)
+            self._stream(conn, lines, reader, ahead, self.sink)
         finally:
             ahead.close()
 
     @staticmethod
     def _stream(conn: socket.socket, lines: Any, reader: DatasetReader,
-                ahead: _ReadAhead) -> None:
-        """One metered batch per ``next``: the event is fsynced before the records go out."""
+                ahead: _ReadAhead, sink: FingerprintSink | None = None) -> None:
+        """One metered batch per ``next``: the event and the batch's fingerprints are fsynced
+        before the records go out."""
         while lines.readline(64).strip() == b"next":
             batch = ahead.next()
             if batch is None:
@@ -236,6 +293,13 @@ class DataGateway:
             except AccessDeniedError as exc:  # e.g. the grant expired mid-read
                 send_frame(conn, {"error": "access-denied", "message": str(exc)})
                 return
+            if sink is not None:
+                try:
+                    sink.append(reader.dataset_id, [r.text for r in batch])
+                except OSError as exc:  # no record of what is served: nothing is served
+                    send_frame(conn, {"error": "unavailable", "message":
+                                      f"the gateway cannot record what it serves: {exc}"})
+                    return
             send_frame(conn, {"records": [record_to_json(r) for r in batch],
                               "event": reader.events[-1].to_dict()})
 
@@ -291,7 +355,8 @@ def main() -> None:
     parent = int(os.environ.get(SIDECAR_PARENT_ENV) or os.getppid())
     config_path = Path(sys.argv[1])
     try:
-        gateway = DataGateway(GatewayConfig.load(config_path))
+        gateway = DataGateway(GatewayConfig.load(config_path),
+                              sink=FingerprintSink(served_dir(config_path)))
         gateway.listen()
     except (InputError, AccessDeniedError, OSError) as exc:
         print(f"data gateway: {exc}", file=sys.stderr, flush=True)
