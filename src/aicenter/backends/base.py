@@ -59,6 +59,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
+from aicenter.backends.cgroups import JobLimits
 from aicenter.domain.errors import AicenterError, InputError
 
 RUN_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
@@ -127,7 +128,10 @@ class LaunchRequest:
     whose ``runs_sidecars`` is true accept one. ``no_network``: the job must get no network
     (it reads licensed records, which must not leave the center); the caller decides it from
     the job's datasets and the ``job_network`` setting. A backend that cannot cut the network
-    runs the job anyway and says so in its log and exit message, never silently.
+    runs the job anyway and says so in its log and exit message, never silently. ``limits``:
+    the job's memory, CPU and process limits (the spec's, else the operator's defaults;
+    ``None`` = none asked); the local backend enforces them with cgroups, and where it cannot,
+    the job runs anyway and its log and exit message say so.
     """
 
     run_id: str
@@ -142,6 +146,8 @@ class LaunchRequest:
     log_dir: Path | None = None
     sidecar: tuple[str, ...] = ()
     no_network: bool = False
+    limits: JobLimits | None = None
+    """Memory, CPU and process limits (``None``: none asked); see the class docstring."""
 
     def __post_init__(self) -> None:
         check_run_id(self.run_id)
@@ -170,6 +176,8 @@ class LaunchRequest:
         for key in self.env:
             if not key or "=" in key or "\0" in key:
                 raise InputError(f"bad environment variable name {key!r}", field="env")
+        if self.limits is not None and not isinstance(self.limits, JobLimits):
+            raise InputError("limits must be a JobLimits", field="limits")
 
 
 @dataclass(frozen=True, slots=True)

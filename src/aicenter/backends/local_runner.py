@@ -28,6 +28,18 @@ the command has ended the sidecar gets SIGTERM, then SIGKILL ``SIDECAR_GRACE_S``
 runner itself dies, the sidecar sees that its parent is no longer ``AICENTER_SIDECAR_PARENT``.
 A sidecar that dies while the command runs is started again (``SIDECAR_RESTARTS`` times at
 most), and the job's log says so.
+
+Limits: when the request carries ``limits`` (:class:`~aicenter.backends.cgroups.JobLimits`
+form), the runner creates the job's cgroup (:mod:`aicenter.backends.cgroups`), records it in
+``cgroup.json`` (so a restarted server can kill and remove it) and starts the command, or the
+wrapper, with a ``preexec_fn`` that moves the new process into it before it execs: the job's
+first instruction runs inside, the runner and the sidecar stay outside. The runner is
+single-threaded, which is what makes ``preexec_fn`` safe. While the command runs, an
+out-of-memory kill or a refused fork (the process limit; a fork bomb) ends the run at once:
+everything in the cgroup gets SIGKILL and the run is FAILED with the cgroup's verdict in its
+log and exit message. When the command has ended, whatever is left in the cgroup is killed
+and the cgroup removed. Where cgroups are unusable, or cannot enforce one of the limits, the
+job still runs, and the first lines of its log and its exit message say so.
 """
 
 from __future__ import annotations
@@ -43,6 +55,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from aicenter.backends.cgroups import CgroupError, JobCgroup, JobLimits, detect
 from aicenter.backends.rundir import (
     EXIT,
     LOG,
@@ -58,6 +71,9 @@ POLL_S = 0.1
 """How often the runner looks for the command's end, a stop request and the deadline."""
 
 TIMEOUT_REASON = "timeout"
+LIMIT_REASON = "limit"
+CGROUP = "cgroup.json"
+"""The job's cgroup (:meth:`JobCgroup.to_dict`), written before the command starts."""
 SIDECAR_READY_S = 30.0
 SIDECAR_GRACE_S = 5.0
 SIDECAR_LOG = "sidecar.log"
@@ -87,7 +103,7 @@ def _final_state(stop_reason: str | None, exit_code: int) -> str:
         return "cancelled"
     if stop_reason == "preempt":
         return "preempted"
-    if stop_reason == TIMEOUT_REASON:
+    if stop_reason in (TIMEOUT_REASON, LIMIT_REASON):
         return "failed"
     return "succeeded" if exit_code == 0 else "failed"
 
@@ -167,6 +183,49 @@ def _command(run_dir: Path, request: dict[str, Any]) -> tuple[list[str], dict[st
     return list(request["command"]), request["env"], request.get("working_dir")
 
 
+def _job_cgroup(run_dir: Path, request: dict[str, Any]
+                ) -> tuple[JobCgroup | None, str | None]:
+    """The run's cgroup, recorded in ``cgroup.json``, and a note on limits not enforced."""
+    if request.get("limits") is None:
+        return None, None
+    limits = JobLimits.from_dict(request["limits"])
+    support = detect()
+    try:
+        cgroup = JobCgroup.create(str(request["run_id"]), limits,
+                                  request.get("cgroup_parent"), support)
+    except CgroupError as error:
+        return None, (f"resource limits ({limits.describe()}) are NOT enforced: cgroups are "
+                      f"unusable on this machine ({error})")
+    write_json_atomic(run_dir / CGROUP, cgroup.to_dict(), durable=True)
+    if cgroup.unenforced:
+        return cgroup, (f"the {' and '.join(cgroup.unenforced)} limit is NOT enforced: "
+                        f"{support.reason or 'its controller is missing'}")
+    return cgroup, None
+
+
+def _end_cgroup(cgroup: JobCgroup | None, log: Any) -> None:
+    """Kill what the job left in its cgroup, then remove the cgroup; failures are logged
+    (the run's result stands) and ``cgroup.json`` lets a later cleanup try again."""
+    if cgroup is None:
+        return
+    try:
+        cgroup.kill()
+        cgroup.remove()
+    except CgroupError as error:
+        log.write(f"aicenter: could not clean up the job's cgroup: {error}\n".encode())
+        print(f"runner: {error}", file=sys.stderr)
+
+
+def _start(argv: list[str], env: dict[str, str], cwd: Any, log: Any,
+           cgroup: JobCgroup | None) -> subprocess.Popen[bytes]:
+    """Start the command (or wrapper) in a session of its own, inside ``cgroup`` if given."""
+    with contextlib.ExitStack() as stack:
+        join = None if cgroup is None else stack.enter_context(cgroup.attaching())
+        return subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=log,
+                                stderr=subprocess.STDOUT, start_new_session=True,
+                                close_fds=True, preexec_fn=join)
+
+
 def run(run_dir: Path) -> int:
     """Run the request in ``run_dir`` to its end; returns the runner's own exit code."""
     signals = _Signals()
@@ -186,34 +245,31 @@ def run(run_dir: Path) -> int:
         _write_exit(run_dir, state, None, "stopped before start", None)
         return 0
 
-    note = request.get("isolation_note")
+    cgroup, limits_note = _job_cgroup(run_dir, request)
+    note = "; ".join(n for n in (request.get("isolation_note"), limits_note) if n)
     sidecar: subprocess.Popen[bytes] | None = None
     with open(run_dir / LOG, "ab", buffering=0) as log:
-        if note:
-            log.write(f"aicenter: {note}\n".encode())
+        for said in (request.get("isolation_note"), limits_note):
+            if said:
+                log.write(f"aicenter: {said}\n".encode())
         if request.get("sidecar"):
             try:
                 sidecar = _start_sidecar(run_dir, request)
             except (OSError, RuntimeError) as error:
                 message = f"the data gateway did not start: {error}"
                 log.write(f"aicenter: {message}\n".encode())
+                _end_cgroup(cgroup, log)
                 _write_exit(run_dir, "failed", None, message, None)
                 return 0
         argv, env, cwd = _command(run_dir, request)
         try:
-            child = subprocess.Popen(
-                argv,
-                cwd=cwd,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-                close_fds=True,
-            )
-        except OSError as error:
+            child = _start(argv, env, cwd, log, cgroup)
+        except (OSError, subprocess.SubprocessError) as error:
             _stop_sidecar(sidecar)
-            message = f"could not start {request['command'][0]!r}: {error}"
+            _end_cgroup(cgroup, log)
+            message = (f"could not start {request['command'][0]!r}: {error}"
+                       if isinstance(error, OSError) else
+                       f"could not put the job into its cgroup: {error}")
             log.write(f"aicenter: {message}\n".encode())
             _write_exit(run_dir, "failed", 127, message, None)
             return 0
@@ -244,7 +300,12 @@ def run(run_dir: Path) -> int:
             if sidecar is not None and stop_reason is None and sidecar.poll() is not None:
                 sidecar, restarts = _restart_sidecar(run_dir, request, sidecar, restarts, log)
             now = time.monotonic()
-            if stop_reason is None:
+            verdict = None if cgroup is None or stop_reason else cgroup.verdict()
+            if verdict is not None:  # a memory hog or a fork bomb: the whole job goes now
+                stop_reason, message = LIMIT_REASON, verdict
+                log.write(f"\naicenter: {verdict}; killing the job\n".encode())
+                _kill_cgroup(cgroup, child.pid)
+            elif stop_reason is None:
                 stop = read_json(run_dir / STOP)
                 if stop is not None:
                     stop_reason = str(stop["reason"])
@@ -267,6 +328,8 @@ def run(run_dir: Path) -> int:
                 _killpg(child.pid, signal.SIGKILL)
                 kill_at = None
         _killpg(child.pid, signal.SIGKILL)  # whatever the command left in its group
+        stop_reason, message = _last_verdict(cgroup, stop_reason, message, exit_code, log)
+        _end_cgroup(cgroup, log)
         _stop_sidecar(sidecar)
     state = _final_state(stop_reason, exit_code)
     if not message:
@@ -275,6 +338,27 @@ def run(run_dir: Path) -> int:
         message = f"{message}; {note}"
     _write_exit(run_dir, state, exit_code, message, started_at)
     return 0
+
+
+def _kill_cgroup(cgroup: JobCgroup | None, pgid: int) -> None:
+    """SIGKILL the whole job: its cgroup, or at least its process group."""
+    _killpg(pgid, signal.SIGKILL)
+    if cgroup is not None:
+        with contextlib.suppress(CgroupError):
+            cgroup.kill()
+
+
+def _last_verdict(cgroup: JobCgroup | None, stop_reason: str | None, message: str,
+                  exit_code: int, log: Any) -> tuple[str | None, str]:
+    """A limit hit noticed only once the command had ended (the kernel's OOM kill of the
+    command itself, say) still fails the run, unless it was cancelled or preempted."""
+    if cgroup is None or stop_reason in (LIMIT_REASON, "cancel", "preempt"):
+        return stop_reason, message
+    verdict = cgroup.verdict()
+    if verdict is None:
+        return stop_reason, message
+    log.write(f"\naicenter: {verdict}\n".encode())
+    return LIMIT_REASON, f"{verdict} (exit code {exit_code})"
 
 
 def main() -> None:
