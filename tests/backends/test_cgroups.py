@@ -44,19 +44,24 @@ needs_cgroups = pytest.mark.skipif(not detect().usable,
                                    reason=f"no usable cgroups here: {detect().reason}")
 
 
-def _isolation(home: Path) -> JobIsolation:
-    """The weak namespace box of ``test_isolation.py`` (with the operator's consent where the
-    isolation module asks for it)."""
+def _isolation(home: Path, box: str) -> JobIsolation:
+    """``weak``: the namespace box of ``test_isolation.py`` (the server's uid, with the
+    operator's consent where the isolation module asks for it); ``contained``: the default
+    namespace isolation of a root server (each job its own uid, where the module has it)."""
     names = {f.name for f in dataclasses.fields(JobIsolation)}
-    extra = {"allow_weak": True} if "allow_weak" in names else {}
+    if box == "contained":
+        if "uid_range" not in names:
+            pytest.skip("this isolation module has no contained box")
+        return JobIsolation("namespace", (home,))
+    extra = {"allow_weak": True, "uid_range": None} if "allow_weak" in names else {}
     return JobIsolation("namespace", (home,), **extra)  # type: ignore[arg-type]
 
 
-@pytest.fixture(params=["plain", "isolated"])
+@pytest.fixture(params=["plain", "weak", "contained"])
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> LocalBackend:
     home = tmp_path / "home"
     home.mkdir()
-    isolation = _isolation(home) if request.param == "isolated" else None
+    isolation = None if request.param == "plain" else _isolation(home, request.param)
     return LocalBackend(home / "runs", SLOTS, isolation)
 
 
