@@ -4,7 +4,9 @@ Every job gets ``AICENTER_CHIP_TYPE`` (catalog id), ``AICENTER_CHIP_COUNT`` and,
 assigned device indices, ``AICENTER_DEVICE_IDS`` (comma-separated). Where the vendor's runtime
 reads a visible-devices variable, that is set too, so a framework inside the job sees only its
 slots. The variable names are the ones the vendors' runtimes read, as also used by Ray's
-accelerator managers (``ray/_private/accelerators/*.py``, Ray 2.60):
+accelerator managers (``ray/_private/accelerators/*.py``, Ray 2.60); the names are listed in
+:mod:`aicenter.domain.visible_devices`, where admission also reads them (a spec may not set
+them):
 
 =============  ==========================================  =====================================
 family         variable(s)                                 value
@@ -40,6 +42,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from aicenter.catalog import load_catalog
+from aicenter.domain.visible_devices import VISIBLE_DEVICES_VARIABLES
 
 
 def _plain(ids: Sequence[int]) -> str:
@@ -58,16 +61,11 @@ class VisibleDevicesRule:
     format_ids: Callable[[Sequence[int]], str] = _plain
 
 
+_FORMATS: dict[str, Callable[[Sequence[int]], str]] = {"furiosa": _furiosa}
+
 VISIBLE_DEVICES_RULES: dict[str, VisibleDevicesRule] = {
-    "nvidia": VisibleDevicesRule(("CUDA_VISIBLE_DEVICES",)),
-    "amd": VisibleDevicesRule(("HIP_VISIBLE_DEVICES", "ROCR_VISIBLE_DEVICES")),
-    "intel": VisibleDevicesRule(("HABANA_VISIBLE_MODULES",)),
-    "google": VisibleDevicesRule(("TPU_VISIBLE_CHIPS",)),
-    "aws": VisibleDevicesRule(("NEURON_RT_VISIBLE_CORES",)),
-    "huawei": VisibleDevicesRule(("ASCEND_RT_VISIBLE_DEVICES",)),
-    "rebellions": VisibleDevicesRule(("RBLN_DEVICES",)),
-    "furiosa": VisibleDevicesRule(("FURIOSA_DEVICES",), _furiosa),
-    "tenstorrent": VisibleDevicesRule(("TT_VISIBLE_DEVICES",)),
+    family: VisibleDevicesRule(variables, _FORMATS.get(family, _plain))
+    for family, variables in VISIBLE_DEVICES_VARIABLES.items()
 }
 """Vendor family (the catalog's ``vendor_family``) -> visible-devices rule."""
 

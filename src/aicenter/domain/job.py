@@ -7,6 +7,12 @@ reserves the most the job can cost,
     hold_h100e_h = max over alternatives a of  count_a × r(chip_a, workload) × max_duration_h
 
 and metering charges what it really used; the hold is released when the job ends.
+
+Everything a backend would refuse is refused here or at admission (HTTP 422) instead, so that
+a job that can never launch never sits in the queue holding budget: environment names (POSIX,
+none the center sets itself), NUL or text that is not UTF-8 in any field, sizes the kernel's
+``execve`` would refuse, a workdir outside the job's own area (:func:`check_workdir`), limits
+above the operator's caps (:class:`LimitPolicy`).
 """
 
 from __future__ import annotations
@@ -17,12 +23,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
+from pathlib import PurePath, PurePosixPath
 from typing import Any
 
 import yaml
 
 from aicenter.domain.accelerator import WorkloadClass
 from aicenter.domain.errors import InputError
+from aicenter.domain.limits import KIB, ResourceLimits, parse_limits
+from aicenter.domain.visible_devices import RESERVED_DEVICE_VARIABLES
 from aicenter.exchange.licence import Purpose
 
 
@@ -67,6 +76,7 @@ class JobSpec:
     purpose: str = "pre-training"
     """What the job uses its datasets for (an exchange ``Purpose``); agreements are checked
     against it."""
+    limits: ResourceLimits | None = None
     outputs: tuple[str, ...] = ()
     """Declared output files (relative to the work dir): for a job that read datasets they are
     released only after :mod:`aicenter.exchange.output_check` (see ``services/job.py``)."""
@@ -85,6 +95,7 @@ class JobSpec:
             "max_retries": self.max_retries,
             "purpose": self.purpose,
             "outputs": list(self.outputs),
+            "limits": self.limits.to_dict() if self.limits is not None else None,
         }
 
 
@@ -118,8 +129,28 @@ DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
 _UNIT_S = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 SPEC_FIELDS = (
     "name", "command", "workdir", "env", "resources", "max_duration", "priority", "workload",
-    "datasets", "max_retries", "purpose", "outputs",
+    "datasets", "max_retries", "purpose", "limits", "outputs",
 )
+ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+MAX_ENV_ENTRIES = 256
+MAX_ENV_VALUE_BYTES = 32 * KIB
+MAX_ENV_BYTES = 256 * KIB
+MAX_COMMAND_BYTES = 64 * KIB
+"""Linux's ``execve`` refuses one argument or variable over 128 KiB and all of them together
+over a quarter of the stack limit (2 MiB by default); these bounds keep every job well
+inside both, so no job is admitted that could never be started."""
+MAX_WORKDIR_CHARS = 4096
+"""PATH_MAX on Linux."""
+LOADER_VARIABLES = frozenset({"LD_PRELOAD", "LD_AUDIT", "LD_LIBRARY_PATH"})
+"""Dynamic-loader variables a spec's ``env`` may not set.
+
+They choose the code the loader runs in *every* program started with the job's environment,
+before that program's first line: the ``/bin/sh`` the center wraps each command in, and the
+center's own helpers where a backend starts them with the job's environment (the Ray backend;
+the local backend with isolation off). A job that needs them sets them in its command
+(``export LD_LIBRARY_PATH=...``), where they visibly apply to its own programs only.
+``PYTHONPATH`` (and the other ``PYTHON*`` variables) stay allowed: jobs legitimately set it,
+and the isolation wrapper runs ``python -I`` with an empty environment, which ignores them."""
 
 
 def parse_duration_s(value: object, field_name: str = "max_duration") -> int:
@@ -167,6 +198,125 @@ def _resources(value: object) -> tuple[ResourceAlternative, ...]:
     return tuple(result)
 
 
+def _shown(text: str) -> str:
+    """``text`` with control characters escaped, fit for an error message."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def _text_problem(text: str) -> str | None:
+    """Why a string cannot be stored or passed to a process, if it cannot."""
+    if "\0" in text:
+        return "must not contain NUL (\\x00): no process argument, variable or path can"
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return "is not valid text (a lone surrogate cannot be encoded as UTF-8)"
+    return None
+
+
+def _check_text(value: object, path: str = "") -> None:
+    """Refuse NUL and unencodable text in any key or string of the spec, naming its path."""
+    if isinstance(value, str):
+        problem = _text_problem(value)
+        if problem:
+            raise InputError(problem, field=path or None)
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            where = f"{path}.{_shown(str(key))}" if path else _shown(str(key))
+            problem = _text_problem(str(key))
+            if problem:
+                raise InputError(f"the name {problem}", field=where)
+            _check_text(item, where)
+    elif isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            _check_text(item, f"{path}[{i}]")
+
+
+def reserved_env_reason(name: str) -> str | None:
+    """Why a spec may not set the variable ``name``, if it may not."""
+    if name.startswith("AICENTER_"):
+        return ("AICENTER_* variables are set by the center (job, run, chips, data reader); "
+                "a spec cannot set them")
+    if name in RESERVED_DEVICE_VARIABLES:
+        return (f"{name} is set by the center to the devices the job was given "
+                "(AICENTER_DEVICE_IDS lists them); a spec cannot set it")
+    if name in LOADER_VARIABLES:
+        return (f"{name} would apply to the center's programs in the job too; set it in the "
+                f"command instead (export {name}=...)")
+    return None
+
+
+def _env(value: object) -> dict[str, str]:
+    """The spec's ``env``: POSIX names none of which the center reserves, bounded sizes."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise InputError("must be a mapping of NAME: value", field="env")
+    if len(value) > MAX_ENV_ENTRIES:
+        raise InputError(f"has {len(value)} variables; the most is {MAX_ENV_ENTRIES}",
+                         field="env")
+    env: dict[str, str] = {}
+    total = 0
+    for key, raw in value.items():
+        name = str(key)
+        where = f"env.{_shown(name)}"
+        if not ENV_NAME_RE.match(name):
+            raise InputError(f"'{_shown(name)}' is not a variable name: letters, digits and "
+                             "'_', not starting with a digit", field=where)
+        reason = reserved_env_reason(name)
+        if reason:
+            raise InputError(reason, field=where)
+        if raw is None or isinstance(raw, Mapping | list):
+            raise InputError("give a string or a number as the value ('' for an empty one)",
+                             field=where)
+        text = str(raw)
+        size = len(text.encode())
+        if size > MAX_ENV_VALUE_BYTES:
+            raise InputError(f"the value is {size} bytes long; the most is "
+                             f"{MAX_ENV_VALUE_BYTES} (32 KiB)", field=where)
+        total += len(name) + size + 2
+        env[name] = text
+    if total > MAX_ENV_BYTES:
+        raise InputError(f"names and values take {total} bytes; the most is {MAX_ENV_BYTES} "
+                         "(256 KiB)", field="env")
+    return env
+
+
+def check_workdir(workdir: str | None, org_id: str, project_root: PurePath | None
+                  ) -> PurePosixPath | None:
+    """Where a job of ``org_id`` runs, if its spec's ``workdir`` is inside the job's own area.
+
+    Returns None (the run's own work dir), a relative path (a directory inside the run's work
+    dir, which the backend creates) or an absolute path inside the organisation's project
+    space ``project_root/org_id`` (None: project spaces are off). Anything else, and any
+    ``..`` component, raises :class:`InputError`. Pure: the file system is not looked at
+    (symbolic links inside a project space are the backend's to resolve at launch).
+    """
+    if workdir is None or workdir == "":
+        return None
+    if project_root is None:
+        rule = ("use a relative path inside the job's work directory, or a path inside your "
+                "organisation's project space <root>/<org> (project spaces are off on this "
+                "center)")
+    else:
+        rule = ("use a relative path inside the job's work directory, or a path inside your "
+                f"organisation's project space {PurePosixPath(project_root) / org_id}")
+    problem = _text_problem(workdir)
+    if problem or len(workdir) > MAX_WORKDIR_CHARS:
+        raise InputError(problem or f"is longer than {MAX_WORKDIR_CHARS} characters",
+                         field="workdir")
+    path = PurePosixPath(workdir)
+    if ".." in path.parts:
+        raise InputError(f"'{workdir}' has a '..' component: {rule}", field="workdir")
+    if not path.is_absolute():
+        return None if path == PurePosixPath(".") else path
+    if project_root is not None:
+        space = PurePosixPath(project_root) / org_id
+        if space.is_absolute() and (path == space or space in path.parents):
+            return path
+    raise InputError(f"'{workdir}' is outside the job's area: {rule}", field="workdir")
+
+
 def _outputs(value: object) -> tuple[str, ...]:
     """The declared output files: at most 64 relative paths that stay inside the work dir."""
     if value is None:
@@ -193,6 +343,7 @@ def spec_from_mapping(data: Mapping[str, Any]) -> JobSpec:
     for required in ("name", "command", "resources"):
         if data.get(required) in (None, "", []):
             raise InputError("is required", field=required)
+    _check_text(data)
     name = str(data["name"])
     if not NAME_RE.match(name):
         raise InputError(f"'{name}' is not a name of lowercase letters, digits, '.', '_', '-'",
@@ -202,9 +353,11 @@ def spec_from_mapping(data: Mapping[str, Any]) -> JobSpec:
         command = "\n".join(str(c) for c in command)
     if not isinstance(command, str):
         raise InputError("must be a string or a list of lines", field="command")
-    env = data.get("env") or {}
-    if not isinstance(env, dict):
-        raise InputError("must be a mapping of NAME: value", field="env")
+    if len(command.encode()) > MAX_COMMAND_BYTES:
+        raise InputError(f"is {len(command.encode())} bytes long; the most is "
+                         f"{MAX_COMMAND_BYTES} (64 KiB): put a longer script in a file the "
+                         "command runs", field="command")
+    env = _env(data.get("env"))
     datasets = data.get("datasets") or []
     if not isinstance(datasets, list):
         raise InputError("must be a list of dataset ids", field="datasets")
@@ -224,6 +377,10 @@ def spec_from_mapping(data: Mapping[str, Any]) -> JobSpec:
     if not isinstance(retries, int) or isinstance(retries, bool) or not 0 <= retries <= 10:
         raise InputError(f"'{retries}' is not a number from 0 to 10", field="max_retries")
     workdir = data.get("workdir")
+    if workdir is not None and not isinstance(workdir, str | int):
+        raise InputError("must be a path", field="workdir")
+    if workdir is not None and len(str(workdir)) > MAX_WORKDIR_CHARS:
+        raise InputError(f"is longer than {MAX_WORKDIR_CHARS} characters", field="workdir")
     purpose = str(data.get("purpose", "pre-training"))
     purposes = tuple(p.value for p in Purpose)
     if purpose not in purposes:
@@ -233,14 +390,15 @@ def spec_from_mapping(data: Mapping[str, Any]) -> JobSpec:
         command=command,
         resources=_resources(data["resources"]),
         max_duration_s=parse_duration_s(data.get("max_duration", "1h")),
-        workdir=str(workdir) if workdir is not None else None,
-        env={str(k): str(v) for k, v in env.items()},
+        workdir=str(workdir) if workdir not in (None, "") else None,
+        env=env,
         priority=priority,
         workload=workload,
         datasets=tuple(str(d) for d in datasets),
         max_retries=retries,
         purpose=purpose,
         outputs=_outputs(data.get("outputs")),
+        limits=parse_limits(data.get("limits")),
     )
 
 
@@ -260,6 +418,7 @@ def spec_from_stored(data: Mapping[str, Any]) -> JobSpec:
         max_retries=int(data.get("max_retries", 0)),
         purpose=str(data.get("purpose", "pre-training")),
         outputs=tuple(data.get("outputs") or ()),
+        limits=parse_limits(data.get("limits")),  # absent in specs stored before limits
     )
 
 

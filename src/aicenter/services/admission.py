@@ -15,6 +15,12 @@ budget) gets its own error and does not disturb the others; a database error fai
 and each submission is then retried alone, so one conflicting idempotency key cannot fail its
 neighbours.
 
+Everything a backend would refuse is refused here, with HTTP 422 naming the field, so that
+no job is admitted that could never launch: the spec's own checks
+(:func:`aicenter.domain.job.spec_from_mapping`), a workdir outside the job's own area
+(:func:`aicenter.domain.job.check_workdir`), limits above the operator's caps
+(:func:`limit_policy`), and identifiers the database cannot store (NUL).
+
 Per submission the database sees ~10/N statements instead of ~10 (N = batch size), which is
 what lets one server sustain hundreds of submissions a second on PostgreSQL.
 """
@@ -30,13 +36,15 @@ from sqlalchemy.exc import IntegrityError
 
 from aicenter.domain.errors import AicenterError, InputError, NotFoundError
 from aicenter.domain.grant import Grant
-from aicenter.domain.job import Job, JobSpec, JobStatus
+from aicenter.domain.job import Job, JobSpec, JobStatus, check_workdir
+from aicenter.domain.limits import GIB, LimitPolicy
 from aicenter.domain.token import hash_token
 from aicenter.ledger import H100E, accounts, hold_transaction
 from aicenter.policy import Resource
 from aicenter.services.context import Caller, ServiceContext, new_id
 from aicenter.services.errors import AuthenticationError, BudgetExceededError, ConflictError
 from aicenter.services.org import caller_of
+from aicenter.settings import Settings
 from aicenter.storage import Tx
 from aicenter.storage.repositories.pool import PoolRow
 
@@ -65,6 +73,27 @@ def validate_spec(ctx: ServiceContext, spec: JobSpec, pool_chips: set[str]) -> N
         if pool_chips and alt.chip not in pool_chips:
             raise InputError(f"this center has no pool of {alt.chip} (pools: "
                              f"{', '.join(sorted(pool_chips))})", field=where)
+
+
+def limit_policy(settings: Settings) -> LimitPolicy:
+    """The operator's defaults and caps for jobs' limits, from the ``job_*`` settings."""
+    return LimitPolicy(
+        memory_per_chip_bytes=int(settings.job_memory_per_chip_gib * GIB),
+        cpu_millis_per_chip=round(settings.job_cpus_per_chip * 1000),
+        max_memory_bytes=int(settings.job_max_memory_gib * GIB),
+        max_cpu_millis=round(settings.job_max_cpus * 1000),
+        max_pids=settings.job_max_pids)
+
+
+def _check_ids(sub: Submission) -> None:
+    """Identifiers that reach the database's queries: NUL there would fail the whole batch's
+    transaction on PostgreSQL instead of this one submission."""
+    for name, value in (("org_id", sub.org_id), ("grant_id", sub.grant_id),
+                        ("idempotency_key", sub.idempotency_key)):
+        if value is not None and "\0" in value:
+            raise InputError("must not contain NUL (\\x00)", field=name)
+    if sub.idempotency_key is not None and not 1 <= len(sub.idempotency_key) <= 200:
+        raise InputError("must be 1..200 characters", field="idempotency_key")
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,9 +190,8 @@ def _admit_batch(ctx: ServiceContext, subs: Sequence[Submission]) -> list[Outcom
                 continue
             org_id = sub.org_id or who.org_id
             try:
+                _check_ids(sub)
                 who.check(ctx, "job:submit", Resource("Job", "new", org_id))
-                if sub.idempotency_key is not None and not 1 <= len(sub.idempotency_key) <= 200:
-                    raise InputError("must be 1..200 characters", field="idempotency_key")
             except AicenterError as exc:
                 outcomes[i] = exc
                 continue
@@ -206,6 +234,8 @@ def _admit_one(ctx: ServiceContext, tx: Tx, p: _Pending, pools: list[PoolRow],
     ``grants`` are the batch's, earliest-starting first."""
     spec = p.sub.spec
     validate_spec(ctx, spec, pool_chips)
+    check_workdir(spec.workdir, p.org_id, ctx.settings.project_root)
+    limit_policy(ctx.settings).check(spec.limits)
     if spec.datasets:
         from aicenter.services.dataset import admit_datasets
 

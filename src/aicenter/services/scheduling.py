@@ -5,6 +5,10 @@ Restart safety: everything is in the database or the backend. A run is launched 
 job row says so; if the server dies in between, :func:`recover` finds the run through the
 backend's ``list_runs()`` (run ids are ``<job id>-<attempt>``) and adopts it. Jobs whose run is
 LOST go back to the queue.
+
+Launching never blocks the queue: a job whose launch can never succeed fails with the reason
+and its hold is released; one whose backend is busy or unreachable stays queued; either way
+the round goes on with the other placements.
 """
 
 from __future__ import annotations
@@ -14,7 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from aicenter.backends import LaunchRequest, RunHandle, RunState, RunStatus, StopReason
-from aicenter.domain.job import Job, JobStatus
+from aicenter.backends.cgroups import JobLimits
+from aicenter.domain.errors import InputError
+from aicenter.domain.job import Job, JobStatus, check_workdir
 from aicenter.domain.job import PriorityClass as JobPriority
 from aicenter.scheduler import (
     ChipDemand,
@@ -29,6 +35,7 @@ from aicenter.scheduler import (
     build_policy,
 )
 from aicenter.scheduler import Job as SchedJob
+from aicenter.services.admission import limit_policy
 from aicenter.services.context import ServiceContext
 from aicenter.services.job import finish
 from aicenter.services.metering import meter_job
@@ -221,11 +228,38 @@ def _fail_stranded(ctx: ServiceContext, jobs: list[Job], report: RoundReport) ->
         report.finished.append(job.id)
 
 
+_BUSY_FIELDS = frozenset({"chip_count", "device_ids", "run_id"})
+"""Fields of a backend's InputError that are about this moment, not the request: no free
+slots yet (a preempted run is still in its grace period) or a run id already used (a run
+launched but not yet adopted, which :func:`recover` adopts). The job stays queued."""
+
+
+def _fail_launch(ctx: ServiceContext, job: Job, message: str, report: RoundReport) -> None:
+    """A launch that can never succeed: the job fails with the reason and its hold is
+    released (:func:`aicenter.services.job.finish`), rather than wait in the queue for ever."""
+    log.warning("job %s failed at launch: %s", job.id, message)
+    with ctx.db.transaction() as tx:
+        fresh = tx.jobs.get(job.id, lock=True)
+        if fresh is None or fresh.status is not JobStatus.QUEUED:
+            return
+        finish(tx, fresh, JobStatus.FAILED, ctx, message=message)
+    report.finished.append(job.id)
+
+
 def _launch(ctx: ServiceContext, job: Job, chip: str, count: int, report: RoundReport) -> None:
+    """Start one placement. A request the backend can never honour (a bad stored spec, a
+    workdir outside the job's area, an InputError of the backend not about free slots) fails
+    the job; a backend that is busy or unreachable leaves it queued for the next round."""
     spec = job.spec
     index = next(i for i, a in enumerate(spec.resources) if a.chip == chip)
-    env = {**spec.env, "AICENTER_JOB_ID": job.id, "AICENTER_JOB_NAME": spec.name}
     run_id = run_id_of(job, index)
+    try:  # settings may have changed since admission, and old specs were checked less
+        workdir = check_workdir(spec.workdir, job.org_id, ctx.settings.project_root)
+        limits = limit_policy(ctx.settings).effective(spec.limits, count)
+    except InputError as exc:
+        _fail_launch(ctx, job, f"launch failed: {exc}", report)
+        return
+    env = {**spec.env, "AICENTER_JOB_ID": job.id, "AICENTER_JOB_NAME": spec.name}
     sidecar: tuple[str, ...] = ()
     if spec.datasets:
         from aicenter.exchange.licence import AccessDeniedError
@@ -239,27 +273,39 @@ def _launch(ctx: ServiceContext, job: Job, chip: str, count: int, report: RoundR
             env.update(data.env)
             sidecar = data.sidecar
         except AccessDeniedError as exc:  # e.g. a domestic dataset placed on a foreign pool
-            with ctx.db.transaction() as tx:
-                fresh = tx.jobs.get(job.id, lock=True)
-                if fresh is not None and fresh.status is JobStatus.QUEUED:
-                    finish(tx, fresh, JobStatus.FAILED, ctx, message=f"no data grant: {exc}")
-            report.finished.append(job.id)
+            _fail_launch(ctx, job, f"no data grant: {exc}", report)
             return
     from aicenter.services.dataset import no_network
 
-    request = LaunchRequest(
-        run_id=run_id, command=("/bin/sh", "-c", spec.command), chip_type=chip,
-        chip_count=count, working_dir=Path(spec.workdir) if spec.workdir else None, env=env,
-        max_duration_s=spec.max_duration_s, grace_period_s=ctx.settings.preemption_grace_s,
-        sidecar=sidecar, no_network=no_network(ctx.settings.job_network, bool(spec.datasets)))
+    try:
+        request = LaunchRequest(
+            run_id=run_id, command=("/bin/sh", "-c", spec.command), chip_type=chip,
+            chip_count=count, working_dir=Path(workdir) if workdir is not None else None,
+            env=env, max_duration_s=spec.max_duration_s,
+            grace_period_s=ctx.settings.preemption_grace_s, sidecar=sidecar,
+            no_network=no_network(ctx.settings.job_network, bool(spec.datasets)),
+            limits=JobLimits(limits.memory_bytes, limits.cpu_millis, limits.pids))
+    except (InputError, ValueError) as exc:
+        _fail_launch(ctx, job, f"launch failed: {exc}", report)
+        return
     try:
         handle = ctx.backend.launch(request)
-    except Exception as exc:  # backend busy or unreachable: stays queued, next round retries
-        with ctx.db.transaction() as tx:
-            tx.jobs.update(job.id, message=f"launch failed: {exc}")
-        log.warning("launch of %s failed: %s", job.id, exc)
+    except InputError as exc:
+        if exc.field not in _BUSY_FIELDS:
+            _fail_launch(ctx, job, f"launch failed: {exc}", report)
+            return
+        _keep_queued(ctx, job, exc)
+        return
+    except Exception as exc:  # backend unavailable or busy: stays queued, next round retries
+        _keep_queued(ctx, job, exc)
         return
     _adopt(ctx, job, handle, chip, count, report)
+
+
+def _keep_queued(ctx: ServiceContext, job: Job, exc: Exception) -> None:
+    with ctx.db.transaction() as tx:
+        tx.jobs.update(job.id, message=f"launch failed: {exc}")
+    log.warning("launch of %s failed, retried next round: %s", job.id, exc)
 
 
 def _adopt(ctx: ServiceContext, job: Job, handle: RunHandle, chip: str, count: int,
@@ -293,7 +339,10 @@ def run_round(ctx: ServiceContext, policy: Policy) -> RoundReport:
     for placement in allocation.placements:
         job = by_id.get(placement.job_id)
         if job is not None and job.status is JobStatus.QUEUED:
-            _launch(ctx, job, placement.chip_type, placement.count, report)
+            try:
+                _launch(ctx, job, placement.chip_type, placement.count, report)
+            except Exception:  # one job's unforeseen error must not stop everyone's round
+                log.exception("launch of %s failed; retried next round", job.id)
     for job_id in allocation.preempted:
         job = by_id.get(job_id)
         if job is not None and job.status is JobStatus.RUNNING:
