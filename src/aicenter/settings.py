@@ -17,6 +17,14 @@ def _default_home() -> Path:
     return Path.home() / ".aicenter"
 
 
+def _id_range(text: str, name: str) -> tuple[int, int]:
+    """``FIRST-LAST`` → (first, last); ids below 1000 belong to the system and are refused."""
+    first, last = (int(part) for part in text.split("-"))
+    if not 1000 <= first <= last < 2**32 - 1:
+        raise ValueError(f"{name} {text!r} must be FIRST-LAST with 1000 <= FIRST <= LAST")
+    return first, last
+
+
 class Settings(BaseSettings):
     """Where the center keeps its state, how it is reached and how its loops run."""
 
@@ -102,25 +110,121 @@ class Settings(BaseSettings):
     )
     job_isolation: Literal["namespace", "none"] = Field(
         default="namespace",
-        description="How jobs of the local backend are kept from the center's files "
-        "(AICENTER_JOB_ISOLATION). 'namespace': each job runs in its own user, mount and PID "
-        "namespaces in which HOME (dataset store, meter logs, keys, SQLite database, other "
-        "runs) is covered by an empty tmpfs; datasets are read only through the center's data "
-        "gateway, which meters every batch. Checked when the server starts; where namespaces "
-        "are unavailable jobs run without isolation and their logs and messages say so. "
-        "'none': plain processes that could read the center's files (their logs say so). The "
-        "ray backend has no isolation: jobs there read datasets in-process.",
+        description="How jobs of the local backend are boxed (AICENTER_JOB_ISOLATION). "
+        "'namespace': a server running as root contains every job: its own uid from "
+        "job_uid_range (and its organisation's gid from org_gid_range), its own user, mount, "
+        "PID, IPC, UTS and network namespaces, a root file system holding only the "
+        "read-only system, the read-only center code and the job's own area, and cgroup "
+        "limits. Checked when the server starts; where jobs cannot be contained the server "
+        "refuses to start unless unsafe_allow_weak_isolation is set. 'none': plain processes "
+        "(only with unsafe_allow_weak_isolation). The ray backend has no isolation.",
+    )
+    job_uid_range: str = Field(
+        default="200000-265535",
+        description="FIRST-LAST: the uids contained jobs run as, one per running job "
+        "(AICENTER_JOB_UID_RANGE). Give jobs a block no user or service of the host has; a "
+        "file a job writes is owned by its uid on the host.",
+        pattern=r"^\d+-\d+$",
+    )
+    org_gid_range: str = Field(
+        default="300000-309999",
+        description="FIRST-LAST: the gids of organisations (AICENTER_ORG_GID_RANGE), one per "
+        "organisation, assigned on its first job and kept: the group of its project space.",
+        pattern=r"^\d+-\d+$",
+    )
+    unsafe_allow_weak_isolation: bool = Field(
+        default=False,
+        description="UNSAFE (AICENTER_UNSAFE_ALLOW_WEAK_ISOLATION): run jobs even where they "
+        "cannot be contained (an unprivileged server, no user namespaces, job_isolation = "
+        "none). Such jobs run as the server's own uid, covered by user namespaces at best; "
+        "every job's log says so. Never for a center with tenants.",
+    )
+    unsafe_allow_trust_database: bool = Field(
+        default=False,
+        description="UNSAFE (AICENTER_UNSAFE_ALLOW_TRUST_DATABASE): let `aicenter serve` start "
+        "on a PostgreSQL server that admits the center's database user without checking its "
+        "password (pg_hba.conf method trust), which it otherwise refuses: anyone who can reach "
+        "the database as that user can then read and change every grant, token and ledger "
+        "entry. The server prints a loud warning at every start. Never for a center with "
+        "tenants; `aicenter doctor` shows what the database does.",
     )
     job_network: Literal["isolated-for-data", "isolated", "host"] = Field(
         default="isolated-for-data",
-        description="Which jobs of the local backend get no network (AICENTER_JOB_NETWORK), so "
-        "that licensed records cannot leave the center. 'isolated-for-data': jobs that name "
-        "datasets run in a network namespace of their own with only a loopback (no route "
-        "out, not even to the host's 127.0.0.1 or the Unix sockets under /run; private /tmp); "
-        "they read records through the data gateway's Unix socket; other jobs keep the host "
-        "network. 'isolated': every job. 'host': none. Needs job_isolation = 'namespace'; "
-        "where it is off or unavailable such a job runs with the host network and its log "
-        "and message say so. The ray backend cannot cut the network and says so likewise.",
+        description="Network of jobs in the weak box only (AICENTER_JOB_NETWORK; a contained "
+        "job always has a network namespace of its own: loopback only, or egress where the "
+        "operator allows it). 'isolated-for-data': jobs that name datasets get only a "
+        "loopback; 'isolated': every job; 'host': none.",
+    )
+    project_root: Path | None = Field(
+        default=None,
+        description="Root of the organisations' project spaces (AICENTER_PROJECT_ROOT), an "
+        "absolute path: organisation ORG may run jobs whose spec names a workdir inside "
+        "PROJECT_ROOT/ORG (shared code and checkpoints that outlive a run). None (the "
+        "default) turns project spaces off: a spec's workdir must then be a relative path, a "
+        "directory inside the job's own work dir. Any other absolute workdir is refused at "
+        "submission (HTTP 422).",
+    )
+    job_memory_per_chip_gib: float = Field(
+        default=32, gt=0,
+        description="Memory limit of a job whose spec sets no limits.memory, per chip of the "
+        "alternative it was placed on, in GiB (AICENTER_JOB_MEMORY_PER_CHIP_GIB); never more "
+        "than job_max_memory_gib.",
+    )
+    job_cpus_per_chip: float = Field(
+        default=8, gt=0,
+        description="CPUs (may be fractional) a job whose spec sets no limits.cpus may use, "
+        "per chip of the alternative it was placed on (AICENTER_JOB_CPUS_PER_CHIP); never "
+        "more than job_max_cpus.",
+    )
+    job_max_pids: int = Field(
+        default=4096, ge=8,
+        description="Most processes and threads one job may have (AICENTER_JOB_MAX_PIDS): the "
+        "limit of a job whose spec sets no limits.pids, and the most a spec may ask for.",
+    )
+    job_max_memory_gib: float = Field(
+        default=2048, gt=0,
+        description="Most memory one job may ask for in limits.memory, in GiB "
+        "(AICENTER_JOB_MAX_MEMORY_GIB); a spec above it is refused at submission (HTTP 422).",
+    )
+    job_max_cpus: float = Field(
+        default=256, gt=0,
+        description="Most CPUs one job may ask for in limits.cpus (AICENTER_JOB_MAX_CPUS); a "
+        "spec above it is refused at submission (HTTP 422).",
+    )
+    job_egress: Literal["none", "listed", "all"] = Field(
+        default="none",
+        description="Which jobs of the local backend may reach the outside network "
+        "(AICENTER_JOB_EGRESS); the others have only their own loopback. 'none': no job. "
+        "'listed': jobs of the organisations in job_egress_orgs and of the priority classes "
+        "in job_egress_priority_classes. 'all': every job. A job that reads datasets never "
+        "gets egress, whatever this says. Egress goes through a veth pair and host nftables "
+        "rules (table inet aicenter) under which the host itself (API, database, any local "
+        "service), other jobs and job_egress_deny stay unreachable; it needs a root server, "
+        "nftables and sets net.ipv4.ip_forward=1 on the host. Checked when the server "
+        "starts; where it cannot be given safely, no job gets it.",
+    )
+    job_egress_orgs: list[str] = Field(
+        default_factory=list,
+        description="Organisation ids whose jobs get egress when job_egress = 'listed' "
+        "(AICENTER_JOB_EGRESS_ORGS, a JSON list).",
+    )
+    job_egress_priority_classes: list[Literal["chase-team", "normal", "best-effort"]] = Field(
+        default_factory=list,
+        description="Priority classes whose jobs get egress when job_egress = 'listed' "
+        "(AICENTER_JOB_EGRESS_PRIORITY_CLASSES, a JSON list).",
+    )
+    job_egress_subnet: str = Field(
+        default="100.64.0.0/14",
+        description="IPv4 network from which each job with egress gets a /30 "
+        "(AICENTER_JOB_EGRESS_SUBNET); a /14 holds one for each of the 65,536 job slots. "
+        "Change it where the site already uses this shared address space (RFC 6598).",
+    )
+    job_egress_deny: list[str] = Field(
+        default_factory=list,
+        description="Networks (CIDR) no job may reach even with egress "
+        "(AICENTER_JOB_EGRESS_DENY, a JSON list): the center's control-plane networks, other "
+        "nodes. The database host of database_url and 169.254.0.0/16 (cloud metadata) are "
+        "always denied, and so is every address of the host itself.",
     )
     pools_file: Path | None = Field(
         default=None,
@@ -134,6 +238,14 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{self.home / 'aicenter.db'}"
+
+    @property
+    def job_uids(self) -> tuple[int, int]:
+        return _id_range(self.job_uid_range, "job_uid_range")
+
+    @property
+    def org_gids(self) -> tuple[int, int]:
+        return _id_range(self.org_gid_range, "org_gid_range")
 
     @property
     def logs_dir(self) -> Path:

@@ -1,4 +1,6 @@
-"""Job isolation and sidecars on the local backend, with real processes and namespaces.
+"""The weak box (an unprivileged server, run only with the operator's consent) and sidecars on
+the local backend, with real processes and namespaces. The contained box, every production
+job's, is tried by the escape suite (``tests/escape``).
 
 The shared backend behaviour (exit codes, SIGTERM and grace, max duration, re-attach) must
 hold unchanged when every job runs inside the isolation wrapper."""
@@ -46,7 +48,12 @@ def _private(tmp_path: Path) -> Path:
 
 def _isolated(tmp_path: Path) -> LocalBackend:
     home = _private(tmp_path)
-    return LocalBackend(home / "runs", SLOTS, JobIsolation("namespace", (home,)))
+    return LocalBackend(home / "runs", SLOTS, weak((home,)))
+
+
+def weak(hide: tuple[Path, ...], **kw: object) -> JobIsolation:
+    """The weak box: the server's own uid, covers in user namespaces (operator consented)."""
+    return JobIsolation("namespace", hide, uid_range=None, allow_weak=True, **kw)  # type: ignore[arg-type]
 
 
 class TestIsolatedBehaviour(BackendBehaviour):
@@ -126,7 +133,7 @@ def test_job_writes_only_its_work_dir_and_the_scratch_dirs(tmp_path: Path) -> No
     sockets = tmp_path / "sockets"
     sockets.mkdir()
     backend = LocalBackend(home / "runs", SLOTS,
-                           JobIsolation("namespace", (home,), read_only=(sockets,)))
+                           weak((home,), read_only=(sockets,)))
     state, code, log, _ = _run(backend, "w-1", (*python(WRITER), str(tmp_path), str(sockets),
                                                 tmp_path.name))
     assert (state, code) == (RunState.SUCCEEDED, 0), log
@@ -173,7 +180,7 @@ def test_a_working_directory_inside_the_private_paths_is_refused(tmp_path: Path)
 
 def test_isolation_off_is_said_in_the_log_and_the_message(tmp_path: Path) -> None:
     home = _private(tmp_path)
-    backend = LocalBackend(home / "runs", SLOTS, JobIsolation("none", (home,)))
+    backend = LocalBackend(home / "runs", SLOTS, JobIsolation("none", (home,), allow_weak=True))
     state, _code, log, message = _run(backend, "off-1",
                                       ("cat", str(home / "datasets" / "part.parquet")))
     assert state is RunState.SUCCEEDED
@@ -189,7 +196,8 @@ UNAVAILABLE = textwrap.dedent("""
     from aicenter.backends.local import LocalBackend
     home = Path(sys.argv[1])
     backend = LocalBackend(home / 'runs', {'nvidia-h100-sxm': 8},
-                           JobIsolation('namespace', (home,)))
+                           JobIsolation('namespace', (home,), uid_range=None,
+                                        allow_weak=True))
     handle = backend.launch(LaunchRequest('u-1', ('true',), 'nvidia-h100-sxm', 1))
     final = wait_until_finished(backend, handle, 60)
     print(backend.isolated, final.state.value, final.message)
@@ -301,7 +309,12 @@ def test_the_wrapper_works_for_an_unprivileged_server() -> None:
         (root / "home" / "datasets").mkdir(parents=True)
         (root / "home" / "datasets" / "part.parquet").write_text("SECRET")
         (root / "home" / "run" / "work").mkdir(parents=True)
-        shutil.copy(wrapper.__file__, root / "wrapper.py")
+        package = root / "pkg" / "aicenter" / "backends"
+        package.mkdir(parents=True)
+        for name in ("__init__.py", "../__init__.py"):
+            (package / name).write_text("")
+        for module in ("isolation.py", "isolation_sys.py"):
+            shutil.copy(Path(wrapper.__file__).with_name(module), package / module)
         (root / "home" / "run" / "request.json").write_text(json.dumps({
             "command": ["/bin/sh", "-c", f"id -u; cat {root}/home/datasets/part.parquet; "
                         "grep CapEff /proc/self/status; touch made"],
@@ -313,7 +326,10 @@ def test_the_wrapper_works_for_an_unprivileged_server() -> None:
         root.chmod(0o755)
         done = subprocess.run(
             ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
-             "/usr/bin/python3", "-I", str(root / "wrapper.py"), str(root / "home" / "run")],
+             "/usr/bin/python3", "-I", "-c",
+             f"import sys; sys.path.insert(0, {str(root / 'pkg')!r}); "
+             "from aicenter.backends.isolation import main; main()",
+             str(root / "home" / "run")],
             capture_output=True, text=True, timeout=60, env={}, check=False)
         assert done.returncode == 0, done.stderr  # the last command (touch) succeeded
         assert done.stdout.splitlines() == ["65534", "CapEff:\t0000000000000000"], done

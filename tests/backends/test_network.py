@@ -1,4 +1,5 @@
-"""Jobs without network on the local backend (``LaunchRequest.no_network``): real processes,
+"""Jobs without network in the weak box of the local backend (``LaunchRequest.no_network``;
+the contained box is tried by ``tests/escape``): real processes,
 real namespaces, a real TCP server of the test on the host's 127.0.0.1 and the machine's
 PostgreSQL (127.0.0.1:5432 and its Unix socket under /run), when it runs here."""
 
@@ -93,7 +94,8 @@ def _backend(tmp_path: Path, mode: str = "namespace", sockets: Path | None = Non
     home.mkdir(exist_ok=True)
     read_only = (sockets,) if sockets is not None else ()
     return LocalBackend(home / "runs", SLOTS,
-                        JobIsolation(mode, (home,), read_only=read_only))  # type: ignore[arg-type]
+                        JobIsolation(mode, (home,), read_only=read_only,  # type: ignore[arg-type]
+                                     uid_range=None, allow_weak=True))
 
 
 def _run(backend: LocalBackend, run_id: str, command: tuple[str, ...], **kw: object
@@ -196,7 +198,8 @@ UNAVAILABLE = textwrap.dedent("""
     from aicenter.backends.local import LocalBackend
     home, port = Path(sys.argv[1]), sys.argv[2]
     backend = LocalBackend(home / 'runs', {'nvidia-h100-sxm': 8},
-                           JobIsolation('namespace', (home,)))
+                           JobIsolation('namespace', (home,), uid_range=None,
+                                        allow_weak=True))
     connect = ['python3', '-c', 'import socket, sys; '
                'socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5); '
                'print("CONNECTED")', port]

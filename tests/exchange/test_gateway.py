@@ -3,7 +3,6 @@ a Unix socket, metering every batch itself before sending it."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import threading
@@ -173,7 +172,9 @@ def _serve(path: Path) -> subprocess.Popen[bytes]:
 
 def test_gateway_process_serves_then_stops_on_sigterm(tmp_path: Path) -> None:
     process, env, log = _start_process(tmp_path)
-    assert os.stat(env[ENV_SOCKET]).st_mode & 0o777 == 0o600
+    socket_path = Path(env[ENV_SOCKET])  # its directory's group may connect, nobody else
+    assert socket_path.stat().st_mode & 0o777 == 0o660
+    assert socket_path.stat().st_gid == socket_path.parent.stat().st_gid
     assert sum(1 for _ in open_via_gateway("news-2025", env, 1000)) == len(TEXTS)
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=10) == 0

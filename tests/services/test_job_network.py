@@ -86,16 +86,35 @@ def test_data_job_has_no_network_but_reads_through_the_gateway_and_is_billed_as_
     assert receivable == metered.tokens > 0  # 1 KRW per token: billed use = metered use
 
 
-def test_job_without_datasets_keeps_the_network_by_default(
+def test_every_contained_job_has_no_network_by_default(
         exchange, tmp_path: Path, tcp_server: int) -> None:  # type: ignore[no-untyped-def]
+    """A contained job without datasets gets only its own loopback too (``job_egress``
+    'none', the default): the host's 127.0.0.1 and PostgreSQL are out of reach."""
     ctx, member, _provider, _dataset, _offer = exchange
+    assert ctx.backend.contained and ctx.settings.job_egress == "none"
+    _id, status, log, _message = _submit(ctx, member, tmp_path, tcp_server, [])
+    assert status is JobStatus.SUCCEEDED, log
+    assert "test-server refused" in log and "CONNECTED" not in log, log
+
+
+def test_weak_box_job_without_datasets_keeps_the_network(
+        exchange, tmp_path: Path, tcp_server: int) -> None:  # type: ignore[no-untyped-def]
+    """The weak box (operator's consent) keeps ``job_network``: 'isolated-for-data' leaves a
+    job without datasets on the host network, 'isolated' cuts it."""
+    ctx, member, _provider, _dataset, _offer = exchange
+    ctx.settings.job_uid_range = "200000-200000"
+    ctx.settings.unsafe_allow_weak_isolation = True
+    from dataclasses import replace
+
+    from aicenter.backends.local import LocalBackend
+    from aicenter.services.runtime import job_isolation
+
+    isolation = replace(job_isolation(ctx.settings), uid_range=None)
+    ctx.backend = LocalBackend(ctx.settings.home / "runs" / "weak", {"nvidia-h100-sxm": 8},
+                               isolation)
     _id, status, log, _message = _submit(ctx, member, tmp_path, tcp_server, [])
     assert status is JobStatus.SUCCEEDED, log
     assert "test-server CONNECTED" in log, log
-
-
-def test_isolated_setting_cuts_every_job(exchange, tmp_path: Path, tcp_server: int) -> None:  # type: ignore[no-untyped-def]
-    ctx, member, _provider, _dataset, _offer = exchange
     ctx.settings.job_network = "isolated"
     _id, status, log, _message = _submit(ctx, member, tmp_path, tcp_server, [])
     assert status is JobStatus.SUCCEEDED, log

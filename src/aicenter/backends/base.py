@@ -146,6 +146,15 @@ class LaunchRequest:
     log_dir: Path | None = None
     sidecar: tuple[str, ...] = ()
     no_network: bool = False
+    account: str | None = None
+    """The organisation the run is for (its group of project files on the local backend, its
+    Slurm account)."""
+    sidecar_dir: Path | None = None
+    """A directory for the sidecar's sockets: the backend creates it for the run, its group
+    is the job's, and it is visible, read-only, inside the job at the same path."""
+    egress: bool = False
+    """The operator allows this job to reach the outside network (never the center's own
+    hosts); ignored with ``no_network``, which always wins."""
     limits: JobLimits | None = None
     """Memory, CPU and process limits (``None``: none asked); see the class docstring."""
 

@@ -1,9 +1,16 @@
-"""Job isolation for the local backend: the job runs in namespaces of its own, in which the
-center's files (dataset store, meter logs, keys, database, other runs) are not there.
+"""Job isolation for the local backend: the wrapper that starts every isolated job.
 
 ``python -I -m aicenter.backends.isolation RUN_DIR`` is what the runner starts in place of
-the command when the request carries ``isolation`` (``hide``, ``keep``, ``cwd``, and
-``network``: ``host`` or ``none``). It reads ``request.json`` and then:
+the command when the request carries ``isolation``. It reads ``request.json`` and builds one
+of two boxes:
+
+* the **contained box**, when the isolation names an ``identity`` (the server runs as root and
+  gives each job its own uid): cgroup, namespaces, an allow-listed root and the job's uid, as
+  :mod:`aicenter.backends.container` describes. This is the box every production job gets.
+* the **weak box**, for a server that is not root (only with the operator's explicit consent,
+  ``unsafe_allow_weak_isolation``): the job keeps the server's uid, and the center's files are
+  hidden from it by covers in user namespaces. The steps of the weak box (``hide``, ``keep``,
+  ``cwd``, ``network``: ``host`` or ``none``):
 
 1. enters a new user and mount namespace that maps only its own uid and gid (so it works for
    a root server and an unprivileged one alike), makes every mount private, and covers each
@@ -49,7 +56,6 @@ before the covers are in place. Standard library only (it starts for every job).
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import functools
 import json
 import os
@@ -58,91 +64,87 @@ import signal
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 from typing import Any, Literal
 
+from aicenter.backends.isolation_sys import (
+    CLONE_NEWNET,
+    CLONE_NEWNS,
+    CLONE_NEWPID,
+    CLONE_NEWUSER,
+    MS_BIND,
+    MS_NOATIME,
+    MS_NODEV,
+    MS_NODIRATIME,
+    MS_NOEXEC,
+    MS_NOSUID,
+    MS_PRIVATE,
+    MS_RDONLY,
+    MS_REC,
+    MS_RELATIME,
+    MS_REMOUNT,
+    IsolationError,
+    drop_privileges,
+    loopback_up,
+    map_identity,
+    mount,
+    unshare,
+)
+
 REQUEST = "request.json"
 SCRATCH = ("/tmp", "/var/tmp", "/dev/shm")
-"""Writable for every isolated job, besides its work directory."""
+"""Private to every isolated job (fresh tmpfs), besides its work directory."""
+SYSTEM = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc")
+"""The host's system, bound read-only into a contained job's root."""
+ACCELERATOR_DEVICES = ("/dev/nvidia*", "/dev/nvidia-caps", "/dev/dri", "/dev/kfd",
+                       "/dev/accel", "/dev/accel*", "/dev/neuron*", "/dev/davinci*",
+                       "/dev/davinci_manager", "/dev/hisi_hdc", "/dev/devmm_svm",
+                       "/dev/rbln*", "/dev/npu*", "/dev/tenstorrent")
+"""Device nodes of the accelerators a contained job may use, where the host has them."""
 FAILED_EXIT = 126
 NOT_FOUND_EXIT = 127
 FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 
-_CLONE_NEWNS = 0x00020000
-_CLONE_NEWNET = 0x40000000
-_CLONE_NEWUSER = 0x10000000
-_CLONE_NEWPID = 0x20000000
-_MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_NOEXEC = 1, 2, 4, 8
-_MS_REMOUNT, _MS_BIND, _MS_REC, _MS_PRIVATE = 32, 4096, 16384, 1 << 18
-_MS_NOATIME, _MS_NODIRATIME, _MS_RELATIME = 1024, 2048, 1 << 21
 _ST_RELATIME = 4096  # statvfs' bit for relatime (not the same as mount(2)'s)
-_PR_CAPBSET_DROP, _PR_SET_SECUREBITS, _PR_SET_NO_NEW_PRIVS = 24, 28, 38
-# NOROOT, NO_SETUID_FIXUP, KEEP_CAPS and NO_CAP_AMBIENT_RAISE, each with its lock bit
-_SECUREBITS = 0b1111_1111 & ~(1 << 4)
-_COVER_FLAGS = _MS_NOSUID | _MS_NODEV | _MS_NOEXEC
-_SIOCGIFFLAGS, _SIOCSIFFLAGS, _IFF_UP = 0x8913, 0x8914, 0x1
+_COVER_FLAGS = MS_NOSUID | MS_NODEV | MS_NOEXEC
 
 
 @dataclass(frozen=True, slots=True)
 class JobIsolation:
-    """How the local backend keeps jobs from the center's files: mode ``namespace`` covers
-    the ``hide`` paths and leaves only the job's work directory and the temporary directories
-    writable; ``none`` runs jobs as plain processes (and says so in their logs)."""
+    """How the local backend boxes jobs.
+
+    Mode ``namespace``: with a root server and a ``uid_range``, every job is *contained*
+    (:mod:`aicenter.backends.container`): its own uid from ``uid_range`` (gid from
+    ``gid_range``, one per organisation, so a project space can be shared), a root built from
+    an allow-list, its own namespaces and network. An unprivileged server cannot give a job
+    another uid; it may only cover the ``hide`` paths in user namespaces that keep the
+    server's uid (the *weak* box), and only when ``allow_weak`` says the operator accepted
+    that. Mode ``none`` runs plain processes (again only with ``allow_weak``); every such
+    job's log says what it could reach."""
 
     mode: Literal["namespace", "none"]
     hide: tuple[Path, ...] = ()
     read_only: tuple[Path, ...] = ()
     """Directories kept read-only even inside the writable ones (the gateway's sockets)."""
     no_network_hide: tuple[Path, ...] = (Path("/run"),)
-    """Also covered for a job without network: where services keep path-named Unix sockets
-    (``/run/postgresql``), which a network namespace does not cut."""
-
-
-class IsolationError(Exception):
-    """A namespace, mount or privilege step failed; the job must not run."""
-
-
-def _libc() -> ctypes.CDLL:
-    return ctypes.CDLL(None, use_errno=True)
-
-
-def _check(result: int, what: str) -> None:
-    if result != 0:
-        errno = ctypes.get_errno()
-        raise IsolationError(f"{what}: {os.strerror(errno)} (errno {errno})")
-
-
-def _unshare(flags: int, what: str) -> None:
-    _check(_libc().unshare(ctypes.c_int(flags)), f"unshare({what})")
-
-
-def _mount(source: str | None, target: str, fstype: str | None, flags: int,
-           data: str | None = None) -> None:
-    libc = _libc()
-    libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong,
-                           ctypes.c_char_p]
-
-    def enc(text: str | None) -> bytes | None:
-        return None if text is None else os.fsencode(text)
-
-    _check(libc.mount(enc(source), enc(target), enc(fstype), flags, enc(data)),
-           f"mount {fstype or source or ''} on {target}")
-
-
-def _prctl(option: int, arg: int, what: str) -> None:
-    libc = _libc()
-    libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong,
-                           ctypes.c_ulong]
-    _check(libc.prctl(option, arg, 0, 0, 0), what)
-
-
-def _map_identity(uid: int, gid: int) -> None:
-    """Map our own uid and gid into the user namespace just entered (and nothing else)."""
-    Path("/proc/self/uid_map").write_text(f"{uid} {uid} 1\n")
-    Path("/proc/self/setgroups").write_text("deny")
-    Path("/proc/self/gid_map").write_text(f"{gid} {gid} 1\n")
+    """Weak box: also covered for a job without network: where services keep path-named Unix
+    sockets (``/run/postgresql``), which a network namespace does not cut."""
+    uid_range: tuple[int, int] | None = (200_000, 265_535)
+    """First and last uid jobs run as (contained box); ``None``: no contained box. The
+    default is a block no distribution gives to system or login users."""
+    gid_range: tuple[int, int] | None = None
+    """First and last gid of organisations' groups; ``None``: each job's gid is its uid."""
+    project_root: Path | None = None
+    """Where organisations' project spaces live (``<root>/<org>``), if the operator enables
+    them; a job of the organisation may work there, read-write."""
+    system: tuple[str, ...] = SYSTEM
+    egress_subnet: str | None = None
+    """Where egress jobs' veth subnets come from (:mod:`aicenter.backends.egress`)."""
+    allow_weak: bool = False
+    """The operator's explicit consent to run jobs without the contained box."""
 
 
 def _under(path: str, roots: list[str]) -> bool:
@@ -153,9 +155,9 @@ def _flags(path: str) -> int:
     """The mount flags of ``path``'s mount, as ``mount(2)`` wants them on a remount (a locked
     flag left out would make the remount fail in a user namespace)."""
     f_flag = os.statvfs(path).f_flag
-    flags = f_flag & (_MS_RDONLY | _MS_NOSUID | _MS_NODEV | _MS_NOEXEC | _MS_NOATIME
-                      | _MS_NODIRATIME)
-    return flags | (_MS_RELATIME if f_flag & _ST_RELATIME else 0)
+    flags = f_flag & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME
+                      | MS_NODIRATIME)
+    return flags | (MS_RELATIME if f_flag & _ST_RELATIME else 0)
 
 
 def _mount_points() -> list[str]:
@@ -170,9 +172,9 @@ def _mount_points() -> list[str]:
 
 
 def _rebind(path: str, read_only: bool) -> None:
-    _mount(path, path, None, _MS_BIND | _MS_REC)
-    flags = _flags(path) & ~_MS_RDONLY
-    _mount(None, path, None, _MS_REMOUNT | _MS_BIND | flags | (_MS_RDONLY if read_only else 0))
+    mount(path, path, None, MS_BIND | MS_REC)
+    flags = _flags(path) & ~MS_RDONLY
+    mount(None, path, None, MS_REMOUNT | MS_BIND | flags | (MS_RDONLY if read_only else 0))
 
 
 def freeze(hidden: list[str], writable: list[str], read_only: list[str],
@@ -188,8 +190,8 @@ def freeze(hidden: list[str], writable: list[str], read_only: list[str],
             flags = _flags(point)
         except OSError:
             continue  # a mount point that is not reachable by its path
-        if not flags & _MS_RDONLY:
-            _mount(None, point, None, _MS_REMOUNT | _MS_BIND | _MS_RDONLY | flags)
+        if not flags & MS_RDONLY:
+            mount(None, point, None, MS_REMOUNT | MS_BIND | MS_RDONLY | flags)
     for path in sorted(writable, key=len):
         if os.path.isdir(path) and path not in was_read_only:
             _rebind(path, read_only=False)
@@ -208,22 +210,6 @@ def runtime_dirs() -> list[str]:
     return sorted(p for p in found if p and os.path.isdir(p))
 
 
-def loopback_up() -> None:
-    """Bring ``lo`` of the current network namespace up (``SIOCSIFFLAGS``; needs
-    CAP_NET_ADMIN over it, which the owner of a fresh user namespace has)."""
-    import fcntl
-    import socket
-    import struct
-
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        try:
-            request = struct.pack("16sh14x", b"lo", 0)
-            (flags,) = struct.unpack_from("h", fcntl.ioctl(sock, _SIOCGIFFLAGS, request), 16)
-            fcntl.ioctl(sock, _SIOCSIFFLAGS, struct.pack("16sh14x", b"lo", flags | _IFF_UP))
-        except OSError as error:
-            raise IsolationError(f"bring up the loopback interface: {error}") from error
-
-
 def cover(hide: list[str], keep: list[str], writable: list[str] | None = None,
           read_only: list[str] | None = None, *, network: str = "host",
           fresh: list[str] | None = None) -> None:
@@ -239,34 +225,34 @@ def cover(hide: list[str], keep: list[str], writable: list[str] | None = None,
                              and p not in read_only]
     if network not in ("host", "none"):
         raise IsolationError(f"network must be 'host' or 'none', not {network!r}")
-    was_read_only = {p for p in writable if os.path.isdir(p) and _flags(p) & _MS_RDONLY}
+    was_read_only = {p for p in writable if os.path.isdir(p) and _flags(p) & MS_RDONLY}
     if network == "none":
-        _unshare(_CLONE_NEWUSER | _CLONE_NEWNS | _CLONE_NEWNET, "user, mount, network")
-        _map_identity(uid, gid)
+        unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWNET, "user, mount, network")
+        map_identity(uid, gid)
         loopback_up()
     else:
-        _unshare(_CLONE_NEWUSER | _CLONE_NEWNS, "user, mount")
-        _map_identity(uid, gid)
-    _mount(None, "/", None, _MS_REC | _MS_PRIVATE)
+        unshare(CLONE_NEWUSER | CLONE_NEWNS, "user, mount")
+        map_identity(uid, gid)
+    mount(None, "/", None, MS_REC | MS_PRIVATE)
     fresh = [p for p in fresh if os.path.isdir(p) and not os.path.islink(p)]
     kept = {k: os.open(k, os.O_PATH | os.O_DIRECTORY)
             for k in sorted({*keep, *read_only}, key=len)
             if _under(k, hide + fresh) and os.path.isdir(k)}
     for path in sorted(fresh, key=len):
-        _mount("tmpfs", path, "tmpfs", _MS_NOSUID | _MS_NODEV, "mode=1777")
+        mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777")
     covered: list[str] = []
     for path in sorted(hide, key=len):
         if os.path.isdir(path) and not os.path.islink(path):
-            _mount("tmpfs", path, "tmpfs", _COVER_FLAGS, "mode=0755,size=64k")
+            mount("tmpfs", path, "tmpfs", _COVER_FLAGS, "mode=0755,size=64k")
             covered.append(path)
         elif os.path.lexists(path):
-            _mount("/dev/null", path, None, _MS_BIND)
+            mount("/dev/null", path, None, MS_BIND)
     for path, fd in kept.items():
         os.makedirs(path, exist_ok=True)
-        _mount(f"/proc/self/fd/{fd}", path, None, _MS_BIND | _MS_REC)
+        mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)
         os.close(fd)
     for path in covered:
-        _mount(None, path, None, _MS_REMOUNT | _MS_RDONLY | _COVER_FLAGS)
+        mount(None, path, None, MS_REMOUNT | MS_RDONLY | _COVER_FLAGS)
     freeze(hide, writable, read_only, was_read_only)
 
 
@@ -274,17 +260,8 @@ def lock_in() -> None:
     """Step 2: a less privileged user namespace, in which the covers are locked, and a PID
     namespace whose first child becomes its init."""
     uid, gid = os.getuid(), os.getgid()
-    _unshare(_CLONE_NEWUSER | _CLONE_NEWNS | _CLONE_NEWPID, "user, mount, pid")
-    _map_identity(uid, gid)
-
-
-def drop_privileges() -> None:
-    """No capability survives the exec of the command, whatever its uid; nothing regains one."""
-    last = int(Path("/proc/sys/kernel/cap_last_cap").read_text())
-    for cap in range(last + 1):
-        _prctl(_PR_CAPBSET_DROP, cap, f"drop capability {cap}")
-    _prctl(_PR_SET_SECUREBITS, _SECUREBITS, "set securebits")
-    _prctl(_PR_SET_NO_NEW_PRIVS, 1, "set no_new_privs")
+    unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID, "user, mount, pid")
+    map_identity(uid, gid)
 
 
 def _exec_command(command: list[str], env: dict[str, str]) -> None:
@@ -297,14 +274,30 @@ def _exec_command(command: list[str], env: dict[str, str]) -> None:
     os._exit(NOT_FOUND_EXIT)
 
 
-def _init(command: list[str], env: dict[str, str], cwd: str, report: int) -> None:
+def _weak_setup(cwd: str) -> None:
+    """The weak box's init: its own ``/proc``, its work dir, no capability."""
+    mount("proc", "/proc", "proc", _COVER_FLAGS)
+    os.chdir(cwd)
+    drop_privileges()
+
+
+def _contained_setup(identity: dict[str, Any], cwd: str) -> None:
+    """The contained box's init: its own ``/proc`` (as root, before giving root up), then
+    the job's identity (:func:`aicenter.backends.container.become_job`), then its work dir."""
+    from aicenter.backends.container import become_job
+
+    mount("proc", "/proc", "proc", _COVER_FLAGS)
+    become_job(identity)
+    os.chdir(cwd)
+
+
+def _init(command: list[str], env: dict[str, str], setup: Callable[[], None],
+          report: int) -> None:
     """Pid 1 of the job's PID namespace: set up, start the command, wait, report, exit."""
     status: dict[str, int] = {"exit": FAILED_EXIT}
     try:
         try:
-            _mount("proc", "/proc", "proc", _COVER_FLAGS)
-            os.chdir(cwd)
-            drop_privileges()
+            setup()
         except (IsolationError, OSError) as error:
             print(f"aicenter: job isolation failed: {error}", file=sys.stderr, flush=True)
             return
@@ -340,18 +333,44 @@ def _init(command: list[str], env: dict[str, str], cwd: str, report: int) -> Non
         os._exit(status.get("exit", FAILED_EXIT))
 
 
+def _enter_weak(spec: dict[str, Any]) -> Callable[[], None]:
+    """The weak box (unprivileged server): covers in user namespaces of the server's uid."""
+    cover([str(p) for p in spec["hide"]], [str(p) for p in spec.get("keep", [])],
+          [str(p) for p in spec.get("writable", [])],
+          [str(p) for p in spec.get("read_only", [])],
+          network=str(spec.get("network", "host")),
+          fresh=[str(p) for p in spec.get("fresh", [])])
+    lock_in()
+    cwd = str(spec["cwd"])
+    return lambda: _weak_setup(cwd)
+
+
+def _egress_plumber(subnet: str | None) -> Callable[[int, int], None]:
+    """Gives an egress job its veth (:func:`aicenter.backends.egress.plumb`) in ``subnet``."""
+    from aicenter.backends import egress
+
+    return functools.partial(egress.plumb, subnet=subnet or egress.DEFAULT_SUBNET)
+
+
+def _enter_contained(spec: dict[str, Any]) -> Callable[[], None]:
+    """The contained box (root launcher; the runner started it inside the job's cgroup):
+    namespaces, the job's root, a PID namespace; returns the init's set-up (identity)."""
+    from aicenter.backends import container
+
+    container.enter_box(spec, _egress_plumber(spec.get("egress_subnet")))
+    container.new_pid_namespace()
+    identity, cwd = dict(spec["identity"]), str(spec["cwd"])
+    return lambda: _contained_setup(identity, cwd)
+
+
 def run(run_dir: Path) -> int:
     """The wrapper (see the module docstring); returns the exit code to mirror."""
     request: dict[str, Any] = json.loads((run_dir / REQUEST).read_text(encoding="utf-8"))
     spec = request["isolation"]
     command, env = list(request["command"]), dict(request["env"])
     try:
-        cover([str(p) for p in spec["hide"]], [str(p) for p in spec.get("keep", [])],
-              [str(p) for p in spec.get("writable", [])],
-              [str(p) for p in spec.get("read_only", [])],
-              network=str(spec.get("network", "host")),
-              fresh=[str(p) for p in spec.get("fresh", [])])
-        lock_in()
+        setup = (_enter_contained(spec) if spec.get("identity")
+                 else _enter_weak(spec))
     except (IsolationError, OSError) as error:
         print(f"aicenter: job isolation failed: {error}", file=sys.stderr, flush=True)
         return FAILED_EXIT
@@ -359,7 +378,7 @@ def run(run_dir: Path) -> int:
     init = os.fork()
     if init == 0:
         os.close(read_end)
-        _init(command, env, str(spec["cwd"]), write_end)
+        _init(command, env, setup, write_end)
     os.close(write_end)
     for sig in FORWARDED:  # the command gets the group's signal itself; the init forwards
         signal.signal(sig, lambda signum, frame: None)
@@ -377,6 +396,26 @@ def run(run_dir: Path) -> int:
         signal.signal(signum, signal.SIG_DFL)
         os.kill(os.getpid(), signum)
     return int(status.get("exit", FAILED_EXIT))
+
+
+def accelerator_devices() -> list[str]:
+    """The host's accelerator device nodes (:data:`ACCELERATOR_DEVICES`) that exist."""
+    import glob
+
+    return sorted({path for pattern in ACCELERATOR_DEVICES for path in glob.glob(pattern)})
+
+
+def contained_spec(*, uid: int, gid: int, root: Path, cwd: Path, writable: list[Path],
+                   read_only: list[Path], system: tuple[str, ...] = SYSTEM,
+                   egress_slot: int | None = None, egress_subnet: str | None = None
+                   ) -> dict[str, Any]:
+    """The ``isolation`` of a contained job (see :mod:`aicenter.backends.container`): who it
+    runs as, where its root is built, what is bound into it and how."""
+    return {"identity": {"uid": uid, "gid": gid}, "root": str(root), "cwd": str(cwd),
+            "system": list(system), "code": runtime_dirs(), "devices": accelerator_devices(),
+            "writable": [str(p) for p in writable], "read_only": [str(p) for p in read_only],
+            "fresh": list(SCRATCH), "network": "none" if egress_slot is None else "egress",
+            "egress_slot": egress_slot, "egress_subnet": egress_subnet}
 
 
 def wrapper_command(run_dir: Path) -> list[str]:
@@ -418,6 +457,38 @@ def probe(timeout_s: float = 20.0) -> str | None:
                     {"hide": [str(root / "hidden")], "keep": [str(root / "hidden/work")],
                      "writable": [str(root / "hidden/work")],
                      "cwd": str(root / "hidden" / "work")}, timeout_s)
+
+
+_CONTAINED_PROBE = """
+test "$(id -u):$(id -g)" = "{uid}:{gid}" || {{ echo "runs as $(id -u):$(id -g)"; exit 1; }}
+test "$(hostname)" = aicenter-job || {{ echo "host name $(hostname)"; exit 1; }}
+test -d /proc/1 && ! kill -0 {server} 2>/dev/null || {{ echo "sees the server"; exit 1; }}
+test ! -e {secret} || {{ echo "sees the center's files"; exit 1; }}
+! cat /etc/shadow >/dev/null 2>&1 || {{ echo "reads /etc/shadow"; exit 1; }}
+touch made && ! touch /etc/aicenter-probe 2>/dev/null || {{ echo "writes /etc"; exit 1; }}
+"""
+
+
+@functools.cache
+def probe_contained(uid: int, gid: int, timeout_s: float = 30.0) -> str | None:
+    """Check that this host can contain a job (root server): the probe job runs as ``uid`` and
+    ``gid``, in namespaces of its own, sees neither the server's process nor a file outside
+    its allow-list, cannot read ``/etc/shadow`` nor write ``/etc``, and writes its work
+    directory. ``None`` if so, else the reason. Once per process (per identity)."""
+    if os.geteuid() != 0:
+        return f"the server runs as uid {os.geteuid()}, not root: it cannot give jobs a uid"
+    with tempfile.TemporaryDirectory(prefix="aicenter-contained-probe-") as tmp:
+        root = Path(tmp)
+        os.chmod(root, 0o700)
+        (root / "secret").write_text("x")
+        work = root / "work"
+        work.mkdir(mode=0o700)
+        os.chown(work, uid, gid)
+        script = _CONTAINED_PROBE.format(uid=uid, gid=gid, server=os.getpid(),
+                                         secret=root / "secret")
+        spec = contained_spec(uid=uid, gid=gid, root=root / "root", cwd=work,
+                              writable=[work], read_only=[])
+        return _try(root, ["/bin/sh", "-c", script], spec, timeout_s)
 
 
 _NETWORK_PROBE = """

@@ -41,17 +41,19 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import shutil
 import signal
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from aicenter.backends.base import (
+    BackendUnavailableError,
     LaunchRequest,
     LogChunk,
     RunHandle,
@@ -61,14 +63,18 @@ from aicenter.backends.base import (
     check_run_id,
     utc_from_epoch,
 )
+from aicenter.backends.cgroups import CgroupError, JobCgroup, detect
 from aicenter.backends.devices import accelerator_env
 from aicenter.backends.isolation import (
     SCRATCH,
     JobIsolation,
+    contained_spec,
     probe,
+    probe_contained,
     probe_network,
 )
 from aicenter.backends.rundir import (
+    CGROUP,
     EXIT,
     LAUNCH,
     LOG,
@@ -81,7 +87,7 @@ from aicenter.backends.rundir import (
     read_json,
     write_json_atomic,
 )
-from aicenter.domain.errors import InputError
+from aicenter.domain.errors import AicenterError, InputError
 
 BASE_ENV_NAMES = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "USER", "LOGNAME", "SHELL")
 """Variables of the server's environment a job inherits; see the module docstring."""
@@ -94,7 +100,40 @@ UNLAUNCHED_LOST_AFTER_S = 30.0
 WORK_DIR = "work"
 """An isolated job's working directory inside its run directory (unless the request names one)."""
 
+GROUPS = ".groups.json"
+"""The organisations' gids (contained box), in the backend's state directory."""
+ROOT_DIR = ".root"
+"""Inside a contained run's directory: where the wrapper builds the job's root."""
+ACCOUNT_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
 log = logging.getLogger("aicenter.backends.local")
+
+
+class ContainmentUnavailableError(AicenterError):
+    """This host cannot contain jobs and the operator has not accepted running them
+    otherwise: the center refuses to run jobs (the server does not start)."""
+
+
+class _GroupMap:
+    """Organisation → gid from the configured range, assigned on first use and kept in a
+    JSON file (written atomically): a project space keeps its group across restarts."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def gid(self, account: str, gid_range: tuple[int, int]) -> int:
+        groups = {str(k): int(v) for k, v in (read_json(self.path) or {}).items()}
+        if account in groups:
+            return groups[account]
+        first, last = gid_range
+        used = set(groups.values())
+        free = next((g for g in range(first, last + 1) if g not in used), None)
+        if free is None:
+            raise InputError(f"no free gid left in {first}-{last} for organisation {account}",
+                             field="account")
+        groups[account] = free
+        write_json_atomic(self.path, groups, durable=True)
+        return free
 
 _WITH_NETWORK = ("this job reads licensed data and should have had no network, but it ran "
                  "WITH the host's network: its records could leave the center")
@@ -126,33 +165,63 @@ class LocalBackend:
         self._runners: dict[str, subprocess.Popen[bytes]] = {}
         # Ended runs never change and requests never change: cache both, keyed by run dir.
         self._ended: dict[str, RunStatus] = {}
-        self._devices: dict[str, tuple[str, tuple[int, ...]]] = {}
+        self._held: dict[str, dict[str, Any]] = {}
         self.isolation = isolation
         self.isolated = False
+        self.contained = False
+        """Jobs run in the contained box (their own uid; :mod:`aicenter.backends.container`)."""
         self.isolation_note: str | None = None
         self.network_note: str | None = None
         """Said by a ``no_network`` job that got the host's network after all."""
-        if isolation is not None and isolation.mode == "namespace":
-            reason = probe()
-            self.isolated = reason is None
-            if reason is not None:
-                self.isolation_note = (
-                    f"job isolation 'namespace' is unavailable on this machine ({reason}); "
-                    "this job ran WITHOUT isolation and could read the center's files")
-                log.warning("%s", self.isolation_note)
-            else:
-                reason = probe_network()
-                if reason is not None:
-                    self.network_note = (f"network isolation is unavailable on this machine "
-                                         f"({reason}); {_WITH_NETWORK}")
-                    log.warning("%s", self.network_note)
-        elif isolation is not None:
-            self.isolation_note = ("job isolation is off (job_isolation = none): this job ran "
-                                   "WITHOUT isolation and could read the center's files")
-            log.warning("%s", self.isolation_note)
+        self._groups = _GroupMap(self.root / GROUPS)
+        if isolation is not None:
+            self._choose_box(isolation)
         if not self.isolated:
             said = self.isolation_note or "this backend runs jobs without isolation"
             self.network_note = f"{said}; {_WITH_NETWORK}"
+        _report_cgroups()
+
+    def _choose_box(self, isolation: JobIsolation) -> None:
+        """The contained box where this host can give it; else the weak box or none, only
+        with the operator's consent (``allow_weak``), and every job's log says so; else
+        :class:`ContainmentUnavailableError`: the center refuses to run jobs."""
+        reason = "job isolation is off (job_isolation = none)"
+        if isolation.mode == "namespace" and isolation.uid_range is not None:
+            first = isolation.uid_range[0]
+            gid = isolation.gid_range[0] if isolation.gid_range else first
+            found = probe_contained(first, gid)
+            if found is None:
+                self.isolated = self.contained = True
+                return
+            reason = f"jobs cannot be contained on this host: {found}"
+        elif isolation.mode == "namespace":
+            reason = "no uid range for jobs is configured: jobs would run as the server's uid"
+        if not isolation.allow_weak:
+            raise ContainmentUnavailableError(
+                f"{reason}. The center refuses to run jobs that are not contained; run the "
+                "server as root with user namespaces (see `aicenter doctor`), or set "
+                "AICENTER_UNSAFE_ALLOW_WEAK_ISOLATION=true to run them anyway")
+        log.warning("UNSAFE: %s; jobs run without the contained box", reason)
+        if isolation.mode == "namespace":
+            weak = probe()
+            self.isolated = weak is None
+            if weak is not None:
+                self.isolation_note = (
+                    f"job isolation 'namespace' is unavailable on this machine ({weak}); "
+                    "this job ran WITHOUT isolation and could read the center's files")
+                log.warning("%s", self.isolation_note)
+                return
+            self.isolation_note = (f"UNSAFE: {reason}; this job ran in the weak box, as the "
+                                   "server's own uid")
+            network = probe_network()
+            if network is not None:
+                self.network_note = (f"network isolation is unavailable on this machine "
+                                     f"({network}); {_WITH_NETWORK}")
+                log.warning("%s", self.network_note)
+        else:
+            self.isolation_note = ("job isolation is off (job_isolation = none): this job ran "
+                                   "WITHOUT isolation and could read the center's files")
+            log.warning("%s", self.isolation_note)
 
     @property
     def name(self) -> str:
@@ -167,12 +236,14 @@ class LocalBackend:
                 _remove_entry(entry)  # a launch that died before writing its request
             if entry.exists() or entry.is_symlink():
                 raise InputError(f"run id {request.run_id!r} is already used", field="run_id")
-            if request.working_dir is not None and not Path(request.working_dir).is_dir():
+            if not self.contained and request.working_dir is not None and \
+                    not Path(request.working_dir).is_dir():
                 raise InputError(
                     f"working directory {request.working_dir} does not exist on this machine",
                     field="working_dir",
                 )
             device_ids = self._assign_devices(request)
+            slot = self._assign_slot() if self.contained else None
             run_dir = entry if request.log_dir is None else Path(request.log_dir) / request.run_id
             run_dir = run_dir.resolve()
             if run_dir.exists() and not (run_dir / REQUEST).exists():
@@ -185,7 +256,11 @@ class LocalBackend:
             env.update(
                 accelerator_env(request.run_id, request.chip_type, request.chip_count, device_ids)
             )
-            isolation = self._isolation_of(request, run_dir)
+            if slot is not None:
+                isolation = self._contain(request, run_dir, slot)
+                env.update(self._identity_env(isolation["isolation"]))
+            else:
+                isolation = self._isolation_of(request, run_dir)
             write_json_atomic(
                 run_dir / REQUEST,
                 {
@@ -200,6 +275,8 @@ class LocalBackend:
                     "chip_type": request.chip_type,
                     "chip_count": request.chip_count,
                     "device_ids": list(device_ids),
+                    "slot": slot,
+                    "limits": None if request.limits is None else request.limits.to_dict(),
                     "max_duration_s": request.max_duration_s,
                     "grace_period_s": request.grace_period_s,
                     "created_at": time.time(),
@@ -221,6 +298,81 @@ class LocalBackend:
                 {"runner_pid": runner.pid, "runner_ticks": process_start_ticks(runner.pid)},
             )
         return RunHandle(NAME, request.run_id, str(run_dir))
+
+    def _assign_slot(self) -> int:
+        """The lowest identity slot no live run holds: the job's uid is the range's first
+        plus the slot (and its egress subnet is the slot's)."""
+        assert self.isolation is not None and self.isolation.uid_range is not None
+        first, last = self.isolation.uid_range
+        used = {held["slot"] for held in self._live_requests() if held["slot"] is not None}
+        slot = next((s for s in range(last - first + 1) if s not in used), None)
+        if slot is None:
+            raise BackendUnavailableError(f"all {last - first + 1} job uids are in use")
+        return slot
+
+    def _contain(self, request: LaunchRequest, run_dir: Path, slot: int) -> dict[str, Any]:
+        """The ``isolation`` of a contained run: its uid and gid, its area (work dir owned by
+        its uid; the organisation's project space where the request works there), its
+        sidecar's socket directory, its network."""
+        assert self.isolation is not None and self.isolation.uid_range is not None
+        uid = self.isolation.uid_range[0] + slot
+        gid = uid
+        if request.account is not None and self.isolation.gid_range is not None:
+            gid = self._groups.gid(_account(request.account), self.isolation.gid_range)
+        work = run_dir / WORK_DIR
+        work.mkdir(mode=0o700)
+        os.chown(work, uid, gid)
+        writable, cwd = [work], work
+        if request.working_dir is not None:
+            cwd, project = self._working_dir(request, work, gid)
+            if project is not None:
+                writable.append(project)
+            _make_dirs_of(cwd, work if project is None else project, uid, gid)
+        read_only = []
+        if request.sidecar_dir is not None:
+            sockets = Path(request.sidecar_dir)
+            sockets.mkdir(mode=0o750, parents=True, exist_ok=True)
+            os.chown(sockets, 0, gid)
+            os.chmod(sockets, 0o750)
+            read_only.append(sockets)
+        egress = slot if request.egress and not request.no_network else None
+        spec = contained_spec(uid=uid, gid=gid, root=run_dir / ROOT_DIR, cwd=cwd,
+                              writable=writable, read_only=read_only,
+                              system=self.isolation.system, egress_slot=egress,
+                              egress_subnet=self.isolation.egress_subnet)
+        return {"isolation": spec, "isolation_note": None}
+
+    def _working_dir(self, request: LaunchRequest, work: Path, gid: int
+                     ) -> tuple[Path, Path | None]:
+        """Where a contained job works: a relative ``working_dir`` inside its work dir; an
+        absolute one only inside its organisation's project space (returned second)."""
+        assert self.isolation is not None and request.working_dir is not None
+        wanted = Path(request.working_dir)
+        if not wanted.is_absolute():
+            if ".." in wanted.parts:
+                raise InputError(f"working directory {wanted} leaves the job's work directory",
+                                 field="working_dir")
+            return work / wanted, None
+        root = self.isolation.project_root
+        if root is None or request.account is None:
+            raise InputError(f"working directory {wanted} is outside the job's work directory "
+                             "and this center has no project spaces", field="working_dir")
+        project = root.resolve() / _account(request.account)
+        resolved = Path(os.path.normpath(wanted))
+        if resolved != project and project not in resolved.parents:
+            raise InputError(f"working directory {wanted} is outside the organisation's "
+                             f"project space {project}", field="working_dir")
+        if not project.exists():
+            project.mkdir(parents=True, mode=0o770)
+            os.chown(project, 0, gid)
+            os.chmod(project, 0o2770)
+        return resolved, project
+
+    @staticmethod
+    def _identity_env(isolation: dict[str, Any]) -> dict[str, str]:
+        uid = isolation["identity"]["uid"]
+        return {"HOME": isolation["cwd"], "USER": f"job{uid}", "LOGNAME": f"job{uid}",
+                "TMPDIR": "/tmp"}
 
     def _isolation_of(self, request: LaunchRequest, run_dir: Path) -> dict[str, Any]:
         """The request's ``isolation`` (covered paths, kept work dir, cwd, network) or its
@@ -287,22 +439,26 @@ class LocalBackend:
             )
         return tuple(free[: request.chip_count])
 
-    def busy_devices(self, chip_type: str) -> set[int]:
-        """Device indices of ``chip_type`` held by runs that have not ended."""
-        busy: set[int] = set()
+    def _live_requests(self) -> Iterator[dict[str, Any]]:
+        """Chip type, device ids and identity slot of every run that has not ended."""
         for handle in self.list_runs():
             if handle.locator in self._ended:
                 continue
-            held = self._devices.get(handle.locator)
+            held = self._held.get(handle.locator)
             if held is None:
                 request = read_json(Path(handle.locator) / REQUEST)
                 if request is None:
                     continue
-                held = (request["chip_type"], tuple(int(d) for d in request["device_ids"]))
-                self._devices[handle.locator] = held
-            if held[0] == chip_type and not self.status(handle).is_final:
-                busy.update(held[1])
-        return busy
+                held = {"chip_type": request["chip_type"], "slot": request.get("slot"),
+                        "device_ids": tuple(int(d) for d in request["device_ids"])}
+                self._held[handle.locator] = held
+            if not self.status(handle).is_final:
+                yield held
+
+    def busy_devices(self, chip_type: str) -> set[int]:
+        """Device indices of ``chip_type`` held by runs that have not ended."""
+        return {d for held in self._live_requests() if held["chip_type"] == chip_type
+                for d in held["device_ids"]}
 
     # --- observing -----------------------------------------------------------------------
 
@@ -412,7 +568,37 @@ class LocalBackend:
         shutil.rmtree(run_dir, ignore_errors=True)
         self._runners.pop(handle.run_id, None)
         self._ended.pop(handle.locator, None)
-        self._devices.pop(handle.locator, None)
+        self._held.pop(handle.locator, None)
+
+
+def _report_cgroups() -> None:
+    """Say once, at start, whether jobs' memory, CPU and process limits can be enforced."""
+    support = detect()
+    if support.usable:
+        log.info("job limits: cgroup %s (%s)%s", support.version,
+                 ", ".join(sorted(support.controllers)),
+                 f"; {support.reason}" if support.reason else "")
+    else:
+        log.warning("job limits are NOT enforced on this machine: %s; jobs asking for limits "
+                    "run without them and their logs say so", support.reason)
+
+
+def _account(account: str) -> str:
+    if not ACCOUNT_PATTERN.match(account):
+        raise InputError(f"account {account!r} is not a usable directory name", field="account")
+    return account
+
+
+def _make_dirs_of(path: Path, base: Path, uid: int, gid: int) -> None:
+    """Create ``path`` below ``base``, each new directory owned by the job (``uid``, ``gid``)."""
+    missing = []
+    for parent in [path, *path.parents]:
+        if parent == base or parent.exists():
+            break
+        missing.append(parent)
+    for directory in reversed(missing):
+        directory.mkdir(mode=0o770)
+        os.chown(directory, uid, gid)
 
 
 def _remove_entry(entry: Path) -> None:
@@ -443,10 +629,18 @@ def _exit_status(run_dir: Path) -> RunStatus | None:
 
 
 def _kill_orphan(run_dir: Path) -> None:
-    """SIGKILL the command of a run whose runner died (its process group, if still there)."""
-    started = read_json(run_dir / RUNNER)
-    if started is None or (run_dir / EXIT).exists():
+    """SIGKILL the command of a run whose runner died: its process group, if still there,
+    and everything in its cgroup."""
+    if (run_dir / EXIT).exists():
         return
-    if is_same_process_alive(started["child_pid"], started["child_ticks"]):
+    started = read_json(run_dir / RUNNER)
+    if started is not None and is_same_process_alive(started["child_pid"],
+                                                     started["child_ticks"]):
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(started["child_pgid"], signal.SIGKILL)
+    recorded = read_json(run_dir / CGROUP)
+    if recorded is not None:  # what left the process group (setsid) is still in the cgroup
+        with contextlib.suppress(CgroupError, OSError):
+            group = JobCgroup.from_dict(recorded)
+            group.kill()
+            group.remove()

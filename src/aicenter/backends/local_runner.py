@@ -57,6 +57,7 @@ from typing import Any
 
 from aicenter.backends.cgroups import CgroupError, JobCgroup, JobLimits, detect
 from aicenter.backends.rundir import (
+    CGROUP,
     EXIT,
     LOG,
     REQUEST,
@@ -72,7 +73,6 @@ POLL_S = 0.1
 
 TIMEOUT_REASON = "timeout"
 LIMIT_REASON = "limit"
-CGROUP = "cgroup.json"
 """The job's cgroup (:meth:`JobCgroup.to_dict`), written before the command starts."""
 SIDECAR_READY_S = 30.0
 SIDECAR_GRACE_S = 5.0

@@ -30,6 +30,9 @@ EXIT = "exit.json"
 """Written by the runner when the command has ended: ``state``, ``exit_code``, ``ended_at``."""
 LOG = "output.log"
 """The command's stdout and stderr, interleaved, in the order written."""
+CGROUP = "cgroup.json"
+"""Written by the runner before the command starts: the run's cgroup (killed and removed by
+whoever cleans up after a runner that died)."""
 RUNNER_ERR = "runner.err"
 """The runner's own stderr (only non-empty if the runner itself failed)."""
 

@@ -85,9 +85,14 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+SOCKET_NAME = "gateway.sock"
+"""The gateway's socket in its run's directory, ``socket_dir() / run_id / SOCKET_NAME``."""
+
+
 def socket_dir() -> Path:
-    """Where job sockets live: outside HOME (which isolated jobs cannot see), owner-only, and
-    read-only inside every isolated job (none can replace another job's socket)."""
+    """Where job sockets live: outside HOME (which isolated jobs cannot see), owner-only; each
+    run's sockets in a directory of its own, which the backend gives the job's group and
+    shows read-only inside that job alone (no job can reach or replace another's socket)."""
     return Path(tempfile.gettempdir()) / f"aicenter-data-{os.getuid()}"
 
 
@@ -204,7 +209,10 @@ class DataGateway:
             path.unlink()
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         listener.bind(str(path))
-        os.chmod(path, 0o600)
+        # The socket belongs to its directory's group: the launcher made the directory the
+        # job's (its gid, mode 0750), so the job's uid may connect and nobody else's.
+        os.chown(path, -1, path.parent.stat().st_gid)
+        os.chmod(path, 0o660)
         listener.listen(16)
         listener.settimeout(PARENT_POLL_S)
         self._listener = listener
@@ -239,6 +247,8 @@ class DataGateway:
             self._listener = None
             with contextlib.suppress(FileNotFoundError):
                 self.config.socket_path.unlink()
+            with contextlib.suppress(OSError):  # the run's own directory, once empty
+                self.config.socket_path.parent.rmdir()
 
     def _serve_connection(self, conn: socket.socket) -> None:
         with conn, conn.makefile("rb") as lines:

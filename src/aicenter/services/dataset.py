@@ -252,6 +252,8 @@ class DataLaunch:
 
     env: dict[str, str]
     sidecar: tuple[str, ...] = ()
+    sidecar_dir: Path | None = None
+    """The run's own socket directory (the backend gives it the job's group)."""
 
 
 def launch_data(ctx: ServiceContext, job: Job, pool_country: str, run_id: str, *,
@@ -269,8 +271,9 @@ def launch_data(ctx: ServiceContext, job: Job, pool_country: str, run_id: str, *
 
     token = secrets.token_urlsafe(32)
     config_path = exchange_dir(ctx) / "gateways" / f"{run_id}.json"
-    gw.write_config(config_path, gw.GatewayConfig(env, gw.socket_dir() / f"{run_id}.sock",
+    sockets = gw.socket_dir() / run_id
+    gw.write_config(config_path, gw.GatewayConfig(env, sockets / gw.SOCKET_NAME,
                                                   gw.token_digest(token)))
     job_env = {ENV_JOB_ID: env[ENV_JOB_ID], ENV_PURPOSE: env[ENV_PURPOSE],
-               ENV_SOCKET: str(gw.socket_dir() / f"{run_id}.sock"), ENV_TOKEN: token}
-    return DataLaunch(job_env, gw.command(config_path))
+               ENV_SOCKET: str(sockets / gw.SOCKET_NAME), ENV_TOKEN: token}
+    return DataLaunch(job_env, gw.command(config_path), sockets)

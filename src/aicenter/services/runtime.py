@@ -37,12 +37,35 @@ def attach_backend(ctx: ServiceContext) -> None:
     slots: dict[str, int] = {}
     for pool in pools:
         slots[pool.chip_id] = slots.get(pool.chip_id, 0) + pool.chip_count
+    if ctx.settings.job_egress != "none" and ctx.settings.backend == "local":
+        open_egress(ctx.settings)
     config = BackendConfig(state_dir=ctx.settings.home / "runs", slots_by_chip=slots,
                            ray_address=ctx.settings.ray_address,
-                           isolation=JobIsolation(ctx.settings.job_isolation,
-                                                  private_paths(ctx.settings),
-                                                  read_only=(ensure_socket_dir(),)))
+                           isolation=job_isolation(ctx.settings))
     ctx.backend = default_registry().create(ctx.settings.backend, config)
+
+
+def job_isolation(settings: Settings) -> JobIsolation:
+    """How the local backend boxes jobs, from the settings (see ``job_isolation``)."""
+    return JobIsolation(settings.job_isolation, private_paths(settings),
+                        read_only=(ensure_socket_dir(),), uid_range=settings.job_uids,
+                        gid_range=settings.org_gids, project_root=settings.project_root,
+                        egress_subnet=settings.job_egress_subnet,
+                        allow_weak=settings.unsafe_allow_weak_isolation)
+
+
+def open_egress(settings: Settings) -> None:
+    """Install the host rules under which egress jobs cannot reach the host, other jobs or
+    the control plane (:mod:`aicenter.backends.egress`), and check they hold; raises
+    :class:`~aicenter.backends.egress.EgressError` (the server does not start) if not."""
+    from aicenter.backends import egress
+
+    egress.ensure_host_rules(egress.control_plane_cidrs(settings.database_url,
+                                                        settings.job_egress_deny))
+    reason = egress.probe()
+    if reason is not None:
+        raise egress.EgressError(f"job_egress = {settings.job_egress!r} but egress cannot be "
+                                 f"given safely on this host: {reason}")
 
 
 class SchedulingLoop:

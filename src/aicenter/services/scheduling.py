@@ -261,6 +261,7 @@ def _launch(ctx: ServiceContext, job: Job, chip: str, count: int, report: RoundR
         return
     env = {**spec.env, "AICENTER_JOB_ID": job.id, "AICENTER_JOB_NAME": spec.name}
     sidecar: tuple[str, ...] = ()
+    sidecar_dir: Path | None = None
     if spec.datasets:
         from aicenter.exchange.licence import AccessDeniedError
         from aicenter.services.dataset import launch_data
@@ -271,7 +272,7 @@ def _launch(ctx: ServiceContext, job: Job, chip: str, count: int, report: RoundR
             data = launch_data(ctx, job, country, run_id,
                                gateway=getattr(ctx.backend, "runs_sidecars", False))
             env.update(data.env)
-            sidecar = data.sidecar
+            sidecar, sidecar_dir = data.sidecar, data.sidecar_dir
         except AccessDeniedError as exc:  # e.g. a domestic dataset placed on a foreign pool
             _fail_launch(ctx, job, f"no data grant: {exc}", report)
             return
@@ -283,7 +284,9 @@ def _launch(ctx: ServiceContext, job: Job, chip: str, count: int, report: RoundR
             chip_count=count, working_dir=Path(workdir) if workdir is not None else None,
             env=env, max_duration_s=spec.max_duration_s,
             grace_period_s=ctx.settings.preemption_grace_s, sidecar=sidecar,
+            sidecar_dir=sidecar_dir, egress=_egress(ctx, job),
             no_network=no_network(ctx.settings.job_network, bool(spec.datasets)),
+            account=job.org_id,
             limits=JobLimits(limits.memory_bytes, limits.cpu_millis, limits.pids))
     except (InputError, ValueError) as exc:
         _fail_launch(ctx, job, f"launch failed: {exc}", report)
@@ -300,6 +303,18 @@ def _launch(ctx: ServiceContext, job: Job, chip: str, count: int, report: RoundR
         _keep_queued(ctx, job, exc)
         return
     _adopt(ctx, job, handle, chip, count, report)
+
+
+def _egress(ctx: ServiceContext, job: Job) -> bool:
+    """Whether the operator lets this job reach the outside network (``job_egress``); never
+    a job that reads datasets."""
+    from aicenter.backends.egress import egress_allowed
+
+    settings = ctx.settings
+    return egress_allowed(settings.job_egress, reads_data=bool(job.spec.datasets),
+                          org_id=job.org_id, priority_class=job.spec.priority.value,
+                          orgs=settings.job_egress_orgs,
+                          priority_classes=settings.job_egress_priority_classes)
 
 
 def _keep_queued(ctx: ServiceContext, job: Job, exc: Exception) -> None:

@@ -1,0 +1,233 @@
+"""Escape attempts by a tenant's job, each run as a real job of a real center (SQLite and
+PostgreSQL), each asserted to fail. See ``conftest.py``; add every new escape here."""
+
+from __future__ import annotations
+
+import ast
+import os
+import textwrap
+from pathlib import Path
+
+import aicenter
+from aicenter.domain.job import JobStatus
+from tests.escape.conftest import Center
+
+TRY_OPEN = textwrap.dedent("""
+    import errno, sys
+    mode = sys.argv[1]
+    for path in sys.argv[2:]:
+        try:
+            with open(path, mode) as handle:
+                if mode == 'r':
+                    handle.read(1)
+            print('ESCAPED', mode, path, flush=True)
+        except OSError as exc:
+            print('refused', mode, path, errno.errorcode.get(exc.errno, exc.errno), flush=True)
+""")
+
+
+def _refused(log: str, mode: str, paths: list[str]) -> None:
+    assert "ESCAPED" not in log, log
+    for path in paths:
+        assert f"refused {mode} {path} " in log, log
+
+
+def test_a_job_runs_as_its_own_unprivileged_uid_and_owns_what_it_writes(center: Center
+                                                                         ) -> None:
+    code = ("import os; open('made.txt', 'w').write('x'); "
+            "print('ids', os.getuid(), os.geteuid(), os.getgid(), os.getgroups(), flush=True); "
+            "print('caps', [l.split()[1] for l in open('/proc/self/status') "
+            "if l.startswith(('CapEff', 'CapPrm', 'CapBnd'))])")
+    job, log = center.run(code)
+    assert job.status is JobStatus.SUCCEEDED, log
+    uid = int(log.split("ids ")[1].split()[0])
+    assert 200_000 <= uid <= 265_535 and uid != os.getuid(), log
+    assert "caps ['0000000000000000', '0000000000000000', '0000000000000000']" in log
+    made = next(center.home.glob("runs/local/*/work/made.txt"))
+    assert made.stat().st_uid == uid  # on the host: the job's uid, never the server's
+
+
+def test_a_job_cannot_write_the_system_or_the_center_code(center: Center) -> None:
+    package = Path(aicenter.__file__).parent
+    targets = ["/etc/ld.so.preload", "/etc/passwd", str(package / "__init__.py"),
+               str(package / "escape.py"), "/usr/lib/escape", "/escape"]
+    job, log = center.run(TRY_OPEN, "a", *targets)
+    assert job.status is JobStatus.SUCCEEDED, log
+    _refused(log, "a", targets)
+    assert not (package / "escape.py").exists() and not Path("/escape").exists()
+
+
+def test_a_job_cannot_read_shadow_the_database_the_token_or_datasets(center: Center) -> None:
+    home = center.home
+    targets = ["/etc/shadow", str(home / "operator-token"), str(home / "aicenter.db"),
+               str(home / "datasets" / "part-0.parquet"), "/proc/1/root/etc/shadow",
+               f"/proc/{os.getpid()}/environ", "/root/.bash_history"]
+    job, log = center.run(TRY_OPEN, "r", *targets)
+    assert job.status is JobStatus.SUCCEEDED, log
+    _refused(log, "r", targets)
+    assert "refused r /etc/shadow EACCES" in log  # the system is there, its secrets are not
+
+
+LISTING = textwrap.dedent("""
+    import os
+    for path in ('/', '/home', '/root', '/srv', '/var', '/run', '/tmp', '/dev'):
+        try:
+            print('ls', path, sorted(os.listdir(path)), flush=True)
+        except OSError as exc:
+            print('ls', path, 'refused', exc.errno, flush=True)
+""")
+
+
+def test_nothing_outside_the_allow_list_is_visible(center: Center) -> None:
+    job, log = center.run(LISTING)
+    assert job.status is JobStatus.SUCCEEDED, log
+    top = ast.literal_eval(log.split("ls / ")[1].splitlines()[0])
+    assert set(top) <= {"bin", "sbin", "lib", "lib32", "lib64", "libx32", "usr", "etc", "dev",
+                        "proc", "sys", "tmp", "var", "root", "work", "home", "opt", "srv"}
+    assert "ls /run refused 2" in log  # services' sockets (PostgreSQL's) are not there
+    devices = ast.literal_eval(log.split("ls /dev ")[1].splitlines()[0])
+    assert set(devices) <= {"null", "zero", "full", "random", "urandom", "tty", "fd", "stdin",
+                            "stdout", "stderr", "ptmx", "pts", "shm"}, devices
+
+
+PEEK = textwrap.dedent("""
+    import glob, os, sys
+    other_run = sys.argv[1]
+    for path in (other_run, other_run + '/output.log', other_run + '/request.json',
+                 other_run + '/work/secret.txt'):
+        try:
+            print('ESCAPED', path, open(path).read() if os.path.isfile(path)
+                  else os.listdir(path), flush=True)
+        except OSError as exc:
+            print('refused', path, exc.errno, flush=True)
+    print('tmp', os.listdir('/tmp'), 'shm', os.listdir('/dev/shm'), flush=True)
+""")
+
+HOLDER = textwrap.dedent("""
+    import ctypes, os, time
+    open('secret.txt', 'w').write('TENANT-A-SECRET')
+    open('/tmp/drop.txt', 'w').write('TENANT-A-SECRET')
+    open('/dev/shm/drop', 'w').write('TENANT-A-SECRET')
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.shmat.restype = ctypes.c_void_p
+    shm = libc.shmget(0x41494331, 4096, 0o1000 | 0o666)  # IPC_CREAT
+    address = libc.shmat(shm, None, 0)
+    ctypes.memmove(address, b'TENANT-A-SECRET', 15)
+    print('holding', shm, flush=True)
+    time.sleep(120)
+""")
+
+SYSV = textwrap.dedent("""
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    shm = libc.shmget(0x41494331, 0, 0)
+    print('sysv', shm, ctypes.get_errno(), flush=True)
+""")
+
+
+def test_another_jobs_run_dir_tmp_and_shared_memory_are_out_of_reach(center: Center) -> None:
+    holder = center.submit(_python(HOLDER))
+    running = center.wait(holder.id, {JobStatus.RUNNING})
+    run_dir = Path(str(running.handle).split("@", 1)[1])
+    import time
+
+    deadline = time.monotonic() + 30
+    while not (run_dir / "work" / "secret.txt").exists():
+        assert time.monotonic() < deadline, center.log(holder.id)
+        time.sleep(0.1)
+    for who in (center.other, center.tenant):  # another tenant's job, and the same tenant's
+        job, log = center.run(PEEK, str(run_dir), who=who)
+        assert job.status is JobStatus.SUCCEEDED, log
+        assert "ESCAPED" not in log and "TENANT-A-SECRET" not in log, log
+        assert "drop" not in log.split("tmp ")[1] and "shm []" in log, log  # private /tmp, shm
+        job, log = center.run(SYSV, who=who)
+        assert "sysv -1 2" in log, log  # ENOENT: the segment is in the holder's IPC namespace
+    center.ctx.backend.terminate(_handle(running), _cancel())
+    center.wait(holder.id)
+
+
+NETWORK = textwrap.dedent("""
+    import socket, sys
+    for name, host, port in (('api', '127.0.0.1', int(sys.argv[1])),
+                             ('postgres', '127.0.0.1', 5432), ('api-v6', '::1', int(sys.argv[1]))):
+        try:
+            socket.create_connection((host, port), timeout=3).close()
+            print('ESCAPED', name, flush=True)
+        except OSError as exc:
+            print('refused', name, exc.errno, flush=True)
+    for path in ('/var/run/postgresql/.s.PGSQL.5432', '/run/postgresql/.s.PGSQL.5432'):
+        try:
+            s = socket.socket(socket.AF_UNIX)
+            s.connect(path)
+            print('ESCAPED', path, flush=True)
+        except OSError as exc:
+            print('refused', path, exc.errno, flush=True)
+    print('interfaces', [l.split(':')[0].strip() for l in open('/proc/net/dev') if ':' in l])
+""")
+
+
+def test_the_control_plane_is_unreachable(center: Center) -> None:
+    job, log = center.run(NETWORK, str(center.api_port))
+    assert job.status is JobStatus.SUCCEEDED, log
+    assert "ESCAPED" not in log, log
+    assert "refused api " in log and "refused postgres " in log, log
+    assert "interfaces ['lo']" in log, log
+    import httpx
+
+    assert httpx.get(f"http://127.0.0.1:{center.api_port}/api/v1/health").status_code == 200
+
+
+SIGNALS = textwrap.dedent("""
+    import ctypes, os, signal, sys
+    libc = ctypes.CDLL(None, use_errno=True)
+    for pid in map(int, sys.argv[1:]):
+        try:
+            os.kill(pid, signal.SIGKILL)
+            print('ESCAPED kill', pid, flush=True)
+        except OSError as exc:
+            print('refused kill', pid, exc.errno, flush=True)
+        result = libc.ptrace(16, pid, None, None)  # PTRACE_ATTACH
+        print('ptrace', pid, result, ctypes.get_errno(), flush=True)
+    print('pids', sorted(int(p) for p in os.listdir('/proc') if p.isdigit()), flush=True)
+""")
+
+
+def test_a_job_cannot_signal_or_trace_the_server_or_another_job(center: Center) -> None:
+    holder = center.submit(_python("import time; print('up', flush=True); time.sleep(120)"))
+    running = center.wait(holder.id, {JobStatus.RUNNING})
+    run_dir = Path(str(running.handle).split("@", 1)[1])
+    import json
+    import time
+
+    deadline = time.monotonic() + 30
+    while not (run_dir / "runner.json").exists():
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    victim = json.loads((run_dir / "runner.json").read_text())["child_pid"]
+    job, log = center.run(SIGNALS, str(os.getpid()), str(victim), who=center.other)
+    assert job.status is JobStatus.SUCCEEDED, log
+    assert "ESCAPED" not in log, log
+    assert f"ptrace {os.getpid()} -1 3" in log and f"ptrace {victim} -1 3" in log, log  # ESRCH
+    assert center.wait(holder.id, {JobStatus.RUNNING}).status is JobStatus.RUNNING
+    pids = ast.literal_eval(log.split("pids ")[1].splitlines()[0])
+    assert pids[0] == 1 and max(pids) < 100, pids  # its own PID namespace
+    center.ctx.backend.terminate(_handle(running), _cancel())
+    center.wait(holder.id)
+
+
+def _python(code: str) -> str:
+    from tests.escape.conftest import python
+
+    return python(code)
+
+
+def _handle(job):  # type: ignore[no-untyped-def]
+    from aicenter.backends import RunHandle
+
+    return RunHandle.parse(job.handle)
+
+
+def _cancel():  # type: ignore[no-untyped-def]
+    from aicenter.backends import StopReason
+
+    return StopReason.CANCEL
