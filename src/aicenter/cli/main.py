@@ -16,6 +16,7 @@ from aicenter.cli import call as call_cli
 from aicenter.cli import catalog, fleet, procure
 from aicenter.cli import data as data_cli
 from aicenter.cli import demo as demo_cli
+from aicenter.cli import doctor as doctor_cli
 from aicenter.cli import grant as grant_cli
 from aicenter.cli import job as job_cli
 from aicenter.cli import org as org_cli
@@ -38,6 +39,7 @@ app.add_typer(data_cli.app, name="data")
 app.add_typer(org_cli.app, name="org")
 app.command("serve")(serve_cli.serve)
 app.command("demo")(demo_cli.demo)
+app.command("doctor")(doctor_cli.doctor)
 app.add_typer(call_cli.app, name="call")
 app.add_typer(grant_cli.app, name="grant")
 app.add_typer(job_cli.app, name="job")
