@@ -3,6 +3,7 @@ TCP server on the host for the network-isolation tests."""
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 from collections.abc import Callable, Iterator
@@ -14,6 +15,11 @@ from hypothesis import settings
 
 from aicenter.catalog import Catalog, PerformanceTable, load_catalog
 from aicenter.cli.main import main
+
+# The test PostgreSQL (CI's, a developer's) admits its user without a password (trust), which
+# `aicenter serve` refuses for a real center; servers the tests start may use it.
+# tests/cli/test_doctor.py removes this to try the refusal itself.
+os.environ.setdefault("AICENTER_UNSAFE_ALLOW_TRUST_DATABASE", "true")
 
 # Timing varies on a shared 2-core machine: hypothesis judges behaviour here, not speed.
 settings.register_profile("aicenter", deadline=None)

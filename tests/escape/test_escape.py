@@ -231,3 +231,17 @@ def _cancel():  # type: ignore[no-untyped-def]
     from aicenter.backends import StopReason
 
     return StopReason.CANCEL
+
+
+def test_a_server_with_a_private_umask_still_contains_jobs() -> None:
+    """The server runs with umask 077; the job's root must still let its uid walk down to its
+    work dir (a regression: every contained job failed under `aicenter serve`)."""
+    import subprocess
+    import sys
+
+    code = ("import os; os.umask(0o077); "
+            "from aicenter.backends.isolation import probe_contained; "
+            "print(probe_contained(200_002, 200_002))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert done.stdout.strip() == "None", done.stdout + done.stderr

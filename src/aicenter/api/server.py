@@ -31,7 +31,7 @@ class Server:
 
 def make_context(settings: Settings, clock: Clock | None = None) -> ServiceContext:
     """Open (and migrate) the database and build the context every use case gets."""
-    settings.home.mkdir(parents=True, exist_ok=True)
+    private_home(settings)
     db = open_database(settings)
     db.migrate()
     ctx = ServiceContext(db=db, settings=settings, clock=clock or SystemClock())
@@ -39,6 +39,13 @@ def make_context(settings: Settings, clock: Clock | None = None) -> ServiceConte
 
     attach_backend(ctx)
     return ctx
+
+
+def private_home(settings: Settings) -> None:
+    """HOME (database, keys, tokens, datasets, runs) is the server's alone: created or
+    re-moded 0700, so no job's uid can even look inside, whatever a file's own mode."""
+    settings.home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(settings.home, 0o700)
 
 
 def open_database(settings: Settings) -> Database:
@@ -105,7 +112,7 @@ def worker_app() -> FastAPI:
     worker serves the API; the one holding HOME/scheduler.lock runs the scheduling loop, the
     others stand by to take over (:mod:`aicenter.api.leader`)."""
     settings = Settings()
-    settings.home.mkdir(parents=True, exist_ok=True)
+    os.umask(0o077)
     return build_server(settings, elected=True).app
 
 
@@ -114,6 +121,10 @@ def serve(settings: Settings, workers: int = 1) -> None:
     and the first operator are done here once, then uvicorn starts that many worker
     processes (:func:`worker_app`) on the same port."""
     settings = settings.model_copy(update={"workers": workers})
+    os.umask(0o077)  # every file the center writes is its own (0600, directories 0700)
+    from aicenter.services.doctor import refuse_trust_database
+
+    refuse_trust_database(settings, _loud)  # before the database is touched
     if workers > 1:
         _serve_workers(settings, workers)
         return
@@ -147,6 +158,11 @@ def _serve_workers(settings: Settings, workers: int) -> None:
         os.environ["AICENTER_DATABASE_URL"] = settings.database_url
     uvicorn.run("aicenter.api.server:worker_app", factory=True, workers=workers,
                 host=settings.host, port=settings.port, log_level="warning")
+
+
+def _loud(message: str) -> None:
+    sys.stderr.write(f"\n{'!' * 78}\n{message}\n{'!' * 78}\n\n")
+    sys.stderr.flush()
 
 
 def _pool_note(db: Database) -> str:

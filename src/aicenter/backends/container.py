@@ -215,6 +215,9 @@ def enter_box(spec: dict[str, Any], plumb_egress: Any = None) -> None:
     """Steps 2 and 3 of the module docstring, in the calling (root) process: namespaces,
     network, the job's root. ``plumb_egress(slot, host_netns_fd)`` gives an egress job its
     veth; it is called inside the new network namespace."""
+    # The server runs with umask 077; the root's directories must be 0755 whatever it is,
+    # or the job's uid could not walk down to its own work dir.
+    os.umask(0o022)
     host_net = os.open("/proc/self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
     try:
         unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS,
