@@ -29,6 +29,7 @@ from aicenter.services import program as program_svc
 from aicenter.services import upload as upload_svc
 from aicenter.services.context import Caller, ServiceContext
 from aicenter.services.org import bootstrap_operator
+from aicenter.storage.repositories.output_release import OutputRelease, OutputReleaseRepository
 
 ROLES = ["operator", "auditor", "org-admin", "member", "data-provider", "other-org", "anonymous"]
 ALL = {"operator", "auditor", "org-admin", "member", "data-provider", "other-org"}
@@ -127,6 +128,10 @@ TABLE: dict[tuple[str, str], tuple[set[str], Request]] = {
                 "purposes": ["evaluation"], "term_start": "2020-01-01",
                 "term_end": "2099-12-31", "price": {"basis": "flat", "amount": "10"}})),
     ("GET", "/api/v1/offers"): (ALL, _path("/api/v1/offers")),
+    ("GET", "/api/v1/data/withheld"): (ALL, _path("/api/v1/data/withheld")),
+    ("GET", "/api/v1/data/withheld/{job_id}"): (  # the provider's reviewers, not the tenant
+        {"operator", "auditor", "org-admin", "data-provider"},
+        _path("/api/v1/data/withheld/{done_job}")),
     ("POST", "/api/v1/offers/{offer_id}/accept"): ({"operator", "org-admin", "member"}, _body(
         "/api/v1/offers/{offer}/accept",
         lambda w: {"purpose": "pre-training", "org_id": w.ids["org"]})),
@@ -189,6 +194,10 @@ def build_world(ctx: ServiceContext) -> World:
         "purposes": ["pre-training"], "term_start": "2020-01-01", "term_end": "2099-12-31",
         "price": {"basis": "per-gb", "amount": "1000"}})
     agreement = licence_svc.accept(ctx, member, offer.id, "pre-training")
+    with ctx.db.transaction() as tx:  # output withheld from the (cancelled) job, for review
+        OutputReleaseRepository(tx.conn).add(OutputRelease(
+            done.id, "withheld", "withhold", "the log reproduces licensed records",
+            ("world-news",), (a.id,), (), 0, ctx.clock.now()))
     upload_id = upload_svc.new_upload_id()
     queued = upload_svc.upload_folder(ctx, upload_id) / "more.jsonl"
     queued.parent.mkdir(parents=True)

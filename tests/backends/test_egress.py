@@ -395,3 +395,46 @@ def test_plumb_refuses_the_host_namespace() -> None:
             egress.plumb(_free_slot(), fd)
     finally:
         os.close(fd)
+
+
+EGRESS_JOB = textwrap.dedent("""
+    import socket, sys
+    for name, host, port in zip(sys.argv[1::3], sys.argv[2::3], map(int, sys.argv[3::3])):
+        try:
+            with socket.create_connection((host, port), timeout=3) as conn:
+                print(name, 'connected', conn.recv(64).decode(errors='replace').split()[:1], flush=True)
+        except OSError as exc:
+            print(name, 'failed', exc.errno, flush=True)
+""")
+
+
+def test_a_contained_job_allowed_egress_reaches_the_outside_only(
+        host_rules: list[str], test_host: OutsideHost, host_server: int, tmp_path: Path) -> None:
+    """End to end through the local backend's contained box: a job with ``egress`` reaches
+    the test host, and neither the host (127.0.0.1, its addresses) nor the denied network; a
+    job that reads data (``no_network``) gets no network even when egress is asked."""
+    from aicenter.backends import LaunchRequest, read_whole_log, wait_until_finished
+    from aicenter.backends.isolation import JobIsolation, probe_contained
+    from aicenter.backends.local import LocalBackend
+
+    if probe_contained(200_000, 200_000) is not None:
+        pytest.skip(f"jobs cannot be contained here: {probe_contained(200_000, 200_000)}")
+    home = tmp_path / "home"
+    home.mkdir(mode=0o700)
+    backend = LocalBackend(home / "runs", {"nvidia-h100-sxm": 8},
+                           JobIsolation("namespace", (home,)))
+    targets = [("outside", test_host.address, str(test_host.port)),
+               ("control", test_host.control, str(test_host.port)),
+               ("loopback", "127.0.0.1", str(host_server)),
+               *[(f"host-{a}", a, str(host_server)) for a in _host_addresses()]]
+    argv = (sys.executable, "-c", EGRESS_JOB, *[part for t in targets for part in t])
+    logs = {}
+    for run_id, no_network in (("egress-1", False), ("egress-data-1", True)):
+        handle = backend.launch(LaunchRequest(run_id, argv, "nvidia-h100-sxm", 1, egress=True,
+                                              no_network=no_network))
+        assert wait_until_finished(backend, handle, 60).exit_code == 0
+        logs[run_id] = read_whole_log(backend, handle).decode()
+    lines = dict(line.split(" ", 1) for line in logs["egress-1"].splitlines())
+    assert lines.pop("outside") == "connected ['hello']", logs
+    assert all(said.startswith("failed") for said in lines.values()), logs
+    assert "connected" not in logs["egress-data-1"], logs

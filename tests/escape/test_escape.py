@@ -245,3 +245,67 @@ def test_a_server_with_a_private_umask_still_contains_jobs() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=120, check=False)
     assert done.stdout.strip() == "None", done.stdout + done.stderr
+
+
+HOG = "b = bytearray(2 << 30); print('ESCAPED allocated 2 GiB', flush=True)"
+BOMB = textwrap.dedent("""
+    import os, time
+    children = 0
+    while True:
+        try:
+            if os.fork() == 0:
+                time.sleep(60)
+                os._exit(0)
+            children += 1
+        except OSError:
+            time.sleep(0.01)
+""")
+
+
+def test_a_memory_hog_and_a_fork_bomb_fail_alone_while_the_server_answers(center: Center
+                                                                         ) -> None:
+    import httpx
+
+    health = f"http://127.0.0.1:{center.api_port}/api/v1/health"
+    bystander = center.submit(_python("import time; time.sleep(4); print('bystander done')"),
+                              center.other)
+    hog = center.submit(_python(HOG), limits={"memory": "256MiB"})
+    bomb = center.submit(_python(BOMB), limits={"pids": 64})
+    for attacker in (hog, bomb):
+        done = center.wait(attacker.id)
+        assert httpx.get(health, timeout=10).status_code == 200  # the server answers
+        assert done.status is JobStatus.FAILED, done.message
+        assert "ESCAPED" not in center.log(attacker.id)
+    assert "out of memory (limit 256 MiB)" in center.wait(hog.id).message
+    assert "process limit (pids.max=64)" in center.wait(bomb.id).message
+    survivor = center.wait(bystander.id)
+    assert survivor.status is JobStatus.SUCCEEDED, survivor.message
+    assert "bystander done" in center.log(bystander.id, center.other)
+
+
+def test_reserved_environment_and_foreign_workdirs_are_refused_at_submission(center: Center
+                                                                            ) -> None:
+    """Through the HTTP API: a spec that would hijack the center's variables or a device
+    mapping, or work outside its own area, is answered 422 and nothing is queued."""
+    import httpx
+
+    from aicenter.domain.token import Scope
+    from aicenter.services import org as org_svc
+
+    _token, token = org_svc.create_token(center.ctx, center.tenant, center.tenant.person.id,
+                                         "escape", frozenset({Scope.READ, Scope.WRITE}), None)
+    url = f"http://127.0.0.1:{center.api_port}/api/v1/jobs"
+    base = {"name": "attack", "command": "true", "resources": [{"chip": "nvidia-h100-sxm"}]}
+    attacks = [{"env": {"AICENTER_DATA_SOCKET": "/tmp/mine"}},
+               {"env": {"CUDA_VISIBLE_DEVICES": "0,1,2,3,4,5,6,7"}},
+               {"env": {"LD_PRELOAD": "/tmp/evil.so"}}, {"env": {"A=B": "x"}},
+               {"env": {"X": "a\x00b"}}, {"workdir": "/etc"}, {"workdir": "../../.."},
+               {"workdir": str(center.home)}]
+    with center.ctx.db.transaction(write=False) as tx:
+        before = len(tx.jobs.list())
+    for attack in attacks:
+        answer = httpx.post(url, json={"spec": {**base, **attack}},
+                            headers={"Authorization": f"Bearer {token}"}, timeout=30)
+        assert answer.status_code == 422, (attack, answer.text)
+    with center.ctx.db.transaction(write=False) as tx:
+        assert len(tx.jobs.list()) == before

@@ -23,11 +23,12 @@ T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 @pytest.fixture(name="bare", params=["sqlite", "postgresql"])
 def bare_fixture(request: pytest.FixtureRequest, tmp_path) -> Iterator[Database]:  # type: ignore[no-untyped-def]
-    """A database migrated only to 0005 (before running balances)."""
+    """A database migrated only to 0005 (before running balances): the head, downgraded."""
     for db in make_database(request.param, tmp_path):
         with db.engine.connect() as conn:
-            conn.execute(text("DROP TABLE IF EXISTS account_balances"))
-            conn.execute(text("UPDATE alembic_version SET version_num = '0005'"))
+            config = alembic_config(db.url)
+            config.attributes["connection"] = conn
+            command.downgrade(config, "0005")
             conn.commit()
         yield db
 

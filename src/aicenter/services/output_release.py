@@ -42,7 +42,7 @@ from aicenter.exchange.output_check import (
     fingerprint,
     redact,
 )
-from aicenter.policy import Resource
+from aicenter.policy import PermissionDeniedError, Resource
 from aicenter.services.context import Caller, ServiceContext
 from aicenter.storage import Tx
 from aicenter.storage.repositories.output_release import OutputRelease, OutputReleaseRepository
@@ -296,8 +296,14 @@ def released_log(ctx: ServiceContext, job: Job, release: OutputRelease, offset: 
     return data, offset + len(data), at_end
 
 
+REVIEWERS = ("data-provider", "org-admin")
+"""The provider's roles that review withheld output (besides operators and auditors): not its
+plain members, so an organisation that both provides and uses data keeps the roles apart."""
+
+
 def _reviewable(caller: Caller, release: OutputRelease) -> bool:
-    return caller.sees_all or caller.org_id in release.provider_org_ids
+    return caller.sees_all or (caller.org_id in release.provider_org_ids
+                               and caller.person.role.value in REVIEWERS)
 
 
 def list_withheld(ctx: ServiceContext, caller: Caller) -> list[OutputRelease]:
@@ -321,8 +327,12 @@ def withheld_output(ctx: ServiceContext, caller: Caller, job_id: str) -> Withhel
     caller.check(ctx, "licence:read", Resource("Agreement", "any"))
     with ctx.db.transaction(write=False) as tx:
         release = OutputReleaseRepository(tx.conn).get(job_id)
-    if release is None or release.verdict != WITHHELD or not _reviewable(caller, release):
-        raise NotFoundError(f"no withheld output of job {job_id} for you to review")
+    if release is None or release.verdict != WITHHELD:
+        raise NotFoundError(f"no withheld output of job {job_id}")
+    if not _reviewable(caller, release):
+        raise PermissionDeniedError(
+            f"{caller.person.role.value} {caller.person.id} may not review the withheld output "
+            f"of job {job_id}: only the providers of the datasets it read and operators may")
     folder = outputs_dir(ctx, job_id) / "withheld"
     files = {}
     if folder.is_dir():
