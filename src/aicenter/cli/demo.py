@@ -10,6 +10,7 @@ It prints the URL and an operator token, then serves until Ctrl-C.
 
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
 import threading
@@ -157,8 +158,17 @@ def demo(
     from aicenter.settings import Settings
 
     home = home or Path(tempfile.mkdtemp(prefix="aicenter-demo-"))
+    # A sample center on a developer's machine, run without root, cannot contain its jobs;
+    # it runs them in the weak box (the user's own uid) and says so, where `aicenter serve`
+    # would refuse to start.
+    weak = os.geteuid() != 0
+    if weak:
+        sys.stderr.write("aicenter demo: not root, so the demo's jobs run in the WEAK box, as "
+                         "your own uid (a real center runs `aicenter serve` as root; see "
+                         "`aicenter doctor`)\n")
     settings = Settings(home=home, database_url=None, port=port, backend="local",
-                        scheduler_interval_s=0.25, metering_interval_s=5.0)
+                        scheduler_interval_s=0.25, metering_interval_s=5.0,
+                        unsafe_allow_weak_isolation=weak)
     server = build_server(settings)
     token = server.operator_token or (home / "operator-token").read_text().strip()
     url = f"http://127.0.0.1:{port}"
