@@ -17,7 +17,12 @@ rounds, the time each job *receives* tracks those shares (Gavel's mechanism, OSD
   takes whole free nodes); a running job keeps its nodes when it stays on its pool;
 * chase-team jobs go first, within ``chase_share`` of every pool, so they displace lower
   classes at once when their guaranteed share is free;
-* a placement whose round would push its tenant or programme past its grant is skipped;
+* then the jobs of tenants and programmes with a guaranteed share (``guaranteed_h100e``), in
+  the same pair order, while what they hold stays within it: capacity they left idle was
+  borrowed by others, whose jobs are now not placed (preempted) if the owner's need it;
+* a placement whose round would push its tenant or programme past its grant is skipped, and so
+  is one that would take a cap group (a grant) past its chips of that type at once
+  (``Snapshot.chip_caps``); a draining pool keeps the jobs running on it and takes no other;
 * with a restart cost ``c`` (a job loses ``c`` seconds of work whenever it moves or restarts),
   a running job keeps its place ahead of every other pair while the current solution gives it
   a share on its pool and it is less than ``10·c`` seconds ahead of that share
@@ -33,6 +38,7 @@ from typing import Protocol
 
 import numpy as np
 
+from aicenter.scheduler.caps import CapLedger
 from aicenter.scheduler.nodes import NodeMap
 from aicenter.scheduler.policy import SchedulerConfig
 from aicenter.scheduler.problem import (
@@ -273,10 +279,15 @@ class RoundScheduler:
         done = [False] * len(problem.jobs)
         chips = problem.chips.tolist()
         placements: list[Placement] = []
+        caps = CapLedger(snapshot)
 
         def try_place(j: int, p: int) -> bool:
             jp, pool = problem.jobs[j], problem.pools[p]
             count = chips[j][p]
+            if pool.draining and jp.running_on != pool.id:
+                return False
+            if not caps.fits(jp.job, pool.chip_type, count):
+                return False
             keys: tuple[str, ...] = ()
             if left:
                 cost = count * pool.h100e_per_chip * round_h
@@ -289,6 +300,7 @@ class RoundScheduler:
                 return False
             for k in keys:
                 left[k] -= cost
+            caps.take(jp.job, pool.chip_type, count, count * pool.h100e_per_chip)
             placements.append(Placement(jp.id, pool.id, pool.chip_type, count, at))
             done[j] = True
             return True
@@ -307,7 +319,14 @@ class RoundScheduler:
                     if count and count <= guaranteed[p] and try_place(j, p):
                         guaranteed[p] -= count
                         break
-        for j, p in zip(*self._pair_order(problem, ids, attained, clock), strict=True):
+        order = list(zip(*self._pair_order(problem, ids, attained, clock), strict=True))
+        if caps.has_guarantees:  # owners within their guaranteed share first, then everyone
+            for j, p in order:
+                pool = problem.pools[p]
+                if not done[j] and chips[j][p] <= nodes[p].total_free and caps.guaranteed(
+                        problem.jobs[j].job, chips[j][p] * pool.h100e_per_chip):
+                    try_place(j, p)
+        for j, p in order:
             if not done[j] and chips[j][p] <= nodes[p].total_free:
                 try_place(j, p)
         self._nodes = {pl.job_id: (pl.pool_id, pl.nodes) for pl in placements}

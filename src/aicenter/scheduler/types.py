@@ -53,6 +53,8 @@ class Job:
     ``demand`` lists alternatives; the job runs on exactly one of them at a time, as a gang of
     ``count`` chips when ``gang`` is true (all or nothing). ``residency`` is an ISO country code:
     the job only runs on pools in that country. ``deadline_s`` is absolute, on the caller's clock.
+    ``cap_group`` names the concurrent chip limit it counts against (its grant:
+    ``Snapshot.chip_caps``).
     """
 
     id: str
@@ -67,6 +69,7 @@ class Job:
     weight: float = 1.0
     deadline_s: float | None = None
     residency: str | None = None
+    cap_group: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,22 +92,34 @@ class JobProgress:
 
 @dataclass(frozen=True, slots=True)
 class Programme:
-    """A funding programme (for example a national GPU call) with its weight and grant."""
+    """A funding programme (for example a national GPU call) with its weight, grant and the
+    H100e it is guaranteed to hold at once (``guaranteed_h100e``: see :class:`Tenant`)."""
 
     id: str
     weight: float = 1.0
     quota: H100eHours | None = None
+    guaranteed_h100e: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
 class Tenant:
-    """An organisation that submits jobs. ``quota`` is its grant; ``used`` what it consumed."""
+    """An organisation that submits jobs. ``quota`` is its grant; ``used`` what it consumed.
+
+    ``guaranteed_h100e``: the H100e (chips × H100e per chip) its jobs may hold at once ahead of
+    everyone else's, as a Kueue nominal quota or a Run:ai deserved quota: its jobs are placed
+    first within it, preempting jobs that borrowed the capacity while it was idle; beyond it
+    they borrow idle capacity like anyone. ``decayed_usage_h100e_h``: its usage with each
+    hour's weight halving every half-life (Slurm's decay), when the caller computed it
+    (:func:`aicenter.scheduler.snapshot.decayed_usage`); ``fair_share`` uses it instead of
+    decaying ``used`` itself, so a restarted server keeps the history."""
 
     id: str
     weight: float = 1.0
     quota: H100eHours | None = None
     used: H100eHours = field(default_factory=lambda: H100eHours(0.0))
     programme: str | None = None
+    guaranteed_h100e: float = 0.0
+    decayed_usage_h100e_h: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +127,8 @@ class Pool:
     """Identical chips at one site: ``count`` chips in nodes of ``node_size``.
 
     ``h100e_per_chip`` converts chip-hours into H100-equivalent hours for quotas; ``price`` is per
-    chip-hour (``None`` when unpriced).
+    chip-hour (``None`` when unpriced). A ``draining`` pool keeps the jobs running on it and
+    takes no other.
     """
 
     id: str
@@ -123,6 +139,7 @@ class Pool:
     memory_gib: float = 0.0
     h100e_per_chip: float = 1.0
     price_per_chip_hour: Money | None = None
+    draining: bool = False
 
     @property
     def nodes(self) -> int:
@@ -134,12 +151,15 @@ class Snapshot:
     """What the scheduler sees in one cycle: pools, tenants and programmes.
 
     ``chase_share`` is the fraction of every pool guaranteed to the chase-team class.
+    ``chip_caps[group][chip_type]``: the most chips of that type the jobs of a cap group (a
+    grant: what was awarded, within the call's per-project cap) may hold at once.
     """
 
     pools: tuple[Pool, ...]
     tenants: Mapping[str, Tenant] = field(default_factory=dict)
     programmes: Mapping[str, Programme] = field(default_factory=dict)
     chase_share: float = 0.0
+    chip_caps: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
 
     def pool(self, pool_id: str) -> Pool:
         for p in self.pools:

@@ -11,7 +11,9 @@ Rules (Gavel's, so results compare with its published ones):
 * a job that starts on a pool it did not hold in the previous round, after having run before
   (a preemption or a migration), first loses ``restart_cost_s`` seconds (0: Gavel's free
   preemption);
-* tenants' usage (H100e-hours) grows with what their jobs ran, so quotas bind during a replay.
+* tenants' usage (H100e-hours) grows with what their jobs ran, so quotas bind during a replay;
+  each round's snapshot comes from the builder the live server uses
+  (:func:`aicenter.scheduler.snapshot.build_snapshot`), decayed usage included.
 
 Policy solve time is measured with the injected ``timer`` (the core never reads a clock).
 """
@@ -23,6 +25,7 @@ from dataclasses import dataclass, field, replace
 
 from aicenter.domain.units import H100eHours
 from aicenter.scheduler.policy import Policy, SchedulerConfig
+from aicenter.scheduler.snapshot import UsageDecay, UsageSample, build_snapshot
 from aicenter.scheduler.throughput import ThroughputMatrix
 from aicenter.scheduler.types import Job, JobProgress, Snapshot, Tenant
 from aicenter.simulator.trace import Trace
@@ -92,6 +95,7 @@ def simulate(
     pools = {p.id: p for p in snapshot.pools}
     active: dict[str, JobProgress] = {}
     used_h100e_s: dict[str, float] = {}  # by tenant, since the snapshot was last updated
+    decay = UsageDecay(config.fair_share_half_life_s)
     rounds: list[RoundRecord] = []
     next_arrival = 0
     clock = jobs[0].arrival_s if jobs else 0.0
@@ -107,8 +111,12 @@ def simulate(
         for tid, seconds in used_h100e_s.items():
             t = tenants[tid]
             tenants[tid] = replace(t, used=t.used + H100eHours(seconds / 3600.0))
+            decay.add(UsageSample(tid, clock, seconds / 3600.0, t.programme))
         used_h100e_s.clear()
-        snap = replace(snapshot, tenants=dict(tenants))
+        snap = build_snapshot(snapshot.pools, tenants.values(),
+                              programmes=snapshot.programmes.values(),
+                              decayed=decay.at(clock), chip_caps=snapshot.chip_caps,
+                              chase_share=snapshot.chase_share)
         queue = list(active.values())
         started = timer()
         allocation = policy.schedule(snap, queue, clock)

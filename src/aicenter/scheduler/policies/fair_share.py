@@ -3,7 +3,9 @@
 Each tenant ``t`` has a normalised share ``S_t = w_t / Σ w`` (over the tenants in the snapshot
 and those with queued jobs) and a decayed usage ``U_t``: every call,
 ``U_t ← U_t · 2^(−Δt / half_life) + ΔH_t`` where ``ΔH_t`` is the H100e-hours the tenant used
-since the previous call (from ``Tenant.used``). The fair-share factor is Slurm's classic
+since the previous call (from ``Tenant.used``), unless the snapshot carries the decayed
+usage itself (``Tenant.decayed_usage_h100e_h``, which the live server computes from its usage
+records, so the history survives a restart). The fair-share factor is Slurm's classic
 
     F_t = 2^(−u_t / S_t),   u_t = U_t / Σ_s U_s   (F_t = 1 while nobody has used anything)
 
@@ -34,6 +36,9 @@ class FairShareObjective:
         dt = 0.0 if self._last_clock is None else max(problem.clock - self._last_clock, 0.0)
         decay = 2.0 ** (-dt / self.half_life_s) if self.half_life_s > 0 else 0.0
         for tid, tenant in tenants.items():
+            if tenant.decayed_usage_h100e_h is not None:  # the caller decayed it already
+                self._usage[tid] = tenant.decayed_usage_h100e_h
+                continue
             delta = tenant.used.value - self._last_used.get(tid, 0.0)
             self._usage[tid] = self._usage.get(tid, 0.0) * decay + max(delta, 0.0)
             self._last_used[tid] = tenant.used.value

@@ -1,0 +1,171 @@
+"""The live center as the scheduler sees it: domain values in (pools, organisations, grants,
+metered usage, jobs), the round's :class:`Snapshot` and queue out, through the same builder the
+simulator uses (:func:`aicenter.scheduler.snapshot.build_snapshot`). Pure: the scheduling
+service reads the database and calls :func:`center_view`; nothing here does I/O.
+
+The rules:
+
+* a pool is offered with its chips, node size, country and H100e per chip; a draining pool
+  keeps what runs on it and takes nothing new;
+* an organisation is a tenant of weight 2 if it is in the chase team (1 otherwise), with its
+  guaranteed share in H100e (what its jobs may hold at once ahead of others) and its usage,
+  decayed with the half-life, from its metered intervals;
+* a call is a programme (with its guaranteed share, if the operator set one); an
+  organisation's programme is the call of its grant;
+* a grant with chip counts is a cap group: its jobs together hold at most that many chips of
+  each type at once (``Snapshot.chip_caps``);
+* a job's demand holds only the alternatives its grant covers (admission held the budget for
+  those alone); a job reading a dataset tagged domestic must run in the domestic country
+  (``Job.residency``), and one that has no pool there at all is *stranded*: the caller fails it
+  rather than let it wait for a pool that may never come. Its work, for the policies that
+  weigh remaining work, is ``max_duration × count × r(chip, workload)`` of its first
+  alternative, in H100e-seconds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from aicenter.domain.accelerator import WorkloadClass
+from aicenter.domain.grant import Grant
+from aicenter.domain.job import Job, JobStatus
+from aicenter.domain.job import PriorityClass as JobPriority
+from aicenter.domain.org import Organisation
+from aicenter.domain.usage import UsageRecord
+from aicenter.scheduler.snapshot import UsageSample, build_snapshot, decayed_usage
+from aicenter.scheduler.types import (
+    ChipDemand,
+    JobProgress,
+    Pool,
+    PriorityClass,
+    Programme,
+    Snapshot,
+    Tenant,
+)
+from aicenter.scheduler.types import Job as SchedJob
+
+CHASE_WEIGHT = 2.0
+PRIORITY = {JobPriority.CHASE_TEAM: PriorityClass.CHASE, JobPriority.NORMAL:
+            PriorityClass.STANDARD, JobPriority.BEST_EFFORT: PriorityClass.BEST_EFFORT}
+
+
+@dataclass(frozen=True, slots=True)
+class CenterPool:
+    """A pool as the center runs it (from its pool record and the catalog)."""
+
+    id: str
+    chip_id: str
+    chip_count: int
+    country: str
+    node_size: int
+    memory_gib: float = 0.0
+    h100e_per_chip: float = 1.0
+    draining: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class CenterView:
+    """One round's input to ``schedule()``, and the queued jobs no pool may ever run."""
+
+    snapshot: Snapshot
+    queue: list[JobProgress]
+    stranded: list[Job]
+
+
+Ratio = Callable[[str, WorkloadClass], float]
+
+
+def usage_samples(usage: Sequence[UsageRecord], grants: Mapping[str, Grant]
+                  ) -> list[UsageSample]:
+    """Metered intervals as usage samples, counted at the end of their interval."""
+    samples = []
+    for record in usage:
+        grant = grants.get(record.grant_id)
+        samples.append(UsageSample(record.org_id, record.interval_end.timestamp(),
+                                   float(record.h100e_hours),
+                                   grant.call_id if grant is not None else None))
+    return samples
+
+
+def center_view(
+    *,
+    pools: Sequence[CenterPool],
+    orgs: Sequence[Organisation],
+    grants: Sequence[Grant],
+    usage: Sequence[UsageRecord],
+    jobs: Sequence[Job],
+    domestic_data: Collection[str],
+    domestic_country: str,
+    ratio: Ratio,
+    now: datetime,
+    half_life_s: float,
+    chase_share: float,
+    guaranteed_h100e: Mapping[str, float] | None = None,
+    programme_guaranteed_h100e: Mapping[str, float] | None = None,
+) -> CenterView:
+    """The snapshot and queue of one round (module docstring)."""
+    by_grant = {g.id: g for g in grants}
+    guaranteed = guaranteed_h100e or {}
+    programme_of: dict[str, str] = {}
+    for grant in sorted(grants, key=lambda g: g.starts_at):
+        programme_of.setdefault(grant.org_id, grant.call_id)
+    tenants = [Tenant(o.id, weight=CHASE_WEIGHT if o.chase_team else 1.0,
+                      guaranteed_h100e=guaranteed.get(o.id, 0.0),
+                      programme=programme_of.get(o.id)) for o in orgs]
+    programmes = [Programme(call, guaranteed_h100e=h)
+                  for call, h in (programme_guaranteed_h100e or {}).items()]
+    caps = {g.id: dict(g.chip_counts) for g in grants if g.chip_counts}
+    sched_pools = tuple(Pool(p.id, p.chip_id, p.chip_count, min(p.node_size, p.chip_count),
+                             country=p.country, memory_gib=p.memory_gib,
+                             h100e_per_chip=p.h100e_per_chip, draining=p.draining)
+                        for p in pools)
+    decayed = decayed_usage(usage_samples(usage, by_grant), now.timestamp(), half_life_s)
+    snapshot = build_snapshot(sched_pools, tenants, programmes=programmes, decayed=decayed,
+                              chip_caps=caps, chase_share=chase_share)
+    queue, stranded = _queue(jobs, sched_pools, by_grant, set(domestic_data),
+                             domestic_country, ratio)
+    return CenterView(snapshot, queue, stranded)
+
+
+def _queue(jobs: Sequence[Job], pools: Sequence[Pool], grants: Mapping[str, Grant],
+           domestic_data: set[str], domestic_country: str, ratio: Ratio
+           ) -> tuple[list[JobProgress], list[Job]]:
+    chips_here = {p.chip_type for p in pools}
+    domestic_chips = {p.chip_type for p in pools if p.country == domestic_country}
+    queue: list[JobProgress] = []
+    stranded: list[Job] = []
+    for job in jobs:
+        domestic_only = not domestic_data.isdisjoint(job.spec.datasets)
+        grant = grants.get(job.grant_id)
+        allowed = domestic_chips if domestic_only else chips_here
+        demand = tuple(ChipDemand(a.chip, a.count) for a in job.spec.resources
+                       if a.chip in allowed and (grant is None or grant.covers(a.chip)))
+        if not demand:
+            if domestic_only and job.status is JobStatus.QUEUED and \
+                    any(a.chip in chips_here for a in job.spec.resources):
+                stranded.append(job)
+            continue
+        first = job.spec.resources[0]
+        work = max(job.spec.max_duration_s * first.count * ratio(first.chip, job.spec.workload),
+                   1.0)
+        sched_job = SchedJob(
+            job.id, job.org_id, job.spec.workload.value, demand, work,
+            job.submitted_at.timestamp(), priority_class=PRIORITY[job.spec.priority],
+            residency=domestic_country if domestic_only else None,
+            cap_group=job.grant_id if grant is not None and grant.chip_counts else None)
+        running_on = _running_on(job, pools)
+        queue.append(JobProgress(sched_job, work, running_on=running_on))
+    return queue, stranded
+
+
+def _running_on(job: Job, pools: Sequence[Pool]) -> str | None:
+    """The pool a running job holds: the one recorded at launch, else (jobs launched before
+    pools were recorded) the first pool of its chip type."""
+    if job.status is not JobStatus.RUNNING or not job.chip:
+        return None
+    recorded = getattr(job, "pool_id", None)
+    if recorded is not None:
+        return str(recorded)
+    return next((p.id for p in pools if p.chip_type == job.chip), None)
