@@ -37,12 +37,15 @@ def test_a_job_runs_as_its_own_unprivileged_uid_and_owns_what_it_writes(center: 
     code = ("import os; open('made.txt', 'w').write('x'); "
             "print('ids', os.getuid(), os.geteuid(), os.getgid(), os.getgroups(), flush=True); "
             "print('caps', [l.split()[1] for l in open('/proc/self/status') "
-            "if l.startswith(('CapEff', 'CapPrm', 'CapBnd'))])")
+            "if l.startswith(('CapEff', 'CapPrm', 'CapBnd'))]); "
+            "print('init caps', [l.split()[1] for l in open('/proc/1/status') "
+            "if l.startswith(('CapEff', 'CapPrm'))])")
     job, log = center.run(code)
     assert job.status is JobStatus.SUCCEEDED, log
     uid = int(log.split("ids ")[1].split()[0])
     assert 200_000 <= uid <= 265_535 and uid != os.getuid(), log
     assert "caps ['0000000000000000', '0000000000000000', '0000000000000000']" in log
+    assert "init caps ['0000000000000000', '0000000000000000']" in log  # not even its init
     made = next(center.home.glob("runs/local/*/work/made.txt"))
     assert made.stat().st_uid == uid  # on the host: the job's uid, never the server's
 
@@ -309,3 +312,131 @@ def test_reserved_environment_and_foreign_workdirs_are_refused_at_submission(cen
         assert answer.status_code == 422, (attack, answer.text)
     with center.ctx.db.transaction(write=False) as tx:
         assert len(tx.jobs.list()) == before
+
+
+# --- project spaces: the root launcher must not follow a job's symbolic links ---------------
+
+_MAZE_RACER = textwrap.dedent("""
+    import os, sys, time
+    target, depth, links = sys.argv[1], 600, 30
+    base = os.getcwd()
+    for _ in range(depth):  # a slow path walk: 30 links, each 1,200 components
+        os.mkdir('a'); os.chdir('a')
+    os.chdir(base)
+    for i in range(links):
+        nxt = f'l{i + 1}' if i + 1 < links else '.'
+        os.symlink('a/' * depth + '../' * depth + nxt, f'l{i}')
+    open('ready', 'w').close()
+    end = time.time() + 60
+    while time.time() < end and not os.path.exists('stop'):
+        try:
+            os.rmdir('race')  # the launcher's fresh directory, before its chown
+        except OSError:
+            continue
+        try:
+            os.symlink(target, 'race')
+        except OSError:
+            pass
+""")
+
+
+def _project_center(database, tmp_path: Path) -> tuple[Center, Path]:  # type: ignore[no-untyped-def]
+    """A center like ``center`` but with project spaces (``AICENTER_PROJECT_ROOT``)."""
+    from aicenter.api.server import private_home
+    from aicenter.services.clock import ManualClock
+    from aicenter.services.context import Caller, ServiceContext
+    from aicenter.services.org import bootstrap_operator
+    from aicenter.services.runtime import attach_backend
+    from aicenter.settings import Settings
+    from tests.services.fixtures import seed_center
+
+    projects = tmp_path / "projects"
+    projects.mkdir()
+    os.chmod(tmp_path, 0o755)
+    settings = Settings(home=tmp_path / "home", database_url=database.url,
+                        project_root=projects)
+    private_home(settings)
+    ctx = ServiceContext(db=database, settings=settings, clock=ManualClock())
+    boot = bootstrap_operator(ctx)
+    assert boot is not None
+    operator = Caller(boot[0])
+    _org, tenant, _grant = seed_center(ctx, operator, budget="1000")
+    _org2, other, _grant2 = seed_center(ctx, operator, budget="1000", pools={})
+    attach_backend(ctx)
+    return Center(ctx, tenant, other, 0, tmp_path / "home"), projects / tenant.org_id
+
+
+def test_a_planted_symlink_in_the_project_space_does_not_steer_the_launchers_mkdir(
+        database, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A job plants ``evil -> <a root-only dir>`` in its project space; the next job of the
+    organisation asks for ``<space>/evil/pwned``: the root launcher must not create (and chown
+    to the job) a directory outside the space."""
+    center, space = _project_center(database, tmp_path)
+    victim = tmp_path / "victim"  # stands for /etc, /root, the center's home
+    victim.mkdir(mode=0o700)
+    done, log = center.run(f"import os; os.symlink({str(victim)!r}, 'evil')", workdir=str(space))
+    assert done.status is JobStatus.SUCCEEDED, log
+    center.wait(center.submit("true", workdir=str(space / "evil" / "pwned")).id)
+    assert not (victim / "pwned").exists(), "the launcher made a job-owned dir outside the space"
+
+
+def test_the_launcher_cannot_be_raced_into_chowning_a_host_file(database, tmp_path: Path
+                                                                ) -> None:  # type: ignore[no-untyped-def]
+    """A running job of the organisation swaps the directory the launcher just made for the
+    next job for a symlink to a root-only file (``/etc/shadow``), slowing the launcher's path
+    walk with a maze of links: the file must stay root's."""
+    import time
+
+    center, space = _project_center(database, tmp_path)
+    secret = tmp_path / "shadow"
+    secret.write_text("root:$6$hash\n")
+    os.chmod(secret, 0o600)
+    center.run("pass", workdir=str(space))  # the space exists
+    racer = center.submit(f"{_python(_MAZE_RACER)} {secret}", workdir=str(space))
+    deadline = time.monotonic() + 60
+    while not (space / "ready").exists():
+        center.wait(racer.id, {JobStatus.RUNNING, JobStatus.FAILED, JobStatus.SUCCEEDED})
+        assert time.monotonic() < deadline, center.log(racer.id)
+        time.sleep(0.2)
+    try:
+        for _ in range(5):
+            if (space / "race").is_symlink():
+                (space / "race").unlink()
+            center.wait(center.submit("true", workdir=str(space / "l0" / "race")).id)
+            info = os.stat(secret)
+            assert (info.st_uid, info.st_gid) == (0, 0), "the launcher chowned a host file"
+    finally:
+        (space / "stop").write_text("")
+        center.wait(racer.id)
+
+
+def test_a_job_reading_data_never_works_in_a_project_space() -> None:
+    """What a data job wrote to a shared project space would outlive the check of its
+    outputs (the reviewer's finding 3): refused at admission and again at launch."""
+    from pathlib import PurePosixPath
+
+    import pytest
+
+    from aicenter.domain.errors import InputError
+    from aicenter.domain.job import check_workdir
+
+    root = PurePosixPath("/srv/projects")
+    assert check_workdir("/srv/projects/org-1/x", "org-1", root) is not None
+    with pytest.raises(InputError, match="reads datasets works only inside its own"):
+        check_workdir("/srv/projects/org-1/x", "org-1", root, reads_data=True)
+    assert check_workdir("sub", "org-1", root, reads_data=True) == PurePosixPath("sub")
+
+
+def test_declared_outputs_of_a_relative_workdir_are_read_in_the_runs_work_dir() -> None:
+    """Not in the server's current directory (the reviewer's finding 4)."""
+    from datetime import UTC, datetime
+    from decimal import Decimal
+
+    from aicenter.domain.job import Job, parse_job_spec
+    from aicenter.services.output_release import _work_dir
+
+    spec = parse_job_spec("name: j\ncommand: 'true'\nworkdir: sub\n"
+                          "resources: [{chip: nvidia-h100-sxm, count: 1}]\n")
+    job = Job("job_1", "org", "p", "g", spec, JobStatus.SUCCEEDED, None, Decimal(1),
+              datetime(2026, 1, 1, tzinfo=UTC), handle="local:job_1-1-0@/runs/job_1-1-0")
+    assert _work_dir(job) == Path("/runs/job_1-1-0/work/sub")

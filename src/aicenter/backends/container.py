@@ -34,7 +34,9 @@ it); it is the small privileged launcher, and nothing of the job runs before it 
 4. entered a new PID namespace whose first process (the job's init, pid 1) mounts ``/proc``,
    takes the job's uid and gid (``setresgid``/``setresuid``; supplementary groups cleared),
    enters a user namespace of its own that maps only that uid and gid, drops every
-   capability (bounding set, securebits locked, ``no_new_privs``), changes to ``cwd`` and
+   capability (bounding set, securebits locked, ``no_new_privs``, and its own sets, so not
+   even the init holds one in its namespace; not dumpable), creates ``cwd`` as the job and
+   changes to it, and
    runs the command as its child, reaping orphans and reporting the command's exit status.
 
 So the job is, on the host, an unprivileged uid that owns nothing but its work directory: the
@@ -69,6 +71,7 @@ from aicenter.backends.isolation_sys import (
     MS_REC,
     IsolationError,
     check,
+    clear_capabilities,
     drop_privileges,
     libc,
     loopback_up,
@@ -251,6 +254,8 @@ def become_job(identity: dict[str, Any]) -> None:
     unshare(CLONE_NEWUSER, "user")
     map_identity(uid, gid)
     drop_privileges()
+    clear_capabilities()
+    set_dumpable(False)
     os.umask(0o007)  # files in a shared project space stay the organisation's
 
 

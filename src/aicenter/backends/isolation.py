@@ -288,6 +288,10 @@ def _contained_setup(identity: dict[str, Any], cwd: str) -> None:
 
     mount("proc", "/proc", "proc", _COVER_FLAGS)
     become_job(identity)
+    # Made by the job, in its own root, with its own rights: a symlink a job planted in a
+    # shared project space can then lead it only where it could go anyway (root creating
+    # it by path outside would follow the link: a chown of any host file).
+    os.makedirs(cwd, mode=0o770, exist_ok=True)
     os.chdir(cwd)
 
 

@@ -61,11 +61,29 @@ def _prctl(option: int, arg: int, what: str) -> None:
     check(lib.prctl(option, arg, 0, 0, 0), what)
 
 
-def set_dumpable() -> None:
+def set_dumpable(dumpable: bool = True) -> None:
     """After a change of uid the kernel makes a process non-dumpable, which hands its
-    ``/proc/self`` files to root: the job could not write its own uid map. The job is its
-    own uid's now, so being dumpable exposes it to nobody else."""
-    _prctl(_PR_SET_DUMPABLE, 1, "set dumpable")
+    ``/proc/self`` files to root: the job could not write its own uid map, so it is made
+    dumpable for that, and not dumpable again once the maps are written (nothing of the
+    job's may then open the init's ``/proc`` files)."""
+    _prctl(_PR_SET_DUMPABLE, int(dumpable), "set dumpable")
+
+
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32),
+                ("inheritable", ctypes.c_uint32)]
+
+
+def clear_capabilities() -> None:
+    """Empty the effective, permitted and inheritable sets (``capset``, version 3): the
+    capabilities a process holds in a user namespace of its own are gone too."""
+    header = _CapHeader(0x20080522, 0)
+    data = (_CapData * 2)()
+    check(libc().capset(ctypes.byref(header), ctypes.byref(data)), "clear capabilities")
 
 
 def map_identity(uid: int, gid: int) -> None:

@@ -323,11 +323,10 @@ class LocalBackend:
         work.mkdir(mode=0o700)
         os.chown(work, uid, gid)
         writable, cwd = [work], work
-        if request.working_dir is not None:
+        if request.working_dir is not None:  # the job creates it, inside its box
             cwd, project = self._working_dir(request, work, gid)
             if project is not None:
                 writable.append(project)
-            _make_dirs_of(cwd, work if project is None else project, uid, gid)
         read_only = []
         if request.sidecar_dir is not None:
             sockets = Path(request.sidecar_dir)
@@ -359,6 +358,11 @@ class LocalBackend:
                              "and this center has no project spaces", field="working_dir")
         project = root.resolve() / _account(request.account)
         resolved = Path(os.path.normpath(wanted))
+        if request.no_network:
+            raise InputError(f"working directory {wanted}: a job that reads licensed data "
+                             "works only in its own work directory, whose outputs are "
+                             "checked (a project space would outlive the check)",
+                             field="working_dir")
         if resolved != project and project not in resolved.parents:
             raise InputError(f"working directory {wanted} is outside the organisation's "
                              f"project space {project}", field="working_dir")
@@ -587,18 +591,6 @@ def _account(account: str) -> str:
     if not ACCOUNT_PATTERN.match(account):
         raise InputError(f"account {account!r} is not a usable directory name", field="account")
     return account
-
-
-def _make_dirs_of(path: Path, base: Path, uid: int, gid: int) -> None:
-    """Create ``path`` below ``base``, each new directory owned by the job (``uid``, ``gid``)."""
-    missing = []
-    for parent in [path, *path.parents]:
-        if parent == base or parent.exists():
-            break
-        missing.append(parent)
-    for directory in reversed(missing):
-        directory.mkdir(mode=0o770)
-        os.chown(directory, uid, gid)
 
 
 def _remove_entry(entry: Path) -> None:

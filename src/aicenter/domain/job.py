@@ -282,15 +282,17 @@ def _env(value: object) -> dict[str, str]:
     return env
 
 
-def check_workdir(workdir: str | None, org_id: str, project_root: PurePath | None
-                  ) -> PurePosixPath | None:
+def check_workdir(workdir: str | None, org_id: str, project_root: PurePath | None,
+                  *, reads_data: bool = False) -> PurePosixPath | None:
     """Where a job of ``org_id`` runs, if its spec's ``workdir`` is inside the job's own area.
 
     Returns None (the run's own work dir), a relative path (a directory inside the run's work
     dir, which the backend creates) or an absolute path inside the organisation's project
     space ``project_root/org_id`` (None: project spaces are off). Anything else, and any
-    ``..`` component, raises :class:`InputError`. Pure: the file system is not looked at
-    (symbolic links inside a project space are the backend's to resolve at launch).
+    ``..`` component, raises :class:`InputError`. A job that ``reads_data`` (names
+    datasets) never works in a project space: what it writes there would outlive the check
+    of its outputs against the licensed records it read. Pure: the file system is not looked
+    at (symbolic links are resolved inside the job's box, with the job's rights).
     """
     if workdir is None or workdir == "":
         return None
@@ -323,6 +325,10 @@ def _outputs(value: object) -> tuple[str, ...]:
         return ()
     if not isinstance(value, list) or len(value) > 64:
         raise InputError("must be a list of at most 64 paths relative to the work dir",
+    if reads_data:
+        raise InputError(f"'{workdir}': a job that reads datasets works only inside its own "
+                         "work directory (a relative workdir), whose outputs are checked before "
+                         "release", field="workdir")
                          field="outputs")
     paths = []
     for i, item in enumerate(value):

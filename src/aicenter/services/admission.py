@@ -234,7 +234,8 @@ def _admit_one(ctx: ServiceContext, tx: Tx, p: _Pending, pools: list[PoolRow],
     ``grants`` are the batch's, earliest-starting first."""
     spec = p.sub.spec
     validate_spec(ctx, spec, pool_chips)
-    check_workdir(spec.workdir, p.org_id, ctx.settings.project_root)
+    check_workdir(spec.workdir, p.org_id, ctx.settings.project_root,
+                  reads_data=bool(spec.datasets))
     limit_policy(ctx.settings).check(spec.limits)
     if spec.datasets:
         from aicenter.services.dataset import admit_datasets

@@ -86,16 +86,18 @@ def _read_log(ctx: ServiceContext, job: Job) -> bytes:
 
 
 def _work_dir(job: Job) -> Path | None:
-    if job.spec.workdir:
-        return Path(job.spec.workdir)
-    if job.handle:
-        from aicenter.backends import RunHandle
-        from aicenter.backends.local import WORK_DIR
+    """Where the job's declared outputs are: its run's work dir on the local backend, or the
+    relative ``workdir`` inside it (a job reading data never works in a project space)."""
+    if not job.handle or (job.spec.workdir and Path(job.spec.workdir).is_absolute()):
+        return None
+    from aicenter.backends import RunHandle
+    from aicenter.backends.local import WORK_DIR
 
-        handle = RunHandle.parse(job.handle)
-        if handle.backend == "local":
-            return Path(handle.locator) / WORK_DIR
-    return None
+    handle = RunHandle.parse(job.handle)
+    if handle.backend != "local":
+        return None
+    work = Path(handle.locator) / WORK_DIR
+    return work / job.spec.workdir if job.spec.workdir else work
 
 
 def _output_path(work: Path, rel: str) -> Path:

@@ -254,7 +254,8 @@ def _launch(ctx: ServiceContext, job: Job, chip: str, count: int, report: RoundR
     index = next(i for i, a in enumerate(spec.resources) if a.chip == chip)
     run_id = run_id_of(job, index)
     try:  # settings may have changed since admission, and old specs were checked less
-        workdir = check_workdir(spec.workdir, job.org_id, ctx.settings.project_root)
+        workdir = check_workdir(spec.workdir, job.org_id, ctx.settings.project_root,
+                                reads_data=bool(spec.datasets))
         limits = limit_policy(ctx.settings).effective(spec.limits, count)
     except InputError as exc:
         _fail_launch(ctx, job, f"launch failed: {exc}", report)
