@@ -41,7 +41,9 @@ def attach_backend(ctx: ServiceContext) -> None:
         open_egress(ctx.settings)
     config = BackendConfig(state_dir=ctx.settings.home / "runs", slots_by_chip=slots,
                            ray_address=ctx.settings.ray_address,
-                           isolation=job_isolation(ctx.settings))
+                           isolation=job_isolation(ctx.settings),
+                           clock=lambda: ctx.clock.now(),  # follows a replaced clock
+                           performance=ctx.performance)
     ctx.backend = default_registry().create(ctx.settings.backend, config)
 
 

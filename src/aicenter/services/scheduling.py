@@ -14,7 +14,8 @@ the round goes on with the other placements.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
 
 from aicenter.backends import LaunchRequest, RunHandle, RunState, RunStatus, StopReason
@@ -137,6 +138,9 @@ def poll_running(ctx: ServiceContext, report: RoundReport) -> None:
             continue
         handle = RunHandle.parse(job.handle)
         status = ctx.backend.status(handle)
+        if job.started_at is None and status.state is not RunState.PENDING \
+                and status.started_at is not None:
+            job = _engine_started(ctx, job, min(status.started_at, now))
         if status.state is RunState.LOST:
             # what is left of the run (a command whose runner died) must not go on using
             # chips that are about to be given to the job's next attempt, unmetered
@@ -156,6 +160,15 @@ def poll_running(ctx: ServiceContext, report: RoundReport) -> None:
                     from aicenter.services.royalty import record_reads
 
                     record_reads(tx, ctx, fresh, final=False)
+
+
+def _engine_started(ctx: ServiceContext, job: Job, at: datetime) -> Job:
+    """The first poll that sees the run started: usage counts from the engine's start, not
+    from the launch (a run waiting in the engine's queue uses no chips)."""
+    with ctx.db.transaction() as tx:
+        tx.jobs.update(job.id, expect_status=JobStatus.RUNNING, started_at=at,
+                       metered_until=at)
+    return replace(job, started_at=at, metered_until=at)
 
 
 def _snapshot(ctx: ServiceContext, jobs: list[Job]
@@ -326,11 +339,12 @@ def _keep_queued(ctx: ServiceContext, job: Job, exc: Exception) -> None:
 
 def _adopt(ctx: ServiceContext, job: Job, handle: RunHandle, chip: str, count: int,
            report: RoundReport) -> None:
-    now = ctx.clock.now()
+    """``started_at`` stays empty (nothing is metered) until a poll sees the engine start the
+    run (:func:`poll_running`)."""
     with ctx.db.transaction() as tx:
         moved = tx.jobs.update(job.id, expect_status=JobStatus.QUEUED, status=JobStatus.RUNNING,
                                handle=str(handle), chip=chip, chip_count=count,
-                               backend=handle.backend, started_at=now, metered_until=now,
+                               backend=handle.backend, started_at=None, metered_until=None,
                                attempts=job.attempts + 1, message="")
     if moved:
         report.launched.append(job.id)
