@@ -40,17 +40,18 @@ from aicenter.domain.job import Job as CenterJob
 from aicenter.domain.job import JobStatus, parse_job_spec
 from aicenter.domain.org import OrgClass
 from aicenter.domain.person import Role
-from aicenter.scheduler import ChipDemand, Policy, ThroughputMatrix
+from aicenter.scheduler import ChipDemand, Policy, Snapshot, ThroughputMatrix
 from aicenter.scheduler import Job as SchedJob
 from aicenter.services import grant as grant_svc
 from aicenter.services import job as job_svc
 from aicenter.services import org as org_svc
 from aicenter.services import pool as pool_svc
 from aicenter.services import program as program_svc
+from aicenter.services import scheduling
 from aicenter.services.clock import ManualClock
 from aicenter.services.context import Caller, ServiceContext
 from aicenter.services.runtime import attach_backend
-from aicenter.services.scheduling import _snapshot, make_policy, run_round
+from aicenter.services.scheduling import make_policy, run_round
 from aicenter.simulator.engine import simulate
 from aicenter.simulator.synthetic import generate
 from aicenter.simulator.trace import Trace
@@ -195,10 +196,20 @@ def simulated_jcts(ctx: ServiceContext, ids: Sequence[str], works: dict[str, Tra
                  tuple(ChipDemand(c, works[j.id].count) for c in chips),
                  works[j.id].work, j.submitted_at.timestamp())
         for j in jobs)
-    snapshot, _, _ = _snapshot(ctx, [])
+    snapshot = live_cluster(ctx)
     result = simulate(Trace("live", trace_jobs, matrix), snapshot, policy, matrix,
                       _config(policy))
     return {r.job.id: r.jct_s for r in result.jobs if r.jct_s is not None}
+
+
+def live_cluster(ctx: ServiceContext) -> Snapshot:
+    """The live builder's snapshot with no jobs: the simulator runs on exactly its pools.
+    (``_view`` is the builder being landed; ``_snapshot`` the one it replaces.)"""
+    view = getattr(scheduling, "_view", None)
+    if view is not None:
+        snapshot: Snapshot = view(ctx, []).snapshot
+        return snapshot
+    return scheduling._snapshot(ctx, [])[0]  # type: ignore[attr-defined,no-any-return]
 
 
 def _config(policy: Policy):  # type: ignore[no-untyped-def]
