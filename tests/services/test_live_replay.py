@@ -185,11 +185,10 @@ def live_jcts(ctx: ServiceContext, ids: Sequence[str]) -> dict[str, float]:
 
 
 def simulated_jcts(ctx: ServiceContext, ids: Sequence[str], works: dict[str, TraceJob],
-                   chips: Sequence[str], matrix: ThroughputMatrix, policy: Policy,
-                   snapshot: Snapshot) -> dict[str, float]:
+                   chips: Sequence[str], matrix: ThroughputMatrix,
+                   policy: Policy) -> dict[str, float]:
     """The simulator on the same jobs (ids, arrivals = the live submissions, demand, work),
-    the live cluster as the live builder saw it before the first job (``snapshot``: no usage
-    yet, as at the live replay's start) and a fresh policy built as the live one."""
+    the live cluster (the live snapshot's pools) and a fresh policy built as the live one."""
     with ctx.db.transaction(write=False) as tx:
         jobs: list[CenterJob] = [tx.jobs.get(i) for i in ids]
     trace_jobs = tuple(
@@ -197,6 +196,7 @@ def simulated_jcts(ctx: ServiceContext, ids: Sequence[str], works: dict[str, Tra
                  tuple(ChipDemand(c, works[j.id].count) for c in chips),
                  works[j.id].work, j.submitted_at.timestamp())
         for j in jobs)
+    snapshot = live_cluster(ctx)
     result = simulate(Trace("live", trace_jobs, matrix), snapshot, policy, matrix,
                       _config(policy))
     return {r.job.id: r.jct_s for r in result.jobs if r.jct_s is not None}
@@ -248,7 +248,6 @@ def replay_and_compare(ctx: ServiceContext, operator: Caller, policy: str,
     make_pools(ctx, operator, pools)
     tenant = make_tenant(ctx, operator, list(pools))
     virtual_center(ctx, policy)
-    cluster = live_cluster(ctx)
     matrix = ThroughputMatrix.from_performance(ctx.performance)
     chips = list(pools)
     start = ctx.clock.now()
@@ -264,7 +263,7 @@ def replay_and_compare(ctx: ServiceContext, operator: Caller, policy: str,
     arrivals = [(start + timedelta(seconds=tj.arrival_s), submitter(tj)) for tj in jobs]
     ids = drive(ctx, arrivals)
     live = live_jcts(ctx, ids)
-    sim = simulated_jcts(ctx, ids, works, chips, matrix, make_policy(ctx), cluster)
+    sim = simulated_jcts(ctx, ids, works, chips, matrix, make_policy(ctx))
     assert set(sim) == set(live)
     gaps = [abs(live[i] - sim[i]) for i in ids]
     return Comparison(policy, len(ids), sum(gaps) / len(gaps), max(gaps),

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from aicenter import __version__
 from aicenter.api import errors
 from aicenter.api.batcher import AdmissionBatcher
+from aicenter.api.limits import BodyLimits, RequestGuard
 from aicenter.api.routers import call, dataset, grant, job, licence, org, pool, usage
 from aicenter.services.context import ServiceContext
 
@@ -18,8 +19,10 @@ API_PREFIX = "/api/v1"
 
 
 def create_app(ctx: ServiceContext, *, on_start: Callable[[], None] | None = None,
-               on_stop: Callable[[], None] | None = None) -> FastAPI:
-    """An app serving ``ctx``; ``on_start``/``on_stop`` run the background loop's life."""
+               on_stop: Callable[[], None] | None = None,
+               body_limits: BodyLimits | None = None) -> FastAPI:
+    """An app serving ``ctx``; ``on_start``/``on_stop`` run the background loop's life;
+    ``body_limits`` bound request bodies (:mod:`aicenter.api.limits`)."""
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -43,10 +46,11 @@ def create_app(ctx: ServiceContext, *, on_start: Callable[[], None] | None = Non
     app.state.ctx = ctx
     app.state.admissions = AdmissionBatcher(ctx)
     errors.install(app)
+    app.add_middleware(RequestGuard, limits=body_limits)
     for module in (org, pool, call, grant, job, usage, dataset, licence):
-        app.include_router(module.router, prefix=API_PREFIX)
+        app.include_router(module.router, prefix=API_PREFIX, responses=errors.ERROR_RESPONSES)
 
-    @app.get(f"{API_PREFIX}/health", tags=["health"])
+    @app.get(f"{API_PREFIX}/health", tags=["health"], responses=errors.ERROR_RESPONSES)
     def health() -> dict[str, str]:
         """Liveness: answers without a token. Also names the worker process that answered
         and its part in scheduling: ``leader`` (runs the loop), ``standby`` (one of several

@@ -6,6 +6,10 @@ per server process takes whatever has queued up (at most ``max_batch``) and admi
 event loop. While a batch is in the database the next one fills, so the batch size follows the
 load by itself: 1 when idle (no added latency), tens under load (a fraction of a round trip and
 of a commit per submission).
+
+One submission's failure is its own: :func:`admit` gives each its own error, and if the
+database fails the whole batch anyway each submission is admitted again alone, so a value the
+database refuses fails only the submission that carried it.
 """
 
 from __future__ import annotations
@@ -16,6 +20,9 @@ import queue
 import threading
 from dataclasses import dataclass
 
+from sqlalchemy.exc import DataError
+
+from aicenter.domain.errors import InputError
 from aicenter.services.admission import Admitted, Submission, admit
 from aicenter.services.context import ServiceContext
 
@@ -81,14 +88,29 @@ class AdmissionBatcher:
     def _admit(self, batch: list[_Waiting]) -> None:
         self.batches += 1
         self.largest_batch = max(self.largest_batch, len(batch))
+        subs = [w.submission for w in batch]
         try:
-            outcomes: list[Admitted | BaseException] = list(
-                admit(self.ctx, [w.submission for w in batch]))
-        except Exception as exc:  # the database failed the whole batch
-            log.exception("admission batch of %d failed", len(batch))
-            outcomes = [exc] * len(batch)
+            outcomes: list[Admitted | BaseException] = list(admit(self.ctx, subs))
+        except Exception:  # the database failed the whole batch: find whose fault, alone
+            log.warning("admission batch of %d failed; admitting one by one", len(batch),
+                        exc_info=True)
+            outcomes = [_admit_alone(self.ctx, sub) for sub in subs]
         for waiting, outcome in zip(batch, outcomes, strict=True):
             waiting.loop.call_soon_threadsafe(_resolve, waiting.future, outcome)
+
+
+def _admit_alone(ctx: ServiceContext, submission: Submission) -> Admitted | BaseException:
+    """One submission in a transaction of its own: its failure is its own. A value the
+    database refuses (out of its range) is this submission's bad input (422); any other
+    database failure stays a server error, but for this submission only."""
+    try:
+        return admit(ctx, [submission])[0]
+    except DataError as exc:
+        log.warning("the database refused a submission's value: %s", exc.orig)
+        return InputError("a value of this job is out of the range the database can store")
+    except Exception as exc:
+        log.exception("admission of one submission failed")
+        return exc
 
 
 def _resolve(future: asyncio.Future[Admitted], outcome: Admitted | BaseException) -> None:

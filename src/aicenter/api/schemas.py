@@ -2,26 +2,78 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from aicenter.domain.org import Organisation, OrgClass
 from aicenter.domain.person import Person, Role
 from aicenter.domain.token import ApiToken, Scope
+from aicenter.domain.units import Currency
+
+# -- bounded input types: what PostgreSQL cannot store or Python cannot compute is refused
+# here (422 naming the field), never deeper down as a 500 -----------------------------------
+FIRST_YEAR, LAST_YEAR = 2000, 2100
+"""Dates and months a request may name: wide enough for any real term, far from overflow."""
+
+
+def _no_nul(value: str) -> str:
+    if "\0" in value:
+        raise ValueError("must not contain NUL (\\x00)")
+    return value
+
+
+def _no_nul_deep(value: Any) -> Any:
+    """Refuse NUL in any key or string of a JSON value (stored as is)."""
+    if isinstance(value, str):
+        _no_nul(value)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _no_nul(str(key))
+            _no_nul_deep(item)
+    elif isinstance(value, list):
+        for item in value:
+            _no_nul_deep(item)
+    return value
+
+
+def _year_in_range(value: date) -> date:
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise ValueError(f"must be in the years {FIRST_YEAR} to {LAST_YEAR}")
+    return value
+
+
+def _month_in_range(value: str) -> str:
+    if not FIRST_YEAR <= int(value[:4]) <= LAST_YEAR:
+        raise ValueError(f"must be a month of the years {FIRST_YEAR} to {LAST_YEAR}")
+    return value
+
+
+Text = Annotated[str, AfterValidator(_no_nul)]
+"""A string without NUL (PostgreSQL's text cannot hold one)."""
+JsonObject = Annotated[dict[str, Any], AfterValidator(_no_nul_deep)]
+"""A JSON object without NUL in any key or string."""
+Day = Annotated[date, AfterValidator(_year_in_range)]
+"""An ISO date (2026-01-31) in the years FIRST_YEAR..LAST_YEAR."""
+Month = Annotated[str, StringConstraints(pattern=r"^\d{4}-(0[1-9]|1[0-2])$"),
+                  AfterValidator(_month_in_range)]
+"""A month like 2026-03, in the years FIRST_YEAR..LAST_YEAR."""
+ChipCount = Annotated[int, Field(ge=1, le=1_000_000)]
+Amount = Annotated[Decimal, Field(ge=0, le=10**15, allow_inf_nan=False)]
+"""A finite, non-negative amount of money."""
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class OrgIn(Strict):
-    name: str = Field(min_length=1, max_length=200, description="Unique name")
+    name: Text = Field(min_length=1, max_length=200, description="Unique name")
     org_class: OrgClass = Field(description="Class that sets eligibility and the price rule")
     chase_team: bool = Field(default=False, description="Member of the priority chase team")
-    region: str = Field(default="capital", min_length=1, max_length=80,
+    region: Text = Field(default="capital", min_length=1, max_length=80,
                         description="Region ('capital' gets no regional bonus)")
 
 
@@ -40,8 +92,8 @@ class OrgOut(BaseModel):
 
 
 class PersonIn(Strict):
-    name: str = Field(min_length=1, max_length=200)
-    email: str = Field(min_length=3, max_length=320)
+    name: Text = Field(min_length=1, max_length=200)
+    email: Text = Field(min_length=3, max_length=320)
     role: Role
 
 
@@ -60,7 +112,7 @@ class PersonOut(BaseModel):
 
 
 class TokenIn(Strict):
-    name: str = Field(min_length=1, max_length=200)
+    name: Text = Field(min_length=1, max_length=200)
     scopes: list[Scope] = Field(default_factory=lambda: [Scope.READ, Scope.WRITE], min_length=1)
     expires_in_days: float | None = Field(default=None, gt=0, le=3650)
 
@@ -96,10 +148,10 @@ JsonDict = dict[str, Any]
 
 # -- pools ---------------------------------------------------------------------------------
 class PoolIn(Strict):
-    chip_id: str = Field(description="Catalog id, e.g. nvidia-h100-sxm")
+    chip_id: Text = Field(max_length=200, description="Catalog id, e.g. nvidia-h100-sxm")
     chip_count: int = Field(ge=1, le=1_000_000)
-    site: str = Field(default="haenam", min_length=1, max_length=80)
-    country: str = Field(default="KR", description="ISO 3166 alpha-2 country of the site; "
+    site: Text = Field(default="haenam", min_length=1, max_length=80)
+    country: Text = Field(default="KR", description="ISO 3166 alpha-2 country of the site; "
                          "datasets tagged domestic are read only on domestic pools")
 
 
@@ -113,13 +165,13 @@ class PoolOut(BaseModel):
 
 # -- calls, applications, reviews ----------------------------------------------------------
 class CallIn(Strict):
-    name: str = Field(min_length=1, max_length=200)
+    name: Text = Field(min_length=1, max_length=200)
     eligible_classes: list[OrgClass] = Field(min_length=1)
-    max_chips_per_project: dict[str, int] = Field(
+    max_chips_per_project: dict[Text, ChipCount] = Field(
         min_length=1, description="Per-project cap by chip type, e.g. {nvidia-h200: 256}")
     max_months: int = Field(default=12, ge=1, le=60)
     market_price_krw_per_h100e_h: Decimal | None = Field(default=None, ge=0, le=10**9)
-    payable_fraction: dict[OrgClass, Decimal] = Field(
+    payable_fraction: dict[OrgClass, Annotated[Decimal, Field(ge=0, le=1)]] = Field(
         default_factory=dict, description="Share of the market price each class pays "
         "(defaults: academia 0, SMEs/startups 0.10, youth startups 0.05, enterprises 1)")
     chase_team_priority: bool = True
@@ -146,12 +198,12 @@ class CallOut(BaseModel):
 
 
 class ApplicationIn(Strict):
-    org_id: str | None = Field(default=None, description="Defaults to the caller's org")
-    title: str = Field(min_length=1, max_length=300)
-    chips: dict[str, int] = Field(min_length=1)
+    org_id: Text | None = Field(default=None, description="Defaults to the caller's org")
+    title: Text = Field(min_length=1, max_length=300)
+    chips: dict[Text, ChipCount] = Field(min_length=1)
     months: int = Field(ge=1, le=60)
     requested_h100e_h: Decimal = Field(gt=0, le=10**12)
-    plan: dict[str, Any] = Field(default_factory=dict,
+    plan: JsonObject = Field(default_factory=dict,
                                  description="The planner's estimate, attached as is")
 
 
@@ -191,10 +243,13 @@ class RankedOut(BaseModel):
 
 # -- grants --------------------------------------------------------------------------------
 class GrantIn(Strict):
-    application_id: str
+    application_id: Text
     budget_h100e_h: Decimal = Field(gt=0, le=10**12)
     months: int | None = Field(default=None, ge=1, le=60)
-    chip_ids: list[str] | None = None
+    chip_ids: list[Text] | None = None
+    without_review: Text | None = Field(
+        default=None, min_length=1, max_length=2000,
+        description="Award an application nobody reviewed; the reason is kept on the grant")
 
 
 class GrantOut(BaseModel):
@@ -222,9 +277,9 @@ class ReclaimOut(BaseModel):
 
 # -- jobs ----------------------------------------------------------------------------------
 class JobIn(Strict):
-    spec: dict[str, Any] = Field(description="The job spec (the YAML file's fields)")
-    grant_id: str | None = None
-    org_id: str | None = None
+    spec: JsonObject = Field(description="The job spec (the YAML file's fields)")
+    grant_id: Text | None = None
+    org_id: Text | None = None
 
 
 class JobOut(BaseModel):
@@ -325,22 +380,30 @@ class DatasetDetailOut(DatasetOut):
     croissant: dict[str, Any]
 
 
+class PriceIn(Strict):
+    """A licence's price: a finite amount per unit of the basis."""
+
+    basis: Literal["per-gb", "per-million-tokens", "flat"]
+    amount: Amount
+    currency: Currency = Currency.KRW
+
+
 class OfferIn(Strict):
     """Licence terms; the provider and the dataset come from the route."""
 
-    purposes: list[str] = Field(description="pre-training, fine-tuning, evaluation, retrieval")
-    term_start: str = Field(description="First day (ISO date)")
-    term_end: str = Field(description="Last day (ISO date, inclusive)")
-    territory: list[str] = Field(default=["KR"], description="Countries of allowed pools")
-    model_release: str = Field(default="internal-only",
-                               description="internal-only, research-release, commercial-release")
-    price: dict[str, str] = Field(description="{basis: per-gb|per-million-tokens|flat, amount}")
-    attribution: str = ""
+    purposes: list[Text] = Field(description="pre-training, fine-tuning, evaluation, retrieval")
+    term_start: Day = Field(description="First day (ISO date)")
+    term_end: Day = Field(description="Last day (ISO date, inclusive)")
+    territory: list[Text] = Field(default=["KR"], description="Countries of allowed pools")
+    model_release: Text = Field(default="internal-only",
+                                description="internal-only, research-release, commercial-release")
+    price: PriceIn
+    attribution: Text = Field(default="", max_length=2000)
     exclusive: bool = False
-    chase_waiver_days: int = Field(default=0, ge=0)
-    agreement_days: int | None = Field(default=None, ge=1)
-    offered_to: str | None = None
-    output_policy: str = Field(default="withhold", description=(
+    chase_waiver_days: int = Field(default=0, ge=0, le=3660)
+    agreement_days: int | None = Field(default=None, ge=1, le=36600)
+    offered_to: Text | None = None
+    output_policy: Text = Field(default="withhold", description=(
         "withhold or redact: what happens to a job's log or output that reproduces the "
         "dataset's records (the strictest of a job's agreements applies)"))
 
@@ -353,8 +416,8 @@ class OfferOut(BaseModel):
 
 
 class AcceptIn(Strict):
-    purpose: str = Field(description="What the data will be used for")
-    org_id: str | None = Field(default=None, description="Accepting organisation (default: "
+    purpose: Text = Field(description="What the data will be used for")
+    org_id: Text | None = Field(default=None, description="Accepting organisation (default: "
                                "the caller's)")
 
 

@@ -158,7 +158,11 @@ def parse_duration_s(value: object, field_name: str = "max_duration") -> int:
     match = DURATION_RE.match(str(value)) if isinstance(value, int | float | str) else None
     if match is None or isinstance(value, bool):
         raise InputError(f"'{value}' is not a duration like 90s, 30m, 2h or 1d", field=field_name)
-    seconds = int(float(match.group(1)) * _UNIT_S[match.group(2)])
+    seconds_f = float(match.group(1)) * _UNIT_S[match.group(2)]
+    if not seconds_f < 2**53:  # inf or beyond exact: no job runs 285 million years
+        raise InputError(f"'{_shown(str(value))[:40]}' is far too long a duration",
+                         field=field_name)
+    seconds = int(seconds_f)
     if seconds < 1:
         raise InputError("must be at least 1 second", field=field_name)
     return seconds

@@ -5,6 +5,12 @@ Parquet (a string column, read a batch of rows at a time).
 Memory stays bounded by the longest record (or one Parquet batch): files are read line by line
 through a decoding stream. Bad input raises :class:`InputError` naming the file, the line (for
 Parquet: the row, 1-based) and the field.
+
+Hostile files are bounded too (a 254 KiB gzip of one 250 MB line once took a server to 12 GB):
+a record or line longer than ``max_record_chars`` (:data:`MAX_RECORD_CHARS`) is refused on the
+line where it passes the limit, before the rest of it is decompressed, and a compressed file
+that expands more than :data:`MAX_EXPANSION` times (after its first :data:`FREE_EXPANSION_BYTES`)
+is refused as a compression bomb.
 """
 
 from __future__ import annotations
@@ -32,6 +38,42 @@ from aicenter.domain.errors import InputError
 _GZIP_MAGIC = b"\x1f\x8b"
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 _COMPRESSED_SUFFIXES = (".gz", ".gzip", ".zst", ".zstd")
+MAX_RECORD_CHARS = 16 << 20
+"""Longest record (line, CSV field, Parquet value) a reader accepts, in characters."""
+MAX_EXPANSION = 200
+"""Most a compressed file may expand, decompressed bytes per compressed byte read (text
+compresses 3-10 times; long runs of one byte, a thousand)."""
+FREE_EXPANSION_BYTES = 64 << 20
+"""Decompressed bytes allowed whatever the ratio (small, repetitive files are fine)."""
+
+
+class _ExpansionGuard(io.RawIOBase):
+    """A decompressing stream that counts what it yields and refuses to expand more than
+    ``max_ratio`` times the compressed bytes read from ``raw`` (after ``free_bytes``)."""
+
+    def __init__(self, inner: Any, raw: BinaryIO, path: Path, max_ratio: float,
+                 free_bytes: int) -> None:
+        super().__init__()
+        self._inner, self._raw, self._path = inner, raw, path
+        self._max_ratio, self._free = max_ratio, free_bytes
+        self.out = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        n: int = self._inner.readinto(buffer)
+        self.out += n
+        if self.out > self._free and self.out > self._max_ratio * max(1, self._raw.tell()):
+            raise InputError(
+                f"decompresses to more than {self._max_ratio:g} times its compressed size "
+                f"({self.out} bytes from {self._raw.tell()}): refused as a compression bomb",
+                file=str(self._path))
+        return n
+
+    def close(self) -> None:
+        self._inner.close()
+        super().close()
 
 
 class RecordFormat(StrEnum):
@@ -130,11 +172,15 @@ class RecordReader:
         fmt: RecordFormat | None = None,
         field: str = "text",
         keep_fields: bool = False,
+        max_record_chars: int = MAX_RECORD_CHARS,
+        max_expansion: float = MAX_EXPANSION,
     ) -> None:
         self.path = path
         self.format = fmt or format_of(path)
         self.field = field
         self.keep_fields = keep_fields
+        self.max_record_chars = max_record_chars
+        self.max_expansion = max_expansion
         try:
             self.total_bytes = path.stat().st_size
         except OSError as exc:
@@ -164,6 +210,10 @@ class RecordReader:
             binary = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
         else:
             binary = raw
+        if binary is not raw:
+            guard = _ExpansionGuard(binary, raw, self.path, self.max_expansion,
+                                    FREE_EXPANSION_BYTES)
+            binary = io.BufferedReader(guard, buffer_size=1 << 16)
         return io.TextIOWrapper(
             binary,
             encoding="utf-8",
@@ -213,33 +263,62 @@ class RecordReader:
             lines = self._line_chunks(stream, chunk_chars)
             yield from _text_batches(lines, max_records, max_chars)
 
-    @staticmethod
-    def _line_chunks(stream: IO[str], chunk_chars: int) -> Iterator[list[str]]:
+    def _line_chunks(self, stream: IO[str], chunk_chars: int) -> Iterator[list[str]]:
         """The lines of ``stream`` without their ends, about 1 MB of text at a time. A chunk
         is cut after its last line end; what follows is carried into the next chunk, and so is
-        a final "\\r", which may be the first half of a "\\r\\n"."""
+        a final "\\r", which may be the first half of a "\\r\\n". A line longer than the
+        record limit is refused before more of it is read."""
+        limit = self.max_record_chars
         carry = ""
+        done = 0  # lines yielded so far
         while chunk := stream.read(chunk_chars):
             text = carry + chunk
             end = len(text) - 1 if text.endswith("\r") else len(text)
             cut = max(text.rfind("\n", 0, end), text.rfind("\r", 0, end))
             if cut < 0:
+                if len(text) > limit + 1:
+                    raise self._too_long(done + 1)
                 carry = text
                 continue
             body, carry = text[: cut + 1], text[cut + 1 :]
             lines = _LINE_END.split(body) if "\r" in body else body.split("\n")
             lines.pop()  # the empty piece after the last line end
+            # Only the first line can hold carried text; the others fit in one chunk.
+            if len(lines[0]) > limit or (chunk_chars > limit and max(map(len, lines)) > limit):
+                raise self._too_long(done + 1 + next(
+                    i for i, line in enumerate(lines) if len(line) > limit))
+            if len(carry) > limit + 1:
+                raise self._too_long(done + len(lines) + 1)
+            done += len(lines)
             yield lines
         if carry:  # the last line has no line end, or a lone "\r"
-            yield [carry[:-1] if carry.endswith("\r") else carry]
+            last = carry[:-1] if carry.endswith("\r") else carry
+            if len(last) > limit:
+                raise self._too_long(done + 1)
+            yield [last]
+
+    def _too_long(self, line: int) -> InputError:
+        return InputError(f"a line or record longer than {self.max_record_chars} characters",
+                          file=str(self.path), line=line)
+
+    def _lines(self, stream: IO[str]) -> Iterator[str]:
+        """The lines of ``stream`` with their ends, none read beyond the record limit (a line
+        without an end is not accumulated in memory past it)."""
+        limit = self.max_record_chars
+        number = 0
+        while line := stream.readline(limit + 2):  # room for the limit and a "\r\n"
+            number += 1
+            if len(line) > limit and len(line.rstrip("\r\n")) > limit:
+                raise self._too_long(number)
+            yield line
 
     def _text(self, stream: IO[str]) -> Iterator[Record]:
-        for number, line in enumerate(stream, start=1):
+        for number, line in enumerate(self._lines(stream), start=1):
             yield Record(number - 1, number, line.rstrip("\r\n"), _NO_FIELDS)
 
     def _jsonl(self, stream: IO[str]) -> Iterator[Record]:
         index = 0
-        for number, line in enumerate(stream, start=1):
+        for number, line in enumerate(self._lines(stream), start=1):
             if not line.strip():
                 continue
             try:
@@ -262,9 +341,16 @@ class RecordReader:
             index += 1
 
     def _csv(self, stream: IO[str]) -> Iterator[Record]:
-        csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+        csv.field_size_limit(min(sys.maxsize, self.max_record_chars))
         delimiter = "\t" if ".tsv" in self.path.name.lower() else ","
-        reader = csv.DictReader(stream, delimiter=delimiter)
+        reader = csv.DictReader(self._lines(stream), delimiter=delimiter)
+        try:
+            yield from self._csv_rows(reader)
+        except csv.Error as exc:
+            raise InputError(f"not CSV: {exc}", file=str(self.path),
+                             line=reader.line_num) from exc
+
+    def _csv_rows(self, reader: csv.DictReader[str]) -> Iterator[Record]:
         if reader.fieldnames is None or self.field not in reader.fieldnames:
             raise InputError(
                 f"no such column (columns: {', '.join(reader.fieldnames or [])})",
@@ -311,6 +397,8 @@ class RecordReader:
             rows = batch.to_pylist() if self.keep_fields else None
             for position, value in enumerate(batch.column(self.field).to_pylist()):
                 text = "" if value is None else str(value)
+                if len(text) > self.max_record_chars:
+                    raise self._too_long(index + 1)
                 yield Record(index, index + 1, text, rows[position] if rows else _NO_FIELDS)
                 index += 1
             self._parquet_fraction = index / total_rows

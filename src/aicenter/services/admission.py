@@ -85,6 +85,16 @@ def limit_policy(settings: Settings) -> LimitPolicy:
         max_pids=settings.job_max_pids)
 
 
+def check_duration(spec: JobSpec, settings: Settings) -> None:
+    """Refuse a max_duration above the operator's limit: one absurd spec must fail alone,
+    and the hold it implies (chips × ratio × max_duration) must stay storable."""
+    limit_days = settings.job_max_duration_days
+    if spec.max_duration_s > limit_days * 86400:
+        raise InputError(f"{spec.max_duration_s}s is above this center's limit of "
+                         f"{limit_days:g} days (AICENTER_JOB_MAX_DURATION_DAYS)",
+                         field="max_duration")
+
+
 def _check_ids(sub: Submission) -> None:
     """Identifiers that reach the database's queries: NUL there would fail the whole batch's
     transaction on PostgreSQL instead of this one submission."""
@@ -237,6 +247,7 @@ def _admit_one(ctx: ServiceContext, tx: Tx, p: _Pending, pools: list[PoolRow],
     check_workdir(spec.workdir, p.org_id, ctx.settings.project_root,
                   reads_data=bool(spec.datasets))
     limit_policy(ctx.settings).check(spec.limits)
+    check_duration(spec, ctx.settings)
     if spec.datasets:
         from aicenter.services.dataset import admit_datasets
 

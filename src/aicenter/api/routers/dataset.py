@@ -7,8 +7,9 @@ from __future__ import annotations
 import shutil
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
 
 from aicenter.api.deps import Ctx, Who
 from aicenter.api.schemas import DatasetDetailOut, DatasetOut, DatasetReadOut, UploadOut
@@ -49,7 +50,8 @@ async def upload(
                           ] = None,
 ) -> UploadOut:
     """Upload a file as the request body (streamed to the center's disk). The upload is
-    checked before the body is read, then queued: the center ingests it in the background
+    checked before the body is read (token, permission, name, licence, format, size: 413
+    over the limit), then queued: the center ingests it in the background
     (resuming after a crash); follow it with ``GET /uploads/{id}``."""
     safe = filename.replace("/", "_").replace("\\", "_").lstrip(".")
     if not safe:
@@ -61,12 +63,16 @@ async def upload(
     folder = uploads.upload_folder(ctx, upload_id)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / safe
-    try:
+    try:  # cut off, too large or refused: nothing of it is kept (file, row or queue entry)
         with path.open("wb") as f:
             async for chunk in request.stream():
                 f.write(chunk)
         row = await run_in_threadpool(uploads.accept, ctx, who, upload_id, upload_request,
                                       path)
+    except ClientDisconnect:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise HTTPException(400, "the upload was cut off before its end; nothing was "
+                                 "kept") from None
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise

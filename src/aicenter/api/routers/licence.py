@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from fastapi.responses import PlainTextResponse
 
 from aicenter.api.deps import Ctx, Who
 from aicenter.api.schemas import (
     AcceptIn,
     AgreementOut,
+    Month,
     OfferIn,
     OfferOut,
     RoyaltyStatementOut,
@@ -42,7 +43,7 @@ def agreement_out(a: Agreement) -> AgreementOut:
 @router.post("/datasets/{dataset_id}/offers", status_code=201)
 def create_offer(dataset_id: str, body: OfferIn, ctx: Ctx, who: Who) -> OfferOut:
     """The dataset's provider offers it on these terms."""
-    return offer_out(svc.create_offer(ctx, who, dataset_id, body.model_dump()))
+    return offer_out(svc.create_offer(ctx, who, dataset_id, body.model_dump(mode="json")))
 
 
 @router.get("/offers")
@@ -97,7 +98,8 @@ def show_withheld(job_id: str, ctx: Ctx, who: Who) -> WithheldOut:
 
 
 @router.get("/orgs/{org_id}/royalty-statements/{month}")
-def royalty_statement(org_id: str, month: str, ctx: Ctx, who: Who) -> RoyaltyStatementOut:
+def royalty_statement(org_id: str, month: Annotated[Month, Path(description="YYYY-MM")],
+                      ctx: Ctx, who: Who) -> RoyaltyStatementOut:
     """A provider's monthly royalty statement, from the ledger and rebuilt from the audit log."""
     pair = royalty_svc.statement(ctx, who, org_id, month)
     return RoyaltyStatementOut(provider_id=org_id, month=month, ledger=pair.ledger.to_dict(),

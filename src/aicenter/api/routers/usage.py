@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
 
 from aicenter.api.convert import statement_out, usage_out
 from aicenter.api.deps import Ctx, Who
-from aicenter.api.schemas import StatementOut, UsageOut
+from aicenter.api.schemas import Month, StatementOut, UsageOut
 from aicenter.services import statement as svc
 
 router = APIRouter(tags=["usage"])
@@ -14,12 +16,14 @@ router = APIRouter(tags=["usage"])
 
 @router.get("/usage")
 def list_usage(ctx: Ctx, who: Who, org_id: str | None = None, job_id: str | None = None,
-               month: str | None = None) -> list[UsageOut]:
+               month: Annotated[Month | None, Query(description="YYYY-MM")] = None
+               ) -> list[UsageOut]:
     """Usage records (per job per metering interval)."""
     return [usage_out(r) for r in svc.list_usage(ctx, who, org_id, job_id, month)]
 
 
 @router.get("/orgs/{org_id}/statements/{month}")
-def statement(org_id: str, month: str, ctx: Ctx, who: Who) -> StatementOut:
+def statement(org_id: str, month: Annotated[Month, Path(description="YYYY-MM")], ctx: Ctx,
+              who: Who) -> StatementOut:
     """The monthly statement: usage by chip type, market value, payable and subsidy."""
     return statement_out(svc.statement(ctx, who, org_id, month))
