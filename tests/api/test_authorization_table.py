@@ -65,6 +65,10 @@ TABLE: dict[tuple[str, str], tuple[set[str], Request]] = {
     ("POST", "/api/v1/orgs/{org_id}/people"): ({"operator", "org-admin"}, _body(
         "/api/v1/orgs/{org}/people",
         lambda w: {"name": "N", "email": "new@a.kr", "role": "member"})),
+    ("PUT", "/api/v1/orgs/{org_id}/priorities/{priority_class}"): (
+        {"operator"}, _path("/api/v1/orgs/{org}/priorities/chase-team")),
+    ("DELETE", "/api/v1/orgs/{org_id}/priorities/{priority_class}"): (
+        {"operator"}, _path("/api/v1/orgs/{org}/priorities/best-effort")),
     ("GET", "/api/v1/orgs/{org_id}/people"): (OWN, _path("/api/v1/orgs/{org}/people")),
     ("POST", "/api/v1/people/{person_id}/tokens"): ({"operator", "org-admin"}, _body(
         "/api/v1/people/{target}/tokens", lambda w: {"name": "t"})),
@@ -94,8 +98,8 @@ TABLE: dict[tuple[str, str], tuple[set[str], Request]] = {
     ("POST", "/api/v1/applications/{application_id}/reviews"): ({"operator"}, _body(
         "/api/v1/applications/{app}/reviews",
         lambda w: {"impact": 5, "readiness": 5, "ecosystem": 5})),
-    ("POST", "/api/v1/applications/{application_id}/reject"): (
-        {"operator"}, _path("/api/v1/applications/{app}/reject")),
+    ("POST", "/api/v1/applications/{application_id}/reject"): ({"operator"}, _body(
+        "/api/v1/applications/{app}/reject", lambda w: {"reason": "out of scope"})),
     ("POST", "/api/v1/grants"): ({"operator"}, _body(
         "/api/v1/grants", lambda w: {"application_id": w.ids["app"], "budget_h100e_h": "5"})),
     ("GET", "/api/v1/grants"): (ALL, _path("/api/v1/grants")),
@@ -176,9 +180,11 @@ def build_world(ctx: ServiceContext) -> World:
                                         frozenset({Scope.READ}), None)[0]
     granted = program_svc.apply(ctx, op, call.id, a.id, "g", {"nvidia-h100-sxm": 8}, 3,
                                 Decimal(100))
+    program_svc.review(ctx, op, granted.id, 7, 7, 7)
     grant = grant_svc.award(ctx, op, granted.id, Decimal(100))
     pending = program_svc.apply(ctx, op, call.id, a.id, "p", {"nvidia-h100-sxm": 8}, 3,
                                 Decimal(10))
+    program_svc.review(ctx, op, pending.id, 6, 6, 6)
     member = everyone["member"]
     spec = parse_job_spec("name: j\ncommand: 'true'\nresources: [{chip: nvidia-h100-sxm, "
                           "count: 1}]\nmax_duration: 60s\n")

@@ -118,6 +118,7 @@ def test_two_workers_one_loop_and_takeover(tmp_path: Path, pg_url: str) -> None:
             call = op.open_call("call", ["university"], {"nvidia-h100-sxm": 64})
             org = op.create_org("Uni", "university")
             app = op.apply(call.id, "x", {"nvidia-h100-sxm": 2}, 1, 20, org_id=org.id)
+            op.review(app.id, 7, 7, 7)
             op.award_grant(app.id, 20)
             first = op.submit_job({**JOB, "name": "first"}, org_id=org.id)
             done = op.wait_for_job(first.id, 60)

@@ -56,6 +56,7 @@ def test_exchange_through_the_cli(server: str, cli, tmp_path: Path,  # type: ign
         publisher_token = op.create_token(publisher.id, "cli").secret
         student_token = op.create_token(student.id, "cli").secret
         app = op.apply(call.id, "llm", {"nvidia-h100-sxm": 8}, 3, 10, org_id=uni.id)
+        op.review(app.id, 7, 7, 7)
         op.award_grant(app.id, 10)
     source = tmp_path / "articles.jsonl"
     _articles(source, 30)

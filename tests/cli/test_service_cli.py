@@ -60,6 +60,7 @@ def test_job_lifecycle_through_the_cli(server: str, cli, tmp_path: Path,  # type
         person = op.add_person(org.id, "Yoon", "yoon@sme.kr", "member")
         token = op.create_token(person.id, "cli").secret
         app = op.apply(call.id, "fine-tune", {"nvidia-h100-sxm": 8}, 3, 10, org_id=org.id)
+        op.review(app.id, 7, 7, 7)
         grant = op.award_grant(app.id, 10)
     monkeypatch.setenv("AICENTER_TOKEN", token or "")
     spec = tmp_path / "job.yaml"

@@ -156,6 +156,7 @@ def seed_center(ctx, operator, *, org_class="sme", budget="100", chips=None,  # 
     member = Caller(org_svc.add_person(ctx, operator, org.id, "M",
                                        f"m{secrets.token_hex(3)}@x.kr", Role.MEMBER))
     app = program_svc.apply(ctx, member, call.id, org.id, "LLM", chips, 6, Decimal(budget))
+    program_svc.review(ctx, operator, app.id, 7, 7, 7)
     grant = grant_svc.award(ctx, operator, app.id, Decimal(budget))
     return org, member, grant
 

@@ -200,6 +200,8 @@ def test_chase_team_job_preempts_a_best_effort_job(live) -> None:  # type: ignor
 
     hog = replace(spec(sleep=3), resources=(replace(spec().resources[0], count=8),),
                   priority=PriorityClass.BEST_EFFORT)
+    with ctx.db.transaction() as tx:  # the operator entitles the organisation to chase-team
+        tx.orgs.entitle(member.org_id, PriorityClass.CHASE_TEAM, ctx.clock.now())
     low, _ = job_svc.submit(ctx, member, hog)
     run_until(ctx, low.id, {JobStatus.RUNNING})
     urgent, _ = job_svc.submit(ctx, member, replace(spec(sleep=1),

@@ -14,6 +14,7 @@ from aicenter.ledger import H100E
 from aicenter.policy import PermissionDeniedError
 from aicenter.services import grant as grant_svc
 from aicenter.services import org as org_svc
+from aicenter.services import pool as pool_svc
 from aicenter.services import program as svc
 from aicenter.services.context import Caller, ServiceContext
 from aicenter.services.errors import ConflictError
@@ -75,8 +76,9 @@ def test_reviews_rank_with_regional_bonus_and_concentration_penalty(
     assert [r.application.id for r in ranked] == [b.id, a.id]
     assert ranked[0].score == pytest.approx(7.0) and ranked[1].score == pytest.approx(6.0)
     # Seoul already holds the whole call: share 1 > 0.2 costs the full penalty
-    grant_svc.award(ctx, operator, svc.apply(ctx, operator, call.id, seoul.id, "c",
-                                             {"nvidia-h200": 8}, 6, Decimal(10)).id, Decimal(10))
+    pool_svc.add_pool(ctx, operator, "nvidia-h200", 8)
+    c = svc.apply(ctx, operator, call.id, seoul.id, "c", {"nvidia-h200": 8}, 6, Decimal(10))
+    grant_svc.award(ctx, operator, c.id, Decimal(10), without_review="renewal of a prior grant")
     ranked = {r.application.id: r for r in svc.ranking(ctx, operator, call.id)}
     assert ranked[a.id].org_share_of_call == 1.0
     assert ranked[a.id].score == pytest.approx(6.0 - 2.0)

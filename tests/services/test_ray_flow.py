@@ -120,6 +120,7 @@ def test_cli_job_on_ray(ray_address: str, tmp_path: Path, cli,  # type: ignore[n
             admin = op.add_person(org.id, "Lim", "lim@rs.kr", "org-admin")
             token = op.create_token(admin.id, "cli").secret or ""
             app = op.apply(call.id, "x", {"nvidia-h100-sxm": 8}, 1, 10, org_id=org.id)
+            op.review(app.id, 7, 7, 7)
             grant = op.award_grant(app.id, 10)
         monkeypatch.setenv("AICENTER_TOKEN", token)
         spec = tmp_path / "job.yaml"

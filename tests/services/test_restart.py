@@ -46,6 +46,7 @@ def test_kill_9_then_restart_loses_and_doubles_nothing(tmp_path: Path,
             call = op.open_call("call", ["university"], {"nvidia-h100-sxm": 256})
             org = op.create_org("Uni", "university")
             app = op.apply(call.id, "x", {"nvidia-h100-sxm": 8}, 1, 50, org_id=org.id)
+            op.review(app.id, 7, 7, 7)
             grant = op.award_grant(app.id, 50)
             command = f"echo start; sleep {SLEEP_S}; echo end"
             jobs = [op.submit_job({"name": f"j{i}", "command": command, "max_duration": "1m",

@@ -77,6 +77,7 @@ def center(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Center]:
                                          Role.MEMBER))
     app_b = program_svc.apply(ctx, member_b, call.id, org_b.id, "robots",
                               {"nvidia-h100-sxm": 8}, 6, Decimal(100))
+    program_svc.review(ctx, operator, app_b.id, 7, 7, 7)
     grant_b = grant_svc.award(ctx, operator, app_b.id, Decimal(100))
     jobs = {
         "a_done": submit(ctx, member_a, "alpha-done",

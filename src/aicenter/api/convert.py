@@ -30,14 +30,16 @@ def call_out(c: Call) -> CallOut:
         payable_fraction={k.value: str(v) for k, v in rule.payable_fraction.items()},
         chase_team_priority=c.chase_team_priority, regional_bonus=c.regional_bonus,
         concentration_threshold=c.concentration_threshold,
-        concentration_penalty=c.concentration_penalty, opened_at=c.opened_at)
+        concentration_penalty=c.concentration_penalty, opened_at=c.opened_at,
+        budget_h100e_h=None if c.budget_h100e_h is None else str(c.budget_h100e_h))
 
 
 def application_out(a: Application) -> ApplicationOut:
     return ApplicationOut(id=a.id, call_id=a.call_id, org_id=a.org_id, title=a.title,
                           chips=dict(a.chips), months=a.months,
                           requested_h100e_h=str(a.requested_h100e_h), plan=dict(a.plan),
-                          status=a.status.value, created_at=a.created_at)
+                          status=a.status.value, created_at=a.created_at,
+                          decision_reason=a.decision_reason)
 
 
 def grant_out(v: GrantView) -> GrantOut:
@@ -47,7 +49,8 @@ def grant_out(v: GrantView) -> GrantOut:
                     budget_h100e_h=str(g.budget_h100e_h),
                     available_h100e_h=str(v.available_h100e_h),
                     held_h100e_h=str(v.held_h100e_h), used_h100e_h=str(v.used_h100e_h),
-                    chip_ids=sorted(g.chip_ids), starts_at=g.starts_at, ends_at=g.ends_at,
+                    chip_ids=sorted(g.chip_ids), chip_counts=dict(g.chip_counts),
+                    review_waiver=g.review_waiver, starts_at=g.starts_at, ends_at=g.ends_at,
                     last_used_at=g.last_used_at, reclaim_notice_at=g.reclaim_notice_at)
 
 

@@ -84,11 +84,14 @@ class OrgOut(BaseModel):
     chase_team: bool
     region: str
     created_at: datetime
+    priority_classes: list[str] = Field(
+        default_factory=list, description="Job priority classes the operator entitled it to")
 
     @staticmethod
     def of(org: Organisation) -> OrgOut:
         return OrgOut(id=org.id, name=org.name, org_class=org.org_class,
-                      chase_team=org.chase_team, region=org.region, created_at=org.created_at)
+                      chase_team=org.chase_team, region=org.region, created_at=org.created_at,
+                      priority_classes=sorted(c.value for c in org.priority_classes))
 
 
 class PersonIn(Strict):
@@ -178,6 +181,8 @@ class CallIn(Strict):
     regional_bonus: float = Field(default=1.0, ge=0, le=10)
     concentration_threshold: float = Field(default=0.2, gt=0, le=1)
     concentration_penalty: float = Field(default=2.0, ge=0, le=10)
+    budget_h100e_h: Decimal | None = Field(
+        default=None, gt=0, le=10**12, description="Total h100e-hours the call may award")
 
 
 class CallOut(BaseModel):
@@ -195,6 +200,7 @@ class CallOut(BaseModel):
     concentration_threshold: float
     concentration_penalty: float
     opened_at: datetime
+    budget_h100e_h: str | None = None
 
 
 class ApplicationIn(Strict):
@@ -218,6 +224,12 @@ class ApplicationOut(BaseModel):
     plan: dict[str, Any]
     status: str
     created_at: datetime | None
+    decision_reason: str | None = None
+
+
+class RejectIn(Strict):
+    reason: Text = Field(min_length=1, max_length=2000,
+                        description="Why, as the organisation will read it")
 
 
 class ReviewIn(Strict):
@@ -263,6 +275,9 @@ class GrantOut(BaseModel):
     held_h100e_h: str
     used_h100e_h: str
     chip_ids: list[str]
+    chip_counts: dict[str, int] = Field(
+        default_factory=dict, description="Chips of each type its jobs may hold at once")
+    review_waiver: str | None = None
     starts_at: datetime
     ends_at: datetime
     last_used_at: datetime

@@ -49,14 +49,18 @@ def open_call(
     eligible: Annotated[list[str] | None, typer.Option(help="Eligible class (repeat); "
                                                        "default all tenant classes")] = None,
     max_months: Annotated[int, typer.Option(help="Longest grant")] = 12,
+    budget_h100e_hours: Annotated[float | None, typer.Option(
+        "--budget-h100e-hours", help="Total H100-equivalent hours the call may award")] = None,
     fmt: Fmt = TableFormat.TABLE,
 ) -> None:
     """Open a call (operators)."""
     classes = eligible or ["university", "research-institute", "startup", "youth-startup",
                            "sme", "enterprise", "public-agency"]
+    options: dict[str, object] = {"max_months": max_months}
+    if budget_h100e_hours is not None:
+        options["budget_h100e_h"] = str(budget_h100e_hours)
     with client() as c:
-        print_record(row(c.open_call(name, classes, _chips(cap, "cap"), max_months=max_months)),
-                     fmt)
+        print_record(row(c.open_call(name, classes, _chips(cap, "cap"), **options)), fmt)
 
 
 @app.command("close")
@@ -87,7 +91,8 @@ def applications(call_id: str, fmt: Fmt = TableFormat.TABLE) -> None:
     """Applications to a call you may see."""
     with client() as c:
         print_rows([row(a) for a in c.list_applications(call_id)], fmt,
-                   ["id", "org_id", "title", "chips", "months", "requested_h100e_h", "status"])
+                   ["id", "org_id", "title", "chips", "months", "requested_h100e_h", "status",
+                    "decision_reason"])
 
 
 @app.command("review")
@@ -101,6 +106,17 @@ def review(
     """Score an application."""
     with client() as c:
         print_record(row(c.review(application_id, impact, readiness, ecosystem)), fmt)
+
+
+@app.command("reject")
+def reject(
+    application_id: str,
+    reason: Annotated[str, typer.Option(help="Why, as the organisation will read it")],
+    fmt: Fmt = TableFormat.TABLE,
+) -> None:
+    """Turn an application down (operators); it cannot be awarded afterwards."""
+    with client() as c:
+        print_record(row(c.reject_application(application_id, reason)), fmt)
 
 
 @app.command("ranking")

@@ -38,11 +38,17 @@ def award(
     application_id: str,
     h100e_hours: Annotated[float, typer.Option(help="Budget in H100-equivalent hours")],
     months: Annotated[int | None, typer.Option(help="Period (default as applied)")] = None,
+    without_review: Annotated[str | None, typer.Option(
+        "--without-review", metavar="REASON",
+        help="Award an application nobody reviewed, for this reason (kept on the grant)")
+    ] = None,
     fmt: Fmt = TableFormat.TABLE,
 ) -> None:
-    """Grant an application a budget (operators)."""
+    """Grant an application a budget (operators): at most what it asked for, within the
+    call's remaining budget and the pools' capacity; reviewed unless --without-review."""
     with client() as c:
-        print_record(row(c.award_grant(application_id, h100e_hours, months=months)), fmt)
+        print_record(row(c.award_grant(application_id, h100e_hours, months=months,
+                                       without_review=without_review)), fmt)
 
 
 @app.command("reclaim")

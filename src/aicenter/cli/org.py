@@ -12,7 +12,8 @@ from aicenter.cli.output import TableFormat, print_record, print_rows
 app = typer.Typer(help="Organisations, people and API tokens.", no_args_is_help=True)
 
 Fmt = Annotated[TableFormat, typer.Option("--format", help="table or json")]
-ORG_COLUMNS = ["id", "name", "org_class", "chase_team", "region"]
+ORG_COLUMNS = ["id", "name", "org_class", "chase_team", "region", "priority_classes"]
+Priority = Annotated[str, typer.Option("--priority", help="chase-team, normal or best-effort")]
 
 
 @app.command("list")
@@ -43,6 +44,21 @@ def create(
     with client() as c:
         print_record(row(c.create_org(name, org_class, chase_team=chase_team, region=region)),
                      fmt)
+
+
+@app.command("entitle")
+def entitle(org_id: str, priority: Priority, fmt: Fmt = TableFormat.TABLE) -> None:
+    """Entitle an organisation to a job priority class (operators)."""
+    with client() as c:
+        print_record(row(c.entitle(org_id, priority)), fmt)
+
+
+@app.command("revoke")
+def revoke(org_id: str, priority: Priority, fmt: Fmt = TableFormat.TABLE) -> None:
+    """Take a job priority class back from an organisation (operators); its jobs already
+    admitted keep it."""
+    with client() as c:
+        print_record(row(c.revoke_priority(org_id, priority)), fmt)
 
 
 @app.command("people")

@@ -134,6 +134,14 @@ class Client:
     def get_org(self, org_id: str) -> OrgOut:
         return self._one(OrgOut, "GET", f"/orgs/{org_id}")
 
+    def entitle(self, org_id: str, priority_class: str) -> OrgOut:
+        """Entitle an organisation to a job priority class (operators)."""
+        return self._one(OrgOut, "PUT", f"/orgs/{org_id}/priorities/{priority_class}")
+
+    def revoke_priority(self, org_id: str, priority_class: str) -> OrgOut:
+        """Take a job priority class back from an organisation (operators)."""
+        return self._one(OrgOut, "DELETE", f"/orgs/{org_id}/priorities/{priority_class}")
+
     def add_person(self, org_id: str, name: str, email: str, role: str) -> PersonOut:
         return self._one(PersonOut, "POST", f"/orgs/{org_id}/people",
                          json={"name": name, "email": email, "role": role})
@@ -201,10 +209,17 @@ class Client:
         return self._many(RankedOut, "GET", f"/calls/{call_id}/ranking")
 
     def award_grant(self, application_id: str, budget_h100e_h: float | str, *,
-                    months: int | None = None, chip_ids: list[str] | None = None) -> GrantOut:
+                    months: int | None = None, chip_ids: list[str] | None = None,
+                    without_review: str | None = None) -> GrantOut:
+        """Award a grant; ``without_review`` (the reason) for an application nobody
+        reviewed."""
         body = {"application_id": application_id, "budget_h100e_h": str(budget_h100e_h),
-                "months": months, "chip_ids": chip_ids}
+                "months": months, "chip_ids": chip_ids, "without_review": without_review}
         return self._one(GrantOut, "POST", "/grants", json=body)
+
+    def reject_application(self, application_id: str, reason: str) -> ApplicationOut:
+        return self._one(ApplicationOut, "POST", f"/applications/{application_id}/reject",
+                         json={"reason": reason})
 
     def list_grants(self, org_id: str | None = None) -> list[GrantOut]:
         return self._many(GrantOut, "GET", "/grants",

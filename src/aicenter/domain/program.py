@@ -82,7 +82,8 @@ class PriceRule:
 
 @dataclass(frozen=True, slots=True)
 class Call:
-    """An allocation call: who may apply, caps per project and the price rule."""
+    """An allocation call: who may apply, caps per project, the price rule and optionally
+    the total h100e-hours it may award."""
 
     id: str
     name: str
@@ -97,6 +98,8 @@ class Call:
     status: CallStatus
     opened_at: datetime
     closes_at: datetime | None
+    budget_h100e_h: Decimal | None = None
+    """The most h100e-hours the call awards in all (None: no total, only the pools' limit)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +116,8 @@ class Application:
     plan: Mapping[str, object] = field(default_factory=dict)
     status: ApplicationStatus = ApplicationStatus.SUBMITTED
     created_at: datetime | None = None
+    decision_reason: str | None = None
+    """Why it was rejected (None while submitted or once granted)."""
 
 
 @dataclass(frozen=True, slots=True)

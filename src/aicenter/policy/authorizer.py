@@ -29,6 +29,7 @@ WRITE_ACTIONS = frozenset({
     "org:create", "person:create", "token:create", "token:revoke", "call:open", "call:close",
     "application:create", "application:review", "grant:award", "grant:reclaim", "job:submit",
     "job:cancel", "pool:create", "dataset:upload", "licence:offer", "licence:accept",
+    "job:priority", "org:entitle",
 })
 
 
@@ -46,6 +47,8 @@ class Resource:
     owner_id: str | None = None
     provider_org_id: str | None = None
     """For agreements: the data provider's organisation (a second party that may read it)."""
+    org_priorities: frozenset[str] | None = None
+    """For ``job:priority``: the priority classes the owning organisation is entitled to."""
 
 
 def _ref(type_: str, id_: str) -> dict[str, Any]:
@@ -90,6 +93,10 @@ class Authorizer:
             {"uid": {"type": resource.type, "id": resource.id}, "attrs": resource_attrs,
              "parents": []},
         ]
+        if resource.org_id is not None and resource.org_priorities is not None:
+            entities.append({"uid": {"type": "Org", "id": resource.org_id}, "parents": [],
+                             "attrs": {"priorities": [_ref("PriorityClass", c)
+                                                      for c in sorted(resource.org_priorities)]}})
         request = {
             "principal": {"type": "User", "id": person_id},
             "action": {"type": "Action", "id": action},

@@ -19,7 +19,11 @@ Everything a backend would refuse is refused here, with HTTP 422 naming the fiel
 no job is admitted that could never launch: the spec's own checks
 (:func:`aicenter.domain.job.spec_from_mapping`), a workdir outside the job's own area
 (:func:`aicenter.domain.job.check_workdir`), limits above the operator's caps
-(:func:`limit_policy`), and identifiers the database cannot store (NUL).
+(:func:`limit_policy`), identifiers the database cannot store (NUL), and alternatives asking
+more chips of a type than the grant records for that type (``resources[i].count``; the job is
+refused if no alternative fits). A priority class the organisation is not entitled to is
+refused with HTTP 403: the Cedar policies decide (``job:priority``), from the classes the
+operator granted the organisation.
 
 Per submission the database sees ~10/N statements instead of ~10 (N = batch size), which is
 what lets one server sustain hundreds of submissions a second on PostgreSQL.
@@ -36,11 +40,11 @@ from sqlalchemy.exc import IntegrityError
 
 from aicenter.domain.errors import AicenterError, InputError, NotFoundError
 from aicenter.domain.grant import Grant
-from aicenter.domain.job import Job, JobSpec, JobStatus, check_workdir
+from aicenter.domain.job import Job, JobSpec, JobStatus, PriorityClass, check_workdir
 from aicenter.domain.limits import GIB, LimitPolicy
 from aicenter.domain.token import hash_token
 from aicenter.ledger import H100E, accounts, hold_transaction
-from aicenter.policy import Resource
+from aicenter.policy import PermissionDeniedError, Resource
 from aicenter.services.context import Caller, ServiceContext, new_id
 from aicenter.services.errors import AuthenticationError, BudgetExceededError, ConflictError
 from aicenter.services.org import caller_of
@@ -50,10 +54,11 @@ from aicenter.storage.repositories.pool import PoolRow
 
 
 def hold_for(ctx: ServiceContext, spec: JobSpec, grant: Grant | None = None) -> Decimal:
-    """The most the job can cost in h100e-hours, over the alternatives the grant covers."""
+    """The most the job can cost in h100e-hours, over the alternatives the grant allows (chip
+    type covered, count within the grant's count for that type)."""
     worst = Decimal(0)
     for alt in spec.resources:
-        if grant is not None and not grant.covers(alt.chip):
+        if grant is not None and not grant.allows(alt.chip, alt.count):
             continue
         ratio = Decimal(str(ctx.performance.ratio(alt.chip, spec.workload)))
         worst = max(worst, alt.count * ratio * spec.max_duration_s / Decimal(3600))
@@ -211,6 +216,7 @@ def _admit_batch(ctx: ServiceContext, subs: Sequence[Submission]) -> list[Outcom
         existing: dict[tuple[str, str], Job] = tx.jobs.by_idempotency_keys(keys)
         pools: list[PoolRow] = tx.pools.list() if pending else []
         pool_chips = {pool.chip_id for pool in pools}
+        entitled = tx.orgs.priorities_of({p.org_id for p in pending})
         locked: list[Grant] = tx.grants.lock_for(
             {p.org_id for p in pending}, {p.sub.grant_id for p in pending if p.sub.grant_id})
         balance = tx.ledger.balances_of({accounts.grant(g.id) for g in locked}, H100E)
@@ -222,6 +228,8 @@ def _admit_batch(ctx: ServiceContext, subs: Sequence[Submission]) -> list[Outcom
                 outcomes[p.index] = Admitted(existing[key], False)
                 continue
             try:
+                check_priority(ctx, p.caller, p.org_id, p.sub.spec.priority,
+                               entitled.get(p.org_id))
                 job = _admit_one(ctx, tx, p, pools, pool_chips, grants, balance, now)
             except AicenterError as exc:
                 outcomes[p.index] = exc
@@ -257,8 +265,7 @@ def _admit_one(ctx: ServiceContext, tx: Tx, p: _Pending, pools: list[PoolRow],
     grant = _choose_grant(p, spec, grants, now)
     hold = hold_for(ctx, spec, grant)
     if hold <= 0:
-        raise InputError(f"grant {grant.id} covers none of the requested chips "
-                         f"({', '.join(sorted(grant.chip_ids))})", field="resources")
+        _refuse_alternatives(spec, grant)
     account = accounts.grant(grant.id)
     if balance[account] < hold:
         raise BudgetExceededError(
@@ -269,10 +276,39 @@ def _admit_one(ctx: ServiceContext, tx: Tx, p: _Pending, pools: list[PoolRow],
                p.sub.idempotency_key, hold, now)
 
 
+def check_priority(ctx: ServiceContext, caller: Caller, org_id: str, cls: PriorityClass,
+                   entitled: frozenset[PriorityClass] | None) -> None:
+    """403 unless the Cedar policies let a job of ``org_id`` run at ``cls``: they do when
+    the organisation holds the class (``entitled``, None for an unknown organisation)."""
+    if entitled is None:
+        raise NotFoundError(f"organisation {org_id} not found")
+    resource = Resource("PriorityClass", cls.value, org_id,
+                        org_priorities=frozenset(c.value for c in entitled))
+    if not ctx.authz.allowed(caller.person, "job:priority", resource,
+                             can_write=caller.can_write):
+        raise PermissionDeniedError(
+            f"organisation {org_id} is not entitled to priority class {cls.value} (it holds "
+            f"{', '.join(sorted(c.value for c in entitled)) or 'none'}); the operator grants "
+            f"it with `aicenter org entitle {org_id} --priority {cls.value}`")
+
+
+def _refuse_alternatives(spec: JobSpec, grant: Grant) -> None:
+    """No alternative fits the grant: 422 naming the first one asking too many chips, else
+    the chip types the grant covers."""
+    for i, alt in enumerate(spec.resources):
+        limit = grant.chip_limit(alt.chip)
+        if grant.covers(alt.chip) and limit is not None and alt.count > limit:
+            raise InputError(f"grant {grant.id} allows at most {limit} × {alt.chip} at once "
+                             f"(the count its application asked for); this alternative asks "
+                             f"{alt.count}", field=f"resources[{i}].count")
+    raise InputError(f"grant {grant.id} covers none of the requested chips "
+                     f"({', '.join(sorted(grant.chip_ids))})", field="resources")
+
+
 def _choose_grant(p: _Pending, spec: JobSpec, grants: list[Grant], now: datetime) -> Grant:
     """The named grant (it must be the organisation's and active), else the organisation's
-    earliest-starting active grant covering one of the requested chips (``grants`` are in
-    that order)."""
+    earliest-starting active grant allowing one of the alternatives (chip type and count),
+    else its earliest covering one of the chip types (``grants`` are in start order)."""
     if p.sub.grant_id is not None:
         named = next((g for g in grants if g.id == p.sub.grant_id), None)
         if named is None or named.org_id != p.org_id:
@@ -283,9 +319,12 @@ def _choose_grant(p: _Pending, spec: JobSpec, grants: list[Grant], now: datetime
                                 f"period")
         return named
     chips = {a.chip for a in spec.resources}
-    for grant in grants:
-        if grant.org_id == p.org_id and grant.active_at(now) and \
-                any(grant.covers(c) for c in chips):
+    usable = [g for g in grants if g.org_id == p.org_id and g.active_at(now)
+              and any(g.covers(c) for c in chips)]
+    for grant in usable:
+        if any(grant.allows(a.chip, a.count) for a in spec.resources):
             return grant
+    if usable:
+        return usable[0]
     raise ConflictError(f"organisation {p.org_id} has no active grant covering "
                         f"{', '.join(sorted(chips))}; apply to a call first")

@@ -7,8 +7,8 @@ from datetime import timedelta
 from decimal import Decimal
 
 from aicenter.domain.errors import InputError, NotFoundError
-from aicenter.domain.grant import Grant, GrantStatus, reclaim_step
-from aicenter.domain.program import ApplicationStatus
+from aicenter.domain.grant import Grant, GrantStatus, physical_capacity, reclaim_step
+from aicenter.domain.program import Application, ApplicationStatus, Call
 from aicenter.ledger import H100E, accounts, award_transaction, reclaim_transaction
 from aicenter.policy import Resource
 from aicenter.services.context import Caller, ServiceContext, new_id
@@ -37,11 +37,22 @@ def view(tx: Tx, grant: Grant) -> GrantView:
 
 
 def award(ctx: ServiceContext, caller: Caller, application_id: str, budget_h100e_h: Decimal,
-          months: int | None = None, chip_ids: frozenset[str] | None = None) -> GrantView:
-    """Grant an application a budget for a period; books the award in the ledger."""
+          months: int | None = None, chip_ids: frozenset[str] | None = None, *,
+          without_review: str | None = None) -> GrantView:
+    """Grant an application a budget for a period; books the award in the ledger.
+
+    The award must make sense (:func:`check_award`): the application reviewed (unless the
+    operator waives it, ``without_review`` being the reason, stored on the grant), the budget
+    within what it asked for, the call's remaining budget and the pools' physical capacity.
+    The grant records the chips of each type the application asked for (capped by the call's
+    per-project cap): the most its jobs may hold at once.
+    """
     caller.check(ctx, "grant:award", Resource("Grant", "new"))
     if budget_h100e_h <= 0:
         raise InputError("must be positive", field="budget_h100e_h")
+    if without_review is not None and not without_review.strip():
+        raise InputError("give the reason for awarding without a review",
+                         field="without_review")
     now = ctx.clock.now()
     with ctx.db.transaction() as tx:
         app = tx.programs.get_application(application_id, lock=True)
@@ -49,31 +60,96 @@ def award(ctx: ServiceContext, caller: Caller, application_id: str, budget_h100e
             raise NotFoundError(f"application {application_id} not found")
         if app.status is not ApplicationStatus.SUBMITTED:
             raise ConflictError(f"application {application_id} is already {app.status.value}")
-        call = tx.programs.get_call(app.call_id)
+        call = tx.programs.get_call(app.call_id, lock=True)
         period = months if months is not None else app.months
         if not 1 <= period <= call.max_months:
             raise InputError(f"{period} is outside 1..{call.max_months}", field="months")
         chips = chip_ids if chip_ids is not None else frozenset(app.chips)
-        for chip in chips:
-            ctx.catalog.get(chip)
+        counts = award_counts(ctx, call, app, chips)
         grant = Grant(new_id("grant"), call.id, app.id, app.org_id, budget_h100e_h, chips, now,
                       now + timedelta(days=DAYS_PER_MONTH * period), GrantStatus.ACTIVE, now,
-                      None)
+                      None, counts, without_review.strip() if without_review else None)
+        check_award(ctx, tx, call, app, grant)
         tx.grants.add(grant)
         tx.ledger.book(award_transaction(grant.id, call.id, budget_h100e_h, now))
         tx.programs.set_application_status(app.id, ApplicationStatus.GRANTED)
         return view(tx, grant)
 
 
-def reject(ctx: ServiceContext, caller: Caller, application_id: str) -> None:
+def award_counts(ctx: ServiceContext, call: Call, app: Application, chips: frozenset[str]
+                 ) -> dict[str, int]:
+    """Per chip type awarded, the count the application asked for, capped by the call's
+    per-project cap; a type the application did not ask for cannot be awarded (422)."""
+    if not chips:
+        raise InputError("name at least one chip type", field="chip_ids")
+    counts = {}
+    for chip in sorted(chips):
+        ctx.catalog.get(chip)
+        if chip not in app.chips:
+            raise InputError(f"application {app.id} asked for no {chip} (it asked for "
+                             f"{', '.join(sorted(app.chips))})", field="chip_ids")
+        counts[chip] = min(app.chips[chip], call.max_chips_per_project.get(chip, app.chips[chip]))
+    return counts
+
+
+def check_award(ctx: ServiceContext, tx: Tx, call: Call, app: Application, grant: Grant
+                ) -> None:
+    """Refuse an award that does not make sense, with the figures:
+
+    * no review of the application and no waiver → 409;
+    * budget B > the h100e-hours the application asked for → 422 (``budget_h100e_h``);
+    * the call has a total budget T and B > T − A, A = awarded − reclaimed so far (minus the
+      balance of the call's ledger account) → 409;
+    * B > the headroom of the pools on the grant's chips over its period, see
+      :func:`aicenter.domain.grant.physical_capacity` → 409.
+    """
+    b = grant.budget_h100e_h
+    if grant.review_waiver is None and not tx.programs.reviews_of(app.id):
+        raise ConflictError(
+            f"application {app.id} has not been reviewed: review it first (`aicenter call "
+            f"review {app.id} ...`) or award it with `--without-review REASON`")
+    if b > app.requested_h100e_h:
+        raise InputError(f"{b} h100e-h is more than the {app.requested_h100e_h} h100e-h "
+                         f"application {app.id} asked for", field="budget_h100e_h")
+    if call.budget_h100e_h is not None:
+        awarded = -tx.ledger.balance(accounts.call_pool(call.id), H100E)
+        left = call.budget_h100e_h - awarded
+        if b > left:
+            raise ConflictError(
+                f"call {call.id} has {left} h100e-h left of its {call.budget_h100e_h} "
+                f"({awarded} awarded); this award is {b} h100e-h")
+    pool_chips: dict[str, int] = {}
+    for pool in tx.pools.list():
+        pool_chips[pool.chip_id] = pool_chips.get(pool.chip_id, 0) + pool.chip_count
+    ratio = {c: Decimal(str(ctx.performance.best_ratio(c))) for c in pool_chips}
+    others = tx.grants.list(active_between=(grant.starts_at, grant.ends_at))
+    cap = physical_capacity(grant.chip_ids, grant.starts_at, grant.ends_at, others,
+                            pool_chips, ratio)
+    if b > cap.headroom_h100e_h:
+        pooled = ", ".join(f"{pool_chips.get(c, 0)} × {c} (ratio {ratio.get(c, 0)})"
+                           for c in sorted(grant.chip_ids))
+        hours = (grant.ends_at - grant.starts_at).total_seconds() / 3600
+        raise ConflictError(
+            f"the pools cannot deliver {b} h100e-h: {pooled} over {hours:g} h give "
+            f"{cap.capacity_h100e_h} h100e-h, other grants over the period commit "
+            f"{cap.committed_h100e_h}, leaving {cap.headroom_h100e_h}")
+
+
+def reject(ctx: ServiceContext, caller: Caller, application_id: str, reason: str
+           ) -> Application:
+    """Turn an application down, with the reason its organisation reads; it cannot be
+    awarded afterwards (409)."""
     caller.check(ctx, "grant:award", Resource("Grant", "new"))
+    if not reason.strip():
+        raise InputError("give the reason the organisation will read", field="reason")
     with ctx.db.transaction() as tx:
         app = tx.programs.get_application(application_id, lock=True)
         if app is None:
             raise NotFoundError(f"application {application_id} not found")
         if app.status is not ApplicationStatus.SUBMITTED:
             raise ConflictError(f"application {application_id} is already {app.status.value}")
-        tx.programs.set_application_status(app.id, ApplicationStatus.REJECTED)
+        tx.programs.set_application_status(app.id, ApplicationStatus.REJECTED, reason.strip())
+        return tx.programs.get_application(app.id)  # type: ignore[no-any-return]
 
 
 def get_grant(ctx: ServiceContext, caller: Caller, grant_id: str) -> GrantView:

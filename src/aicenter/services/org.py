@@ -8,7 +8,8 @@ from datetime import datetime, timedelta
 from sqlalchemy.exc import IntegrityError
 
 from aicenter.domain.errors import InputError, NotFoundError
-from aicenter.domain.org import Organisation, OrgClass
+from aicenter.domain.job import PriorityClass
+from aicenter.domain.org import Organisation, OrgClass, default_priority_classes
 from aicenter.domain.person import Person, Role
 from aicenter.domain.token import TOKEN_PREFIX, ApiToken, Scope, hash_token
 from aicenter.policy import Resource
@@ -82,7 +83,7 @@ def create_org(ctx: ServiceContext, caller: Caller, name: str, org_class: OrgCla
     if not name.strip():
         raise InputError("must not be empty", field="name")
     org = Organisation(new_id("org"), name.strip(), org_class, chase_team, region,
-                       ctx.clock.now())
+                       ctx.clock.now(), default_priority_classes(chase_team))
     try:
         with ctx.db.transaction() as tx:
             if tx.orgs.by_name(org.name):
@@ -110,6 +111,28 @@ def get_org(ctx: ServiceContext, caller: Caller, org_id: str) -> Organisation:
         raise NotFoundError(f"organisation {org_id} not found")
     caller.check(ctx, "org:read", Resource("Org", org.id, org.id))
     return org  # type: ignore[no-any-return]
+
+
+def entitle(ctx: ServiceContext, caller: Caller, org_id: str, cls: PriorityClass
+            ) -> Organisation:
+    """The operator entitles an organisation to a job priority class (idempotent)."""
+    caller.check(ctx, "org:entitle", Resource("Org", org_id, org_id))
+    with ctx.db.transaction() as tx:
+        org = _org_or_404(tx, org_id)
+        if cls not in org.priority_classes:
+            tx.orgs.entitle(org_id, cls, ctx.clock.now())
+        return _org_or_404(tx, org_id)
+
+
+def revoke_priority(ctx: ServiceContext, caller: Caller, org_id: str, cls: PriorityClass
+                    ) -> Organisation:
+    """The operator takes a priority class back; jobs already admitted keep theirs, new
+    submissions at that class are refused (idempotent)."""
+    caller.check(ctx, "org:entitle", Resource("Org", org_id, org_id))
+    with ctx.db.transaction() as tx:
+        _org_or_404(tx, org_id)
+        tx.orgs.revoke(org_id, cls)
+        return _org_or_404(tx, org_id)
 
 
 def add_person(ctx: ServiceContext, caller: Caller, org_id: str, name: str, email: str,

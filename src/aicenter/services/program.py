@@ -42,6 +42,8 @@ class CallRequest:
     concentration_threshold: float = 0.2
     concentration_penalty: float = 2.0
     closes_at: datetime | None = None
+    budget_h100e_h: Decimal | None = None
+    """The call's total h100e-hours across all its awards (None: no total)."""
 
 
 def _call_or_404(tx: Tx, call_id: str) -> Call:
@@ -75,10 +77,13 @@ def open_call(ctx: ServiceContext, caller: Caller, req: CallRequest) -> Call:
         raise InputError("must not be negative", field="market_price_krw_per_h100e_h")
     if not 0 < req.concentration_threshold <= 1:
         raise InputError("must be in (0, 1]", field="concentration_threshold")
+    if req.budget_h100e_h is not None and req.budget_h100e_h <= 0:
+        raise InputError("must be positive", field="budget_h100e_h")
     call = Call(new_id("call"), req.name, frozenset(req.eligible_classes),
                 dict(req.max_chips_per_project), req.max_months, rule,
                 req.chase_team_priority, req.regional_bonus, req.concentration_threshold,
-                req.concentration_penalty, CallStatus.OPEN, ctx.clock.now(), req.closes_at)
+                req.concentration_penalty, CallStatus.OPEN, ctx.clock.now(), req.closes_at,
+                req.budget_h100e_h)
     with ctx.db.transaction() as tx:
         tx.programs.add_call(call)
     return call

@@ -32,6 +32,14 @@ organisations = Table(
     Column("created_at", UtcDateTime, nullable=False),
 )
 
+org_priorities = Table(
+    "org_priorities", metadata,
+    Column("org_id", String(40), ForeignKey("organisations.id"), primary_key=True),
+    Column("priority_class", String(20), primary_key=True),
+    Column("granted_at", UtcDateTime, nullable=False),
+)
+"""The job priority classes each organisation is entitled to (granted by the operator)."""
+
 people = Table(
     "people", metadata,
     Column("id", String(40), primary_key=True),
@@ -80,6 +88,7 @@ calls = Table(
     Column("status", String(20), nullable=False),
     Column("opened_at", UtcDateTime, nullable=False),
     Column("closes_at", UtcDateTime, nullable=True),
+    Column("budget_h100e_h", Micros, nullable=True),
 )
 
 applications = Table(
@@ -94,6 +103,7 @@ applications = Table(
     Column("plan", JSON, nullable=False),
     Column("status", String(20), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
+    Column("decision_reason", Text, nullable=True),
 )
 
 reviews = Table(
@@ -119,6 +129,8 @@ grants = Table(
     Column("status", String(20), nullable=False),
     Column("last_used_at", UtcDateTime, nullable=False),
     Column("reclaim_notice_at", UtcDateTime, nullable=True),
+    Column("chip_counts", JSON, nullable=True),
+    Column("review_waiver", Text, nullable=True),
 )
 
 jobs = Table(

@@ -30,7 +30,7 @@ def open_call(body: CallIn, ctx: Ctx, who: Who) -> CallOut:
         payable_fraction=body.payable_fraction, chase_team_priority=body.chase_team_priority,
         regional_bonus=body.regional_bonus,
         concentration_threshold=body.concentration_threshold,
-        concentration_penalty=body.concentration_penalty)
+        concentration_penalty=body.concentration_penalty, budget_h100e_h=body.budget_h100e_h)
     return call_out(svc.open_call(ctx, who, req))
 
 

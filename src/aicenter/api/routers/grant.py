@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from aicenter.api.convert import grant_out
+from aicenter.api.convert import application_out, grant_out
 from aicenter.api.deps import Ctx, Who
-from aicenter.api.schemas import GrantIn, GrantOut, ReclaimOut
+from aicenter.api.schemas import ApplicationOut, GrantIn, GrantOut, ReclaimOut, RejectIn
 from aicenter.services import grant as svc
 
 router = APIRouter(tags=["grants"])
@@ -14,15 +14,19 @@ router = APIRouter(tags=["grants"])
 
 @router.post("/grants", status_code=201)
 def award(body: GrantIn, ctx: Ctx, who: Who) -> GrantOut:
-    """Grant an application an h100e-hour budget (operators); booked in the ledger."""
+    """Grant an application an h100e-hour budget (operators); booked in the ledger.
+
+    422: more than the application asked for; 409: not reviewed (unless ``without_review``
+    gives the reason), beyond the call's remaining budget or the pools' capacity."""
     chips = frozenset(body.chip_ids) if body.chip_ids is not None else None
     return grant_out(svc.award(ctx, who, body.application_id, body.budget_h100e_h,
-                               body.months, chips))
+                               body.months, chips, without_review=body.without_review))
 
 
-@router.post("/applications/{application_id}/reject", status_code=204)
-def reject(application_id: str, ctx: Ctx, who: Who) -> None:
-    svc.reject(ctx, who, application_id)
+@router.post("/applications/{application_id}/reject")
+def reject(application_id: str, body: RejectIn, ctx: Ctx, who: Who) -> ApplicationOut:
+    """Turn an application down with a reason (operators); it cannot be awarded after."""
+    return application_out(svc.reject(ctx, who, application_id, body.reason))
 
 
 @router.get("/grants")

@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from aicenter.api.deps import Ctx, Who
 from aicenter.api.schemas import OrgIn, OrgOut, PersonIn, PersonOut, TokenIn, TokenOut, WhoAmI
+from aicenter.domain.job import PriorityClass
 from aicenter.services import org as svc
 
 router = APIRouter(tags=["organisations"])
@@ -33,6 +34,18 @@ def list_orgs(ctx: Ctx, who: Who) -> list[OrgOut]:
 @router.get("/orgs/{org_id}")
 def get_org(org_id: str, ctx: Ctx, who: Who) -> OrgOut:
     return OrgOut.of(svc.get_org(ctx, who, org_id))
+
+
+@router.put("/orgs/{org_id}/priorities/{priority_class}")
+def entitle(org_id: str, priority_class: PriorityClass, ctx: Ctx, who: Who) -> OrgOut:
+    """Entitle an organisation to a job priority class (operators)."""
+    return OrgOut.of(svc.entitle(ctx, who, org_id, priority_class))
+
+
+@router.delete("/orgs/{org_id}/priorities/{priority_class}")
+def revoke_priority(org_id: str, priority_class: PriorityClass, ctx: Ctx, who: Who) -> OrgOut:
+    """Take a job priority class back from an organisation (operators)."""
+    return OrgOut.of(svc.revoke_priority(ctx, who, org_id, priority_class))
 
 
 @router.post("/orgs/{org_id}/people", status_code=201)

@@ -17,6 +17,8 @@ def _grant(row: Any) -> Grant:
         budget_h100e_h=row.budget_h100e_h, chip_ids=frozenset(row.chip_ids),
         starts_at=row.starts_at, ends_at=row.ends_at, status=GrantStatus(row.status),
         last_used_at=row.last_used_at, reclaim_notice_at=row.reclaim_notice_at,
+        chip_counts={chip: int(n) for chip, n in (row.chip_counts or {}).items()},
+        review_waiver=row.review_waiver,
     )
 
 
@@ -30,7 +32,8 @@ class GrantRepository:
             org_id=grant.org_id, budget_h100e_h=grant.budget_h100e_h,
             chip_ids=sorted(grant.chip_ids), starts_at=grant.starts_at, ends_at=grant.ends_at,
             status=grant.status.value, last_used_at=grant.last_used_at,
-            reclaim_notice_at=grant.reclaim_notice_at))
+            reclaim_notice_at=grant.reclaim_notice_at, chip_counts=dict(grant.chip_counts),
+            review_waiver=grant.review_waiver))
 
     def get(self, grant_id: str, *, lock: bool = False) -> Grant | None:
         """One grant; with ``lock`` the row stays locked until the transaction ends."""
@@ -49,8 +52,15 @@ class GrantRepository:
                  .order_by(t.c.id).with_for_update())
         return [_grant(r) for r in self.conn.execute(query)]
 
-    def list(self, org_id: str | None = None, call_id: str | None = None) -> list[Grant]:
+    def list(self, org_id: str | None = None, call_id: str | None = None, *,
+             active_between: tuple[datetime, datetime] | None = None) -> list[Grant]:
+        """Grants in start order; ``active_between`` (start, end): only active grants whose
+        period overlaps [start, end)."""
         query = select(t).order_by(t.c.starts_at, t.c.id)
+        if active_between is not None:
+            start, end = active_between
+            query = query.where(t.c.status == GrantStatus.ACTIVE.value, t.c.starts_at < end,
+                                t.c.ends_at > start)
         if org_id is not None:
             query = query.where(t.c.org_id == org_id)
         if call_id is not None:

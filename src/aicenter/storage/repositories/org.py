@@ -1,18 +1,24 @@
-"""Organisations table ↔ :class:`Organisation`."""
+"""Organisations table ↔ :class:`Organisation`, with the priority classes each is entitled to
+(``org_priorities``)."""
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, delete, insert, select
 
+from aicenter.domain.job import PriorityClass
 from aicenter.domain.org import Organisation, OrgClass
+from aicenter.storage.tables import org_priorities as pt
 from aicenter.storage.tables import organisations as t
 
 
-def _org(row: Any) -> Organisation:
+def _org(row: Any, priorities: frozenset[PriorityClass]) -> Organisation:
     return Organisation(row.id, row.name, OrgClass(row.org_class), bool(row.chase_team),
-                        row.region, row.created_at)
+                        row.region, row.created_at, priorities)
 
 
 class OrgRepository:
@@ -23,17 +29,45 @@ class OrgRepository:
         self.conn.execute(insert(t).values(
             id=org.id, name=org.name, org_class=org.org_class.value, chase_team=org.chase_team,
             region=org.region, created_at=org.created_at))
+        for cls in org.priority_classes:
+            self.entitle(org.id, cls, org.created_at)
+
+    def _with_priorities(self, rows: Iterable[Any]) -> list[Organisation]:
+        rows = list(rows)
+        held = self.priorities_of({r.id for r in rows})
+        return [_org(r, held.get(r.id, frozenset())) for r in rows]
 
     def get(self, org_id: str) -> Organisation | None:
-        row = self.conn.execute(select(t).where(t.c.id == org_id)).first()
-        return _org(row) if row else None
+        rows = self._with_priorities(self.conn.execute(select(t).where(t.c.id == org_id)))
+        return rows[0] if rows else None
 
     def by_name(self, name: str) -> Organisation | None:
-        row = self.conn.execute(select(t).where(t.c.name == name)).first()
-        return _org(row) if row else None
+        rows = self._with_priorities(self.conn.execute(select(t).where(t.c.name == name)))
+        return rows[0] if rows else None
 
     def list(self, org_ids: set[str] | None = None) -> list[Organisation]:
         query = select(t).order_by(t.c.created_at, t.c.id)
         if org_ids is not None:
             query = query.where(t.c.id.in_(org_ids))
-        return [_org(r) for r in self.conn.execute(query)]
+        return self._with_priorities(self.conn.execute(query))
+
+    def priorities_of(self, org_ids: set[str]) -> dict[str, frozenset[PriorityClass]]:
+        """The classes each of these organisations holds, in one query (an organisation
+        that does not exist is absent)."""
+        if not org_ids:
+            return {}
+        held: dict[str, set[PriorityClass]] = defaultdict(set)
+        known = self.conn.execute(select(t.c.id).where(t.c.id.in_(org_ids))).scalars()
+        for org_id in known:
+            held[org_id] = set()
+        for row in self.conn.execute(select(pt).where(pt.c.org_id.in_(org_ids))):
+            held[row.org_id].add(PriorityClass(row.priority_class))
+        return {org_id: frozenset(classes) for org_id, classes in held.items()}
+
+    def entitle(self, org_id: str, cls: PriorityClass, at: datetime) -> None:
+        self.conn.execute(insert(pt).values(org_id=org_id, priority_class=cls.value,
+                                            granted_at=at))
+
+    def revoke(self, org_id: str, cls: PriorityClass) -> None:
+        self.conn.execute(delete(pt).where(pt.c.org_id == org_id,
+                                           pt.c.priority_class == cls.value))

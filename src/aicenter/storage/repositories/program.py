@@ -32,7 +32,7 @@ def _call(row: Any) -> Call:
         price_rule=rule, chase_team_priority=bool(row.chase_team_priority),
         regional_bonus=row.regional_bonus, concentration_threshold=row.concentration_threshold,
         concentration_penalty=row.concentration_penalty, status=CallStatus(row.status),
-        opened_at=row.opened_at, closes_at=row.closes_at,
+        opened_at=row.opened_at, closes_at=row.closes_at, budget_h100e_h=row.budget_h100e_h,
     )
 
 
@@ -41,6 +41,7 @@ def _application(row: Any) -> Application:
         id=row.id, call_id=row.call_id, org_id=row.org_id, title=row.title,
         chips=dict(row.chips), months=row.months, requested_h100e_h=row.requested_h100e_h,
         plan=dict(row.plan), status=ApplicationStatus(row.status), created_at=row.created_at,
+        decision_reason=row.decision_reason,
     )
 
 
@@ -59,10 +60,16 @@ class ProgramRepository:
             chase_team_priority=call.chase_team_priority, regional_bonus=call.regional_bonus,
             concentration_threshold=call.concentration_threshold,
             concentration_penalty=call.concentration_penalty, status=call.status.value,
-            opened_at=call.opened_at, closes_at=call.closes_at))
+            opened_at=call.opened_at, closes_at=call.closes_at,
+            budget_h100e_h=call.budget_h100e_h))
 
-    def get_call(self, call_id: str) -> Call | None:
-        row = self.conn.execute(select(calls).where(calls.c.id == call_id)).first()
+    def get_call(self, call_id: str, *, lock: bool = False) -> Call | None:
+        """One call; ``lock`` holds its row to the end of the transaction (awards under the
+        call's total budget are serialised)."""
+        query = select(calls).where(calls.c.id == call_id)
+        if lock:
+            query = query.with_for_update()
+        row = self.conn.execute(query).first()
         return _call(row) if row else None
 
     def list_calls(self) -> list[Call]:
@@ -93,9 +100,10 @@ class ProgramRepository:
             query = query.where(applications.c.org_id == org_id)
         return [_application(r) for r in self.conn.execute(query)]
 
-    def set_application_status(self, app_id: str, status: ApplicationStatus) -> None:
+    def set_application_status(self, app_id: str, status: ApplicationStatus,
+                               reason: str | None = None) -> None:
         self.conn.execute(update(applications).where(applications.c.id == app_id)
-                          .values(status=status.value))
+                          .values(status=status.value, decision_reason=reason))
 
     def add_review(self, review: Review) -> None:
         self.conn.execute(insert(reviews).values(
