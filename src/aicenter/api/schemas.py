@@ -292,7 +292,8 @@ class ReclaimOut(BaseModel):
 
 # -- jobs ----------------------------------------------------------------------------------
 class JobIn(Strict):
-    spec: JsonObject = Field(description="The job spec (the YAML file's fields)")
+    spec: dict[str, Any] = Field(description="The job spec (the YAML file's fields); NUL "
+                                 "and the rest are refused by its own checks, naming the field")
     grant_id: Text | None = None
     org_id: Text | None = None
 
