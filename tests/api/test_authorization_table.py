@@ -18,6 +18,7 @@ from aicenter.api import create_app
 from aicenter.domain.job import parse_job_spec
 from aicenter.domain.org import OrgClass
 from aicenter.domain.person import Role
+from aicenter.domain.share import ShareHolder
 from aicenter.domain.token import Scope
 from aicenter.services import dataset as dataset_svc
 from aicenter.services import grant as grant_svc
@@ -26,6 +27,7 @@ from aicenter.services import licence as licence_svc
 from aicenter.services import org as org_svc
 from aicenter.services import pool as pool_svc
 from aicenter.services import program as program_svc
+from aicenter.services import share as share_svc
 from aicenter.services import upload as upload_svc
 from aicenter.services.context import Caller, ServiceContext
 from aicenter.services.org import bootstrap_operator
@@ -79,6 +81,18 @@ TABLE: dict[tuple[str, str], tuple[set[str], Request]] = {
     ("POST", "/api/v1/pools"): ({"operator"}, _body(
         "/api/v1/pools", lambda w: {"chip_id": "amd-mi300x", "chip_count": 8})),
     ("GET", "/api/v1/pools"): (ALL, _path("/api/v1/pools")),
+    ("GET", "/api/v1/shares"): (ALL, _path("/api/v1/shares")),
+    ("PUT", "/api/v1/shares/{holder_kind}/{holder_id}"): ({"operator"}, _body(
+        "/api/v1/shares/org/{org}", lambda w: {"guaranteed_h100e": "8"})),
+    ("DELETE", "/api/v1/shares/{holder_kind}/{holder_id}"): (
+        {"operator"}, _path("/api/v1/shares/org/{org}")),
+    ("GET", "/api/v1/pools/{pool_id}"): (ALL, _path("/api/v1/pools/{pool}")),
+    ("PATCH", "/api/v1/pools/{pool_id}"): ({"operator"}, _body(
+        "/api/v1/pools/{pool}", lambda w: {"chip_count": 16})),
+    ("POST", "/api/v1/pools/{pool_id}/drain"): ({"operator"}, _path("/api/v1/pools/{pool}/drain")),
+    ("POST", "/api/v1/pools/{pool_id}/undrain"): (
+        {"operator"}, _path("/api/v1/pools/{pool}/undrain")),
+    ("DELETE", "/api/v1/pools/{pool_id}"): ({"operator"}, _path("/api/v1/pools/{pool}")),
     ("POST", "/api/v1/calls"): ({"operator"}, _body("/api/v1/calls", lambda w: {
         "name": "c", "eligible_classes": ["sme"], "max_chips_per_project": {"nvidia-h200": 8}})),
     ("GET", "/api/v1/calls"): (ALL, _path("/api/v1/calls")),
@@ -146,7 +160,8 @@ TABLE: dict[tuple[str, str], tuple[set[str], Request]] = {
     ("GET", "/api/v1/orgs/{org_id}/royalty-statements/{month}"): (
         OWN, _path("/api/v1/orgs/{org}/royalty-statements/2026-01")),
 }
-CATALOGUE = {"/api/v1/datasets", "/api/v1/datasets/{dataset_id}", "/api/v1/offers"}
+CATALOGUE = {"/api/v1/datasets", "/api/v1/datasets/{dataset_id}", "/api/v1/offers",
+             "/api/v1/shares"}
 """Public to everyone signed in: the catalogue names its providers (organisation A) by design."""
 
 
@@ -204,6 +219,7 @@ def build_world(ctx: ServiceContext) -> World:
         OutputReleaseRepository(tx.conn).add(OutputRelease(
             done.id, "withheld", "withhold", "the log reproduces licensed records",
             ("world-news",), (a.id,), (), 0, ctx.clock.now()))
+    share_svc.set_share(ctx, op, ShareHolder.ORG, a.id, Decimal(4))
     upload_id = upload_svc.new_upload_id()
     queued = upload_svc.upload_folder(ctx, upload_id) / "more.jsonl"
     queued.parent.mkdir(parents=True)

@@ -12,7 +12,7 @@ from aicenter import __version__
 from aicenter.api import errors
 from aicenter.api.batcher import AdmissionBatcher
 from aicenter.api.limits import BodyLimits, RequestGuard
-from aicenter.api.routers import call, dataset, grant, job, licence, org, pool, usage
+from aicenter.api.routers import call, dataset, grant, job, licence, org, pool, share, usage
 from aicenter.services.context import ServiceContext
 
 API_PREFIX = "/api/v1"
@@ -47,7 +47,7 @@ def create_app(ctx: ServiceContext, *, on_start: Callable[[], None] | None = Non
     app.state.admissions = AdmissionBatcher(ctx)
     errors.install(app)
     app.add_middleware(RequestGuard, limits=body_limits)
-    for module in (org, pool, call, grant, job, usage, dataset, licence):
+    for module in (org, pool, share, call, grant, job, usage, dataset, licence):
         app.include_router(module.router, prefix=API_PREFIX, responses=errors.ERROR_RESPONSES)
 
     @app.get(f"{API_PREFIX}/health", tags=["health"], responses=errors.ERROR_RESPONSES)

@@ -486,3 +486,19 @@ class RoyaltyStatementOut(BaseModel):
     ledger: dict[str, Any]
     audit_log: dict[str, Any]
     matches: bool
+
+
+# -- guaranteed shares ---------------------------------------------------------------------
+class ShareIn(Strict):
+    guaranteed_h100e: Annotated[Decimal, Field(
+        ge=0, le=10_000_000, allow_inf_nan=False,
+        description="H100e (chips × H100e per chip) the holder's jobs may hold at once "
+        "ahead of others")]
+
+
+class ShareOut(BaseModel):
+    holder_kind: str
+    holder_id: str
+    guaranteed_h100e: Decimal
+    set_at: str
+    set_by: str

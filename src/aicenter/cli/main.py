@@ -23,6 +23,7 @@ from aicenter.cli import org as org_cli
 from aicenter.cli import plan as plan_cli
 from aicenter.cli import serve as serve_cli
 from aicenter.cli import simulate as simulate_cli
+from aicenter.cli import share as share_cli
 from aicenter.cli import usage as usage_cli
 from aicenter.domain.errors import AicenterError
 
@@ -43,6 +44,8 @@ app.command("doctor")(doctor_cli.doctor)
 app.add_typer(call_cli.app, name="call")
 app.add_typer(grant_cli.app, name="grant")
 app.add_typer(job_cli.app, name="job")
+app.add_typer(pool_cli.app, name="pool")
+app.add_typer(share_cli.app, name="share")
 app.add_typer(usage_cli.app, name="usage")
 app.add_typer(fleet.fleet_app, name="fleet")
 app.add_typer(fleet.proposals_app, name="proposals")

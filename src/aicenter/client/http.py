@@ -32,6 +32,7 @@ from aicenter.api.schemas import (
     ReclaimOut,
     ReviewOut,
     RoyaltyStatementOut,
+    ShareOut,
     StatementOut,
     TokenOut,
     UploadOut,
@@ -161,6 +162,18 @@ class Client:
 
     def revoke_token(self, token_id: str) -> TokenOut:
         return self._one(TokenOut, "POST", f"/tokens/{token_id}/revoke")
+
+    # -- guaranteed shares ----------------------------------------------------------------
+    def list_shares(self) -> list[ShareOut]:
+        return self._many(ShareOut, "GET", "/shares")
+
+    def set_share(self, holder_kind: str, holder_id: str, guaranteed_h100e: str) -> ShareOut:
+        """Set an organisation's (``org``) or a call's (``call``) guaranteed share in H100e."""
+        return self._one(ShareOut, "PUT", f"/shares/{holder_kind}/{holder_id}",
+                         json={"guaranteed_h100e": guaranteed_h100e})
+
+    def clear_share(self, holder_kind: str, holder_id: str) -> None:
+        self.request("DELETE", f"/shares/{holder_kind}/{holder_id}")
 
     # -- pools, calls, applications, grants -----------------------------------------------
     def add_pool(self, chip_id: str, chip_count: int, site: str = "haenam",

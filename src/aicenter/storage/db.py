@@ -32,6 +32,12 @@ class Tx:
         return self.conn.dialect.name
 
     @cached_property
+    def shares(self) -> Any:
+        from aicenter.storage.repositories.share import ShareRepository
+
+        return ShareRepository(self.conn)
+
+    @cached_property
     def orgs(self) -> Any:
         from aicenter.storage.repositories.org import OrgRepository
 

@@ -160,6 +160,10 @@ jobs = Table(
     Column("lost_runs", Integer, nullable=False, default=0),
     UniqueConstraint("person_id", "idempotency_key", name="uq_jobs_person_idempotency"),
     Index("ix_jobs_status", "status"),
+    Column("pending_reason", String(32), nullable=True),  # why it waits (scheduler/pending)
+    Column("pool_id", String(40), nullable=True),  # where it last ran: pool, site, country
+    Column("site", String(80), nullable=True),
+    Column("country", String(2), nullable=True),
     Index("ix_jobs_org_submitted", "org_id", "submitted_at"),
 )
 
@@ -291,4 +295,15 @@ output_releases = Table(
     Column("findings", JSON, nullable=False),
     Column("checked_bytes", BigInteger, nullable=False),
     Column("decided_at", UtcDateTime, nullable=False),
+)
+
+shares = Table(
+    "shares", metadata,
+    # Guaranteed shares (aicenter.domain.share): what an organisation's or a call's jobs may
+    # hold at once, in H100e, ahead of everyone else's (the scheduler's guaranteed_h100e).
+    Column("holder_kind", String(12), primary_key=True),
+    Column("holder_id", String(40), primary_key=True),
+    Column("guaranteed_h100e", Micros, nullable=False),
+    Column("set_at", UtcDateTime, nullable=False),
+    Column("set_by", String(40), nullable=False),
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from aicenter.domain.job import Job, JobStatus, spec_from_stored
 from aicenter.storage.tables import jobs as t
@@ -21,6 +21,8 @@ def _job(row: Any) -> Job:
         started_at=row.started_at, finished_at=row.finished_at, metered_until=row.metered_until,
         exit_code=row.exit_code, message=row.message,
         cancel_requested=bool(row.cancel_requested), lost_runs=row.lost_runs,
+        pool_id=row.pool_id, site=row.site, country=row.country,
+        pending_reason=row.pending_reason,
     )
 
 
@@ -35,7 +37,8 @@ def _row(job: Job) -> dict[str, Any]:
         "started_at": job.started_at, "finished_at": job.finished_at,
         "metered_until": job.metered_until, "exit_code": job.exit_code,
         "message": job.message, "cancel_requested": job.cancel_requested,
-        "lost_runs": job.lost_runs,
+        "lost_runs": job.lost_runs, "pool_id": job.pool_id, "site": job.site,
+        "country": job.country, "pending_reason": job.pending_reason,
     }
 
 
@@ -96,6 +99,24 @@ class JobRepository:
         if org_id is not None:
             query = query.where(t.c.org_id == org_id)
         return int(self.conn.execute(query).scalar_one())
+
+    def chips_running_by_pool(self) -> dict[str, int]:
+        """Chips held by running jobs, per pool (jobs placed before pools were recorded have
+        no pool and are left out)."""
+        rows = self.conn.execute(
+            select(t.c.pool_id, func.sum(t.c.chip_count))
+            .where(t.c.status == JobStatus.RUNNING.value, t.c.pool_id.is_not(None))
+            .group_by(t.c.pool_id))
+        return {str(pool_id): int(chips) for pool_id, chips in rows}
+
+    def set_pending_reasons(self, reasons: dict[str, str | None]) -> None:
+        """Why each queued job waits, in one statement (a round may touch thousands)."""
+        if not reasons:
+            return
+        query = (update(t).where(t.c.id == bindparam("job_id"),
+                                 t.c.status == JobStatus.QUEUED.value)
+                 .values(pending_reason=bindparam("reason")))
+        self.conn.execute(query, [{"job_id": k, "reason": v} for k, v in reasons.items()])
 
     def update(self, job_id: str, *, expect_status: JobStatus | None = None, **values: Any
                ) -> bool:
