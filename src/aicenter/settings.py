@@ -228,8 +228,11 @@ class Settings(BaseSettings):
     )
     pools_file: Path | None = Field(
         default=None,
-        description="YAML file of accelerator pools ({chip_id: count}); None uses the demo "
-        "center's pools.",
+        description="YAML file of the center's pools (`aicenter serve --pools FILE`): "
+        "`pools: [{chip, count, site, country, id}]` (aicenter.fleet.pool_file). At start, "
+        "pools not yet present are added and the others (same id, else same chip and site) "
+        "updated, all or none; pools it does not name are left as they are. None: pools are "
+        "added with `aicenter pool add`.",
     )
 
     @property

@@ -169,7 +169,7 @@ def build_world(ctx: ServiceContext) -> World:
     boot = bootstrap_operator(ctx)
     assert boot is not None
     op = Caller(boot[0])
-    pool_svc.add_pool(ctx, op, "nvidia-h100-sxm", 8)
+    pool = pool_svc.add_pool(ctx, op, "nvidia-h100-sxm", 8)
     call = program_svc.open_call(ctx, op, program_svc.CallRequest(
         "call", frozenset({OrgClass.SME}), {"nvidia-h100-sxm": 64}))
     a = org_svc.create_org(ctx, op, "A", OrgClass.SME)
@@ -230,7 +230,7 @@ def build_world(ctx: ServiceContext) -> World:
                           "grant": grant.grant.id, "job": job.id, "done_job": done.id,
                           "target": target.person.id, "target_token": target_token.id,
                           "offer": offer.id, "agreement": agreement.id,
-                          "upload": upload_id})
+                          "upload": upload_id, "pool": pool.id})
 
 
 def test_the_table_covers_every_route(ctx: ServiceContext) -> None:

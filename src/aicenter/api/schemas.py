@@ -156,6 +156,17 @@ class PoolIn(Strict):
     site: Text = Field(default="haenam", min_length=1, max_length=80)
     country: Text = Field(default="KR", description="ISO 3166 alpha-2 country of the site; "
                          "datasets tagged domestic are read only on domestic pools")
+    id: Text | None = Field(default=None, max_length=40,
+                            description="An id of your choosing (lower case, digits, - and _); "
+                            "a random one if left out")
+
+
+class PoolUpdate(Strict):
+    chip_count: int | None = Field(default=None, ge=1, le=1_000_000,
+                                   description="New size; not below the chips running jobs "
+                                   "hold there (409)")
+    site: Text | None = Field(default=None, min_length=1, max_length=80)
+    country: Text | None = Field(default=None, description="ISO 3166 alpha-2")
 
 
 class PoolOut(BaseModel):
@@ -164,6 +175,10 @@ class PoolOut(BaseModel):
     chip_count: int
     site: str
     country: str = "KR"
+    state: str = Field(default="active", description="active, draining (takes no new jobs) "
+                       "or removed")
+    chips_in_use: int = Field(default=0, description="Chips running jobs hold on it now")
+    created_at: datetime | None = None
 
 
 # -- calls, applications, reviews ----------------------------------------------------------
@@ -316,6 +331,10 @@ class JobOut(BaseModel):
     exit_code: int | None
     message: str
     spec: dict[str, Any]
+    pool_id: str | None = Field(default=None, description="The pool it was placed on (the "
+                                "last one, once it ended)")
+    site: str | None = None
+    country: str | None = Field(default=None, description="The pool's country when it ran")
 
 
 class LogOut(BaseModel):

@@ -12,6 +12,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from aicenter.api.app import create_app
+from aicenter.fleet.pool_file import PoolFileEntry
 from aicenter.services.clock import Clock, SystemClock
 from aicenter.services.context import ServiceContext
 from aicenter.services.org import bootstrap_operator
@@ -125,10 +126,12 @@ def serve(settings: Settings, workers: int = 1) -> None:
     from aicenter.services.doctor import refuse_trust_database
 
     refuse_trust_database(settings, _loud)  # before the database is touched
+    fleet = read_pools_file(settings)  # a bad file stops here, before the database too
     if workers > 1:
-        _serve_workers(settings, workers)
+        _serve_workers(settings, workers, fleet)
         return
     server = build_server(settings, elected=True)  # a second server on this HOME stands by
+    load_pools(server.ctx, settings, fleet)
     if server.operator_token:
         sys.stdout.write(f"operator token (also in {settings.home / TOKEN_FILE}): "
                          f"{server.operator_token}\n")
@@ -139,8 +142,33 @@ def serve(settings: Settings, workers: int = 1) -> None:
     uvicorn.run(server.app, host=settings.host, port=settings.port, log_level="warning")
 
 
-def _serve_workers(settings: Settings, workers: int) -> None:
+def read_pools_file(settings: Settings) -> list[PoolFileEntry] | None:
+    """The pools of ``pools_file`` (``serve --pools``), checked in full; None without one.
+    Raises InputError naming the file, line and field."""
+    if settings.pools_file is None:
+        return None
+    from aicenter.catalog import load_catalog
+    from aicenter.fleet.pool_file import load_pool_file
+
+    return load_pool_file(settings.pools_file, load_catalog())
+
+
+def load_pools(ctx: ServiceContext, settings: Settings, fleet: list[PoolFileEntry] | None
+               ) -> None:
+    """Add and update the pools of the file, all or none, before the loop's first round."""
+    if fleet is None:
+        return
+    from aicenter.services.pool import apply_fleet
+
+    done = apply_fleet(ctx, fleet, str(settings.pools_file))
+    sys.stdout.write(f"pools from {settings.pools_file}: {len(done.added)} added, "
+                     f"{len(done.updated)} updated, {len(done.unchanged)} unchanged\n")
+
+
+def _serve_workers(settings: Settings, workers: int,
+                   fleet: list[PoolFileEntry] | None = None) -> None:
     server = build_server(settings, run_loop=False)
+    load_pools(server.ctx, settings, fleet)
     server.ctx.db.dispose()
     if server.operator_token:
         sys.stdout.write(f"operator token (also in {settings.home / TOKEN_FILE}): "

@@ -181,6 +181,12 @@ class LocalBackend:
             self.network_note = f"{said}; {_WITH_NETWORK}"
         _report_cgroups()
 
+    def set_slots(self, slots_by_chip: Mapping[str, int]) -> None:
+        """Replace the accelerator slots (the center's pools changed). Runs already launched
+        keep their devices; a launch after this sees the new capacities."""
+        with self._launch_lock:
+            self.slots_by_chip = dict(slots_by_chip)
+
     def _choose_box(self, isolation: JobIsolation) -> None:
         """The contained box where this host can give it; else the weak box or none, only
         with the operator's consent (``allow_weak``), and every job's log says so; else

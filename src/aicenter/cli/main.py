@@ -21,9 +21,10 @@ from aicenter.cli import grant as grant_cli
 from aicenter.cli import job as job_cli
 from aicenter.cli import org as org_cli
 from aicenter.cli import plan as plan_cli
+from aicenter.cli import pool as pool_cli
 from aicenter.cli import serve as serve_cli
-from aicenter.cli import simulate as simulate_cli
 from aicenter.cli import share as share_cli
+from aicenter.cli import simulate as simulate_cli
 from aicenter.cli import usage as usage_cli
 from aicenter.domain.errors import AicenterError
 

@@ -18,12 +18,16 @@ def serve(
     workers: Annotated[int | None, typer.Option(min=1, help="API worker processes (default 1 "
                                                 "or AICENTER_WORKERS); the scheduling loop runs "
                                                 "in one of them, the others stand by")] = None,
+    pools: Annotated[Path | None, typer.Option(
+        "--pools", help="YAML file of the center's pools (AICENTER_POOLS_FILE), added or "
+        "updated at start: pools: [{chip, count, site, country, id}]")] = None,
 ) -> None:
     """Run the center's API server on 127.0.0.1:8000 (OpenAPI docs at /docs)."""
     from aicenter.api.server import serve as run_server
 
     overrides: dict[str, object] = {}
-    for key, value in (("port", port), ("host", host), ("home", home), ("backend", backend)):
+    for key, value in (("port", port), ("host", host), ("home", home), ("backend", backend),
+                       ("pools_file", pools)):
         if value is not None:
             overrides[key] = value
     settings = Settings(**overrides)  # type: ignore[arg-type]

@@ -177,14 +177,36 @@ class Client:
 
     # -- pools, calls, applications, grants -----------------------------------------------
     def add_pool(self, chip_id: str, chip_count: int, site: str = "haenam",
-                 country: str = "KR") -> PoolOut:
+                 country: str = "KR", pool_id: str | None = None) -> PoolOut:
         """Register a pool; ``country`` (ISO alpha-2) decides who may read domestic data."""
-        return self._one(PoolOut, "POST", "/pools",
-                         json={"chip_id": chip_id, "chip_count": chip_count, "site": site,
-                               "country": country})
+        body: dict[str, Any] = {"chip_id": chip_id, "chip_count": chip_count, "site": site,
+                                "country": country}
+        if pool_id is not None:
+            body["id"] = pool_id
+        return self._one(PoolOut, "POST", "/pools", json=body)
 
-    def list_pools(self) -> list[PoolOut]:
-        return self._many(PoolOut, "GET", "/pools")
+    def list_pools(self, include_removed: bool = False) -> list[PoolOut]:
+        return self._many(PoolOut, "GET", "/pools",
+                          params={"include_removed": "true"} if include_removed else None)
+
+    def get_pool(self, pool_id: str) -> PoolOut:
+        return self._one(PoolOut, "GET", f"/pools/{pool_id}")
+
+    def update_pool(self, pool_id: str, *, chip_count: int | None = None,
+                    site: str | None = None, country: str | None = None) -> PoolOut:
+        """Resize or move a pool; only the fields given change."""
+        body = {k: v for k, v in (("chip_count", chip_count), ("site", site),
+                                  ("country", country)) if v is not None}
+        return self._one(PoolOut, "PATCH", f"/pools/{pool_id}", json=body)
+
+    def drain_pool(self, pool_id: str) -> PoolOut:
+        return self._one(PoolOut, "POST", f"/pools/{pool_id}/drain")
+
+    def undrain_pool(self, pool_id: str) -> PoolOut:
+        return self._one(PoolOut, "POST", f"/pools/{pool_id}/undrain")
+
+    def remove_pool(self, pool_id: str) -> PoolOut:
+        return self._one(PoolOut, "DELETE", f"/pools/{pool_id}")
 
     def open_call(self, name: str, eligible_classes: list[str],
                   max_chips_per_project: dict[str, int], **options: Any) -> CallOut:

@@ -122,6 +122,11 @@ class Job:
     message: str = ""
     cancel_requested: bool = False
     lost_runs: int = 0
+    pool_id: str | None = None
+    """The pool the scheduler placed the job on (the last one, once it ended or was
+    requeued), with that pool's ``site`` and ``country`` at the time."""
+    site: str | None = None
+    country: str | None = None
 
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")

@@ -23,6 +23,8 @@ from aicenter.backends.cgroups import JobLimits
 from aicenter.domain.errors import InputError
 from aicenter.domain.job import Job, JobStatus, check_workdir
 from aicenter.domain.job import PriorityClass as JobPriority
+from aicenter.domain.pool import Pool as CenterPool
+from aicenter.domain.pool import PoolState
 from aicenter.scheduler import (
     ChipDemand,
     JobProgress,
@@ -40,10 +42,14 @@ from aicenter.services.admission import limit_policy
 from aicenter.services.context import ServiceContext
 from aicenter.services.job import finish
 from aicenter.services.metering import meter_job
+from aicenter.services.pool import sync_slots
 
 log = logging.getLogger("aicenter.scheduling")
 
 NODE_SIZE = 8
+_DOMESTIC = "KR"
+"""The scheduler's residency for jobs reading domestic data: the domestic country (the
+scheduler takes one country; :data:`aicenter.exchange.licence.DOMESTIC_COUNTRIES` has one)."""
 _PRIORITY = {JobPriority.CHASE_TEAM: PriorityClass.CHASE, JobPriority.NORMAL:
              PriorityClass.STANDARD, JobPriority.BEST_EFFORT: PriorityClass.BEST_EFFORT}
 
@@ -176,8 +182,10 @@ def _snapshot(ctx: ServiceContext, jobs: list[Job]
     """The scheduler's view: pools, tenants and the jobs' demands; and the queued jobs no pool
     may run. A job's demand holds only the alternatives its grant covers (admission held the
     budget for those alone). A job naming a dataset tagged domestic may only be placed on
-    pools in a domestic country (its reader would get no grant anywhere else), so its other
-    alternatives are left out of its demand; if none is left, it is stranded."""
+    pools in a domestic country (its reader would get no grant anywhere else): its residency
+    is that country and alternatives with no domestic pool are left out of its demand; if
+    none is left, it is stranded. Only active pools are offered; a job running on a draining
+    pool is left out of the queue, so it runs on to its end and nothing is moved there."""
     from aicenter.exchange.licence import DOMESTIC_COUNTRIES
 
     with ctx.db.transaction(write=False) as tx:
@@ -187,27 +195,32 @@ def _snapshot(ctx: ServiceContext, jobs: list[Job]
         named = {d for job in jobs for d in job.spec.datasets}
         domestic_data = {d for d in named if (row := tx.datasets.get(d)) and row.domestic}
     pool_of_chip: dict[str, str] = {}
-    foreign_chips: set[str] = set()
+    domestic_chips: set[str] = set()
+    closed = {p.id for p in pools if not p.takes_jobs}  # draining
     sched_pools = []
     for p in pools:
-        if p.chip_id not in pool_of_chip and p.country not in DOMESTIC_COUNTRIES:
-            foreign_chips.add(p.chip_id)  # placement goes to the chip's first pool
+        if p.id in closed:
+            continue
+        if p.country in DOMESTIC_COUNTRIES:
+            domestic_chips.add(p.chip_id)
         pool_of_chip.setdefault(p.chip_id, p.id)
         acc = ctx.catalog.get(p.chip_id)
         sched_pools.append(Pool(p.id, p.chip_id, p.chip_count, min(NODE_SIZE, p.chip_count),
-                                memory_gib=acc.memory_gb,
+                                country=p.country, memory_gib=acc.memory_gb,
                                 h100e_per_chip=ctx.performance.best_ratio(p.chip_id)))
     tenants = {org_id: Tenant(org_id, weight=2.0 if org.chase_team else 1.0)
                for org_id, org in orgs.items()}
     queue = []
     stranded = []
     for job in jobs:
+        if job.status is JobStatus.RUNNING and job.pool_id in closed:
+            continue
         domestic_only = not domestic_data.isdisjoint(job.spec.datasets)
         grant = grants.get(job.grant_id)
         demand = tuple(ChipDemand(a.chip, a.count) for a in job.spec.resources
                        if a.chip in pool_of_chip
                        and (grant is None or grant.covers(a.chip))
-                       and not (domestic_only and a.chip in foreign_chips))
+                       and not (domestic_only and a.chip not in domestic_chips))
         if not demand:
             if domestic_only and job.status is JobStatus.QUEUED and \
                     any(a.chip in pool_of_chip for a in job.spec.resources):
@@ -218,9 +231,10 @@ def _snapshot(ctx: ServiceContext, jobs: list[Job]
                 ctx.performance.ratio(first.chip, job.spec.workload))
         sched_job = SchedJob(job.id, job.org_id, job.spec.workload.value, demand,
                              max(work, 1.0), job.submitted_at.timestamp(),
-                             priority_class=_PRIORITY[job.spec.priority])
-        running_on = pool_of_chip.get(job.chip) if job.status is JobStatus.RUNNING and \
-            job.chip else None
+                             priority_class=_PRIORITY[job.spec.priority],
+                             residency=_DOMESTIC if domestic_only else None)
+        running_on = (job.pool_id or pool_of_chip.get(job.chip)) \
+            if job.status is JobStatus.RUNNING and job.chip else None
         queue.append(JobProgress(sched_job, max(work, 1.0), running_on=running_on))
     snapshot = Snapshot(tuple(sched_pools), tenants, chase_share=ctx.settings.chase_share)
     return snapshot, queue, stranded
@@ -259,10 +273,18 @@ def _fail_launch(ctx: ServiceContext, job: Job, message: str, report: RoundRepor
     report.finished.append(job.id)
 
 
-def _launch(ctx: ServiceContext, job: Job, chip: str, count: int, report: RoundReport) -> None:
-    """Start one placement. A request the backend can never honour (a bad stored spec, a
-    workdir outside the job's area, an InputError of the backend not about free slots) fails
-    the job; a backend that is busy or unreachable leaves it queued for the next round."""
+def _launch(ctx: ServiceContext, job: Job, pool_id: str, chip: str, count: int,
+            report: RoundReport) -> None:
+    """Start one placement on the pool the scheduler chose (its country is the job's, for
+    data grants). A request the backend can never honour (a bad stored spec, a workdir
+    outside the job's area, an InputError of the backend not about free slots) fails the
+    job; a backend that is busy or unreachable, or a pool drained since the snapshot, leaves
+    it queued for the next round."""
+    with ctx.db.transaction(write=False) as tx:
+        pool: CenterPool | None = tx.pools.get(pool_id)
+    if pool is None or not pool.takes_jobs:
+        _keep_queued(ctx, job, InputError(f"pool {pool_id} no longer takes jobs"))
+        return
     spec = job.spec
     index = next(i for i, a in enumerate(spec.resources) if a.chip == chip)
     run_id = run_id_of(job, index)
@@ -280,10 +302,8 @@ def _launch(ctx: ServiceContext, job: Job, chip: str, count: int, report: RoundR
         from aicenter.exchange.licence import AccessDeniedError
         from aicenter.services.dataset import launch_data
 
-        with ctx.db.transaction(write=False) as tx:
-            country = next((p.country for p in tx.pools.list() if p.chip_id == chip), "KR")
         try:  # the server's reader variables win over the spec's env
-            data = launch_data(ctx, job, country, run_id,
+            data = launch_data(ctx, job, pool.country, run_id,
                                gateway=getattr(ctx.backend, "runs_sidecars", False))
             env.update(data.env)
             sidecar, sidecar_dir = data.sidecar, data.sidecar_dir
@@ -316,7 +336,7 @@ def _launch(ctx: ServiceContext, job: Job, chip: str, count: int, report: RoundR
     except Exception as exc:  # backend unavailable or busy: stays queued, next round retries
         _keep_queued(ctx, job, exc)
         return
-    _adopt(ctx, job, handle, chip, count, report)
+    _adopt(ctx, job, handle, chip, count, report, pool)
 
 
 def _egress(ctx: ServiceContext, job: Job) -> bool:
@@ -338,23 +358,33 @@ def _keep_queued(ctx: ServiceContext, job: Job, exc: Exception) -> None:
 
 
 def _adopt(ctx: ServiceContext, job: Job, handle: RunHandle, chip: str, count: int,
-           report: RoundReport) -> None:
-    """``started_at`` stays empty (nothing is metered) until a poll sees the engine start the
-    run (:func:`poll_running`)."""
+           report: RoundReport, pool: CenterPool | None) -> None:
+    """The job runs: its record gets the run and the pool, site and country it runs on. The
+    pool's row is locked first, so a removal of the pool and this never interleave: a pool
+    removed meanwhile gets no job (the run is stopped, the job stays queued). ``started_at``
+    stays empty (nothing is metered) until a poll sees the engine start the run
+    (:func:`poll_running`)."""
     with ctx.db.transaction() as tx:
-        moved = tx.jobs.update(job.id, expect_status=JobStatus.QUEUED, status=JobStatus.RUNNING,
-                               handle=str(handle), chip=chip, chip_count=count,
-                               backend=handle.backend, started_at=None, metered_until=None,
-                               attempts=job.attempts + 1, message="")
+        current = tx.pools.get(pool.id, lock=True) if pool is not None else None
+        if pool is not None and (current is None or current.state is PoolState.REMOVED):
+            moved = False
+        else:
+            moved = tx.jobs.update(
+                job.id, expect_status=JobStatus.QUEUED, status=JobStatus.RUNNING,
+                handle=str(handle), chip=chip, chip_count=count, backend=handle.backend,
+                started_at=None, metered_until=None, attempts=job.attempts + 1, message="",
+                pool_id=current.id if current else None, site=current.site if current else None,
+                country=current.country if current else None)
     if moved:
         report.launched.append(job.id)
-    else:  # cancelled meanwhile
+    else:  # cancelled, or its pool removed, meanwhile
         ctx.backend.terminate(handle, StopReason.CANCEL, 0)
 
 
 def run_round(ctx: ServiceContext, policy: Policy) -> RoundReport:
     """One round: poll and meter, schedule, launch and preempt."""
     report = RoundReport()
+    sync_slots(ctx)  # pools may have changed through any worker of the API
     poll_running(ctx, report)
     with ctx.db.transaction(write=False) as tx:
         jobs: list[Job] = tx.jobs.list(statuses=[JobStatus.QUEUED, JobStatus.RUNNING])
@@ -370,7 +400,8 @@ def run_round(ctx: ServiceContext, policy: Policy) -> RoundReport:
         job = by_id.get(placement.job_id)
         if job is not None and job.status is JobStatus.QUEUED:
             try:
-                _launch(ctx, job, placement.chip_type, placement.count, report)
+                _launch(ctx, job, placement.pool_id, placement.chip_type, placement.count,
+                        report)
             except Exception:  # one job's unforeseen error must not stop everyone's round
                 log.exception("launch of %s failed; retried next round", job.id)
     for job_id in allocation.preempted:
@@ -399,7 +430,10 @@ def recover(ctx: ServiceContext) -> list[str]:
         status = ctx.backend.status(handle)
         report = RoundReport()
         alt = job.spec.resources[index]
-        _adopt(ctx, job, handle, alt.chip, alt.count, report)
+        with ctx.db.transaction(write=False) as tx:  # the run id does not name the pool
+            pools = sorted(tx.pools.list(), key=lambda p: not p.takes_jobs)
+        pool = next((p for p in pools if p.chip_id == alt.chip), None)
+        _adopt(ctx, job, handle, alt.chip, alt.count, report, pool)
         if report.launched:
             adopted.append(job.id)
             if status.started_at is not None:

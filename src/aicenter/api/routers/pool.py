@@ -1,26 +1,70 @@
-"""/api/v1/pools: the center's accelerator pools."""
+"""/api/v1/pools: the center's accelerator pools, operated (add, update, drain, remove)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
 from aicenter.api.deps import Ctx, Who
-from aicenter.api.schemas import PoolIn, PoolOut
+from aicenter.api.schemas import PoolIn, PoolOut, PoolUpdate
+from aicenter.domain.pool import Pool
 from aicenter.services import pool as svc
 
 router = APIRouter(tags=["pools"])
 
 
+def _out(pool: Pool, busy: int = 0) -> PoolOut:
+    return PoolOut(id=pool.id, chip_id=pool.chip_id, chip_count=pool.chip_count,
+                   site=pool.site, country=pool.country, state=pool.state.value,
+                   chips_in_use=busy, created_at=pool.created_at)
+
+
+def _current(ctx: Ctx, who: Who, pool_id: str) -> PoolOut:
+    seen = svc.get_pool(ctx, who, pool_id)
+    return _out(seen.pool, seen.busy)
+
+
 @router.post("/pools", status_code=201)
 def add_pool(body: PoolIn, ctx: Ctx, who: Who) -> PoolOut:
     """Register a pool of accelerators (operators)."""
-    p = svc.add_pool(ctx, who, body.chip_id, body.chip_count, body.site, body.country)
-    return PoolOut(id=p.id, chip_id=p.chip_id, chip_count=p.chip_count, site=p.site,
-                   country=p.country)
+    return _out(svc.add_pool(ctx, who, body.chip_id, body.chip_count, body.site, body.country,
+                             body.id))
 
 
 @router.get("/pools")
-def list_pools(ctx: Ctx, who: Who) -> list[PoolOut]:
-    return [PoolOut(id=p.id, chip_id=p.chip_id, chip_count=p.chip_count, site=p.site,
-                    country=p.country)
-            for p in svc.list_pools(ctx, who)]
+def list_pools(ctx: Ctx, who: Who, include_removed: bool = False) -> list[PoolOut]:
+    """Every pool with its state and the chips running jobs hold on it."""
+    return [_out(p.pool, p.busy)
+            for p in svc.list_pools(ctx, who, include_removed=include_removed)]
+
+
+@router.get("/pools/{pool_id}")
+def get_pool(pool_id: str, ctx: Ctx, who: Who) -> PoolOut:
+    return _current(ctx, who, pool_id)
+
+
+@router.patch("/pools/{pool_id}")
+def update_pool(pool_id: str, body: PoolUpdate, ctx: Ctx, who: Who) -> PoolOut:
+    """Resize or move a pool (operators); 409 if running jobs hold more chips than asked."""
+    svc.update_pool(ctx, who, pool_id, chip_count=body.chip_count, site=body.site,
+                    country=body.country)
+    return _current(ctx, who, pool_id)
+
+
+@router.post("/pools/{pool_id}/drain")
+def drain_pool(pool_id: str, ctx: Ctx, who: Who) -> PoolOut:
+    """No new jobs on the pool; the running ones finish (operators)."""
+    svc.drain_pool(ctx, who, pool_id)
+    return _current(ctx, who, pool_id)
+
+
+@router.post("/pools/{pool_id}/undrain")
+def undrain_pool(pool_id: str, ctx: Ctx, who: Who) -> PoolOut:
+    """The pool takes jobs again (operators)."""
+    svc.undrain_pool(ctx, who, pool_id)
+    return _current(ctx, who, pool_id)
+
+
+@router.delete("/pools/{pool_id}")
+def remove_pool(pool_id: str, ctx: Ctx, who: Who) -> PoolOut:
+    """Remove a pool nothing runs on (operators; 409 otherwise); its record stays."""
+    return _out(svc.remove_pool(ctx, who, pool_id))

@@ -1,0 +1,87 @@
+"""``aicenter pool``: list, show, add, update, drain, undrain and remove accelerator pools."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from aicenter.cli.client_factory import client, row
+from aicenter.cli.output import TableFormat, print_record, print_rows
+from aicenter.domain.errors import InputError
+
+app = typer.Typer(help="Accelerator pools: chip type × count at a site, and their state.",
+                  no_args_is_help=True)
+
+Fmt = Annotated[TableFormat, typer.Option("--format", help="table or json")]
+COLUMNS = ["id", "chip_id", "chip_count", "site", "country", "state", "chips_in_use"]
+
+
+@app.command("list")
+def list_pools(
+    include_removed: Annotated[bool, typer.Option("--all", help="Removed pools too")] = False,
+    fmt: Fmt = TableFormat.TABLE,
+) -> None:
+    """The center's pools with their state and the chips running jobs hold."""
+    with client() as c:
+        print_rows([row(p) for p in c.list_pools(include_removed)], fmt, COLUMNS)
+
+
+@app.command("show")
+def show(pool_id: str, fmt: Fmt = TableFormat.TABLE) -> None:
+    """One pool."""
+    with client() as c:
+        print_record(row(c.get_pool(pool_id)), fmt)
+
+
+@app.command("add")
+def add(
+    chip: Annotated[str, typer.Argument(help="Catalog chip id (aicenter catalog list)")],
+    count: Annotated[int, typer.Argument(help="Number of chips, 1 to 1,000,000")],
+    site: Annotated[str, typer.Option(help="Site name")] = "haenam",
+    country: Annotated[str, typer.Option(help="ISO 3166 alpha-2 code of the site")] = "KR",
+    pool_id: Annotated[str | None, typer.Option("--id", help="An id of your choosing "
+                                                "(default: a random one)")] = None,
+    fmt: Fmt = TableFormat.TABLE,
+) -> None:
+    """Register a pool (operators)."""
+    with client() as c:
+        print_record(row(c.add_pool(chip, count, site, country, pool_id)), fmt)
+
+
+@app.command("update")
+def update(
+    pool_id: str,
+    count: Annotated[int | None, typer.Option(help="New number of chips")] = None,
+    site: Annotated[str | None, typer.Option(help="New site name")] = None,
+    country: Annotated[str | None, typer.Option(help="New ISO 3166 alpha-2 code")] = None,
+    fmt: Fmt = TableFormat.TABLE,
+) -> None:
+    """Resize or move a pool (operators); refused below the chips running jobs hold there."""
+    if count is None and site is None and country is None:
+        raise InputError("nothing to change: give --count, --site or --country",
+                         field="pool update")
+    with client() as c:
+        print_record(row(c.update_pool(pool_id, chip_count=count, site=site,
+                                       country=country)), fmt)
+
+
+@app.command("drain")
+def drain(pool_id: str, fmt: Fmt = TableFormat.TABLE) -> None:
+    """No new jobs on the pool; the jobs running there finish (operators)."""
+    with client() as c:
+        print_record(row(c.drain_pool(pool_id)), fmt)
+
+
+@app.command("undrain")
+def undrain(pool_id: str, fmt: Fmt = TableFormat.TABLE) -> None:
+    """The pool takes new jobs again (operators)."""
+    with client() as c:
+        print_record(row(c.undrain_pool(pool_id)), fmt)
+
+
+@app.command("remove")
+def remove(pool_id: str, fmt: Fmt = TableFormat.TABLE) -> None:
+    """Remove a pool nothing runs on (operators); its record stays, marked removed."""
+    with client() as c:
+        print_record(row(c.remove_pool(pool_id)), fmt)
