@@ -402,7 +402,8 @@ EGRESS_JOB = textwrap.dedent("""
     for name, host, port in zip(sys.argv[1::3], sys.argv[2::3], map(int, sys.argv[3::3])):
         try:
             with socket.create_connection((host, port), timeout=3) as conn:
-                print(name, 'connected', conn.recv(64).decode(errors='replace').split()[:1], flush=True)
+                said = conn.recv(64).decode(errors='replace').split()[:1]
+                print(name, 'connected', said, flush=True)
         except OSError as exc:
             print(name, 'failed', exc.errno, flush=True)
 """)
