@@ -105,7 +105,7 @@ def test_without_device_ids_only_chip_type_and_count_are_named() -> None:
 
 def test_registry_creates_backends_by_name_and_explains_unknown_names(tmp_path: Path) -> None:
     registry = default_registry()
-    assert registry.names() == ["local", "ray"]
+    assert registry.names() == ["local", "ray", "virtual"]
     backend = registry.create("local", BackendConfig(tmp_path, {"nvidia-h100-sxm": 8}))
     assert isinstance(backend, LocalBackend) and isinstance(backend, Backend)
     assert backend.name == "local" and backend.root == (tmp_path / "local").resolve()

@@ -30,7 +30,6 @@ from aicenter.services.clock import SystemClock
 from aicenter.services.context import Caller, ServiceContext, new_id
 from aicenter.services.runtime import attach_backend
 from aicenter.services.scheduling import RoundReport, make_policy, run_round
-from aicenter.storage.repositories.pool import PoolRow
 from tests.services.fixtures import seed_center
 
 GOOD: dict[str, Any] = {
@@ -192,16 +191,15 @@ def test_a_bad_submission_does_not_disturb_its_batch(ctx: ServiceContext,
 
 @pytest.fixture
 def live(ctx: ServiceContext, operator: Caller, tmp_path: Path):  # type: ignore[no-untyped-def]
-    """The local backend has slots for the H100 pool only; an H200 pool is in the database
-    but not in the backend (written behind its back), so the backend refuses a launch there
-    (chip type without slots on this machine)."""
+    """The center's settings enable project spaces, but its local backend was configured
+    without them (a misconfiguration): admission accepts a workdir in the project space and
+    the backend refuses that launch for good."""
     ctx.clock = SystemClock()
-    _org, member, grant = seed_center(
-        ctx, operator, budget=str(BUDGET), pools={"nvidia-h100-sxm": 8},
-        chips={"nvidia-h100-sxm": 8, "nvidia-h200": 8})
+    ctx.settings.project_root = tmp_path / "projects"
+    _org, member, grant = seed_center(ctx, operator, budget=str(BUDGET),
+                                      pools={"nvidia-h100-sxm": 8})
     attach_backend(ctx)
-    with ctx.db.transaction() as tx:
-        tx.pools.add(PoolRow(new_id("pool"), "nvidia-h200", 8, "haenam", "KR"))
+    ctx.backend.isolation = replace(ctx.backend.isolation, project_root=None)
     return ctx, member, grant
 
 
@@ -232,13 +230,15 @@ def _held(ctx: ServiceContext, grant_id: str) -> Decimal:
 
 def test_a_launch_the_backend_refuses_fails_that_job_only(live) -> None:  # type: ignore[no-untyped-def]
     ctx, member, grant = live
+    space = ctx.settings.project_root / member.org_id / "code"
     refused, _ = job_svc.submit(ctx, member, spec_from_mapping(_spec(
-        name="h200", resources=[{"chip": "nvidia-h200", "count": 1}])))
+        name="in-space", workdir=str(space))))
     fine, _ = job_svc.submit(ctx, member, spec_from_mapping(_spec(command="sleep 1")))
     report = _round(ctx)
     failed = _job(ctx, refused.id)
     assert failed.status is JobStatus.FAILED, failed
-    assert failed.message.startswith("launch failed: ") and "nvidia-h200" in failed.message
+    assert failed.message.startswith("launch failed: ") and "no project spaces" in \
+        failed.message, failed.message
     assert report.finished == [refused.id] and report.launched == [fine.id]
     assert _job(ctx, fine.id).status is JobStatus.RUNNING  # the same round
     with ctx.db.transaction(write=False) as tx:  # the failed job's hold is back
@@ -322,3 +322,35 @@ def test_effective_limits_are_the_spec_s_else_the_default_per_chip_within_the_ca
     assert policy.effective(asked, 8) == ResourceLimits(3 * GIB // 2, 250, 4096)
     assert spec_from_mapping(_spec(limits={"memory": 1536 * 1024 * 1024})).to_dict()[
         "limits"] == {"memory": "1536MiB"}
+
+
+def test_a_job_that_can_never_fit_is_refused_and_a_waiting_job_says_why(
+        ctx: ServiceContext, operator: Caller) -> None:
+    """Issue 12 item 6: 16 × H100 on a center whose H100 pools have 8 each can never start
+    (a gang runs in one pool): 422. A job that fits but finds the pool full waits with the
+    reason ``Resources``, shown by the API; once it runs the reason is gone."""
+    _org, member, _grant = seed_center(ctx, operator, budget="100",
+                                       chips={"nvidia-h100-sxm": 16})
+    attach_backend(ctx)
+    with pytest.raises(InputError, match="can never start.*16 × nvidia-h100-sxm "
+                                         r"\(largest pool: 8\)"):
+        job_svc.submit(ctx, member, spec_from_mapping(
+            _spec(resources=[{"chip": "nvidia-h100-sxm", "count": 16}])))
+    busy = spec_from_mapping(_spec(command="sleep 30", max_duration="60s",
+                                   resources=[{"chip": "nvidia-h100-sxm", "count": 8}]))
+    first, _ = job_svc.submit(ctx, member, busy)
+    second, _ = job_svc.submit(ctx, member, busy)
+    policy = make_policy(ctx)
+    run_round(ctx, policy)
+    states = {j.id: job_svc.get_job(ctx, member, j.id) for j in (first, second)}
+    running = [j for j in states.values() if j.status is JobStatus.RUNNING]
+    waiting = next(j for j in states.values() if j.status is JobStatus.QUEUED)
+    assert len(running) == 1 and running[0].pending_reason is None
+    assert waiting.pending_reason == "Resources"  # one pool of 8, held by the other
+    with TestClient(create_app(ctx)) as http:
+        seen = http.get(f"/api/v1/jobs/{waiting.id}", headers={
+            "Authorization": f"Bearer {_token(ctx, operator, member)}"}).json()
+    assert seen["pending_reason"] == "Resources"
+    for job in (first, second):
+        job_svc.cancel(ctx, member, job.id)
+    run_round(ctx, policy)

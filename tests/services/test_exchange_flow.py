@@ -178,7 +178,7 @@ def test_job_placed_on_a_foreign_pool_fails_without_a_grant(exchange) -> None:  
 def test_domestic_data_steers_the_job_to_a_domestic_pool(exchange) -> None:  # type: ignore[no-untyped-def]
     from sqlalchemy import update
 
-    from aicenter.services.scheduling import _snapshot
+    from aicenter.services.scheduling import _view
     from aicenter.storage.tables import pools
 
     ctx, member, _provider, _dataset, offer = exchange
@@ -193,7 +193,8 @@ def test_domestic_data_steers_the_job_to_a_domestic_pool(exchange) -> None:  # t
     job, _ = job_svc.submit(ctx, member, spec)
     plain, _ = job_svc.submit(ctx, member, parse_job_spec(json.dumps({
         **spec.to_dict(), "datasets": [], "command": "true"})))
-    _pools, queue, stranded = _snapshot(ctx, [job, plain])
+    view = _view(ctx, [job, plain])
+    queue, stranded = view.queue, view.stranded
     demands = {p.job.id: [d.chip_type for d in p.job.demand] for p in queue}
     assert demands == {job.id: ["nvidia-h200"],
                        plain.id: ["nvidia-h100-sxm", "nvidia-h200"]} and stranded == []

@@ -222,14 +222,14 @@ def test_chase_team_job_preempts_a_best_effort_job(live) -> None:  # type: ignor
 def test_job_only_runs_on_chips_its_grant_covers(live) -> None:  # type: ignore[no-untyped-def]
     """The grant covers H100s only; the job also offers the (pooled, free) ATOM NPUs as an
     alternative and lists them first: the scheduler must not place it there."""
-    from aicenter.services.scheduling import _snapshot
+    from aicenter.services.scheduling import _view
 
     ctx, member, _grant = live
     both = parse_job_spec("name: both\ncommand: 'true'\nworkload: inference\nmax_duration: 60s\n"
                           "resources: [{chip: rebellions-atom, count: 1}, "
                           "{chip: nvidia-h100-sxm, count: 1}]\n")
     job, _ = job_svc.submit(ctx, member, both)
-    _pools, queue, _stranded = _snapshot(ctx, [job])
+    queue = _view(ctx, [job]).queue
     assert [d.chip_type for d in queue[0].job.demand] == ["nvidia-h100-sxm"]
     done = run_until(ctx, job.id, {JobStatus.SUCCEEDED, JobStatus.FAILED})
     assert done.status is JobStatus.SUCCEEDED and done.chip == "nvidia-h100-sxm"

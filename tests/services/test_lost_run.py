@@ -42,6 +42,8 @@ def test_lost_run_is_requeued_runs_again_and_is_charged_once(live) -> None:  # t
     time.sleep(0.6)  # at least one metering interval of the first attempt
     policy = make_policy(ctx)
     run_round(ctx, policy)
+    first = job_svc.get_job(ctx, member, job.id)  # the engine's start, seen by that poll
+    assert first.started_at is not None
 
     runner = read_json(first_dir / LAUNCH)
     started = read_json(first_dir / RUNNER)

@@ -61,7 +61,7 @@ def job_out(j: Job) -> JobOut:
                   hold_h100e_h=str(j.hold_h100e_h), submitted_at=j.submitted_at,
                   started_at=j.started_at, finished_at=j.finished_at, exit_code=j.exit_code,
                   message=j.message, spec=j.spec.to_dict(), pool_id=j.pool_id, site=j.site,
-                  country=j.country)
+                  country=j.country, pending_reason=j.pending_reason)
 
 
 def usage_out(r: UsageRecord) -> UsageOut:

@@ -335,6 +335,9 @@ class JobOut(BaseModel):
                                 "last one, once it ended)")
     site: str | None = None
     country: str | None = Field(default=None, description="The pool's country when it ran")
+    pending_reason: str | None = Field(
+        default=None, description="Why a queued job waits, as of the last scheduling round: "
+        "Resources, Priority, QuotaExhausted, ChipCapReached or Residency")
 
 
 class LogOut(BaseModel):

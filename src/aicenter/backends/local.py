@@ -358,17 +358,17 @@ class LocalBackend:
                 raise InputError(f"working directory {wanted} leaves the job's work directory",
                                  field="working_dir")
             return work / wanted, None
+        if request.no_network:
+            raise InputError(f"working directory {wanted}: a job that reads licensed data "
+                             "works only in its own work directory, whose outputs are "
+                             "checked (a project space would outlive the check)",
+                             field="working_dir")
         root = self.isolation.project_root
         if root is None or request.account is None:
             raise InputError(f"working directory {wanted} is outside the job's work directory "
                              "and this center has no project spaces", field="working_dir")
         project = root.resolve() / _account(request.account)
         resolved = Path(os.path.normpath(wanted))
-        if request.no_network:
-            raise InputError(f"working directory {wanted}: a job that reads licensed data "
-                             "works only in its own work directory, whose outputs are "
-                             "checked (a project space would outlive the check)",
-                             field="working_dir")
         if resolved != project and project not in resolved.parents:
             raise InputError(f"working directory {wanted} is outside the organisation's "
                              f"project space {project}", field="working_dir")

@@ -18,8 +18,8 @@ from aicenter.domain.job import parse_job_spec
 app = typer.Typer(help="Jobs: submit, list, show, logs, cancel.", no_args_is_help=True)
 
 Fmt = Annotated[TableFormat, typer.Option("--format", help="table or json")]
-COLUMNS = ["id", "name", "status", "chip", "chip_count", "attempts", "hold_h100e_h",
-           "submitted_at", "exit_code"]
+COLUMNS = ["id", "name", "status", "pending_reason", "chip", "chip_count", "attempts",
+           "hold_h100e_h", "submitted_at", "exit_code"]
 
 
 @app.command("submit")

@@ -80,6 +80,10 @@ class JobSpec:
     outputs: tuple[str, ...] = ()
     """Declared output files (relative to the work dir): for a job that read datasets they are
     released only after :mod:`aicenter.exchange.output_check` (see ``services/job.py``)."""
+    estimated_duration_s: int | None = None
+    """How long the tenant expects the job to run on its first alternative (at most
+    ``max_duration``; None: ``max_duration``). Not enforced: the scheduler's estimate of the
+    job's work, which the policies that favour jobs near completion weigh."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -96,6 +100,8 @@ class JobSpec:
             "purpose": self.purpose,
             "outputs": list(self.outputs),
             "limits": self.limits.to_dict() if self.limits is not None else None,
+            **({"estimated_duration": f"{self.estimated_duration_s}s"}
+               if self.estimated_duration_s is not None else {}),
         }
 
 
@@ -127,6 +133,10 @@ class Job:
     requeued), with that pool's ``site`` and ``country`` at the time."""
     site: str | None = None
     country: str | None = None
+    pending_reason: str | None = None
+    """Why a queued job waits (Slurm's Reason: ``Resources``, ``Priority``,
+    ``QuotaExhausted``, ``ChipCapReached``, ``Residency``; :mod:`aicenter.scheduler.pending`),
+    as of the last scheduling round; None once it runs."""
 
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
@@ -134,7 +144,7 @@ DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
 _UNIT_S = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 SPEC_FIELDS = (
     "name", "command", "workdir", "env", "resources", "max_duration", "priority", "workload",
-    "datasets", "max_retries", "purpose", "limits", "outputs",
+    "datasets", "max_retries", "purpose", "limits", "outputs", "estimated_duration",
 )
 ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 MAX_ENV_ENTRIES = 256
@@ -321,6 +331,10 @@ def check_workdir(workdir: str | None, org_id: str, project_root: PurePath | Non
         raise InputError(f"'{workdir}' has a '..' component: {rule}", field="workdir")
     if not path.is_absolute():
         return None if path == PurePosixPath(".") else path
+    if reads_data:
+        raise InputError(f"'{workdir}': a job that reads datasets works only inside its own "
+                         "work directory (a relative workdir), whose outputs are checked before "
+                         "release", field="workdir")
     if project_root is not None:
         space = PurePosixPath(project_root) / org_id
         if space.is_absolute() and (path == space or space in path.parents):
@@ -334,10 +348,6 @@ def _outputs(value: object) -> tuple[str, ...]:
         return ()
     if not isinstance(value, list) or len(value) > 64:
         raise InputError("must be a list of at most 64 paths relative to the work dir",
-    if reads_data:
-        raise InputError(f"'{workdir}': a job that reads datasets works only inside its own "
-                         "work directory (a relative workdir), whose outputs are checked before "
-                         "release", field="workdir")
                          field="outputs")
     paths = []
     for i, item in enumerate(value):
@@ -400,11 +410,13 @@ def spec_from_mapping(data: Mapping[str, Any]) -> JobSpec:
     purposes = tuple(p.value for p in Purpose)
     if purpose not in purposes:
         raise InputError(f"'{purpose}' is not one of {', '.join(purposes)}", field="purpose")
+    max_duration_s = parse_duration_s(data.get("max_duration", "1h"))
+    estimated_s = _estimated_duration_s(data.get("estimated_duration"), max_duration_s)
     return JobSpec(
         name=name,
         command=command,
         resources=_resources(data["resources"]),
-        max_duration_s=parse_duration_s(data.get("max_duration", "1h")),
+        max_duration_s=max_duration_s,
         workdir=str(workdir) if workdir not in (None, "") else None,
         env=env,
         priority=priority,
@@ -414,7 +426,19 @@ def spec_from_mapping(data: Mapping[str, Any]) -> JobSpec:
         purpose=purpose,
         outputs=_outputs(data.get("outputs")),
         limits=parse_limits(data.get("limits")),
+        estimated_duration_s=estimated_s,
     )
+
+
+def _estimated_duration_s(value: object, max_duration_s: int) -> int | None:
+    """The optional ``estimated_duration``: a duration like ``max_duration``, no longer."""
+    if value is None:
+        return None
+    seconds = parse_duration_s(value, "estimated_duration")
+    if seconds > max_duration_s:
+        raise InputError(f"{seconds}s is longer than max_duration ({max_duration_s}s), which "
+                         "stops the job", field="estimated_duration")
+    return seconds
 
 
 def spec_from_stored(data: Mapping[str, Any]) -> JobSpec:
@@ -434,6 +458,8 @@ def spec_from_stored(data: Mapping[str, Any]) -> JobSpec:
         purpose=str(data.get("purpose", "pre-training")),
         outputs=tuple(data.get("outputs") or ()),
         limits=parse_limits(data.get("limits")),  # absent in specs stored before limits
+        estimated_duration_s=int(str(data["estimated_duration"]).rstrip("s"))
+        if data.get("estimated_duration") else None,
     )
 
 

@@ -31,7 +31,7 @@ what lets one server sustain hundreds of submissions a second on PostgreSQL.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_CEILING, Decimal
@@ -65,8 +65,11 @@ def hold_for(ctx: ServiceContext, spec: JobSpec, grant: Grant | None = None) -> 
     return worst.quantize(Decimal("0.000001"), ROUND_CEILING)
 
 
-def validate_spec(ctx: ServiceContext, spec: JobSpec, pool_chips: set[str]) -> None:
-    """Every alternative names a known chip that this center runs and that can do the job."""
+def validate_spec(ctx: ServiceContext, spec: JobSpec, pool_sizes: Mapping[str, int]) -> None:
+    """Every alternative names a known chip that this center runs and that can do the job;
+    and at least one can ever fit: a gang runs in one pool, so an alternative asking more
+    chips than the largest pool of its type has can never start (``pool_sizes``: chip type
+    → chips in its largest pool; empty: no pools yet, nothing to check against)."""
     for i, alt in enumerate(spec.resources):
         where = f"resources[{i}].chip"
         try:
@@ -75,9 +78,14 @@ def validate_spec(ctx: ServiceContext, spec: JobSpec, pool_chips: set[str]) -> N
             raise InputError(str(exc), field=where) from None
         if ctx.performance.ratio(alt.chip, spec.workload) <= 0:
             raise InputError(f"{alt.chip} cannot run {spec.workload.value} jobs", field=where)
-        if pool_chips and alt.chip not in pool_chips:
+        if pool_sizes and alt.chip not in pool_sizes:
             raise InputError(f"this center has no pool of {alt.chip} (pools: "
-                             f"{', '.join(sorted(pool_chips))})", field=where)
+                             f"{', '.join(sorted(pool_sizes))})", field=where)
+    if pool_sizes and all(alt.count > pool_sizes[alt.chip] for alt in spec.resources):
+        sizes = ", ".join(f"{alt.count} × {alt.chip} (largest pool: {pool_sizes[alt.chip]})"
+                          for alt in spec.resources)
+        raise InputError(f"the job can never start: a job runs in one pool, and no pool is "
+                         f"large enough for it: {sizes}", field="resources[0].count")
 
 
 def limit_policy(settings: Settings) -> LimitPolicy:
@@ -215,7 +223,9 @@ def _admit_batch(ctx: ServiceContext, subs: Sequence[Submission]) -> list[Outcom
                 if p.sub.idempotency_key}
         existing: dict[tuple[str, str], Job] = tx.jobs.by_idempotency_keys(keys)
         pools: list[PoolRow] = tx.pools.list() if pending else []
-        pool_chips = {pool.chip_id for pool in pools}
+        pool_sizes: dict[str, int] = {}
+        for pool in pools:
+            pool_sizes[pool.chip_id] = max(pool_sizes.get(pool.chip_id, 0), pool.chip_count)
         entitled = tx.orgs.priorities_of({p.org_id for p in pending})
         locked: list[Grant] = tx.grants.lock_for(
             {p.org_id for p in pending}, {p.sub.grant_id for p in pending if p.sub.grant_id})
@@ -230,7 +240,7 @@ def _admit_batch(ctx: ServiceContext, subs: Sequence[Submission]) -> list[Outcom
             try:
                 check_priority(ctx, p.caller, p.org_id, p.sub.spec.priority,
                                entitled.get(p.org_id))
-                job = _admit_one(ctx, tx, p, pools, pool_chips, grants, balance, now)
+                job = _admit_one(ctx, tx, p, pools, pool_sizes, grants, balance, now)
             except AicenterError as exc:
                 outcomes[p.index] = exc
                 continue
@@ -246,12 +256,12 @@ def _admit_batch(ctx: ServiceContext, subs: Sequence[Submission]) -> list[Outcom
 
 
 def _admit_one(ctx: ServiceContext, tx: Tx, p: _Pending, pools: list[PoolRow],
-               pool_chips: set[str], grants: list[Grant], balance: dict[str, Decimal],
+               pool_sizes: Mapping[str, int], grants: list[Grant], balance: dict[str, Decimal],
                now: datetime) -> Job:
     """Checks and hold for one submission; debits ``balance`` in memory if admitted.
     ``grants`` are the batch's, earliest-starting first."""
     spec = p.sub.spec
-    validate_spec(ctx, spec, pool_chips)
+    validate_spec(ctx, spec, pool_sizes)
     check_workdir(spec.workdir, p.org_id, ctx.settings.project_root,
                   reads_data=bool(spec.datasets))
     limit_policy(ctx.settings).check(spec.limits)

@@ -160,12 +160,12 @@ jobs = Table(
     Column("message", Text, nullable=False, default=""),
     Column("cancel_requested", Boolean, nullable=False, default=False),
     Column("lost_runs", Integer, nullable=False, default=0),
+    Column("pending_reason", String(32), nullable=True),  # why it waits (scheduler/pending)
     Column("pool_id", String(40), nullable=True),  # where it last ran: pool, site, country
     Column("site", String(80), nullable=True),
     Column("country", String(2), nullable=True),
     UniqueConstraint("person_id", "idempotency_key", name="uq_jobs_person_idempotency"),
     Index("ix_jobs_status", "status"),
-    Column("pending_reason", String(32), nullable=True),  # why it waits (scheduler/pending)
     Index("ix_jobs_org_submitted", "org_id", "submitted_at"),
 )
 
