@@ -110,7 +110,7 @@ TABLE: dict[tuple[str, str], tuple[set[str], Request]] = {
     ("GET", "/api/v1/applications/{application_id}"): (
         OWN, _path("/api/v1/applications/{app}")),
     ("POST", "/api/v1/applications/{application_id}/reviews"): ({"operator"}, _body(
-        "/api/v1/applications/{app}/reviews",
+        "/api/v1/applications/{unreviewed}/reviews",
         lambda w: {"impact": 5, "readiness": 5, "ecosystem": 5})),
     ("POST", "/api/v1/applications/{application_id}/reject"): ({"operator"}, _body(
         "/api/v1/applications/{app}/reject", lambda w: {"reason": "out of scope"})),
@@ -200,6 +200,8 @@ def build_world(ctx: ServiceContext) -> World:
     pending = program_svc.apply(ctx, op, call.id, a.id, "p", {"nvidia-h100-sxm": 8}, 3,
                                 Decimal(10))
     program_svc.review(ctx, op, pending.id, 6, 6, 6)
+    unreviewed = program_svc.apply(ctx, op, call.id, a.id, "u", {"nvidia-h100-sxm": 8}, 3,
+                                   Decimal(10))
     member = everyone["member"]
     spec = parse_job_spec("name: j\ncommand: 'true'\nresources: [{chip: nvidia-h100-sxm, "
                           "count: 1}]\nmax_duration: 60s\n")
@@ -227,6 +229,7 @@ def build_world(ctx: ServiceContext) -> World:
     upload_svc.accept(ctx, everyone["data-provider"], upload_id, dataset_svc.UploadRequest(
         "world-news", "more.jsonl", licence_text="proprietary"), queued)
     return World(tokens, {"org": a.id, "call": call.id, "app": pending.id,
+                          "unreviewed": unreviewed.id,
                           "grant": grant.grant.id, "job": job.id, "done_job": done.id,
                           "target": target.person.id, "target_token": target_token.id,
                           "offer": offer.id, "agreement": agreement.id,
