@@ -17,9 +17,11 @@ The rules:
 * a job's demand holds only the alternatives its grant covers (admission held the budget for
   those alone); a job reading a dataset tagged domestic must run in the domestic country
   (``Job.residency``), and one that has no pool there at all is *stranded*: the caller fails it
-  rather than let it wait for a pool that may never come. Its work, for the policies that
-  weigh remaining work, is ``max_duration × count × r(chip, workload)`` of its first
-  alternative, in H100e-seconds.
+  rather than let it wait for a pool that may never come;
+* a job's remaining work, for the policies that weigh it (:func:`remaining_work`), is its
+  tenant's estimate less the work it has done, in H100e-seconds; its attained seconds per
+  pool (the round mechanism's time received) come from its metered intervals
+  (:class:`JobUsage`) plus the part of its current run not metered yet.
 """
 
 from __future__ import annotations
@@ -75,6 +77,21 @@ class CenterView:
 
 
 Ratio = Callable[[str, WorkloadClass], float]
+MIN_REMAINING_H100E_S = 1e-6
+"""Remaining work is kept above 0: a job with none left is not offered to the policies."""
+
+
+@dataclass(frozen=True, slots=True)
+class JobUsage:
+    """What a job's metered intervals add up to: its H100e-seconds (work done, in the units of
+    the throughput matrix: chip-seconds × r(chip, workload)) and, per chip type, the wall
+    seconds it ran there (Σ chip_seconds / chip_count)."""
+
+    h100e_s: float
+    wall_s: Mapping[str, float]
+
+
+NO_USAGE = JobUsage(0.0, {})
 
 
 def usage_samples(usage: Sequence[UsageRecord], grants: Mapping[str, Grant]
@@ -104,8 +121,10 @@ def center_view(
     chase_share: float,
     guaranteed_h100e: Mapping[str, float] | None = None,
     programme_guaranteed_h100e: Mapping[str, float] | None = None,
+    done: Mapping[str, JobUsage] | None = None,
 ) -> CenterView:
-    """The snapshot and queue of one round (module docstring)."""
+    """The snapshot and queue of one round (module docstring); ``done`` holds the metered
+    totals of the jobs that have run (none for the others)."""
     by_grant = {g.id: g for g in grants}
     guaranteed = guaranteed_h100e or {}
     programme_of: dict[str, str] = {}
@@ -125,12 +144,13 @@ def center_view(
     snapshot = build_snapshot(sched_pools, tenants, programmes=programmes, decayed=decayed,
                               chip_caps=caps, chase_share=chase_share)
     queue, stranded = _queue(jobs, sched_pools, by_grant, set(domestic_data),
-                             domestic_country, ratio)
+                             domestic_country, ratio, done or {}, now)
     return CenterView(snapshot, queue, stranded)
 
 
 def _queue(jobs: Sequence[Job], pools: Sequence[Pool], grants: Mapping[str, Grant],
-           domestic_data: set[str], domestic_country: str, ratio: Ratio
+           domestic_data: set[str], domestic_country: str, ratio: Ratio,
+           done: Mapping[str, JobUsage], now: datetime
            ) -> tuple[list[JobProgress], list[Job]]:
     chips_here = {p.chip_type for p in pools}
     domestic_chips = {p.chip_type for p in pools if p.country == domestic_country}
@@ -147,17 +167,69 @@ def _queue(jobs: Sequence[Job], pools: Sequence[Pool], grants: Mapping[str, Gran
                     any(a.chip in chips_here for a in job.spec.resources):
                 stranded.append(job)
             continue
-        first = job.spec.resources[0]
-        work = max(job.spec.max_duration_s * first.count * ratio(first.chip, job.spec.workload),
-                   1.0)
+        running_on = _running_on(job, pools)
+        usage = done.get(job.id, NO_USAGE)
+        unmetered_s = _unmetered_s(job, now)
+        work_done = usage.h100e_s
+        if unmetered_s > 0 and job.chip:
+            work_done += unmetered_s * job.chip_count * ratio(job.chip, job.spec.workload)
+        estimate, remaining = remaining_work(job, ratio, work_done)
         sched_job = SchedJob(
-            job.id, job.org_id, job.spec.workload.value, demand, work,
+            job.id, job.org_id, job.spec.workload.value, demand, estimate,
             job.submitted_at.timestamp(), priority_class=PRIORITY[job.spec.priority],
             residency=domestic_country if domestic_only else None,
             cap_group=job.grant_id if grant is not None and grant.chip_counts else None)
-        running_on = _running_on(job, pools)
-        queue.append(JobProgress(sched_job, work, running_on=running_on))
+        attained = _attained(job, usage, pools, running_on, unmetered_s)
+        queue.append(JobProgress(sched_job, remaining, attained, running_on))
     return queue, stranded
+
+
+def remaining_work(job: Job, ratio: Ratio, work_done: float) -> tuple[float, float]:
+    """(estimated total, remaining) work of ``job`` in H100e-seconds, having done
+    ``work_done``. With ``k`` chips of type ``c`` its first alternative, ``E`` its estimated
+    duration (``max_duration`` when the tenant gave none) and ``M`` its max duration,
+
+        W_est = E · k · r(c, workload),   W_max = M · k · r(c, workload),
+        remaining = W_est − done     while positive, else  max(W_max − done, ε)
+
+    so a job that outruns its estimate counts as long as its max duration allows rather than
+    as nearly done: an estimate that is too low buys priority for its own length only."""
+    first = job.spec.resources[0]
+    seconds = job.spec.estimated_duration_s or job.spec.max_duration_s
+    per_s = ratio(first.chip, job.spec.workload)
+    estimate = seconds * first.count * per_s
+    remaining = estimate - work_done
+    if remaining <= 0:
+        remaining = job.spec.max_duration_s * first.count * per_s - work_done
+    remaining = max(remaining, MIN_REMAINING_H100E_S)
+    return max(estimate, work_done + remaining), remaining
+
+
+def _unmetered_s(job: Job, now: datetime) -> float:
+    """Seconds the job's current run has used chips since it was last metered (0 unless
+    the engine has started it)."""
+    if job.status is not JobStatus.RUNNING or job.started_at is None:
+        return 0.0
+    since = job.metered_until or job.started_at
+    return max((now - since).total_seconds(), 0.0)
+
+
+def _attained(job: Job, usage: JobUsage, pools: Sequence[Pool], running_on: str | None,
+              unmetered_s: float) -> dict[str, float]:
+    """Wall seconds the job has run on each pool (the round mechanism's time received):
+    its metered seconds per chip type on the pool it was last placed on if that pool has the
+    chip, else on the first pool of the chip (records name the chip, not the pool), plus the
+    unmetered part of its current run on the pool it holds."""
+    chip_of = {p.id: p.chip_type for p in pools}
+    attained: dict[str, float] = {}
+    for chip, seconds in usage.wall_s.items():
+        pool_id = job.pool_id if job.pool_id is not None and chip_of.get(job.pool_id) == chip \
+            else next((p.id for p in pools if p.chip_type == chip), None)
+        if pool_id is not None:
+            attained[pool_id] = attained.get(pool_id, 0.0) + seconds
+    if running_on is not None and unmetered_s > 0:
+        attained[running_on] = attained.get(running_on, 0.0) + unmetered_s
+    return attained
 
 
 def _running_on(job: Job, pools: Sequence[Pool]) -> str | None:

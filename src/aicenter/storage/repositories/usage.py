@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+from collections.abc import Collection
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -11,6 +12,9 @@ from sqlalchemy import ColumnElement, Connection, func, insert, select
 
 from aicenter.domain.usage import UsageRecord
 from aicenter.storage.tables import usage_records as t
+
+IDS_PER_QUERY = 5000
+"""Job ids bound in one query (SQLite allows 32,766 parameters)."""
 
 
 def _record(row: Any) -> UsageRecord:
@@ -63,3 +67,22 @@ class UsageRepository:
                 for day, org, total in self.conn.execute(query)}
         others = self.conn.execute(select(t).where(*within, start_day != end_day))
         return sums, [_record(r) for r in others]
+
+    def job_totals(self, job_ids: Collection[str]
+                   ) -> dict[str, tuple[Decimal, dict[str, Decimal]]]:
+        """Per job id of ``job_ids`` that has usage: its h100e-seconds and, per chip type, the
+        wall seconds it ran there (Σ chip_seconds / chip_count), summed in SQL in one query
+        (per :data:`IDS_PER_QUERY` ids), grouped by job, chip and gang size so each division
+        is exact."""
+        totals: dict[str, tuple[Decimal, dict[str, Decimal]]] = {}
+        ids = sorted(set(job_ids))
+        for at in range(0, len(ids), IDS_PER_QUERY):
+            query = (select(t.c.job_id, t.c.chip_id, t.c.chip_count,
+                            func.sum(t.c.h100e_seconds), func.sum(t.c.chip_seconds))
+                     .where(t.c.job_id.in_(ids[at:at + IDS_PER_QUERY]))
+                     .group_by(t.c.job_id, t.c.chip_id, t.c.chip_count))
+            for job_id, chip, count, h100e_s, chip_s in self.conn.execute(query):
+                h100e, wall = totals.get(job_id, (Decimal(0), {}))
+                wall[chip] = wall.get(chip, Decimal(0)) + Decimal(chip_s) / max(count, 1)
+                totals[job_id] = (h100e + Decimal(h100e_s), wall)
+        return totals
