@@ -7,8 +7,10 @@ from aicenter.ledger.entry import (
     accounts,
     award_transaction,
     hold_transaction,
+    overrun_transaction,
     reclaim_transaction,
     release_transaction,
+    top_up_transaction,
     usage_transaction,
 )
 
@@ -19,7 +21,9 @@ __all__ = [
     "accounts",
     "award_transaction",
     "hold_transaction",
+    "overrun_transaction",
     "reclaim_transaction",
     "release_transaction",
+    "top_up_transaction",
     "usage_transaction",
 ]

@@ -7,16 +7,27 @@ balance is the sum of an account's postings, never a stored number.
 Flows (amounts positive into the named account):
 
 * award:   ``call:C:pool`` −b → ``grant:G`` +b                              (H100E)
-* hold:    ``grant:G`` −h → ``hold:G:J`` +h     a job is admitted with its worst-case cost
+* hold:    ``grant:G`` −h → ``hold:G:J`` +h     a job is admitted with the worst-case cost
+                                                 of one attempt (reference ``hold:J``)
+* top-up:  ``grant:G`` −t → ``hold:G:J`` +t     the job is requeued (retry, preemption, lost
+                                                 run) for attempt k: t = h − balance(hold:G:J),
+                                                 so the hold covers one whole attempt again
+                                                 (reference ``hold:J:k``, once per attempt)
 * usage:   ``hold:G:J`` −u → ``usage:O`` +u     metered compute, paid from the job's hold (H100E)
 * release: ``hold:G:J`` −r → ``grant:G`` +r     the job ended; what is left of its hold
-                                                 (r = balance of ``hold:G:J``) goes back
+                                                 (r = balance of ``hold:G:J`` ≥ 0) goes back
+* overrun: ``writeoff:compute`` −x → ``unbilled:O`` +x   compute a job used beyond its hold
+                                                 (metering charges at most the hold's balance):
+                                                 recorded, charged to no grant, paid by no one
            ``revenue:compute`` −m; ``receivable:O`` +p; ``subsidy:C`` +(m − p)     (money)
   where m = u × market price, p = m × payable fraction of the organisation's class
 * reclaim: ``grant:G`` −r → ``call:C:pool`` +r  idle budget goes back to the call
 
 So the spendable balance of a grant is ``balance(grant:G)`` = awarded − open holds − used −
 reclaimed; what is held is the sum of ``hold:G:*``; what was used is the usage flow out of them.
+No posting takes ``grant:G`` or ``hold:G:J`` below zero: holds and top-ups are taken under the
+grant's row lock only if the balance covers them, usage never exceeds the hold's balance, and
+a release is the hold's (non-negative) balance.
 """
 
 from __future__ import annotations
@@ -65,7 +76,13 @@ class accounts:
     def subsidy(call_id: str) -> str:
         return f"subsidy:{call_id}"
 
+    @staticmethod
+    def unbilled(org_id: str) -> str:
+        """Compute an organisation's jobs used beyond their holds (never charged)."""
+        return f"unbilled:{org_id}"
+
     REVENUE = "revenue:compute"
+    WRITE_OFF = "writeoff:compute"
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,9 +131,25 @@ def hold_transaction(job_id: str, grant_id: str, hold_h100e_h: Decimal, at: date
                              hold_h100e_h))
 
 
+def top_up_transaction(job_id: str, grant_id: str, attempt: int, top_up_h100e_h: Decimal,
+                       at: datetime) -> Transaction:
+    """Top a requeued job's hold up to one attempt's worst case again, before ``attempt``
+    (the reference is unique per attempt: a settle replayed after a crash books it once)."""
+    if top_up_h100e_h <= 0:
+        raise ValueError(f"top-up of job {job_id} must be positive, not {top_up_h100e_h}")
+    return Transaction(f"hold:{job_id}:{attempt}", "top-up",
+                       f"hold of job {job_id} topped up for attempt {attempt}", at,
+                       _move(accounts.grant(grant_id), accounts.hold(grant_id, job_id), H100E,
+                             top_up_h100e_h))
+
+
 def release_transaction(job_id: str, grant_id: str, remaining_h100e_h: Decimal, at: datetime
                         ) -> Transaction:
-    """Give back what is left of a job's hold (negative if the job overran its hold)."""
+    """Give back what is left of a job's hold. Refused if negative: metering never takes a
+    hold below zero, so a negative balance is a bug that must not reach the grant."""
+    if remaining_h100e_h < 0:
+        raise ValueError(f"hold of job {job_id} is {remaining_h100e_h} h100e-h: a hold must "
+                         "never go below zero (release refused)")
     return Transaction(f"release:{job_id}", "release", f"job {job_id} ended", at,
                        _move(accounts.hold(grant_id, job_id), accounts.grant(grant_id), H100E,
                              remaining_h100e_h))
@@ -127,6 +160,16 @@ def reclaim_transaction(grant_id: str, call_id: str, amount_h100e_h: Decimal, at
     return Transaction(f"reclaim:{grant_id}", "reclaim", f"idle grant {grant_id} reclaimed",
                        at, _move(accounts.grant(grant_id), accounts.call_pool(call_id), H100E,
                                  amount_h100e_h))
+
+
+def overrun_transaction(job_id: str, org_id: str, since: datetime, amount_h100e_h: Decimal,
+                        at: datetime) -> Transaction:
+    """Record compute a job used beyond its hold from ``since`` (uncharged: its grant has no
+    budget left for it). One per job and metered interval start, like usage records."""
+    return Transaction(f"overrun:{job_id}:{since.isoformat()}", "overrun",
+                       f"job {job_id} used {amount_h100e_h} h100e-h beyond its hold", at,
+                       _move(accounts.WRITE_OFF, accounts.unbilled(org_id), H100E,
+                             amount_h100e_h))
 
 
 def usage_transaction(

@@ -76,7 +76,12 @@ def count_jobs(ctx: ServiceContext, caller: Caller, *, org_id: str | None = None
 
 def finish(tx: Tx, job: Job, status: JobStatus, ctx: ServiceContext, *,
            exit_code: int | None = None, message: str = "") -> bool:
-    """Move a job to a final status and give back the rest of its hold (one transaction)."""
+    """Move a job to a final status and give back the rest of its hold (one transaction).
+
+    The release is the hold's balance, never negative: metering charges at most that balance
+    (:mod:`aicenter.services.metering`) and every requeue tops the hold up from the grant or
+    fails the job (:mod:`aicenter.services.scheduling`), so a negative hold is a bug and
+    :func:`~aicenter.ledger.entry.release_transaction` refuses it (the job does not end)."""
     now = ctx.clock.now()
     moved = tx.jobs.update(job.id, expect_status=job.status, status=status, finished_at=now,
                            exit_code=exit_code, message=message)
