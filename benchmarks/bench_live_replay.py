@@ -3,10 +3,12 @@
 Run: .venv/bin/python benchmarks/bench_live_replay.py [--jobs 80] [--jobs-per-hour 12]
      [--seed 7] [--policy fifo,finish_time_fair] [--database-url URL]
 
-For each policy, a fresh center (SQLite in a temporary directory unless ``--database-url``)
-with pools of 8 × nvidia-h100-sxm, amd-mi300x and nvidia-a100-80gb runs Gavel's synthetic
-trace (Poisson arrivals, Philly durations scaled by 0.05, gangs of 1/2/4/8, dense and MoE
-training) on the virtual backend and a manual clock, driven as the simulator drives its own
+For each policy, a fresh center (SQLite in a temporary directory, or a schema of its own in
+the PostgreSQL database ``--database-url``) with pools of 8 × nvidia-h100-sxm, amd-mi300x and
+nvidia-a100-80gb runs Gavel's synthetic trace (Poisson arrivals, Philly durations scaled by
+0.05 and rounded to whole seconds on the H100, gangs of 1/2/4/8, dense and MoE training; each
+job's spec states its duration as ``estimated_duration``) on the virtual backend and a
+manual clock, driven as the simulator drives its own
 (see ``tests/services/test_live_replay.py``); then ``simulate()`` replays the same jobs on the
 same cluster with the same policy. Printed per policy: jobs, mean and max |ΔJCT| (seconds),
 average JCT on both sides (hours), virtual time covered and the wall time of the live replay.
@@ -18,13 +20,17 @@ the test: both sides do the same arithmetic, the live side rounds times to the m
 from __future__ import annotations
 
 import argparse
+import secrets
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the driver lives in tests/
 
+from sqlalchemy import create_engine, text
 from tests.services.test_live_replay import (
     JCT_TOLERANCE_S,
     REPLAY_POOLS,
@@ -40,11 +46,40 @@ from aicenter.settings import Settings
 from aicenter.storage import Database
 
 
+@contextmanager
+def fresh_database(url: str | None, home: Path) -> Iterator[Database]:
+    """A migrated, empty database: SQLite in ``home``, or a schema of its own (dropped after)
+    in the PostgreSQL database at ``url``, so every policy starts from nothing."""
+    if url is None or not url.startswith("postgresql"):
+        db = Database(url or f"sqlite:///{home / 'aicenter.db'}")
+        db.migrate()
+        yield db
+        db.dispose()
+        return
+    schema = f"bench_{secrets.token_hex(6)}"
+    admin = create_engine(url)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    db = Database(url, connect_args={"options": f"-csearch_path={schema}"})
+    try:
+        db.migrate()
+        yield db
+    finally:
+        db.dispose()
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
 def run(policy: str, jobs: int, jobs_per_hour: float, seed: int, url: str | None,
         home: Path) -> str:
     """One live replay and its comparison; the printed line (and whether it is in target)."""
-    db = Database(url or f"sqlite:///{home / 'aicenter.db'}")
-    db.migrate()
+    with fresh_database(url, home) as db:
+        return _replay(db, policy, jobs, jobs_per_hour, seed, home)
+
+
+def _replay(db: Database, policy: str, jobs: int, jobs_per_hour: float, seed: int,
+            home: Path) -> str:
     ctx = ServiceContext(db=db, settings=Settings(home=home / "home", database_url=db.url),
                          clock=ManualClock())
     boot = bootstrap_operator(ctx)
@@ -54,7 +89,6 @@ def run(policy: str, jobs: int, jobs_per_hour: float, seed: int, url: str | None
     started = time.perf_counter()
     result = replay_and_compare(ctx, Caller(boot[0]), policy, trace, REPLAY_POOLS)
     wall = time.perf_counter() - started
-    db.dispose()
     ok = result.max_abs_s <= JCT_TOLERANCE_S
     return (f"{result.line()}, {result.rounds_s / 3600:.1f} h of virtual time in {wall:.1f} s"
             f" — {'ok' if ok else 'OUT OF TOLERANCE'}")
@@ -67,7 +101,8 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--policy", default="fifo,finish_time_fair")
     parser.add_argument("--database-url", default=None,
-                        help="an empty, migratable database (default: SQLite in a temp dir)")
+                        help="a PostgreSQL database (each policy in a schema of its own) or "
+                        "an empty SQLite one (default: SQLite in a temp dir)")
     args = parser.parse_args()
     failed = False
     for policy in args.policy.split(","):

@@ -81,6 +81,15 @@ class Settings(BaseSettings):
         "max_min_hetero, min_cost. Every policy honours guaranteed shares, the chase team's "
         "share, the grants' chip caps, draining pools and residency.",
     )
+    scheduler_restart_cost_s: float = Field(
+        default=600.0, ge=0, le=86400,
+        description="What stopping a running job costs it, as the policy weighs it "
+        "(AICENTER_SCHEDULER_RESTART_COST_S): its progress since the last checkpoint (half of "
+        "a 10-minute interval on average) and the restart (reloading the checkpoint, about 5 "
+        "minutes). The scheduler keeps a running job in place until it is ten times this "
+        "ahead of its share instead of rotating jobs every round (0: Gavel's free "
+        "preemption, right only for an engine that resumes runs exactly).",
+    )
     fair_share_half_life_days: float = Field(
         default=7.0, gt=0, le=3650,
         description="Half-life of past usage in fair share, in days "

@@ -17,7 +17,7 @@ from aicenter.services.clock import SystemClock
 from aicenter.services.context import Caller, ServiceContext
 from aicenter.services.errors import ConflictError
 from aicenter.services.runtime import attach_backend
-from aicenter.services.scheduling import _snapshot, make_policy, run_round
+from aicenter.services.scheduling import _view, make_policy, run_round
 from tests.services.fixtures import seed_center
 from tests.services.test_exchange_flow import READER, exchange  # noqa: F401
 from tests.services.test_job_flow import run_until
@@ -98,7 +98,8 @@ def test_domestic_data_runs_on_the_domestic_pool_of_its_chip(exchange, operator)
         "name": "reader", "command": READER, "max_duration": "60s",
         "datasets": ["daily-news"], "resources": [{"chip": H100, "count": 1}]}))
     job, _ = job_svc.submit(ctx, member, spec)
-    _pools, queue, stranded = _snapshot(ctx, [job])
+    view = _view(ctx, [job])
+    queue, stranded = view.queue, view.stranded
     assert stranded == [] and queue[0].job.residency == "KR"
     assert queue[0].job.demand == (ChipDemand(H100, 1),)
     done = run_until(ctx, job.id, {JobStatus.SUCCEEDED, JobStatus.FAILED})

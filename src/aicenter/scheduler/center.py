@@ -9,7 +9,8 @@ The rules:
   keeps what runs on it and takes nothing new;
 * an organisation is a tenant of weight 2 if it is in the chase team (1 otherwise), with its
   guaranteed share in H100e (what its jobs may hold at once ahead of others) and its usage,
-  decayed with the half-life, from its metered intervals;
+  decayed with the half-life, from its metered intervals (:func:`usage_samples`; older days
+  as daily sums, :func:`daily_samples`);
 * a call is a programme (with its guaranteed share, if the operator set one); an
   organisation's programme is the call of its grant;
 * a grant with chip counts is a cap group: its jobs together hold at most that many chips of
@@ -28,7 +29,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime, time
+from decimal import Decimal
 
 from aicenter.domain.accelerator import WorkloadClass
 from aicenter.domain.grant import Grant
@@ -106,12 +108,20 @@ def usage_samples(usage: Sequence[UsageRecord], grants: Mapping[str, Grant]
     return samples
 
 
+def daily_samples(sums: Mapping[tuple[date, str], Decimal]) -> list[UsageSample]:
+    """Per-(UTC day, organisation) sums of h100e-seconds as samples at the middle of their
+    day: for usage older than a day, a weight off by at most a factor ``2^(±12 h / T½)``
+    (±5 % for a week's half-life), for one row a day instead of one per interval."""
+    return [UsageSample(org, datetime.combine(day, time(12), tzinfo=UTC).timestamp(),
+                        float(h100e_s) / 3600.0) for (day, org), h100e_s in sums.items()]
+
+
 def center_view(
     *,
     pools: Sequence[CenterPool],
     orgs: Sequence[Organisation],
     grants: Sequence[Grant],
-    usage: Sequence[UsageRecord],
+    usage: Sequence[UsageSample],
     jobs: Sequence[Job],
     domestic_data: Collection[str],
     domestic_country: str,
@@ -140,7 +150,7 @@ def center_view(
                              country=p.country, memory_gib=p.memory_gib,
                              h100e_per_chip=p.h100e_per_chip, draining=p.draining)
                         for p in pools)
-    decayed = decayed_usage(usage_samples(usage, by_grant), now.timestamp(), half_life_s)
+    decayed = decayed_usage(usage, now.timestamp(), half_life_s)
     snapshot = build_snapshot(sched_pools, tenants, programmes=programmes, decayed=decayed,
                               chip_caps=caps, chase_share=chase_share)
     queue, stranded = _queue(jobs, sched_pools, by_grant, set(domestic_data),
@@ -237,7 +247,6 @@ def _running_on(job: Job, pools: Sequence[Pool]) -> str | None:
     pools were recorded) the first pool of its chip type."""
     if job.status is not JobStatus.RUNNING or not job.chip:
         return None
-    recorded = getattr(job, "pool_id", None)
-    if recorded is not None:
-        return str(recorded)
+    if job.pool_id is not None:
+        return job.pool_id
     return next((p.id for p in pools if p.chip_type == job.chip), None)

@@ -15,30 +15,27 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from aicenter.backends import LaunchRequest, RunHandle, RunState, RunStatus, StopReason
 from aicenter.backends.cgroups import JobLimits
 from aicenter.domain.errors import InputError
 from aicenter.domain.job import Job, JobStatus, check_workdir
-from aicenter.domain.job import PriorityClass as JobPriority
 from aicenter.domain.pool import Pool as CenterPool
 from aicenter.domain.pool import PoolState
+from aicenter.domain.share import ShareHolder
 from aicenter.ledger import H100E, accounts, top_up_transaction
-from aicenter.scheduler import (
-    ChipDemand,
-    JobProgress,
-    Policy,
-    Pool,
-    PriorityClass,
-    SchedulerConfig,
-    Snapshot,
-    Tenant,
-    ThroughputMatrix,
-    build_policy,
+from aicenter.scheduler import Allocation, Policy, SchedulerConfig, ThroughputMatrix, build_policy
+from aicenter.scheduler.center import CenterPool as LivePool
+from aicenter.scheduler.center import (
+    CenterView,
+    JobUsage,
+    center_view,
+    daily_samples,
+    usage_samples,
 )
-from aicenter.scheduler import Job as SchedJob
+from aicenter.scheduler.pending import PendingReason, pending_reasons
 from aicenter.services.admission import limit_policy
 from aicenter.services.context import ServiceContext
 from aicenter.services.job import finish
@@ -49,11 +46,8 @@ from aicenter.storage import Tx
 log = logging.getLogger("aicenter.scheduling")
 
 NODE_SIZE = 8
-_DOMESTIC = "KR"
-"""The scheduler's residency for jobs reading domestic data: the domestic country (the
-scheduler takes one country; :data:`aicenter.exchange.licence.DOMESTIC_COUNTRIES` has one)."""
-_PRIORITY = {JobPriority.CHASE_TEAM: PriorityClass.CHASE, JobPriority.NORMAL:
-             PriorityClass.STANDARD, JobPriority.BEST_EFFORT: PriorityClass.BEST_EFFORT}
+USAGE_WINDOW_HALF_LIVES = 10
+"""Usage older than this many half-lives weighs under 0.1 % and is not read."""
 
 
 @dataclass
@@ -63,12 +57,19 @@ class RoundReport:
     requeued: list[str] = field(default_factory=list)
     preempted: list[str] = field(default_factory=list)
     metered: int = 0
+    migrated: list[str] = field(default_factory=list)
 
 
-def make_policy(ctx: ServiceContext) -> Policy:
+def make_policy(ctx: ServiceContext, restart_cost_s: float | None = None) -> Policy:
+    """The live policy; ``restart_cost_s`` (default: the ``scheduler_restart_cost_s``
+    setting) is what the backend really loses per stop (0 for a replay on the virtual
+    backend, whose runs resume exactly where they stopped)."""
     matrix = ThroughputMatrix.from_performance(ctx.performance)
+    cost = ctx.settings.scheduler_restart_cost_s if restart_cost_s is None else restart_cost_s
     config = SchedulerConfig(round_s=max(ctx.settings.scheduler_interval_s, 1.0),
-                             resolve_min_interval_s=0.0)
+                             resolve_min_interval_s=0.0,
+                             fair_share_half_life_s=ctx.settings.fair_share_half_life_days
+                             * 86400.0, restart_cost_s=cost)
     return build_policy(ctx.settings.scheduler_policy, matrix, config)
 
 
@@ -199,67 +200,63 @@ def _engine_started(ctx: ServiceContext, job: Job, at: datetime) -> Job:
     return replace(job, started_at=at, metered_until=at)
 
 
-def _snapshot(ctx: ServiceContext, jobs: list[Job]
-              ) -> tuple[Snapshot, list[JobProgress], list[Job]]:
-    """The scheduler's view: pools, tenants and the jobs' demands; and the queued jobs no pool
-    may run. A job's demand holds only the alternatives its grant covers (admission held the
-    budget for those alone). A job naming a dataset tagged domestic may only be placed on
-    pools in a domestic country (its reader would get no grant anywhere else): its residency
-    is that country and alternatives with no domestic pool are left out of its demand; if
-    none is left, it is stranded. Only active pools are offered; a job running on a draining
-    pool is left out of the queue, so it runs on to its end and nothing is moved there."""
+def _view(ctx: ServiceContext, jobs: list[Job]) -> CenterView:
+    """The round's snapshot, queue and stranded jobs, from the database through the one
+    builder (:func:`aicenter.scheduler.center.center_view`): active pools (draining ones keep
+    their jobs only), organisations with their guaranteed shares and decayed usage, the
+    grants' chip caps, calls with their shares, residency of domestic data."""
     from aicenter.exchange.licence import DOMESTIC_COUNTRIES
 
+    now = ctx.clock.now()
+    half_life_s = ctx.settings.fair_share_half_life_days * 86400.0
+    today = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    since = now - timedelta(seconds=USAGE_WINDOW_HALF_LIVES * half_life_s)
     with ctx.db.transaction(write=False) as tx:
         pools = tx.pools.list()
-        orgs = {o.id: o for o in tx.orgs.list()}
-        grants = {g.id: g for g in tx.grants.list()}
+        orgs = tx.orgs.list()
+        grants = tx.grants.list()
+        sums, split = tx.usage.daily_sums(start=since, end=today)
+        recent = tx.usage.list(start=today)
+        shares = tx.shares.list()
         named = {d for job in jobs for d in job.spec.datasets}
         domestic_data = {d for d in named if (row := tx.datasets.get(d)) and row.domestic}
-    pool_of_chip: dict[str, str] = {}
-    domestic_chips: set[str] = set()
-    closed = {p.id for p in pools if not p.takes_jobs}  # draining
-    sched_pools = []
-    for p in pools:
-        if p.id in closed:
-            continue
-        if p.country in DOMESTIC_COUNTRIES:
-            domestic_chips.add(p.chip_id)
-        pool_of_chip.setdefault(p.chip_id, p.id)
-        acc = ctx.catalog.get(p.chip_id)
-        sched_pools.append(Pool(p.id, p.chip_id, p.chip_count, min(NODE_SIZE, p.chip_count),
-                                country=p.country, memory_gib=acc.memory_gb,
-                                h100e_per_chip=ctx.performance.best_ratio(p.chip_id)))
-    tenants = {org_id: Tenant(org_id, weight=2.0 if org.chase_team else 1.0)
-               for org_id, org in orgs.items()}
-    queue = []
-    stranded = []
-    for job in jobs:
-        if job.status is JobStatus.RUNNING and job.pool_id in closed:
-            continue
-        domestic_only = not domestic_data.isdisjoint(job.spec.datasets)
-        grant = grants.get(job.grant_id)
-        demand = tuple(ChipDemand(a.chip, a.count) for a in job.spec.resources
-                       if a.chip in pool_of_chip
-                       and (grant is None or grant.covers(a.chip))
-                       and not (domestic_only and a.chip not in domestic_chips))
-        if not demand:
-            if domestic_only and job.status is JobStatus.QUEUED and \
-                    any(a.chip in pool_of_chip for a in job.spec.resources):
-                stranded.append(job)
-            continue
-        first = job.spec.resources[0]
-        work = (job.spec.max_duration_s * first.count *
-                ctx.performance.ratio(first.chip, job.spec.workload))
-        sched_job = SchedJob(job.id, job.org_id, job.spec.workload.value, demand,
-                             max(work, 1.0), job.submitted_at.timestamp(),
-                             priority_class=_PRIORITY[job.spec.priority],
-                             residency=_DOMESTIC if domestic_only else None)
-        running_on = (job.pool_id or pool_of_chip.get(job.chip)) \
-            if job.status is JobStatus.RUNNING and job.chip else None
-        queue.append(JobProgress(sched_job, max(work, 1.0), running_on=running_on))
-    snapshot = Snapshot(tuple(sched_pools), tenants, chase_share=ctx.settings.chase_share)
-    return snapshot, queue, stranded
+        totals = tx.usage.job_totals([j.id for j in jobs if j.attempts > 0])
+    by_grant = {g.id: g for g in grants}
+    usage = [*daily_samples(sums), *usage_samples([*split, *recent], by_grant)]
+    center_pools = [LivePool(p.id, p.chip_id, p.chip_count, p.country, NODE_SIZE,
+                             memory_gib=ctx.catalog.get(p.chip_id).memory_gb,
+                             h100e_per_chip=ctx.performance.best_ratio(p.chip_id),
+                             draining=p.state is PoolState.DRAINING)
+                    for p in pools if p.state is not PoolState.REMOVED]
+    guaranteed = {s.holder_id: float(s.guaranteed_h100e) for s in shares
+                  if s.holder_kind is ShareHolder.ORG}
+    programme_guaranteed = {s.holder_id: float(s.guaranteed_h100e) for s in shares
+                            if s.holder_kind is ShareHolder.CALL}
+    return center_view(
+        pools=center_pools, orgs=orgs, grants=grants, usage=usage, jobs=jobs,
+        domestic_data=domestic_data, domestic_country=min(DOMESTIC_COUNTRIES),
+        ratio=ctx.performance.ratio, now=now, half_life_s=half_life_s,
+        chase_share=ctx.settings.chase_share, guaranteed_h100e=guaranteed,
+        programme_guaranteed_h100e=programme_guaranteed,
+        done={job_id: JobUsage(float(h100e_s), {c: float(w) for c, w in wall.items()})
+              for job_id, (h100e_s, wall) in totals.items()})
+
+
+def _record_pending(ctx: ServiceContext, view: CenterView, allocation: Allocation | None,
+                    jobs: list[Job]) -> None:
+    """Store why every queued job that was not placed waits (``Job.pending_reason``)."""
+    if allocation is None:
+        reasons: dict[str, str | None] = {jp.id: PendingReason.RESOURCES.value
+                                          for jp in view.queue}
+    else:
+        reasons = {k: v.value for k, v in
+                   pending_reasons(view.snapshot, view.queue, allocation).items()}
+    queued = {j.id: j.pending_reason for j in jobs if j.status is JobStatus.QUEUED}
+    changed = {job_id: reason for job_id, reason in reasons.items()
+               if job_id in queued and queued[job_id] != reason}
+    if changed:
+        with ctx.db.transaction() as tx:
+            tx.jobs.set_pending_reasons(changed)
 
 
 def _fail_stranded(ctx: ServiceContext, jobs: list[Job], report: RoundReport) -> None:
@@ -395,6 +392,7 @@ def _adopt(ctx: ServiceContext, job: Job, handle: RunHandle, chip: str, count: i
                 job.id, expect_status=JobStatus.QUEUED, status=JobStatus.RUNNING,
                 handle=str(handle), chip=chip, chip_count=count, backend=handle.backend,
                 started_at=None, metered_until=None, attempts=job.attempts + 1, message="",
+                pending_reason=None,
                 pool_id=current.id if current else None, site=current.site if current else None,
                 country=current.country if current else None)
     if moved:
@@ -410,28 +408,59 @@ def run_round(ctx: ServiceContext, policy: Policy) -> RoundReport:
     poll_running(ctx, report)
     with ctx.db.transaction(write=False) as tx:
         jobs: list[Job] = tx.jobs.list(statuses=[JobStatus.QUEUED, JobStatus.RUNNING])
-    if not any(j.status is JobStatus.QUEUED for j in jobs):
+    if not jobs:  # the policy's state follows every round anything runs, as in simulate()
         return report
-    snapshot, queue, stranded = _snapshot(ctx, jobs)
-    _fail_stranded(ctx, stranded, report)
-    if not snapshot.pools or not queue:
+    view = _view(ctx, jobs)
+    _fail_stranded(ctx, view.stranded, report)
+    if not view.snapshot.pools or not view.queue:
+        _record_pending(ctx, view, None, jobs)
         return report
-    allocation = policy.schedule(snapshot, queue, ctx.clock.now().timestamp())
+    allocation = policy.schedule(view.snapshot, view.queue, ctx.clock.now().timestamp())
+    _record_pending(ctx, view, allocation, jobs)
     by_id = {j.id: j for j in jobs}
+    held = {jp.id: jp.running_on for jp in view.queue}
     for placement in allocation.placements:
         job = by_id.get(placement.job_id)
-        if job is not None and job.status is JobStatus.QUEUED:
-            try:
+        if job is None:
+            continue
+        moves = job.status is JobStatus.RUNNING and held.get(job.id) not in (
+            None, placement.pool_id)
+        try:
+            if moves:
+                _migrate(ctx, job, placement.pool_id, placement.chip_type, placement.count,
+                         report)
+            elif job.status is JobStatus.QUEUED:
                 _launch(ctx, job, placement.pool_id, placement.chip_type, placement.count,
                         report)
-            except Exception:  # one job's unforeseen error must not stop everyone's round
-                log.exception("launch of %s failed; retried next round", job.id)
+        except Exception:  # one job's unforeseen error must not stop everyone's round
+            log.exception("launch of %s failed; retried next round", job.id)
     for job_id in allocation.preempted:
         job = by_id.get(job_id)
         if job is not None and job.status is JobStatus.RUNNING:
             stop_run(ctx, job, cancel=False)
             report.preempted.append(job_id)
     return report
+
+
+def _migrate(ctx: ServiceContext, job: Job, pool_id: str, chip: str, count: int,
+             report: RoundReport) -> None:
+    """Carry out a placement that moves a running job to another pool, as the simulator
+    does: its run is stopped (preempted: it keeps the work of its last checkpoint, and the
+    policy weighed that loss through ``SchedulerConfig.restart_cost_s``, which must then be
+    the center's real restart cost) and the job launched on the new pool. A backend that
+    stops a run at once (the virtual one) lets that happen in this round; one with a grace
+    period ends the run later, and the poll that sees it end requeues the job, which the
+    next round places again."""
+    stop_run(ctx, job, cancel=False)
+    status = ctx.backend.status(RunHandle.parse(job.handle or ""))
+    report.migrated.append(job.id)
+    if not status.is_final:
+        return
+    _settle(ctx, job.id, status, report)
+    with ctx.db.transaction(write=False) as tx:
+        fresh: Job | None = tx.jobs.get(job.id)
+    if fresh is not None and fresh.status is JobStatus.QUEUED:
+        _launch(ctx, fresh, pool_id, chip, count, report)
 
 
 def recover(ctx: ServiceContext) -> list[str]:
