@@ -74,6 +74,7 @@ def test_job_runs_on_ray_and_is_charged(ctx: ServiceContext, operator: Caller,
     ctx.clock = SystemClock()
     ctx.settings.backend = "ray"
     ctx.settings.ray_address = ray_address
+    ctx.settings.unsafe_allow_weak_isolation = True  # Ray cannot contain jobs
     ctx.settings.metering_interval_s = 0.5
     _, member, grant = seed_center(ctx, operator, budget="100", pools=CLUSTER_CHIPS,
                                    chips={"rebellions-atom": 4})
@@ -108,7 +109,8 @@ def test_cli_job_on_ray(ray_address: str, tmp_path: Path, cli,  # type: ignore[n
     from tests.services.fixtures import LiveServer, free_port
 
     settings = Settings(home=tmp_path / "home", backend="ray", ray_address=ray_address,
-                        scheduler_interval_s=0.2, metering_interval_s=0.5)
+                        scheduler_interval_s=0.2, metering_interval_s=0.5,
+                        unsafe_allow_weak_isolation=True)
     built = build_server(settings)
     with LiveServer(built.app, free_port()) as live:
         monkeypatch.setenv("AICENTER_URL", live.url)
@@ -164,6 +166,7 @@ def test_licensed_job_on_ray_reads_metered_and_billed(ctx: ServiceContext, opera
     ctx.clock = SystemClock()
     ctx.settings.backend = "ray"
     ctx.settings.ray_address = ray_address
+    ctx.settings.unsafe_allow_weak_isolation = True  # Ray cannot contain jobs
     ctx.settings.metering_interval_s = 0.5
     _, member, _grant = seed_center(ctx, operator, budget="100", pools=CLUSTER_CHIPS)
     news = org_svc.create_org(ctx, operator, "Ray News", OrgClass.ENTERPRISE)
@@ -199,3 +202,15 @@ def test_licensed_job_on_ray_reads_metered_and_billed(ctx: ServiceContext, opera
         assert tx.ledger.unbalanced_transactions() == []
         assert tx.ledger.balance_drift() == []  # running balances = postings
     assert receivable == tokens > 0  # 1 KRW per token
+
+
+
+def test_the_center_refuses_ray_unless_the_operator_accepts_uncontained_jobs(
+        ctx: ServiceContext, ray_address: str) -> None:
+    """Ray cannot contain jobs (issue 11 item 7): without the loud setting, no backend."""
+    from aicenter.domain.errors import InputError
+
+    ctx.settings.backend = "ray"
+    ctx.settings.ray_address = ray_address
+    with pytest.raises(InputError, match="AICENTER_UNSAFE_ALLOW_WEAK_ISOLATION"):
+        attach_backend(ctx)

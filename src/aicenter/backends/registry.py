@@ -96,6 +96,11 @@ def _ray_factory(config: BackendConfig) -> Backend:
 
     if not config.ray_address:
         raise InputError("the ray backend needs a Ray address", field="ray_address")
+    if config.isolation is not None and not config.isolation.allow_weak:
+        raise InputError(
+            "the ray backend cannot contain jobs (they run as the Ray workers' user, with their "
+            "network and files); the center refuses to run jobs it cannot contain unless the "
+            "operator sets AICENTER_UNSAFE_ALLOW_WEAK_ISOLATION=true", field="backend")
     backend: Backend = RayBackend(config.ray_address, state_dir=config.state_dir / "ray")
     return backend
 
