@@ -324,7 +324,9 @@ class JobOut(BaseModel):
     chip: str | None
     chip_count: int
     attempts: int
-    hold_h100e_h: str
+    hold_h100e_h: str = Field(description="Held per attempt (chips × ratio × max_duration): "
+                              "each retry, preemption or lost run tops the hold back up to "
+                              "this from the grant, or the job fails 'budget exhausted'")
     submitted_at: datetime
     started_at: datetime | None
     finished_at: datetime | None

@@ -280,7 +280,7 @@ def _admit_one(ctx: ServiceContext, tx: Tx, p: _Pending, pools: list[PoolRow],
     if balance[account] < hold:
         raise BudgetExceededError(
             f"grant {grant.id} has {balance[account]} h100e-h left; this job may use up to "
-            f"{hold} h100e-h (chips × ratio × max_duration)")
+            f"{hold} h100e-h an attempt (chips × ratio × max_duration)")
     balance[account] -= hold
     return Job(new_id("job"), p.org_id, p.caller.person.id, grant.id, spec, JobStatus.QUEUED,
                p.sub.idempotency_key, hold, now)
