@@ -93,8 +93,17 @@ def python(code: str, *args: str) -> str:
 
 @pytest.fixture(name="center")
 def center_fixture(database: Database, tmp_path: Path) -> Iterator[Center]:
+    center = make_center(database, tmp_path)
+    with LiveServer(create_app(center.ctx), center.api_port):
+        yield center
+
+
+def make_center(database: Database, tmp_path: Path, project_root: Path | None = None
+                ) -> Center:
+    """The center of the escape suite (see the module docstring); ``project_root`` turns
+    organisations' project spaces on. Its API is not started (the fixture does that)."""
     home = tmp_path / "home"
-    settings = Settings(home=home, database_url=database.url)
+    settings = Settings(home=home, database_url=database.url, project_root=project_root)
     private_home(settings)
     (home / "operator-token").write_text("OPERATOR-SECRET\n")
     os.chmod(home / "operator-token", 0o600)
@@ -107,6 +116,4 @@ def center_fixture(database: Database, tmp_path: Path) -> Iterator[Center]:
     _org, tenant, _grant = seed_center(ctx, operator, budget="1000")
     _org2, other, _grant2 = seed_center(ctx, operator, budget="1000", pools={})
     attach_backend(ctx)
-    port = free_port()
-    with LiveServer(create_app(ctx), port):
-        yield Center(ctx, tenant, other, port, home)
+    return Center(ctx, tenant, other, free_port(), home)

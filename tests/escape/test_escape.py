@@ -342,28 +342,13 @@ _MAZE_RACER = textwrap.dedent("""
 
 def _project_center(database, tmp_path: Path) -> tuple[Center, Path]:  # type: ignore[no-untyped-def]
     """A center like ``center`` but with project spaces (``AICENTER_PROJECT_ROOT``)."""
-    from aicenter.api.server import private_home
-    from aicenter.services.clock import ManualClock
-    from aicenter.services.context import Caller, ServiceContext
-    from aicenter.services.org import bootstrap_operator
-    from aicenter.services.runtime import attach_backend
-    from aicenter.settings import Settings
-    from tests.services.fixtures import seed_center
+    from tests.escape.conftest import make_center
 
     projects = tmp_path / "projects"
     projects.mkdir()
     os.chmod(tmp_path, 0o755)
-    settings = Settings(home=tmp_path / "home", database_url=database.url,
-                        project_root=projects)
-    private_home(settings)
-    ctx = ServiceContext(db=database, settings=settings, clock=ManualClock())
-    boot = bootstrap_operator(ctx)
-    assert boot is not None
-    operator = Caller(boot[0])
-    _org, tenant, _grant = seed_center(ctx, operator, budget="1000")
-    _org2, other, _grant2 = seed_center(ctx, operator, budget="1000", pools={})
-    attach_backend(ctx)
-    return Center(ctx, tenant, other, 0, tmp_path / "home"), projects / tenant.org_id
+    center = make_center(database, tmp_path, project_root=projects)
+    return center, projects / center.tenant.org_id
 
 
 def test_a_planted_symlink_in_the_project_space_does_not_steer_the_launchers_mkdir(
