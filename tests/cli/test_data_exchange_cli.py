@@ -92,7 +92,7 @@ def test_exchange_through_the_cli(server: str, cli, tmp_path: Path,  # type: ign
         "resources: [{chip: nvidia-h100-sxm, count: 1}]\nmax_duration: 2m\n"
         "datasets: [daily-news]\n")
     refused = cli("job", "submit", str(spec))
-    assert refused.code == 2 and "no-agreement" in refused.err
+    assert refused.code == 1 and "no-agreement" in refused.err
     licensed = cli("data", "license", offer_id, "--format", "json")
     assert licensed.code == 0, licensed.err
     agreement_id = json.loads(licensed.out)["id"]

@@ -44,7 +44,7 @@ def test_priority_entitlement_commands(server: str, cli) -> None:  # type: ignor
                         "--format", "json"))
     assert revoked["priority_classes"] == ["best-effort", "normal"]
     bad = cli("org", "entitle", org["id"], "--priority", "urgent")
-    assert bad.code == 2 and bad.err.startswith("error: ") and "priority_class" in bad.err
+    assert bad.code == 1 and bad.err.startswith("error: ") and "priority_class" in bad.err
 
 
 def test_award_and_reject_commands(server: str, cli) -> None:  # type: ignore[no-untyped-def]
@@ -67,7 +67,7 @@ def test_award_and_reject_commands(server: str, cli) -> None:  # type: ignore[no
     assert unreviewed.code != 0 and "has not been reviewed" in unreviewed.err
     too_much = cli("grant", "award", first, "--h100e-hours", "100000000", "--without-review",
                    "x")
-    assert too_much.code == 2 and "budget_h100e_h" in too_much.err
+    assert too_much.code == 1 and "budget_h100e_h" in too_much.err
     grant = _json(cli("grant", "award", first, "--h100e-hours", "100", "--without-review",
                       "renewal of last year's grant", "--format", "json"))
     assert grant["review_waiver"] == "renewal of last year's grant"

@@ -43,9 +43,9 @@ def test_pool_commands(server: str, cli) -> None:  # type: ignore[no-untyped-def
     assert json.loads(added.out)["state"] == "active"
     assert cli("pool", "add", H100, "4", "--site", "gwangju", "--id", "h100-b").code == 0
     bad = cli("pool", "add", H100, "4", "--country", "Korea")
-    assert bad.code == 2 and "field 'country'" in bad.err and "Traceback" not in bad.err
+    assert bad.code == 1 and "field 'country'" in bad.err and "Traceback" not in bad.err
     unknown = cli("pool", "add", "nvidia-h100", "4")
-    assert unknown.code == 2 and "unknown chip id" in unknown.err
+    assert unknown.code == 1 and "unknown chip id" in unknown.err
 
     table = cli("pool", "list").out
     for word in ("h100-a", "h100-b", "gwangju", "KR", "active", "chips_in_use"):
@@ -69,7 +69,7 @@ def test_pool_commands(server: str, cli) -> None:  # type: ignore[no-untyped-def
     assert {p["id"]: p["state"] for p in everything} == {"h100-a": "active",
                                                          "h100-b": "removed"}
     gone = cli("pool", "drain", "h100-b")
-    assert gone.code == 2 and "removed" in gone.err and "404" in gone.err
+    assert gone.code == 1 and "removed" in gone.err and "404" in gone.err
 
 
 def test_a_job_runs_where_placed_through_the_api(server: str, cli) -> None:  # type: ignore[no-untyped-def]
@@ -91,7 +91,7 @@ def test_a_job_runs_where_placed_through_the_api(server: str, cli) -> None:  # t
         pools = {p.id: p for p in op.list_pools()}
         assert pools["b-gwangju"].chips_in_use == 2 and pools["a-haenam"].chips_in_use == 0
         refused = cli("pool", "remove", "b-gwangju")
-        assert refused.code == 2 and "409" in refused.err and job.id in refused.err
+        assert refused.code == 1 and "409" in refused.err and job.id in refused.err
         done = op.wait_for_job(job.id, 60)
     assert done.status == "succeeded", done.message
     shown = json.loads(cli("job", "show", job.id, "--format", "json").out)

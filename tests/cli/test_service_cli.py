@@ -39,14 +39,14 @@ def test_org_commands(server: str, cli) -> None:  # type: ignore[no-untyped-def]
                             "json").out)
     assert person["role"] == "member"
     bad = cli("org", "create", "X", "--class", "pirate")
-    assert bad.code == 2 and bad.err.startswith("error: ") and "org_class" in bad.err
+    assert bad.code == 1 and bad.err.startswith("error: ") and "org_class" in bad.err
     assert "Traceback" not in bad.err
 
 
 def test_cli_without_server_says_how_to_start_it(cli, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setenv("AICENTER_URL", f"http://127.0.0.1:{free_port()}")
     result = cli("org", "list")
-    assert result.code == 2 and "aicenter serve" in result.err
+    assert result.code == 1 and "aicenter serve" in result.err
 
 
 def test_job_lifecycle_through_the_cli(server: str, cli, tmp_path: Path,  # type: ignore[no-untyped-def]
@@ -79,7 +79,7 @@ def test_job_lifecycle_through_the_cli(server: str, cli, tmp_path: Path,  # type
     assert "bye" in followed.out
     shown = json.loads(cli("job", "show", job_id, "--format", "json").out)
     assert shown["status"] == "succeeded"
-    assert job_id in cli("job", "list").out
+    assert job_id in cli("job", "list", "--wide").out
     usage = json.loads(cli("usage", "list", "--job-id", job_id, "--format", "json").out)
     charged = sum(float(u["h100e_h"]) for u in usage)
     assert charged > 0

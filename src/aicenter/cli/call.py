@@ -6,8 +6,8 @@ from typing import Annotated
 
 import typer
 
-from aicenter.cli.client_factory import client, row
-from aicenter.cli.output import TableFormat, print_record, print_rows
+from aicenter.cli.client_factory import client, row, with_org_names
+from aicenter.cli.output import TableFormat, Wide, print_record, print_rows
 from aicenter.domain.errors import InputError
 
 app = typer.Typer(help="Allocation calls, applications and reviews.", no_args_is_help=True)
@@ -27,19 +27,22 @@ def _chips(values: list[str], field: str) -> dict[str, int]:
 
 
 @app.command("list")
-def list_calls(fmt: Fmt = TableFormat.TABLE) -> None:
+def list_calls(fmt: Fmt = TableFormat.TABLE, wide: Wide = False) -> None:
     """Calls of the center."""
     with client() as c:
         print_rows([row(x) for x in c.list_calls()], fmt,
-                   ["id", "name", "status", "max_chips_per_project", "max_months",
-                    "market_price_per_h100e_h"])
+                   ["id", "name", "status", "market_price_per_h100e_h", "max_months",
+                    "max_chips_per_project"],
+                   essential=["id", "name", "status"], wide=wide,
+                   money={"market_price_per_h100e_h": "currency"})
 
 
 @app.command("show")
 def show(call_id: str, fmt: Fmt = TableFormat.TABLE) -> None:
     """One call with its price rule."""
     with client() as c:
-        print_record(row(c.get_call(call_id)), fmt)
+        print_record(row(c.get_call(call_id)), fmt,
+                     money={"market_price_per_h100e_h": "currency"})
 
 
 @app.command("open")
@@ -87,12 +90,15 @@ def apply(
 
 
 @app.command("applications")
-def applications(call_id: str, fmt: Fmt = TableFormat.TABLE) -> None:
+def applications(call_id: str, fmt: Fmt = TableFormat.TABLE, wide: Wide = False) -> None:
     """Applications to a call you may see."""
     with client() as c:
-        print_rows([row(a) for a in c.list_applications(call_id)], fmt,
-                   ["id", "org_id", "title", "chips", "months", "requested_h100e_h", "status",
-                    "decision_reason"])
+        rows = [row(a) for a in c.list_applications(call_id)]
+        if fmt is TableFormat.TABLE:
+            with_org_names(c, rows)
+    print_rows(rows, fmt, ["id", "org", "title", "status", "requested_h100e_h", "chips",
+                           "months", "decision_reason", "org_id"],
+               essential=["id", "org", "title", "status", "requested_h100e_h"], wide=wide)
 
 
 @app.command("review")
@@ -120,11 +126,14 @@ def reject(
 
 
 @app.command("ranking")
-def ranking(call_id: str, fmt: Fmt = TableFormat.TABLE) -> None:
+def ranking(call_id: str, fmt: Fmt = TableFormat.TABLE, wide: Wide = False) -> None:
     """Applications by score (regional bonus and concentration penalty included)."""
     with client() as c:
         rows = [{"application": r.application.id, "org_id": r.application.org_id,
                  "title": r.application.title, "score": r.score, "reviews": r.reviews,
                  "org_share_of_call": r.org_share_of_call} for r in c.ranking(call_id)]
-    print_rows(rows, fmt, ["application", "org_id", "title", "score", "reviews",
-                           "org_share_of_call"])
+        if fmt is TableFormat.TABLE:
+            with_org_names(c, rows)
+    print_rows(rows, fmt, ["application", "org", "title", "score", "reviews",
+                           "org_share_of_call", "org_id"],
+               essential=["application", "org", "title", "score"], wide=wide)

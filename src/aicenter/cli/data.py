@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
-from aicenter.cli.output import TableFormat, console, print_json, print_record, print_rows
+from aicenter.cli.output import TableFormat, print_json, print_record, print_rows, say
 from aicenter.exchange.pii import Finding, Scanner, default_registry
 from aicenter.exchange.readers import RecordFormat, RecordReader, TextBatch
 from aicenter.exchange.report import PiiReport
@@ -91,7 +91,7 @@ def scan(
     if rows:
         print_rows(rows, fmt, title=title)
     else:
-        console().print(f"{title}: no personal information found")
+        say(f"{title}: no personal information found")
 
 
 @app.command("ingest")
@@ -274,7 +274,7 @@ def croissant_validate(
             title=f"{file}: {len(problems)} problem(s)",
         )
     else:
-        console().print(f"{file}: valid Croissant, strict profile satisfied")
+        say(f"{file}: valid Croissant, strict profile satisfied")
     if problems:
         sys.stderr.write(f"error: {file}: {problems[0].checker}: {problems[0].message}\n")
         raise typer.Exit(2)

@@ -7,25 +7,32 @@ commands (scan, ingest, croissant)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from aicenter.cli.client_factory import client, row
+from aicenter.cli.client_factory import client, row, with_org_names
 from aicenter.cli.data import app
-from aicenter.cli.output import TableFormat, print_json, print_record, print_rows
+from aicenter.cli.output import (
+    TableFormat,
+    Wide,
+    format_money,
+    print_json,
+    print_record,
+    print_rows,
+)
 from aicenter.domain.errors import InputError
 
 Fmt = Annotated[TableFormat, typer.Option("--format", help="table or json")]
-DATASET_COLUMNS = ["id", "provider_org_id", "version", "domestic", "licence", "records",
-                   "bytes"]
-OFFER_COLUMNS = ["id", "dataset_id", "provider_id", "purposes", "price", "term_end"]
-AGREEMENT_COLUMNS = ["id", "dataset_id", "org_id", "purpose", "price_basis", "price_krw",
-                     "valid_until"]
+DATASET_COLUMNS = ["id", "name", "provider", "version", "domestic", "licence", "records",
+                   "bytes", "provider_org_id"]
+OFFER_COLUMNS = ["id", "dataset_id", "provider", "purposes", "price", "term_end", "provider_id"]
+AGREEMENT_COLUMNS = ["id", "dataset_id", "org", "purpose", "price_basis", "price_krw",
+                     "valid_until", "org_id"]
 UPLOAD_COLUMNS = ["id", "dataset_id", "status", "version", "message", "created_at"]
-READ_COLUMNS = ["job_id", "dataset_id", "org_id", "agreement_id", "records", "bytes", "tokens"]
+READ_COLUMNS = ["job_id", "dataset_id", "org", "agreement_id", "records", "bytes", "tokens",
+                "org_id"]
 
 
 @app.command("upload")
@@ -66,10 +73,11 @@ def upload(
 
 
 @app.command("uploads")
-def list_uploads(fmt: Fmt = TableFormat.TABLE) -> None:
+def list_uploads(fmt: Fmt = TableFormat.TABLE, wide: Wide = False) -> None:
     """Your organisation's uploads and how their ingest went."""
     with client() as c:
-        print_rows([row(u) for u in c.list_uploads()], fmt, UPLOAD_COLUMNS)
+        print_rows([row(u) for u in c.list_uploads()], fmt, UPLOAD_COLUMNS,
+                   essential=["id", "status", "message"], wide=wide)
 
 
 @app.command("upload-status")
@@ -83,10 +91,15 @@ def upload_status(upload_id: str, fmt: Fmt = TableFormat.TABLE) -> None:
 def list_datasets(
     provider: Annotated[str | None, typer.Option(help="Only this provider organisation")] = None,
     fmt: Fmt = TableFormat.TABLE,
+    wide: Wide = False,
 ) -> None:
     """The catalogue of datasets (metadata only)."""
     with client() as c:
-        print_rows([row(d) for d in c.list_datasets(provider)], fmt, DATASET_COLUMNS)
+        rows = [row(d) for d in c.list_datasets(provider)]
+        if fmt is TableFormat.TABLE:
+            with_org_names(c, rows, "provider_org_id", "provider")
+    print_rows(rows, fmt, DATASET_COLUMNS, essential=["id", "name", "provider", "version"],
+               wide=wide)
 
 
 @app.command("show")
@@ -97,11 +110,10 @@ def show(dataset_id: str, fmt: Fmt = TableFormat.TABLE) -> None:
     if fmt is TableFormat.JSON:
         print_json(detail)
         return
-    detail.pop("croissant", None)
     pii = detail.pop("pii_report", {})
-    stats = detail.pop("stats", {})
-    detail["pii_counts"] = json.dumps(pii.get("counts", pii), ensure_ascii=False)
-    detail["stats"] = json.dumps(stats, ensure_ascii=False)
+    croissant = detail.pop("croissant", None)
+    detail["pii_counts"] = pii.get("counts", pii)
+    detail["croissant"] = croissant  # summarised by print_record: --format json has it
     print_record(detail, fmt)
 
 
@@ -112,6 +124,14 @@ def _offer_row(terms: dict[str, Any], offer_id: str) -> dict[str, Any]:
             "purposes": ",".join(terms.get("purposes", [])),
             "price": f"{price.get('amount')} KRW {price.get('basis')}",
             "term_end": terms.get("term_end"), "terms": terms}
+
+
+def _readable_price(made: dict[str, Any]) -> dict[str, Any]:
+    """The offer row for a table: the price rounded to whole won (json keeps the amount)."""
+    price = made["terms"].get("price", {})
+    currency = str(price.get("currency") or "KRW")
+    amount = format_money(price.get("amount"), currency)
+    return {**made, "price": f"{amount} {currency} {price.get('basis')}"}
 
 
 @app.command("offer")
@@ -145,17 +165,21 @@ def offer(
         out = c.create_offer(dataset_id, terms)
     made = _offer_row(out.terms, out.id)
     if fmt is TableFormat.TABLE:
+        made = _readable_price(made)
         made.pop("terms")
     print_record(made, fmt)
 
 
 @app.command("offers")
 def offers(dataset_id: Annotated[str | None, typer.Option(help="Only this dataset")] = None,
-           fmt: Fmt = TableFormat.TABLE) -> None:
+           fmt: Fmt = TableFormat.TABLE, wide: Wide = False) -> None:
     """Offers you may take up."""
     with client() as c:
         rows = [_offer_row(o.terms, o.id) for o in c.list_offers(dataset_id)]
-    print_rows(rows, fmt, OFFER_COLUMNS)
+        if fmt is TableFormat.TABLE:
+            rows = with_org_names(c, [_readable_price(r) for r in rows], "provider_id",
+                                  "provider")
+    print_rows(rows, fmt, OFFER_COLUMNS, essential=["id", "dataset_id", "price"], wide=wide)
 
 
 @app.command("license")
@@ -172,10 +196,14 @@ def license_offer(
 
 
 @app.command("agreements")
-def agreements(fmt: Fmt = TableFormat.TABLE) -> None:
+def agreements(fmt: Fmt = TableFormat.TABLE, wide: Wide = False) -> None:
     """Agreements your organisation holds or granted."""
     with client() as c:
-        print_rows([row(a) for a in c.list_agreements()], fmt, AGREEMENT_COLUMNS)
+        rows = [row(a) for a in c.list_agreements()]
+        if fmt is TableFormat.TABLE:
+            with_org_names(c, rows)
+    print_rows(rows, fmt, AGREEMENT_COLUMNS, essential=["id", "dataset_id", "org", "price_krw"],
+               wide=wide)
 
 
 @app.command("contract")
@@ -202,11 +230,15 @@ def usage(
     dataset_id: Annotated[str | None, typer.Option("--dataset", help="Only this dataset")
                           ] = None,
     fmt: Fmt = TableFormat.TABLE,
+    wide: Wide = False,
 ) -> None:
     """Metered reads per job and dataset (records, bytes, tokens)."""
     with client() as c:
-        print_rows([row(r) for r in c.dataset_reads(org_id=org_id, dataset_id=dataset_id)],
-                   fmt, READ_COLUMNS)
+        rows = [row(r) for r in c.dataset_reads(org_id=org_id, dataset_id=dataset_id)]
+        if fmt is TableFormat.TABLE:
+            with_org_names(c, rows)
+    print_rows(rows, fmt, READ_COLUMNS, essential=["job_id", "dataset_id", "records"],
+               wide=wide)
 
 
 @app.command("statement")
@@ -220,14 +252,15 @@ def statement(
     with client() as c:
         org = org_id or c.whoami().person.org_id
         out = c.royalty_statement(org, month)
-    if fmt is TableFormat.JSON:
-        print_json(row(out))
-        return
-    lines = out.ledger.get("lines", [])
-    print_rows(lines, fmt, ["agreement_id", "dataset_id", "org_id", "records", "bytes",
-                            "tokens", "gross_krw", "fee_krw", "net_krw"])
-    typer.echo(f"total net {out.ledger.get('total_net_krw')} KRW; audit log "
-               f"{'agrees' if out.matches else 'DISAGREES'}")
+        if fmt is TableFormat.JSON:
+            print_json(row(out))
+            return
+        lines = with_org_names(c, [dict(x) for x in out.ledger.get("lines", [])])
+    print_rows(lines, fmt, ["agreement_id", "dataset_id", "org", "records", "bytes",
+                            "tokens", "gross_krw", "fee_krw", "net_krw", "org_id"],
+               essential=["agreement_id", "org", "gross_krw", "net_krw"])
+    typer.echo(f"total net {format_money(out.ledger.get('total_net_krw'), 'KRW')} KRW; audit "
+               f"log {'agrees' if out.matches else 'DISAGREES'}")
 
 
 @app.command("withheld")

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.text import Text
 
 from aicenter.catalog import PerformanceTable, load_catalog
 from aicenter.cli.output import OutputFormat, TableFormat, console, print_json, print_rows
@@ -103,6 +104,6 @@ def rank(
     print_rows(rows, fmt, title=f"Proposals ranked by {results[0].rubric}")
     out = console()
     for pos, r, _ in ranked:
-        out.print(f"[bold]{pos}. {r.proposal}[/bold] {r.total:g}/{r.max:g}")
+        out.print(Text.assemble((f"{pos}. {r.proposal}", "bold"), f" {r.total:g}/{r.max:g}"))
         for c in r.criteria:
-            out.print(f"   {c.id}: {c.points:.2f}/{c.max:g} — {c.explanation}")
+            out.print(Text(f"   {c.id}: {c.points:.2f}/{c.max:g} — {c.explanation}"))

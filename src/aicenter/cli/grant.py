@@ -6,24 +6,30 @@ from typing import Annotated
 
 import typer
 
-from aicenter.cli.client_factory import client, row
-from aicenter.cli.output import TableFormat, print_record, print_rows
+from aicenter.cli.client_factory import client, row, with_org_names
+from aicenter.cli.output import TableFormat, Wide, print_record, print_rows
 
 app = typer.Typer(help="Grants of h100e-hour budgets.", no_args_is_help=True)
 
 Fmt = Annotated[TableFormat, typer.Option("--format", help="table or json")]
-COLUMNS = ["id", "org_id", "status", "budget_h100e_h", "available_h100e_h", "held_h100e_h",
-           "used_h100e_h", "ends_at"]
+COLUMNS = ["id", "org", "status", "budget_h100e_h", "available_h100e_h", "held_h100e_h",
+           "used_h100e_h", "ends_at", "org_id"]
+ESSENTIAL = ["id", "org", "status", "budget_h100e_h", "available_h100e_h"]
 
 
 @app.command("list")
 def list_grants(
     org_id: Annotated[str | None, typer.Option(help="Only this organisation")] = None,
     fmt: Fmt = TableFormat.TABLE,
+    wide: Wide = False,
 ) -> None:
     """Grants you may see, with balances from the ledger."""
     with client() as c:
-        print_rows([row(g) for g in c.list_grants(org_id)], fmt, COLUMNS)
+        rows = [row(g) for g in c.list_grants(org_id)]
+        if fmt is TableFormat.TABLE:
+            with_org_names(c, rows)
+    print_rows(rows, fmt, COLUMNS if fmt is TableFormat.TABLE else None, essential=ESSENTIAL,
+               wide=wide)
 
 
 @app.command("show")

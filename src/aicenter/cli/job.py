@@ -10,16 +10,17 @@ from typing import Annotated
 import typer
 import yaml
 
-from aicenter.cli.client_factory import client, row
-from aicenter.cli.output import TableFormat, print_record, print_rows
+from aicenter.cli.client_factory import client, row, with_org_names
+from aicenter.cli.output import TableFormat, Wide, print_record, print_rows
 from aicenter.domain.errors import InputError
 from aicenter.domain.job import parse_job_spec
 
 app = typer.Typer(help="Jobs: submit, list, show, logs, cancel.", no_args_is_help=True)
 
 Fmt = Annotated[TableFormat, typer.Option("--format", help="table or json")]
-COLUMNS = ["id", "name", "status", "pending_reason", "chip", "chip_count", "attempts",
+COLUMNS = ["id", "name", "status", "org", "pending_reason", "chip", "chip_count", "attempts",
            "hold_h100e_h", "submitted_at", "exit_code"]
+ESSENTIAL = ["id", "name", "status", "chip", "chip_count"]
 
 
 @app.command("submit")
@@ -47,10 +48,15 @@ def submit(
 def list_jobs(
     status: Annotated[str | None, typer.Option(help="queued, running, succeeded, ...")] = None,
     fmt: Fmt = TableFormat.TABLE,
+    wide: Wide = False,
 ) -> None:
     """Jobs you may see."""
     with client() as c:
-        print_rows([row(j) for j in c.list_jobs(status=status)], fmt, COLUMNS)
+        rows = [row(j) for j in c.list_jobs(status=status)]
+        if fmt is TableFormat.TABLE:
+            with_org_names(c, rows)
+    print_rows(rows, fmt, COLUMNS if fmt is TableFormat.TABLE else None, essential=ESSENTIAL,
+               wide=wide)
 
 
 @app.command("show")

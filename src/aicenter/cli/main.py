@@ -1,7 +1,7 @@
 """Entry point of the ``aicenter`` command.
 
-Every error aicenter reports (:class:`AicenterError`) becomes one line on stderr and exit code
-2, never a traceback.
+Every error aicenter reports (:class:`AicenterError`) becomes one line on stderr, never a
+traceback, and an exit code that says what kind it was (:mod:`aicenter.cli.exit_codes`).
 """
 
 from __future__ import annotations
@@ -26,11 +26,14 @@ from aicenter.cli import serve as serve_cli
 from aicenter.cli import share as share_cli
 from aicenter.cli import simulate as simulate_cli
 from aicenter.cli import usage as usage_cli
+from aicenter.cli.exit_codes import HELP as EXIT_CODES_HELP
+from aicenter.cli.exit_codes import exit_code
 from aicenter.domain.errors import AicenterError
 
 app = typer.Typer(
     name="aicenter",
     help="Operate a national AI computing center: fleet, planner, scheduler, service, data.",
+    epilog=EXIT_CODES_HELP,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
@@ -61,12 +64,13 @@ def version() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI and return its exit code (0 ok, 2 bad input or usage, 1 other failure)."""
+    """Run the CLI and return its exit code: 0 ok, 1 a failed operation or a server's refusal,
+    2 a usage error (see :mod:`aicenter.cli.exit_codes`)."""
     try:
         result = app(args=argv, standalone_mode=False)
     except AicenterError as exc:
         sys.stderr.write(f"error: {exc}\n")
-        return 2
+        return exit_code(exc)
     except typer.Exit as exc:
         return int(exc.exit_code)
     except typer.Abort:

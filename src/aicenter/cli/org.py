@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from aicenter.cli.client_factory import client, row
-from aicenter.cli.output import TableFormat, print_record, print_rows
+from aicenter.cli.output import TableFormat, Wide, print_record, print_rows
 
 app = typer.Typer(help="Organisations, people and API tokens.", no_args_is_help=True)
 
@@ -17,10 +17,11 @@ Priority = Annotated[str, typer.Option("--priority", help="chase-team, normal or
 
 
 @app.command("list")
-def list_orgs(fmt: Fmt = TableFormat.TABLE) -> None:
+def list_orgs(fmt: Fmt = TableFormat.TABLE, wide: Wide = False) -> None:
     """Organisations you may see."""
     with client() as c:
-        print_rows([row(o) for o in c.list_orgs()], fmt, ORG_COLUMNS)
+        print_rows([row(o) for o in c.list_orgs()], fmt, ORG_COLUMNS,
+                   essential=["id", "name", "org_class"], wide=wide)
 
 
 @app.command("show")
@@ -62,11 +63,11 @@ def revoke(org_id: str, priority: Priority, fmt: Fmt = TableFormat.TABLE) -> Non
 
 
 @app.command("people")
-def people(org_id: str, fmt: Fmt = TableFormat.TABLE) -> None:
+def people(org_id: str, fmt: Fmt = TableFormat.TABLE, wide: Wide = False) -> None:
     """People of an organisation."""
     with client() as c:
         print_rows([row(p) for p in c.list_people(org_id)], fmt,
-                   ["id", "name", "email", "role"])
+                   ["id", "name", "email", "role"], wide=wide)
 
 
 @app.command("add-person")

@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.progress import Progress
 
 from aicenter.catalog import load_catalog
-from aicenter.cli.output import TableFormat, console, print_json, print_record, print_rows
+from aicenter.cli.output import TableFormat, console, print_json, print_record, print_rows, say
 from aicenter.domain.errors import InputError
 from aicenter.planner.calibration import default_calibration
 from aicenter.planner.compare import cheapest, compare_chips, parse_pool, plan_pool
@@ -161,9 +161,9 @@ def _print_plan(plan: Plan, fmt: TableFormat) -> None:
     print_rows(items, fmt, title="Line items")
     print_record(record["assumptions"], fmt)
     for line in record["warnings"]:
-        console().print(f"warning: {line}")
+        say(f"warning: {line}")
     for line in record["skipped_line_items"] + record["model_notes"]:
-        console().print(f"note: {line}")
+        say(f"note: {line}")
 
 
 @app.callback()
@@ -347,7 +347,7 @@ def compare(
         out.print(f"cheapest: {best.plan.count} × {best.chip_id}, {best.plan.cost.krw} "
                   f"({best.plan.cost.usd}), {best.plan.wall_days:,.1f} days")
     for r in refused:
-        out.print(f"not trainable: {r['reason']}")
+        say(f"not trainable: {r['reason']}")
 
 
 def _refusal(chip_id: str) -> str | None:
@@ -417,7 +417,7 @@ def validate(
     out = console()
     out.print(f"MAPE: {result.mape_pct:.1f}% over {len(result.runs)} runs")
     for item in record["skipped"]:
-        out.print(f"skipped: {item['model']}: {item['reason']}")
+        say(f"skipped: {item['model']}: {item['reason']}")
 
 
 @app.command("programme")

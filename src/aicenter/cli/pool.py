@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from aicenter.cli.client_factory import client, row
-from aicenter.cli.output import TableFormat, print_record, print_rows
+from aicenter.cli.output import TableFormat, Wide, print_record, print_rows
 from aicenter.domain.errors import InputError
 
 app = typer.Typer(help="Accelerator pools: chip type × count at a site, and their state.",
@@ -21,10 +21,11 @@ COLUMNS = ["id", "chip_id", "chip_count", "site", "country", "state", "chips_in_
 def list_pools(
     include_removed: Annotated[bool, typer.Option("--all", help="Removed pools too")] = False,
     fmt: Fmt = TableFormat.TABLE,
+    wide: Wide = False,
 ) -> None:
     """The center's pools with their state and the chips running jobs hold."""
     with client() as c:
-        print_rows([row(p) for p in c.list_pools(include_removed)], fmt, COLUMNS)
+        print_rows([row(p) for p in c.list_pools(include_removed)], fmt, COLUMNS, wide=wide)
 
 
 @app.command("show")

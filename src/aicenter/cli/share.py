@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from aicenter.cli.client_factory import client, row
-from aicenter.cli.output import TableFormat, print_record, print_rows
+from aicenter.cli.output import TableFormat, Wide, print_record, print_rows
 
 app = typer.Typer(help="Guaranteed shares (H100e held at once) of organisations and calls.",
                   no_args_is_help=True)
@@ -25,10 +25,11 @@ class Holder(StrEnum):
 
 
 @app.command("list")
-def list_shares(fmt: Fmt = TableFormat.TABLE) -> None:
+def list_shares(fmt: Fmt = TableFormat.TABLE, wide: Wide = False) -> None:
     """Every guaranteed share."""
     with client() as c:
-        print_rows([row(s) for s in c.list_shares()], fmt, COLUMNS)
+        print_rows([row(s) for s in c.list_shares()], fmt, COLUMNS, wide=wide,
+                   essential=["holder_kind", "holder_id", "guaranteed_h100e"])
 
 
 @app.command("set")

@@ -6,8 +6,8 @@ from typing import Annotated
 
 import typer
 
-from aicenter.cli.client_factory import client, row
-from aicenter.cli.output import OutputFormat, TableFormat, print_json, print_rows
+from aicenter.cli.client_factory import client, row, with_org_names
+from aicenter.cli.output import OutputFormat, TableFormat, Wide, print_json, print_rows
 
 app = typer.Typer(help="Usage records and monthly statements.", no_args_is_help=True)
 
@@ -19,12 +19,17 @@ def list_usage(
     month: Annotated[str | None, typer.Option(help="Month, e.g. 2026-03")] = None,
     fmt: Annotated[TableFormat, typer.Option("--format", help="table or json")]
     = TableFormat.TABLE,
+    wide: Wide = False,
 ) -> None:
     """Usage records (one per job per metering interval)."""
     with client() as c:
-        print_rows([row(u) for u in c.list_usage(org_id=org_id, job_id=job_id, month=month)],
-                   fmt, ["job_id", "chip_id", "chip_count", "interval_start", "interval_end",
-                         "chip_seconds", "h100e_h"])
+        rows = [row(u) for u in c.list_usage(org_id=org_id, job_id=job_id, month=month)]
+        if fmt is TableFormat.TABLE:
+            with_org_names(c, rows)
+    print_rows(rows, fmt, ["job_id", "org", "chip_id", "chip_count", "interval_start",
+                           "interval_end", "chip_seconds", "h100e_h"],
+               essential=["job_id", "chip_id", "chip_count", "interval_start", "h100e_h"],
+               wide=wide)
 
 
 @app.command("statement")
@@ -45,4 +50,5 @@ def statement(
              "subsidy": st.total_subsidy}
     columns = ["chip_id", "chip_hours", "h100e_h", "market", "payable", "subsidy"]
     title = f"{st.org_name} ({st.org_class}) — {st.month}, {st.currency}"
-    print_rows([*lines, total], fmt, columns, title=title)
+    money = {"market": st.currency, "payable": st.currency, "subsidy": st.currency}
+    print_rows([*lines, total], fmt, columns, title=title, money=money)

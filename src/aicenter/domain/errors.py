@@ -1,7 +1,8 @@
 """Errors users see.
 
 Every error that reaches a user is one line that says what is wrong and where (file, line,
-field). The CLI prints ``str(error)`` and exits with code 2; the API turns it into a 4xx.
+field). The CLI prints ``str(error)`` and exits 2 for input errors, 1 for failures
+(``aicenter.cli.exit_codes``); the API turns it into a 4xx.
 """
 
 from __future__ import annotations
