@@ -1,5 +1,23 @@
-"""HTTP API: FastAPI app factory, thin routers under /api/v1, OpenAPI at /docs."""
+"""HTTP API: FastAPI app factory, thin routers under /api/v1, OpenAPI at /docs.
 
-from aicenter.api.app import create_app
+``create_app`` is imported on first use (PEP 562), not with the package: importing any module
+under ``aicenter.api`` (its schemas, say) must not pull in FastAPI, the routers and storage.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from aicenter.api.app import create_app
 
 __all__ = ["create_app"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "create_app":
+        # Deferred for start-up cost, not to dodge an import cycle.
+        from aicenter.api.app import create_app
+
+        return create_app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

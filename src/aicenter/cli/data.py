@@ -13,10 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
 from aicenter.cli.output import TableFormat, print_json, print_record, print_rows, say
-from aicenter.exchange.pii import Finding, Scanner, default_registry
 from aicenter.exchange.readers import RecordFormat, RecordReader, TextBatch
-from aicenter.exchange.report import PiiReport
-from aicenter.exchange.scan import scan_batches
 
 app = typer.Typer(help="The licensed-data exchange: datasets, PII, licences.", no_args_is_help=True)
 
@@ -55,6 +52,11 @@ def scan(
     "bytes": n, "seconds": s}; start/end are character offsets in the record's text, record is
     the 0-based record index, bytes the UTF-8 size of the text scanned.
     """
+    # Imported when the scan runs (start-up cost): the remote `data` commands share this app.
+    from aicenter.exchange.pii import Finding, Scanner, default_registry
+    from aicenter.exchange.report import PiiReport
+    from aicenter.exchange.scan import scan_batches
+
     reader = RecordReader(file, input_format, field)
     scanner = Scanner(default_registry(names=names, thorough_names=thorough_names))
     report = PiiReport()

@@ -10,27 +10,54 @@ import sys
 
 import typer
 
-import aicenter.cli.data_exchange  # noqa: F401  (adds data upload|list|show|offer|...)
 from aicenter import __version__
-from aicenter.cli import call as call_cli
-from aicenter.cli import catalog, fleet, procure
-from aicenter.cli import data as data_cli
-from aicenter.cli import demo as demo_cli
-from aicenter.cli import doctor as doctor_cli
-from aicenter.cli import grant as grant_cli
-from aicenter.cli import job as job_cli
-from aicenter.cli import org as org_cli
-from aicenter.cli import plan as plan_cli
-from aicenter.cli import pool as pool_cli
-from aicenter.cli import serve as serve_cli
-from aicenter.cli import share as share_cli
-from aicenter.cli import simulate as simulate_cli
-from aicenter.cli import usage as usage_cli
 from aicenter.cli.exit_codes import HELP as EXIT_CODES_HELP
 from aicenter.cli.exit_codes import exit_code
+from aicenter.cli.lazy import Subcommand, lazy_group
 from aicenter.domain.errors import AicenterError
 
+SUBCOMMANDS = (
+    Subcommand("serve", "aicenter.cli.serve", "serve", "Run the center's API server on "
+               "127.0.0.1:8000 (OpenAPI docs at /docs).", group=False),
+    Subcommand("demo", "aicenter.cli.demo", "demo", "Start a sample center on SQLite at "
+               "127.0.0.1:PORT and print an operator token.", group=False),
+    Subcommand("doctor", "aicenter.cli.doctor", "doctor", "Check what this host can enforce; "
+               "exit 0 all ok, 1 warnings, 2 a failure.", group=False),
+    Subcommand("procure", "aicenter.cli.procure", "procure", "Maximise dense-training "
+               "H100-equivalents under budget and power (MILP, HiGHS).", group=False),
+    Subcommand("simulate", "aicenter.cli.simulate", "simulate_command", "Replay a trace (Gavel, "
+               "Slurm sacct or native) on a simulated cluster and report JCTs.", group=False),
+    Subcommand("catalog", "aicenter.cli.catalog", "app",
+               "The accelerator catalog: every chip type the center knows.", group=True),
+    Subcommand("plan", "aicenter.cli.plan", "app", "Plan a training run: FLOPs, chip-hours, "
+               "days, energy and cost per chip type.", group=True),
+    # data_exchange adds the remote commands (upload, list, offer...) to cli.data's app.
+    Subcommand("data", "aicenter.cli.data_exchange", "app",
+               "The licensed-data exchange: datasets, PII, licences.", group=True),
+    Subcommand("org", "aicenter.cli.org", "app", "Organisations, people and API tokens.",
+               group=True),
+    Subcommand("call", "aicenter.cli.call", "app", "Allocation calls, applications and reviews.",
+               group=True),
+    Subcommand("grant", "aicenter.cli.grant", "app", "Grants of h100e-hour budgets.",
+               group=True),
+    Subcommand("pool", "aicenter.cli.pool", "app",
+               "Accelerator pools: chip type × count at a site, and their state.", group=True),
+    Subcommand("share", "aicenter.cli.share", "app",
+               "Guaranteed shares (H100e held at once) of organisations and calls.", group=True),
+    Subcommand("job", "aicenter.cli.job", "app", "Jobs: submit, list, show, logs, cancel.",
+               group=True),
+    Subcommand("usage", "aicenter.cli.usage", "app", "Usage records and monthly statements.",
+               group=True),
+    Subcommand("fleet", "aicenter.cli.fleet", "fleet_app", "Score a fleet against a rubric.",
+               group=True),
+    Subcommand("proposals", "aicenter.cli.fleet", "proposals_app", "Rank providers' proposals.",
+               group=True),
+)
+"""Every subcommand but ``version``, imported when it runs (:mod:`aicenter.cli.lazy`); the
+help lines are the commands' own (``tests/cli/test_lazy_commands.py`` checks them)."""
+
 app = typer.Typer(
+    cls=lazy_group(SUBCOMMANDS),
     name="aicenter",
     help="Operate a national AI computing center: fleet, planner, scheduler, service, data.",
     epilog=EXIT_CODES_HELP,
@@ -38,24 +65,13 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-app.add_typer(catalog.app, name="catalog")
-app.add_typer(plan_cli.app, name="plan")
-app.add_typer(data_cli.app, name="data")
-app.add_typer(org_cli.app, name="org")
-app.command("serve")(serve_cli.serve)
-app.command("demo")(demo_cli.demo)
-app.command("doctor")(doctor_cli.doctor)
-app.add_typer(call_cli.app, name="call")
-app.add_typer(grant_cli.app, name="grant")
-app.add_typer(pool_cli.app, name="pool")
-app.add_typer(share_cli.app, name="share")
-app.add_typer(job_cli.app, name="job")
-app.add_typer(usage_cli.app, name="usage")
-app.add_typer(fleet.fleet_app, name="fleet")
-app.add_typer(fleet.proposals_app, name="proposals")
-app.command("procure")(procure.procure)
-app.command("simulate")(simulate_cli.simulate_command)
 
+
+@app.callback()
+def root() -> None:
+    # Without a callback, Typer would make an app whose only own command is ``version`` that
+    # command itself rather than a group of the deferred subcommands.
+    pass
 
 @app.command("version")
 def version() -> None:

@@ -1,0 +1,540 @@
+"""Request and response bodies of the API (pydantic), and converters from domain objects.
+
+A leaf: it imports only pydantic and ``aicenter.domain``, so the client, the CLI's remote
+commands and the server's routers (through :mod:`aicenter.api.schemas`) share one definition
+while the client never imports the server, SQLAlchemy or the scanner.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+from aicenter.domain.org import Organisation, OrgClass
+from aicenter.domain.person import Person, Role
+from aicenter.domain.token import ApiToken, Scope
+from aicenter.domain.units import Currency
+
+# -- bounded input types: what PostgreSQL cannot store or Python cannot compute is refused
+# here (422 naming the field), never deeper down as a 500 -----------------------------------
+FIRST_YEAR, LAST_YEAR = 2000, 2100
+"""Dates and months a request may name: wide enough for any real term, far from overflow."""
+
+
+def _no_nul(value: str) -> str:
+    if "\0" in value:
+        raise ValueError("must not contain NUL (\\x00)")
+    return value
+
+
+def _no_nul_deep(value: Any) -> Any:
+    """Refuse NUL in any key or string of a JSON value (stored as is)."""
+    if isinstance(value, str):
+        _no_nul(value)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _no_nul(str(key))
+            _no_nul_deep(item)
+    elif isinstance(value, list):
+        for item in value:
+            _no_nul_deep(item)
+    return value
+
+
+def _year_in_range(value: date) -> date:
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise ValueError(f"must be in the years {FIRST_YEAR} to {LAST_YEAR}")
+    return value
+
+
+def _month_in_range(value: str) -> str:
+    if not FIRST_YEAR <= int(value[:4]) <= LAST_YEAR:
+        raise ValueError(f"must be a month of the years {FIRST_YEAR} to {LAST_YEAR}")
+    return value
+
+
+Text = Annotated[str, AfterValidator(_no_nul)]
+"""A string without NUL (PostgreSQL's text cannot hold one)."""
+JsonObject = Annotated[dict[str, Any], AfterValidator(_no_nul_deep)]
+"""A JSON object without NUL in any key or string."""
+Day = Annotated[date, AfterValidator(_year_in_range)]
+"""An ISO date (2026-01-31) in the years FIRST_YEAR..LAST_YEAR."""
+Month = Annotated[str, StringConstraints(pattern=r"^\d{4}-(0[1-9]|1[0-2])$"),
+                  AfterValidator(_month_in_range)]
+"""A month like 2026-03, in the years FIRST_YEAR..LAST_YEAR."""
+ChipCount = Annotated[int, Field(ge=1, le=1_000_000)]
+Amount = Annotated[Decimal, Field(ge=0, le=10**15, allow_inf_nan=False)]
+"""A finite, non-negative amount of money."""
+
+
+class Model(BaseModel):
+    """Base of every body. Validators are built on first use, not at import: the CLI starts
+    for one command and needs one or two of these models, the server builds them all anyway."""
+
+    model_config = ConfigDict(defer_build=True)
+
+
+class Strict(Model):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+class OrgIn(Strict):
+    name: Text = Field(min_length=1, max_length=200, description="Unique name")
+    org_class: OrgClass = Field(description="Class that sets eligibility and the price rule")
+    chase_team: bool = Field(default=False, description="Member of the priority chase team")
+    region: Text = Field(default="capital", min_length=1, max_length=80,
+                        description="Region ('capital' gets no regional bonus)")
+
+
+class OrgOut(Model):
+    id: str
+    name: str
+    org_class: OrgClass
+    chase_team: bool
+    region: str
+    created_at: datetime
+    priority_classes: list[str] = Field(
+        default_factory=list, description="Job priority classes the operator entitled it to")
+
+    @staticmethod
+    def of(org: Organisation) -> OrgOut:
+        return OrgOut(id=org.id, name=org.name, org_class=org.org_class,
+                      chase_team=org.chase_team, region=org.region, created_at=org.created_at,
+                      priority_classes=sorted(c.value for c in org.priority_classes))
+
+
+class PersonIn(Strict):
+    name: Text = Field(min_length=1, max_length=200)
+    email: Text = Field(min_length=3, max_length=320)
+    role: Role
+
+
+class PersonOut(Model):
+    id: str
+    org_id: str
+    name: str
+    email: str
+    role: Role
+    created_at: datetime
+
+    @staticmethod
+    def of(p: Person) -> PersonOut:
+        return PersonOut(id=p.id, org_id=p.org_id, name=p.name, email=p.email, role=p.role,
+                         created_at=p.created_at)
+
+
+class TokenIn(Strict):
+    name: Text = Field(min_length=1, max_length=200)
+    scopes: list[Scope] = Field(default_factory=lambda: [Scope.READ, Scope.WRITE], min_length=1)
+    expires_in_days: float | None = Field(default=None, gt=0, le=3650)
+
+
+class TokenOut(Model):
+    id: str
+    person_id: str
+    name: str
+    scopes: list[Scope]
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    secret: str | None = Field(default=None, description="Shown once, at creation")
+
+    @staticmethod
+    def of(t: ApiToken, secret: str | None = None) -> TokenOut:
+        return TokenOut(id=t.id, person_id=t.person_id, name=t.name,
+                        scopes=sorted(t.scopes), created_at=t.created_at,
+                        expires_at=t.expires_at, revoked_at=t.revoked_at, secret=secret)
+
+
+class WhoAmI(Model):
+    person: PersonOut
+    can_write: bool
+
+
+def decimal_str(value: Decimal) -> str:
+    return format(value.normalize(), "f") if value == value.to_integral() else str(value)
+
+
+JsonDict = dict[str, Any]
+
+
+# -- pools ---------------------------------------------------------------------------------
+class PoolIn(Strict):
+    chip_id: Text = Field(max_length=200, description="Catalog id, e.g. nvidia-h100-sxm")
+    chip_count: int = Field(ge=1, le=1_000_000)
+    site: Text = Field(default="haenam", min_length=1, max_length=80)
+    country: Text = Field(default="KR", description="ISO 3166 alpha-2 country of the site; "
+                         "datasets tagged domestic are read only on domestic pools")
+    id: Text | None = Field(default=None, max_length=40,
+                            description="An id of your choosing (lower case, digits, - and _); "
+                            "a random one if left out")
+
+
+class PoolUpdate(Strict):
+    chip_count: int | None = Field(default=None, ge=1, le=1_000_000,
+                                   description="New size; not below the chips running jobs "
+                                   "hold there (409)")
+    site: Text | None = Field(default=None, min_length=1, max_length=80)
+    country: Text | None = Field(default=None, description="ISO 3166 alpha-2")
+
+
+class PoolOut(Model):
+    id: str
+    chip_id: str
+    chip_count: int
+    site: str
+    country: str = "KR"
+    state: str = Field(default="active", description="active, draining (takes no new jobs) "
+                       "or removed")
+    chips_in_use: int = Field(default=0, description="Chips running jobs hold on it now")
+    created_at: datetime | None = None
+
+
+# -- calls, applications, reviews ----------------------------------------------------------
+class CallIn(Strict):
+    name: Text = Field(min_length=1, max_length=200)
+    eligible_classes: list[OrgClass] = Field(min_length=1)
+    max_chips_per_project: dict[Text, ChipCount] = Field(
+        min_length=1, description="Per-project cap by chip type, e.g. {nvidia-h200: 256}")
+    max_months: int = Field(default=12, ge=1, le=60)
+    market_price_krw_per_h100e_h: Decimal | None = Field(default=None, ge=0, le=10**9)
+    payable_fraction: dict[OrgClass, Annotated[Decimal, Field(ge=0, le=1)]] = Field(
+        default_factory=dict, description="Share of the market price each class pays "
+        "(defaults: academia 0, SMEs/startups 0.10, youth startups 0.05, enterprises 1)")
+    chase_team_priority: bool = True
+    regional_bonus: float = Field(default=1.0, ge=0, le=10)
+    concentration_threshold: float = Field(default=0.2, gt=0, le=1)
+    concentration_penalty: float = Field(default=2.0, ge=0, le=10)
+    budget_h100e_h: Decimal | None = Field(
+        default=None, gt=0, le=10**12, description="Total h100e-hours the call may award")
+
+
+class CallOut(Model):
+    id: str
+    name: str
+    status: str
+    eligible_classes: list[str]
+    max_chips_per_project: dict[str, int]
+    max_months: int
+    market_price_per_h100e_h: str
+    currency: str
+    payable_fraction: dict[str, str]
+    chase_team_priority: bool
+    regional_bonus: float
+    concentration_threshold: float
+    concentration_penalty: float
+    opened_at: datetime
+    budget_h100e_h: str | None = None
+
+
+class ApplicationIn(Strict):
+    org_id: Text | None = Field(default=None, description="Defaults to the caller's org")
+    title: Text = Field(min_length=1, max_length=300)
+    chips: dict[Text, ChipCount] = Field(min_length=1)
+    months: int = Field(ge=1, le=60)
+    requested_h100e_h: Decimal = Field(gt=0, le=10**12)
+    plan: JsonObject = Field(default_factory=dict,
+                                 description="The planner's estimate, attached as is")
+
+
+class ApplicationOut(Model):
+    id: str
+    call_id: str
+    org_id: str
+    title: str
+    chips: dict[str, int]
+    months: int
+    requested_h100e_h: str
+    plan: dict[str, Any]
+    status: str
+    created_at: datetime | None
+    decision_reason: str | None = None
+
+
+class RejectIn(Strict):
+    reason: Text = Field(min_length=1, max_length=2000,
+                        description="Why, as the organisation will read it")
+
+
+class ReviewIn(Strict):
+    impact: float = Field(ge=0, le=10)
+    readiness: float = Field(ge=0, le=10)
+    ecosystem: float = Field(ge=0, le=10)
+
+
+class ReviewOut(Model):
+    application_id: str
+    reviewer_id: str
+    impact: float
+    readiness: float
+    ecosystem: float
+
+
+class RankedOut(Model):
+    application: ApplicationOut
+    score: float
+    reviews: int
+    org_share_of_call: float
+
+
+# -- grants --------------------------------------------------------------------------------
+class GrantIn(Strict):
+    application_id: Text
+    budget_h100e_h: Decimal = Field(gt=0, le=10**12)
+    months: int | None = Field(default=None, ge=1, le=60)
+    chip_ids: list[Text] | None = None
+    without_review: Text | None = Field(
+        default=None, min_length=1, max_length=2000,
+        description="Award an application nobody reviewed; the reason is kept on the grant")
+
+
+class GrantOut(Model):
+    id: str
+    call_id: str
+    application_id: str | None
+    org_id: str
+    status: str
+    budget_h100e_h: str
+    available_h100e_h: str
+    held_h100e_h: str
+    used_h100e_h: str
+    chip_ids: list[str]
+    chip_counts: dict[str, int] = Field(
+        default_factory=dict, description="Chips of each type its jobs may hold at once")
+    review_waiver: str | None = None
+    starts_at: datetime
+    ends_at: datetime
+    last_used_at: datetime
+    reclaim_notice_at: datetime | None
+
+
+class ReclaimOut(Model):
+    noticed: list[str]
+    reclaimed: list[str]
+    expired: list[str]
+
+
+# -- jobs ----------------------------------------------------------------------------------
+class JobIn(Strict):
+    spec: dict[str, Any] = Field(description="The job spec (the YAML file's fields); NUL "
+                                 "and the rest are refused by its own checks, naming the field")
+    grant_id: Text | None = None
+    org_id: Text | None = None
+
+
+class JobOut(Model):
+    id: str
+    name: str
+    org_id: str
+    person_id: str
+    grant_id: str
+    status: str
+    priority: str
+    chip: str | None
+    chip_count: int
+    attempts: int
+    hold_h100e_h: str = Field(description="Held per attempt (chips × ratio × max_duration): "
+                              "each retry, preemption or lost run tops the hold back up to "
+                              "this from the grant, or the job fails 'budget exhausted'")
+    submitted_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    exit_code: int | None
+    message: str
+    spec: dict[str, Any]
+    pool_id: str | None = Field(default=None, description="The pool it was placed on (the "
+                                "last one, once it ended)")
+    site: str | None = None
+    country: str | None = Field(default=None, description="The pool's country when it ran")
+    pending_reason: str | None = Field(
+        default=None, description="Why a queued job waits, as of the last scheduling round: "
+        "Resources, Priority, QuotaExhausted, ChipCapReached or Residency")
+
+
+class LogOut(Model):
+    text: str
+    next_offset: int
+    complete: bool
+
+
+# -- usage and statements ------------------------------------------------------------------
+class UsageOut(Model):
+    id: str
+    job_id: str
+    org_id: str
+    grant_id: str
+    chip_id: str
+    chip_count: int
+    interval_start: datetime
+    interval_end: datetime
+    chip_seconds: str
+    h100e_seconds: str
+    h100e_h: str
+
+
+class StatementLineOut(Model):
+    chip_id: str
+    chip_hours: str
+    h100e_h: str
+    market: str
+    payable: str
+    subsidy: str
+
+
+class StatementOut(Model):
+    org_id: str
+    org_name: str
+    org_class: str
+    month: str
+    currency: str
+    lines: list[StatementLineOut]
+    total_h100e_h: str
+    total_payable: str
+    total_subsidy: str
+
+
+# ---------------------------------------------------------------- licensed-data exchange
+class DatasetOut(Model):
+    """A dataset's metadata (records never leave the center)."""
+
+    id: str
+    name: str
+    provider_org_id: str
+    version: str
+    manifest_sha256: str
+    domestic: bool
+    licence: str
+    description: str
+    records: int
+    bytes: int
+    created_at: datetime
+
+
+class UploadOut(Model):
+    """An upload: queued, ingesting, succeeded (the dataset version it made) or failed (why)."""
+
+    id: str
+    dataset_id: str
+    provider_org_id: str
+    status: str
+    message: str
+    version: str | None
+    created_at: datetime
+    finished_at: datetime | None
+
+
+class DatasetDetailOut(DatasetOut):
+    stats: dict[str, Any]
+    pii_report: dict[str, Any]
+    croissant: dict[str, Any]
+
+
+class PriceIn(Strict):
+    """A licence's price: a finite amount per unit of the basis."""
+
+    basis: Literal["per-gb", "per-million-tokens", "flat"]
+    amount: Amount
+    currency: Currency = Currency.KRW
+
+
+class OfferIn(Strict):
+    """Licence terms; the provider and the dataset come from the route."""
+
+    purposes: list[Text] = Field(description="pre-training, fine-tuning, evaluation, retrieval")
+    term_start: Day = Field(description="First day (ISO date)")
+    term_end: Day = Field(description="Last day (ISO date, inclusive)")
+    territory: list[Text] = Field(default=["KR"], description="Countries of allowed pools")
+    model_release: Text = Field(default="internal-only",
+                                description="internal-only, research-release, commercial-release")
+    price: PriceIn
+    attribution: Text = Field(default="", max_length=2000)
+    exclusive: bool = False
+    chase_waiver_days: int = Field(default=0, ge=0, le=3660)
+    agreement_days: int | None = Field(default=None, ge=1, le=36600)
+    offered_to: Text | None = None
+    output_policy: Text = Field(default="withhold", description=(
+        "withhold or redact: what happens to a job's log or output that reproduces the "
+        "dataset's records (the strictest of a job's agreements applies)"))
+
+
+class OfferOut(Model):
+    id: str
+    provider_id: str
+    dataset_id: str
+    terms: dict[str, Any]
+
+
+class AcceptIn(Strict):
+    purpose: Text = Field(description="What the data will be used for")
+    org_id: Text | None = Field(default=None, description="Accepting organisation (default: "
+                               "the caller's)")
+
+
+class AgreementOut(Model):
+    id: str
+    offer_id: str
+    dataset_id: str
+    org_id: str
+    provider_id: str
+    purpose: str
+    accepted_at: datetime
+    valid_until: datetime
+    waiver_until: datetime | None
+    price_basis: str
+    price_krw: str
+
+
+class DatasetReadOut(Model):
+    job_id: str
+    dataset_id: str
+    org_id: str
+    agreement_id: str
+    records: int
+    bytes: int
+    tokens: int
+    updated_at: datetime
+
+
+class WithheldOut(Model):
+    """A job's output withheld because it reproduces licensed records; ``files`` (the log
+    and failing declared outputs) only when one job is asked for."""
+
+    job_id: str
+    verdict: str
+    policy: str
+    reason: str
+    datasets: list[str]
+    findings: list[dict[str, Any]]
+    checked_bytes: int
+    decided_at: datetime
+    files: dict[str, str] | None = None
+
+
+class RoyaltyStatementOut(Model):
+    """The statement from the ledger, the same rebuilt from the audit log, and whether they
+    agree."""
+
+    provider_id: str
+    month: str
+    ledger: dict[str, Any]
+    audit_log: dict[str, Any]
+    matches: bool
+
+
+# -- guaranteed shares ---------------------------------------------------------------------
+class ShareIn(Strict):
+    guaranteed_h100e: Annotated[Decimal, Field(
+        ge=0, le=10_000_000, allow_inf_nan=False,
+        description="H100e (chips × H100e per chip) the holder's jobs may hold at once "
+        "ahead of others")]
+
+
+class ShareOut(Model):
+    holder_kind: str
+    holder_id: str
+    guaranteed_h100e: Decimal
+    set_at: str
+    set_by: str
