@@ -15,6 +15,7 @@ import pytest
 from aicenter.domain.job import JobStatus
 from aicenter.exchange.licence import AccessDeniedError
 from aicenter.exchange.output_check import MARKER
+from aicenter.policy import PermissionDeniedError
 from aicenter.services import job as job_svc
 from aicenter.services import licence as licence_svc
 from aicenter.services import output_release
@@ -60,8 +61,8 @@ def test_a_job_printing_a_record_is_withheld_and_shown_to_the_provider(exchange)
                        "records of dataset daily-news; the provider reviews it"):
         job_svc.logs(ctx, member, job_id)
     assert [r.job_id for r in output_release.list_withheld(ctx, member)] == []
-    with pytest.raises(Exception, match="no withheld output"):
-        output_release.withheld_output(ctx, member, job_id)
+    with pytest.raises(PermissionDeniedError, match="may not review the withheld output"):
+        output_release.withheld_output(ctx, member, job_id)  # the tenant is no reviewer
     review = output_release.withheld_output(ctx, provider, job_id)
     assert ARTICLES[3]["text"] in review.files["log"]
     assert review.release.findings and review.release.findings[0]["file"] == "log"

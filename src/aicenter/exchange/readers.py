@@ -341,7 +341,10 @@ class RecordReader:
             index += 1
 
     def _csv(self, stream: IO[str]) -> Iterator[Record]:
-        csv.field_size_limit(min(sys.maxsize, self.max_record_chars))
+        # The csv module's limit is global to the process (other readers, the catalog):
+        # only ever raised, to the largest record any reader allows; this reader's own bound
+        # is enforced on its lines and its records' text.
+        csv.field_size_limit(max(csv.field_size_limit(), min(sys.maxsize, MAX_RECORD_CHARS)))
         delimiter = "\t" if ".tsv" in self.path.name.lower() else ","
         reader = csv.DictReader(self._lines(stream), delimiter=delimiter)
         try:
