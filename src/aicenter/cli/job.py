@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-import yaml
 
 from aicenter.cli.client_factory import client, row, with_org_names
 from aicenter.cli.output import TableFormat, Wide, print_record, print_rows
@@ -38,6 +37,8 @@ def submit(
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror}", file=str(file)) from None
     parse_job_spec(text, str(file))  # errors with file and line before any request
+    import yaml  # here, not at the top: `job list` and the others start without it
+
     spec = yaml.safe_load(text)
     key = idempotency_key or str(uuid.uuid4())
     with client() as c:

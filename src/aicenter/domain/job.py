@@ -26,8 +26,6 @@ from enum import StrEnum
 from pathlib import PurePath, PurePosixPath
 from typing import Any
 
-import yaml
-
 from aicenter.domain.accelerator import WorkloadClass
 from aicenter.domain.errors import InputError
 from aicenter.domain.limits import KIB, ResourceLimits, parse_limits
@@ -185,6 +183,8 @@ def parse_duration_s(value: object, field_name: str = "max_duration") -> int:
 
 def _key_lines(text: str) -> dict[str, int]:
     """Line (1-based) of each top-level key, for error messages."""
+    import yaml  # here, not at the top: the CLI's remote commands start without it
+
     try:
         node = yaml.compose(text)
     except yaml.YAMLError:
@@ -465,6 +465,8 @@ def spec_from_stored(data: Mapping[str, Any]) -> JobSpec:
 
 def parse_job_spec(text: str, file: str | None = None) -> JobSpec:
     """Parse a YAML job spec; errors name the file, the line and the field."""
+    import yaml  # only when a spec is parsed (see _key_lines)
+
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
