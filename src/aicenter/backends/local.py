@@ -41,7 +41,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import re
 import shutil
 import signal
 import subprocess
@@ -53,6 +52,7 @@ from pathlib import Path
 from typing import Any
 
 from aicenter.backends.base import (
+    RUN_ID_PATTERN,
     BackendUnavailableError,
     LaunchRequest,
     LogChunk,
@@ -104,7 +104,6 @@ GROUPS = ".groups.json"
 """The organisations' gids (contained box), in the backend's state directory."""
 ROOT_DIR = ".root"
 """Inside a contained run's directory: where the wrapper builds the job's root."""
-ACCOUNT_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
 log = logging.getLogger("aicenter.backends.local")
 
@@ -594,7 +593,7 @@ def _report_cgroups() -> None:
 
 
 def _account(account: str) -> str:
-    if not ACCOUNT_PATTERN.match(account):
+    if not RUN_ID_PATTERN.match(account):  # the same rule: a name usable as a directory
         raise InputError(f"account {account!r} is not a usable directory name", field="account")
     return account
 

@@ -17,8 +17,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from enum import StrEnum
 
+from aicenter.scheduler.caps import CapLedger
 from aicenter.scheduler.problem import chips_on_pool, quota_keys, quota_left_h100e_h, resident
-from aicenter.scheduler.types import Allocation, JobProgress, Pool, Snapshot
+from aicenter.scheduler.types import Allocation, JobProgress, Snapshot
 
 
 class PendingReason(StrEnum):
@@ -34,13 +35,12 @@ def pending_reasons(snapshot: Snapshot, queue: Sequence[JobProgress], allocation
     """The reason of every job of ``queue`` that the allocation did not place."""
     placed = {p.job_id for p in allocation.placements}
     free = {p.id: p.count for p in snapshot.pools}
-    held: dict[tuple[str, str], int] = {}
+    caps = CapLedger(snapshot)  # the round's own concurrent-cap bookkeeping, replayed
     job_of = {jp.id: jp.job for jp in queue}
     for p in allocation.placements:
         free[p.pool_id] -= p.count
-        group = job_of[p.job_id].cap_group if p.job_id in job_of else None
-        if group is not None:
-            held[(group, p.chip_type)] = held.get((group, p.chip_type), 0) + p.count
+        if p.job_id in job_of:
+            caps.take(job_of[p.job_id], p.chip_type, p.count, 0.0)
     left = quota_left_h100e_h(snapshot)
     reasons: dict[str, PendingReason] = {}
     for jp in queue:
@@ -54,7 +54,7 @@ def pending_reasons(snapshot: Snapshot, queue: Sequence[JobProgress], allocation
             reasons[job.id] = PendingReason.RESIDENCY
         elif left and any(left.get(k, 1.0) <= 0 for k in quota_keys(job, snapshot)):
             reasons[job.id] = PendingReason.QUOTA_EXHAUSTED
-        elif _capped(job.cap_group, home, held, snapshot):
+        elif not any(caps.fits(job, pool.chip_type, k) for pool, k in home):
             reasons[job.id] = PendingReason.CHIP_CAP_REACHED
         elif not any(k <= free[pool.id] and not pool.draining for pool, k in home):
             reasons[job.id] = PendingReason.RESOURCES
@@ -62,12 +62,3 @@ def pending_reasons(snapshot: Snapshot, queue: Sequence[JobProgress], allocation
             reasons[job.id] = PendingReason.PRIORITY
     return reasons
 
-
-def _capped(group: str | None, home: Sequence[tuple[Pool, int]],
-            held: dict[tuple[str, str], int], snapshot: Snapshot) -> bool:
-    """Whether the cap group is full for every pool the job could use."""
-    if group is None or group not in snapshot.chip_caps:
-        return False
-    cap = snapshot.chip_caps[group]
-    return not any(held.get((group, pool.chip_type), 0) + k <= cap.get(pool.chip_type, 0)
-                   for pool, k in home)
