@@ -60,7 +60,7 @@ def _dataset(root: Path, records: int) -> dict[str, str]:
     parts = [store.write_part([StoredRecord(t, source=f"https://n.kr/{i}")
                                for i, t in enumerate(texts[k:k + 10_000], k)])
              for k in range(0, records, 10_000)]
-    manifest = Manifest("news", "prov", parts, license="licensed")
+    manifest = Manifest("news", "prov", parts, licence="licensed")
     path = store.save_manifest(manifest)
     now = datetime.now(UTC)
     offer = LicenceOffer("off", "prov", "news", frozenset(Purpose), date.today() - timedelta(1),

@@ -1,4 +1,4 @@
-"""``aicenter data upload|list|show|offer|license|usage|statement`` against a real server: a
+"""``aicenter data upload|list|show|offer|licence|usage|statement`` against a real server: a
 publisher uploads and offers, a university licenses, a job reads through the center's reader,
 and the metered use shows up in usage and in the publisher's royalty statement."""
 
@@ -93,7 +93,7 @@ def test_exchange_through_the_cli(server: str, cli, tmp_path: Path,  # type: ign
         "datasets: [daily-news]\n")
     refused = cli("job", "submit", str(spec))
     assert refused.code == 1 and "no-agreement" in refused.err
-    licensed = cli("data", "license", offer_id, "--format", "json")
+    licensed = cli("data", "licence", offer_id, "--format", "json")
     assert licensed.code == 0, licensed.err
     agreement_id = json.loads(licensed.out)["id"]
     contract = cli("data", "contract", agreement_id)

@@ -38,7 +38,7 @@ def test_ingest_json_then_croissant_export_and_validate(
     n = write_jsonl(tmp_path / "news.jsonl")
     r = cli(
         "data", "ingest", tmp_path / "news.jsonl", "--dataset", "news", "--provider", "gana",
-        "--license", "CC-BY-NC-4.0", "--pii-action", "phone=redact", "--format", "json",
+        "--licence", "CC-BY-NC-4.0", "--pii-action", "phone=redact", "--format", "json",
     )  # fmt: skip
     assert r.code == 0, r.err
     result = json.loads(r.out)

@@ -22,7 +22,7 @@ def exported(tmp_path: Path) -> tuple[DatasetStore, Manifest, Path]:
         store.write_part([StoredRecord("기사 하나", "s1", "신문사", "2024-01-02", "public")]),
         store.write_part([StoredRecord("기사 둘", "s2", "신문사", None, None, True)]),
     ]
-    manifest = Manifest("news-ko", "newsco", parts, license="CC-BY-NC-4.0", description="news")
+    manifest = Manifest("news-ko", "newsco", parts, licence="CC-BY-NC-4.0", description="news")
     out = tmp_path / "meta" / "news-ko.json"
     write_document(export_croissant(store, manifest, out, published="2026-11-27"), out)
     return store, manifest, out
@@ -40,7 +40,7 @@ def test_round_trip_keeps_name_licence_creator_files_and_fields(
 ) -> None:
     _store, manifest, out = exported
     meta = import_croissant(load_document(out))
-    assert (meta.name, meta.license, meta.creator, meta.description) == (
+    assert (meta.name, meta.licence, meta.creator, meta.description) == (
         "news-ko",
         "CC-BY-NC-4.0",
         "newsco",

@@ -55,7 +55,7 @@ def build_store(root: Path, dataset: str = "news-2025", provider: str = "prov-da
     parts = [store.write_part([StoredRecord(t, source=f"https://news.example/{i}")
                                for i, t in enumerate(TEXTS[:30])]),
              store.write_part([StoredRecord(t) for t in TEXTS[30:]])]
-    manifest = Manifest(dataset, provider, parts, license="licensed")
+    manifest = Manifest(dataset, provider, parts, licence="licensed")
     return manifest, store.save_manifest(manifest)
 
 

@@ -49,8 +49,8 @@ def test_part_round_trip_keeps_provenance_and_detects_tampering(tmp_path: Path) 
 def test_manifest_versions_are_content_ids_and_latest_moves(tmp_path: Path) -> None:
     store = DatasetStore(tmp_path)
     p1, p2 = store.write_part(RECORDS[:1]), store.write_part(RECORDS[1:])
-    v1 = Manifest("news", "pub", [p1], license="CC-BY-4.0")
-    v2 = Manifest("news", "pub", [p1, p2], license="CC-BY-4.0")
+    v1 = Manifest("news", "pub", [p1], licence="CC-BY-4.0")
+    v2 = Manifest("news", "pub", [p1, p2], licence="CC-BY-4.0")
     assert v1.version != v2.version
     assert Manifest("news", "pub", [p1]).version == v1.version
     store.save_manifest(v1)

@@ -129,8 +129,11 @@ def ingest_command(
             "TDM-reserved records are ingested instead of excluded",
         ),
     ] = None,
-    license_name: Annotated[
-        str, typer.Option("--license", help="licence of the dataset (for its metadata)")
+    licence: Annotated[
+        str, typer.Option("--licence", help="licence of the dataset (for its metadata)")
+    ] = "",
+    licence_old_spelling: Annotated[
+        str, typer.Option("--license", hidden=True, help="the first spelling of --licence")
     ] = "",
     description: Annotated[str, typer.Option("--description", help="one line")] = "",
     names: Annotated[
@@ -168,7 +171,7 @@ def ingest_command(
         input_format=input_format,
         actions=parse_actions(pii_action or []),
         tdm_covered=frozenset(tdm_covered or []),
-        license=license_name,
+        licence=licence or licence_old_spelling,
         description=description,
         names=names,
         batch_records=batch_records,

@@ -1,4 +1,4 @@
-"""``aicenter data upload|list|show|offer|offers|license|agreements|contract|usage|statement|
+"""``aicenter data upload|list|show|offer|offers|licence|agreements|contract|usage|statement|
 withheld``:
 the exchange through the server's API (this module only talks to the typed client).
 
@@ -182,8 +182,8 @@ def offers(dataset_id: Annotated[str | None, typer.Option(help="Only this datase
     print_rows(rows, fmt, OFFER_COLUMNS, essential=["id", "dataset_id", "price"], wide=wide)
 
 
-@app.command("license")
-def license_offer(
+@app.command("licence")
+def licence_offer(
     offer_id: str,
     purpose: Annotated[str, typer.Option(help="What you will use the data for")
                        ] = "pre-training",
@@ -193,6 +193,10 @@ def license_offer(
     """Accept an offer: your organisation's jobs with this purpose may then read the data."""
     with client() as c:
         print_record(row(c.accept_offer(offer_id, purpose, org_id)), fmt)
+
+
+# The command was first spelled "license"; kept, hidden, for scripts that still call it.
+app.command("license", hidden=True)(licence_offer)
 
 
 @app.command("agreements")

@@ -9,8 +9,9 @@ Validation is two checks:
 
 1. ``mlcroissant`` (the reference implementation) loads the document and reports what it finds
    wrong with it (offline: nothing is downloaded for that);
-2. our stricter profile: ``name`` and ``license`` present, every file object has a ``sha256``,
-   and the file at its content URL exists and hashes to it. A wrong hash is an error naming the
+2. our stricter profile: ``name`` and ``license`` present (the JSON-LD key keeps schema.org's
+   spelling; everywhere else the noun is "licence"), every file object has a ``sha256``, and
+   the file at its content URL exists and hashes to it. A wrong hash is an error naming the
    file.
 """
 
@@ -138,7 +139,7 @@ def export_croissant(
         "conformsTo": CONFORMS_TO,
         "name": manifest.dataset,
         "description": manifest.description or f"{manifest.dataset} from {manifest.provider}",
-        "license": manifest.license,
+        "license": manifest.licence,  # schema.org/Croissant name the property "license"
         "url": url or f"aicenter:dataset/{manifest.dataset}/{manifest.version}",
         "identifier": manifest.version,
         "creator": {"@type": "sc:Organization", "name": manifest.provider},
@@ -152,7 +153,7 @@ class CroissantDataset:
     """What our import reads from a Croissant document."""
 
     name: str
-    license: str
+    licence: str
     description: str
     creator: str
     version: str
@@ -190,7 +191,7 @@ def import_croissant(document: dict[str, Any], file: str | None = None) -> Crois
     ]
     return CroissantDataset(
         name=_text(document.get("name")),
-        license=_text(document.get("license")),
+        licence=_text(document.get("license")),  # schema.org spelling
         description=_text(document.get("description")),
         creator=_text(document.get("creator")),
         version=_text(document.get("identifier") or document.get("version")),
@@ -244,8 +245,8 @@ def profile_problems(document: dict[str, Any], base: Path) -> list[Problem]:
     meta = import_croissant(document)
     if not meta.name.strip():
         problems.append(Problem("profile", "name is required"))
-    if not meta.license.strip():
-        problems.append(Problem("profile", "license is required"))
+    if not meta.licence.strip():
+        problems.append(Problem("profile", "license is required"))  # the JSON-LD key
     if not meta.files:
         problems.append(Problem("profile", "no file objects in distribution"))
     for part, url in zip(meta.files, meta.content_urls, strict=True):

@@ -123,7 +123,7 @@ class IngestOptions:
         default_factory=lambda: dict(DEFAULT_ACTIONS)
     )
     tdm_covered: frozenset[str] = frozenset()
-    license: str = ""
+    licence: str = ""
     description: str = ""
     names: bool = True
     batch_records: int = 2000
@@ -382,7 +382,7 @@ def _ingest_locked(
         dataset=options.dataset,
         provider=options.provider,
         parts=state.parts,
-        license=options.license,
+        licence=options.licence,
         description=options.description,
         stats=processor.stats.as_json(),
         pii_report=processor.report.as_json(),

@@ -122,7 +122,7 @@ class Manifest:
     dataset: str
     provider: str
     parts: list[PartRef]
-    license: str = ""
+    licence: str = ""
     description: str = ""
     stats: dict[str, int] = field(default_factory=dict)
     pii_report: dict[str, Any] = field(default_factory=dict)
@@ -145,7 +145,7 @@ class Manifest:
             "dataset": self.dataset,
             "version": self.version,
             "provider": self.provider,
-            "license": self.license,
+            "licence": self.licence,
             "description": self.description,
             "source_file": self.source_file,
             "records": self.records,
@@ -162,7 +162,8 @@ class Manifest:
                 dataset=str(value["dataset"]),
                 provider=str(value["provider"]),
                 parts=[PartRef.from_json(p) for p in value["parts"]],
-                license=str(value.get("license", "")),
+                # manifests written before the spelling was settled say "license"
+                licence=str(value.get("licence", value.get("license", ""))),
                 description=str(value.get("description", "")),
                 stats=dict(value.get("stats", {})),
                 pii_report=dict(value.get("pii_report", {})),

@@ -30,7 +30,7 @@ from aicenter.exchange.readers import RecordFormat
 from aicenter.exchange.store import DatasetStore, Manifest, check_name
 from aicenter.policy import Resource
 from aicenter.services.context import Caller, ServiceContext
-from aicenter.services.errors import ConflictError
+from aicenter.services.errors import ConflictError, guaranteed
 from aicenter.storage import Tx
 from aicenter.storage.repositories.dataset import DatasetRead, DatasetRow
 
@@ -97,7 +97,7 @@ def _options(request: UploadRequest, org_id: str, source: Path) -> IngestOptions
                          field="format") from None
     options = IngestOptions(
         path=source, dataset=request.name, provider=org_id, field=request.field,
-        input_format=input_format, license=request.licence_text,
+        input_format=input_format, licence=request.licence_text,
         description=request.description)
     if request.pii_actions:
         options = dataclasses.replace(options, actions=parse_actions(request.pii_actions))
@@ -132,7 +132,7 @@ def ingest_upload(ctx: ServiceContext, org_id: str, request: UploadRequest, sour
             tx.datasets.add(row)
         else:
             tx.datasets.replace_version(row)
-        stored: DatasetRow = tx.datasets.get(name)
+        stored = guaranteed(tx.datasets.get(name), f"dataset {name}")
     return stored
 
 
