@@ -12,7 +12,7 @@ from aicenter.domain.program import Application, ApplicationStatus, Call
 from aicenter.ledger import H100E, accounts, award_transaction, reclaim_transaction
 from aicenter.policy import Resource
 from aicenter.services.context import Caller, ServiceContext, new_id
-from aicenter.services.errors import ConflictError
+from aicenter.services.errors import ConflictError, guaranteed
 from aicenter.storage import Tx
 
 DAYS_PER_MONTH = 30
@@ -60,7 +60,7 @@ def award(ctx: ServiceContext, caller: Caller, application_id: str, budget_h100e
             raise NotFoundError(f"application {application_id} not found")
         if app.status is not ApplicationStatus.SUBMITTED:
             raise ConflictError(f"application {application_id} is already {app.status.value}")
-        call = tx.programs.get_call(app.call_id, lock=True)
+        call = guaranteed(tx.programs.get_call(app.call_id, lock=True), f"call {app.call_id}")
         period = months if months is not None else app.months
         if not 1 <= period <= call.max_months:
             raise InputError(f"{period} is outside 1..{call.max_months}", field="months")
@@ -149,7 +149,7 @@ def reject(ctx: ServiceContext, caller: Caller, application_id: str, reason: str
         if app.status is not ApplicationStatus.SUBMITTED:
             raise ConflictError(f"application {application_id} is already {app.status.value}")
         tx.programs.set_application_status(app.id, ApplicationStatus.REJECTED, reason.strip())
-        return tx.programs.get_application(app.id)  # type: ignore[no-any-return]
+        return guaranteed(tx.programs.get_application(app.id), f"application {app.id}")
 
 
 def get_grant(ctx: ServiceContext, caller: Caller, grant_id: str) -> GrantView:
@@ -200,7 +200,7 @@ def reclaim_idle(ctx: ServiceContext, caller: Caller | None = None) -> ReclaimRe
                 tx.grants.set_notice(grant.id, now)
                 report.noticed.append(grant.id)
             elif step == "reclaim":
-                locked = tx.grants.get(grant.id, lock=True)
+                locked = guaranteed(tx.grants.get(grant.id, lock=True), f"grant {grant.id}")
                 balance = tx.ledger.balance(accounts.grant(grant.id), H100E)
                 if balance > 0:
                     tx.ledger.book(reclaim_transaction(grant.id, locked.call_id, balance, now))

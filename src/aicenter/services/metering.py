@@ -36,6 +36,7 @@ from aicenter.domain.job import Job, JobStatus
 from aicenter.domain.usage import UsageRecord, meter
 from aicenter.ledger import H100E, accounts, overrun_transaction, usage_transaction
 from aicenter.services.context import ServiceContext, new_id
+from aicenter.services.errors import guaranteed
 from aicenter.storage import Tx
 from aicenter.storage.types import to_micro
 
@@ -97,9 +98,9 @@ def meter_job(tx: Tx, ctx: ServiceContext, job: Job, until: datetime) -> Metered
                              job.chip_count, start, end, chip_seconds, h100e_seconds)
         tx.usage.add(record)
         charged = charged_h100e_h(record)
-        org = tx.orgs.get(job.org_id)
-        grant = tx.grants.get(job.grant_id)
-        call = tx.programs.get_call(grant.call_id)
+        org = guaranteed(tx.orgs.get(job.org_id), f"organisation {job.org_id}")
+        grant = guaranteed(tx.grants.get(job.grant_id), f"grant {job.grant_id}")
+        call = guaranteed(tx.programs.get_call(grant.call_id), f"call {grant.call_id}")
         payable, subsidy = call.price_rule.charge(charged, org.org_class)
         tx.ledger.book(usage_transaction(
             record.id, job_id=job.id, grant_id=job.grant_id, org_id=job.org_id,

@@ -14,7 +14,7 @@ from aicenter.domain.person import Person, Role
 from aicenter.domain.token import TOKEN_PREFIX, ApiToken, Scope, hash_token
 from aicenter.policy import Resource
 from aicenter.services.context import Caller, ServiceContext, new_id
-from aicenter.services.errors import AuthenticationError, ConflictError
+from aicenter.services.errors import AuthenticationError, ConflictError, guaranteed
 from aicenter.storage import Tx
 
 OPERATOR_ORG = "National AI Computing Center"
@@ -110,7 +110,7 @@ def get_org(ctx: ServiceContext, caller: Caller, org_id: str) -> Organisation:
         caller.check(ctx, "org:read", Resource("Org", org_id, org_id))
         raise NotFoundError(f"organisation {org_id} not found")
     caller.check(ctx, "org:read", Resource("Org", org.id, org.id))
-    return org  # type: ignore[no-any-return]
+    return org
 
 
 def entitle(ctx: ServiceContext, caller: Caller, org_id: str, cls: PriorityClass
@@ -156,7 +156,7 @@ def list_people(ctx: ServiceContext, caller: Caller, org_id: str) -> list[Person
     caller.check(ctx, "person:read", Resource("Org", org_id, org_id))
     with ctx.db.transaction(write=False) as tx:
         _org_or_404(tx, org_id)
-        return tx.people.list(org_id)  # type: ignore[no-any-return]
+        return tx.people.list(org_id)
 
 
 def create_token(ctx: ServiceContext, caller: Caller, person_id: str, name: str,
@@ -174,7 +174,7 @@ def create_token(ctx: ServiceContext, caller: Caller, person_id: str, name: str,
         if expires_in_days is not None and expires_in_days <= 0:
             raise InputError("must be positive", field="expires_in_days")
         secret = _add_token(tx, person, name, scopes, expires_in_days, ctx)
-        token: ApiToken = tx.tokens.by_hash(hash_token(secret))
+        token = guaranteed(tx.tokens.by_hash(hash_token(secret)), "the new token")
     return token, secret
 
 
@@ -185,7 +185,7 @@ def list_tokens(ctx: ServiceContext, caller: Caller, person_id: str) -> list[Api
                                                  person.org_id if person else None, person_id))
         if person is None:
             raise NotFoundError(f"person {person_id} not found")
-        return tx.tokens.list({person_id})  # type: ignore[no-any-return]
+        return tx.tokens.list({person_id})
 
 
 def revoke_token(ctx: ServiceContext, caller: Caller, token_id: str) -> ApiToken:
@@ -198,4 +198,4 @@ def revoke_token(ctx: ServiceContext, caller: Caller, token_id: str) -> ApiToken
         if token is None:
             raise NotFoundError(f"token {token_id} not found")
         tx.tokens.revoke(token_id, ctx.clock.now())
-        return tx.tokens.get(token_id)  # type: ignore[no-any-return]
+        return guaranteed(tx.tokens.get(token_id), f"token {token_id}")

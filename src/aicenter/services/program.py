@@ -23,7 +23,7 @@ from aicenter.domain.program import (
 from aicenter.domain.units import Currency, Money
 from aicenter.policy import Resource
 from aicenter.services.context import Caller, ServiceContext, new_id
-from aicenter.services.errors import ConflictError
+from aicenter.services.errors import ConflictError, guaranteed
 from aicenter.storage import Tx
 
 
@@ -100,7 +100,7 @@ def close_call(ctx: ServiceContext, caller: Caller, call_id: str) -> Call:
 def list_calls(ctx: ServiceContext, caller: Caller) -> list[Call]:
     caller.check(ctx, "call:read", Resource("Call", "any"))
     with ctx.db.transaction(write=False) as tx:
-        return tx.programs.list_calls()  # type: ignore[no-any-return]
+        return tx.programs.list_calls()
 
 
 def get_call(ctx: ServiceContext, caller: Caller, call_id: str) -> Call:
@@ -186,7 +186,7 @@ def ranking(ctx: ServiceContext, caller: Caller, call_id: str) -> list[RankedApp
         total = sum((g.budget_h100e_h for g in grants), Decimal(0))
         result = []
         for app in tx.programs.list_applications(call_id):
-            org = tx.orgs.get(app.org_id)
+            org = guaranteed(tx.orgs.get(app.org_id), f"organisation {app.org_id}")
             held = sum((g.budget_h100e_h for g in grants if g.org_id == app.org_id), Decimal(0))
             share = float(held / total) if total else 0.0
             revs = tx.programs.reviews_of(app.id)

@@ -16,12 +16,14 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any
 
-from aicenter.domain.errors import InputError
+from aicenter.domain.errors import InputError, NotFoundError
+from aicenter.domain.grant import Grant
+from aicenter.domain.program import Call
 from aicenter.domain.usage import UsageRecord, daily_h100e_seconds
 from aicenter.policy import Resource
 from aicenter.services.context import Caller, ServiceContext
+from aicenter.services.errors import guaranteed
 from aicenter.services.metering import charged_h100e_h
 
 
@@ -47,8 +49,7 @@ def list_usage(ctx: ServiceContext, caller: Caller, org_id: str | None = None,
         if job_id is not None:
             job = tx.jobs.get(job_id)
             caller.check(ctx, "usage:read", Resource("Job", job_id, job.org_id if job else None))
-        return tx.usage.list(org_id=org_id, job_id=job_id,  # type: ignore[no-any-return]
-                             start=start, end=end)
+        return tx.usage.list(org_id=org_id, job_id=job_id, start=start, end=end)
 
 
 def daily_usage(ctx: ServiceContext, caller: Caller, month: str, org_id: str | None = None
@@ -109,15 +110,15 @@ def statement(ctx: ServiceContext, caller: Caller, org_id: str, month: str) -> S
     with ctx.db.transaction(write=False) as tx:
         org = tx.orgs.get(org_id)
         if org is None:
-            from aicenter.domain.errors import NotFoundError
-
             raise NotFoundError(f"organisation {org_id} not found")
-        calls: dict[str, Any] = {}
-        grants: dict[str, Any] = {}
+        calls: dict[str, Call] = {}
+        grants: dict[str, Grant] = {}
         for rec in tx.usage.list(org_id=org_id, start=start, end=end):
-            grant = grants.get(rec.grant_id) or tx.grants.get(rec.grant_id)
+            grant = grants.get(rec.grant_id) or guaranteed(tx.grants.get(rec.grant_id),
+                                                           f"grant {rec.grant_id}")
             grants[rec.grant_id] = grant
-            call = calls.get(grant.call_id) or tx.programs.get_call(grant.call_id)
+            call = calls.get(grant.call_id) or guaranteed(tx.programs.get_call(grant.call_id),
+                                                          f"call {grant.call_id}")
             calls[grant.call_id] = call
             used = charged_h100e_h(rec)
             payable, subsidy = call.price_rule.charge(used, org.org_class)

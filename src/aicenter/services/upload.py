@@ -23,6 +23,7 @@ from aicenter.domain.errors import AicenterError, NotFoundError
 from aicenter.policy import Resource
 from aicenter.services.context import Caller, ServiceContext, new_id
 from aicenter.services.dataset import UploadRequest, check_upload, ingest_upload
+from aicenter.services.errors import guaranteed
 from aicenter.storage.repositories.upload import UploadRow, UploadStatus
 
 log = logging.getLogger(__name__)
@@ -103,7 +104,7 @@ def _finish(ctx: ServiceContext, row: UploadRow, status: UploadStatus, message: 
     with ctx.db.transaction() as tx:
         tx.uploads.move(row.id, (UploadStatus.INGESTING,), status, message=message,
                         version=version, finished_at=ctx.clock.now())
-        done: UploadRow = tx.uploads.get(row.id)
+        done = guaranteed(tx.uploads.get(row.id), f"upload {row.id}")
     shutil.rmtree(Path(row.source_path).parent, ignore_errors=True)
     return done
 

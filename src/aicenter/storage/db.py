@@ -18,6 +18,20 @@ from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event, inspect
 from sqlalchemy.pool import NullPool
 
+from aicenter.storage.repositories.dataset import DatasetRepository
+from aicenter.storage.repositories.grant import GrantRepository
+from aicenter.storage.repositories.job import JobRepository
+from aicenter.storage.repositories.ledger import LedgerRepository
+from aicenter.storage.repositories.licence import LicenceRepository
+from aicenter.storage.repositories.org import OrgRepository
+from aicenter.storage.repositories.person import PersonRepository
+from aicenter.storage.repositories.pool import PoolRepository
+from aicenter.storage.repositories.program import ProgramRepository
+from aicenter.storage.repositories.share import ShareRepository
+from aicenter.storage.repositories.token import TokenRepository
+from aicenter.storage.repositories.upload import UploadRepository
+from aicenter.storage.repositories.usage import UsageRepository
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -32,81 +46,55 @@ class Tx:
         return self.conn.dialect.name
 
     @cached_property
-    def shares(self) -> Any:
-        from aicenter.storage.repositories.share import ShareRepository
-
+    def shares(self) -> ShareRepository:
         return ShareRepository(self.conn)
 
     @cached_property
-    def orgs(self) -> Any:
-        from aicenter.storage.repositories.org import OrgRepository
-
+    def orgs(self) -> OrgRepository:
         return OrgRepository(self.conn)
 
     @cached_property
-    def people(self) -> Any:
-        from aicenter.storage.repositories.person import PersonRepository
-
+    def people(self) -> PersonRepository:
         return PersonRepository(self.conn)
 
     @cached_property
-    def tokens(self) -> Any:
-        from aicenter.storage.repositories.token import TokenRepository
-
+    def tokens(self) -> TokenRepository:
         return TokenRepository(self.conn)
 
     @cached_property
-    def programs(self) -> Any:
-        from aicenter.storage.repositories.program import ProgramRepository
-
+    def programs(self) -> ProgramRepository:
         return ProgramRepository(self.conn)
 
     @cached_property
-    def grants(self) -> Any:
-        from aicenter.storage.repositories.grant import GrantRepository
-
+    def grants(self) -> GrantRepository:
         return GrantRepository(self.conn)
 
     @cached_property
-    def jobs(self) -> Any:
-        from aicenter.storage.repositories.job import JobRepository
-
+    def jobs(self) -> JobRepository:
         return JobRepository(self.conn)
 
     @cached_property
-    def usage(self) -> Any:
-        from aicenter.storage.repositories.usage import UsageRepository
-
+    def usage(self) -> UsageRepository:
         return UsageRepository(self.conn)
 
     @cached_property
-    def ledger(self) -> Any:
-        from aicenter.storage.repositories.ledger import LedgerRepository
-
+    def ledger(self) -> LedgerRepository:
         return LedgerRepository(self.conn)
 
     @cached_property
-    def pools(self) -> Any:
-        from aicenter.storage.repositories.pool import PoolRepository
-
+    def pools(self) -> PoolRepository:
         return PoolRepository(self.conn)
 
     @cached_property
-    def datasets(self) -> Any:
-        from aicenter.storage.repositories.dataset import DatasetRepository
-
+    def datasets(self) -> DatasetRepository:
         return DatasetRepository(self.conn)
 
     @cached_property
-    def uploads(self) -> Any:
-        from aicenter.storage.repositories.upload import UploadRepository
-
+    def uploads(self) -> UploadRepository:
         return UploadRepository(self.conn)
 
     @cached_property
-    def licences(self) -> Any:
-        from aicenter.storage.repositories.licence import LicenceRepository
-
+    def licences(self) -> LicenceRepository:
         return LicenceRepository(self.conn)
 
 
