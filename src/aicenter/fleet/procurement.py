@@ -1,6 +1,7 @@
 """Procurement optimiser: which chips to buy, within availability, budget and power.
 
-Model (a MILP solved with HiGHS through :func:`scipy.optimize.milp`). Offers ``i`` sell chip
+Model (a MILP solved with HiGHS, through highspy: the scheduler's solver, so SciPy is not
+needed for it). Offers ``i`` sell chip
 ``c_i`` in lots of ``l_i`` chips, at most ``a_i`` chips, at ``u_i`` KRW per chip, drawing
 ``w_i`` W per chip (host share included). Decision: whole lots ``m_i ∈ ℤ≥0``, chips
 ``n_i = l_i·m_i``.
@@ -40,9 +41,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
+import highspy
 import numpy as np
+from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field
-from scipy.optimize import Bounds, LinearConstraint, milp
 
 from aicenter.catalog import Catalog, PerformanceTable
 from aicenter.catalog.loader import unknown_chip_message
@@ -69,6 +71,11 @@ RATIO_GRID = 50  # levels for ratio criteria: f = k / 50
 SHARE_STEP = 0.01  # vendor-share caps on a 1 % grid
 
 _STRICT = ConfigDict(extra="forbid", frozen=True)
+
+try:  # the bare solver object: highspy.Highs prints a banner on stdout when first built
+    from highspy._core import _Highs as _SolverObject
+except ImportError:  # pragma: no cover - older highspy layouts
+    _SolverObject = highspy.Highs  # type: ignore[misc]
 
 
 class OfferModel(BaseModel):
@@ -405,21 +412,12 @@ def optimise(
     # Break ties towards the cheaper purchase (cost is scaled far below one chip's capacity).
     scale = float(budget_krw) if budget_krw > 0 else 1.0
     objective[:n_off] += 1e-6 * (unit * lots) / scale
-    integrality = np.ones(n_var)
-    bounds = Bounds(np.zeros(n_var), np.concatenate([max_lots, np.ones(len(level_list))]))
+    col_upper = np.concatenate([max_lots, np.ones(len(level_list))])
     start = timer()
-    result = milp(
-        objective,
-        constraints=LinearConstraint(np.array(rows), lower, upper),
-        integrality=integrality,
-        bounds=bounds,
-    )
+    solution = _solve_integer(objective, np.array(rows), np.array(lower), np.array(upper),
+                              col_upper)
     elapsed = timer() - start
-    if result.status != 0 or result.x is None:
-        raise InfeasibleError(
-            "no purchase meets the budget, power and minimum score: " + str(result.message)
-        )
-    chips = tuple(round(float(result.x[i])) * o.lot for i, o in enumerate(offers))
+    chips = tuple(round(float(solution[i])) * o.lot for i, o in enumerate(offers))
     fleet = fleet_of(book, chips)
     score = score_max = credited = None
     if rubric is not None:
@@ -438,3 +436,41 @@ def optimise(
         solve_seconds=elapsed,
         fleet=fleet,
     )
+
+
+def _solve_integer(
+    cost: NDArray[np.float64],
+    rows: NDArray[np.float64],
+    row_lower: NDArray[np.float64],
+    row_upper: NDArray[np.float64],
+    col_upper: NDArray[np.float64],
+) -> NDArray[np.float64]:
+    """Minimise ``cost · x`` subject to ``row_lower ≤ rows · x ≤ row_upper`` and
+    ``0 ≤ x ≤ col_upper``, every ``x`` an integer, with HiGHS' defaults (presolve, relative
+    gap 1e-4); raise InfeasibleError with HiGHS' status when there is no optimum."""
+    n_row, n_col = rows.shape
+    h = _SolverObject()
+    h.setOptionValue("output_flag", False)
+    lp = highspy.HighsLp()
+    lp.num_col_ = n_col
+    lp.num_row_ = n_row
+    lp.col_cost_ = cost
+    lp.col_lower_ = np.zeros(n_col)
+    lp.col_upper_ = col_upper
+    lp.row_lower_ = np.maximum(row_lower, -highspy.kHighsInf)
+    lp.row_upper_ = np.minimum(row_upper, highspy.kHighsInf)
+    lp.integrality_ = [highspy.HighsVarType.kInteger] * n_col
+    nonzero_rows, nonzero_cols = np.nonzero(rows)  # row-major order, as kRowwise wants
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
+    lp.a_matrix_.start_ = np.searchsorted(nonzero_rows, np.arange(n_row + 1)).astype(np.int64)
+    lp.a_matrix_.index_ = nonzero_cols.astype(np.int64)
+    lp.a_matrix_.value_ = rows[nonzero_rows, nonzero_cols]
+    lp.a_matrix_.num_col_ = n_col
+    lp.a_matrix_.num_row_ = n_row
+    h.passModel(lp)
+    h.run()
+    status = h.getModelStatus()
+    if status != highspy.HighsModelStatus.kOptimal:
+        raise InfeasibleError("no purchase meets the budget, power and minimum score: HiGHS "
+                              f"says {h.modelStatusToString(status).lower()}")
+    return np.asarray(h.getSolution().col_value, dtype=np.float64)
