@@ -46,6 +46,7 @@ from aicenter.domain.token import hash_token
 from aicenter.ledger import H100E, accounts, hold_transaction
 from aicenter.policy import PermissionDeniedError, Resource
 from aicenter.services.context import Caller, ServiceContext, new_id
+from aicenter.services.dataset import admit_datasets
 from aicenter.services.errors import AuthenticationError, BudgetExceededError, ConflictError
 from aicenter.services.org import caller_of
 from aicenter.settings import Settings
@@ -267,8 +268,6 @@ def _admit_one(ctx: ServiceContext, tx: Tx, p: _Pending, pools: list[PoolRow],
     limit_policy(ctx.settings).check(spec.limits)
     check_duration(spec, ctx.settings)
     if spec.datasets:
-        from aicenter.services.dataset import admit_datasets
-
         chips = {a.chip for a in spec.resources}
         admit_datasets(tx, ctx, p.org_id, spec,
                        [pool.country for pool in pools if pool.chip_id in chips])

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from aicenter.domain.errors import InputError, NotFoundError
 from aicenter.domain.job import Job, JobSpec
+from aicenter.exchange import gateway as gw
 from aicenter.exchange.croissant import export_croissant
 from aicenter.exchange.gateway_client import ENV_SOCKET, ENV_TOKEN
 from aicenter.exchange.ingest import IngestOptions, ingest, parse_actions
@@ -31,6 +32,7 @@ from aicenter.exchange.store import DatasetStore, Manifest, check_name
 from aicenter.policy import Resource
 from aicenter.services.context import Caller, ServiceContext
 from aicenter.services.errors import ConflictError, guaranteed
+from aicenter.services.royalty import exchange_dir, grant_path, meter_log_path
 from aicenter.storage import Tx
 from aicenter.storage.repositories.dataset import DatasetRead, DatasetRow
 
@@ -228,8 +230,6 @@ def launch_env(ctx: ServiceContext, job: Job, pool_country: str) -> dict[str, st
     grant = issue_grant(job_id=job.id, org_id=job.org_id, purpose=purpose,
                         pool_country=pool_country, when=ctx.clock.now(), manifests=manifests,
                         domestic={r.id: r.domestic for r in found}, agreements=agreements)
-    from aicenter.services.royalty import grant_path, meter_log_path
-
     path = grant_path(ctx, job.id)
     write_grant(path, grant)
     return reader_env(job_id=job.id, purpose=purpose,
@@ -266,9 +266,6 @@ def launch_data(ctx: ServiceContext, job: Job, pool_country: str, run_id: str, *
     env = launch_env(ctx, job, pool_country)
     if not env or not gateway:
         return DataLaunch(env)
-    from aicenter.exchange import gateway as gw
-    from aicenter.services.royalty import exchange_dir
-
     token = secrets.token_urlsafe(32)
     config_path = exchange_dir(ctx) / "gateways" / f"{run_id}.json"
     sockets = gw.socket_dir() / run_id

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from aicenter.backends import RunHandle
 from aicenter.domain.errors import InputError, NotFoundError
 from aicenter.domain.job import Job, JobSpec, JobStatus
-from aicenter.ledger import H100E, accounts, release_transaction
 from aicenter.policy import Resource
+from aicenter.services import output_release
 from aicenter.services.admission import Submission, admit
 from aicenter.services.context import Caller, ServiceContext
 from aicenter.services.errors import ConflictError
+from aicenter.services.lifecycle import finish, stop_run
 from aicenter.storage import Tx
 
 
@@ -74,27 +76,6 @@ def count_jobs(ctx: ServiceContext, caller: Caller, *, org_id: str | None = None
         return int(tx.jobs.count(status, org_id))
 
 
-def finish(tx: Tx, job: Job, status: JobStatus, ctx: ServiceContext, *,
-           exit_code: int | None = None, message: str = "") -> bool:
-    """Move a job to a final status and give back the rest of its hold (one transaction).
-
-    The release is the hold's balance, never negative: metering charges at most that balance
-    (:mod:`aicenter.services.metering`) and every requeue tops the hold up from the grant or
-    fails the job (:mod:`aicenter.services.scheduling`), so a negative hold is a bug and
-    :func:`~aicenter.ledger.entry.release_transaction` refuses it (the job does not end)."""
-    now = ctx.clock.now()
-    moved = tx.jobs.update(job.id, expect_status=job.status, status=status, finished_at=now,
-                           exit_code=exit_code, message=message)
-    if moved:
-        remaining = tx.ledger.balance(accounts.hold(job.grant_id, job.id), H100E)
-        tx.ledger.book(release_transaction(job.id, job.grant_id, remaining, now))
-        if job.spec.datasets and ctx.backend is not None:
-            from aicenter.services.output_release import decide
-
-            decide(tx, ctx, job)  # the output's release, decided once, as the job ends
-    return bool(moved)
-
-
 def cancel(ctx: ServiceContext, caller: Caller, job_id: str) -> Job:
     """Cancel: a queued job ends at once; a running one is stopped (SIGTERM, grace, SIGKILL)
     and ends when the backend reports it stopped."""
@@ -108,8 +89,6 @@ def cancel(ctx: ServiceContext, caller: Caller, job_id: str) -> Job:
             tx.jobs.update(job.id, cancel_requested=True, message="cancel requested")
         job_id = job.id
     if ctx.backend is not None and job.status is JobStatus.RUNNING and job.handle:
-        from aicenter.services.scheduling import stop_run
-
         stop_run(ctx, job, cancel=True)
     return get_job(ctx, caller, job_id)
 
@@ -137,8 +116,6 @@ def logs(ctx: ServiceContext, caller: Caller, job_id: str, offset: int = 0) -> L
             raise ConflictError(
                 f"job {job_id} reads licensed datasets: its log is released when it has ended "
                 "and the log has been checked against the records it was served")
-        from aicenter.services import output_release
-
         release = output_release.release_of(ctx, job)
         redacted = output_release.released_log(ctx, job, release, offset)
         if redacted is not None:
@@ -146,8 +123,6 @@ def logs(ctx: ServiceContext, caller: Caller, job_id: str, offset: int = 0) -> L
             return LogPart(data.decode("utf-8", errors="replace"), next_offset, at_end)
     if not job.handle or ctx.backend is None:
         return LogPart("", offset, job.status.finished)
-    from aicenter.backends import RunHandle
-
     chunk = ctx.backend.read_log(RunHandle.parse(job.handle), offset)
     text = chunk.data.decode("utf-8", errors="replace")
     return LogPart(text, chunk.next_offset, chunk.complete and job.status.finished)

@@ -32,9 +32,13 @@ from typing import Any
 
 import numpy as np
 
+from aicenter.backends import RunHandle
+from aicenter.backends.local.backend import WORK_DIR
 from aicenter.domain.errors import NotFoundError
 from aicenter.domain.job import Job
+from aicenter.exchange.gateway import served_files
 from aicenter.exchange.licence import AccessDeniedError, OutputPolicy, strictest_output_policy
+from aicenter.exchange.meter import read_log
 from aicenter.exchange.output_check import (
     CheckResult,
     ServedSet,
@@ -44,6 +48,8 @@ from aicenter.exchange.output_check import (
 )
 from aicenter.policy import PermissionDeniedError, Resource
 from aicenter.services.context import Caller, ServiceContext
+from aicenter.services.dataset import load_manifest, store_of
+from aicenter.services.royalty import exchange_dir, meter_log_path
 from aicenter.storage import Tx
 from aicenter.storage.repositories.output_release import OutputRelease, OutputReleaseRepository
 
@@ -54,8 +60,6 @@ _READ_CHUNK = 8 * 2**20
 
 
 def outputs_dir(ctx: ServiceContext, job_id: str) -> Path:
-    from aicenter.services.royalty import exchange_dir
-
     return exchange_dir(ctx) / "outputs" / job_id
 
 
@@ -70,8 +74,6 @@ class _Unchecked(Exception):
 def _read_log(ctx: ServiceContext, job: Job) -> bytes:
     if not job.handle or ctx.backend is None:
         return b""
-    from aicenter.backends import RunHandle
-
     handle = RunHandle.parse(job.handle)
     parts: list[bytes] = []
     offset = total = 0
@@ -90,9 +92,6 @@ def _work_dir(job: Job) -> Path | None:
     relative ``workdir`` inside it (a job reading data never works in a project space)."""
     if not job.handle or (job.spec.workdir and Path(job.spec.workdir).is_absolute()):
         return None
-    from aicenter.backends import RunHandle
-    from aicenter.backends.local import WORK_DIR
-
     handle = RunHandle.parse(job.handle)
     if handle.backend != "local":
         return None
@@ -127,10 +126,6 @@ def served_sets(ctx: ServiceContext, job: Job) -> list[ServedSet]:
     """What the job was served, per dataset: the gateway's fingerprint files; for a dataset
     the job read without a gateway (metered in-process), the fingerprints of the whole
     dataset version."""
-    from aicenter.exchange.gateway import served_files
-    from aicenter.exchange.meter import read_log
-    from aicenter.services.royalty import exchange_dir, meter_log_path
-
     files = served_files(exchange_dir(ctx) / "gateways", job.id)
     sets = [ServedSet.of(d, [np.fromfile(p, dtype="<u8") for p in paths])
             for d, paths in sorted(files.items())]
@@ -142,8 +137,6 @@ def served_sets(ctx: ServiceContext, job: Job) -> list[ServedSet]:
 
 
 def _dataset_fingerprints(ctx: ServiceContext, dataset_id: str) -> list[Any]:
-    from aicenter.services.dataset import load_manifest, store_of
-
     with ctx.db.transaction(write=False) as tx:
         row = tx.datasets.get(dataset_id)
     if row is None:

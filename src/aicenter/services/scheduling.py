@@ -19,12 +19,14 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from aicenter.backends import LaunchRequest, RunHandle, RunState, RunStatus, StopReason
-from aicenter.backends.cgroups import JobLimits
+from aicenter.backends.local.cgroups import JobLimits
+from aicenter.backends.local.egress import egress_allowed
 from aicenter.domain.errors import InputError
 from aicenter.domain.job import Job, JobStatus, check_workdir
 from aicenter.domain.pool import Pool as CenterPool
 from aicenter.domain.pool import PoolState
 from aicenter.domain.share import ShareHolder
+from aicenter.exchange.licence import DOMESTIC_COUNTRIES, AccessDeniedError
 from aicenter.ledger import H100E, accounts, top_up_transaction
 from aicenter.scheduler import Allocation, Policy, SchedulerConfig, ThroughputMatrix, build_policy
 from aicenter.scheduler.center import CenterPool as LivePool
@@ -38,9 +40,11 @@ from aicenter.scheduler.center import (
 from aicenter.scheduler.pending import PendingReason, pending_reasons
 from aicenter.services.admission import limit_policy
 from aicenter.services.context import ServiceContext
-from aicenter.services.job import finish
+from aicenter.services.dataset import launch_data, no_network
+from aicenter.services.lifecycle import finish, stop_run
 from aicenter.services.metering import exhausted_message, is_exhausted, meter_job
 from aicenter.services.pool import sync_slots
+from aicenter.services.royalty import record_reads
 from aicenter.storage import Tx
 
 log = logging.getLogger("aicenter.scheduling")
@@ -86,14 +90,6 @@ def parse_run_id(run_id: str) -> tuple[str, int, int] | None:
     return parts[0], int(parts[1]), int(parts[2])
 
 
-def stop_run(ctx: ServiceContext, job: Job, *, cancel: bool) -> None:
-    """SIGTERM now, SIGKILL after the grace period (asynchronous, survives the server)."""
-    if job.handle:
-        ctx.backend.terminate(RunHandle.parse(job.handle),
-                              StopReason.CANCEL if cancel else StopReason.PREEMPT,
-                              ctx.settings.preemption_grace_s)
-
-
 def _settle(ctx: ServiceContext, job_id: str, status: RunStatus, report: RoundReport) -> None:
     """A run ended: meter to its end, then finish, retry or requeue the job.
 
@@ -133,8 +129,6 @@ def _settle(ctx: ServiceContext, job_id: str, status: RunStatus, report: RoundRe
                 requeue = False
                 state, status = RunState.FAILED, replace(status, message=shortfall)
         if job.spec.datasets:  # royalties are booked once, when the job ends for good
-            from aicenter.services.royalty import record_reads
-
             record_reads(tx, ctx, job, final=not requeue or job.cancel_requested)
         if requeue:
             if job.cancel_requested:
@@ -184,9 +178,7 @@ def poll_running(ctx: ServiceContext, report: RoundReport) -> None:
                 if metered is not None:
                     report.metered += 1
                 if fresh is not None and fresh.spec.datasets:
-                    from aicenter.services.royalty import record_reads
-
-                    record_reads(tx, ctx, fresh, final=False)
+                            record_reads(tx, ctx, fresh, final=False)
             if metered is not None and metered.exhausted:  # its hold is spent: stop it now
                 stop_run(ctx, job, cancel=True)
 
@@ -205,8 +197,6 @@ def _view(ctx: ServiceContext, jobs: list[Job]) -> CenterView:
     builder (:func:`aicenter.scheduler.center.center_view`): active pools (draining ones keep
     their jobs only), organisations with their guaranteed shares and decayed usage, the
     grants' chip caps, calls with their shares, residency of domestic data."""
-    from aicenter.exchange.licence import DOMESTIC_COUNTRIES
-
     now = ctx.clock.now()
     half_life_s = ctx.settings.fair_share_half_life_days * 86400.0
     today = now.replace(hour=0, minute=0, second=0, microsecond=0)
@@ -318,9 +308,6 @@ def _launch(ctx: ServiceContext, job: Job, pool_id: str, chip: str, count: int,
     sidecar: tuple[str, ...] = ()
     sidecar_dir: Path | None = None
     if spec.datasets:
-        from aicenter.exchange.licence import AccessDeniedError
-        from aicenter.services.dataset import launch_data
-
         try:  # the server's reader variables win over the spec's env
             data = launch_data(ctx, job, pool.country, run_id,
                                gateway=getattr(ctx.backend, "runs_sidecars", False))
@@ -329,8 +316,6 @@ def _launch(ctx: ServiceContext, job: Job, pool_id: str, chip: str, count: int,
         except AccessDeniedError as exc:  # e.g. a domestic dataset placed on a foreign pool
             _fail_launch(ctx, job, f"no data grant: {exc}", report)
             return
-    from aicenter.services.dataset import no_network
-
     try:
         request = LaunchRequest(
             run_id=run_id, command=("/bin/sh", "-c", spec.command), chip_type=chip,
@@ -361,8 +346,6 @@ def _launch(ctx: ServiceContext, job: Job, pool_id: str, chip: str, count: int,
 def _egress(ctx: ServiceContext, job: Job) -> bool:
     """Whether the operator lets this job reach the outside network (``job_egress``); never
     a job that reads datasets."""
-    from aicenter.backends.egress import egress_allowed
-
     settings = ctx.settings
     return egress_allowed(settings.job_egress, reads_data=bool(job.spec.datasets),
                           org_id=job.org_id, priority_class=job.spec.priority.value,
