@@ -226,6 +226,7 @@ def bench_round(db_url: str, home: Path, queued: int) -> float:
     from aicenter.domain.job import JobStatus, parse_job_spec
     from aicenter.domain.org import OrgClass
     from aicenter.domain.person import Role
+    from aicenter.server.runtime import attach_backend
     from aicenter.services import grant as grant_svc
     from aicenter.services import job as job_svc
     from aicenter.services import org as org_svc
@@ -233,7 +234,6 @@ def bench_round(db_url: str, home: Path, queued: int) -> float:
     from aicenter.services import program as program_svc
     from aicenter.services.context import Caller, ServiceContext
     from aicenter.services.org import bootstrap_operator
-    from aicenter.services.runtime import attach_backend
     from aicenter.services.scheduling import make_policy, run_round
     from aicenter.settings import Settings
     from aicenter.storage import Database

@@ -5,9 +5,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from aicenter.api.leader import try_lock
+from aicenter.server.leader import try_lock
 
-HOLD = ("import sys, time; from pathlib import Path; from aicenter.api.leader import try_lock; "
+HOLD = ("import sys, time; from pathlib import Path; from aicenter.server.leader import try_lock; "
         "lock = try_lock(Path(sys.argv[1])); print(lock is not None, flush=True); "
         "time.sleep(60)")
 

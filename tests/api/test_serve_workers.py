@@ -20,8 +20,8 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
-from aicenter.api.leader import LOCK_FILE
 from aicenter.client import Client
+from aicenter.server.leader import LOCK_FILE
 from tests.services.fixtures import PG_URL, free_port, pg_schema
 
 JOB = {"command": "echo start; sleep 2; echo end", "max_duration": "1m",

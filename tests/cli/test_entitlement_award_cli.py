@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from aicenter.api.server import build_server
+from aicenter.server.process import build_server
 from aicenter.settings import Settings
 from tests.services.fixtures import LiveServer, free_port
 

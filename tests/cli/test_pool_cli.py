@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from aicenter.api.server import build_server
 from aicenter.client import Client
+from aicenter.server.process import build_server
 from aicenter.settings import Settings
 from tests.services.fixtures import LiveServer, database_url_fixture, free_port  # noqa: F401
 

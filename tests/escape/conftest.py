@@ -20,14 +20,14 @@ from typing import Any
 import pytest
 
 from aicenter.api.app import create_app
-from aicenter.api.server import private_home
-from aicenter.backends.isolation import probe_contained
+from aicenter.backends.local.isolation import probe_contained
 from aicenter.domain.job import Job, JobStatus, parse_job_spec
+from aicenter.server.process import private_home
+from aicenter.server.runtime import attach_backend
 from aicenter.services import job as job_svc
 from aicenter.services.clock import ManualClock
 from aicenter.services.context import Caller, ServiceContext
 from aicenter.services.org import bootstrap_operator
-from aicenter.services.runtime import attach_backend
 from aicenter.services.scheduling import make_policy, run_round
 from aicenter.settings import Settings
 from aicenter.storage import Database

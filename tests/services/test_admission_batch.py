@@ -14,6 +14,7 @@ from aicenter.domain.job import parse_job_spec
 from aicenter.domain.token import Scope
 from aicenter.ledger import H100E, accounts
 from aicenter.policy import PermissionDeniedError
+from aicenter.server.batcher import AdmissionBatcher
 from aicenter.services import org as org_svc
 from aicenter.services.admission import Admitted, Submission, admit
 from aicenter.services.context import Caller, ServiceContext
@@ -78,7 +79,7 @@ def test_batched_http_submissions_never_overspend(ctx: ServiceContext,
     _, member, grant = seed_center(ctx, operator, budget="1.00")
     headers = {"Authorization": f"Bearer {_secret(ctx, operator, member)}"}
     body = {"spec": SPEC.to_dict()}
-    app = create_app(ctx)
+    app = create_app(ctx, admissions=AdmissionBatcher(ctx))  # as the server does
     with TestClient(app) as http:
         def post(i: int) -> int:
             key = "retry" if i >= 200 else f"race-{i}"

@@ -23,12 +23,12 @@ from aicenter.domain.errors import InputError
 from aicenter.domain.job import Job, JobStatus, spec_from_mapping
 from aicenter.domain.token import Scope
 from aicenter.ledger import H100E, accounts, hold_transaction
+from aicenter.server.runtime import attach_backend
 from aicenter.services import job as job_svc
 from aicenter.services import org as org_svc
 from aicenter.services.admission import Admitted, Submission, admit
 from aicenter.services.clock import SystemClock
 from aicenter.services.context import Caller, ServiceContext, new_id
-from aicenter.services.runtime import attach_backend
 from aicenter.services.scheduling import RoundReport, make_policy, run_round
 from tests.services.fixtures import seed_center
 

@@ -44,6 +44,7 @@ from aicenter.domain.job import JobStatus, parse_job_spec
 from aicenter.domain.org import OrgClass
 from aicenter.domain.person import Role
 from aicenter.ledger import H100E, accounts
+from aicenter.server.runtime import attach_backend
 from aicenter.services import grant as grant_svc
 from aicenter.services import job as job_svc
 from aicenter.services import org as org_svc
@@ -54,7 +55,6 @@ from aicenter.services.context import Caller, ServiceContext
 from aicenter.services.errors import BudgetExceededError
 from aicenter.services.metering import EXHAUSTED, charged_h100e_h
 from aicenter.services.org import bootstrap_operator
-from aicenter.services.runtime import attach_backend
 from aicenter.services.scheduling import make_policy, run_round, stop_run
 from aicenter.settings import Settings
 from aicenter.storage import Database

@@ -20,6 +20,7 @@ from aicenter.exchange.licence import AccessDeniedError
 from aicenter.exchange.meter import read_log, usage_by_job_dataset
 from aicenter.exchange.royalty import DATA_BYTES, DATA_TOKENS, month_of, read_account
 from aicenter.policy import PermissionDeniedError
+from aicenter.server.runtime import attach_backend
 from aicenter.services import dataset as dataset_svc
 from aicenter.services import job as job_svc
 from aicenter.services import licence as licence_svc
@@ -27,7 +28,6 @@ from aicenter.services import org as org_svc
 from aicenter.services import royalty as royalty_svc
 from aicenter.services.clock import SystemClock
 from aicenter.services.context import Caller, ServiceContext
-from aicenter.services.runtime import attach_backend
 from tests.services.fixtures import seed_center
 from tests.services.test_job_flow import run_until
 

@@ -15,12 +15,12 @@ import pytest
 from aicenter.domain.job import JobStatus
 from aicenter.exchange.meter import read_log, usage_by_job_dataset
 from aicenter.exchange.royalty import DATA_BYTES, DATA_RECORDS, DATA_TOKENS, read_account
+from aicenter.server.runtime import attach_backend
 from aicenter.services import job as job_svc
 from aicenter.services import licence as licence_svc
 from aicenter.services import royalty as royalty_svc
 from aicenter.services.context import ServiceContext
 from aicenter.services.dataset import store_of
-from aicenter.services.runtime import attach_backend
 from tests.services.test_exchange_flow import ARTICLES, _spec
 from tests.services.test_exchange_flow import exchange as exchange
 from tests.services.test_job_flow import run_until

@@ -11,13 +11,13 @@ import pytest
 from aicenter.domain.errors import InputError
 from aicenter.domain.job import JobStatus, parse_job_spec
 from aicenter.ledger import H100E, accounts
+from aicenter.server.runtime import attach_backend
 from aicenter.services import grant as grant_svc
 from aicenter.services import job as job_svc
 from aicenter.services.clock import SystemClock
 from aicenter.services.context import Caller, ServiceContext
 from aicenter.services.errors import BudgetExceededError
 from aicenter.services.metering import charged_h100e_h
-from aicenter.services.runtime import attach_backend
 from aicenter.services.scheduling import make_policy, run_round, stop_run
 from tests.services.fixtures import seed_center
 

@@ -18,11 +18,11 @@ from aicenter.domain.errors import InputError
 from aicenter.domain.job import JobStatus, parse_job_spec
 from aicenter.exchange.meter import read_log, usage_by_job_dataset
 from aicenter.exchange.royalty import DATA_RECORDS, DATA_TOKENS, read_account
+from aicenter.server.runtime import attach_backend
 from aicenter.services import job as job_svc
 from aicenter.services import licence as licence_svc
 from aicenter.services import royalty as royalty_svc
 from aicenter.services.dataset import no_network
-from aicenter.services.runtime import attach_backend
 from tests.services.test_exchange_flow import ARTICLES
 from tests.services.test_exchange_flow import exchange as exchange
 from tests.services.test_job_flow import run_until
@@ -107,7 +107,7 @@ def test_weak_box_job_without_datasets_keeps_the_network(
     from dataclasses import replace
 
     from aicenter.backends.local import LocalBackend
-    from aicenter.services.runtime import job_isolation
+    from aicenter.server.runtime import job_isolation
 
     isolation = replace(job_isolation(ctx.settings), uid_range=None)
     ctx.backend = LocalBackend(ctx.settings.home / "runs" / "weak", {"nvidia-h100-sxm": 8},

@@ -51,6 +51,7 @@ from aicenter.domain.person import Role
 from aicenter.domain.share import ShareHolder
 from aicenter.scheduler import ChipDemand, Policy, Snapshot, ThroughputMatrix
 from aicenter.scheduler import Job as SchedJob
+from aicenter.server.runtime import attach_backend
 from aicenter.services import grant as grant_svc
 from aicenter.services import job as job_svc
 from aicenter.services import org as org_svc
@@ -59,7 +60,6 @@ from aicenter.services import program as program_svc
 from aicenter.services import scheduling
 from aicenter.services.clock import ManualClock
 from aicenter.services.context import Caller, ServiceContext
-from aicenter.services.runtime import attach_backend
 from aicenter.services.scheduling import make_policy, run_round
 from aicenter.services.share import set_share
 from aicenter.simulator.engine import simulate

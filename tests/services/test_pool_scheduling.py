@@ -10,13 +10,13 @@ import pytest
 
 from aicenter.domain.job import JobStatus, parse_job_spec
 from aicenter.scheduler import ChipDemand
+from aicenter.server.runtime import attach_backend
 from aicenter.services import job as job_svc
 from aicenter.services import licence as licence_svc
 from aicenter.services import pool as pool_svc
 from aicenter.services.clock import SystemClock
 from aicenter.services.context import Caller, ServiceContext
 from aicenter.services.errors import ConflictError
-from aicenter.services.runtime import attach_backend
 from aicenter.services.scheduling import _view, make_policy, run_round
 from tests.services.fixtures import seed_center
 from tests.services.test_exchange_flow import READER, exchange  # noqa: F401

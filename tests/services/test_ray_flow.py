@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from aicenter.domain.job import JobStatus, parse_job_spec
+from aicenter.server.runtime import attach_backend
 from aicenter.services import job as job_svc
 from aicenter.services.clock import SystemClock
 from aicenter.services.context import Caller, ServiceContext
-from aicenter.services.runtime import attach_backend
 from tests.services.fixtures import seed_center
 from tests.services.test_job_flow import ledger_checks, run_until
 
@@ -32,7 +32,7 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def ray_address(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A local Ray head on loopback with one resource per chip type of the center's pools."""
-    from aicenter.backends.ray_jobs import chip_resource, wait_for_job_server
+    from aicenter.backends.ray.backend import chip_resource, wait_for_job_server
 
     context = ray.init(
         num_cpus=1,
@@ -53,7 +53,7 @@ def _warm_up(address: str, state_dir: Path) -> None:
     import time
 
     from aicenter.backends import LaunchRequest, wait_until_finished
-    from aicenter.backends.ray_jobs import RayBackend
+    from aicenter.backends.ray.backend import RayBackend
 
     backend = RayBackend(address, state_dir=state_dir)
     deadline = time.monotonic() + 180
@@ -103,8 +103,8 @@ def test_cli_job_on_ray(ray_address: str, tmp_path: Path, cli,  # type: ignore[n
     """The CLI submits a job to a server whose backend is Ray; logs stream; usage is charged."""
     import json
 
-    from aicenter.api.server import build_server
     from aicenter.client import Client
+    from aicenter.server.process import build_server
     from aicenter.settings import Settings
     from tests.services.fixtures import LiveServer, free_port
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from aicenter.api.server import open_database
 from aicenter.domain.errors import InputError
+from aicenter.server.process import open_database
 from aicenter.settings import Settings
 from aicenter.storage.budget import MIN_CONNECTIONS_PER_WORKER, pool_size_per_worker
 from tests.services.fixtures import pg_schema

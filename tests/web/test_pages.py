@@ -15,11 +15,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from aicenter.api import create_app
-from aicenter.api.server import make_context
 from aicenter.domain.job import JobStatus, parse_job_spec
 from aicenter.domain.org import OrgClass
 from aicenter.domain.person import Role
 from aicenter.domain.token import Scope
+from aicenter.server.process import make_context
 from aicenter.services import grant as grant_svc
 from aicenter.services import job as job_svc
 from aicenter.services import org as org_svc
@@ -28,6 +28,7 @@ from aicenter.services.context import Caller, ServiceContext
 from aicenter.services.org import bootstrap_operator
 from aicenter.services.scheduling import make_policy, run_round
 from aicenter.settings import Settings
+from aicenter.web import mount
 from aicenter.web.session import COOKIE
 from tests.services.fixtures import seed_center
 
@@ -104,7 +105,9 @@ def center(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Center]:
 
 @pytest.fixture
 def browser(center: Center) -> Iterator[TestClient]:
-    with TestClient(create_app(center.ctx), follow_redirects=False) as client:
+    app = create_app(center.ctx)
+    mount(app)  # as the server does
+    with TestClient(app, follow_redirects=False) as client:
         yield client
 
 

@@ -1,4 +1,5 @@
-"""The FastAPI application factory."""
+"""The FastAPI application factory: the API under /api/v1 and its health route. The pages
+(:mod:`aicenter.web`, a layer above) are mounted on it by the server, :mod:`aicenter.server`."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from fastapi import FastAPI
 
 from aicenter import __version__
 from aicenter.api import errors
-from aicenter.api.batcher import AdmissionBatcher
+from aicenter.api.admissions import Admissions, AdmitEach
 from aicenter.api.limits import BodyLimits, RequestGuard
 from aicenter.api.routers import call, dataset, grant, job, licence, org, pool, share, usage
 from aicenter.services.context import ServiceContext
@@ -20,9 +21,11 @@ API_PREFIX = "/api/v1"
 
 def create_app(ctx: ServiceContext, *, on_start: Callable[[], None] | None = None,
                on_stop: Callable[[], None] | None = None,
-               body_limits: BodyLimits | None = None) -> FastAPI:
+               body_limits: BodyLimits | None = None,
+               admissions: Admissions | None = None) -> FastAPI:
     """An app serving ``ctx``; ``on_start``/``on_stop`` run the background loop's life;
-    ``body_limits`` bound request bodies (:mod:`aicenter.api.limits`)."""
+    ``body_limits`` bound request bodies (:mod:`aicenter.api.limits`); ``admissions`` takes
+    the job submissions (the server's batcher; default: each admitted alone)."""
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -44,7 +47,7 @@ def create_app(ctx: ServiceContext, *, on_start: Callable[[], None] | None = Non
         lifespan=lifespan,
     )
     app.state.ctx = ctx
-    app.state.admissions = AdmissionBatcher(ctx)
+    app.state.admissions = admissions if admissions is not None else AdmitEach(ctx)
     errors.install(app)
     app.add_middleware(RequestGuard, limits=body_limits)
     for module in (org, pool, share, call, grant, job, usage, dataset, licence):
@@ -58,9 +61,5 @@ def create_app(ctx: ServiceContext, *, on_start: Callable[[], None] | None = Non
         role = getattr(app.state, "scheduler_role", None)
         return {"status": "ok", "version": __version__, "worker": str(os.getpid()),
                 "scheduler": role() if role is not None else "off"}
-
-    from aicenter.web import mount
-
-    mount(app)  # the pages at /, after the API so that /api/v1 and /docs stay the API's
 
     return app

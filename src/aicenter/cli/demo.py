@@ -153,8 +153,8 @@ def demo(
     """Start a sample center on SQLite at 127.0.0.1:PORT and print an operator token."""
     import uvicorn
 
-    from aicenter.api.server import build_server
     from aicenter.client import Client
+    from aicenter.server.process import build_server
     from aicenter.settings import Settings
 
     home = home or Path(tempfile.mkdtemp(prefix="aicenter-demo-"))

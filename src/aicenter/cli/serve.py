@@ -23,7 +23,7 @@ def serve(
         "updated at start: pools: [{chip, count, site, country, id}]")] = None,
 ) -> None:
     """Run the center's API server on 127.0.0.1:8000 (OpenAPI docs at /docs)."""
-    from aicenter.api.server import serve as run_server
+    from aicenter.server.process import serve as run_server
 
     overrides: dict[str, object] = {}
     for key, value in (("port", port), ("host", host), ("home", home), ("backend", backend),

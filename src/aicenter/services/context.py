@@ -4,6 +4,7 @@ and who is calling."""
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +30,9 @@ class ServiceContext:
     catalog: Catalog = field(default_factory=load_catalog)
     perf: PerformanceTable | None = None
     backend: Any = None
+    wake_uploads: Callable[[], None] | None = None
+    """Set by the process that runs the upload runner: an upload accepted there is ingested
+    at once instead of at the runner's next poll."""
 
     def __post_init__(self) -> None:
         if self.perf is None:

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from aicenter.backends import RunHandle
-from aicenter.backends.local.backend import WORK_DIR
+from aicenter.backends.local.config import WORK_DIR
 from aicenter.domain.errors import NotFoundError
 from aicenter.domain.job import Job
 from aicenter.exchange.gateway import served_files

@@ -47,9 +47,8 @@ def accept(ctx: ServiceContext, caller: Caller, upload_id: str, request: UploadR
                     request=dataclasses.asdict(request) | {"org_id": org_id})
     with ctx.db.transaction() as tx:
         tx.uploads.add(row)
-    runner: UploadRunner | None = getattr(ctx, "uploads", None)
-    if runner is not None:
-        runner.wake()
+    if ctx.wake_uploads is not None:
+        ctx.wake_uploads()
     return row
 
 

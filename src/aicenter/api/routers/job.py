@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
-from aicenter.api.batcher import AdmissionBatcher
+from aicenter.api.admissions import Admissions
 from aicenter.api.convert import job_out
 from aicenter.api.deps import Ctx, Who, bearer_secret
 from aicenter.api.schemas import JobIn, JobOut, LogOut
@@ -29,10 +29,10 @@ async def submit(body: JobIn, request: Request, response: Response,
     """Submit a job. Retrying with the same ``Idempotency-Key`` returns the first job (200).
 
     Admitted together with the submissions that arrive meanwhile, in one transaction
-    (:mod:`aicenter.api.batcher`); the token is checked inside it."""
+    (:mod:`aicenter.api.admissions`); the token is checked inside it."""
     spec = spec_from_mapping(body.spec)
-    batcher: AdmissionBatcher = request.app.state.admissions
-    admitted = await batcher.submit(Submission(
+    admissions: Admissions = request.app.state.admissions
+    admitted = await admissions.submit(Submission(
         spec, secret=bearer_secret(authorization), org_id=body.org_id,
         grant_id=body.grant_id, idempotency_key=idempotency_key))
     if not admitted.created:

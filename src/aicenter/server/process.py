@@ -12,13 +12,20 @@ import uvicorn
 from fastapi import FastAPI
 
 from aicenter.api.app import create_app
-from aicenter.fleet.pool_file import PoolFileEntry
+from aicenter.catalog import load_catalog
+from aicenter.fleet.pool_file import PoolFileEntry, load_pool_file
+from aicenter.server.batcher import AdmissionBatcher
+from aicenter.server.leader import ElectedLoop
+from aicenter.server.runtime import attach_backend, loop_hooks
 from aicenter.services.clock import Clock, SystemClock
 from aicenter.services.context import ServiceContext
+from aicenter.services.doctor import refuse_trust_database
 from aicenter.services.org import bootstrap_operator
+from aicenter.services.pool import apply_fleet
 from aicenter.settings import Settings
 from aicenter.storage import Database
 from aicenter.storage.budget import pool_size_per_worker
+from aicenter.web import mount
 
 TOKEN_FILE = "operator-token"
 
@@ -36,8 +43,6 @@ def make_context(settings: Settings, clock: Clock | None = None) -> ServiceConte
     db = open_database(settings)
     db.migrate()
     ctx = ServiceContext(db=db, settings=settings, clock=clock or SystemClock())
-    from aicenter.services.runtime import attach_backend
-
     attach_backend(ctx)
     return ctx
 
@@ -84,21 +89,18 @@ def build_server(settings: Settings, clock: Clock | None = None, *, run_loop: bo
         path = settings.home / TOKEN_FILE
         path.write_text(secret + "\n", encoding="utf-8")
         os.chmod(path, 0o600)
-    from aicenter.services.runtime import loop_hooks
-
     start: Callable[[], None] | None = None
     stop: Callable[[], None] | None = None
     role: Callable[[], str] = lambda: "off"  # noqa: E731
     if run_loop and elected:
-        from aicenter.api.leader import ElectedLoop
-
         elected_loop = ElectedLoop(ctx, settings.home)
         start, stop = elected_loop.start, elected_loop.stop
         role = lambda: elected_loop.role  # noqa: E731
     elif run_loop:
         start, stop = loop_hooks(ctx)
         role = lambda: "leader"  # noqa: E731
-    app = create_app(ctx, on_start=start, on_stop=stop)
+    app = create_app(ctx, on_start=start, on_stop=stop, admissions=AdmissionBatcher(ctx))
+    mount(app)  # the pages at /, after the API so that /api/v1 and /docs stay the API's
     app.state.scheduler_role = role
     # Everything built so far (modules, app, catalog, context) lives as long as the process.
     # Frozen, the full (generation 2) collections no longer walk it: under load they had
@@ -111,7 +113,7 @@ def build_server(settings: Settings, clock: Clock | None = None, *, run_loop: bo
 def worker_app() -> FastAPI:
     """App factory of one of several uvicorn workers (settings from ``AICENTER_*``): every
     worker serves the API; the one holding HOME/scheduler.lock runs the scheduling loop, the
-    others stand by to take over (:mod:`aicenter.api.leader`)."""
+    others stand by to take over (:mod:`aicenter.server.leader`)."""
     settings = Settings()
     os.umask(0o077)
     return build_server(settings, elected=True).app
@@ -123,8 +125,6 @@ def serve(settings: Settings, workers: int = 1) -> None:
     processes (:func:`worker_app`) on the same port."""
     settings = settings.model_copy(update={"workers": workers})
     os.umask(0o077)  # every file the center writes is its own (0600, directories 0700)
-    from aicenter.services.doctor import refuse_trust_database
-
     refuse_trust_database(settings, _loud)  # before the database is touched
     fleet = read_pools_file(settings)  # a bad file stops here, before the database too
     if workers > 1:
@@ -147,9 +147,6 @@ def read_pools_file(settings: Settings) -> list[PoolFileEntry] | None:
     Raises InputError naming the file, line and field."""
     if settings.pools_file is None:
         return None
-    from aicenter.catalog import load_catalog
-    from aicenter.fleet.pool_file import load_pool_file
-
     return load_pool_file(settings.pools_file, load_catalog())
 
 
@@ -158,8 +155,6 @@ def load_pools(ctx: ServiceContext, settings: Settings, fleet: list[PoolFileEntr
     """Add and update the pools of the file, all or none, before the loop's first round."""
     if fleet is None:
         return
-    from aicenter.services.pool import apply_fleet
-
     done = apply_fleet(ctx, fleet, str(settings.pools_file))
     sys.stdout.write(f"pools from {settings.pools_file}: {len(done.added)} added, "
                      f"{len(done.updated)} updated, {len(done.unchanged)} unchanged\n")
@@ -184,7 +179,7 @@ def _serve_workers(settings: Settings, workers: int,
     os.environ["AICENTER_DATABASE_MAX_CONNECTIONS"] = str(settings.database_max_connections)
     if settings.database_url:
         os.environ["AICENTER_DATABASE_URL"] = settings.database_url
-    uvicorn.run("aicenter.api.server:worker_app", factory=True, workers=workers,
+    uvicorn.run("aicenter.server.process:worker_app", factory=True, workers=workers,
                 host=settings.host, port=settings.port, log_level="warning")
 
 

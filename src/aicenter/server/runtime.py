@@ -1,4 +1,5 @@
-"""Runtime wiring of the service: the execution backend and the background loop thread."""
+"""The server's runtime: its execution backend and the background loops (scheduling rounds,
+idle-grant reclaim, upload ingest) in daemon threads."""
 
 from __future__ import annotations
 
@@ -8,9 +9,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 from aicenter.backends import BackendConfig, default_registry
-from aicenter.backends.isolation import JobIsolation
+from aicenter.backends.local import egress
+from aicenter.backends.local.isolation import JobIsolation
 from aicenter.exchange.gateway import ensure_socket_dir
 from aicenter.services.context import ServiceContext
+from aicenter.services.grant import reclaim_idle
+from aicenter.services.scheduling import make_policy, recover, run_round
+from aicenter.services.upload import UploadRunner
 from aicenter.settings import Settings
 
 log = logging.getLogger("aicenter.loop")
@@ -58,10 +63,8 @@ def job_isolation(settings: Settings) -> JobIsolation:
 
 def open_egress(settings: Settings) -> None:
     """Install the host rules under which egress jobs cannot reach the host, other jobs or
-    the control plane (:mod:`aicenter.backends.egress`), and check they hold; raises
-    :class:`~aicenter.backends.egress.EgressError` (the server does not start) if not."""
-    from aicenter.backends import egress
-
+    the control plane (:mod:`aicenter.backends.local.egress`), and check they hold; raises
+    :class:`~aicenter.backends.local.egress.EgressError` (the server does not start) if not."""
     egress.ensure_host_rules(egress.control_plane_cidrs(settings.database_url,
                                                         settings.job_egress_deny))
     reason = egress.probe()
@@ -81,15 +84,12 @@ class SchedulingLoop:
         self.errors = 0
 
     def start(self) -> None:
-        from aicenter.services.scheduling import recover
-        from aicenter.services.upload import UploadRunner
-
         recover(self.ctx)
         self._thread = threading.Thread(target=self._run, name="aicenter-loop", daemon=True)
         self._thread.start()
         # Uploads are ingested beside the loop, so by exactly one process of the center.
         self.uploads = UploadRunner(self.ctx)
-        self.ctx.uploads = self.uploads  # type: ignore[attr-defined]
+        self.ctx.wake_uploads = self.uploads.wake
         self.uploads.start()
 
     def stop(self) -> None:
@@ -101,9 +101,6 @@ class SchedulingLoop:
             self._thread.join(timeout=30)
 
     def _run(self) -> None:
-        from aicenter.services.grant import reclaim_idle
-        from aicenter.services.scheduling import make_policy, run_round
-
         policy = make_policy(self.ctx)
         since_reclaim = RECLAIM_EVERY_S
         interval = self.ctx.settings.scheduler_interval_s
@@ -124,5 +121,4 @@ class SchedulingLoop:
 def loop_hooks(ctx: ServiceContext) -> tuple[Callable[[], None] | None, Callable[[], None] | None]:
     """Start/stop callbacks of the scheduling loop for the app's lifespan."""
     loop = SchedulingLoop(ctx)
-    ctx.loop = loop  # type: ignore[attr-defined]
     return loop.start, loop.stop

@@ -17,8 +17,8 @@ import threading
 from pathlib import Path
 from typing import IO
 
+from aicenter.server.runtime import SchedulingLoop
 from aicenter.services.context import ServiceContext
-from aicenter.services.runtime import SchedulingLoop
 
 log = logging.getLogger("aicenter.leader")
 
