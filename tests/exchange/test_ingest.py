@@ -16,9 +16,10 @@ import pytest
 from aicenter.domain.errors import InputError
 from aicenter.exchange.ingest import IngestOptions, Progress, ingest, parse_actions
 from aicenter.exchange.pii.base import PiiType
+from aicenter.exchange.pii.rrn import resident_number
 from aicenter.exchange.pseudonymise import Action
 from aicenter.exchange.store import DatasetStore
-from aicenter.exchange.synthetic import korean_news_text, registration_number
+from aicenter.exchange.synthetic import korean_news_text
 
 KEY = bytes(range(32))
 
@@ -83,7 +84,7 @@ def test_tdm_reserved_records_are_excluded_unless_a_licence_covers_them(tmp_path
 
 def test_pii_actions_are_applied_and_reported(tmp_path: Path) -> None:
     rng = random.Random(3)
-    rrn = registration_number(rng, "12", foreigner=False)
+    rrn = resident_number(rng, "12")
     rrn = f"{rrn[:6]}-{rrn[6:]}"
     lines = [
         "담당자 연락처는 010-2345-6789 입니다. 다시 010-2345-6789 로 연락 바랍니다.",

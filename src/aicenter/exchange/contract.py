@@ -33,6 +33,7 @@ from aicenter.exchange.licence import (
     PriceBasis,
     agreement_to_dict,
 )
+from aicenter.exchange.pii.registry import HANDLING
 
 
 class ContractType(StrEnum):
@@ -178,10 +179,10 @@ def contract_document(
     territory = (f"Jobs reading the Data may run only on pools located in: "
                  f"{', '.join(sorted(offer.territory))}.")
     price, basis = _price_text(agreement, fee_rate)
-    pii = ("The Center has scanned the Data for personal information (resident, foreigner, "
-           "passport, driver's licence, business and corporate numbers, phones, accounts, "
-           "cards, e-mail, IP addresses, person names) and dropped, redacted or pseudonymised "
-           "it before storage. Pseudonymised information (가명정보) is processed under art. 28-2 "
+    kinds = "; ".join(h.label for h in HANDLING.values())
+    pii = (f"The Center has scanned the Data for personal information ({kinds}) and dropped, "
+           "redacted or pseudonymised it before storage. Pseudonymised information (가명정보) "
+           "is processed under art. 28-2 "
            "of the Personal Information Protection Act (PIPA) for statistics, scientific "
            "research and record keeping; the pseudonymisation key is held by the Center and "
            "never given to either party.")

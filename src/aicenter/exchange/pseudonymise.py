@@ -8,9 +8,10 @@ dataset, so records stay linkable for training and statistics.
     dataset_key = HMAC-SHA256(center_key, "aicenter-pseudonym-v1" ‖ 0x00 ‖ dataset_id)
     token       = HMAC-SHA256(dataset_key, type ‖ 0x00 ‖ normalise(value))[:10 hex]
 
-``normalise`` keeps only digits for numeric types (``010-1234-5678`` and ``01012345678`` get the
-same token), lower-cases e-mail addresses and keeps names as written. Different datasets get
-different tokens for the same value, so two datasets cannot be joined on them.
+``normalise`` is each type's own (its detector module's): digits only for numbers, so
+``010-1234-5678`` and ``01012345678`` get the same token, lower case for e-mail addresses, names
+as written. Different datasets get different tokens for the same value, so two datasets cannot
+be joined on them.
 """
 
 from __future__ import annotations
@@ -20,55 +21,26 @@ import hmac
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import StrEnum
 
 from aicenter.domain.errors import InputError
-from aicenter.exchange.pii.base import Finding, PiiType
+from aicenter.exchange.pii.base import Action, Finding, PiiType
+from aicenter.exchange.pii.registry import HANDLING
 
 MIN_KEY_BYTES = 32
 TOKEN_HEX_CHARS = 10
-_TEXT_TYPES = frozenset({PiiType.EMAIL, PiiType.PERSON_NAME, PiiType.IPV6, PiiType.PASSPORT})
 
+__all__ = ["DEFAULT_ACTIONS", "Action", "Pseudonymiser", "apply_actions", "normalise"]
 
-class Action(StrEnum):
-    """What to do with a record that contains a PII type."""
-
-    KEEP = "keep"
-    REDACT = "redact"
-    PSEUDONYMISE = "pseudonymise"
-    DROP_RECORD = "drop"
-
-
-DEFAULT_ACTIONS: Mapping[PiiType, Action] = {
-    PiiType.RRN: Action.DROP_RECORD,
-    PiiType.FOREIGNER_NUMBER: Action.DROP_RECORD,
-    PiiType.PASSPORT: Action.REDACT,
-    PiiType.DRIVER_LICENCE: Action.REDACT,
-    PiiType.CARD: Action.REDACT,
-    PiiType.BANK_ACCOUNT: Action.REDACT,
-    PiiType.BUSINESS_NUMBER: Action.KEEP,
-    PiiType.CORPORATE_NUMBER: Action.KEEP,
-    PiiType.PHONE: Action.PSEUDONYMISE,
-    PiiType.EMAIL: Action.PSEUDONYMISE,
-    PiiType.IPV4: Action.PSEUDONYMISE,
-    PiiType.IPV6: Action.PSEUDONYMISE,
-    PiiType.PERSON_NAME: Action.PSEUDONYMISE,
-}
-"""Resident and foreigner numbers may only be processed with a legal basis (PIPA art. 24-2):
-records holding them are dropped. Business and corporate numbers identify firms, not people."""
+DEFAULT_ACTIONS: Mapping[PiiType, Action] = {t: h.default_action for t, h in HANDLING.items()}
+"""Each type's default action, declared by its detector: resident and foreigner numbers may only
+be processed with a legal basis (PIPA art. 24-2), so records holding them are dropped; business
+and corporate numbers identify firms, not people, and are kept."""
 
 
 def normalise(value: str, pii_type: PiiType) -> str:
-    """The canonical form of ``value`` that its pseudonym is computed from (NFKC first, so
-    full-width digits count as digits)."""
-    value = unicodedata.normalize("NFKC", value)
-    if pii_type in _TEXT_TYPES:
-        return value.strip().lower() if pii_type is not PiiType.PERSON_NAME else value.strip()
-    digits = "".join(c for c in value if c.isdigit())
-    if pii_type is PiiType.PHONE and digits.startswith("82") and value.lstrip().startswith("+"):
-        rest = digits[2:]
-        digits = rest if rest.startswith("0") else "0" + rest
-    return digits or value
+    """The canonical form of ``value`` that its pseudonym is computed from: NFKC first, so
+    full-width digits count as digits, then the type's own normalisation."""
+    return HANDLING[pii_type].normalise(unicodedata.normalize("NFKC", value))
 
 
 @dataclass(frozen=True)

@@ -14,22 +14,12 @@ from operator import itemgetter
 from typing import Any
 
 from aicenter.exchange.pii.base import Finding, PiiType
-
-_KEEP = frozenset("-. ()+:@/")
+from aicenter.exchange.pii.registry import HANDLING
 
 
 def mask(value: str, pii_type: PiiType) -> str:
-    """``value`` with its identifying characters replaced by '*'."""
-    if pii_type is PiiType.EMAIL and "@" in value:
-        local, domain = value.split("@", 1)
-        return local[:1] + "*" * (len(local) - 1) + "@" + domain
-    if pii_type is PiiType.PERSON_NAME:
-        return value[:1] + "*" * (len(value) - 1)
-    chars = list(value)
-    positions = [i for i, c in enumerate(chars) if c not in _KEEP]
-    for i in positions[1:-1]:
-        chars[i] = "*"
-    return "".join(chars)
+    """``value`` with its identifying characters replaced by '*' (the type's own masking)."""
+    return HANDLING[pii_type].mask(value)
 
 
 def masked_snippet(text: str, findings: list[Finding], focus: Finding, reach: int = 20) -> str:

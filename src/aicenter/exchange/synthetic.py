@@ -1,10 +1,10 @@
 """A labelled synthetic corpus of Korean text with PII, for evaluation and benchmarks.
 
-Everything is generated from a seeded :class:`random.Random`, so a seed names a corpus. Values
-are valid where the format has a check (resident, foreigner, corporate, business numbers, cards)
-and deliberately include the hard cases: post-2020 resident numbers whose check digit fails
-(always with a context word, as the detector requires), undashed forms, phones in every written
-form, bank accounts announced by context words. Decoys — numbers that only look like PII — are
+Everything is generated from a seeded :class:`random.Random`, so a seed names a corpus. Each
+PII type's pieces come from its detector's sample generator (valid where the format has a
+check, and including the hard cases: post-2020 resident numbers whose check digit fails, always
+with a context word; undashed forms; phones in every written form; bank accounts announced by
+context words). Decoys — numbers that only look like PII — are
 mixed into the same records unlabelled, and :func:`number_heavy_text` writes PII-free tables,
 dates, prices, timestamps and order numbers for the false-findings-per-MB measure.
 """
@@ -16,12 +16,9 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from aicenter.exchange.pii.base import PiiType
-from aicenter.exchange.pii.business_number import business_check_digit_ok
-from aicenter.exchange.pii.card import luhn_ok
-from aicenter.exchange.pii.corporate_number import corporate_check_digit_ok
-from aicenter.exchange.pii.foreigner_number import foreigner_check_digit_ok
-from aicenter.exchange.pii.rrn import rrn_check_digit_ok
+from aicenter.exchange.pii.base import PiiType, Sample
+from aicenter.exchange.pii.registry import HANDLING
+from aicenter.exchange.pii.samples import digits as _digits
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,183 +36,10 @@ class LabelledRecord:
     spans: tuple[Span, ...]
 
 
-def _digits(rng: random.Random, n: int) -> str:
-    return "".join(rng.choice("0123456789") for _ in range(n))
-
-
-def _birth(rng: random.Random) -> str:
-    return f"{rng.randint(0, 99):02d}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}"
-
-
-def registration_number(rng: random.Random, gender_digits: str, foreigner: bool) -> str:
-    """13 digits YYMMDD G NNNNN C with a valid check digit."""
-    while True:
-        body = _birth(rng) + rng.choice(gender_digits) + _digits(rng, 5)
-        digits = [int(c) for c in body]
-        for c in range(10):
-            ok = (foreigner_check_digit_ok if foreigner else rrn_check_digit_ok)([*digits, c])
-            if ok:
-                return body + str(c)
-
-
-def post2020_rrn(rng: random.Random) -> str:
-    """A resident number with random digits after G whose pre-2020 check digit fails."""
-    while True:
-        number = _birth(rng) + rng.choice("1234") + _digits(rng, 6)
-        if not rrn_check_digit_ok([int(c) for c in number]):
-            return number
-
-
-def corporate_number(rng: random.Random) -> str:
-    body = _digits(rng, 12)
-    digits = [int(c) for c in body]
-    check = next(c for c in range(10) if corporate_check_digit_ok([*digits, c]))
-    return body + str(check)
-
-
-def business_number(rng: random.Random) -> str:
-    while True:
-        body = f"{rng.randint(101, 899)}{rng.randint(1, 99):02d}{_digits(rng, 4)}"
-        for c in range(10):
-            if business_check_digit_ok(body + str(c)):
-                return body + str(c)
-
-
-def card_number(rng: random.Random, first: str, length: int) -> str:
-    body = first + _digits(rng, length - len(first) - 1)
-    return body + next(str(c) for c in range(10) if luhn_ok(body + str(c)))
-
-
-def _dash(number: str, groups: tuple[int, ...], sep: str = "-") -> str:
-    out, i = [], 0
-    for g in groups:
-        out.append(number[i : i + g])
-        i += g
-    return sep.join(out)
-
-
-def _phone(rng: random.Random) -> tuple[str, str]:
-    """(phone as written, a context word or '' when the form needs none)."""
-    m4, l4 = _digits(rng, 4), _digits(rng, 4)
-    m3 = _digits(rng, 3)
-    area = rng.choice(["031", "032", "033", "041", "042", "043", "051", "052", "053", "055", "064"])
-    forms = [
-        (f"010-{m4}-{l4}", ""),
-        (f"010.{m4}.{l4}", ""),
-        (f"010 {m4} {l4}", ""),
-        (f"010{m4}{l4}", ""),
-        (f"011-{m3}-{l4}", ""),
-        (f"017-{m4}-{l4}", ""),
-        (f"02-{m3}-{l4}", ""),
-        (f"02-{m4}-{l4}", ""),
-        (f"(02) {m3}-{l4}", ""),
-        (f"(02){m4}-{l4}", ""),
-        (f"{area}-{m3}-{l4}", ""),
-        (f"{area}-{m4}-{l4}", ""),
-        (f"({area}) {m4}-{l4}", ""),
-        (f"070-{m4}-{l4}", ""),
-        (f"0505-{m3}-{l4}", ""),
-        (f"080-{m3}-{l4}", ""),
-        (f"+82 10-{m4}-{l4}", ""),
-        (f"+82-10-{m4}-{l4}", ""),
-        (f"+8210{m4}{l4}", ""),
-        (f"+82 (0)10 {m4} {l4}", ""),
-        (f"+82-2-{m3}-{l4}", ""),
-        (f"+82 {area[1:]} {m4} {l4}", ""),
-        (f"02{m4}{l4}", "전화"),
-        (f"{area}{m3}{l4}", "연락처"),
-        (f"1588-{l4}", "고객센터"),
-        (f"1644-{l4}", "대표번호"),
-        (f"1577{l4}", "문의"),
-    ]
-    return rng.choice(forms)
-
-
-_BANKS: tuple[tuple[str, tuple[int, ...]], ...] = (
-    ("국민은행", (6, 2, 6)),
-    ("신한은행", (3, 3, 6)),
-    ("우리은행", (4, 3, 6)),
-    ("하나은행", (3, 6, 5)),
-    ("농협", (3, 4, 4, 2)),
-    ("기업은행", (3, 6, 2, 3)),
-    ("카카오뱅크", (4, 2, 7)),
-    ("우체국", (6, 2, 6)),
-    ("케이뱅크", (3, 3, 6)),
-)
-
-
-def _piece(rng: random.Random, kind: PiiType) -> tuple[str, str, str]:
-    """(prefix text, PII value, suffix text) for one labelled piece of ``kind``."""
-    if kind is PiiType.RRN:
-        roll = rng.random()
-        if roll < 0.3:
-            return "주민등록번호는 ", post2020_rrn(rng)[:6] + "-" + post2020_rrn(rng)[6:], "입니다"
-        number = registration_number(rng, "1234", foreigner=False)
-        if roll < 0.6:
-            return rng.choice(["주민번호 ", "생년월일 및 주민등록번호: ", ""]), number, ""
-        return "본인 확인용 번호 ", number[:6] + "-" + number[6:], "를 입력했다"
-    if kind is PiiType.FOREIGNER_NUMBER:
-        number = registration_number(rng, "5678", foreigner=True)
-        dashed = rng.random() < 0.6
-        return "외국인등록번호 ", (number[:6] + "-" + number[6:]) if dashed else number, ""
-    if kind is PiiType.CORPORATE_NUMBER:
-        number = corporate_number(rng)
-        return "법인등록번호 ", rng.choice([number[:6] + "-" + number[6:], number]), ""
-    if kind is PiiType.BUSINESS_NUMBER:
-        number = business_number(rng)
-        if rng.random() < 0.5:
-            return "사업자등록번호: ", rng.choice([_dash(number, (3, 2, 5)), number]), ""
-        return "거래처 ", _dash(number, (3, 2, 5)), " 앞으로 세금계산서 발행"
-    if kind is PiiType.DRIVER_LICENCE:
-        region = rng.choice(["11", "12", "13", "14", "15", "16", "19", "21", "24", "26", "28"])
-        number = region + _digits(rng, 10)
-        if rng.random() < 0.6:
-            return "면허번호 ", _dash(number, (2, 2, 6, 2)), ""
-        return "운전면허 ", number, " (1종 보통)"
-    if kind is PiiType.PASSPORT:
-        letter = rng.choice("MSROD")
-        if rng.random() < 0.5:
-            value = f"{letter}{_digits(rng, 3)}{rng.choice('ABCDEFGHJKLMNPQRSTUVWXYZ')}"
-            return "여권 ", value + _digits(rng, 4), ""
-        return "여권번호 ", letter + _digits(rng, 8), ""
-    if kind is PiiType.PHONE:
-        value, context = _phone(rng)
-        prefix = context + " " if context else rng.choice(["연락처 ", "휴대폰 ", "", "Tel. "])
-        return prefix, value, rng.choice(["로 연락 바랍니다", "", " (평일 9시~18시)"])
-    if kind is PiiType.BANK_ACCOUNT:
-        bank, groups = rng.choice(_BANKS)
-        number = _digits(rng, sum(groups))
-        value = _dash(number, groups) if rng.random() < 0.7 else number
-        template = rng.choice(
-            [
-                (f"입금 계좌: {bank} ", value, " (예금주 홍길동)"),
-                (f"{bank} ", value, "로 송금해 주세요"),
-                ("환불 계좌번호 ", value, f" {bank}"),
-            ]
-        )
-        return template
-    if kind is PiiType.CARD:
-        roll = rng.random()
-        if roll < 0.4:
-            v = card_number(rng, rng.choice(["4", "51", "52", "9410"]), 16)
-            return "카드번호 ", _dash(v, (4, 4, 4, 4), rng.choice(["-", " "])), ""
-        if roll < 0.6:
-            return "Amex ", _dash(card_number(rng, rng.choice(["34", "37"]), 15), (4, 6, 5)), ""
-        return "결제 카드 ", card_number(rng, rng.choice(["4", "53", "9"]), 16), " 승인"
-    if kind is PiiType.EMAIL:
-        user = rng.choice(["kim.minsu", "jh_park", "lee2024", "news-desk", "a.b+tag", "hong"])
-        domain = rng.choice(["example.co.kr", "mail.example.com", "korea.ac.kr", "test.org"])
-        return "이메일 ", f"{user}{rng.randint(1, 999)}@{domain}", " 으로 회신"
-    if kind is PiiType.IPV4:
-        value = ".".join(str(rng.randint(0, 255)) for _ in range(4))
-        return "접속 IP ", value, "에서 로그인"
-    if kind is PiiType.IPV6:
-        hextets = [f"{rng.randint(0, 65535):x}" for _ in range(8)]
-        value = rng.choice(
-            [":".join(hextets), f"2001:db8::{hextets[0]}", f"fe80::{hextets[1]}:{hextets[2]}"]
-        )
-        return "IPv6 주소 ", value, " 차단"
-    raise ValueError(f"no generator for {kind}")
+def _piece(rng: random.Random, kind: PiiType) -> Sample:
+    """(prefix text, PII value, suffix text) for one labelled piece of ``kind``: the sample
+    generator of the type's detector."""
+    return HANDLING[kind].sample(rng)
 
 
 def _decoy(rng: random.Random) -> str:

@@ -7,11 +7,20 @@ below every checksum-validated type, so an overlap with a phone or card number g
 
 from __future__ import annotations
 
+import random
 import re
 from collections.abc import Iterator
 
-from aicenter.exchange.pii import compiled
-from aicenter.exchange.pii.base import Finding, PiiType, Trigger, find_by_shape
+from aicenter.exchange.pii import compiled, samples
+from aicenter.exchange.pii.base import (
+    Action,
+    Finding,
+    NumberHandling,
+    PiiType,
+    Sample,
+    Trigger,
+    find_by_shape,
+)
 from aicenter.exchange.pii.context import context_pattern, near
 
 SHAPE = re.compile(
@@ -30,8 +39,10 @@ MAX_DIGITS = 14
 REACH_BEFORE, REACH_AFTER = 30, 12
 
 
-class BankAccountDetector:
+class BankAccountDetector(NumberHandling):
     pii_type = PiiType.BANK_ACCOUNT
+    default_action = Action.REDACT
+    label = "bank account numbers"
     trigger = Trigger.DIGITS
     prefilter = ""  # the shape is the prefilter
     shape = SHAPE
@@ -48,3 +59,29 @@ class BankAccountDetector:
         ):
             return 0.75
         return 0.0
+
+    def sample(self, rng: random.Random) -> Sample:
+        bank, groups = rng.choice(_BANKS)
+        number = samples.digits(rng, sum(groups))
+        value = samples.dash(number, groups) if rng.random() < 0.7 else number
+        return rng.choice(
+            [
+                Sample(f"입금 계좌: {bank} ", value, " (예금주 홍길동)"),
+                Sample(f"{bank} ", value, "로 송금해 주세요"),
+                Sample("환불 계좌번호 ", value, f" {bank}"),
+            ]
+        )
+
+
+# Banks and the digit groups their account numbers are written in (for samples).
+_BANKS: tuple[tuple[str, tuple[int, ...]], ...] = (
+    ("국민은행", (6, 2, 6)),
+    ("신한은행", (3, 3, 6)),
+    ("우리은행", (4, 3, 6)),
+    ("하나은행", (3, 6, 5)),
+    ("농협", (3, 4, 4, 2)),
+    ("기업은행", (3, 6, 2, 3)),
+    ("카카오뱅크", (4, 2, 7)),
+    ("우체국", (6, 2, 6)),
+    ("케이뱅크", (3, 3, 6)),
+)

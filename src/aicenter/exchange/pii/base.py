@@ -1,5 +1,11 @@
 """What a PII detector is, what it finds, and the registry that holds detectors.
 
+Finding is half of what the exchange knows about a type: a built-in detector
+(:class:`CompleteDetector`) also carries its :class:`Handling` — the default action at ingest,
+the normalisation a pseudonym is computed from, the masking for display and a generator of
+labelled samples — so a new PII type is one module plus one line in
+:mod:`aicenter.exchange.pii.registry`.
+
 A detector declares a :class:`Trigger` — the cheap signal the scanner looks for before calling
 it (a run of digits, an ``@``, a ``:``, Hangul) — and a ``find`` that validates candidates in a
 window of the text. Detectors register through :class:`DetectorRegistry` as objects satisfying
@@ -12,6 +18,7 @@ matches a NUL, and ``\n`` ends every clause).
 
 from __future__ import annotations
 
+import random
 import re
 from collections.abc import Iterable, Iterator
 from enum import Enum, StrEnum
@@ -102,6 +109,95 @@ class ShapeDetector(Detector, Protocol):
     def check(self, text: str, start: int, end: int) -> float:
         """The score of the candidate ``text[start:end]`` (a match of ``shape``), 0.0 if none."""
         ...
+
+
+class Action(StrEnum):
+    """What to do with a record that contains a PII type."""
+
+    KEEP = "keep"
+    REDACT = "redact"
+    PSEUDONYMISE = "pseudonymise"
+    DROP_RECORD = "drop"
+
+
+class Sample(NamedTuple):
+    """A labelled piece of text for evaluation: ``value`` is the PII, ``prefix`` and ``suffix``
+    the words written around it (the context some forms need to be found)."""
+
+    prefix: str
+    value: str
+    suffix: str
+
+
+@runtime_checkable
+class Handling(Protocol):
+    """What the exchange does with a PII type once it is found.
+
+    ``default_action``: what ingest does with a record holding the type unless the provider
+    overrides it. ``normalise``: the canonical form a pseudonym is computed from, so every
+    written form of one value gets one token (the value is NFKC-folded before). ``mask``: the
+    value for display with its identifying characters starred. ``sample``: a value as people
+    write it, with the words around it, drawn from ``rng`` (the scanner must find it).
+    """
+
+    pii_type: PiiType
+    default_action: Action
+    label: str  # what the type is, in plural, for contracts and reports ("phone numbers")
+
+    def normalise(self, value: str) -> str:
+        """The canonical form of ``value``."""
+        ...
+
+    def mask(self, value: str) -> str:
+        """``value`` with its identifying characters replaced by '*'."""
+        ...
+
+    def sample(self, rng: random.Random) -> Sample:
+        """A labelled sample of the type."""
+        ...
+
+
+@runtime_checkable
+class CompleteDetector(Detector, Handling, Protocol):
+    """A built-in detector: it finds its type and carries everything else about it."""
+
+
+_MASK_KEEP = frozenset("-. ()+:@/")
+
+
+def mask_inner(value: str) -> str:
+    """Every letter and digit but the first and the last replaced by '*'; separators kept."""
+    chars = list(value)
+    positions = [i for i, c in enumerate(chars) if c not in _MASK_KEEP]
+    for i in positions[1:-1]:
+        chars[i] = "*"
+    return "".join(chars)
+
+
+def digits_only(value: str) -> str:
+    """The digits of ``value`` (``value`` itself when it has none)."""
+    return "".join(c for c in value if c.isdigit()) or value
+
+
+class NumberHandling:
+    """Normalisation and masking of a number written with separators: its digits, masked
+    inside. A mixin for detectors of numbers."""
+
+    def normalise(self, value: str) -> str:
+        return digits_only(value)
+
+    def mask(self, value: str) -> str:
+        return mask_inner(value)
+
+
+class CaseFoldedHandling:
+    """Normalisation and masking of a case-insensitive code (passport, IPv6 address)."""
+
+    def normalise(self, value: str) -> str:
+        return value.strip().lower()
+
+    def mask(self, value: str) -> str:
+        return mask_inner(value)
 
 
 def find_by_shape(detector: ShapeDetector, text: str, start: int, end: int) -> Iterator[Finding]:

@@ -7,12 +7,21 @@ form needs a context word (사업자, 세금계산서, 거래처 ...) in the sam
 
 from __future__ import annotations
 
+import random
 import re
 from collections.abc import Iterator
 from operator import mul
 
-from aicenter.exchange.pii import compiled
-from aicenter.exchange.pii.base import Finding, PiiType, Trigger, find_by_shape
+from aicenter.exchange.pii import compiled, samples
+from aicenter.exchange.pii.base import (
+    Action,
+    Finding,
+    NumberHandling,
+    PiiType,
+    Sample,
+    Trigger,
+    find_by_shape,
+)
 from aicenter.exchange.pii.context import context_pattern, near
 
 SHAPE = re.compile(r"(?<![0-9A-Za-z\-])\d{3}(-?)\d{2}\1\d{5}(?![0-9A-Za-z]|-\d)", re.ASCII)
@@ -41,8 +50,10 @@ def business_check_digit_ok(number: str) -> bool:
     return (10 - total % 10) % 10 == d[9]
 
 
-class BusinessNumberDetector:
+class BusinessNumberDetector(NumberHandling):
     pii_type = PiiType.BUSINESS_NUMBER
+    default_action = Action.KEEP  # identifies a firm, not a person
+    label = "business registration numbers"
     trigger = Trigger.DIGITS
     prefilter = ""  # the shape is the prefilter
     shape = SHAPE
@@ -57,3 +68,20 @@ class BusinessNumberDetector:
         if business_check_digit_ok(number) and near(CONTEXT, text, start, end):
             return 0.93
         return 0.0
+
+    def sample(self, rng: random.Random) -> Sample:
+        number = business_number(rng)
+        if rng.random() < 0.5:
+            return Sample(
+                "사업자등록번호: ", rng.choice([samples.dash(number, (3, 2, 5)), number]), ""
+            )
+        return Sample("거래처 ", samples.dash(number, (3, 2, 5)), " 앞으로 세금계산서 발행")
+
+
+def business_number(rng: random.Random) -> str:
+    """Ten digits with a valid check digit."""
+    while True:
+        body = f"{rng.randint(101, 899)}{rng.randint(1, 99):02d}{samples.digits(rng, 4)}"
+        for c in range(10):
+            if business_check_digit_ok(body + str(c)):
+                return body + str(c)

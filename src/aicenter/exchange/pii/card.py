@@ -10,11 +10,20 @@ with any other prefix (Korean domestic-only cards start with 9) need a context w
 
 from __future__ import annotations
 
+import random
 import re
 from collections.abc import Iterator
 
-from aicenter.exchange.pii import compiled
-from aicenter.exchange.pii.base import Finding, PiiType, Trigger, find_by_shape
+from aicenter.exchange.pii import compiled, samples
+from aicenter.exchange.pii.base import (
+    Action,
+    Finding,
+    NumberHandling,
+    PiiType,
+    Sample,
+    Trigger,
+    find_by_shape,
+)
 from aicenter.exchange.pii.context import context_pattern, near
 
 # value-free: that a 4-6-5 number is an American Express one (34, 37) is tested by check()
@@ -41,8 +50,10 @@ def luhn_ok(digits: str) -> bool:
     return total % 10 == 0
 
 
-class CardDetector:
+class CardDetector(NumberHandling):
     pii_type = PiiType.CARD
+    default_action = Action.REDACT
+    label = "card numbers"
     trigger = Trigger.DIGITS
     prefilter = ""  # the shape is the prefilter
     shape = SHAPE
@@ -63,3 +74,19 @@ class CardDetector:
         if separated and _ISSUER_PREFIX.match(digits):
             return 0.9
         return 0.85 if near(CONTEXT, text, start, end) else 0.0
+
+    def sample(self, rng: random.Random) -> Sample:
+        roll = rng.random()
+        if roll < 0.4:
+            v = card_number(rng, rng.choice(["4", "51", "52", "9410"]), 16)
+            return Sample("카드번호 ", samples.dash(v, (4, 4, 4, 4), rng.choice(["-", " "])), "")
+        if roll < 0.6:
+            amex = card_number(rng, rng.choice(["34", "37"]), 15)
+            return Sample("Amex ", samples.dash(amex, (4, 6, 5)), "")
+        return Sample("결제 카드 ", card_number(rng, rng.choice(["4", "53", "9"]), 16), " 승인")
+
+
+def card_number(rng: random.Random, first: str, length: int) -> str:
+    """A card number starting with ``first``, ``length`` digits, Luhn-valid."""
+    body = first + samples.digits(rng, length - len(first) - 1)
+    return body + next(str(c) for c in range(10) if luhn_ok(body + str(c)))

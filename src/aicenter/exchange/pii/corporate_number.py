@@ -8,12 +8,21 @@ reading of the same digits.
 
 from __future__ import annotations
 
+import random
 import re
 from collections.abc import Iterator, Sequence
 
-from aicenter.exchange.pii import compiled
+from aicenter.exchange.pii import compiled, samples
 from aicenter.exchange.pii import registration_shape as registration
-from aicenter.exchange.pii.base import Finding, PiiType, Trigger, find_by_shape
+from aicenter.exchange.pii.base import (
+    Action,
+    Finding,
+    NumberHandling,
+    PiiType,
+    Sample,
+    Trigger,
+    find_by_shape,
+)
 from aicenter.exchange.pii.context import context_pattern, near
 
 CONTEXT = context_pattern(
@@ -27,8 +36,10 @@ def corporate_check_digit_ok(digits: Sequence[int]) -> bool:
     return (10 - total % 10) % 10 == digits[12]
 
 
-class CorporateNumberDetector:
+class CorporateNumberDetector(NumberHandling):
     pii_type = PiiType.CORPORATE_NUMBER
+    default_action = Action.KEEP  # identifies a firm, not a person
+    label = "corporate registration numbers"
     trigger = Trigger.DIGITS
     prefilter = ""  # the shape is the prefilter
     shape = registration.SHAPE
@@ -43,3 +54,9 @@ class CorporateNumberDetector:
         if corporate_check_digit_ok(digits) and near(CONTEXT, text, start, end):
             return 0.97
         return 0.0
+
+    def sample(self, rng: random.Random) -> Sample:
+        body = samples.digits(rng, 12)
+        values = [int(c) for c in body]
+        number = body + str(next(c for c in range(10) if corporate_check_digit_ok([*values, c])))
+        return Sample("법인등록번호 ", rng.choice([number[:6] + "-" + number[6:], number]), "")

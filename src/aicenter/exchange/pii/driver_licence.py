@@ -6,11 +6,20 @@ to report (0.85); the 12-digit undashed form needs a context word (면허 ...).
 
 from __future__ import annotations
 
+import random
 import re
 from collections.abc import Iterator
 
-from aicenter.exchange.pii import compiled
-from aicenter.exchange.pii.base import Finding, PiiType, Trigger, find_by_shape
+from aicenter.exchange.pii import compiled, samples
+from aicenter.exchange.pii.base import (
+    Action,
+    Finding,
+    NumberHandling,
+    PiiType,
+    Sample,
+    Trigger,
+    find_by_shape,
+)
 from aicenter.exchange.pii.context import context_pattern, distinctive_or_in_context
 
 # value-free: the region (11–26, 28) is tested by check()
@@ -20,8 +29,10 @@ _REGIONS = frozenset(str(r) for r in REGION_CODES)
 CONTEXT = context_pattern(["운전면허", "면허번호", "면허", "driver", "licence", "license"])
 
 
-class DriverLicenceDetector:
+class DriverLicenceDetector(NumberHandling):
     pii_type = PiiType.DRIVER_LICENCE
+    default_action = Action.REDACT
+    label = "driver's licence numbers"
     trigger = Trigger.DIGITS
     prefilter = ""  # the shape is the prefilter
     shape = SHAPE
@@ -36,3 +47,10 @@ class DriverLicenceDetector:
             return 0.0
         dashed = end - start > 12
         return distinctive_or_in_context(dashed, CONTEXT, text, start, end)
+
+    def sample(self, rng: random.Random) -> Sample:
+        region = rng.choice(["11", "12", "13", "14", "15", "16", "19", "21", "24", "26", "28"])
+        number = region + samples.digits(rng, 10)
+        if rng.random() < 0.6:
+            return Sample("면허번호 ", samples.dash(number, (2, 2, 6, 2)), "")
+        return Sample("운전면허 ", number, " (1종 보통)")

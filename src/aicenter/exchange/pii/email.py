@@ -5,11 +5,12 @@ Only called around an '@', so the cost on text without one is a single ``str.fin
 
 from __future__ import annotations
 
+import random
 import re
 from collections.abc import Iterator
 
 from aicenter.exchange.pii import compiled
-from aicenter.exchange.pii.base import Finding, PiiType, Trigger
+from aicenter.exchange.pii.base import Action, Finding, PiiType, Sample, Trigger, mask_inner
 
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?"
 SHAPE = re.compile(
@@ -21,6 +22,8 @@ _LOCAL_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._
 
 class EmailDetector:
     pii_type = PiiType.EMAIL
+    default_action = Action.PSEUDONYMISE
+    label = "e-mail addresses"
     trigger = Trigger.AT
     prefilter = ""
     record_context: re.Pattern[str] | None = None
@@ -36,3 +39,18 @@ class EmailDetector:
             if m is not None and m.end() > at:
                 yield Finding(m.start(), m.end(), self.pii_type, 0.95)
             at = text.find("@", at + 1, end)
+
+    def normalise(self, value: str) -> str:
+        return value.strip().lower()
+
+    def mask(self, value: str) -> str:
+        """The local part starred but its first character; the domain kept."""
+        local, at, domain = value.partition("@")
+        if not at:
+            return mask_inner(value)
+        return local[:1] + "*" * (len(local) - 1) + "@" + domain
+
+    def sample(self, rng: random.Random) -> Sample:
+        user = rng.choice(["kim.minsu", "jh_park", "lee2024", "news-desk", "a.b+tag", "hong"])
+        domain = rng.choice(["example.co.kr", "mail.example.com", "korea.ac.kr", "test.org"])
+        return Sample("이메일 ", f"{user}{rng.randint(1, 999)}@{domain}", " 으로 회신")

@@ -7,12 +7,21 @@ is nearby.
 
 from __future__ import annotations
 
+import random
 import re
 from collections.abc import Iterator, Sequence
 
-from aicenter.exchange.pii import compiled
+from aicenter.exchange.pii import compiled, samples
 from aicenter.exchange.pii import registration_shape as registration
-from aicenter.exchange.pii.base import Finding, PiiType, Trigger, find_by_shape
+from aicenter.exchange.pii.base import (
+    Action,
+    Finding,
+    NumberHandling,
+    PiiType,
+    Sample,
+    Trigger,
+    find_by_shape,
+)
 from aicenter.exchange.pii.context import context_pattern
 
 CONTEXT = context_pattern(
@@ -27,8 +36,10 @@ def foreigner_check_digit_ok(digits: Sequence[int]) -> bool:
     return (_CHECK_OFFSET - registration.weighted_mod11(digits)) % 10 == digits[12]
 
 
-class ForeignerNumberDetector:
+class ForeignerNumberDetector(NumberHandling):
     pii_type = PiiType.FOREIGNER_NUMBER
+    default_action = Action.DROP_RECORD  # PIPA art. 24-2: only with a legal basis
+    label = "foreigner registration numbers"
     trigger = Trigger.DIGITS
     prefilter = ""  # the shape is the prefilter
     shape = registration.SHAPE
@@ -47,3 +58,8 @@ class ForeignerNumberDetector:
             check_digit_ok=foreigner_check_digit_ok,
             context=CONTEXT,
         )
+
+    def sample(self, rng: random.Random) -> Sample:
+        number = samples.registration_number(rng, "5678", foreigner_check_digit_ok)
+        dashed = rng.random() < 0.6
+        return Sample("외국인등록번호 ", (number[:6] + "-" + number[6:]) if dashed else number, "")

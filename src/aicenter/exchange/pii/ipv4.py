@@ -3,18 +3,29 @@ not part of a longer dotted run (so ``1.2.3.4.5`` section numbers are not report
 
 from __future__ import annotations
 
+import random
 import re
 from collections.abc import Iterator
 
 from aicenter.exchange.pii import compiled
-from aicenter.exchange.pii.base import Finding, PiiType, Trigger, find_by_shape
+from aicenter.exchange.pii.base import (
+    Action,
+    Finding,
+    NumberHandling,
+    PiiType,
+    Sample,
+    Trigger,
+    find_by_shape,
+)
 
 # value-free: octet values (0–255, no leading zero) are tested by check()
 SHAPE = re.compile(r"(?<![0-9A-Za-z.\-])\d{1,3}(?:\.\d{1,3}){3}(?![0-9A-Za-z]|\.\d)", re.ASCII)
 
 
-class Ipv4Detector:
+class Ipv4Detector(NumberHandling):
     pii_type = PiiType.IPV4
+    default_action = Action.PSEUDONYMISE
+    label = "IPv4 addresses"
     trigger = Trigger.DIGITS
     prefilter = ""  # the shape is the prefilter
     shape = SHAPE
@@ -29,3 +40,7 @@ class Ipv4Detector:
             if (len(octet) > 1 and octet[0] == "0") or int(octet) > 255:
                 return 0.0
         return 0.85
+
+    def sample(self, rng: random.Random) -> Sample:
+        value = ".".join(str(rng.randint(0, 255)) for _ in range(4))
+        return Sample("접속 IP ", value, "에서 로그인")

@@ -7,11 +7,12 @@ A time such as ``14:23:05`` is not valid IPv6 and a bare ``::`` is not reported.
 
 from __future__ import annotations
 
+import random
 import re
 from collections.abc import Iterator
 
 from aicenter.exchange.pii import compiled
-from aicenter.exchange.pii.base import Finding, PiiType, Trigger
+from aicenter.exchange.pii.base import Action, CaseFoldedHandling, Finding, PiiType, Sample, Trigger
 
 _HEX_RUN = re.compile(r"[0-9A-Fa-f:.]*")
 _HEX_BACK = frozenset("0123456789abcdefABCDEF:")
@@ -72,8 +73,10 @@ def valid_ipv6(s: str) -> bool:
     return all(0 < len(h) <= 4 and _HEX.issuperset(h) for h in hextets)
 
 
-class Ipv6Detector:
+class Ipv6Detector(CaseFoldedHandling):
     pii_type = PiiType.IPV6
+    default_action = Action.PSEUDONYMISE
+    label = "IPv6 addresses"
     trigger = Trigger.COLON
     # searched in the colon run: without '::' an address has 8 groups (7 colons) or 6 and an
     # IPv4 tail (6 colons), so times such as 14:23:05 are passed over without a call
@@ -99,3 +102,10 @@ class Ipv6Detector:
         if not valid_ipv6(candidate):
             return
         yield Finding(s, e, self.pii_type, 0.9)
+
+    def sample(self, rng: random.Random) -> Sample:
+        hextets = [f"{rng.randint(0, 65535):x}" for _ in range(8)]
+        value = rng.choice(
+            [":".join(hextets), f"2001:db8::{hextets[0]}", f"fe80::{hextets[1]}:{hextets[2]}"]
+        )
+        return Sample("IPv6 주소 ", value, " 차단")

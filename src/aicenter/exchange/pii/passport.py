@@ -6,11 +6,20 @@ alone (0.85); the older letter + 8 digits looks like a product code and needs a 
 
 from __future__ import annotations
 
+import random
 import re
 from collections.abc import Iterator
 
-from aicenter.exchange.pii import compiled
-from aicenter.exchange.pii.base import Finding, PiiType, Trigger, find_by_shape
+from aicenter.exchange.pii import compiled, samples
+from aicenter.exchange.pii.base import (
+    Action,
+    CaseFoldedHandling,
+    Finding,
+    PiiType,
+    Sample,
+    Trigger,
+    find_by_shape,
+)
 from aicenter.exchange.pii.context import context_pattern, distinctive_or_in_context
 
 SHAPE = re.compile(
@@ -19,8 +28,10 @@ SHAPE = re.compile(
 CONTEXT = context_pattern(["여권번호", "여권", "passport"])
 
 
-class PassportDetector:
+class PassportDetector(CaseFoldedHandling):
     pii_type = PiiType.PASSPORT
+    default_action = Action.REDACT
+    label = "passport numbers"
     trigger = Trigger.DIGITS
     prefilter = ""  # the shape is the prefilter
     shape = SHAPE
@@ -33,3 +44,10 @@ class PassportDetector:
     def check(self, text: str, start: int, end: int) -> float:
         form_2021 = not text[start + 4].isdigit()  # a letter after the first three digits
         return distinctive_or_in_context(form_2021, CONTEXT, text, start, end)
+
+    def sample(self, rng: random.Random) -> Sample:
+        letter = rng.choice("MSROD")
+        if rng.random() < 0.5:
+            value = f"{letter}{samples.digits(rng, 3)}{rng.choice('ABCDEFGHJKLMNPQRSTUVWXYZ')}"
+            return Sample("여권 ", value + samples.digits(rng, 4), "")
+        return Sample("여권번호 ", letter + samples.digits(rng, 8), "")

@@ -28,6 +28,7 @@ syllables and no place or organisation ending (시, 구, 역, 전자, 은행 ...
 from __future__ import annotations
 
 import csv
+import random
 import re
 import warnings
 from collections.abc import Iterator
@@ -36,8 +37,11 @@ from importlib import resources
 from typing import Any
 
 from aicenter.exchange.pii import compiled
-from aicenter.exchange.pii.base import RECORD_SEPARATOR, Finding, PiiType, Trigger
+from aicenter.exchange.pii.base import RECORD_SEPARATOR, Action, Finding, PiiType, Sample, Trigger
+from aicenter.extras import require
 
+# Thorough mode needs kiwipiepy (the korean-nlp extra); the default mode needs nothing more.
+THOROUGH_FEATURE = "thorough person-name detection (kiwipiepy)"
 _HANGUL = re.compile(r"[가-힣]")
 _ALL_HANGUL = re.compile(r"[가-힣]+")
 TITLES = (
@@ -123,6 +127,7 @@ def surnames() -> frozenset[str]:
 
 @cache
 def _kiwi() -> Any:
+    require("korean-nlp", THOROUGH_FEATURE)
     from kiwipiepy import Kiwi  # imported lazily: loading the model takes seconds
 
     with warnings.catch_warnings():  # kiwipiepy warns that 0 changed meaning in 0.21
@@ -259,16 +264,39 @@ def split_name(form: str) -> tuple[str, str] | None:
     return None
 
 
+_SAMPLE_SURNAMES = "김이박최정강조윤장임"
+_SAMPLE_GIVEN = "민서준지현수영진우하윤은"
+
+
 class PersonNameDetector:
     """Person names; ``thorough=True`` adds kiwipiepy proper nouns (about 1000× slower)."""
 
     pii_type = PiiType.PERSON_NAME
+    default_action = Action.PSEUDONYMISE
+    label = "person names"
     trigger = Trigger.HANGUL
     prefilter = ""
     record_context: re.Pattern[str] | None = None
 
     def __init__(self, thorough: bool = False) -> None:
+        if thorough:  # refused when the scanner is built, not in the middle of a scan
+            require("korean-nlp", THOROUGH_FEATURE)
         self.thorough = thorough
+
+    def normalise(self, value: str) -> str:
+        """The name as written (names have no other written form to fold)."""
+        return value.strip()
+
+    def mask(self, value: str) -> str:
+        """The surname's first syllable kept, the rest starred."""
+        return value[:1] + "*" * (len(value) - 1)
+
+    def sample(self, rng: random.Random) -> Sample:
+        """A name with the context the fast mode needs: a label before or a title after."""
+        name = rng.choice(_SAMPLE_SURNAMES) + "".join(rng.sample(_SAMPLE_GIVEN, 2))
+        if rng.random() < 0.5:
+            return Sample(rng.choice(["담당자 ", "성명: ", "예금주 "]), name, "")
+        return Sample("", name, rng.choice([" 기자는", " 씨가", " 교수는", "(34) 씨는"]))
 
     def find(self, text: str, start: int, end: int) -> Iterator[Finding]:
         segment = text[start:end]

@@ -13,11 +13,20 @@ context word (전화, 연락처, 문의 ...), then 0.80.
 
 from __future__ import annotations
 
+import random
 import re
 from collections.abc import Iterator
 
-from aicenter.exchange.pii import compiled
-from aicenter.exchange.pii.base import Finding, PiiType, Trigger
+from aicenter.exchange.pii import compiled, samples
+from aicenter.exchange.pii.base import (
+    Action,
+    Finding,
+    PiiType,
+    Sample,
+    Trigger,
+    digits_only,
+    mask_inner,
+)
 from aicenter.exchange.pii.context import context_pattern, near
 
 _SEP = r"(?: ?[-.] ?| )"  # "-", ".", " ", also " - " as people type it
@@ -48,6 +57,8 @@ CONTEXT = context_pattern(
 
 class PhoneDetector:
     pii_type = PiiType.PHONE
+    default_action = Action.PSEUDONYMISE
+    label = "phone numbers"
     trigger = Trigger.DIGITS
     # searched in token shapes (digits as 9): area code or representative block, 3–4, 4 digits
     prefilter = (
@@ -68,3 +79,57 @@ class PhoneDetector:
                 yield Finding(m.start(), m.end(), self.pii_type, 0.85)
             elif near(CONTEXT, text, m.start(), m.end()):
                 yield Finding(m.start(), m.end(), self.pii_type, 0.8)
+
+    def normalise(self, value: str) -> str:
+        """Digits in the domestic form: ``+82 10-1234-5678`` and ``010-1234-5678`` are one
+        number."""
+        digits = digits_only(value)
+        if digits.startswith("82") and value.lstrip().startswith("+"):
+            rest = digits[2:]
+            digits = rest if rest.startswith("0") else "0" + rest
+        return digits
+
+    def mask(self, value: str) -> str:
+        return mask_inner(value)
+
+    def sample(self, rng: random.Random) -> Sample:
+        value, context = _written_form(rng)
+        prefix = context + " " if context else rng.choice(["연락처 ", "휴대폰 ", "", "Tel. "])
+        return Sample(prefix, value, rng.choice(["로 연락 바랍니다", "", " (평일 9시~18시)"]))
+
+
+def _written_form(rng: random.Random) -> tuple[str, str]:
+    """(a phone number as people write it, a context word or '' when the form needs none)."""
+    m4, l4 = samples.digits(rng, 4), samples.digits(rng, 4)
+    m3 = samples.digits(rng, 3)
+    area = rng.choice(["031", "032", "033", "041", "042", "043", "051", "052", "053", "055", "064"])
+    forms = [
+        (f"010-{m4}-{l4}", ""),
+        (f"010.{m4}.{l4}", ""),
+        (f"010 {m4} {l4}", ""),
+        (f"010{m4}{l4}", ""),
+        (f"011-{m3}-{l4}", ""),
+        (f"017-{m4}-{l4}", ""),
+        (f"02-{m3}-{l4}", ""),
+        (f"02-{m4}-{l4}", ""),
+        (f"(02) {m3}-{l4}", ""),
+        (f"(02){m4}-{l4}", ""),
+        (f"{area}-{m3}-{l4}", ""),
+        (f"{area}-{m4}-{l4}", ""),
+        (f"({area}) {m4}-{l4}", ""),
+        (f"070-{m4}-{l4}", ""),
+        (f"0505-{m3}-{l4}", ""),
+        (f"080-{m3}-{l4}", ""),
+        (f"+82 10-{m4}-{l4}", ""),
+        (f"+82-10-{m4}-{l4}", ""),
+        (f"+8210{m4}{l4}", ""),
+        (f"+82 (0)10 {m4} {l4}", ""),
+        (f"+82-2-{m3}-{l4}", ""),
+        (f"+82 {area[1:]} {m4} {l4}", ""),
+        (f"02{m4}{l4}", "전화"),
+        (f"{area}{m3}{l4}", "연락처"),
+        (f"1588-{l4}", "고객센터"),
+        (f"1644-{l4}", "대표번호"),
+        (f"1577{l4}", "문의"),
+    ]
+    return rng.choice(forms)

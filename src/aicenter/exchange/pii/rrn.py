@@ -11,12 +11,21 @@ word 0.95 (check passes) or 0.80 (fails).
 
 from __future__ import annotations
 
+import random
 import re
 from collections.abc import Iterator, Sequence
 
-from aicenter.exchange.pii import compiled
+from aicenter.exchange.pii import compiled, samples
 from aicenter.exchange.pii import registration_shape as registration
-from aicenter.exchange.pii.base import Finding, PiiType, Trigger, find_by_shape
+from aicenter.exchange.pii.base import (
+    Action,
+    Finding,
+    NumberHandling,
+    PiiType,
+    Sample,
+    Trigger,
+    find_by_shape,
+)
 from aicenter.exchange.pii.context import context_pattern
 
 CONTEXT = context_pattern(
@@ -31,8 +40,10 @@ def rrn_check_digit_ok(digits: Sequence[int]) -> bool:
     return (_CHECK_OFFSET - registration.weighted_mod11(digits)) % 10 == digits[12]
 
 
-class ResidentNumberDetector:
+class ResidentNumberDetector(NumberHandling):
     pii_type = PiiType.RRN
+    default_action = Action.DROP_RECORD  # PIPA art. 24-2: only with a legal basis
+    label = "resident registration numbers"
     trigger = Trigger.DIGITS
     prefilter = ""  # the shape is the prefilter
     shape = registration.SHAPE
@@ -51,3 +62,27 @@ class ResidentNumberDetector:
             check_digit_ok=rrn_check_digit_ok,
             context=CONTEXT,
         )
+
+    def sample(self, rng: random.Random) -> Sample:
+        roll = rng.random()
+        if roll < 0.3:
+            return Sample(
+                "주민등록번호는 ", post2020_rrn(rng)[:6] + "-" + post2020_rrn(rng)[6:], "입니다"
+            )
+        number = resident_number(rng)
+        if roll < 0.6:
+            return Sample(rng.choice(["주민번호 ", "생년월일 및 주민등록번호: ", ""]), number, "")
+        return Sample("본인 확인용 번호 ", number[:6] + "-" + number[6:], "를 입력했다")
+
+
+def resident_number(rng: random.Random, gender_digits: str = "1234") -> str:
+    """A resident number with a valid pre-2020 check digit."""
+    return samples.registration_number(rng, gender_digits, rrn_check_digit_ok)
+
+
+def post2020_rrn(rng: random.Random) -> str:
+    """A resident number with random digits after G whose pre-2020 check digit fails."""
+    while True:
+        number = samples.birth(rng) + rng.choice("1234") + samples.digits(rng, 6)
+        if not rrn_check_digit_ok([int(c) for c in number]):
+            return number
