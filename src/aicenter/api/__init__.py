@@ -16,8 +16,7 @@ __all__ = ["create_app"]
 
 def __getattr__(name: str) -> Any:
     if name == "create_app":
-        # Deferred for start-up cost, not to dodge an import cycle.
-        from aicenter.api.app import create_app
+        from aicenter.api.app import create_app  # lazy: schemas' importers skip FastAPI
 
         return create_app
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

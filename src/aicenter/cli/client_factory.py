@@ -27,7 +27,7 @@ def with_org_names(c: Client, rows: list[dict[str, Any]], id_field: str = "org_i
     names come from one list of the organisations this token may see; ids it may not see
     (or a server that refuses the list) keep no name rather than failing the command.
     """
-    from aicenter.client.http import ApiError
+    from aicenter.client.http import ApiError  # lazy: offline commands import this module too
 
     try:
         names = {o.id: o.name for o in c.list_orgs()}

@@ -3,6 +3,7 @@ into the center's dataset store, ``croissant export|validate`` dataset metadata.
 
 from __future__ import annotations
 
+import datetime
 import sys
 import time
 from pathlib import Path
@@ -13,6 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
 from aicenter.cli.output import TableFormat, print_json, print_record, print_rows, say
+from aicenter.domain.errors import InputError
 from aicenter.exchange.readers import RecordFormat, RecordReader, TextBatch
 
 app = typer.Typer(help="The licensed-data exchange: datasets, PII, licences.", no_args_is_help=True)
@@ -52,7 +54,8 @@ def scan(
     "bytes": n, "seconds": s}; start/end are character offsets in the record's text, record is
     the 0-based record index, bytes the UTF-8 size of the text scanned.
     """
-    # Imported when the scan runs (start-up cost): the remote `data` commands share this app.
+    # lazy (the three imports): the scanner loads when a scan runs; the remote `data`
+    # commands share this app and start without it.
     from aicenter.exchange.pii import Finding, Scanner, default_registry
     from aicenter.exchange.report import PiiReport
     from aicenter.exchange.scan import scan_batches
@@ -159,6 +162,7 @@ def ingest_command(
     and not stored, kept records are written as content-addressed Parquet parts. Killed or
     interrupted, the same command resumes from the last committed batch.
     """
+    # lazy (the three imports): the ingest pipeline (Parquet, the scanner) loads when it runs
     from aicenter.exchange.ingest import IngestOptions, ingest, parse_actions
     from aicenter.exchange.ingest import Progress as IngestProgress
     from aicenter.exchange.store import default_store
@@ -178,8 +182,6 @@ def ingest_command(
         use_ray=use_ray,
     )
     if not file.exists():
-        from aicenter.domain.errors import InputError
-
         raise InputError("no such file", file=str(file))
     err = Console(stderr=True)
     progress = Progress(
@@ -235,8 +237,7 @@ def croissant_export(
 ) -> None:
     """Write the Croissant JSON-LD of a stored dataset version (metadata only: content URLs
     point at the parts inside the center's store, relative to the written file)."""
-    import datetime
-
+    # lazy (both imports): Croissant and the store load when an export runs
     from aicenter.exchange.croissant import export_croissant, write_document
     from aicenter.exchange.store import default_store
 
@@ -261,7 +262,7 @@ def croissant_validate(
 ) -> None:
     """Check FILE with mlcroissant and with our stricter profile (name, licence, and a correct
     sha256 for every file). Exit code 0 when valid, 2 when not."""
-    from aicenter.exchange.croissant import validate
+    from aicenter.exchange.croissant import validate  # lazy: mlcroissant, when validating
 
     problems = validate(file, base)
     if fmt is TableFormat.JSON:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.console import Console
 
 from aicenter.cli.client_factory import client, row, with_org_names
 from aicenter.cli.data import app
@@ -53,8 +54,6 @@ def upload(
 ) -> None:
     """Upload a file; the center ingests it (PII handling, dedup) into its store in the
     background. Waits for the ingest (a spinner) unless --no-wait; exit 1 if it failed."""
-    from rich.console import Console
-
     console = Console(stderr=True)
     with client() as c:
         with console.status(f"uploading {file.name} ({file.stat().st_size:,} bytes)"):

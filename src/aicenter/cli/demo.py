@@ -10,18 +10,25 @@ It prints the URL and an operator token, then serves until Ctrl-C.
 
 from __future__ import annotations
 
+import json
 import os
+import random
 import sys
 import tempfile
 import threading
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+import uvicorn
 from rich.progress import Progress
 
 from aicenter.cli.output import console
+from aicenter.client import Client
+from aicenter.server.process import build_server
+from aicenter.settings import Settings
 
 POOLS = {
     "nvidia-h100-sxm": 16, "nvidia-h200": 16, "nvidia-b200": 8, "amd-mi300x": 8,
@@ -50,9 +57,6 @@ JOBS = [  # org index, name, chip, count, workload, command
 
 def _articles(path: Path, n: int = 60) -> None:
     """Generated Korean-looking news articles (distinct, so none is dropped as a duplicate)."""
-    import json
-    import random
-
     rng = random.Random(2025)
     with path.open("w", encoding="utf-8") as f:
         for i in range(n):
@@ -65,10 +69,6 @@ def _articles(path: Path, n: int = 60) -> None:
 
 def _exchange(op: Any, url: str, tenant_secret: str, home: Path) -> str:
     """Publisher uploads and offers; the tenant licenses and submits a reading job."""
-    from datetime import UTC, datetime, timedelta
-
-    from aicenter.client import Client
-
     news = op.create_org("Demo Daily (news publisher)", "enterprise", region="capital")
     person = op.add_person(news.id, "Demo Daily data desk", "data@demo-daily.example",
                            "data-provider")
@@ -98,8 +98,6 @@ def _exchange(op: Any, url: str, tenant_secret: str, home: Path) -> str:
 
 
 def _setup(url: str, operator_token: str, home: Path) -> list[str]:
-    from aicenter.client import Client
-
     with Client(url, operator_token) as op, Progress(console=console(),
                                                      transient=True) as bar:
         task = bar.add_task("setting up the demo center", total=len(POOLS) + len(ORGS) * 4)
@@ -151,12 +149,6 @@ def demo(
                                                  "(for tests and CI)")] = False,
 ) -> None:
     """Start a sample center on SQLite at 127.0.0.1:PORT and print an operator token."""
-    import uvicorn
-
-    from aicenter.client import Client
-    from aicenter.server.process import build_server
-    from aicenter.settings import Settings
-
     home = home or Path(tempfile.mkdtemp(prefix="aicenter-demo-"))
     # A sample center on a developer's machine, run without root, cannot contain its jobs;
     # it runs them in the weak box (the user's own uid) and says so, where `aicenter serve`

@@ -13,8 +13,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.table import Table
 
-from aicenter.cli.output import TableFormat
+from aicenter.cli.output import TableFormat, console, print_json
+from aicenter.services.doctor import host_report, worst
+from aicenter.settings import Settings
 
 EXIT = {"ok": 0, "warn": 1, "fail": 2}
 COLOUR = {"ok": "green", "warn": "yellow", "fail": "bold red"}
@@ -26,20 +29,11 @@ def doctor(
     home: Annotated[Path | None, typer.Option(help="State directory (AICENTER_HOME)")] = None,
 ) -> None:
     """Check what this host can enforce; exit 0 all ok, 1 warnings, 2 a failure."""
-    from aicenter.services.doctor import host_report, worst
-    from aicenter.settings import Settings
-
     settings = Settings(home=home) if home is not None else Settings()
     checks = host_report(settings)
     if str(fmt) == "json":
-        from aicenter.cli.output import print_json
-
         print_json({"status": worst(checks), "checks": [c.to_dict() for c in checks]})
     else:
-        from rich.table import Table
-
-        from aicenter.cli.output import console
-
         table = Table(title=f"aicenter doctor: {settings.home}", show_lines=True)
         for column in ("check", "status", "detail", "fix"):
             table.add_column(column, overflow="fold")

@@ -29,7 +29,7 @@ def exit_code(error: AicenterError) -> int:
     An error from the server (:class:`aicenter.client.ApiError`) is never a usage error, even
     a 422: the request was well formed enough to send, and the server refused it.
     """
-    from aicenter.client.http import ApiError  # the client is not needed by offline commands
+    from aicenter.client.http import ApiError  # lazy: offline commands never load the client
 
     if isinstance(error, ApiError):
         return FAILED

@@ -37,7 +37,7 @@ def submit(
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror}", file=str(file)) from None
     parse_job_spec(text, str(file))  # errors with file and line before any request
-    import yaml  # here, not at the top: `job list` and the others start without it
+    import yaml  # lazy: `job list` and the other commands start without it
 
     spec = yaml.safe_load(text)
     key = idempotency_key or str(uuid.uuid4())

@@ -23,6 +23,7 @@ from aicenter.domain.errors import InputError
 from aicenter.planner.calibration import default_calibration
 from aicenter.planner.compare import cheapest, compare_chips, parse_pool, plan_pool
 from aicenter.planner.cost import CostAssumptions, Ownership
+from aicenter.planner.memory import training_refusal
 from aicenter.planner.model import ModelSpec, StageKind, StageSpec, resolve_model
 from aicenter.planner.plan import Plan, PlanOptions, plan_record, plan_run, stages_for
 from aicenter.planner.programme import ProgrammeAssumptions, programme_report
@@ -351,8 +352,6 @@ def compare(
 
 
 def _refusal(chip_id: str) -> str | None:
-    from aicenter.planner.memory import training_refusal
-
     return training_refusal(load_catalog().get(chip_id))
 
 

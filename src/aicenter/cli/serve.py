@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from aicenter.server.process import serve as run_server
 from aicenter.settings import Settings
 
 
@@ -23,8 +24,6 @@ def serve(
         "updated at start: pools: [{chip, count, site, country, id}]")] = None,
 ) -> None:
     """Run the center's API server on 127.0.0.1:8000 (OpenAPI docs at /docs)."""
-    from aicenter.server.process import serve as run_server
-
     overrides: dict[str, object] = {}
     for key, value in (("port", port), ("host", host), ("home", home), ("backend", backend),
                        ("pools_file", pools)):
