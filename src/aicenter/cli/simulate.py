@@ -16,16 +16,17 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from aicenter.catalog import PerformanceTable, load_catalog
 from aicenter.cli.output import TableFormat, print_json, print_rows
 from aicenter.domain.errors import InputError
+from aicenter.extras import MissingExtraError
 from aicenter.planner import presets
 from aicenter.scheduler import SchedulerConfig, ThroughputMatrix, build_policy, policy_names
 from aicenter.scheduler.registry import DEFAULT_POLICY
 from aicenter.scheduler.types import Snapshot, Tenant
+from aicenter.simulator import plots
 from aicenter.simulator.cluster import parse_cluster, with_catalog_facts
 from aicenter.simulator.engine import SimulationResult, simulate
 from aicenter.simulator.gavel import read_gavel_throughputs, read_gavel_trace
 from aicenter.simulator.metrics import summarize
 from aicenter.simulator.native import read_native_trace, write_native_csv
-from aicenter.simulator.plots import plot_jct_cdf, plot_utilization
 from aicenter.simulator.sacct import read_sacct
 from aicenter.simulator.synthetic import generate
 from aicenter.simulator.trace import Trace
@@ -150,7 +151,8 @@ def simulate_command(
     jobs_per_hour: Annotated[float, typer.Option("--jobs-per-hour", min=0.0)] = 1.0,
     seed: Annotated[int, typer.Option("--seed", help="seed of the synthetic generator")] = 0,
     out: Annotated[
-        Path | None, typer.Option("--out", help="directory for JSON, CSV and PNG plots")
+        Path | None, typer.Option("--out", help="directory for JSON, CSV and PNG plots "
+                     "(the PNGs need the 'plots' extra)")
     ] = None,
     fmt: Annotated[TableFormat, typer.Option("--format", help="table or json")] = TableFormat.TABLE,
 ) -> None:
@@ -191,6 +193,7 @@ def _write_outputs(
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise InputError(f"cannot create: {exc.strerror}", file=str(out)) from None
+    draw = plots.available()
     for result, summary in zip(results, summaries, strict=True):
         (out / f"{result.policy}.json").write_text(json.dumps(summary, indent=2) + "\n")
         lines = ["job_id,tenant,arrival_s,completion_s,jct_hours,preemptions,migrations"]
@@ -202,7 +205,12 @@ def _write_outputs(
                 f"{r.preemptions},{r.migrations}"
             )
         (out / f"{result.policy}_jobs.csv").write_text("\n".join(lines) + "\n")
-        plot_utilization(result, out / f"utilization_{result.policy}.png")
-    plot_jct_cdf(results, out / "jct_cdf.png")
+        if draw:
+            plots.plot_utilization(result, out / f"utilization_{result.policy}.png")
+    if draw:
+        plots.plot_jct_cdf(results, out / "jct_cdf.png")
     if save_trace:
         write_native_csv(trace, out / "trace.csv")
+    if not draw:  # the JSON and CSV are the results; the PNGs only draw them
+        sys.stderr.write(f"note: JSON and CSV written to {out}; "
+                         f"{MissingExtraError('plots', plots.FEATURE)}\n")

@@ -7,8 +7,8 @@ in the center.
 
 Validation is two checks:
 
-1. ``mlcroissant`` (the reference implementation) loads the document and reports what it finds
-   wrong with it (offline: nothing is downloaded for that);
+1. ``mlcroissant`` (the reference implementation, the ``croissant`` extra) loads the document
+   and reports what it finds wrong with it (offline: nothing is downloaded for that);
 2. our stricter profile: ``name`` and ``license`` present (the JSON-LD key keeps schema.org's
    spelling; everywhere else the noun is "licence"), every file object has a ``sha256``, and
    the file at its content URL exists and hashes to it. A wrong hash is an error naming the
@@ -25,9 +25,11 @@ from typing import Any
 
 from aicenter.domain.errors import InputError
 from aicenter.exchange.store import DatasetStore, Manifest, PartRef, sha256_file
+from aicenter.extras import require
 
 CONFORMS_TO = "http://mlcommons.org/croissant/1.0"
 PARQUET = "application/x-parquet"
+FEATURE = "checking a Croissant document with mlcroissant"
 
 CONTEXT: dict[str, Any] = {
     "@language": "en",
@@ -211,6 +213,7 @@ class Problem:
 
 def mlcroissant_problems(path: Path) -> list[Problem]:
     """What ``mlcroissant`` reports about the document (errors only)."""
+    require("croissant", FEATURE)
     import mlcroissant as mlc
     from absl import logging as absl_logging
 
@@ -284,7 +287,10 @@ def validate(
     path: Path, base: Path | None = None, *, use_mlcroissant: bool = True
 ) -> list[Problem]:
     """Every problem of the document at ``path``; content URLs resolve against ``base``
-    (default: the document's folder). Empty means valid."""
+    (default: the document's folder). Empty means valid. Without the ``croissant`` extra,
+    ``use_mlcroissant`` raises MissingExtraError before anything is read."""
+    if use_mlcroissant:
+        require("croissant", FEATURE)
     document = load_document(path)
     problems = mlcroissant_problems(path) if use_mlcroissant else []
     return problems + profile_problems(document, base or path.parent)

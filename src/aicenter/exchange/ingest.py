@@ -65,12 +65,14 @@ from aicenter.exchange.store import (
     publish_segment,
 )
 from aicenter.exchange.tdm import TdmCoverage, tdm_status
+from aicenter.extras import require
 
 SOURCE_FIELDS = ("source", "source_id", "id", "url", "source_url")
 PUBLISHER_FIELDS = ("publisher", "author")
 DATE_FIELDS = ("date", "published", "published_at")
 CONSENT_FIELDS = ("consent", "consent_status")
 CHECKPOINT_VERSION = 1
+RAY_FEATURE = "ingest on Ray (--ray)"
 
 
 # A record read from the input with its other fields (provenance, TDMRep).
@@ -267,6 +269,7 @@ def _map_prepare(
         for batch, admitted in batches:
             yield batch, admitted, prepare([r.text for r in admitted], options.names)
         return
+    require("ray", RAY_FEATURE)
     import ray
 
     if not ray.is_initialized():
@@ -296,6 +299,8 @@ def ingest(
     unfinished ingest of the same file and options from its checkpoint. One ingest of a
     dataset at a time (an exclusive lock, released by the kernel if the process dies)."""
     check_name(options.dataset, "dataset")
+    if options.use_ray:  # before the lock and the first batch, not in the middle
+        require("ray", RAY_FEATURE)
     lock_path = store.root / "locks" / f"{options.dataset}.lock"
     lock_path.parent.mkdir(parents=True, exist_ok=True)
     with lock_path.open("a") as lock:

@@ -1,19 +1,42 @@
-"""PNG plots of simulations: the JCT CDF of one or more policies, utilisation over time."""
+"""PNG plots of simulations: the JCT CDF of one or more policies, utilisation over time.
+
+matplotlib comes with the ``plots`` extra; it is imported when a plot is drawn, so the
+simulator (and its JSON and CSV outputs) works without it (:func:`available`).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-from matplotlib.figure import Figure
 
+from aicenter.extras import installed, require
 from aicenter.simulator.engine import SimulationResult
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+FEATURE = "the simulator's PNG plots"
+
+
+def available() -> bool:
+    """Whether the plots can be drawn here (the ``plots`` extra is installed)."""
+    return installed("plots")
+
+
+def _figure() -> Figure:
+    """An empty figure of the size every plot uses; MissingExtraError without matplotlib."""
+    require("plots", FEATURE)
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(7, 4.5))
 
 
 def plot_jct_cdf(results: Sequence[SimulationResult], path: Path) -> Path:
     """Cumulative distribution of job completion times (hours, log scale), one line a policy."""
-    fig = Figure(figsize=(7, 4.5))
+    fig = _figure()
     ax = fig.subplots()
     for result in results:
         jcts = np.sort([r.jct_s / 3600.0 for r in result.jobs if r.jct_s is not None])
@@ -33,7 +56,7 @@ def plot_jct_cdf(results: Sequence[SimulationResult], path: Path) -> Path:
 
 def plot_utilization(result: SimulationResult, path: Path) -> Path:
     """Busy fraction of every chip type per round over time."""
-    fig = Figure(figsize=(7, 4.5))
+    fig = _figure()
     ax = fig.subplots()
     chips: dict[str, int] = {}
     for pool in result.snapshot.pools:

@@ -16,8 +16,11 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event, inspect
+from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
+from aicenter.extras import require
+from aicenter.storage.repositories.call import CallRepository
 from aicenter.storage.repositories.dataset import DatasetRepository
 from aicenter.storage.repositories.grant import GrantRepository
 from aicenter.storage.repositories.job import JobRepository
@@ -26,7 +29,6 @@ from aicenter.storage.repositories.licence import LicenceRepository
 from aicenter.storage.repositories.org import OrgRepository
 from aicenter.storage.repositories.person import PersonRepository
 from aicenter.storage.repositories.pool import PoolRepository
-from aicenter.storage.repositories.program import ProgramRepository
 from aicenter.storage.repositories.share import ShareRepository
 from aicenter.storage.repositories.token import TokenRepository
 from aicenter.storage.repositories.upload import UploadRepository
@@ -62,8 +64,8 @@ class Tx:
         return TokenRepository(self.conn)
 
     @cached_property
-    def programs(self) -> ProgramRepository:
-        return ProgramRepository(self.conn)
+    def calls(self) -> CallRepository:
+        return CallRepository(self.conn)
 
     @cached_property
     def grants(self) -> GrantRepository:
@@ -131,6 +133,8 @@ class Database:
         if url.startswith("sqlite"):
             self.engine = _sqlite_engine(url)
         else:
+            if make_url(url).get_driver_name() in ("psycopg", "psycopg_async"):
+                require("postgres", "a PostgreSQL database")  # before SQLAlchemy imports it
             # No pre-ping: it cost one round trip per transaction (two of a submission's
             # eleven); connections are recycled instead, and a dead one fails its request once.
             # The pool keeps as many connections as the server has request threads (anyio's
