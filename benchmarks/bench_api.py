@@ -227,11 +227,11 @@ def bench_round(db_url: str, home: Path, queued: int) -> float:
     from aicenter.domain.org import OrgClass
     from aicenter.domain.person import Role
     from aicenter.server.runtime import attach_backend
+    from aicenter.services import call as call_svc
     from aicenter.services import grant as grant_svc
     from aicenter.services import job as job_svc
     from aicenter.services import org as org_svc
     from aicenter.services import pool as pool_svc
-    from aicenter.services import program as program_svc
     from aicenter.services.context import Caller, ServiceContext
     from aicenter.services.org import bootstrap_operator
     from aicenter.services.scheduling import make_policy, run_round
@@ -245,12 +245,12 @@ def bench_round(db_url: str, home: Path, queued: int) -> float:
     with db.transaction(write=False) as tx:
         op = Caller(next(p for p in tx.people.list() if p.role is Role.OPERATOR))
     pool_svc.add_pool(ctx, op, "amd-mi300x", 16)
-    call = program_svc.open_call(ctx, op, program_svc.CallRequest(
+    call = call_svc.open_call(ctx, op, call_svc.CallRequest(
         "round", frozenset({OrgClass.SME}), {"amd-mi300x": 256}))
     org = org_svc.create_org(ctx, op, "round-org", OrgClass.SME)
     member = Caller(org_svc.add_person(ctx, op, org.id, "r", "r@round.kr", Role.MEMBER))
     budget = Decimal("1e9")
-    app = program_svc.apply(ctx, op, call.id, org.id, "r", {"amd-mi300x": 8}, 12, budget)
+    app = call_svc.apply(ctx, op, call.id, org.id, "r", {"amd-mi300x": 8}, 12, budget)
     grant_svc.award(ctx, op, app.id, budget)
     spec = parse_job_spec("name: q\ncommand: 'sleep 30'\nresources: [{chip: amd-mi300x, "
                           "count: 8}]\nmax_duration: 1h\n")

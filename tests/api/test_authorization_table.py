@@ -20,13 +20,13 @@ from aicenter.domain.org import OrgClass
 from aicenter.domain.person import Role
 from aicenter.domain.share import ShareHolder
 from aicenter.domain.token import Scope
+from aicenter.services import call as call_svc
 from aicenter.services import dataset as dataset_svc
 from aicenter.services import grant as grant_svc
 from aicenter.services import job as job_svc
 from aicenter.services import licence as licence_svc
 from aicenter.services import org as org_svc
 from aicenter.services import pool as pool_svc
-from aicenter.services import program as program_svc
 from aicenter.services import share as share_svc
 from aicenter.services import upload as upload_svc
 from aicenter.services.context import Caller, ServiceContext
@@ -170,7 +170,7 @@ def build_world(ctx: ServiceContext) -> World:
     assert boot is not None
     op = Caller(boot[0])
     pool = pool_svc.add_pool(ctx, op, "nvidia-h100-sxm", 8)
-    call = program_svc.open_call(ctx, op, program_svc.CallRequest(
+    call = call_svc.open_call(ctx, op, call_svc.CallRequest(
         "call", frozenset({OrgClass.SME}), {"nvidia-h100-sxm": 64}))
     a = org_svc.create_org(ctx, op, "A", OrgClass.SME)
     b = org_svc.create_org(ctx, op, "B", OrgClass.SME)
@@ -193,14 +193,14 @@ def build_world(ctx: ServiceContext) -> World:
     target = person(a.id, Role.MEMBER, "target@a.kr")
     target_token = org_svc.create_token(ctx, op, target.person.id, "t",
                                         frozenset({Scope.READ}), None)[0]
-    granted = program_svc.apply(ctx, op, call.id, a.id, "g", {"nvidia-h100-sxm": 8}, 3,
+    granted = call_svc.apply(ctx, op, call.id, a.id, "g", {"nvidia-h100-sxm": 8}, 3,
                                 Decimal(100))
-    program_svc.review(ctx, op, granted.id, 7, 7, 7)
+    call_svc.review(ctx, op, granted.id, 7, 7, 7)
     grant = grant_svc.award(ctx, op, granted.id, Decimal(100))
-    pending = program_svc.apply(ctx, op, call.id, a.id, "p", {"nvidia-h100-sxm": 8}, 3,
+    pending = call_svc.apply(ctx, op, call.id, a.id, "p", {"nvidia-h100-sxm": 8}, 3,
                                 Decimal(10))
-    program_svc.review(ctx, op, pending.id, 6, 6, 6)
-    unreviewed = program_svc.apply(ctx, op, call.id, a.id, "u", {"nvidia-h100-sxm": 8}, 3,
+    call_svc.review(ctx, op, pending.id, 6, 6, 6)
+    unreviewed = call_svc.apply(ctx, op, call.id, a.id, "u", {"nvidia-h100-sxm": 8}, 3,
                                    Decimal(10))
     member = everyone["member"]
     spec = parse_job_spec("name: j\ncommand: 'true'\nresources: [{chip: nvidia-h100-sxm, "

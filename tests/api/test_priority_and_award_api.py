@@ -114,13 +114,13 @@ def test_a_job_may_not_ask_more_chips_than_its_grant_records(
 
 def test_reject_over_http_then_award_is_refused(
         ctx: ServiceContext, operator: Caller, api: tuple[TestClient, str]) -> None:
-    from aicenter.services import program as program_svc
+    from aicenter.services import call as call_svc
 
     client, op_token = api
     op = {"Authorization": f"Bearer {op_token}"}
     org, member, _grant = seed_center(ctx, operator)
-    call = program_svc.list_calls(ctx, operator)[0]
-    app = program_svc.apply(ctx, member, call.id, org.id, "second", {"nvidia-h100-sxm": 4}, 3,
+    call = call_svc.list_calls(ctx, operator)[0]
+    app = call_svc.apply(ctx, member, call.id, org.id, "second", {"nvidia-h100-sxm": 4}, 3,
                             Decimal(50))
     blank = client.post(f"/api/v1/applications/{app.id}/reject", headers=op,
                         json={"reason": ""})

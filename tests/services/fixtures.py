@@ -139,24 +139,24 @@ def seed_center(ctx, operator, *, org_class="sme", budget="100", chips=None,  # 
 
     from aicenter.domain.org import OrgClass
     from aicenter.domain.person import Role
+    from aicenter.services import call as call_svc
     from aicenter.services import grant as grant_svc
     from aicenter.services import org as org_svc
     from aicenter.services import pool as pool_svc
-    from aicenter.services import program as program_svc
     from aicenter.services.context import Caller
 
     pools = pools or {"nvidia-h100-sxm": 8, "rebellions-atom": 4}
     for chip, count in pools.items():
         pool_svc.add_pool(ctx, operator, chip, count)
     chips = chips or {"nvidia-h100-sxm": 8}
-    call = program_svc.open_call(ctx, operator, program_svc.CallRequest(
+    call = call_svc.open_call(ctx, operator, call_svc.CallRequest(
         "AI infra call", frozenset(OrgClass) - {OrgClass.OPERATOR},
         {"nvidia-h100-sxm": 256, "nvidia-h200": 256, "rebellions-atom": 64}))
     org = org_svc.create_org(ctx, operator, f"Org {secrets.token_hex(3)}", OrgClass(org_class))
     member = Caller(org_svc.add_person(ctx, operator, org.id, "M",
                                        f"m{secrets.token_hex(3)}@x.kr", Role.MEMBER))
-    app = program_svc.apply(ctx, member, call.id, org.id, "LLM", chips, 6, Decimal(budget))
-    program_svc.review(ctx, operator, app.id, 7, 7, 7)
+    app = call_svc.apply(ctx, member, call.id, org.id, "LLM", chips, 6, Decimal(budget))
+    call_svc.review(ctx, operator, app.id, 7, 7, 7)
     grant = grant_svc.award(ctx, operator, app.id, Decimal(budget))
     return org, member, grant
 

@@ -9,14 +9,14 @@ from decimal import Decimal
 
 import pytest
 
+from aicenter.domain.call import Application, ApplicationStatus
 from aicenter.domain.errors import InputError
 from aicenter.domain.grant import Grant, GrantStatus, physical_capacity
 from aicenter.domain.org import OrgClass
-from aicenter.domain.program import Application, ApplicationStatus
+from aicenter.services import call as svc
 from aicenter.services import grant as grant_svc
 from aicenter.services import org as org_svc
 from aicenter.services import pool as pool_svc
-from aicenter.services import program as svc
 from aicenter.services.context import Caller, ServiceContext
 from aicenter.services.errors import ConflictError
 

@@ -45,11 +45,11 @@ from aicenter.domain.org import OrgClass
 from aicenter.domain.person import Role
 from aicenter.ledger import H100E, accounts
 from aicenter.server.runtime import attach_backend
+from aicenter.services import call as call_svc
 from aicenter.services import grant as grant_svc
 from aicenter.services import job as job_svc
 from aicenter.services import org as org_svc
 from aicenter.services import pool as pool_svc
-from aicenter.services import program as program_svc
 from aicenter.services.clock import ManualClock
 from aicenter.services.context import Caller, ServiceContext
 from aicenter.services.errors import BudgetExceededError
@@ -96,13 +96,13 @@ def open_center(db: Database, home: Path, budgets: list[Decimal]) -> Center:
     pool_svc.add_pool(ctx, operator, CHIP, 8)
     tenants = []
     for budget in budgets:
-        call = program_svc.open_call(ctx, operator, program_svc.CallRequest(
+        call = call_svc.open_call(ctx, operator, call_svc.CallRequest(
             f"call {secrets.token_hex(3)}", frozenset(OrgClass) - {OrgClass.OPERATOR},
             {CHIP: 64}))
         org = org_svc.create_org(ctx, operator, f"Org {secrets.token_hex(3)}", OrgClass.SME)
         member = Caller(org_svc.add_person(ctx, operator, org.id, "M",
                                            f"m{secrets.token_hex(3)}@x.kr", Role.MEMBER))
-        app = program_svc.apply(ctx, member, call.id, org.id, "LLM", {CHIP: 8}, 6, budget)
+        app = call_svc.apply(ctx, member, call.id, org.id, "LLM", {CHIP: 8}, 6, budget)
         view = grant_svc.award(ctx, operator, app.id, budget, without_review="budget test")
         tenants.append(Tenant(member, view.grant.id, budget))
     attach_backend(ctx)

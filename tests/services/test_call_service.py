@@ -6,16 +6,16 @@ from decimal import Decimal
 
 import pytest
 
+from aicenter.domain.call import PriceRule
 from aicenter.domain.errors import InputError
 from aicenter.domain.org import OrgClass
 from aicenter.domain.person import Role
-from aicenter.domain.program import PriceRule
 from aicenter.ledger import H100E
 from aicenter.policy import PermissionDeniedError
+from aicenter.services import call as svc
 from aicenter.services import grant as grant_svc
 from aicenter.services import org as org_svc
 from aicenter.services import pool as pool_svc
-from aicenter.services import program as svc
 from aicenter.services.context import Caller, ServiceContext
 from aicenter.services.errors import ConflictError
 from tests.services.fixtures import seed_center

@@ -52,11 +52,11 @@ from aicenter.domain.share import ShareHolder
 from aicenter.scheduler import ChipDemand, Policy, Snapshot, ThroughputMatrix
 from aicenter.scheduler import Job as SchedJob
 from aicenter.server.runtime import attach_backend
+from aicenter.services import call as call_svc
 from aicenter.services import grant as grant_svc
 from aicenter.services import job as job_svc
 from aicenter.services import org as org_svc
 from aicenter.services import pool as pool_svc
-from aicenter.services import program as program_svc
 from aicenter.services import scheduling
 from aicenter.services.clock import ManualClock
 from aicenter.services.context import Caller, ServiceContext
@@ -99,14 +99,14 @@ def make_pools(ctx: ServiceContext, operator: Caller, pools: dict[str, int]) -> 
 def make_tenant(ctx: ServiceContext, operator: Caller, chips: Sequence[str], *,
                 chase_team: bool = False, budget: str = "10000") -> Tenancy:
     """An organisation with a member and a grant covering ``chips``, through its own call."""
-    call = program_svc.open_call(ctx, operator, program_svc.CallRequest(
+    call = call_svc.open_call(ctx, operator, call_svc.CallRequest(
         f"call {secrets.token_hex(3)}", frozenset(OrgClass) - {OrgClass.OPERATOR},
         {chip: 512 for chip in chips}))
     org = org_svc.create_org(ctx, operator, f"Org {secrets.token_hex(3)}", OrgClass.SME,
                              chase_team=chase_team)
     member = Caller(org_svc.add_person(ctx, operator, org.id, "M",
                                        f"m{secrets.token_hex(3)}@x.kr", Role.MEMBER))
-    app = program_svc.apply(ctx, member, call.id, org.id, "LLM", {c: 64 for c in chips}, 6,
+    app = call_svc.apply(ctx, member, call.id, org.id, "LLM", {c: 64 for c in chips}, 6,
                             Decimal(budget))
     grant_svc.award(ctx, operator, app.id, Decimal(budget), without_review="replay test")
     return Tenancy(org.id, member)

@@ -67,7 +67,7 @@ def test_migration_fills_entitlements_and_chip_counts(bare: Database) -> None:
         grant = tx.grants.get("grant")
         assert grant.chip_counts == {"nvidia-h100-sxm": 4, "nvidia-h200": 16}
         assert grant.review_waiver is None
-        assert tx.programs.get_call("call").budget_h100e_h is None
-        assert tx.programs.get_application("app").decision_reason is None
+        assert tx.calls.get_call("call").budget_h100e_h is None
+        assert tx.calls.get_application("app").decision_reason is None
     _migrate(bare, "0008", down=True)
     _migrate(bare, "head")

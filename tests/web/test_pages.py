@@ -20,10 +20,10 @@ from aicenter.domain.org import OrgClass
 from aicenter.domain.person import Role
 from aicenter.domain.token import Scope
 from aicenter.server.process import make_context
+from aicenter.services import call as call_svc
 from aicenter.services import grant as grant_svc
 from aicenter.services import job as job_svc
 from aicenter.services import org as org_svc
-from aicenter.services import program as program_svc
 from aicenter.services.context import Caller, ServiceContext
 from aicenter.services.org import bootstrap_operator
 from aicenter.services.scheduling import make_policy, run_round
@@ -72,13 +72,13 @@ def center(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Center]:
     assert boot is not None
     operator = Caller(boot[0])
     org_a, member_a, grant_a = seed_center(ctx, operator, org_class="university")
-    call = program_svc.list_calls(ctx, operator)[0]
+    call = call_svc.list_calls(ctx, operator)[0]
     org_b = org_svc.create_org(ctx, operator, "Beta Robotics", OrgClass.STARTUP)
     member_b = Caller(org_svc.add_person(ctx, operator, org_b.id, "B", "b@beta.kr",
                                          Role.MEMBER))
-    app_b = program_svc.apply(ctx, member_b, call.id, org_b.id, "robots",
+    app_b = call_svc.apply(ctx, member_b, call.id, org_b.id, "robots",
                               {"nvidia-h100-sxm": 8}, 6, Decimal(100))
-    program_svc.review(ctx, operator, app_b.id, 7, 7, 7)
+    call_svc.review(ctx, operator, app_b.id, 7, 7, 7)
     grant_b = grant_svc.award(ctx, operator, app_b.id, Decimal(100))
     jobs = {
         "a_done": submit(ctx, member_a, "alpha-done",

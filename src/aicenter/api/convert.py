@@ -11,8 +11,8 @@ from aicenter.api.schemas import (
     StatementOut,
     UsageOut,
 )
+from aicenter.domain.call import Application, Call
 from aicenter.domain.job import Job
-from aicenter.domain.program import Application, Call
 from aicenter.domain.usage import UsageRecord
 from aicenter.services.grant import GrantView
 from aicenter.services.metering import charged_h100e_h

@@ -1,4 +1,4 @@
-"""Allocation programmes: calls, their price rules, applications and reviews.
+"""Allocation calls of the national programme, their price rules, applications and reviews.
 
 Price rule (programs.md, Dec 2025 AIinfrahub call): universities and research institutes use
 the compute free; SMEs pay 5–10 % of the market price; youth-founded firms get a further 50 %

@@ -7,9 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from aicenter.domain.errors import InputError, NotFoundError
-from aicenter.domain.org import OrgClass
-from aicenter.domain.program import (
+from aicenter.domain.call import (
     Application,
     ApplicationStatus,
     Call,
@@ -20,6 +18,8 @@ from aicenter.domain.program import (
     check_application,
     check_scores,
 )
+from aicenter.domain.errors import InputError, NotFoundError
+from aicenter.domain.org import OrgClass
 from aicenter.domain.units import Currency, Money
 from aicenter.policy import Resource
 from aicenter.services.context import Caller, ServiceContext, new_id
@@ -47,7 +47,7 @@ class CallRequest:
 
 
 def _call_or_404(tx: Tx, call_id: str) -> Call:
-    call: Call | None = tx.programs.get_call(call_id)
+    call: Call | None = tx.calls.get_call(call_id)
     if call is None:
         raise NotFoundError(f"call {call_id} not found")
     return call
@@ -85,7 +85,7 @@ def open_call(ctx: ServiceContext, caller: Caller, req: CallRequest) -> Call:
                 req.concentration_penalty, CallStatus.OPEN, ctx.clock.now(), req.closes_at,
                 req.budget_h100e_h)
     with ctx.db.transaction() as tx:
-        tx.programs.add_call(call)
+        tx.calls.add_call(call)
     return call
 
 
@@ -93,14 +93,14 @@ def close_call(ctx: ServiceContext, caller: Caller, call_id: str) -> Call:
     caller.check(ctx, "call:close", Resource("Call", call_id))
     with ctx.db.transaction() as tx:
         _call_or_404(tx, call_id)
-        tx.programs.set_call_status(call_id, CallStatus.CLOSED)
+        tx.calls.set_call_status(call_id, CallStatus.CLOSED)
         return _call_or_404(tx, call_id)
 
 
 def list_calls(ctx: ServiceContext, caller: Caller) -> list[Call]:
     caller.check(ctx, "call:read", Resource("Call", "any"))
     with ctx.db.transaction(write=False) as tx:
-        return tx.programs.list_calls()
+        return tx.calls.list_calls()
 
 
 def get_call(ctx: ServiceContext, caller: Caller, call_id: str) -> Call:
@@ -123,7 +123,7 @@ def apply(ctx: ServiceContext, caller: Caller, call_id: str, org_id: str, title:
         if org is None:
             raise NotFoundError(f"organisation {org_id} not found")
         check_application(call, org.org_class, app)
-        tx.programs.add_application(app)
+        tx.calls.add_application(app)
     return app
 
 
@@ -133,7 +133,7 @@ def _app_resource(app: Application | None, app_id: str) -> Resource:
 
 def get_application(ctx: ServiceContext, caller: Caller, app_id: str) -> Application:
     with ctx.db.transaction(write=False) as tx:
-        app: Application | None = tx.programs.get_application(app_id)
+        app: Application | None = tx.calls.get_application(app_id)
     caller.check(ctx, "application:read", _app_resource(app, app_id))
     if app is None:
         raise NotFoundError(f"application {app_id} not found")
@@ -144,7 +144,7 @@ def list_applications(ctx: ServiceContext, caller: Caller, call_id: str | None =
                       ) -> list[Application]:
     org_filter = None if caller.sees_all else caller.org_id
     with ctx.db.transaction(write=False) as tx:
-        apps: list[Application] = tx.programs.list_applications(call_id, org_filter)
+        apps: list[Application] = tx.calls.list_applications(call_id, org_filter)
     for app in apps:
         caller.check(ctx, "application:read", _app_resource(app, app.id))
     return apps
@@ -157,11 +157,11 @@ def review(ctx: ServiceContext, caller: Caller, app_id: str, impact: float, read
     check_scores(impact, readiness, ecosystem)
     rev = Review(app_id, caller.person.id, impact, readiness, ecosystem, ctx.clock.now())
     with ctx.db.transaction() as tx:
-        if tx.programs.get_application(app_id) is None:
+        if tx.calls.get_application(app_id) is None:
             raise NotFoundError(f"application {app_id} not found")
-        if any(r.reviewer_id == caller.person.id for r in tx.programs.reviews_of(app_id)):
+        if any(r.reviewer_id == caller.person.id for r in tx.calls.reviews_of(app_id)):
             raise ConflictError(f"you already reviewed application {app_id}")
-        tx.programs.add_review(rev)
+        tx.calls.add_review(rev)
     return rev
 
 
@@ -185,11 +185,11 @@ def ranking(ctx: ServiceContext, caller: Caller, call_id: str) -> list[RankedApp
         grants = tx.grants.list(call_id=call_id)
         total = sum((g.budget_h100e_h for g in grants), Decimal(0))
         result = []
-        for app in tx.programs.list_applications(call_id):
+        for app in tx.calls.list_applications(call_id):
             org = guaranteed(tx.orgs.get(app.org_id), f"organisation {app.org_id}")
             held = sum((g.budget_h100e_h for g in grants if g.org_id == app.org_id), Decimal(0))
             share = float(held / total) if total else 0.0
-            revs = tx.programs.reviews_of(app.id)
+            revs = tx.calls.reviews_of(app.id)
             result.append(RankedApplication(app, application_score(call, revs, org.region, share),
                                             len(revs), share))
     return sorted(result, key=lambda r: (-r.score, r.application.created_at or 0))

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
+from aicenter.domain.call import Application, ApplicationStatus, Call
 from aicenter.domain.errors import InputError, NotFoundError
 from aicenter.domain.grant import Grant, GrantStatus, physical_capacity, reclaim_step
-from aicenter.domain.program import Application, ApplicationStatus, Call
 from aicenter.ledger import H100E, accounts, award_transaction, reclaim_transaction
 from aicenter.policy import Resource
 from aicenter.services.context import Caller, ServiceContext, new_id
@@ -55,12 +55,12 @@ def award(ctx: ServiceContext, caller: Caller, application_id: str, budget_h100e
                          field="without_review")
     now = ctx.clock.now()
     with ctx.db.transaction() as tx:
-        app = tx.programs.get_application(application_id, lock=True)
+        app = tx.calls.get_application(application_id, lock=True)
         if app is None:
             raise NotFoundError(f"application {application_id} not found")
         if app.status is not ApplicationStatus.SUBMITTED:
             raise ConflictError(f"application {application_id} is already {app.status.value}")
-        call = guaranteed(tx.programs.get_call(app.call_id, lock=True), f"call {app.call_id}")
+        call = guaranteed(tx.calls.get_call(app.call_id, lock=True), f"call {app.call_id}")
         period = months if months is not None else app.months
         if not 1 <= period <= call.max_months:
             raise InputError(f"{period} is outside 1..{call.max_months}", field="months")
@@ -72,7 +72,7 @@ def award(ctx: ServiceContext, caller: Caller, application_id: str, budget_h100e
         check_award(ctx, tx, call, app, grant)
         tx.grants.add(grant)
         tx.ledger.book(award_transaction(grant.id, call.id, budget_h100e_h, now))
-        tx.programs.set_application_status(app.id, ApplicationStatus.GRANTED)
+        tx.calls.set_application_status(app.id, ApplicationStatus.GRANTED)
         return view(tx, grant)
 
 
@@ -104,7 +104,7 @@ def check_award(ctx: ServiceContext, tx: Tx, call: Call, app: Application, grant
       :func:`aicenter.domain.grant.physical_capacity` → 409.
     """
     b = grant.budget_h100e_h
-    if grant.review_waiver is None and not tx.programs.reviews_of(app.id):
+    if grant.review_waiver is None and not tx.calls.reviews_of(app.id):
         raise ConflictError(
             f"application {app.id} has not been reviewed: review it first (`aicenter call "
             f"review {app.id} ...`) or award it with `--without-review REASON`")
@@ -143,13 +143,13 @@ def reject(ctx: ServiceContext, caller: Caller, application_id: str, reason: str
     if not reason.strip():
         raise InputError("give the reason the organisation will read", field="reason")
     with ctx.db.transaction() as tx:
-        app = tx.programs.get_application(application_id, lock=True)
+        app = tx.calls.get_application(application_id, lock=True)
         if app is None:
             raise NotFoundError(f"application {application_id} not found")
         if app.status is not ApplicationStatus.SUBMITTED:
             raise ConflictError(f"application {application_id} is already {app.status.value}")
-        tx.programs.set_application_status(app.id, ApplicationStatus.REJECTED, reason.strip())
-        return guaranteed(tx.programs.get_application(app.id), f"application {app.id}")
+        tx.calls.set_application_status(app.id, ApplicationStatus.REJECTED, reason.strip())
+        return guaranteed(tx.calls.get_application(app.id), f"application {app.id}")
 
 
 def get_grant(ctx: ServiceContext, caller: Caller, grant_id: str) -> GrantView:

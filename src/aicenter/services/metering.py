@@ -100,7 +100,7 @@ def meter_job(tx: Tx, ctx: ServiceContext, job: Job, until: datetime) -> Metered
         charged = charged_h100e_h(record)
         org = guaranteed(tx.orgs.get(job.org_id), f"organisation {job.org_id}")
         grant = guaranteed(tx.grants.get(job.grant_id), f"grant {job.grant_id}")
-        call = guaranteed(tx.programs.get_call(grant.call_id), f"call {grant.call_id}")
+        call = guaranteed(tx.calls.get_call(grant.call_id), f"call {grant.call_id}")
         payable, subsidy = call.price_rule.charge(charged, org.org_class)
         tx.ledger.book(usage_transaction(
             record.id, job_id=job.id, grant_id=job.grant_id, org_id=job.org_id,

@@ -16,7 +16,7 @@ from aicenter.storage import Tx
 def _holder_exists(tx: Tx, kind: ShareHolder, holder_id: str) -> bool:
     if kind is ShareHolder.ORG:
         return tx.orgs.get(holder_id) is not None
-    return tx.programs.get_call(holder_id) is not None
+    return tx.calls.get_call(holder_id) is not None
 
 
 def set_share(ctx: ServiceContext, caller: Caller, kind: ShareHolder, holder_id: str,

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
+from aicenter.domain.call import Call
 from aicenter.domain.errors import InputError, NotFoundError
 from aicenter.domain.grant import Grant
-from aicenter.domain.program import Call
 from aicenter.domain.usage import UsageRecord, daily_h100e_seconds
 from aicenter.policy import Resource
 from aicenter.services.context import Caller, ServiceContext
@@ -117,7 +117,7 @@ def statement(ctx: ServiceContext, caller: Caller, org_id: str, month: str) -> S
             grant = grants.get(rec.grant_id) or guaranteed(tx.grants.get(rec.grant_id),
                                                            f"grant {rec.grant_id}")
             grants[rec.grant_id] = grant
-            call = calls.get(grant.call_id) or guaranteed(tx.programs.get_call(grant.call_id),
+            call = calls.get(grant.call_id) or guaranteed(tx.calls.get_call(grant.call_id),
                                                           f"call {grant.call_id}")
             calls[grant.call_id] = call
             used = charged_h100e_h(rec)

@@ -15,7 +15,7 @@ from aicenter.api.schemas import (
     ReviewIn,
     ReviewOut,
 )
-from aicenter.services import program as svc
+from aicenter.services import call as svc
 
 router = APIRouter(tags=["calls"])
 

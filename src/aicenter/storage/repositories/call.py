@@ -1,4 +1,4 @@
-"""Calls, applications and reviews tables ↔ domain objects of :mod:`aicenter.domain.program`."""
+"""Calls, applications and reviews tables ↔ domain objects of :mod:`aicenter.domain.call`."""
 
 from __future__ import annotations
 
@@ -7,8 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
-from aicenter.domain.org import OrgClass
-from aicenter.domain.program import (
+from aicenter.domain.call import (
     Application,
     ApplicationStatus,
     Call,
@@ -16,6 +15,7 @@ from aicenter.domain.program import (
     PriceRule,
     Review,
 )
+from aicenter.domain.org import OrgClass
 from aicenter.domain.units import Currency, Money
 from aicenter.storage.tables import applications, calls, reviews
 
@@ -45,7 +45,7 @@ def _application(row: Any) -> Application:
     )
 
 
-class ProgramRepository:
+class CallRepository:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
