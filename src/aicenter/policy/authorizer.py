@@ -23,14 +23,14 @@ READ_ACTIONS = frozenset({
     "org:read", "person:read", "token:read", "call:read", "application:read", "grant:read",
     "job:read", "job:logs", "usage:read", "pool:read", "ledger:read", "share:read",
     "dataset:read", "dataset:usage", "licence:read", "agreement:read",
-    "royalty:read", "upload:read",
+    "royalty:read", "upload:read", "audit:read",
 })
 WRITE_ACTIONS = frozenset({
     "org:create", "person:create", "token:create", "token:revoke", "call:open", "call:close",
     "application:create", "application:review", "grant:award", "grant:reclaim", "job:submit",
     "job:cancel", "pool:create", "pool:update", "pool:drain", "pool:remove", "share:set",
     "dataset:upload", "licence:offer", "licence:accept",
-    "job:priority", "org:entitle",
+    "job:priority", "org:entitle", "audit:checkpoint",
 })
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -308,4 +309,43 @@ shares = Table(
     Column("guaranteed_h100e", Micros, nullable=False),
     Column("set_at", UtcDateTime, nullable=False),
     Column("set_by", String(40), nullable=False),
+)
+
+audit_entries = Table(
+    "audit_entries", metadata,
+    # The tamper-evident log (aicenter.ledger.audit): append-only. ``body`` is the canonical
+    # entry (the only hashed part); ``hash`` its leaf hash, ``prev_hash`` the previous entry's.
+    # The columns after them are searchable copies of the body, checked by verification.
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("hash", LargeBinary(32), nullable=False),
+    Column("prev_hash", LargeBinary(32), nullable=False),
+    Column("body", LargeBinary, nullable=False),
+    Column("time", UtcDateTime, nullable=False, index=True),
+    Column("action", String(64), nullable=False, index=True),
+    Column("actor_id", String(64), nullable=False),
+    Column("object_type", String(40), nullable=False),
+    Column("object_id", String(80), nullable=False),
+    Column("org_id", String(40), nullable=True, index=True),
+    Index("ix_audit_entries_object", "object_type", "object_id"),
+)
+
+audit_head = Table(
+    "audit_head", metadata,
+    # One row (id 1): the last sequence number and hash. Appenders lock it (FOR UPDATE), so
+    # sequence numbers and chain links are assigned one transaction at a time.
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("hash", LargeBinary(32), nullable=False),
+)
+
+audit_checkpoints = Table(
+    "audit_checkpoints", metadata,
+    # Signed tree heads; ``frontier`` holds the perfect-subtree roots at ``size`` so the next
+    # checkpoint hashes only the entries appended since.
+    Column("size", BigInteger, primary_key=True, autoincrement=False),
+    Column("root", LargeBinary(32), nullable=False),
+    Column("time", UtcDateTime, nullable=False),
+    Column("key_id", String(16), nullable=False),
+    Column("signature", LargeBinary(64), nullable=False),
+    Column("frontier", LargeBinary, nullable=False),
 )

@@ -1,0 +1,161 @@
+"""The audit log's tables: entries appended in the caller's transaction, the head row that
+numbers them, and signed checkpoints.
+
+An append is three statements: lock the head row (``SELECT ... FOR UPDATE``: on PostgreSQL a
+waiting appender then reads the head as the previous one committed it; SQLite's write
+transactions are already serial), insert the sealed entry, move the head. No Merkle hashing
+happens here: the tree is built at checkpoint time from the stored leaf hashes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Select, insert, select, update
+
+from aicenter.ledger.audit import (
+    AuditRecord,
+    Checkpoint,
+    Frontier,
+    Head,
+    IndexColumns,
+    StoredEntry,
+    seal,
+)
+from aicenter.storage.tables import audit_checkpoints as c
+from aicenter.storage.tables import audit_entries as e
+from aicenter.storage.tables import audit_head as h
+
+STREAM_BATCH = 2000
+"""Rows fetched at a time when a range of the log is streamed."""
+
+
+@dataclass(frozen=True, slots=True)
+class AuditFilter:
+    """Which entries to list; every field optional, all given ones must hold."""
+
+    org_id: str | None = None
+    object_type: str | None = None
+    object_id: str | None = None
+    action: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    """Exclusive."""
+    after_seq: int = 0
+    limit: int | None = None
+
+
+def _entry(x: Any) -> StoredEntry:
+    return StoredEntry(int(x.seq), bytes(x.hash), bytes(x.prev_hash), bytes(x.body),
+                       IndexColumns(x.time, x.action, x.actor_id, x.object_type, x.object_id,
+                                    x.org_id))
+
+
+def _checkpoint(x: Any) -> Checkpoint:
+    return Checkpoint(int(x.size), bytes(x.root), x.time, x.key_id, bytes(x.signature))
+
+
+class AuditRepository:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    # -- appending ------------------------------------------------------------------------
+    def append(self, record: AuditRecord) -> StoredEntry:
+        """Seal ``record`` as the next entry, in the caller's transaction (it commits or rolls
+        back with the change it records)."""
+        return self.append_all([record])[0]
+
+    def append_all(self, records: Iterable[AuditRecord]) -> list[StoredEntry]:
+        """Seal several records in order under one lock of the head."""
+        head = self.conn.execute(
+            select(h.c.seq, h.c.hash).where(h.c.id == 1).with_for_update()).one()
+        seq, prev = int(head.seq), bytes(head.hash)
+        sealed: list[StoredEntry] = []
+        for record in records:
+            seq += 1
+            entry = seal(record, seq, prev)
+            sealed.append(entry)
+            prev = entry.hash
+        if not sealed:
+            return sealed
+        self.conn.execute(insert(e), [_values(x) for x in sealed])
+        self.conn.execute(update(h).where(h.c.id == 1).values(seq=seq, hash=prev))
+        return sealed
+
+    # -- reading --------------------------------------------------------------------------
+    def head(self) -> Head:
+        row = self.conn.execute(select(h.c.seq, h.c.hash).where(h.c.id == 1)).one()
+        return Head(int(row.seq), bytes(row.hash))
+
+    def get(self, seq: int) -> StoredEntry | None:
+        row = self.conn.execute(select(e).where(e.c.seq == seq)).first()
+        return _entry(row) if row is not None else None
+
+    def stream(self, first: int = 1, last: int | None = None) -> Iterator[StoredEntry]:
+        """Entries ``first..last`` (inclusive; to the end when None) in stored order, fetched
+        in batches so a large log is never held in memory at once."""
+        stmt = select(e).where(e.c.seq >= first).order_by(e.c.seq)
+        if last is not None:
+            stmt = stmt.where(e.c.seq <= last)
+        result = self.conn.execute(stmt.execution_options(yield_per=STREAM_BATCH))
+        for row in result:
+            yield _entry(row)
+
+    def leaf_hashes(self, size: int) -> list[bytes]:
+        """The stored leaf hashes of entries ``1..size`` in order (for proofs)."""
+        rows = self.conn.execute(
+            select(e.c.hash).where(e.c.seq <= size).order_by(e.c.seq)
+            .execution_options(yield_per=STREAM_BATCH))
+        return [bytes(x.hash) for x in rows]
+
+    def search(self, f: AuditFilter) -> list[StoredEntry]:
+        """Entries matching ``f`` in sequence order."""
+        stmt: Select[Any] = select(e).where(e.c.seq > f.after_seq).order_by(e.c.seq)
+        if f.org_id is not None:
+            stmt = stmt.where(e.c.org_id == f.org_id)
+        if f.object_type is not None:
+            stmt = stmt.where(e.c.object_type == f.object_type)
+        if f.object_id is not None:
+            stmt = stmt.where(e.c.object_id == f.object_id)
+        if f.action is not None:
+            stmt = stmt.where(e.c.action == f.action)
+        if f.since is not None:
+            stmt = stmt.where(e.c.time >= f.since)
+        if f.until is not None:
+            stmt = stmt.where(e.c.time < f.until)
+        if f.limit is not None:
+            stmt = stmt.limit(f.limit)
+        return [_entry(x) for x in self.conn.execute(stmt)]
+
+    # -- checkpoints ----------------------------------------------------------------------
+    def add_checkpoint(self, checkpoint: Checkpoint, frontier: Frontier) -> None:
+        self.conn.execute(insert(c).values(
+            size=checkpoint.size, root=checkpoint.root, time=checkpoint.time,
+            key_id=checkpoint.key_id, signature=checkpoint.signature,
+            frontier=frontier.to_bytes()))
+
+    def checkpoints(self) -> list[Checkpoint]:
+        return [_checkpoint(x) for x in self.conn.execute(select(c).order_by(c.c.size))]
+
+    def checkpoint(self, size: int) -> Checkpoint | None:
+        row = self.conn.execute(select(c).where(c.c.size == size)).first()
+        return _checkpoint(row) if row is not None else None
+
+    def latest_checkpoint(self) -> tuple[Checkpoint, Frontier] | None:
+        """The largest checkpoint and the tree frontier stored with it."""
+        row = self.conn.execute(select(c).order_by(c.c.size.desc()).limit(1)).first()
+        if row is None:
+            return None
+        return _checkpoint(row), Frontier.from_bytes(int(row.size), bytes(row.frontier))
+
+
+def _values(x: StoredEntry) -> dict[str, Any]:
+    cols = x.columns
+    assert cols is not None  # seal() always fills them
+    return {"seq": x.seq, "hash": x.hash, "prev_hash": x.prev_hash, "body": x.body,
+            "time": cols.time, "action": cols.action, "actor_id": cols.actor_id,
+            "object_type": cols.object_type, "object_id": cols.object_id,
+            "org_id": cols.org_id}
