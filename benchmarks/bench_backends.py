@@ -27,7 +27,7 @@ from pathlib import Path
 
 from aicenter.backends import LaunchRequest, RunHandle, StopReason, wait_until_finished
 from aicenter.backends.local import LocalBackend
-from aicenter.backends.rundir import LAUNCH, read_json
+from aicenter.backends.local.rundir import LAUNCH, read_json
 
 TARGETS = {
     "launch_p99_ms": 100.0,
@@ -118,7 +118,7 @@ def main() -> int:
 
 def bench_ray(runs: int, chip: str) -> None:
     """Submit ``runs`` one-chip runs to a fresh local Ray head and time them (no target)."""
-    from aicenter.backends.ray_jobs import RayBackend, local_ray_head
+    from aicenter.backends.ray.backend import RayBackend, local_ray_head
 
     t0 = time.perf_counter()
     head = local_ray_head({chip: 8})

@@ -26,8 +26,8 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from aicenter.backends import LaunchRequest, wait_until_finished
-from aicenter.backends.isolation import JobIsolation, probe
 from aicenter.backends.local import LocalBackend
+from aicenter.backends.local.isolation import JobIsolation, probe
 from aicenter.domain.units import Money
 from aicenter.exchange.gateway import GatewayConfig, command, token_digest, write_config
 from aicenter.exchange.gateway_client import ENV_SOCKET, ENV_TOKEN, open_via_gateway

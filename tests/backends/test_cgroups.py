@@ -21,7 +21,8 @@ import pytest
 
 from aicenter.backends import LaunchRequest, RunHandle, RunState, read_whole_log
 from aicenter.backends import wait_until_finished as wait
-from aicenter.backends.cgroups import (
+from aicenter.backends.local import LocalBackend
+from aicenter.backends.local.cgroups import (
     JOBS_DIR,
     CgroupError,
     JobCgroup,
@@ -29,9 +30,8 @@ from aicenter.backends.cgroups import (
     detect,
     enable_controllers,
 )
-from aicenter.backends.isolation import JobIsolation
-from aicenter.backends.local import LocalBackend
-from aicenter.backends.local_runner import CGROUP
+from aicenter.backends.local.isolation import JobIsolation
+from aicenter.backends.local.runner import CGROUP
 from aicenter.domain.errors import InputError
 
 from .behaviour import FINISH_S, python
@@ -217,7 +217,7 @@ WITHOUT_CGROUPS = textwrap.dedent("""
     import sys
     from pathlib import Path
     from aicenter.backends import LaunchRequest, read_whole_log, wait_until_finished
-    from aicenter.backends.cgroups import JobLimits
+    from aicenter.backends.local.cgroups import JobLimits
     from aicenter.backends.local import LocalBackend
     backend = LocalBackend(Path(sys.argv[1]), {"nvidia-h100-sxm": 1})
     handle = backend.launch(LaunchRequest("nolimits-1", ("/bin/echo", "ran"),
@@ -267,7 +267,7 @@ def v2_base() -> Iterator[Path]:
 
 
 def test_v2_job_cgroup_takes_its_process_and_kills_everything(v2_base: Path) -> None:
-    from aicenter.backends.cgroups import _create_v2
+    from aicenter.backends.local.cgroups import _create_v2
 
     cgroup = _create_v2(v2_base, "job-1", JobLimits(), frozenset())
     assert cgroup.to_dict()["dirs"] == {"unified": str(v2_base / JOBS_DIR / "job-1")}

@@ -1,26 +1,45 @@
-"""The backend contract's value types, the visible-devices table and the registry."""
+"""The backend contract's value types, the visible-devices table, the registry, and every
+registered backend's declared capabilities (each claim shown true)."""
 
 from __future__ import annotations
 
+import dataclasses
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from aicenter.backends import (
     Backend,
-    BackendConfig,
     BackendRegistry,
+    Capabilities,
+    CenterSite,
+    JobLimits,
     LaunchRequest,
     RunHandle,
     RunState,
     StopReason,
     accelerator_env,
     default_registry,
+    read_whole_log,
+    wait_until_finished,
 )
 from aicenter.backends.devices import VISIBLE_DEVICES_RULES
-from aicenter.backends.local import LocalBackend
+from aicenter.backends.local import LocalBackend, LocalConfig
+from aicenter.backends.local.cgroups import detect
+from aicenter.backends.local.isolation import JobIsolation, probe_contained
+from aicenter.backends.ray.config import RayConfig
+from aicenter.backends.virtual import VirtualConfig
 from aicenter.catalog import Catalog
 from aicenter.domain.errors import InputError
+from aicenter.settings import Settings
 
 
 def test_handle_round_trips_through_its_text_form() -> None:
@@ -106,32 +125,230 @@ def test_without_device_ids_only_chip_type_and_count_are_named() -> None:
 def test_registry_creates_backends_by_name_and_explains_unknown_names(tmp_path: Path) -> None:
     registry = default_registry()
     assert registry.names() == ["local", "ray", "virtual"]
-    backend = registry.create("local", BackendConfig(tmp_path, {"nvidia-h100-sxm": 8}))
+    backend = registry.create("local", LocalConfig(tmp_path / "local", {"nvidia-h100-sxm": 8}))
     assert isinstance(backend, LocalBackend) and isinstance(backend, Backend)
     assert backend.name == "local" and backend.root == (tmp_path / "local").resolve()
     with pytest.raises(InputError, match=r"unknown backend 'loacl'.*did you mean 'local'"):
-        registry.create("loacl", BackendConfig(tmp_path))
+        registry.create("loacl", LocalConfig(tmp_path))
+    with pytest.raises(InputError, match="configured with a RayConfig, not a LocalConfig"):
+        registry.create("ray", LocalConfig(tmp_path))
     with pytest.raises(InputError, match="needs a Ray address"):
-        registry.create("ray", BackendConfig(tmp_path))
+        RayConfig("")
     with pytest.raises(ValueError, match="already registered"):
-        registry.register("local", lambda config: backend)
+        registry.register(registry.entry("local"))
+
+
+def test_settings_map_to_each_backends_own_config(tmp_path: Path) -> None:
+    registry = default_registry()
+    site = CenterSite(tmp_path / "runs", {"nvidia-h100-sxm": 4}, hidden=(tmp_path,))
+    settings = Settings(home=tmp_path, database_url=None, backend="local",
+                        ray_address="http://10.0.0.5:8265", unsafe_allow_weak_isolation=True)
+    local = registry.entry("local").from_settings(settings, site)
+    assert isinstance(local, LocalConfig) and local.root == tmp_path / "runs" / "local"
+    assert local.slots_by_chip == {"nvidia-h100-sxm": 4}
+    assert local.isolation is not None and local.isolation.hide == (tmp_path,)
+    assert local.isolation.allow_weak
+    ray = registry.entry("ray").from_settings(settings, site)
+    assert ray == RayConfig("http://10.0.0.5:8265", tmp_path / "runs" / "ray")
+
+
+def test_a_backend_that_cannot_contain_jobs_needs_the_operators_consent(tmp_path: Path) -> None:
+    registry = default_registry()
+    settings = Settings(home=tmp_path, database_url=None, backend="ray",
+                        ray_address="http://127.0.0.1:1")
+    with pytest.raises(InputError, match="AICENTER_UNSAFE_ALLOW_WEAK_ISOLATION"):
+        registry.from_settings(settings, CenterSite(tmp_path))
+    settings.unsafe_allow_weak_isolation = True
+    assert registry.from_settings(settings, CenterSite(tmp_path)).name == "ray"
 
 
 def test_a_registry_accepts_a_new_backend(tmp_path: Path) -> None:
     registry = BackendRegistry()
-    registry.register("mine", lambda config: LocalBackend(config.state_dir / "mine"))
-    assert registry.create("mine", BackendConfig(tmp_path)).name == "local"
+    local = default_registry().entry("local")
+    registry.register(replace(local, name="mine"))
+    assert registry.names() == ["mine"]
+    assert registry.create("mine", LocalConfig(tmp_path / "mine")).name == "local"
+    assert registry.capabilities("mine") == local.capabilities
 
 
-def test_every_protocol_member_is_documented_and_implemented_by_both_backends() -> None:
-    from aicenter.backends.ray_jobs import RayBackend
+def test_work_dirs_are_where_the_backend_keeps_them(tmp_path: Path) -> None:
+    registry = default_registry()
+    assert registry.work_dir(RunHandle("local", "r1", str(tmp_path / "r1"))) == (
+        tmp_path / "r1" / "work")
+    assert registry.work_dir(RunHandle("ray", "r1", "http://10.0.0.5:8265")) is None
+    assert registry.work_dir(RunHandle("gone", "r1", "x")) is None
+
+
+def test_every_protocol_member_is_documented_and_implemented_by_every_backend() -> None:
+    from aicenter.backends.ray.backend import RayBackend
+    from aicenter.backends.virtual.backend import VirtualBackend
 
     members = [name for name in vars(Backend) if not name.startswith("_")]
-    assert set(members) >= {"name", "launch", "status", "read_log", "terminate", "list_runs",
-                            "forget"}
+    assert set(members) >= {"name", "capabilities", "set_slots", "launch", "status",
+                            "read_log", "terminate", "list_runs", "forget"}
     for name in members:
         member = vars(Backend)[name]
         doc = (member.fget if isinstance(member, property) else member).__doc__
         assert doc and doc.strip(), f"Backend.{name} has no docstring"
-        for implementation in (LocalBackend, RayBackend):
+        for implementation in (LocalBackend, RayBackend, VirtualBackend):
             assert hasattr(implementation, name), f"{implementation.__name__} lacks {name}"
+
+
+def test_importing_the_backends_and_their_registry_does_not_import_ray() -> None:
+    code = ("import sys, aicenter.backends as b; r = b.default_registry(); "
+            "[e.capabilities for e in r.entries()]; print('ray' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True, timeout=120)
+    assert done.stdout.strip() == "False"
+
+
+# -- capabilities: declared by every backend, and true ------------------------------------
+
+
+def _sample(name: str, tmp_path: Path, *, contained: bool = False) -> Any:
+    """A config of each registered backend, built without outside services; ``contained``:
+    ask for the kernel box (a backend that claims ``contains_jobs`` boxes with it)."""
+    if name == "local":
+        isolation = None
+        if contained:
+            isolation = JobIsolation("namespace", (tmp_path / "private",),
+                                     uid_range=(200_000, 200_009))
+        return LocalConfig(tmp_path / "local", {CHIP: 2}, isolation)
+    if name == "ray":
+        return RayConfig("http://127.0.0.1:1", tmp_path / "ray")  # connects on first use only
+    if name == "virtual":
+        return VirtualConfig(tmp_path / "virtual", lambda: datetime.now(UTC))
+    raise AssertionError(f"backend {name!r} has no sample config in test_contract.py: add one")
+
+
+def test_every_registered_backend_declares_its_capabilities(tmp_path: Path) -> None:
+    for entry in default_registry().entries():
+        assert isinstance(entry.capabilities, Capabilities), entry.name
+        assert dataclasses.is_dataclass(entry.config_type), entry.name
+        assert entry.config_type.__dataclass_params__.frozen, entry.name  # type: ignore[attr-defined]
+        assert (entry.config_type.__doc__ or "").strip(), f"{entry.name}: config undocumented"
+        backend = entry.create(_sample(entry.name, tmp_path / entry.name))
+        assert isinstance(backend, Backend) and backend.name == entry.name
+        assert backend.capabilities == entry.capabilities, entry.name
+
+
+CHIP = "nvidia-h100-sxm"
+
+
+def _run(backend: Backend, request: LaunchRequest, timeout_s: float = 60) -> tuple[str, str]:
+    handle = backend.launch(request)
+    final = wait_until_finished(backend, handle, timeout_s)
+    return final.state.value, read_whole_log(backend, handle).decode()
+
+
+def _py(code: str) -> tuple[str, ...]:
+    return (sys.executable, "-c", code)
+
+
+def _check_runs_code(backend: Backend, tmp_path: Path) -> None:
+    state, log = _run(backend, LaunchRequest("c-code", _py("print('ran here')"), CHIP, 1))
+    assert state == "succeeded" and "ran here" in log, log
+
+
+def _check_owns_devices(backend: Backend, tmp_path: Path) -> None:
+    backend.set_slots({CHIP: 2})
+    code = "import os; print(os.environ['CUDA_VISIBLE_DEVICES'], os.environ['AICENTER_DEVICE_IDS'])"
+    state, log = _run(backend, LaunchRequest("c-dev", _py(code), CHIP, 2))
+    assert state == "succeeded" and "0,1 0,1" in log, log
+    with pytest.raises(InputError):
+        backend.launch(LaunchRequest("c-dev-3", ("true",), CHIP, 3))
+
+
+def _check_graceful_stop(backend: Backend, tmp_path: Path) -> None:
+    code = ("import signal, sys, time\n"
+            "signal.signal(signal.SIGTERM, lambda *a: (print('checkpoint', flush=True), "
+            "sys.exit(0)))\nprint('up', flush=True)\ntime.sleep(60)")
+    handle = backend.launch(LaunchRequest("c-stop", _py(code), CHIP, 1, grace_period_s=20))
+    deadline = time.monotonic() + 60
+    while b"up" not in read_whole_log(backend, handle):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    backend.terminate(handle, StopReason.PREEMPT)
+    final = wait_until_finished(backend, handle, 60)
+    assert final.state is RunState.PREEMPTED
+    assert b"checkpoint" in read_whole_log(backend, handle)
+
+
+def _check_runs_sidecars(backend: Backend, tmp_path: Path) -> None:
+    mark = tmp_path / "sidecar-was-here"
+    sidecar = _py(f"import pathlib, time; pathlib.Path({str(mark)!r}).write_text('1'); "
+                  "print('ready', flush=True); time.sleep(60)")
+    code = f"import os; print('sidecar first:', os.path.exists({str(mark)!r}))"
+    state, log = _run(backend, LaunchRequest("c-side", _py(code), CHIP, 1, sidecar=sidecar))
+    assert state == "succeeded" and "sidecar first: True" in log, log
+
+
+def _check_enforces_limits(backend: Backend, tmp_path: Path) -> None:
+    if not detect().usable:
+        pytest.skip(f"cgroups unusable here: {detect().reason}")
+    state, log = _run(backend, LaunchRequest("c-lim", ("cat", "/proc/self/cgroup"), CHIP, 1,
+                                             limits=JobLimits(pids=64)))
+    assert state == "succeeded" and "aicenter-jobs/c-lim" in log, log
+
+
+def _contained(tmp_path: Path, name: str) -> Backend:
+    reason = probe_contained(200_000, 200_000)
+    if reason is not None:
+        pytest.skip(f"jobs cannot be contained here: {reason}")
+    return default_registry().create(name, _sample(name, tmp_path, contained=True))
+
+
+def _check_contains_jobs(backend: Backend, tmp_path: Path) -> None:
+    boxed = _contained(tmp_path / "box", backend.name)
+    state, log = _run(boxed, LaunchRequest("c-box", _py("import os; print('uid', os.getuid())"),
+                                           CHIP, 1))
+    assert state == "succeeded" and "uid 2000" in log, log
+
+
+def _check_cuts_network(backend: Backend, tmp_path: Path) -> None:
+    boxed = _contained(tmp_path / "net", backend.name)
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port = server.getsockname()[1]
+        code = ("import socket\ntry:\n    socket.create_connection(('127.0.0.1', "
+                f"{port}), timeout=3)\n    print('CONNECTED')\nexcept OSError as e:\n"
+                "    print('refused', e)")
+        state, log = _run(boxed, LaunchRequest("c-net", _py(code), CHIP, 1, no_network=True))
+    assert state == "succeeded" and "refused" in log and "CONNECTED" not in log, log
+
+
+def _check_elsewhere(where: str) -> Callable[[Backend, Path], None]:
+    def check(backend: Backend, tmp_path: Path) -> None:
+        pytest.skip(f"checked with real host rules by {where}")
+
+    return check
+
+
+CHECKS: dict[str, Callable[[Backend, Path], None]] = {
+    "runs_code": _check_runs_code,
+    "owns_devices": _check_owns_devices,
+    "graceful_stop": _check_graceful_stop,
+    "runs_sidecars": _check_runs_sidecars,
+    "enforces_limits": _check_enforces_limits,
+    "contains_jobs": _check_contains_jobs,
+    "cuts_network": _check_cuts_network,
+    "gives_egress": _check_elsewhere("tests/backends/test_egress.py (nftables, veth)"),
+}
+"""How each claim is shown true. A capability without a check here fails the test below
+once a backend claims it: a new claim comes with its proof."""
+
+OUTSIDE_SERVICES = {"ray": "tests/backends/test_ray.py runs BackendBehaviour on a Ray head"}
+"""Backends whose claims need a service this test does not start, and where they are shown."""
+
+CLAIMS = [(entry.name, claim) for entry in default_registry().entries()
+          for claim in entry.capabilities.claimed()]
+
+
+@pytest.mark.parametrize(("name", "claim"), CLAIMS, ids=[f"{n}-{c}" for n, c in CLAIMS])
+def test_every_claimed_capability_holds(name: str, claim: str, tmp_path: Path) -> None:
+    assert claim in CHECKS, f"{name} claims {claim}, which test_contract.py cannot check yet"
+    if name in OUTSIDE_SERVICES:
+        pytest.skip(OUTSIDE_SERVICES[name])
+    backend = default_registry().create(name, _sample(name, tmp_path))
+    CHECKS[claim](backend, tmp_path)

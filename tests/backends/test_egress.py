@@ -1,4 +1,4 @@
-"""Egress for jobs (``aicenter.backends.egress``): real network namespaces, veth pairs and
+"""Egress for jobs (``aicenter.backends.local.egress``): real network namespaces, veth pairs and
 nftables rules, no mocks. A "test host" network namespace of the test's own stands for the
 outside world; job namespaces are made the way the isolation wrapper makes them (a root
 process that unshares its network namespace and calls ``plumb``, then drops to ``nobody``).
@@ -27,7 +27,7 @@ from typing import Any
 
 import pytest
 
-from aicenter.backends import egress
+from aicenter.backends.local import egress
 
 IP = shutil.which("ip") or "/usr/sbin/ip"
 
@@ -78,7 +78,7 @@ TEST_HOST_SERVER = textwrap.dedent("""
 # tries each target (``probe``) or serves on its own address until its stdin closes (``serve``).
 JOB = textwrap.dedent("""
     import ctypes, encodings.idna, json, os, socket, subprocess, sys  # idna: before setuid
-    from aicenter.backends import egress
+    from aicenter.backends.local import egress
     config = json.loads(sys.argv[1])
     host_fd = os.open('/proc/self/ns/net', os.O_RDONLY)
     if ctypes.CDLL(None, use_errno=True).unshare(0x40000000) != 0:
@@ -415,8 +415,8 @@ def test_a_contained_job_allowed_egress_reaches_the_outside_only(
     the test host, and neither the host (127.0.0.1, its addresses) nor the denied network; a
     job that reads data (``no_network``) gets no network even when egress is asked."""
     from aicenter.backends import LaunchRequest, read_whole_log, wait_until_finished
-    from aicenter.backends.isolation import JobIsolation, probe_contained
     from aicenter.backends.local import LocalBackend
+    from aicenter.backends.local.isolation import JobIsolation, probe_contained
 
     if probe_contained(200_000, 200_000) is not None:
         pytest.skip(f"jobs cannot be contained here: {probe_contained(200_000, 200_000)}")

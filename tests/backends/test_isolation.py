@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 
 from aicenter.backends import Backend, RunState, read_whole_log, wait_until_finished
-from aicenter.backends.isolation import JobIsolation, probe
 from aicenter.backends.local import LocalBackend
+from aicenter.backends.local.isolation import JobIsolation, probe
 from aicenter.domain.errors import InputError
 
 from .behaviour import FINISH_S, BackendBehaviour, python, run_where_namespaces_run_out
@@ -192,7 +192,7 @@ UNAVAILABLE = textwrap.dedent("""
     import sys
     from pathlib import Path
     from aicenter.backends import LaunchRequest, wait_until_finished, read_whole_log
-    from aicenter.backends.isolation import JobIsolation
+    from aicenter.backends.local.isolation import JobIsolation
     from aicenter.backends.local import LocalBackend
     home = Path(sys.argv[1])
     backend = LocalBackend(home / 'runs', {'nvidia-h100-sxm': 8},
@@ -302,7 +302,7 @@ def test_the_wrapper_works_for_an_unprivileged_server() -> None:
     """The same wrapper run by uid 65534, as an unprivileged server would run it (the wrapper
     is standard library only, so the system's Python runs the file itself): the covers hold,
     the command runs with that uid and no capability."""
-    import aicenter.backends.isolation as wrapper
+    import aicenter.backends.local.isolation as wrapper
 
     root = Path(tempfile.mkdtemp(prefix="aicenter-unprivileged-"))
     try:
@@ -328,7 +328,7 @@ def test_the_wrapper_works_for_an_unprivileged_server() -> None:
             ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
              "/usr/bin/python3", "-I", "-c",
              f"import sys; sys.path.insert(0, {str(root / 'pkg')!r}); "
-             "from aicenter.backends.isolation import main; main()",
+             "from aicenter.backends.local.isolation import main; main()",
              str(root / "home" / "run")],
             capture_output=True, text=True, timeout=60, env={}, check=False)
         assert done.returncode == 0, done.stderr  # the last command (touch) succeeded

@@ -23,7 +23,7 @@ from aicenter.backends import (
     wait_until_finished,
 )
 from aicenter.backends.local import LocalBackend
-from aicenter.backends.rundir import RUNNER, read_json
+from aicenter.backends.local.rundir import RUNNER, read_json
 from aicenter.domain.errors import InputError
 
 from .behaviour import FINISH_S, BackendBehaviour, python, wait_for_log

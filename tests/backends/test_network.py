@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from aicenter.backends import RunState, read_whole_log, wait_until_finished
-from aicenter.backends.isolation import JobIsolation, probe_network
 from aicenter.backends.local import LocalBackend
+from aicenter.backends.local.isolation import JobIsolation, probe_network
 
 from .behaviour import FINISH_S, BackendBehaviour, python, run_where_namespaces_run_out
 
@@ -194,7 +194,7 @@ UNAVAILABLE = textwrap.dedent("""
     import sys
     from pathlib import Path
     from aicenter.backends import LaunchRequest, wait_until_finished, read_whole_log
-    from aicenter.backends.isolation import JobIsolation
+    from aicenter.backends.local.isolation import JobIsolation
     from aicenter.backends.local import LocalBackend
     home, port = Path(sys.argv[1]), sys.argv[2]
     backend = LocalBackend(home / 'runs', {'nvidia-h100-sxm': 8},

@@ -14,7 +14,6 @@ import pytest
 
 from aicenter.backends import (
     Backend,
-    BackendConfig,
     BackendUnavailableError,
     LaunchRequest,
     RunHandle,
@@ -24,12 +23,13 @@ from aicenter.backends import (
     read_whole_log,
     wait_until_finished,
 )
-from aicenter.backends.ray_jobs import (
+from aicenter.backends.ray.backend import (
     NETWORK_NOTE,
     RayBackend,
     build_entrypoint,
     local_ray_head,
 )
+from aicenter.backends.ray.config import RayConfig
 
 from .behaviour import FINISH_S, BackendBehaviour, python, wait_for_log
 
@@ -58,7 +58,7 @@ def state_dir(tmp_path: Path) -> Path:
 
 
 def _backend(address: str, state_dir: Path) -> Backend:
-    return default_registry().create("ray", BackendConfig(state_dir, ray_address=address))
+    return default_registry().create("ray", RayConfig(address, state_dir))
 
 
 class TestRayBehaviour(BackendBehaviour):
@@ -106,7 +106,7 @@ DRIVER = """
 import sys, time
 from pathlib import Path
 from aicenter.backends import LaunchRequest
-from aicenter.backends.ray_jobs import RayBackend
+from aicenter.backends.ray.backend import RayBackend
 backend = RayBackend(sys.argv[1], Path(sys.argv[2]))
 code = "import time\\nfor i in range(20):\\n    print(i, flush=True); time.sleep(0.2)"
 handle = backend.launch(LaunchRequest(sys.argv[3], (sys.executable, "-u", "-c", code),

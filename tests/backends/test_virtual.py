@@ -17,18 +17,19 @@ import pytest
 
 from aicenter.backends import (
     Backend,
-    BackendConfig,
+    CenterSite,
     LaunchRequest,
     RunHandle,
     RunState,
     StopReason,
     default_registry,
 )
-from aicenter.backends.virtual import VirtualBackend
+from aicenter.backends.virtual import VirtualBackend, VirtualConfig
 from aicenter.catalog import PerformanceTable
 from aicenter.domain.errors import InputError
 from aicenter.scheduler.throughput import ThroughputMatrix
 from aicenter.services.clock import ManualClock
+from aicenter.settings import Settings
 
 H100 = "nvidia-h100-sxm"
 A100 = "nvidia-a100-80gb"
@@ -59,11 +60,14 @@ def request(run_id: str, work: float = 7200.0, chip: str = H100, count: int = 2,
 def test_registered_as_virtual_and_needs_a_clock(tmp_path: Path, clock: ManualClock) -> None:
     registry = default_registry()
     assert "virtual" in registry.names()
-    made = registry.create("virtual", BackendConfig(tmp_path, clock=clock.now))
+    made = registry.create("virtual", VirtualConfig(tmp_path / "virtual", clock.now))
     assert isinstance(made, VirtualBackend) and isinstance(made, Backend)
     assert made.name == "virtual"
+    settings = Settings(home=tmp_path, database_url=None, backend="virtual")
     with pytest.raises(InputError, match="needs a clock"):
-        registry.create("virtual", BackendConfig(tmp_path))
+        registry.from_settings(settings, CenterSite(tmp_path))
+    built = registry.from_settings(settings, CenterSite(tmp_path, clock=clock.now))
+    assert isinstance(built, VirtualBackend) and built.root == (tmp_path / "virtual").resolve()
 
 
 def test_run_ends_at_work_over_rate(backend: VirtualBackend, clock: ManualClock,

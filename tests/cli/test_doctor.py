@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from aicenter.backends.cgroups import detect
+from aicenter.backends.local.cgroups import detect
 from aicenter.services.doctor import Check, database_auth, host_report
 from aicenter.settings import Settings
 from tests.services.fixtures import PG_SKIP, PG_URL, free_port, pg_reachable, pg_schema

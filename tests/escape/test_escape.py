@@ -9,7 +9,7 @@ import textwrap
 from pathlib import Path
 
 import aicenter
-from aicenter.backends.isolation import runtime_dirs
+from aicenter.backends.local.isolation import runtime_dirs
 from aicenter.domain.job import JobStatus
 from tests.escape.conftest import Center
 
@@ -246,7 +246,7 @@ def test_a_server_with_a_private_umask_still_contains_jobs() -> None:
     import sys
 
     code = ("import os; os.umask(0o077); "
-            "from aicenter.backends.isolation import probe_contained; "
+            "from aicenter.backends.local.isolation import probe_contained; "
             "print(probe_contained(200_002, 200_002))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=120, check=False)

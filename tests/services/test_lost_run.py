@@ -13,7 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from aicenter.backends import RunHandle, RunState
-from aicenter.backends.rundir import LAUNCH, LOG, RUNNER, is_same_process_alive, read_json
+from aicenter.backends.local.rundir import LAUNCH, LOG, RUNNER, is_same_process_alive, read_json
 from aicenter.domain.job import JobStatus
 from aicenter.services import job as job_svc
 from aicenter.services.scheduling import RoundReport, make_policy, poll_running, run_round

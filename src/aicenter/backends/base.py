@@ -44,23 +44,32 @@ The job's environment always carries ``AICENTER_RUN_ID``, ``AICENTER_CHIP_TYPE``
 ``AICENTER_CHIP_COUNT`` and, when indices are known, ``AICENTER_DEVICE_IDS`` plus the vendor's
 own visible-devices variable (see :mod:`aicenter.backends.devices`).
 
-Backends register in a :class:`~aicenter.backends.registry.BackendRegistry` (name -> factory);
-callers hold a ``Backend`` and never branch on its name.
+What a backend can do is declared, never discovered: every backend type states its
+:class:`Capabilities` (contains jobs, runs the data gateway, owns device indices, ...), the same
+object on the backend and on its :class:`BackendEntry`, so callers branch on a capability
+(``backend.capabilities.runs_sidecars``) and never on a backend's name or on ``getattr``.
+
+Backends register in a :class:`~aicenter.backends.registry.BackendRegistry` through a
+:class:`BackendEntry`: name, capabilities, a config type of the backend's own, the function that
+builds the backend from that config and the one that maps the server's settings to it.
 """
 
 from __future__ import annotations
 
 import re
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, runtime_checkable
 
-from aicenter.backends.cgroups import JobLimits
 from aicenter.domain.errors import AicenterError, InputError
+
+if TYPE_CHECKING:
+    from aicenter.catalog.performance import PerformanceTable
+    from aicenter.settings import Settings
 
 RUN_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 """Run ids are used as directory names and Ray submission ids: no separators, no spaces."""
@@ -100,6 +109,97 @@ class StopReason(StrEnum):
     @property
     def final_state(self) -> RunState:
         return RunState.CANCELLED if self is StopReason.CANCEL else RunState.PREEMPTED
+
+
+_MIB = 1 << 20
+_GIB = 1 << 30
+
+
+def size_text(n: int) -> str:
+    """Bytes as people read them in logs: ``256 MiB``, ``2 GiB``, else ``n bytes``."""
+    if n % _GIB == 0:
+        return f"{n // _GIB} GiB"
+    if n % _MIB == 0:
+        return f"{n // _MIB} MiB"
+    return f"{n} bytes"
+
+
+@dataclass(frozen=True, slots=True)
+class JobLimits:
+    """What one job may use: bytes of memory, CPU in thousandths of a CPU (1000 = one CPU),
+    processes (threads count too); ``None`` = not limited by aicenter."""
+
+    memory_bytes: int | None = None
+    cpu_millis: int | None = None
+    pids: int | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("memory_bytes", "cpu_millis", "pids"):
+            value = getattr(self, name)
+            if value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                raise ValueError(f"job limit {name} must be a positive integer, not {value!r}")
+
+    def to_dict(self) -> dict[str, int | None]:
+        """The JSON form the server writes into the run's request."""
+        return {"memory_bytes": self.memory_bytes, "cpu_millis": self.cpu_millis,
+                "pids": self.pids}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> JobLimits:
+        """Read :meth:`to_dict`'s form (missing keys = not limited)."""
+        return cls(data.get("memory_bytes"), data.get("cpu_millis"), data.get("pids"))
+
+    def describe(self) -> str:
+        """For logs: ``memory 256 MiB, 0.2 CPU, 64 processes``."""
+        parts = []
+        if self.memory_bytes is not None:
+            parts.append(f"memory {size_text(self.memory_bytes)}")
+        if self.cpu_millis is not None:
+            parts.append(f"{self.cpu_millis / 1000:g} CPU")
+        if self.pids is not None:
+            parts.append(f"{self.pids} processes")
+        return ", ".join(parts) or "no limits"
+
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What a backend type can do; each claim is checked for every registered backend by
+    ``tests/backends/test_contract.py``. Everything defaults to ``False``: a backend claims
+    only what it does.
+
+    ``runs_code``: the request's command runs as a real process and its output is the log
+    (``virtual`` only models the work). ``contains_jobs``: jobs can run in the kernel box (a
+    uid of their own, namespaces, the center's files covered; :mod:`aicenter.backends.local`)
+    where the host allows it; a backend that runs code without it is refused unless the
+    operator sets ``unsafe_allow_weak_isolation``. ``cuts_network``: a ``no_network`` request
+    gets no route out (a network namespace with only a loopback). ``enforces_limits``: the
+    request's :class:`JobLimits` are enforced by the kernel (cgroups). ``gives_egress``: jobs the
+    operator allows reach the outside through host rules that keep the control plane
+    unreachable (the server installs them at start). ``runs_sidecars``: the request's
+    ``sidecar`` (the data gateway) runs next to the job; other backends refuse or ignore it and
+    jobs read datasets in-process. ``owns_devices``: the backend is told the center's slots
+    (:meth:`Backend.set_slots`), hands out device indices and sets the vendor's visible-devices
+    variable. ``graceful_stop``: ``terminate`` sends SIGTERM and waits the grace period before
+    SIGKILL, so a job can checkpoint. ``multi_node``: one run may span several nodes (a gang
+    across machines); no built-in backend does, so the scheduler places a gang in one pool.
+    """
+
+    runs_code: bool = False
+    contains_jobs: bool = False
+    cuts_network: bool = False
+    enforces_limits: bool = False
+    gives_egress: bool = False
+    runs_sidecars: bool = False
+    owns_devices: bool = False
+    graceful_stop: bool = False
+    multi_node: bool = False
+
+    def claimed(self) -> list[str]:
+        """The names of the capabilities this backend claims, for reports and checks."""
+        return [f.name for f in fields(self) if getattr(self, f.name)]
 
 
 def check_run_id(run_id: str) -> str:
@@ -256,6 +356,18 @@ class Backend(Protocol):
         """The registry name; the first part of every handle this backend issues."""
         ...
 
+    @property
+    def capabilities(self) -> Capabilities:
+        """What this backend can do (:class:`Capabilities`): the same for every instance of
+        the type, and the same object its registry entry declares."""
+        ...
+
+    def set_slots(self, slots_by_chip: Mapping[str, int]) -> None:
+        """The center's pools changed: chip type -> number of devices on this backend's
+        machine. A backend that ``owns_devices`` hands out these indices from now on (runs
+        already launched keep theirs); others ignore it (their engine knows its resources)."""
+        ...
+
     def launch(self, request: LaunchRequest) -> RunHandle:
         """Start the run and return at once (the run may still be PENDING).
 
@@ -322,3 +434,62 @@ def read_whole_log(backend: Backend, handle: RunHandle) -> bytes:
         if not chunk.data:
             return b"".join(parts)
         offset = chunk.next_offset
+
+
+C = TypeVar("C")
+
+
+@dataclass(frozen=True, slots=True)
+class CenterSite:
+    """What the running center gives the backend it builds, besides its settings.
+
+    ``state_dir``: a directory that survives server restarts (each backend keeps its runs in
+    a subdirectory named after it). ``slots_by_chip``: the center's pools as accelerator
+    slots, chip type -> devices. ``hidden``: what jobs must never see (the center's home, a
+    database kept elsewhere). ``job_read_only``: directories jobs see read-only even inside
+    their writable ones (the data gateway's sockets). ``clock``: the service's clock (the
+    ``virtual`` backend's runs progress on it). ``performance``: the service's H100-equivalent
+    ratios (``None``: the packaged catalog's).
+    """
+
+    state_dir: Path
+    slots_by_chip: Mapping[str, int] = field(default_factory=dict)
+    hidden: tuple[Path, ...] = ()
+    job_read_only: tuple[Path, ...] = ()
+    clock: Callable[[], datetime] | None = None
+    performance: PerformanceTable | None = None
+
+
+def no_work_dir(handle: RunHandle) -> Path | None:
+    """For backends whose runs keep no files on the server's machine."""
+    return None
+
+
+@dataclass(frozen=True)
+class BackendEntry(Generic[C]):
+    """How a backend registers: the one place that ties its name to its code.
+
+    ``config_type``: the backend's own configuration (a frozen dataclass with the fields this
+    backend needs and no other's); ``build`` makes a backend from one; ``from_settings`` maps
+    the server's settings and :class:`CenterSite` to one. ``work_dir``: where a run's working
+    files (its declared outputs) are on this machine, ``None`` when they are not here.
+    ``extra``: the optional extra (:mod:`aicenter.extras`) the backend's code needs, checked
+    before anything else when the server builds it. ``capabilities`` must equal the built
+    backend's.
+    """
+
+    name: str
+    capabilities: Capabilities
+    config_type: type[C]
+    build: Callable[[C], Backend]
+    from_settings: Callable[[Settings, CenterSite], C]
+    work_dir: Callable[[RunHandle], Path | None] = no_work_dir
+    extra: str | None = None
+
+    def create(self, config: Any) -> Backend:
+        """Build the backend from ``config``, which must be this backend's config type."""
+        if not isinstance(config, self.config_type):
+            raise InputError(f"the {self.name} backend is configured with a "
+                             f"{self.config_type.__name__}, not a {type(config).__name__}",
+                             field="backend")
+        return self.build(config)

@@ -1,131 +1,109 @@
-"""Backend registry: a name -> factory map, the only place a backend is chosen by name.
+"""Backend registry: a name -> :class:`~aicenter.backends.base.BackendEntry` map, the only
+place a backend is chosen by name.
 
 The server builds one registry at start-up (``default_registry()`` holds ``local``, ``ray`` and
-``virtual``),
-reads the backend name from its settings, and calls ``registry.create(name, config)``. Handles
-carry the backend name, so after a restart ``registry.create(handle.backend, config)`` gives a
-backend that can re-attach to the run. Importing this module does not import Ray: the ``ray``
-factory imports it when called.
+``virtual``; a new backend package, ``slurm`` say, adds its ``ENTRY`` there), reads the backend
+name from its settings and calls ``registry.from_settings(settings, site)``: the entry maps the
+settings to the backend's own config and builds it. Handles carry the backend name, so after a
+restart ``registry.create(handle.backend, config)`` gives a backend that can re-attach to the
+run. Importing this module imports no backend's code (nor Ray): each entry builds its backend
+when asked.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from datetime import datetime
-from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any
 
-from aicenter.backends.base import Backend
-from aicenter.backends.isolation import JobIsolation
+from aicenter.backends.base import (
+    Backend,
+    BackendEntry,
+    Capabilities,
+    CenterSite,
+    RunHandle,
+)
+from aicenter.backends.local.config import ENTRY as LOCAL
+from aicenter.backends.ray.config import ENTRY as RAY
+from aicenter.backends.virtual.config import ENTRY as VIRTUAL
 from aicenter.catalog.loader import nearest
 from aicenter.domain.errors import InputError
+from aicenter.extras import require
 
 if TYPE_CHECKING:
-    from aicenter.catalog.performance import PerformanceTable
+    from pathlib import Path
 
+    from aicenter.settings import Settings
 
-@dataclass(frozen=True, slots=True)
-class BackendConfig:
-    """What the server tells a backend when it creates one.
-
-    ``state_dir``: a directory that survives server restarts (run directories, logs, notes).
-    ``slots_by_chip``: the center's pools on this machine as accelerator slots, chip type ->
-    number of devices (indices ``0..n-1``); used by ``local``. ``ray_address``: the Ray
-    dashboard address (``http://127.0.0.1:8265``); used by ``ray``. ``isolation``: how the
-    ``local`` backend keeps jobs from the center's files (None: plain processes). ``clock``:
-    the time the ``virtual`` backend's runs progress on (the service's clock; None: that
-    backend refuses to be built). ``performance``: the chips' H100-equivalent ratios its
-    throughput matrix is built from, the service's own (None: the packaged catalog's).
-    """
-
-    state_dir: Path
-    slots_by_chip: Mapping[str, int] = field(default_factory=dict)
-    ray_address: str | None = None
-    isolation: JobIsolation | None = None
-    clock: Callable[[], datetime] | None = None
-    performance: PerformanceTable | None = None
-
-
-class BackendFactory(Protocol):
-    """Builds a backend from the server's configuration."""
-
-    def __call__(self, config: BackendConfig) -> Backend: ...
+WEAK_CONSENT = "AICENTER_UNSAFE_ALLOW_WEAK_ISOLATION"
+"""The setting an operator sets to run tenants' code on a backend that cannot contain it."""
 
 
 class BackendRegistry:
-    """Backends by name. ``register`` adds one; ``create`` builds one."""
+    """Backends by name. ``register`` adds one; ``create`` and ``from_settings`` build one."""
 
     def __init__(self) -> None:
-        self._factories: dict[str, BackendFactory] = {}
+        self._entries: dict[str, BackendEntry[Any]] = {}
 
-    def register(self, name: str, factory: BackendFactory) -> None:
+    def register(self, entry: BackendEntry[Any]) -> None:
         """Add a backend; a name can be registered once."""
-        if name in self._factories:
-            raise ValueError(f"backend {name!r} is already registered")
-        self._factories[name] = factory
+        if entry.name in self._entries:
+            raise ValueError(f"backend {entry.name!r} is already registered")
+        self._entries[entry.name] = entry
 
     def names(self) -> list[str]:
-        return sorted(self._factories)
+        return sorted(self._entries)
 
-    def create(self, name: str, config: BackendConfig) -> Backend:
-        """Build the backend called ``name``; ``InputError`` naming the known ones if unknown."""
-        factory = self._factories.get(name)
-        if factory is None:
+    def entries(self) -> list[BackendEntry[Any]]:
+        """Every registered backend, by name."""
+        return [self._entries[name] for name in self.names()]
+
+    def entry(self, name: str) -> BackendEntry[Any]:
+        """The entry called ``name``; ``InputError`` naming the known ones if unknown."""
+        found = self._entries.get(name)
+        if found is None:
             hint = nearest(name, self.names())
             raise InputError(
                 f"unknown backend {name!r}; known: {', '.join(self.names())}"
                 + (f" (did you mean {hint[0]!r}?)" if hint else ""),
                 field="backend",
             )
-        return factory(config)
+        return found
 
+    def capabilities(self, name: str) -> Capabilities:
+        """What the backend called ``name`` can do, without building it."""
+        return self.entry(name).capabilities
 
-def _local_factory(config: BackendConfig) -> Backend:
-    from aicenter.backends.local import LocalBackend
+    def create(self, name: str, config: Any) -> Backend:
+        """Build the backend called ``name`` from its own config type."""
+        return self.entry(name).create(config)
 
-    backend: Backend = LocalBackend(
-        config.state_dir / "local", slots_by_chip=config.slots_by_chip,
-        isolation=config.isolation,
-    )
-    return backend
+    def from_settings(self, settings: Settings, site: CenterSite) -> Backend:
+        """The backend the settings name, configured from them and ``site``.
 
+        Refuses (``InputError``) a backend that runs tenants' code but cannot contain it,
+        unless the operator consented with ``unsafe_allow_weak_isolation``: the center never
+        runs jobs it cannot contain by default."""
+        entry = self.entry(settings.backend)
+        if entry.extra is not None:  # the first thing to fix: nothing else can be tried
+            require(entry.extra, f"the {entry.name} backend")
+        caps = entry.capabilities
+        if caps.runs_code and not caps.contains_jobs and not settings.unsafe_allow_weak_isolation:
+            raise InputError(
+                f"the {entry.name} backend cannot contain jobs (they run as its workers' user, "
+                "with their network and files); the center refuses to run jobs it cannot "
+                f"contain unless the operator sets {WEAK_CONSENT}=true", field="backend")
+        return entry.create(entry.from_settings(settings, site))
 
-def _ray_factory(config: BackendConfig) -> Backend:
-    from aicenter.backends.ray_jobs import RayBackend
-
-    if not config.ray_address:
-        raise InputError("the ray backend needs a Ray address", field="ray_address")
-    if config.isolation is not None and not config.isolation.allow_weak:
-        raise InputError(
-            "the ray backend cannot contain jobs (they run as the Ray workers' user, with their "
-            "network and files); the center refuses to run jobs it cannot contain unless the "
-            "operator sets AICENTER_UNSAFE_ALLOW_WEAK_ISOLATION=true", field="backend")
-    backend: Backend = RayBackend(config.ray_address, state_dir=config.state_dir / "ray")
-    return backend
-
-
-def _virtual_factory(config: BackendConfig) -> Backend:
-    from aicenter.backends.virtual import VirtualBackend
-    from aicenter.scheduler.throughput import ThroughputMatrix
-
-    if config.clock is None:
-        raise InputError("the virtual backend needs a clock to run on", field="clock")
-    perf = config.performance
-    if perf is None:
-        from aicenter.catalog import PerformanceTable, load_catalog
-
-        perf = PerformanceTable.from_catalog(load_catalog())
-    backend: Backend = VirtualBackend(config.state_dir / "virtual", config.clock,
-                                      ThroughputMatrix.from_performance(perf))
-    return backend
+    def work_dir(self, handle: RunHandle) -> Path | None:
+        """Where the run's working files are on this machine (``None``: not here, or a
+        backend this registry does not know)."""
+        found = self._entries.get(handle.backend)
+        return None if found is None else found.work_dir(handle)
 
 
 def default_registry() -> BackendRegistry:
     """A registry with the built-in backends: ``local`` (the default), ``ray`` and
     ``virtual`` (runs on the service's clock, for replays and drills)."""
     registry = BackendRegistry()
-    registry.register("local", _local_factory)
-    registry.register("ray", _ray_factory)
-    registry.register("virtual", _virtual_factory)
+    for entry in (LOCAL, RAY, VIRTUAL):
+        registry.register(entry)
     return registry

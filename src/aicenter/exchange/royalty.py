@@ -84,6 +84,8 @@ class RoyaltyScheme(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class PerGbScheme:
+    """Priced per gigabyte read: the quantity is the bytes served over ``BYTES_PER_GB``."""
+
     basis: PriceBasis = PriceBasis.PER_GB
 
     def quantity(self, usage: Usage) -> Decimal:
@@ -92,6 +94,8 @@ class PerGbScheme:
 
 @dataclass(frozen=True, slots=True)
 class PerMillionTokensScheme:
+    """Priced per million tokens read: the quantity is the tokens served over a million."""
+
     basis: PriceBasis = PriceBasis.PER_MILLION_TOKENS
 
     def quantity(self, usage: Usage) -> Decimal:

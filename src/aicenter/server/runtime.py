@@ -8,8 +8,9 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from aicenter.backends import BackendConfig, default_registry
+from aicenter.backends import CenterSite, default_registry
 from aicenter.backends.local import egress
+from aicenter.backends.local.config import job_isolation as local_job_isolation
 from aicenter.backends.local.isolation import JobIsolation
 from aicenter.exchange.gateway import ensure_socket_dir
 from aicenter.services.context import ServiceContext
@@ -42,23 +43,20 @@ def attach_backend(ctx: ServiceContext) -> None:
     slots: dict[str, int] = {}
     for pool in pools:
         slots[pool.chip_id] = slots.get(pool.chip_id, 0) + pool.chip_count
-    if ctx.settings.job_egress != "none" and ctx.settings.backend == "local":
+    registry = default_registry()
+    if ctx.settings.job_egress != "none" and \
+            registry.capabilities(ctx.settings.backend).gives_egress:
         open_egress(ctx.settings)
-    config = BackendConfig(state_dir=ctx.settings.home / "runs", slots_by_chip=slots,
-                           ray_address=ctx.settings.ray_address,
-                           isolation=job_isolation(ctx.settings),
-                           clock=lambda: ctx.clock.now(),  # follows a replaced clock
-                           performance=ctx.performance)
-    ctx.backend = default_registry().create(ctx.settings.backend, config)
+    site = CenterSite(state_dir=ctx.settings.home / "runs", slots_by_chip=slots,
+                      hidden=private_paths(ctx.settings), job_read_only=(ensure_socket_dir(),),
+                      clock=lambda: ctx.clock.now(),  # follows a replaced clock
+                      performance=ctx.performance)
+    ctx.backend = registry.from_settings(ctx.settings, site)
 
 
 def job_isolation(settings: Settings) -> JobIsolation:
     """How the local backend boxes jobs, from the settings (see ``job_isolation``)."""
-    return JobIsolation(settings.job_isolation, private_paths(settings),
-                        read_only=(ensure_socket_dir(),), uid_range=settings.job_uids,
-                        gid_range=settings.org_gids, project_root=settings.project_root,
-                        egress_subnet=settings.job_egress_subnet,
-                        allow_weak=settings.unsafe_allow_weak_isolation)
+    return local_job_isolation(settings, private_paths(settings), (ensure_socket_dir(),))
 
 
 def open_egress(settings: Settings) -> None:

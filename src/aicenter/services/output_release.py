@@ -32,8 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from aicenter.backends import RunHandle
-from aicenter.backends.local.config import WORK_DIR
+from aicenter.backends import RunHandle, default_registry
 from aicenter.domain.errors import NotFoundError
 from aicenter.domain.job import Job
 from aicenter.exchange.gateway import served_files
@@ -88,14 +87,14 @@ def _read_log(ctx: ServiceContext, job: Job) -> bytes:
 
 
 def _work_dir(job: Job) -> Path | None:
-    """Where the job's declared outputs are: its run's work dir on the local backend, or the
-    relative ``workdir`` inside it (a job reading data never works in a project space)."""
+    """Where the job's declared outputs are: its run's work dir on this machine (where its
+    backend keeps one), or the relative ``workdir`` inside it (a job reading data never
+    works in a project space)."""
     if not job.handle or (job.spec.workdir and Path(job.spec.workdir).is_absolute()):
         return None
-    handle = RunHandle.parse(job.handle)
-    if handle.backend != "local":
+    work = default_registry().work_dir(RunHandle.parse(job.handle))
+    if work is None:
         return None
-    work = Path(handle.locator) / WORK_DIR
     return work / job.spec.workdir if job.spec.workdir else work
 
 

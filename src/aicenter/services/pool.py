@@ -8,9 +8,8 @@ jobs is refused (409) with the reason rather than break them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Protocol, runtime_checkable
 
 from aicenter.catalog.loader import unknown_chip_message
 from aicenter.domain.errors import InputError, NotFoundError
@@ -270,13 +269,6 @@ def _apply_one(ctx: ServiceContext, tx: Tx, entry: PoolFileEntry, pools: list[Po
 
 
 # -- the backend's accelerator slots --------------------------------------------------------
-@runtime_checkable
-class SlotBackend(Protocol):
-    """A backend that hands out accelerator slots by chip type (the local backend)."""
-
-    def set_slots(self, slots_by_chip: Mapping[str, int]) -> None: ...
-
-
 def slots_by_chip(pools: Sequence[Pool]) -> dict[str, int]:
     """Chips per type over the pools that are not removed (draining ones still run jobs)."""
     slots: dict[str, int] = {}
@@ -290,7 +282,7 @@ def sync_slots(ctx: ServiceContext) -> None:
     """Give the backend the slots of the pools as they are now. Called after every pool
     change in this process and by every scheduling round, so the process running the loop
     sees changes made through any worker of the API."""
-    if not isinstance(ctx.backend, SlotBackend):
+    if ctx.backend is None or not ctx.backend.capabilities.owns_devices:
         return
     with ctx.db.transaction(write=False) as tx:
         pools: list[Pool] = tx.pools.list()

@@ -18,8 +18,14 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from aicenter.backends import LaunchRequest, RunHandle, RunState, RunStatus, StopReason
-from aicenter.backends.local.cgroups import JobLimits
+from aicenter.backends import (
+    JobLimits,
+    LaunchRequest,
+    RunHandle,
+    RunState,
+    RunStatus,
+    StopReason,
+)
 from aicenter.backends.local.egress import egress_allowed
 from aicenter.domain.errors import InputError
 from aicenter.domain.job import Job, JobStatus, check_workdir
@@ -310,7 +316,7 @@ def _launch(ctx: ServiceContext, job: Job, pool_id: str, chip: str, count: int,
     if spec.datasets:
         try:  # the server's reader variables win over the spec's env
             data = launch_data(ctx, job, pool.country, run_id,
-                               gateway=getattr(ctx.backend, "runs_sidecars", False))
+                               gateway=ctx.backend.capabilities.runs_sidecars)
             env.update(data.env)
             sidecar, sidecar_dir = data.sidecar, data.sidecar_dir
         except AccessDeniedError as exc:  # e.g. a domestic dataset placed on a foreign pool

@@ -30,7 +30,8 @@ wrapper) with a ``preexec_fn`` that writes ``0`` (itself) into the job cgroup's
 runs outside the cgroup, and the runner and the sidecar stay outside. :func:`enter` does the
 same for a process that holds the cgroup in its request (``request["cgroup"]``).
 
-Standard library only: the isolation wrapper, started for every job, imports it.
+Standard library only, besides the contract's light :mod:`aicenter.backends.base` (which
+defines :class:`JobLimits`): the isolation wrapper, started for every job, imports it.
 """
 
 from __future__ import annotations
@@ -46,6 +47,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from aicenter.backends.base import JobLimits, size_text
+
 JOBS_DIR = "aicenter-jobs"
 """The subtree, below the server's cgroup, that holds one cgroup per job."""
 SERVER_LEAF = "aicenter-server"
@@ -59,59 +62,8 @@ V2_CONTROLLERS = ("memory", "pids", "cpu")
 REQUIRED = ("memory", "pids")
 """Without these two a cgroup cannot stop a memory hog or a fork bomb: not usable."""
 
-_MIB = 1 << 20
-_GIB = 1 << 30
-
-
 class CgroupError(Exception):
     """A job cgroup could not be created, set up, joined or removed; the text says why."""
-
-
-def _size(n: int) -> str:
-    if n % _GIB == 0:
-        return f"{n // _GIB} GiB"
-    if n % _MIB == 0:
-        return f"{n // _MIB} MiB"
-    return f"{n} bytes"
-
-
-@dataclass(frozen=True, slots=True)
-class JobLimits:
-    """What one job may use: bytes of memory, CPU in thousandths of a CPU (1000 = one CPU),
-    processes (threads count too); ``None`` = not limited by aicenter."""
-
-    memory_bytes: int | None = None
-    cpu_millis: int | None = None
-    pids: int | None = None
-
-    def __post_init__(self) -> None:
-        for name in ("memory_bytes", "cpu_millis", "pids"):
-            value = getattr(self, name)
-            if value is None:
-                continue
-            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-                raise ValueError(f"job limit {name} must be a positive integer, not {value!r}")
-
-    def to_dict(self) -> dict[str, int | None]:
-        """The JSON form the server writes into the run's request."""
-        return {"memory_bytes": self.memory_bytes, "cpu_millis": self.cpu_millis,
-                "pids": self.pids}
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> JobLimits:
-        """Read :meth:`to_dict`'s form (missing keys = not limited)."""
-        return cls(data.get("memory_bytes"), data.get("cpu_millis"), data.get("pids"))
-
-    def describe(self) -> str:
-        """For logs: ``memory 256 MiB, 0.2 CPU, 64 processes``."""
-        parts = []
-        if self.memory_bytes is not None:
-            parts.append(f"memory {_size(self.memory_bytes)}")
-        if self.cpu_millis is not None:
-            parts.append(f"{self.cpu_millis / 1000:g} CPU")
-        if self.pids is not None:
-            parts.append(f"{self.pids} processes")
-        return ", ".join(parts) or "no limits"
 
 
 @dataclass(frozen=True, slots=True)
@@ -376,7 +328,7 @@ class JobCgroup:
         if self.oom_kills():
             limit = self.limits.memory_bytes
             said.append("killed: out of memory" + ("" if limit is None else
-                                                   f" (limit {_size(limit)})"))
+                                                   f" (limit {size_text(limit)})"))
         if self.pids_limit_hits():
             said.append(f"hit its process limit (pids.max={self.limits.pids})")
         return "; ".join(said) or None

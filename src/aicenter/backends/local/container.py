@@ -1,17 +1,17 @@
 """The job's box on the local backend when the server runs as root: its own unprivileged uid,
 a root file system built from an allow-list, and namespaces of its own for everything.
 
-The isolation wrapper (:mod:`aicenter.backends.isolation`) calls :func:`run` for a request
+The isolation wrapper (:mod:`aicenter.backends.local.isolation`) calls :func:`run` for a request
 whose ``isolation`` names an ``identity``. The wrapper is real root (the server's runner started
 it); it is the small privileged launcher, and nothing of the job runs before it has:
 
-1. been started by the runner inside the job's cgroup (:mod:`aicenter.backends.cgroups`), so
+1. been started by the runner inside the job's cgroup (:mod:`aicenter.backends.local.cgroups`), so
    every process the job will ever start counts against its memory, CPU and process limits;
 2. entered new mount, network, IPC and UTS namespaces (owned by the host's user namespace, so
    nothing the job later does in a user namespace of its own can change them): SysV IPC and
    POSIX message queues are the job's alone, its host name is ``aicenter-job``, and its
    network is its own loopback (``network: none``) or, for a job the operator allows egress,
-   one veth to the host whose traffic the host filters (:mod:`aicenter.backends.egress`): the
+   one veth to the host whose traffic the host filters (:mod:`aicenter.backends.local.egress`): the
    host itself (API, database, loopback) and other jobs stay unreachable;
 3. built the job's root file system on an empty tmpfs from an allow-list, and moved into it
    with ``pivot_root``; the old root is detached, so nothing else is there to find:
@@ -56,7 +56,7 @@ import socket
 import stat
 from typing import Any
 
-from aicenter.backends.isolation_sys import (
+from aicenter.backends.local.isolation_sys import (
     CLONE_NEWIPC,
     CLONE_NEWNET,
     CLONE_NEWNS,

@@ -506,7 +506,7 @@ def probe() -> str | None:
 
 _VETH_CHECK = """
 import ctypes, os, socket
-from aicenter.backends import egress
+from aicenter.backends.local import egress
 if ctypes.CDLL(None, use_errno=True).unshare(egress._CLONE_NEWNET) != 0:
     raise SystemExit('unshare(CLONE_NEWNET): ' + os.strerror(ctypes.get_errno()))
 link = egress._Netlink(egress._NETLINK_ROUTE)

@@ -1,12 +1,12 @@
 """Job isolation for the local backend: the wrapper that starts every isolated job.
 
-``python -I -m aicenter.backends.isolation RUN_DIR`` is what the runner starts in place of
+``python -I -m aicenter.backends.local.isolation RUN_DIR`` is what the runner starts in place of
 the command when the request carries ``isolation``. It reads ``request.json`` and builds one
 of two boxes:
 
 * the **contained box**, when the isolation names an ``identity`` (the server runs as root and
   gives each job its own uid): cgroup, namespaces, an allow-listed root and the job's uid, as
-  :mod:`aicenter.backends.container` describes. This is the box every production job gets.
+  :mod:`aicenter.backends.local.container` describes. This is the box every production job gets.
 * the **weak box**, for a server that is not root (only with the operator's explicit consent,
   ``unsafe_allow_weak_isolation``): the job keeps the server's uid, and the center's files are
   hidden from it by covers in user namespaces. The steps of the weak box (``hide``, ``keep``,
@@ -70,7 +70,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, Literal
 
-from aicenter.backends.isolation_sys import (
+from aicenter.backends.local.isolation_sys import (
     CLONE_NEWNET,
     CLONE_NEWNS,
     CLONE_NEWPID,
@@ -117,7 +117,7 @@ class JobIsolation:
     """How the local backend boxes jobs.
 
     Mode ``namespace``: with a root server and a ``uid_range``, every job is *contained*
-    (:mod:`aicenter.backends.container`): its own uid from ``uid_range`` (gid from
+    (:mod:`aicenter.backends.local.container`): its own uid from ``uid_range`` (gid from
     ``gid_range``, one per organisation, so a project space can be shared), a root built from
     an allow-list, its own namespaces and network. An unprivileged server cannot give a job
     another uid; it may only cover the ``hide`` paths in user namespaces that keep the
@@ -142,7 +142,7 @@ class JobIsolation:
     them; a job of the organisation may work there, read-write."""
     system: tuple[str, ...] = SYSTEM
     egress_subnet: str | None = None
-    """Where egress jobs' veth subnets come from (:mod:`aicenter.backends.egress`)."""
+    """Where egress jobs' veth subnets come from (:mod:`aicenter.backends.local.egress`)."""
     allow_weak: bool = False
     """The operator's explicit consent to run jobs without the contained box."""
 
@@ -283,8 +283,8 @@ def _weak_setup(cwd: str) -> None:
 
 def _contained_setup(identity: dict[str, Any], cwd: str) -> None:
     """The contained box's init: its own ``/proc`` (as root, before giving root up), then
-    the job's identity (:func:`aicenter.backends.container.become_job`), then its work dir."""
-    from aicenter.backends.container import become_job
+    the job's identity (:func:`aicenter.backends.local.container.become_job`), then its work dir."""
+    from aicenter.backends.local.container import become_job
 
     mount("proc", "/proc", "proc", _COVER_FLAGS)
     become_job(identity)
@@ -350,8 +350,8 @@ def _enter_weak(spec: dict[str, Any]) -> Callable[[], None]:
 
 
 def _egress_plumber(subnet: str | None) -> Callable[[int, int], None]:
-    """Gives an egress job its veth (:func:`aicenter.backends.egress.plumb`) in ``subnet``."""
-    from aicenter.backends import egress
+    """Gives an egress job its veth (:func:`aicenter.backends.local.egress.plumb`) in ``subnet``."""
+    from aicenter.backends.local import egress
 
     return functools.partial(egress.plumb, subnet=subnet or egress.DEFAULT_SUBNET)
 
@@ -359,7 +359,7 @@ def _egress_plumber(subnet: str | None) -> Callable[[int, int], None]:
 def _enter_contained(spec: dict[str, Any]) -> Callable[[], None]:
     """The contained box (root launcher; the runner started it inside the job's cgroup):
     namespaces, the job's root, a PID namespace; returns the init's set-up (identity)."""
-    from aicenter.backends import container
+    from aicenter.backends.local import container
 
     container.enter_box(spec, _egress_plumber(spec.get("egress_subnet")))
     container.new_pid_namespace()
@@ -413,7 +413,7 @@ def contained_spec(*, uid: int, gid: int, root: Path, cwd: Path, writable: list[
                    read_only: list[Path], system: tuple[str, ...] = SYSTEM,
                    egress_slot: int | None = None, egress_subnet: str | None = None
                    ) -> dict[str, Any]:
-    """The ``isolation`` of a contained job (see :mod:`aicenter.backends.container`): who it
+    """The ``isolation`` of a contained job (see :mod:`aicenter.backends.local.container`): who it
     runs as, where its root is built, what is bound into it and how."""
     return {"identity": {"uid": uid, "gid": gid}, "root": str(root), "cwd": str(cwd),
             "system": list(system), "code": runtime_dirs(), "devices": accelerator_devices(),
@@ -424,7 +424,7 @@ def contained_spec(*, uid: int, gid: int, root: Path, cwd: Path, writable: list[
 
 def wrapper_command(run_dir: Path) -> list[str]:
     """The argv the runner starts (with an empty environment) in place of the command."""
-    return [sys.executable, "-I", "-m", "aicenter.backends.isolation", str(run_dir)]
+    return [sys.executable, "-I", "-m", "aicenter.backends.local.isolation", str(run_dir)]
 
 
 def _try(root: Path, command: list[str], spec: dict[str, Any], timeout_s: float
@@ -529,7 +529,7 @@ def probe_network(timeout_s: float = 20.0) -> str | None:
 
 def main() -> None:
     if len(sys.argv) != 2:
-        print("usage: python -I -m aicenter.backends.isolation RUN_DIR", file=sys.stderr)
+        print("usage: python -I -m aicenter.backends.local.isolation RUN_DIR", file=sys.stderr)
         raise SystemExit(2)
     raise SystemExit(run(Path(sys.argv[1])))
 

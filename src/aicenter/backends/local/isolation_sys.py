@@ -1,6 +1,7 @@
 """The Linux calls job isolation is made of: ``unshare``, ``mount``, ``prctl``, the uid maps,
-the loopback interface. Shared by the unprivileged wrapper (:mod:`aicenter.backends.isolation`)
-and the root one (:mod:`aicenter.backends.container`). Standard library only."""
+the loopback interface. Shared by the unprivileged wrapper
+(:mod:`aicenter.backends.local.isolation`) and the root one
+(:mod:`aicenter.backends.local.container`). Standard library only."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The runner: ``python -m aicenter.backends.local_runner RUN_DIR``.
+"""The runner: ``python -m aicenter.backends.local.runner RUN_DIR``.
 
 One runner per run. The local backend starts it in a session of its own, so it outlives the
 server (``kill -9`` of the server leaves it running). It reads ``request.json``, starts the
@@ -15,7 +15,7 @@ When the command ends, whatever it left in its process group is killed, and ``ex
 written last, atomically: a run with ``exit.json`` has ended and nothing of it runs any more.
 
 Isolation: when the request carries ``isolation``, the runner starts the wrapper of
-:mod:`aicenter.backends.isolation` (with an empty environment) in place of the command; the
+:mod:`aicenter.backends.local.isolation` (with an empty environment) in place of the command; the
 wrapper runs the command in namespaces where the center's files are covered. A request with
 an ``isolation_note`` (isolation off or unavailable; or a job that should have had no network
 and has it) gets the note as the first line of the log and at the end of the exit message: a
@@ -29,8 +29,8 @@ runner itself dies, the sidecar sees that its parent is no longer ``AICENTER_SID
 A sidecar that dies while the command runs is started again (``SIDECAR_RESTARTS`` times at
 most), and the job's log says so.
 
-Limits: when the request carries ``limits`` (:class:`~aicenter.backends.cgroups.JobLimits`
-form), the runner creates the job's cgroup (:mod:`aicenter.backends.cgroups`), records it in
+Limits: when the request carries ``limits`` (:class:`~aicenter.backends.local.cgroups.JobLimits`
+form), the runner creates the job's cgroup (:mod:`aicenter.backends.local.cgroups`), records it in
 ``cgroup.json`` (so a restarted server can kill and remove it) and starts the command, or the
 wrapper, with a ``preexec_fn`` that moves the new process into it before it execs: the job's
 first instruction runs inside, the runner and the sidecar stay outside. The runner is
@@ -55,8 +55,9 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from aicenter.backends.cgroups import CgroupError, JobCgroup, JobLimits, detect
-from aicenter.backends.rundir import (
+from aicenter.backends.base import JobLimits
+from aicenter.backends.local.cgroups import CgroupError, JobCgroup, detect
+from aicenter.backends.local.rundir import (
     CGROUP,
     EXIT,
     LOG,
@@ -177,7 +178,7 @@ def _stop_sidecar(sidecar: subprocess.Popen[bytes] | None) -> None:
 def _command(run_dir: Path, request: dict[str, Any]) -> tuple[list[str], dict[str, str], Any]:
     """argv, environment and cwd of the process the runner starts (see the module docstring)."""
     if request.get("isolation"):
-        from aicenter.backends.isolation import wrapper_command
+        from aicenter.backends.local.isolation import wrapper_command
 
         return wrapper_command(run_dir), {}, run_dir
     return list(request["command"]), request["env"], request.get("working_dir")
@@ -363,7 +364,7 @@ def _last_verdict(cgroup: JobCgroup | None, stop_reason: str | None, message: st
 
 def main() -> None:
     if len(sys.argv) != 2:
-        print("usage: python -m aicenter.backends.local_runner RUN_DIR", file=sys.stderr)
+        print("usage: python -m aicenter.backends.local.runner RUN_DIR", file=sys.stderr)
         raise SystemExit(2)
     raise SystemExit(run(Path(sys.argv[1])))
 

@@ -60,6 +60,7 @@ from typing import Any
 
 from aicenter.backends.base import (
     BackendUnavailableError,
+    Capabilities,
     LaunchRequest,
     LogChunk,
     RunHandle,
@@ -70,9 +71,11 @@ from aicenter.backends.base import (
     utc_from_epoch,
 )
 from aicenter.backends.devices import accelerator_env
+from aicenter.backends.ray.config import CAPABILITIES, NAME
 from aicenter.domain.errors import InputError
+from aicenter.extras import require
 
-NAME = "ray"
+FEATURE = "the ray backend"  # what a missing 'ray' extra is reported for
 RESOURCE_PREFIX = "accel:"
 START_MARKER = b"aicenter-run-started "
 _MARKER_LINE = re.compile(rb"aicenter-run-started ([0-9.]+)\n")
@@ -115,9 +118,10 @@ class RayBackend:
     Ray nodes. Nor can it cut a job's network: a ``no_network`` run says so (``NETWORK_NOTE``)
     in its log and its final message."""
 
-    runs_sidecars = False
+    capabilities: Capabilities = CAPABILITIES
 
     def __init__(self, address: str, state_dir: Path | None = None) -> None:
+        require("ray", FEATURE)  # at the server's start, not at its first job
         self.address = address
         self.state_dir = None if state_dir is None else Path(state_dir)
         if self.state_dir is not None:
@@ -141,6 +145,10 @@ class RayBackend:
     @property
     def name(self) -> str:
         return NAME
+
+    def set_slots(self, slots_by_chip: Mapping[str, int]) -> None:
+        """Ignored: this backend does not own device indices (Ray's cluster advertises
+        its own ``accel:<chip>`` resources)."""
 
     def launch(self, request: LaunchRequest) -> RunHandle:
         if request.sidecar:
@@ -339,6 +347,7 @@ def _without_ray_banner(body: bytes, run_id: str, entrypoint: str) -> bytes:
 
 def wait_for_job_server(address: str, timeout_s: float = 60.0) -> None:
     """Block until the Ray job server at ``address`` answers (a cluster just started)."""
+    require("ray", FEATURE)
     from ray.job_submission import JobSubmissionClient
 
     deadline = time.monotonic() + timeout_s
@@ -364,6 +373,7 @@ def local_ray_head(
 
     For tests, benchmarks and demos on one machine; a real center points the ``ray`` backend at
     its cluster (for example a KubeRay head) instead. The head lives as long as this process."""
+    require("ray", FEATURE)
     import ray
 
     with socket.socket() as probe:

@@ -33,7 +33,7 @@ import json
 import logging
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from aicenter.backends.base import (
+    Capabilities,
     LaunchRequest,
     LogChunk,
     RunHandle,
@@ -48,10 +49,10 @@ from aicenter.backends.base import (
     RunStatus,
     StopReason,
 )
+from aicenter.backends.virtual.config import CAPABILITIES, NAME
 from aicenter.domain.errors import InputError
 from aicenter.scheduler.throughput import ThroughputMatrix
 
-NAME = "virtual"
 STATE = "state.json"
 WORK_ENV = "SIM_WORK_H100_S"
 CLASS_ENV = "SIM_JOB_CLASS"
@@ -108,7 +109,7 @@ class _Run:
 class VirtualBackend:
     """A :class:`~aicenter.backends.base.Backend` on virtual time (module docstring)."""
 
-    runs_sidecars = False
+    capabilities: Capabilities = CAPABILITIES
 
     def __init__(self, state_dir: Path, clock: Clock, throughputs: ThroughputMatrix,
                  restart_cost_s: float = 0.0) -> None:
@@ -128,6 +129,10 @@ class VirtualBackend:
     @property
     def name(self) -> str:
         return NAME
+
+    def set_slots(self, slots_by_chip: Mapping[str, int]) -> None:
+        """Ignored: this backend does not own device indices (capacity is the
+        scheduler's business here)."""
 
     # --- state file ------------------------------------------------------------------------
 
