@@ -18,12 +18,12 @@ import pytest
 from aicenter.domain.errors import InputError
 from aicenter.domain.org import OrgClass
 from aicenter.domain.person import Role
+from aicenter.domain.upload import UploadStatus
 from aicenter.policy import PermissionDeniedError
 from aicenter.services import dataset as dataset_svc
 from aicenter.services import org as org_svc
 from aicenter.services import upload as upload_svc
 from aicenter.services.context import Caller, ServiceContext
-from aicenter.storage.repositories.upload import UploadStatus
 
 
 def _provider(ctx: ServiceContext, operator: Caller, name: str = "Daily News") -> Caller:

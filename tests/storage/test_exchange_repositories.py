@@ -8,21 +8,21 @@ from decimal import Decimal
 import pytest
 from sqlalchemy.exc import IntegrityError
 
+from aicenter.domain.dataset import DatasetRead, Usage
 from aicenter.domain.job import Job, JobStatus, parse_job_spec
-from aicenter.domain.org import Organisation, OrgClass
-from aicenter.domain.person import Person, Role
-from aicenter.domain.units import Currency, Money
-from aicenter.exchange.licence import (
+from aicenter.domain.licence import (
     LicenceOffer,
     ModelRelease,
     Price,
     PriceBasis,
     Purpose,
-    accept_offer,
 )
-from aicenter.exchange.meter import Usage
+from aicenter.domain.org import Organisation, OrgClass
+from aicenter.domain.person import Person, Role
+from aicenter.domain.units import Currency, Money
+from aicenter.exchange.licence import accept_offer
 from aicenter.storage import Database
-from aicenter.storage.repositories.dataset import DatasetRead, DatasetRow
+from aicenter.storage.repositories.dataset import DatasetRow
 from aicenter.storage.repositories.pool import PoolRow
 
 T0 = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)

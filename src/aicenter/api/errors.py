@@ -22,7 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from aicenter.api.limits import error_body
 from aicenter.domain.errors import AicenterError, InfeasibleError, InputError, NotFoundError
-from aicenter.exchange.licence import AccessDeniedError
+from aicenter.domain.licence import AccessDeniedError
 from aicenter.policy import PermissionDeniedError
 from aicenter.services.errors import AuthenticationError, ConflictError
 

@@ -28,9 +28,9 @@ from typing import Any
 
 from aicenter.domain.accelerator import WorkloadClass
 from aicenter.domain.errors import InputError
+from aicenter.domain.licence import Purpose
 from aicenter.domain.limits import KIB, ResourceLimits, parse_limits
 from aicenter.domain.visible_devices import RESERVED_DEVICE_VARIABLES
-from aicenter.exchange.licence import Purpose
 
 
 class JobStatus(StrEnum):

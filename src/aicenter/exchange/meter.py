@@ -28,6 +28,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from aicenter.domain.dataset import Usage
 from aicenter.domain.errors import InputError
 from aicenter.exchange.licence import Agreement, agreement_from_dict, agreement_to_dict
 
@@ -267,19 +268,6 @@ class MeterWriter:
             event = AgreementEvent(self.writer, self._seq, agreement)
             append_events(self.path, [event])
         return event
-
-
-@dataclass(frozen=True, slots=True)
-class Usage:
-    """Totals of meter events."""
-
-    records: int = 0
-    bytes: int = 0
-    tokens: int = 0
-
-    def __add__(self, other: Usage) -> Usage:
-        return Usage(self.records + other.records, self.bytes + other.bytes,
-                     self.tokens + other.tokens)
 
 
 def usage_by_job_dataset(events: Iterable[MeterEvent]) -> dict[tuple[str, str], Usage]:

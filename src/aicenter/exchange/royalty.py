@@ -37,14 +37,10 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 from typing import Any, Protocol
 
+from aicenter.domain.dataset import Usage
 from aicenter.domain.errors import InputError
-from aicenter.exchange.licence import (
-    BYTES_PER_GB,
-    TOKENS_PER_MILLION,
-    Agreement,
-    PriceBasis,
-)
-from aicenter.exchange.meter import MeterEvent, Usage, read_log
+from aicenter.domain.licence import BYTES_PER_GB, TOKENS_PER_MILLION, Agreement, PriceBasis
+from aicenter.exchange.meter import MeterEvent, read_log
 from aicenter.ledger import Posting, Transaction
 
 WON = Decimal("1")

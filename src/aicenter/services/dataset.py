@@ -13,13 +13,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from aicenter.domain.dataset import DatasetRead
 from aicenter.domain.errors import InputError, NotFoundError
 from aicenter.domain.job import Job, JobSpec
+from aicenter.domain.licence import AccessDeniedError, DatasetTerms, Purpose
 from aicenter.exchange import gateway as gw
 from aicenter.exchange.croissant import export_croissant
 from aicenter.exchange.gateway_client import ENV_SOCKET, ENV_TOKEN
 from aicenter.exchange.ingest import IngestOptions, ingest, parse_actions
-from aicenter.exchange.licence import AccessDeniedError, DatasetTerms, Purpose, check_access
+from aicenter.exchange.licence import check_access
 from aicenter.exchange.reader import (
     ENV_JOB_ID,
     ENV_PURPOSE,
@@ -34,7 +36,7 @@ from aicenter.services.context import Caller, ServiceContext
 from aicenter.services.errors import ConflictError, guaranteed
 from aicenter.services.royalty import exchange_dir, grant_path, meter_log_path
 from aicenter.storage import Tx
-from aicenter.storage.repositories.dataset import DatasetRead, DatasetRow
+from aicenter.storage.repositories.dataset import DatasetRow
 
 
 def store_of(ctx: ServiceContext) -> DatasetStore:

@@ -9,15 +9,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from aicenter.domain.errors import InputError, NotFoundError
+from aicenter.domain.licence import Agreement, LicenceOffer, PriceBasis, Purpose, offer_from_dict
 from aicenter.exchange.contract import ContractDocument, contract_document
-from aicenter.exchange.licence import (
-    Agreement,
-    LicenceOffer,
-    PriceBasis,
-    Purpose,
-    accept_offer,
-    offer_from_dict,
-)
+from aicenter.exchange.licence import accept_offer
 from aicenter.exchange.meter import MeterWriter
 from aicenter.exchange.royalty import charge_lines, month_of, royalty_transaction
 from aicenter.policy import Resource

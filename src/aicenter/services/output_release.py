@@ -35,8 +35,8 @@ import numpy as np
 from aicenter.backends import RunHandle, default_registry
 from aicenter.domain.errors import NotFoundError
 from aicenter.domain.job import Job
+from aicenter.domain.licence import AccessDeniedError, OutputPolicy, strictest_output_policy
 from aicenter.exchange.gateway import served_files
-from aicenter.exchange.licence import AccessDeniedError, OutputPolicy, strictest_output_policy
 from aicenter.exchange.meter import read_log
 from aicenter.exchange.output_check import (
     CheckResult,

@@ -21,10 +21,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
+from aicenter.domain.dataset import DatasetRead, Usage
 from aicenter.domain.errors import InputError
 from aicenter.domain.job import Job
-from aicenter.exchange.licence import Agreement
-from aicenter.exchange.meter import MeterEvent, Usage, merge_into, read_log, usage_by_job_dataset
+from aicenter.domain.licence import Agreement
+from aicenter.exchange.meter import MeterEvent, merge_into, read_log, usage_by_job_dataset
 from aicenter.exchange.royalty import (
     DATA_BYTES,
     DATA_RECORDS,
@@ -42,7 +43,6 @@ from aicenter.exchange.royalty import (
 from aicenter.policy import Resource
 from aicenter.services.context import Caller, ServiceContext
 from aicenter.storage import Tx
-from aicenter.storage.repositories.dataset import DatasetRead
 
 logger = logging.getLogger("aicenter.royalty")
 MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")

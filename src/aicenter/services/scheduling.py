@@ -29,10 +29,10 @@ from aicenter.backends import (
 from aicenter.backends.local.egress import egress_allowed
 from aicenter.domain.errors import InputError
 from aicenter.domain.job import Job, JobStatus, check_workdir
+from aicenter.domain.licence import DOMESTIC_COUNTRIES, AccessDeniedError
 from aicenter.domain.pool import Pool as CenterPool
 from aicenter.domain.pool import PoolState
 from aicenter.domain.share import ShareHolder
-from aicenter.exchange.licence import DOMESTIC_COUNTRIES, AccessDeniedError
 from aicenter.ledger import H100E, accounts, top_up_transaction
 from aicenter.scheduler import Allocation, Policy, SchedulerConfig, ThroughputMatrix, build_policy
 from aicenter.scheduler.center import CenterPool as LivePool

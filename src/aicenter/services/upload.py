@@ -20,11 +20,12 @@ from pathlib import Path
 from typing import Any
 
 from aicenter.domain.errors import AicenterError, NotFoundError
+from aicenter.domain.upload import UploadStatus
 from aicenter.policy import Resource
 from aicenter.services.context import Caller, ServiceContext, new_id
 from aicenter.services.dataset import UploadRequest, check_upload, ingest_upload
 from aicenter.services.errors import guaranteed
-from aicenter.storage.repositories.upload import UploadRow, UploadStatus
+from aicenter.storage.repositories.upload import UploadRow
 
 log = logging.getLogger(__name__)
 UNFINISHED = (UploadStatus.QUEUED, UploadStatus.INGESTING)

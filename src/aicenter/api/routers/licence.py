@@ -18,7 +18,7 @@ from aicenter.api.schemas import (
     RoyaltyStatementOut,
     WithheldOut,
 )
-from aicenter.exchange.licence import Agreement, LicenceOffer, offer_to_dict
+from aicenter.domain.licence import Agreement, LicenceOffer, offer_to_dict
 from aicenter.services import licence as svc
 from aicenter.services import output_release as release_svc
 from aicenter.services import royalty as royalty_svc

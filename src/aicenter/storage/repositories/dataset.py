@@ -5,46 +5,16 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
-from aicenter.exchange.meter import Usage
+from aicenter.domain.dataset import Dataset, DatasetRead, Usage
 from aicenter.storage.tables import dataset_reads as r
 from aicenter.storage.tables import datasets as t
 
-
-@dataclass(frozen=True, slots=True)
-class DatasetRow:
-    """A stored dataset version: who provides it, where its manifest is, what ingest found."""
-
-    id: str
-    name: str
-    provider_org_id: str
-    version: str
-    manifest_sha256: str
-    manifest_path: str
-    domestic: bool
-    licence_text: str
-    description: str
-    created_at: datetime
-    croissant: dict[str, Any] = field(default_factory=dict)
-    stats: dict[str, Any] = field(default_factory=dict)
-    pii_report: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class DatasetRead:
-    """Metered totals of one job reading one dataset."""
-
-    job_id: str
-    dataset_id: str
-    org_id: str
-    agreement_id: str
-    usage: Usage
-    updated_at: datetime
+# The domain types under the names this module's callers know them by.
+DatasetRow = Dataset
 
 
 def _row(x: Any) -> DatasetRow:

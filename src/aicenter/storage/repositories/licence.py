@@ -8,7 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, insert, select
 
-from aicenter.exchange.licence import (
+from aicenter.domain.licence import (
     Agreement,
     LicenceOffer,
     agreement_from_dict,

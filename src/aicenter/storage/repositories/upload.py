@@ -2,42 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
+from aicenter.domain.upload import Upload, UploadStatus
 from aicenter.storage.tables import uploads as t
 
-
-class UploadStatus(StrEnum):
-    QUEUED = "queued"
-    INGESTING = "ingesting"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-
-    @property
-    def finished(self) -> bool:
-        return self in (UploadStatus.SUCCEEDED, UploadStatus.FAILED)
-
-
-@dataclass(frozen=True, slots=True)
-class UploadRow:
-    """One upload: what the provider asked for, where the bytes wait, how the ingest went."""
-
-    id: str
-    dataset_id: str
-    provider_org_id: str
-    person_id: str
-    source_path: str
-    status: UploadStatus
-    created_at: datetime
-    request: dict[str, Any] = field(default_factory=dict)
-    message: str = ""
-    version: str | None = None
-    finished_at: datetime | None = None
+UploadRow = Upload  # the domain type under the name this module's callers know it by
 
 
 def _row(x: Any) -> UploadRow:
