@@ -309,9 +309,9 @@ def test_the_wrapper_works_for_an_unprivileged_server() -> None:
         (root / "home" / "datasets").mkdir(parents=True)
         (root / "home" / "datasets" / "part.parquet").write_text("SECRET")
         (root / "home" / "run" / "work").mkdir(parents=True)
-        package = root / "pkg" / "aicenter" / "backends"
+        package = root / "pkg" / "aicenter" / "backends" / "local"
         package.mkdir(parents=True)
-        for name in ("__init__.py", "../__init__.py"):
+        for name in ("__init__.py", "../__init__.py", "../../__init__.py"):
             (package / name).write_text("")
         for module in ("isolation.py", "isolation_sys.py"):
             shutil.copy(Path(wrapper.__file__).with_name(module), package / module)
