@@ -20,6 +20,7 @@ from aicenter.domain.org import OrgClass
 from aicenter.domain.person import Role
 from aicenter.domain.share import ShareHolder
 from aicenter.domain.token import Scope
+from aicenter.services import audit as audit_svc
 from aicenter.services import call as call_svc
 from aicenter.services import dataset as dataset_svc
 from aicenter.services import grant as grant_svc
@@ -159,6 +160,17 @@ TABLE: dict[tuple[str, str], tuple[set[str], Request]] = {
         OWN, _path("/api/v1/agreements/{agreement}/contract")),
     ("GET", "/api/v1/orgs/{org_id}/royalty-statements/{month}"): (
         OWN, _path("/api/v1/orgs/{org}/royalty-statements/2026-01")),
+    ("GET", "/api/v1/audit"): ({"operator", "auditor"}, _path("/api/v1/audit?org={org}")),
+    ("GET", "/api/v1/audit/verify"): ({"operator", "auditor"}, _path("/api/v1/audit/verify")),
+    ("GET", "/api/v1/audit/proof/inclusion"): (
+        {"operator", "auditor"}, _path("/api/v1/audit/proof/inclusion?seq=1")),
+    ("GET", "/api/v1/audit/proof/consistency"): (
+        {"operator", "auditor"}, _path("/api/v1/audit/proof/consistency?first=1")),
+    ("GET", "/api/v1/audit/checkpoints"): (
+        {"operator", "auditor"}, _path("/api/v1/audit/checkpoints")),
+    ("POST", "/api/v1/audit/checkpoints"): ({"operator"}, _path("/api/v1/audit/checkpoints")),
+    ("GET", "/api/v1/audit/keys"): ({"operator", "auditor"}, _path("/api/v1/audit/keys")),
+    ("POST", "/api/v1/audit/keys/rotate"): ({"operator"}, _path("/api/v1/audit/keys/rotate")),
 }
 CATALOGUE = {"/api/v1/datasets", "/api/v1/datasets/{dataset_id}", "/api/v1/offers",
              "/api/v1/shares"}
@@ -228,6 +240,10 @@ def build_world(ctx: ServiceContext) -> World:
     queued.write_text('{"text": "더 많은 기사"}\n', encoding="utf-8")
     upload_svc.accept(ctx, everyone["data-provider"], upload_id, dataset_svc.UploadRequest(
         "world-news", "more.jsonl", licence_text="proprietary"), queued)
+    with ctx.db.transaction() as tx:  # entries and a signed checkpoint for the audit routes
+        for name in ("pool.added", "org.created"):
+            audit_svc.record_change(tx, ctx.clock.now(), op, name, "org", a.id, a.id)
+    audit_svc.checkpoint_now(ctx)
     return World(tokens, {"org": a.id, "call": call.id, "app": pending.id,
                           "unreviewed": unreviewed.id,
                           "grant": grant.grant.id, "job": job.id, "done_job": done.id,
@@ -273,11 +289,14 @@ def test_every_role_on_route(ctx: ServiceContext, route: tuple[str, str]) -> Non
 
 def build_world_again(ctx: ServiceContext) -> World:
     """A fresh world in the same database: wipe the tables, then build it again."""
-    from sqlalchemy import delete
+    from sqlalchemy import delete, update
 
     from aicenter.storage.tables import metadata
 
     with ctx.db.transaction() as tx:
         for table in reversed(metadata.sorted_tables):
+            if table.name == "audit_head":  # the log's one row, present from migration on
+                tx.conn.execute(update(table).values(seq=0, hash=bytes(32)))
+                continue
             tx.conn.execute(delete(table))
     return build_world(ctx)

@@ -171,12 +171,14 @@ def test_the_key_is_private_and_rotation_keeps_old_checkpoints(
     cp1 = svc.checkpoint(ctx, operator)
     store = svc.KeyStore.of(ctx)
     assert stat.S_IMODE(store.private_path.stat().st_mode) == 0o600
-    new_id = svc.rotate_key(ctx, operator)
+    new_id = svc.rotate_key(ctx, operator).key_id
     assert cp1 is not None and new_id != cp1.key_id
     fill(ctx, 2, start=3)
     cp2 = svc.checkpoint(ctx, operator)
     assert cp2 is not None and cp2.key_id == new_id
-    assert set(svc.public_keys(ctx, operator)) == {cp1.key_id, new_id}
+    keys = svc.public_keys(ctx, operator)
+    assert {k.key_id for k in keys} == {cp1.key_id, new_id}
+    assert [k.key_id for k in keys if k.current] == [new_id]
     assert stat.S_IMODE(store.private_path.stat().st_mode) == 0o600
     assert svc.verify(ctx, operator).ok
     os.chmod(store.private_path, 0o644)

@@ -13,7 +13,18 @@ from aicenter import __version__
 from aicenter.api import errors
 from aicenter.api.admissions import Admissions, AdmitEach
 from aicenter.api.limits import BodyLimits, RequestGuard
-from aicenter.api.routers import call, dataset, grant, job, licence, org, pool, share, usage
+from aicenter.api.routers import (
+    audit,
+    call,
+    dataset,
+    grant,
+    job,
+    licence,
+    org,
+    pool,
+    share,
+    usage,
+)
 from aicenter.services.context import ServiceContext
 
 API_PREFIX = "/api/v1"
@@ -50,7 +61,7 @@ def create_app(ctx: ServiceContext, *, on_start: Callable[[], None] | None = Non
     app.state.admissions = admissions if admissions is not None else AdmitEach(ctx)
     errors.install(app)
     app.add_middleware(RequestGuard, limits=body_limits)
-    for module in (org, pool, share, call, grant, job, usage, dataset, licence):
+    for module in (org, pool, share, call, grant, job, usage, dataset, licence, audit):
         app.include_router(module.router, prefix=API_PREFIX, responses=errors.ERROR_RESPONSES)
 
     @app.get(f"{API_PREFIX}/health", tags=["health"], responses=errors.ERROR_RESPONSES)

@@ -48,6 +48,8 @@ SUBCOMMANDS = (
                group=True),
     Subcommand("usage", "aicenter.cli.usage", "app", "Usage records and monthly statements.",
                group=True),
+    Subcommand("audit", "aicenter.cli.audit", "app",
+               "The tamper-evident audit log: verify, show, export, checkpoints.", group=True),
     Subcommand("fleet", "aicenter.cli.fleet", "fleet_app", "Score a fleet against a rubric.",
                group=True),
     Subcommand("proposals", "aicenter.cli.fleet", "proposals_app", "Rank providers' proposals.",

@@ -18,11 +18,17 @@ from pydantic import BaseModel, TypeAdapter
 from aicenter.client.models import (
     AgreementOut,
     ApplicationOut,
+    AuditEntryOut,
+    AuditKeyOut,
+    AuditVerifyOut,
     CallOut,
+    CheckpointOut,
+    ConsistencyProofOut,
     DatasetDetailOut,
     DatasetOut,
     DatasetReadOut,
     GrantOut,
+    InclusionProofOut,
     JobOut,
     LogOut,
     OfferOut,
@@ -188,6 +194,47 @@ class Client:
 
     def clear_share(self, holder_kind: str, holder_id: str) -> None:
         self.request("DELETE", f"/shares/{holder_kind}/{holder_id}")
+
+    # -- the audit log ---------------------------------------------------------------------
+    def list_audit(self, *, org: str | None = None, object_type: str | None = None,
+                   object_id: str | None = None, action: str | None = None,
+                   since: str | None = None, until: str | None = None, after: int = 0,
+                   limit: int = 1000) -> list[AuditEntryOut]:
+        """Entries of the audit log in sequence order (operators, auditors); page on with
+        ``after`` = the last seq seen."""
+        params: dict[str, Any] = {"org": org, "object_type": object_type,
+                                  "object_id": object_id, "action": action, "since": since,
+                                  "until": until, "after": after, "limit": limit}
+        return self._many(AuditEntryOut, "GET", "/audit",
+                          params={k: v for k, v in params.items() if v is not None})
+
+    def verify_audit(self) -> AuditVerifyOut:
+        """The server's check of the whole log: the first bad entry, if any."""
+        return self._one(AuditVerifyOut, "GET", "/audit/verify")
+
+    def audit_inclusion(self, seq: int, size: int | None = None) -> InclusionProofOut:
+        params: dict[str, Any] = {"seq": seq} | ({"size": size} if size is not None else {})
+        return self._one(InclusionProofOut, "GET", "/audit/proof/inclusion", params=params)
+
+    def audit_consistency(self, first: int, second: int | None = None) -> ConsistencyProofOut:
+        params: dict[str, Any] = {"first": first} | (
+            {"second": second} if second is not None else {})
+        return self._one(ConsistencyProofOut, "GET", "/audit/proof/consistency",
+                         params=params)
+
+    def audit_checkpoints(self) -> list[CheckpointOut]:
+        return self._many(CheckpointOut, "GET", "/audit/checkpoints")
+
+    def audit_checkpoint(self) -> CheckpointOut | None:
+        """Sign a checkpoint now (operators); None when nothing was appended since the last."""
+        body = self.request("POST", "/audit/checkpoints")
+        return None if body is None else CheckpointOut.model_validate(body)
+
+    def audit_keys(self) -> list[AuditKeyOut]:
+        return self._many(AuditKeyOut, "GET", "/audit/keys")
+
+    def rotate_audit_key(self) -> AuditKeyOut:
+        return self._one(AuditKeyOut, "POST", "/audit/keys/rotate")
 
     # -- pools, calls, applications, grants -----------------------------------------------
     def add_pool(self, chip_id: str, chip_count: int, site: str = "haenam",

@@ -538,3 +538,75 @@ class ShareOut(Model):
     guaranteed_h100e: Decimal
     set_at: str
     set_by: str
+
+
+# -- the audit log ---------------------------------------------------------------------------
+class AuditEntryOut(Model):
+    """One entry of the tamper-evident log, decoded from its signed body."""
+
+    seq: int
+    time: str
+    actor_kind: str = Field(description="person, org, token or system")
+    actor_id: str
+    action: str = Field(description="e.g. job.submitted, authz.denied")
+    object_type: str
+    object_id: str
+    org_id: str | None
+    payload: dict[str, Any]
+    decision: str | None = Field(description="allow or deny, for authorisation decisions")
+    policy_id: str | None = Field(description="The policy that decided, when one did")
+    prev_hash: str = Field(description="Hex SHA-256 leaf hash of the previous entry")
+
+
+class CheckpointOut(Model):
+    """A signed tree head: Ed25519 over the checkpoint message (see ``message``)."""
+
+    size: int
+    root: str = Field(description="Hex Merkle root of entries 1..size (RFC 9162)")
+    time: str
+    key_id: str
+    signature: str = Field(description="Hex Ed25519 signature of ``message``")
+    message: str = Field(description="The exact text the signature covers")
+
+
+class AuditFindingOut(Model):
+    seq: int | None = Field(description="The entry it names (None: about a checkpoint)")
+    problem: str = Field(description="edited, deleted, reordered, truncated, rewritten or "
+                         "forged checkpoint")
+    detail: str
+
+
+class AuditVerifyOut(Model):
+    ok: bool
+    entries: int
+    checkpoints: int
+    root: str = Field(description="Hex Merkle root of every entry, recomputed")
+    first: AuditFindingOut | None = Field(description="The finding about the earliest entry")
+    findings: list[AuditFindingOut]
+
+
+class InclusionProofOut(Model):
+    seq: int
+    size: int
+    body: str = Field(description="The entry's canonical JSON as stored: hash it yourself, "
+                      "SHA-256(0x00 || body), rather than trust leaf_hash")
+    leaf_hash: str
+    root: str
+    path: list[str] = Field(description="Hex audit path, leaf to root (RFC 9162 §2.1.3)")
+    checkpoint: CheckpointOut | None = Field(description="The signed checkpoint of ``size``")
+
+
+class ConsistencyProofOut(Model):
+    first: int
+    second: int
+    first_root: str
+    second_root: str
+    path: list[str] = Field(description="Hex consistency proof (RFC 9162 §2.1.4)")
+    first_checkpoint: CheckpointOut | None
+    second_checkpoint: CheckpointOut | None
+
+
+class AuditKeyOut(Model):
+    key_id: str
+    public_key: str = Field(description="Hex raw 32-byte Ed25519 public key")
+    current: bool

@@ -78,7 +78,7 @@ def actor_of(caller: Caller | None) -> Actor:
 def append(tx: Tx, record: AuditRecord) -> StoredEntry:
     """Append ``record`` in ``tx``: the entry commits, or rolls back, with the change it
     records."""
-    return AuditRepository(tx.conn).append(record)
+    return tx.audit.append(record)
 
 
 def record_change(tx: Tx, time: datetime, caller: Caller | None, action: str,
@@ -166,15 +166,28 @@ def ensure_key(ctx: ServiceContext) -> str:
     return KeyStore.of(ctx).current_key_id()
 
 
-def rotate_key(ctx: ServiceContext, caller: Caller) -> str:
-    """A new signing key (operators); the new key id. Old checkpoints keep verifying."""
+@dataclass(frozen=True, slots=True)
+class AuditKey:
+    key_id: str
+    public_key: bytes
+    current: bool
+
+
+def rotate_key(ctx: ServiceContext, caller: Caller) -> AuditKey:
+    """A new signing key (operators). Old checkpoints keep verifying with the old public key,
+    which stays filed."""
     caller.check(ctx, "audit:checkpoint", _LOG)
-    return key_id(raw_public_key(KeyStore.of(ctx).rotate().public_key()))
+    raw = raw_public_key(KeyStore.of(ctx).rotate().public_key())
+    return AuditKey(key_id(raw), raw, True)
 
 
-def public_keys(ctx: ServiceContext, caller: Caller) -> dict[str, bytes]:
+def public_keys(ctx: ServiceContext, caller: Caller) -> list[AuditKey]:
+    """Every public key the center has signed checkpoints with (operators, auditors): what an
+    auditor pins to check checkpoints away from the center."""
     caller.check(ctx, "audit:read", _LOG)
-    return KeyStore.of(ctx).public_keys()
+    store = KeyStore.of(ctx)
+    current = store.current_key_id()
+    return [AuditKey(kid, raw, kid == current) for kid, raw in store.public_keys().items()]
 
 
 # -- checkpoints ---------------------------------------------------------------------------
@@ -184,7 +197,7 @@ def checkpoint_now(ctx: ServiceContext) -> Checkpoint | None:
     they are checked first: the center never signs entries that fail their checks."""
     key = KeyStore.of(ctx).signing_key()
     with ctx.db.transaction() as tx:
-        repo = AuditRepository(tx.conn)
+        repo = tx.audit
         size = repo.head().seq
         latest = repo.latest_checkpoint()
         frontier = latest[1] if latest is not None else Frontier()
@@ -218,7 +231,7 @@ def checkpoint(ctx: ServiceContext, caller: Caller) -> Checkpoint | None:
 def list_checkpoints(ctx: ServiceContext, caller: Caller) -> list[Checkpoint]:
     caller.check(ctx, "audit:read", _LOG)
     with ctx.db.transaction(write=False) as tx:
-        return AuditRepository(tx.conn).checkpoints()
+        return tx.audit.checkpoints()
 
 
 # -- verification and proofs ---------------------------------------------------------------
@@ -228,7 +241,7 @@ def verify(ctx: ServiceContext, caller: Caller) -> Verification:
     caller.check(ctx, "audit:read", _LOG)
     keys = KeyStore.of(ctx).public_keys()
     with ctx.db.transaction(write=False) as tx:
-        repo = AuditRepository(tx.conn)
+        repo = tx.audit
         head = repo.head()
         return verify_log(repo.stream(1, head.seq), repo.checkpoints(), keys, head)
 
@@ -237,6 +250,8 @@ def verify(ctx: ServiceContext, caller: Caller) -> Verification:
 class InclusionProof:
     seq: int
     size: int
+    body: bytes
+    """The entry as stored: a checker hashes it itself rather than trust ``leaf_hash``."""
     leaf_hash: bytes
     root: bytes
     path: list[bytes]
@@ -273,13 +288,17 @@ def inclusion(ctx: ServiceContext, caller: Caller, seq: int, size: int | None = 
     (default: the latest checkpoint), computed from the stored leaf hashes."""
     caller.check(ctx, "audit:read", _LOG)
     with ctx.db.transaction(write=False) as tx:
-        repo = AuditRepository(tx.conn)
+        repo = tx.audit
         n = _size(repo, size)
         if not 1 <= seq <= n:
             raise InputError(f"entry {seq} is not in a tree of {n} entries", field="seq")
         leaves = repo.leaf_hashes(n)
         cp = repo.checkpoint(n)
-    return InclusionProof(seq, n, leaves[seq - 1], root(leaves),
+        entry = repo.get(seq)
+    if entry is None or len(leaves) != n:
+        raise TamperedLogError(f"entries of the tree of {n} are missing: run 'aicenter audit "
+                               "verify'")
+    return InclusionProof(seq, n, entry.body, leaves[seq - 1], root(leaves),
                           inclusion_proof(seq - 1, leaves), cp)
 
 
@@ -289,12 +308,15 @@ def consistency(ctx: ServiceContext, caller: Caller, first: int, second: int | N
     (default: the latest checkpoint)."""
     caller.check(ctx, "audit:read", _LOG)
     with ctx.db.transaction(write=False) as tx:
-        repo = AuditRepository(tx.conn)
+        repo = tx.audit
         n = _size(repo, second)
         if not 0 <= first <= n:
             raise InputError(f"size {first} is not within 0..{n}", field="first")
         leaves = repo.leaf_hashes(n)
         cps = (repo.checkpoint(first), repo.checkpoint(n))
+    if len(leaves) != n:
+        raise TamperedLogError(f"entries of the tree of {n} are missing: run 'aicenter audit "
+                               "verify'")
     return ConsistencyProof(first, n, root(leaves[:first]), root(leaves),
                             consistency_proof(first, leaves), cps)
 
@@ -305,7 +327,7 @@ def list_entries(ctx: ServiceContext, caller: Caller, f: AuditFilter) -> list[Au
     caller.check(ctx, "audit:read", _LOG)
     limit = min(f.limit or MAX_LIST, MAX_LIST)
     with ctx.db.transaction(write=False) as tx:
-        rows = AuditRepository(tx.conn).search(AuditFilter(
+        rows = tx.audit.search(AuditFilter(
             f.org_id, f.object_type, f.object_id, f.action, f.since, f.until, f.after_seq,
             limit))
     return list(_decoded(rows))

@@ -20,6 +20,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
 from aicenter.extras import require
+from aicenter.storage.repositories.audit import AuditRepository
 from aicenter.storage.repositories.call import CallRepository
 from aicenter.storage.repositories.dataset import DatasetRepository
 from aicenter.storage.repositories.grant import GrantRepository
@@ -46,6 +47,10 @@ class Tx:
     @property
     def dialect(self) -> str:
         return self.conn.dialect.name
+
+    @cached_property
+    def audit(self) -> AuditRepository:
+        return AuditRepository(self.conn)
 
     @cached_property
     def shares(self) -> ShareRepository:
