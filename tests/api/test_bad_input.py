@@ -23,7 +23,7 @@ from aicenter.api import create_app
 from aicenter.api.limits import BodyLimits
 from aicenter.domain.errors import InputError
 from aicenter.domain.job import spec_from_mapping
-from aicenter.exchange.readers import RecordReader
+from aicenter.exchange.file_formats import RecordReader
 from aicenter.server.batcher import AdmissionBatcher
 from aicenter.services import upload as upload_svc
 from aicenter.services.admission import Admitted, Submission

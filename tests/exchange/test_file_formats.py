@@ -9,7 +9,7 @@ import pytest
 import zstandard
 
 from aicenter.domain.errors import InputError
-from aicenter.exchange.readers import RecordFormat, RecordReader, format_of
+from aicenter.exchange.file_formats import RecordFormat, RecordReader, format_of
 
 
 def test_format_from_name() -> None:

@@ -4,8 +4,9 @@ import io
 import json
 from pathlib import Path
 
+from aicenter.exchange.file_formats import RecordReader
 from aicenter.exchange.pii import STRUCTURED_TYPES, Scanner, default_registry
-from aicenter.exchange.readers import Record, RecordReader
+from aicenter.exchange.records import Record
 from aicenter.exchange.report import PiiReport
 from aicenter.exchange.scan import scan_batches, scan_records
 

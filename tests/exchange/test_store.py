@@ -8,15 +8,8 @@ import pytest
 
 from aicenter.domain.errors import InputError, NotFoundError
 from aicenter.exchange.dedup import MinHasher, NearDuplicateIndex
-from aicenter.exchange.store import (
-    CompactIndex,
-    DatasetStore,
-    Manifest,
-    StoredRecord,
-    band_keys,
-    load_segments,
-    save_segment,
-)
+from aicenter.exchange.dedup_index import CompactIndex, band_keys, load_segments, save_segment
+from aicenter.exchange.store import DatasetStore, Manifest, StoredRecord
 from aicenter.exchange.synthetic import near_duplicate_corpus
 
 RECORDS = [
@@ -118,7 +111,7 @@ def test_batched_adds_equal_one_by_one_adds() -> None:
 
 
 def test_merging_sorted_runs_equals_sorting_their_union() -> None:
-    from aicenter.exchange.store import _merge_runs
+    from aicenter.exchange.dedup_index import _merge_runs
 
     rng = np.random.default_rng(3)
     k1 = np.sort(rng.integers(0, 50, 400).astype(np.uint64))

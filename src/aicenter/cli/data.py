@@ -15,7 +15,8 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 
 from aicenter.cli.output import TableFormat, print_json, print_record, print_rows, say
 from aicenter.domain.errors import InputError
-from aicenter.exchange.readers import RecordFormat, RecordReader, TextBatch
+from aicenter.exchange.file_formats import RecordFormat, RecordReader
+from aicenter.exchange.records import TextBatch
 
 app = typer.Typer(help="The licensed-data exchange: datasets, PII, licences.", no_args_is_help=True)
 

@@ -1,6 +1,7 @@
-"""Streaming record readers: plain text (a record a line), JSONL (a text field), CSV (a text
-column), each optionally gzip- or zstd-compressed (recognised by magic bytes, not by name), and
-Parquet (a string column, read a batch of rows at a time).
+"""The input file formats of ingest and scan, read as streams of records: plain text (a record
+a line), JSONL (a text field), CSV (a text column), each optionally gzip- or zstd-compressed
+(recognised by magic bytes, not by name), and Parquet (a string column, read a batch of rows
+at a time). The records themselves are :mod:`aicenter.exchange.records` (pure values).
 
 Memory stays bounded by the longest record (or one Parquet batch): files are read line by line
 through a decoding stream. Bad input raises :class:`InputError` naming the file, the line (for
@@ -24,7 +25,6 @@ import sys
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from enum import StrEnum
 from itertools import accumulate, islice
 from pathlib import Path
@@ -34,6 +34,7 @@ from typing import IO, Any, BinaryIO
 import zstandard
 
 from aicenter.domain.errors import InputError
+from aicenter.exchange.records import Record, TextBatch
 
 _GZIP_MAGIC = b"\x1f\x8b"
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
@@ -86,27 +87,6 @@ class RecordFormat(StrEnum):
 
 
 _NO_FIELDS: Mapping[str, Any] = MappingProxyType({})
-
-
-@dataclass(frozen=True, slots=True)
-class Record:
-    """One record: its 0-based index in the file, the 1-based line it starts on, its text, and
-    its other fields (provenance, TDMRep) when the reader was asked to keep them."""
-
-    index: int
-    line: int
-    text: str
-    fields: Mapping[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class TextBatch:
-    """Consecutive records' texts: ``texts[i]`` is record ``first + i``; ``utf8_bytes`` is the
-    UTF-8 size of the texts (line ends and other fields not counted)."""
-
-    first: int
-    texts: list[str]
-    utf8_bytes: int
 
 
 # Line ends as io.TextIOWrapper(newline="") sees them: "\r\n", "\r" or "\n".

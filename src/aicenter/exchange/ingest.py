@@ -43,26 +43,29 @@ import numpy.typing as npt
 
 from aicenter.domain.errors import InputError
 from aicenter.exchange.dedup import MinHasher
+from aicenter.exchange.dedup_index import (
+    CompactIndex,
+    SegmentFiles,
+    band_keys,
+    load_segments,
+    publish_segment,
+)
+from aicenter.exchange.file_formats import RecordFormat, RecordReader
 from aicenter.exchange.pii.base import Finding, PiiType
 from aicenter.exchange.pii.registry import default_registry
 from aicenter.exchange.pii.scanner import Scanner
 from aicenter.exchange.processing import RecordProcessor
 from aicenter.exchange.pseudonymise import DEFAULT_ACTIONS, Action, Pseudonymiser, apply_actions
-from aicenter.exchange.readers import Record, RecordFormat, RecordReader
+from aicenter.exchange.records import Record
 from aicenter.exchange.report import PiiReport
 from aicenter.exchange.stats import DatasetStats
 from aicenter.exchange.store import (
-    CompactIndex,
     DatasetStore,
     Manifest,
     PartRef,
-    SegmentFiles,
     StoredRecord,
     atomic_write,
-    band_keys,
     check_name,
-    load_segments,
-    publish_segment,
 )
 from aicenter.exchange.tdm import TdmCoverage, tdm_status
 from aicenter.extras import require

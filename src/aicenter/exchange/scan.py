@@ -17,7 +17,7 @@ from typing import Any, TextIO
 
 from aicenter.exchange.pii.base import Finding, PiiType
 from aicenter.exchange.pii.scanner import Scanner
-from aicenter.exchange.readers import Record, TextBatch
+from aicenter.exchange.records import Record, TextBatch
 
 
 @dataclass(frozen=True, slots=True)

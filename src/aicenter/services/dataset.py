@@ -19,6 +19,7 @@ from aicenter.domain.job import Job, JobSpec
 from aicenter.domain.licence import AccessDeniedError, DatasetTerms, Purpose
 from aicenter.exchange import gateway as gw
 from aicenter.exchange.croissant import export_croissant
+from aicenter.exchange.file_formats import RecordFormat
 from aicenter.exchange.gateway_client import ENV_SOCKET, ENV_TOKEN
 from aicenter.exchange.ingest import IngestOptions, ingest, parse_actions
 from aicenter.exchange.licence import check_access
@@ -29,7 +30,6 @@ from aicenter.exchange.reader import (
     reader_env,
     write_grant,
 )
-from aicenter.exchange.readers import RecordFormat
 from aicenter.exchange.store import DatasetStore, Manifest, check_name
 from aicenter.policy import Resource
 from aicenter.services.context import Caller, ServiceContext
