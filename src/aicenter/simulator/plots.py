@@ -18,7 +18,7 @@ from aicenter.simulator.engine import SimulationResult
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-FEATURE = "the simulator's PNG plots"
+FEATURE = "drawing the simulator's PNG plots"
 
 
 def available() -> bool:
@@ -29,7 +29,7 @@ def available() -> bool:
 def _figure() -> Figure:
     """An empty figure of the size every plot uses; MissingExtraError without matplotlib."""
     require("plots", FEATURE)
-    from matplotlib.figure import Figure
+    from matplotlib.figure import Figure  # lazy: the optional plots extra, checked just above
 
     return Figure(figsize=(7, 4.5))
 
