@@ -109,15 +109,36 @@ class LocalBackend:
         self._ended: dict[str, RunStatus] = {}
         self._held: dict[str, dict[str, Any]] = {}
         self.box = JobBox(isolation, self.root)
-        self.isolation = isolation
-        self.contained = self.box.contained
-        """Jobs run in the contained box (their own uid;
-        :mod:`aicenter.backends.local.container`)."""
-        self.isolated = self.box.isolated
-        self.isolation_note = self.box.isolation_note
-        self.network_note = self.box.network_note
-        """Said by a ``no_network`` job that got the host's network after all."""
         _report_cgroups()
+
+    @property
+    def isolation(self) -> JobIsolation | None:
+        """How jobs are boxed (the box's; replacing it changes what later launches get)."""
+        return self.box.isolation
+
+    @isolation.setter
+    def isolation(self, isolation: JobIsolation | None) -> None:
+        self.box.isolation = isolation
+
+    @property
+    def contained(self) -> bool:
+        """Jobs run in the contained box (their own uid; :mod:`.container`)."""
+        return self.box.contained
+
+    @property
+    def isolated(self) -> bool:
+        """Jobs run in namespaces with the center's files covered (contained or weak box)."""
+        return self.box.isolated
+
+    @property
+    def isolation_note(self) -> str | None:
+        """What every job's log says it lacked (``None``: nothing)."""
+        return self.box.isolation_note
+
+    @property
+    def network_note(self) -> str | None:
+        """Said by a ``no_network`` job that got the host's network after all."""
+        return self.box.network_note
 
     @classmethod
     def from_config(cls, config: LocalConfig) -> LocalBackend:
