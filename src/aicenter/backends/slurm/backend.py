@@ -1,0 +1,334 @@
+"""The ``slurm`` backend: each run is one Slurm batch job, submitted with ``sbatch``.
+
+Why ``sbatch`` first (not slurmrestd): every Slurm site has the command-line tools on its
+login and controller nodes, they need no extra daemon, no JWT key set-up and no version-pinned
+OpenAPI plugin (slurmrestd's data parsers change with every release: v0.0.38 in 22.05, v0.0.40
+in 23.11); the tools' parsable outputs (``--parsable``, ``sacct -P``, ``scontrol -o``) are
+stable across 22.05-24.x. A REST client can sit behind the same functions later.
+
+State lives in Slurm and in a run directory per run under ``root`` (which must be on a file
+system the compute nodes share, as Slurm's output files are)::
+
+    <root>/<run_id>/job          JSON: Slurm job id, user, group (root-owned: the server's)
+    <root>/<run_id>/script.sh    the batch script (root-owned)
+    <root>/<run_id>/stop         JSON: why terminate was called (cancel or preempt)
+    <root>/<run_id>/grace        a grace period terminate chose (read by the batch script)
+    <root>/<run_id>/out/log      the job's output (owned by the job's user, written by Slurm)
+    <root>/<run_id>/out/slurm.out  Slurm's and srun's own messages about the job
+
+The handle is ``slurm:<run_id>@<Slurm job id>``; any later process with the same ``root``
+re-attaches with it, and ``list_runs`` reads the run directories.
+
+Users: a run is submitted with ``sbatch --uid/--gid`` as the Unix user its organisation maps to
+(``users``: account -> user; ``default_user`` otherwise), never as the server's user or root:
+Slurm's normal model, so Slurm's accounting, limits and file permissions see the tenant. Only
+root may submit for another user, so the server runs as root (or the operator gives it a
+``sudo`` rule for ``sbatch`` and ``scancel``: not built here).
+
+State: ``scontrol show job`` while Slurm's controller holds the job (its ``MinJobAge``), then
+``sacct`` (slurmdbd); :mod:`aicenter.backends.slurm.states` maps every Slurm state. Start and
+end times are Slurm's own, so usage aicenter meters equals what ``sacct`` reports.
+
+Termination: ``terminate`` records the reason, writes the grace period, and sends SIGTERM to the
+batch shell (``scancel --batch``); the batch script passes it to the tasks and kills the job
+after the grace period (:mod:`aicenter.backends.slurm.script`), so the stop completes even if
+the server dies. A pending job is cancelled at once. The state of a stopped run is the reason's
+(CANCELLED or PREEMPTED), whatever exit code the job chose.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import pwd
+import shutil
+import subprocess
+from collections.abc import Sequence
+from pathlib import Path
+
+from aicenter.backends.base import (
+    BackendUnavailableError,
+    Capabilities,
+    LaunchRequest,
+    LogChunk,
+    RunHandle,
+    RunState,
+    RunStatus,
+    StopReason,
+    check_run_id,
+)
+from aicenter.backends.slurm.capacity import (
+    NodeCapacity,
+    in_partition,
+    max_per_node,
+    nodes_from_scontrol,
+)
+from aicenter.backends.slurm.config import CAPABILITIES, NAME, SlurmConfig
+from aicenter.backends.slurm.script import (
+    LIMITS_NOTE,
+    NETWORK_NOTE,
+    SubmitPlan,
+    batch_script,
+    gang_shape,
+    gres_for,
+    sbatch_args,
+)
+from aicenter.backends.slurm.states import (
+    SACCT_FIELDS,
+    TIMEOUT_EXIT_CODES,
+    JobRecord,
+    job_from_scontrol,
+    jobs_from_sacct,
+)
+from aicenter.domain.errors import InputError
+
+_UNREACHABLE = ("unable to contact slurm controller", "socket timed out", "connection refused",
+                "slurm_persist_conn_open", "unable to connect", "zero bytes were transmitted")
+"""Phrases in a Slurm command's error that mean the cluster cannot be reached right now."""
+
+
+def _vendor_family(chip_type: str) -> str | None:
+    from aicenter.backends.devices import vendor_family_of
+
+    return vendor_family_of(chip_type)
+
+
+class SlurmBackend:
+    """Runs each :class:`LaunchRequest` as a Slurm batch job (see the module docstring)."""
+
+    def __init__(self, config: SlurmConfig) -> None:
+        self.config = config
+        self.root = config.root.resolve()
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._per_node: dict[str, int] = dict(config.chips_per_node)
+
+    @property
+    def name(self) -> str:
+        return NAME
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """Runs code, multi-node gangs, graceful stops; no containment, network cut, limits
+        or sidecars of its own (Slurm's cgroups, where the site has them, are the site's)."""
+        return CAPABILITIES
+
+    def set_slots(self, slots_by_chip: object) -> None:
+        """Ignored: Slurm knows its nodes' GRES and hands out devices itself."""
+
+    # -- Slurm commands ------------------------------------------------------------------------
+
+    def _env(self) -> dict[str, str]:
+        env = {"PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
+               "SLURM_TIME_FORMAT": "%s", "LANG": "C.UTF-8"}
+        if self.config.slurm_conf is not None:
+            env["SLURM_CONF"] = str(self.config.slurm_conf)
+        return env
+
+    def _run(self, argv: Sequence[str], ok_errors: Sequence[str] = ()) -> str:
+        """Run a Slurm command; its stdout. Unreachable cluster -> ``BackendUnavailableError``;
+        an error containing one of ``ok_errors`` -> ``""``; other errors -> ``InputError``."""
+        try:
+            done = subprocess.run(list(argv), capture_output=True, text=True, check=False,
+                                  timeout=self.config.command_timeout_s, env=self._env())
+        except FileNotFoundError as error:
+            raise BackendUnavailableError(f"{argv[0]} is not installed here: {error}") from error
+        except subprocess.TimeoutExpired as error:
+            raise BackendUnavailableError(
+                f"{argv[0]} did not answer in {self.config.command_timeout_s:g} s") from error
+        if done.returncode == 0:
+            return done.stdout
+        err = (done.stderr or done.stdout).strip()
+        low = err.lower()
+        if any(phrase in low for phrase in ok_errors):
+            return ""
+        if any(phrase in low for phrase in _UNREACHABLE):
+            raise BackendUnavailableError(f"Slurm cannot be reached: {err}")
+        raise InputError(f"{argv[0]} refused: {err}", field="backend")
+
+    # -- runs --------------------------------------------------------------------------------
+
+    def _dir(self, run_id: str) -> Path:
+        return self.root / check_run_id(run_id)
+
+    def _meta(self, handle: RunHandle) -> dict[str, str] | None:
+        try:
+            meta: dict[str, str] = json.loads((self._dir(handle.run_id) / "job").read_text())
+        except (FileNotFoundError, ValueError):
+            return None
+        return meta if meta.get("job_id") == handle.locator else None
+
+    def _user(self, account: str | None) -> pwd.struct_passwd:
+        name = self.config.users.get(account or "", self.config.default_user)
+        if not name:
+            raise InputError(f"no Unix user is mapped for organisation {account!r}: the slurm "
+                             "backend never runs a job as the server's user", field="account")
+        try:
+            entry = pwd.getpwnam(name)
+        except KeyError as error:
+            raise InputError(f"Unix user {name!r} (for {account!r}) does not exist",
+                             field="account") from error
+        if entry.pw_uid in (0, os.geteuid()):
+            raise InputError(f"user {name!r} is root or the server's own user; jobs must run "
+                             "as an unprivileged user of their own", field="account")
+        return entry
+
+    def capacity(self) -> list[NodeCapacity]:
+        """The nodes of the backend's partition with their GRES, in use and available."""
+        text = self._run(["scontrol", "show", "node", "-o"])
+        return in_partition(nodes_from_scontrol(text), self.config.partition)
+
+    def _chips_per_node(self, gres: str) -> int:
+        if gres not in self._per_node:
+            self._per_node[gres] = max_per_node(self.capacity(), gres)
+        return self._per_node[gres]
+
+    def _gres(self, chip_type: str) -> str:
+        return gres_for(chip_type, _vendor_family(chip_type), self.config.gres)
+
+    def launch(self, request: LaunchRequest) -> RunHandle:
+        """Write the run directory and the batch script, ``sbatch`` it, record the job id."""
+        if request.sidecar:
+            raise InputError("the slurm backend does not run sidecars (no data gateway: jobs "
+                             "read datasets in-process)", field="sidecar")
+        user = self._user(request.account)
+        gres = self._gres(request.chip_type) if request.chip_count else ""
+        per_node = self._chips_per_node(gres) if gres else 0
+        if gres and per_node == 0:
+            raise InputError(f"no node in the Slurm partition has {gres} "
+                             f"({request.chip_type})", field="chip_type")
+        shape = gang_shape(request.chip_count, per_node, self.config.task_per_chip)
+        run_dir = self._dir(request.run_id)
+        try:
+            run_dir.mkdir(mode=0o755)
+        except FileExistsError:
+            raise InputError(f"run id {request.run_id} is already used",
+                             field="run_id") from None
+        out = run_dir / "out"
+        out.mkdir(mode=0o750)
+        os.chown(out, user.pw_uid, user.pw_gid)
+        plan = SubmitPlan(
+            gres=gres, shape=shape, out_dir=out, grace_file=run_dir / "grace",
+            user=user.pw_name, group=str(user.pw_gid), home=user.pw_dir,
+            vendor_family=_vendor_family(request.chip_type), partition=self.config.partition,
+            qos=self.config.qos, account=request.account if self.config.use_accounts else None)
+        script = run_dir / "script.sh"
+        script.write_text(batch_script(request, plan))
+        notes = []
+        if request.no_network:
+            notes.append(NETWORK_NOTE)
+        if request.limits is not None:
+            notes.append(LIMITS_NOTE)
+        try:
+            text = self._run(["sbatch", *sbatch_args(request, plan), str(script)])
+        except BaseException:
+            shutil.rmtree(run_dir, ignore_errors=True)
+            raise
+        job_id = text.strip().split(";", 1)[0]
+        if not job_id.isdigit():
+            raise BackendUnavailableError(f"sbatch printed no job id: {text!r}")
+        (run_dir / "job").write_text(json.dumps({
+            "job_id": job_id, "user": user.pw_name, "uid": user.pw_uid,
+            "chip_type": request.chip_type, "chip_count": request.chip_count,
+            "notes": notes, "max_duration_s": request.max_duration_s}))
+        return RunHandle(NAME, request.run_id, job_id)
+
+    def _record(self, job_id: str) -> JobRecord | None:
+        text = self._run(["scontrol", "show", "job", "-o", job_id],
+                         ok_errors=("invalid job id",))
+        for line in text.splitlines():
+            if line.startswith(f"JobId={job_id} "):
+                return job_from_scontrol(line)
+        text = self._run(["sacct", "-X", "-P", "-n", "-j", job_id,
+                          f"--format={','.join(SACCT_FIELDS)}"])
+        found = [r for r in jobs_from_sacct(text) if r.job_id == job_id]
+        return found[-1] if found else None
+
+    def _stop_note(self, run_id: str) -> StopReason | None:
+        try:
+            return StopReason(json.loads((self._dir(run_id) / "stop").read_text())["reason"])
+        except (FileNotFoundError, ValueError, KeyError):
+            return None
+
+    def status(self, handle: RunHandle) -> RunStatus:
+        """Slurm's state of the job, mapped (:mod:`aicenter.backends.slurm.states`)."""
+        meta = self._meta(handle)
+        if meta is None:
+            return RunStatus(RunState.LOST, message="no run directory: forgotten or never here")
+        record = self._record(handle.locator)
+        if record is None:
+            return RunStatus(RunState.LOST,
+                             message=f"Slurm has no record of job {handle.locator}")
+        notes = list(meta.get("notes", ()))
+        if not record.is_final:
+            message = record.message or (record.reason if record.state is RunState.PENDING
+                                         else "")
+            return RunStatus(record.state, started_at=record.started_at, message=message)
+        state, message = record.state, record.message
+        stop = self._stop_note(handle.run_id)
+        if stop is not None:
+            state, message = stop.final_state, f"{stop.value} requested"
+        elif state is RunState.FAILED and record.exit_code in TIMEOUT_EXIT_CODES \
+                and meta.get("max_duration_s") is not None:
+            message = "max duration exceeded"
+        elif state is RunState.FAILED and record.exit_code is not None:
+            message = f"{message}: exit code {record.exit_code}"
+        message = "; ".join([message, *notes]) if notes else message
+        return RunStatus(state, record.exit_code, record.started_at, record.ended_at, message)
+
+    def read_log(self, handle: RunHandle, offset: int = 0, max_bytes: int = 1 << 20) -> LogChunk:
+        """Bytes of ``out/log`` (the tasks' output) from ``offset`` on."""
+        if offset < 0 or max_bytes <= 0:
+            raise InputError("offset must be >= 0 and max_bytes > 0", field="offset")
+        final = self.status(handle).is_final
+        path = self._dir(handle.run_id) / "out" / "log"
+        try:
+            with path.open("rb") as f:
+                f.seek(offset)
+                data = f.read(max_bytes)
+                size = os.fstat(f.fileno()).st_size
+        except FileNotFoundError:
+            data, size = b"", 0
+        next_offset = offset + len(data)
+        return LogChunk(data, offset, next_offset, final and next_offset >= size)
+
+    def terminate(self, handle: RunHandle, reason: StopReason,
+                  grace_period_s: float | None = None) -> None:
+        """Record the reason; SIGTERM to the batch shell, which kills the job after the grace
+        period; a job not yet running is cancelled at once. A no-op once the run has ended."""
+        if self._meta(handle) is None:
+            return
+        record = self._record(handle.locator)
+        if record is None or record.is_final:
+            return
+        run_dir = self._dir(handle.run_id)
+        note = run_dir / "stop"
+        if not note.exists():
+            note.write_text(json.dumps({"reason": reason.value}))
+        if grace_period_s is not None:
+            (run_dir / "grace").write_text(f"{max(1, math.ceil(grace_period_s))}\n")
+        gone = ("already completing or completed", "invalid job id", "job has already finished")
+        if record.state is RunState.PENDING:
+            self._run(["scancel", handle.locator], ok_errors=gone)
+            return
+        self._run(["scancel", "--batch", "--signal=TERM", handle.locator],
+                  ok_errors=(*gone, "pending"))
+
+    def list_runs(self) -> list[RunHandle]:
+        """Every run directory with a recorded job id."""
+        handles = []
+        for path in sorted(self.root.iterdir()):
+            try:
+                meta = json.loads((path / "job").read_text())
+                handles.append(RunHandle(NAME, check_run_id(path.name), str(meta["job_id"])))
+            except (FileNotFoundError, NotADirectoryError, ValueError, KeyError, InputError):
+                continue
+        return handles
+
+    def forget(self, handle: RunHandle) -> None:
+        """Remove the run directory of an ended run (Slurm's accounting keeps its record)."""
+        if self._meta(handle) is None:
+            return
+        if not self.status(handle).is_final:
+            raise InputError(f"run {handle.run_id} has not ended", field="handle")
+        shutil.rmtree(self._dir(handle.run_id), ignore_errors=True)

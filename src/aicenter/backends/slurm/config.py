@@ -1,0 +1,135 @@
+"""The slurm backend's configuration and registry entry.
+
+:class:`SlurmConfig` holds what only this backend needs; :class:`SlurmSettings` reads it from
+``AICENTER_SLURM_*`` variables (its own pydantic-settings class, so the center's settings carry
+no Slurm fields); :data:`ENTRY` registers the backend. Light on purpose: the registry imports
+this module, and the backend's code is imported only when a backend is built.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from aicenter.backends.base import Backend, BackendEntry, Capabilities, CenterSite
+from aicenter.domain.errors import InputError
+
+if TYPE_CHECKING:
+    from aicenter.settings import Settings
+
+NAME = "slurm"
+
+CAPABILITIES = Capabilities(runs_code=True, graceful_stop=True, multi_node=True)
+"""Jobs run as the tenant's Unix user on the cluster's nodes; what confines them (cgroups,
+network) is the site's Slurm configuration, not aicenter's, so nothing more is claimed."""
+
+
+@dataclass(frozen=True, slots=True)
+class SlurmConfig:
+    """``root``: run directories (on a file system the compute nodes share). ``partition``:
+    where runs go (``None``: the cluster's default); a partition reserved for aicenter is the
+    "aicenter places, Slurm executes" mode. ``gres``: chip type -> the cluster's GRES name
+    (``{"nvidia-h100-sxm": "gpu:h100"}``; others by the default rule of
+    :mod:`aicenter.backends.slurm.script`). ``chips_per_node``: GRES -> chips per node for
+    gangs (default: read from the nodes). ``users``: organisation (Slurm account) -> Unix
+    user; ``default_user`` for organisations not listed (``None``: refuse them).
+    ``use_accounts``: pass the organisation as ``--account`` (needs slurmdbd with the
+    accounts created). ``qos``: the QOS of every run (``None``: the account's default).
+    ``task_per_chip``: one task per chip instead of one per node. ``slurm_conf``: a
+    ``slurm.conf`` other than the tools' default. ``command_timeout_s``: how long a Slurm
+    command may take before the cluster counts as unreachable."""
+
+    root: Path
+    partition: str | None = None
+    gres: Mapping[str, str] = field(default_factory=dict)
+    chips_per_node: Mapping[str, int] = field(default_factory=dict)
+    users: Mapping[str, str] = field(default_factory=dict)
+    default_user: str | None = None
+    use_accounts: bool = True
+    qos: str | None = None
+    task_per_chip: bool = False
+    slurm_conf: Path | None = None
+    command_timeout_s: float = 30.0
+
+    def __post_init__(self) -> None:
+        for gres, count in self.chips_per_node.items():
+            if count <= 0:
+                raise InputError(f"{gres} has {count} chips per node; must be > 0",
+                                 field="chips_per_node")
+        if self.command_timeout_s <= 0:
+            raise InputError("command timeout must be > 0 s", field="command_timeout_s")
+
+
+class SlurmSettings(BaseSettings):
+    """The slurm backend's settings, from ``AICENTER_SLURM_*`` variables."""
+
+    model_config = SettingsConfigDict(env_prefix="AICENTER_SLURM_", extra="ignore")
+
+    partition: str | None = Field(
+        default=None, description="Partition runs are submitted to (AICENTER_SLURM_PARTITION); "
+        "empty: the cluster's default.")
+    gres: str = Field(
+        default="{}", description="JSON object chip type -> GRES name:type "
+        "(AICENTER_SLURM_GRES), e.g. {\"nvidia-h100-sxm\": \"gpu:h100\"}.")
+    users: str = Field(
+        default="{}", description="JSON object organisation (Slurm account) -> Unix user "
+        "(AICENTER_SLURM_USERS).")
+    default_user: str | None = Field(
+        default=None, description="Unix user for organisations not in users "
+        "(AICENTER_SLURM_DEFAULT_USER); empty: such jobs are refused.")
+    use_accounts: bool = Field(
+        default=True, description="Submit with --account=<organisation> "
+        "(AICENTER_SLURM_USE_ACCOUNTS); needs slurmdbd with the accounts created.")
+    qos: str | None = Field(default=None, description="QOS of every run (AICENTER_SLURM_QOS).")
+    task_per_chip: bool = Field(
+        default=False, description="One task per chip instead of one per node "
+        "(AICENTER_SLURM_TASK_PER_CHIP).")
+    slurm_conf: Path | None = Field(
+        default=None, description="slurm.conf for the tools (AICENTER_SLURM_SLURM_CONF).")
+
+    def config(self, root: Path) -> SlurmConfig:
+        """The backend's config with run directories under ``root``."""
+        return SlurmConfig(root, self.partition, _json_map(self.gres, "gres"),
+                           users=_json_map(self.users, "users"),
+                           default_user=self.default_user, use_accounts=self.use_accounts,
+                           qos=self.qos, task_per_chip=self.task_per_chip,
+                           slurm_conf=self.slurm_conf)
+
+
+def _json_map(text: str, name: str) -> dict[str, str]:
+    try:
+        value = json.loads(text or "{}")
+    except ValueError as error:
+        raise InputError(f"AICENTER_SLURM_{name.upper()} is not JSON: {error}",
+                         field=name) from error
+    if not isinstance(value, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        raise InputError(f"AICENTER_SLURM_{name.upper()} must be a JSON object of strings",
+                         field=name)
+    return value
+
+
+def from_settings(settings: Settings, site: CenterSite) -> SlurmConfig:
+    """The server's slurm backend: runs under ``<state dir>/slurm``, the rest from
+    ``AICENTER_SLURM_*``."""
+    return SlurmSettings().config(site.state_dir / NAME)
+
+
+def build(config: SlurmConfig) -> Backend:
+    """A :class:`~aicenter.backends.slurm.backend.SlurmBackend` (imported here, when built)."""
+    from aicenter.backends.slurm.backend import SlurmBackend
+
+    backend: Backend = SlurmBackend(config)
+    return backend
+
+
+ENTRY: BackendEntry[SlurmConfig] = BackendEntry(
+    name=NAME, capabilities=CAPABILITIES, config_type=SlurmConfig, build=build,
+    from_settings=from_settings)
+"""The slurm backend's registration (``default_registry`` adds it)."""
