@@ -78,6 +78,7 @@ def from_settings(settings: Settings, site: CenterSite) -> LocalConfig:
 
 def build(config: LocalConfig) -> Backend:
     """A :class:`~aicenter.backends.local.backend.LocalBackend` (imported here, when built)."""
+    # lazy: the registry imports this module; the backend loads the catalog
     from aicenter.backends.local.backend import LocalBackend
 
     return LocalBackend.from_config(config)

@@ -50,6 +50,7 @@ def from_settings(settings: Settings, site: CenterSite) -> RayConfig:
 
 def build(config: RayConfig) -> Backend:
     """A :class:`~aicenter.backends.ray.backend.RayBackend` (imported here, when built)."""
+    # lazy: the registry imports this module; the backend loads the catalog
     from aicenter.backends.ray.backend import RayBackend
 
     return RayBackend(config.address, state_dir=config.state_dir)

@@ -54,6 +54,7 @@ def from_settings(settings: Settings, site: CenterSite) -> VirtualConfig:
 def build(config: VirtualConfig) -> Backend:
     """A :class:`~aicenter.backends.virtual.backend.VirtualBackend` (imported here, when
     built, with the throughput model)."""
+    # lazy: the registry imports this module; the throughput model loads NumPy
     from aicenter.backends.virtual.backend import VirtualBackend
     from aicenter.catalog import PerformanceTable, load_catalog
     from aicenter.scheduler.throughput import ThroughputMatrix
