@@ -1,9 +1,9 @@
 """The data gateway: the center's reader, run outside the job, serving one job's reads.
 
 Compute-to-data against a hostile job. On the local backend the job runs isolated
-(:mod:`aicenter.backends.isolation`): it cannot open the dataset store, the manifests, the
+(:mod:`aicenter.backends.local.isolation`): it cannot open the dataset store, the manifests, the
 meter logs or the pseudonymisation key. Its records come from this process instead, which the
-runner starts next to the job (a *sidecar*, :mod:`aicenter.backends.local_runner`) as::
+runner starts next to the job (a *sidecar*, :mod:`aicenter.backends.local.runner`) as::
 
     python -I -m aicenter.exchange.gateway <HOME>/exchange/gateways/<run id>.json
 

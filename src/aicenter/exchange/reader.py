@@ -26,7 +26,7 @@ Two ways to run it:
   ``AICENTER_JOB_ID``, ``AICENTER_DATA_PURPOSE``, ``AICENTER_DATA_SOCKET`` and
   ``AICENTER_DATA_TOKEN``. :func:`open_dataset` then talks to :mod:`aicenter.exchange.gateway`,
   a process outside the job that runs this module's checks and writes the meter log itself;
-  the job runs isolated (:mod:`aicenter.backends.isolation`) and cannot open the store, the
+  the job runs isolated (:mod:`aicenter.backends.local.isolation`) and cannot open the store, the
   manifests, the grant, the meter log or the keys. Under the ``job_network`` setting (by
   default, every job naming datasets) it also has no network: a network namespace with only
   its own loopback, ``/run`` covered and a private ``/tmp``, so the records it reads cannot be
