@@ -72,9 +72,11 @@ def test_every_backend_is_complete_and_in_the_readme() -> None:
     claims are checked by tests/backends/test_contract.py), and each is documented."""
     from aicenter.backends.local.backend import LocalBackend
     from aicenter.backends.ray.backend import RayBackend
+    from aicenter.backends.slurm.backend import SlurmBackend
     from aicenter.backends.virtual.backend import VirtualBackend
 
-    classes = {"local": LocalBackend, "ray": RayBackend, "virtual": VirtualBackend}
+    classes = {"local": LocalBackend, "ray": RayBackend, "slurm": SlurmBackend,
+               "virtual": VirtualBackend}
     members = _members(point("execution backends").load_interface())
     for entry in point("execution backends").load():
         klass = classes[entry.name]

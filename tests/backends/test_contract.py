@@ -36,6 +36,7 @@ from aicenter.backends.local import LocalBackend, LocalConfig
 from aicenter.backends.local.cgroups import detect
 from aicenter.backends.local.isolation import JobIsolation, probe_contained
 from aicenter.backends.ray.config import RayConfig
+from aicenter.backends.slurm.config import SlurmConfig
 from aicenter.backends.virtual import VirtualConfig
 from aicenter.catalog import Catalog
 from aicenter.domain.errors import InputError
@@ -124,7 +125,7 @@ def test_without_device_ids_only_chip_type_and_count_are_named() -> None:
 
 def test_registry_creates_backends_by_name_and_explains_unknown_names(tmp_path: Path) -> None:
     registry = default_registry()
-    assert registry.names() == ["local", "ray", "virtual"]
+    assert registry.names() == ["local", "ray", "slurm", "virtual"]
     backend = registry.create("local", LocalConfig(tmp_path / "local", {"nvidia-h100-sxm": 8}))
     assert isinstance(backend, LocalBackend) and isinstance(backend, Backend)
     assert backend.name == "local" and backend.root == (tmp_path / "local").resolve()
@@ -181,6 +182,7 @@ def test_work_dirs_are_where_the_backend_keeps_them(tmp_path: Path) -> None:
 
 def test_every_protocol_member_is_documented_and_implemented_by_every_backend() -> None:
     from aicenter.backends.ray.backend import RayBackend
+    from aicenter.backends.slurm.backend import SlurmBackend
     from aicenter.backends.virtual.backend import VirtualBackend
 
     members = [name for name in vars(Backend) if not name.startswith("_")]
@@ -190,7 +192,7 @@ def test_every_protocol_member_is_documented_and_implemented_by_every_backend() 
         member = vars(Backend)[name]
         doc = (member.fget if isinstance(member, property) else member).__doc__
         assert doc and doc.strip(), f"Backend.{name} has no docstring"
-        for implementation in (LocalBackend, RayBackend, VirtualBackend):
+        for implementation in (LocalBackend, RayBackend, SlurmBackend, VirtualBackend):
             assert hasattr(implementation, name), f"{implementation.__name__} lacks {name}"
 
 
@@ -218,6 +220,8 @@ def _sample(name: str, tmp_path: Path, *, contained: bool = False) -> Any:
         return RayConfig("http://127.0.0.1:1", tmp_path / "ray")  # connects on first use only
     if name == "virtual":
         return VirtualConfig(tmp_path / "virtual", lambda: datetime.now(UTC))
+    if name == "slurm":
+        return SlurmConfig(tmp_path / "slurm")  # runs Slurm commands on first use only
     raise AssertionError(f"backend {name!r} has no sample config in test_contract.py: add one")
 
 
@@ -334,11 +338,15 @@ CHECKS: dict[str, Callable[[Backend, Path], None]] = {
     "contains_jobs": _check_contains_jobs,
     "cuts_network": _check_cuts_network,
     "gives_egress": _check_elsewhere("tests/backends/test_egress.py (nftables, veth)"),
+    "multi_node": _check_elsewhere("tests/backends/slurm/test_slurm_live.py (a gang over two "
+                                   "slurmd)"),
 }
 """How each claim is shown true. A capability without a check here fails the test below
 once a backend claims it: a new claim comes with its proof."""
 
-OUTSIDE_SERVICES = {"ray": "tests/backends/test_ray.py runs BackendBehaviour on a Ray head"}
+OUTSIDE_SERVICES = {"ray": "tests/backends/test_ray.py runs BackendBehaviour on a Ray head",
+                    "slurm": "tests/backends/slurm/test_slurm_live.py runs BackendBehaviour on "
+                             "the Slurm cluster .ci/slurm-up starts"}
 """Backends whose claims need a service this test does not start, and where they are shown."""
 
 CLAIMS = [(entry.name, claim) for entry in default_registry().entries()

@@ -23,6 +23,7 @@ from aicenter.backends.base import (
 )
 from aicenter.backends.local.config import ENTRY as LOCAL
 from aicenter.backends.ray.config import ENTRY as RAY
+from aicenter.backends.slurm.config import ENTRY as SLURM
 from aicenter.backends.virtual.config import ENTRY as VIRTUAL
 from aicenter.catalog.loader import nearest
 from aicenter.domain.errors import InputError
@@ -104,6 +105,6 @@ def default_registry() -> BackendRegistry:
     """A registry with the built-in backends: ``local`` (the default), ``ray`` and
     ``virtual`` (runs on the service's clock, for replays and drills)."""
     registry = BackendRegistry()
-    for entry in (LOCAL, RAY, VIRTUAL):
+    for entry in (LOCAL, RAY, SLURM, VIRTUAL):
         registry.register(entry)
     return registry

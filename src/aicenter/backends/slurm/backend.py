@@ -97,6 +97,10 @@ def _vendor_family(chip_type: str) -> str | None:
 class SlurmBackend:
     """Runs each :class:`LaunchRequest` as a Slurm batch job (see the module docstring)."""
 
+    capabilities: Capabilities = CAPABILITIES
+    """Runs code, multi-node gangs, graceful stops; no containment, network cut, limits or
+    sidecars of its own (Slurm's cgroups, where the site has them, are the site's)."""
+
     def __init__(self, config: SlurmConfig) -> None:
         self.config = config
         self.root = config.root.resolve()
@@ -107,11 +111,6 @@ class SlurmBackend:
     def name(self) -> str:
         return NAME
 
-    @property
-    def capabilities(self) -> Capabilities:
-        """Runs code, multi-node gangs, graceful stops; no containment, network cut, limits
-        or sidecars of its own (Slurm's cgroups, where the site has them, are the site's)."""
-        return CAPABILITIES
 
     def set_slots(self, slots_by_chip: object) -> None:
         """Ignored: Slurm knows its nodes' GRES and hands out devices itself."""
