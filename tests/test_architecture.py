@@ -68,7 +68,7 @@ def service_calls(paths: list[Path]) -> dict[str, set[str]]:
 
 def use_cases() -> set[str]:
     """``module.function`` of every service function that takes the ``ctx`` (a use case;
-    pure helpers such as ``statement.month_bounds`` are not)."""
+    pure helpers such as ``usage.month_bounds`` are not)."""
     found = set()
     for path in sorted((SRC / "services").rglob("*.py")):
         module = ".".join(path.relative_to(SRC / "services").with_suffix("").parts)
@@ -83,7 +83,7 @@ def use_cases() -> set[str]:
 PAGE_ONLY_PENDING = {
     "pool.occupancy": "the overview's busy chips per pool and queued/running counts",
     "job.count_jobs": "the jobs page's total for its pager",
-    "statement.daily_usage": "the usage page's daily chart",
+    "usage.daily_usage": "the usage page's daily chart",
 }
 """Found by the test below when it was written: what these pages show is not yet in the API
 (each needs a route, its schema, a client method and a row of the authorisation table). The

@@ -13,7 +13,7 @@ from aicenter.domain.usage import UsageRecord, daily_h100e_seconds
 from aicenter.policy import PermissionDeniedError
 from aicenter.services import job as job_svc
 from aicenter.services.context import Caller, ServiceContext
-from aicenter.services.statement import daily_usage
+from aicenter.services.usage import daily_usage
 from tests.services.fixtures import seed_center
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)

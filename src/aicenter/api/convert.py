@@ -16,7 +16,7 @@ from aicenter.domain.job import Job
 from aicenter.domain.usage import UsageRecord
 from aicenter.services.grant import GrantView
 from aicenter.services.metering import charged_h100e_h
-from aicenter.services.statement import Statement
+from aicenter.services.usage import Statement
 
 
 def call_out(c: Call) -> CallOut:

@@ -22,7 +22,7 @@ from aicenter.services import grant as grant_svc
 from aicenter.services import job as job_svc
 from aicenter.services import org as org_svc
 from aicenter.services import pool as pool_svc
-from aicenter.services import statement as statement_svc
+from aicenter.services import usage as usage_svc
 from aicenter.services.context import Caller, ServiceContext
 from aicenter.services.errors import AuthenticationError
 from aicenter.web.chart import colour, stacked_bars
@@ -139,7 +139,7 @@ def grants(request: Request) -> HTMLResponse:
 
 
 def _month_days(month: str) -> list[date]:
-    start, end = statement_svc.month_bounds(month)
+    start, end = usage_svc.month_bounds(month)
     return [(start + timedelta(days=i)).date() for i in range((end - start).days)]
 
 
@@ -152,7 +152,7 @@ def usage(request: Request,
     now: datetime = ctx.clock.now().astimezone(UTC)
     month = month or now.strftime("%Y-%m")
     with page_errors():
-        totals = statement_svc.daily_usage(ctx, who, month)
+        totals = usage_svc.daily_usage(ctx, who, month)
         # records count in the month they start, as on statements: the share of one that
         # runs past the month's last midnight shows on the day after
         days = sorted(set(_month_days(month)) | {day for day, _ in totals})

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Query
 from aicenter.api.convert import statement_out, usage_out
 from aicenter.api.deps import Ctx, Who
 from aicenter.api.schemas import Month, StatementOut, UsageOut
-from aicenter.services import statement as svc
+from aicenter.services import usage as svc
 
 router = APIRouter(tags=["usage"])
 

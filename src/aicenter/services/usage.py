@@ -1,4 +1,5 @@
-"""Usage listings and the monthly statement of an organisation.
+"""Usage: the records the metering charged, their daily sums and the monthly statement of an
+organisation (a view of the same records, priced).
 
 A statement line sums one chip type's usage records in the month:
 
