@@ -310,8 +310,12 @@ class SlurmBackend:
         if record.state is RunState.PENDING:
             self._run(["scancel", handle.locator], ok_errors=gone)
             return
-        self._run(["scancel", "--batch", "--signal=TERM", handle.locator],
-                  ok_errors=(*gone, "pending"))
+        try:
+            self._run(["scancel", "--batch", "--signal=TERM", handle.locator], ok_errors=gone)
+        except InputError as error:  # requeued since we looked: nothing runs, cancel it
+            if "pending" not in str(error).lower():
+                raise
+            self._run(["scancel", handle.locator], ok_errors=gone)
 
     def list_runs(self) -> list[RunHandle]:
         """Every run directory with a recorded job id."""
