@@ -14,7 +14,7 @@ The scanners run their compiled core (``aicenter.exchange.pii.compiled``, C buil
 when it is built; the first line says which. ``--pure-python`` measures the Python passes.
 Speed is UTF-8 megabytes (10^6 bytes) per CPU-second of this single-threaded process (MB/s per
 core), best of ``--repeat`` runs; wall-clock MB/s is printed next to it. One line is one record,
-scanned in batches of 1024 records with ``Scanner.scan_many``, as ``aicenter data scan`` does.
+scanned in batches of 1024 records with ``Scanner.scan_many``, as ``aicenter dataset scan`` does.
 Columns: structured types only; the default scanner (structured + fast person names); thorough
 names (kiwipiepy, on a ``--thorough-kb`` sample). MinHash: 128-value signatures of the prose
 corpus in batches of 256 records, as the ingest pipeline computes them.

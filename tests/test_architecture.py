@@ -138,7 +138,8 @@ CLI_IN_PROCESS = {
     "aicenter.cli.serve": "runs the server in this process",
     "aicenter.cli.demo": "runs a sample server in this process",
     "aicenter.cli.doctor": "checks this host the way the server would, without a server",
-    "aicenter.cli.data": "scans and ingests local files offline (data scan|ingest|croissant)",
+    "aicenter.cli.dataset": "scans and ingests local files offline "
+                            "(dataset scan|ingest|croissant)",
     "aicenter.cli.audit": "checks the audit log's proofs on this machine, trusting no server "
                           "(issue 15, being written)",
 }

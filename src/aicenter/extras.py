@@ -32,12 +32,12 @@ class Extra:
 EXTRAS: dict[str, Extra] = {
     extra.name: extra
     for extra in (
-        Extra("ray", ("ray",), "the ray backend and ingest on Ray (data ingest --ray)"),
+        Extra("ray", ("ray",), "the ray backend and ingest on Ray (dataset ingest --ray)"),
         Extra("postgres", ("psycopg",), "a PostgreSQL database (postgresql+psycopg:// URLs)"),
         Extra("korean-nlp", ("kiwipiepy",),
-              "thorough Korean person-name detection (data scan --thorough-names)"),
+              "thorough Korean person-name detection (dataset scan --thorough-names)"),
         Extra("croissant", ("mlcroissant",),
-              "checking Croissant documents with mlcroissant (data croissant validate)"),
+              "checking Croissant documents with mlcroissant (dataset croissant validate)"),
         Extra("plots", ("matplotlib",), "the simulator's PNG plots (simulate --out)"),
     )
 }

@@ -1,4 +1,4 @@
-"""``aicenter data scan``: the JSON contract of issue 6, the table, bad input."""
+"""``aicenter dataset scan``: the JSON contract of issue 6, the table, bad input."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ def test_scan_json_contract_on_zstd_jsonl(cli: Cli, tmp_path: Path) -> None:
     raw = "".join(json.dumps(x, ensure_ascii=False) + "\n" for x in lines).encode()
     path = tmp_path / "news.jsonl.zst"
     path.write_bytes(zstandard.ZstdCompressor().compress(raw))
-    result = cli("data", "scan", str(path), "--format", "json", "--no-names")
+    result = cli("dataset", "scan", str(path), "--format", "json", "--no-names")
     assert result.code == 0, result.err
     doc = json.loads(result.out)
     assert set(doc) == {"findings", "counts", "bytes", "seconds"}
@@ -41,11 +41,11 @@ def test_scan_json_contract_on_zstd_jsonl(cli: Cli, tmp_path: Path) -> None:
 def test_scan_csv_column_with_names_and_table(cli: Cli, tmp_path: Path) -> None:
     path = tmp_path / "rows.csv"
     path.write_text("id,body\n1,김철수 기자가 보도했다\n2,없음\n", encoding="utf-8")
-    result = cli("data", "scan", str(path), "--field", "body", "--format", "json")
+    result = cli("dataset", "scan", str(path), "--field", "body", "--format", "json")
     assert result.code == 0, result.err
     doc = json.loads(result.out)
     assert doc["findings"] == [{"type": "person_name", "start": 0, "end": 3, "record": 0}]
-    table = cli("data", "scan", str(path), "--field", "body")
+    table = cli("dataset", "scan", str(path), "--field", "body")
     assert table.code == 0
     assert "person_name" in table.out and "김**" in table.out and "김철수" not in table.out
 
@@ -53,10 +53,10 @@ def test_scan_csv_column_with_names_and_table(cli: Cli, tmp_path: Path) -> None:
 def test_scan_bad_input_is_one_line_exit_2(cli: Cli, tmp_path: Path) -> None:
     path = tmp_path / "bad.jsonl"
     path.write_text('{"text": "ok"}\n{"text": 3}\n')
-    result = cli("data", "scan", str(path), "--format", "json", "--no-names")
+    result = cli("dataset", "scan", str(path), "--format", "json", "--no-names")
     assert result.code == 2
     assert result.err == f"error: {path}:2: field 'text': must be a string, not int\n"
-    missing = cli("data", "scan", str(tmp_path / "nope.txt"))
+    missing = cli("dataset", "scan", str(tmp_path / "nope.txt"))
     assert missing.code == 2 and missing.err.startswith("error: ")
 
 
@@ -66,7 +66,7 @@ def test_scan_parquet_text_column(cli: Cli, tmp_path: Path) -> None:
 
     path = tmp_path / "rows.parquet"
     pq.write_table(pa.table({"body": ["없음", "카드 4111-1111-1111-1111"]}), path)
-    result = cli("data", "scan", str(path), "--field", "body", "--format", "json", "--no-names")
+    result = cli("dataset", "scan", str(path), "--field", "body", "--format", "json", "--no-names")
     assert result.code == 0, result.err
     assert json.loads(result.out)["findings"] == [
         {"type": "card", "start": 3, "end": 22, "record": 1}

@@ -1,4 +1,4 @@
-"""``aicenter data upload|list|show|offer|licence|usage|statement`` against a real server: a
+"""``aicenter dataset upload|list|show|offer|licence|usage|statement`` against a real server: a
 publisher uploads and offers, a university licenses, a job reads through the center's reader,
 and the metered use shows up in usage and in the publisher's royalty statement."""
 
@@ -62,23 +62,23 @@ def test_exchange_through_the_cli(server: str, cli, tmp_path: Path,  # type: ign
     _articles(source, 30)
 
     monkeypatch.setenv("AICENTER_TOKEN", publisher_token or "")
-    up = cli("data", "upload", str(source), "--name", "daily-news", "--licence", "proprietary",
+    up = cli("dataset", "upload", str(source), "--name", "daily-news", "--licence", "proprietary",
              "--format", "json")
     assert up.code == 0, up.err
     assert json.loads(up.out)["records"] == 30
     broken = tmp_path / "broken.jsonl"
     broken.write_text('{"text": "ok"}\n{"text": oops\n', encoding="utf-8")
-    bad = cli("data", "upload", str(broken), "--name", "broken", "--licence", "x",
+    bad = cli("dataset", "upload", str(broken), "--name", "broken", "--licence", "x",
               "--format", "json")
     assert bad.code == 1 and json.loads(bad.out)["status"] == "failed"
     assert json.loads(bad.out)["message"].startswith("broken.jsonl:2: not JSON")
-    listed = json.loads(cli("data", "uploads", "--format", "json").out)
+    listed = json.loads(cli("dataset", "uploads", "--format", "json").out)
     assert [u["status"] for u in listed] == ["succeeded", "failed"]
-    assert "daily-news" in cli("data", "list").out
-    shown = json.loads(cli("data", "show", "daily-news", "--format", "json").out)
+    assert "daily-news" in cli("dataset", "list").out
+    shown = json.loads(cli("dataset", "show", "daily-news", "--format", "json").out)
     assert shown["stats"]["records"] == 30 and "pii_report" in shown
     today = datetime.now(UTC).date()
-    offered = cli("data", "offer", "daily-news", "--purpose", "pre-training", "--term-start",
+    offered = cli("dataset", "offer", "daily-news", "--purpose", "pre-training", "--term-start",
                   str(today - timedelta(days=1)), "--term-end", str(today + timedelta(days=30)),
                   "--price", "1000000", "--basis", "per-million-tokens", "--format", "json")
     assert offered.code == 0, offered.err
@@ -93,22 +93,22 @@ def test_exchange_through_the_cli(server: str, cli, tmp_path: Path,  # type: ign
         "datasets: [daily-news]\n")
     refused = cli("job", "submit", str(spec))
     assert refused.code == 1 and "no-agreement" in refused.err
-    licensed = cli("data", "licence", offer_id, "--format", "json")
+    licensed = cli("dataset", "licence", offer_id, "--format", "json")
     assert licensed.code == 0, licensed.err
     agreement_id = json.loads(licensed.out)["id"]
-    contract = cli("data", "contract", agreement_id)
+    contract = cli("dataset", "contract", agreement_id)
     assert contract.code == 0 and "Daily News" in contract.out
     job_id = json.loads(cli("job", "submit", str(spec), "--format", "json").out)["id"]
     with Client() as me:
         assert me.wait_for_job(job_id, 60).status == "succeeded"
         assert "read 30" in me.job_logs(job_id).text
-    reads = json.loads(cli("data", "usage", "--format", "json").out)
+    reads = json.loads(cli("dataset", "usage", "--format", "json").out)
     assert [(r["job_id"], r["records"]) for r in reads] == [(job_id, 30)]
 
     monkeypatch.setenv("AICENTER_TOKEN", publisher_token or "")
     month = today.strftime("%Y-%m")
-    statement = json.loads(cli("data", "statement", month, "--format", "json").out)
+    statement = json.loads(cli("dataset", "statement", month, "--format", "json").out)
     assert statement["matches"] is True
     line = statement["ledger"]["lines"][0]
     assert line["tokens"] == reads[0]["tokens"] and line["gross_krw"] == str(reads[0]["tokens"])
-    assert "audit log agrees" in cli("data", "statement", month).out
+    assert "audit log agrees" in cli("dataset", "statement", month).out

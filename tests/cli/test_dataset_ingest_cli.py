@@ -37,7 +37,7 @@ def test_ingest_json_then_croissant_export_and_validate(
 ) -> None:
     n = write_jsonl(tmp_path / "news.jsonl")
     r = cli(
-        "data", "ingest", tmp_path / "news.jsonl", "--dataset", "news", "--provider", "gana",
+        "dataset", "ingest", tmp_path / "news.jsonl", "--dataset", "news", "--provider", "gana",
         "--licence", "CC-BY-NC-4.0", "--pii-action", "phone=redact", "--format", "json",
     )  # fmt: skip
     assert r.code == 0, r.err
@@ -49,10 +49,10 @@ def test_ingest_json_then_croissant_export_and_validate(
     assert Path(result["manifest_path"]).is_file()
     assert str(Path(result["manifest_path"])).startswith(str(home / "datasets"))
 
-    r = cli("data", "croissant", "export", "news", "--out", tmp_path / "news.croissant.json")
+    r = cli("dataset", "croissant", "export", "news", "--out", tmp_path / "news.croissant.json")
     assert r.code == 0, r.err
     doc_path = Path(r.out.strip())
-    r = cli("data", "croissant", "validate", doc_path, "--format", "json")
+    r = cli("dataset", "croissant", "validate", doc_path, "--format", "json")
     assert r.code == 0, r.err
     assert json.loads(r.out) == {"file": str(doc_path), "valid": True, "problems": []}
 
@@ -60,7 +60,7 @@ def test_ingest_json_then_croissant_export_and_validate(
     url = doc["distribution"][0]["contentUrl"]
     doc["distribution"][0]["sha256"] = "f" * 64
     doc_path.write_text(json.dumps(doc), encoding="utf-8")
-    r = cli("data", "croissant", "validate", doc_path)
+    r = cli("dataset", "croissant", "validate", doc_path)
     assert r.code == 2
     assert r.err.startswith("error: ") and url in r.err and "sha256 mismatch" in r.err
 
@@ -68,7 +68,7 @@ def test_ingest_json_then_croissant_export_and_validate(
 def test_ingest_table_output_and_tdm_covered(cli: Cli, tmp_path: Path, home: Path) -> None:
     write_jsonl(tmp_path / "news.jsonl")
     r = cli(
-        "data", "ingest", tmp_path / "news.jsonl", "--dataset", "news", "--provider", "gana",
+        "dataset", "ingest", tmp_path / "news.jsonl", "--dataset", "news", "--provider", "gana",
         "--tdm-covered", "가나일보",
     )  # fmt: skip
     assert r.code == 0, r.err
@@ -77,19 +77,19 @@ def test_ingest_table_output_and_tdm_covered(cli: Cli, tmp_path: Path, home: Pat
 
 def test_ingest_bad_input_is_one_line_exit_2(cli: Cli, tmp_path: Path, home: Path) -> None:
     write_jsonl(tmp_path / "news.jsonl")
-    base = ["data", "ingest", tmp_path / "news.jsonl", "--provider", "gana"]
+    base = ["dataset", "ingest", tmp_path / "news.jsonl", "--provider", "gana"]
     r = cli(*base, "--dataset", "news", "--pii-action", "phone=shred")
     assert r.code == 2 and r.err.count("\n") == 1 and "--pii-action" in r.err
     r = cli(*base, "--dataset", "../up")
     assert r.code == 2 and "dataset" in r.err
-    r = cli("data", "ingest", tmp_path / "missing.jsonl", "--dataset", "x", "--provider", "p")
+    r = cli("dataset", "ingest", tmp_path / "missing.jsonl", "--dataset", "x", "--provider", "p")
     assert r.code == 2 and "missing.jsonl" in r.err
     (tmp_path / "bad.jsonl").write_text('{"text": "a"}\n{"body": "b"}\n', encoding="utf-8")
-    r = cli("data", "ingest", tmp_path / "bad.jsonl", "--dataset", "x", "--provider", "p")
+    r = cli("dataset", "ingest", tmp_path / "bad.jsonl", "--dataset", "x", "--provider", "p")
     assert r.code == 2 and "bad.jsonl:2" in r.err and "text" in r.err
 
 
 def test_scan_still_works(cli: Cli, tmp_path: Path) -> None:
     (tmp_path / "a.txt").write_text("전화 010-2345-6789\n", encoding="utf-8")
-    r = cli("data", "scan", tmp_path / "a.txt", "--format", "json")
+    r = cli("dataset", "scan", tmp_path / "a.txt", "--format", "json")
     assert r.code == 0 and json.loads(r.out)["counts"] == {"phone": 1}

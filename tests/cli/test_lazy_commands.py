@@ -25,7 +25,7 @@ def eager_app() -> typer.Typer:
     for sub in cli_main.SUBCOMMANDS:
         target = getattr(importlib.import_module(sub.module), sub.attribute)
         if sub.group:
-            app.add_typer(target, name=sub.name)
+            app.add_typer(target, name=sub.name, hidden=sub.hidden)
         else:
             app.command(sub.name)(target)
     app.command("version")(cli_main.version)

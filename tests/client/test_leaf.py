@@ -64,7 +64,7 @@ def test_aicenter_help_imports_nothing_heavy() -> None:
 @pytest.mark.parametrize("module", [
     "aicenter.cli.job", "aicenter.cli.org", "aicenter.cli.call", "aicenter.cli.grant",
     "aicenter.cli.pool", "aicenter.cli.share", "aicenter.cli.usage",
-    "aicenter.cli.data_exchange",
+    "aicenter.cli.dataset_exchange",
 ])
 def test_remote_commands_import_nothing_of_the_server(module: str) -> None:
     report = imported(f"import {module}\nimport aicenter.cli.main")

@@ -1,5 +1,6 @@
-"""``aicenter data``: the licensed-data exchange: ``scan`` a file for Korean PII, ``ingest`` it
-into the center's dataset store, ``croissant export|validate`` dataset metadata."""
+"""``aicenter dataset``: the licensed-data exchange: ``scan`` a file for Korean PII, ``ingest``
+it into the center's dataset store, ``croissant export|validate`` dataset metadata.
+(:mod:`aicenter.cli.dataset_exchange` adds the commands that go through the server.)"""
 
 from __future__ import annotations
 
@@ -55,7 +56,7 @@ def scan(
     "bytes": n, "seconds": s}; start/end are character offsets in the record's text, record is
     the 0-based record index, bytes the UTF-8 size of the text scanned.
     """
-    # lazy (the three imports): the scanner loads when a scan runs; the remote `data`
+    # lazy (the three imports): the scanner loads when a scan runs; the remote `dataset`
     # commands share this app and start without it.
     from aicenter.exchange.pii import Finding, Scanner, default_registry
     from aicenter.exchange.report import PiiReport

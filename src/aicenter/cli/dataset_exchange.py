@@ -1,9 +1,10 @@
-"""``aicenter data upload|list|show|offer|offers|licence|agreements|contract|usage|statement|
-withheld``:
-the exchange through the server's API (this module only talks to the typed client).
+"""``aicenter dataset upload|uploads|upload-status|list|show|offer|offers|licence|agreements|
+contract|usage|statement|withheld``: the exchange through the server's API (this module only
+talks to the typed client).
 
-Added to the ``data`` Typer app of :mod:`aicenter.cli.data`, which keeps the offline
-commands (scan, ingest, croissant)."""
+Added to the ``dataset`` Typer app of :mod:`aicenter.cli.dataset`, which keeps the offline
+commands (scan, ingest, croissant). ``aicenter data``, the group's first name, is a hidden
+alias of the same app (:mod:`aicenter.cli.main`)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import typer
 from rich.console import Console
 
 from aicenter.cli.client_factory import client, row, with_org_names
-from aicenter.cli.data import app
+from aicenter.cli.dataset import app
 from aicenter.cli.output import (
     TableFormat,
     Wide,

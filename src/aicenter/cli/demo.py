@@ -179,7 +179,7 @@ def demo(
             out.write(f"  job {j.id} {j.name}: {j.status} on {j.chip_count} x {j.chip}\n")
         out.write(f"export AICENTER_URL={url}\nexport AICENTER_TOKEN={token}\n")
         out.write("then try: aicenter job list; aicenter grant list; "
-                  "aicenter usage list; aicenter data list; aicenter data usage\n")
+                  "aicenter usage list; aicenter dataset list; aicenter dataset usage\n")
         out.flush()
         if not exit_when_done:
             while thread.is_alive():

@@ -22,17 +22,19 @@ from typer.core import TyperCommand, TyperGroup
 @dataclass(frozen=True)
 class Subcommand:
     """A subcommand of ``aicenter``: ``module.attribute`` is a Typer app (a group) or a
-    command function; ``help`` is its first help line, shown by ``aicenter --help``."""
+    command function; ``help`` is its first help line, shown by ``aicenter --help``.
+    ``hidden`` keeps an old name working for users' scripts without listing it."""
 
     name: str
     module: str
     attribute: str
     help: str
     group: bool
+    hidden: bool = False
 
     def placeholder(self) -> TyperCommand:
         """What ``--help`` lists: the name and help line, nothing imported."""
-        return TyperCommand(name=self.name, help=self.help)
+        return TyperCommand(name=self.name, help=self.help, hidden=self.hidden)
 
     def load(self) -> Any:
         """Import the module and build the real click command (a group for a Typer app)."""
@@ -45,6 +47,7 @@ class Subcommand:
             single.command(self.name)(target)
             command = typer.main.get_command(single)
         command.name = self.name
+        command.hidden = self.hidden
         return command
 
 

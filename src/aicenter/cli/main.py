@@ -31,9 +31,12 @@ SUBCOMMANDS = (
                "The accelerator catalog: every chip type the center knows.", group=True),
     Subcommand("plan", "aicenter.cli.plan", "app", "Plan a training run: FLOPs, chip-hours, "
                "days, energy and cost per chip type.", group=True),
-    # data_exchange adds the remote commands (upload, list, offer...) to cli.data's app.
-    Subcommand("data", "aicenter.cli.data_exchange", "app",
+    # dataset_exchange adds the remote commands (upload, list, offer...) to cli.dataset's app.
+    Subcommand("dataset", "aicenter.cli.dataset_exchange", "app",
                "The licensed-data exchange: datasets, PII, licences.", group=True),
+    # The group's first name, kept (unlisted) so that users' scripts keep working.
+    Subcommand("data", "aicenter.cli.dataset_exchange", "app",
+               "The licensed-data exchange: datasets, PII, licences.", group=True, hidden=True),
     Subcommand("org", "aicenter.cli.org", "app", "Organisations, people and API tokens.",
                group=True),
     Subcommand("call", "aicenter.cli.call", "app", "Allocation calls, applications and reviews.",

@@ -64,7 +64,7 @@ def false_findings(text: str, scanner: Scanner) -> list[Finding]:
 
 
 def _scan_all(scanner: Scanner, texts: list[str], batch: int = 1024) -> list[list[Finding]]:
-    """Each text's findings, scanned in batches as ``aicenter data scan`` does."""
+    """Each text's findings, scanned in batches as ``aicenter dataset scan`` does."""
     out: list[list[Finding]] = []
     for i in range(0, len(texts), batch):
         out.extend(scanner.scan_many(texts[i : i + batch]))

@@ -74,7 +74,7 @@ class ScanResult:
             yield RecordFinding(p[i], Finding(p[i + 1], p[i + 2], _TYPES[p[i + 3]], 0.0))
 
     def as_json(self, seconds: float) -> dict[str, Any]:
-        """The ``aicenter data scan --format json`` document."""
+        """The ``aicenter dataset scan --format json`` document."""
         return {
             "findings": [f.as_json() for f in self.findings],
             "counts": {t.value: n for t, n in sorted(self.counts.items())},
@@ -133,7 +133,7 @@ def scan_batches(
     on_batch: Callable[[TextBatch, list[list[Finding]]], None] | None = None,
 ) -> ScanResult:
     """Scan batches of texts (:meth:`RecordReader.text_batches`): as :func:`scan_records`,
-    without a Python object or call per record — what ``aicenter data scan`` runs."""
+    without a Python object or call per record — what ``aicenter dataset scan`` runs."""
     result = ScanResult()
     for batch in batches:
         found = scanner.scan_many(batch.texts)
