@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 from aicenter.api import create_app
 from aicenter.domain.job import parse_job_spec
 from aicenter.domain.org import OrgClass
+from aicenter.domain.output_release import OutputRelease
 from aicenter.domain.person import Role
 from aicenter.domain.share import ShareHolder
 from aicenter.domain.token import Scope
@@ -32,7 +33,6 @@ from aicenter.services import share as share_svc
 from aicenter.services import upload as upload_svc
 from aicenter.services.context import Caller, ServiceContext
 from aicenter.services.org import bootstrap_operator
-from aicenter.storage.repositories.output_release import OutputRelease, OutputReleaseRepository
 
 ROLES = ["operator", "auditor", "org-admin", "member", "data-provider", "other-org", "anonymous"]
 ALL = {"operator", "auditor", "org-admin", "member", "data-provider", "other-org"}
@@ -230,7 +230,7 @@ def build_world(ctx: ServiceContext) -> World:
         "price": {"basis": "per-gb", "amount": "1000"}})
     agreement = licence_svc.accept(ctx, member, offer.id, "pre-training")
     with ctx.db.transaction() as tx:  # output withheld from the (cancelled) job, for review
-        OutputReleaseRepository(tx.conn).add(OutputRelease(
+        tx.output_releases.add(OutputRelease(
             done.id, "withheld", "withhold", "the log reproduces licensed records",
             ("world-news",), (a.id,), (), 0, ctx.clock.now()))
     share_svc.set_share(ctx, op, ShareHolder.ORG, a.id, Decimal(4))

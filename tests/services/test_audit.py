@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import delete, text, update
 
 from aicenter.ledger.audit import (
+    AuditFilter,
     Problem,
     leaf_hash,
     verify_consistency,
@@ -20,7 +21,6 @@ from aicenter.ledger.audit import (
 from aicenter.policy import PermissionDeniedError
 from aicenter.services import audit as svc
 from aicenter.services.context import Caller, ServiceContext
-from aicenter.storage.repositories.audit import AuditFilter
 from aicenter.storage.tables import audit_entries, audit_head
 
 

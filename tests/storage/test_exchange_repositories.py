@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy.exc import IntegrityError
 
-from aicenter.domain.dataset import DatasetRead, Usage
+from aicenter.domain.dataset import Dataset, DatasetRead, Usage
 from aicenter.domain.job import Job, JobStatus, parse_job_spec
 from aicenter.domain.licence import (
     LicenceOffer,
@@ -22,7 +22,6 @@ from aicenter.domain.person import Person, Role
 from aicenter.domain.units import Currency, Money
 from aicenter.exchange.licence import accept_offer
 from aicenter.storage import Database
-from aicenter.storage.repositories.dataset import DatasetRow
 from aicenter.storage.repositories.pool import PoolRow
 
 T0 = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
@@ -33,10 +32,10 @@ def _seed(db: Database) -> None:
         tx.orgs.add(Organisation("org_news", "Daily News", OrgClass.ENTERPRISE, False, "seoul",
                                  T0))
         tx.orgs.add(Organisation("org_uni", "KAIST", OrgClass.UNIVERSITY, False, "daejeon", T0))
-        tx.datasets.add(DatasetRow("news-2025", "news-2025", "org_news", "abc123", "f" * 64,
-                                   "/x/manifest.json", True, "CC-BY-NC", "articles", T0,
-                                   {"name": "news-2025"}, {"records": 3, "bytes": 120},
-                                   {"counts": {"phone": 2}}))
+        tx.datasets.add(Dataset("news-2025", "news-2025", "org_news", "abc123", "f" * 64,
+                                "/x/manifest.json", True, "CC-BY-NC", "articles", T0,
+                                {"name": "news-2025"}, {"records": 3, "bytes": 120},
+                                {"counts": {"phone": 2}}))
 
 
 def _offer(offer_id: str = "off_1") -> LicenceOffer:

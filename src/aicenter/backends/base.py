@@ -249,6 +249,10 @@ class LaunchRequest:
     account: str | None = None
     """The organisation the run is for (its group of project files on the local backend, its
     Slurm account)."""
+    priority_class: str | None = None
+    """The job's priority class (``chase-team``, ``normal``, ``best-effort``; ``None``: not
+    said). Engines with priority classes of their own map it (Slurm: a QOS); others ignore
+    it, since aicenter's scheduler already ordered the queue."""
     sidecar_dir: Path | None = None
     """A directory for the sidecar's sockets: the backend creates it for the run, its group
     is the job's, and it is visible, read-only, inside the job at the same path."""

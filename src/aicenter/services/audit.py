@@ -31,6 +31,7 @@ from aicenter.ledger.audit import (
     Actor,
     ActorKind,
     AuditEntry,
+    AuditFilter,
     AuditRecord,
     Checkpoint,
     Decision,
@@ -54,7 +55,7 @@ from aicenter.policy import Resource
 from aicenter.services.context import Caller, ServiceContext
 from aicenter.services.errors import ConflictError
 from aicenter.storage import Tx
-from aicenter.storage.repositories.audit import AuditFilter, AuditRepository
+from aicenter.storage.repositories.audit import AuditRepository
 
 SIGNING_KEY = "signing.key"
 MAX_LIST = 10_000

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from aicenter.domain.dataset import DatasetRead
+from aicenter.domain.dataset import Dataset, DatasetRead
 from aicenter.domain.errors import InputError, NotFoundError
 from aicenter.domain.job import Job, JobSpec
 from aicenter.domain.licence import AccessDeniedError, DatasetTerms, Purpose
@@ -36,7 +36,6 @@ from aicenter.services.context import Caller, ServiceContext
 from aicenter.services.errors import ConflictError, guaranteed
 from aicenter.services.royalty import exchange_dir, grant_path, meter_log_path
 from aicenter.storage import Tx
-from aicenter.storage.repositories.dataset import DatasetRow
 
 
 def store_of(ctx: ServiceContext) -> DatasetStore:
@@ -60,7 +59,7 @@ class UploadRequest:
 
 
 def upload(ctx: ServiceContext, caller: Caller, request: UploadRequest, source: Path
-           ) -> DatasetRow:
+           ) -> Dataset:
     """Ingest ``source`` (the uploaded bytes, already on the center's disk) as dataset
     ``request.name`` of the provider organisation, now; a re-upload by the same provider makes
     a new version. The source file is deleted afterwards. (The API queues uploads instead and
@@ -82,7 +81,7 @@ def check_upload(ctx: ServiceContext, caller: Caller, request: UploadRequest) ->
         raise InputError("name the licence of the data (e.g. 'proprietary' or 'CC-BY-4.0')",
                          field="licence")
     with ctx.db.transaction(write=False) as tx:
-        existing: DatasetRow | None = tx.datasets.get(name)
+        existing: Dataset | None = tx.datasets.get(name)
         provider = tx.orgs.get(org_id)
     if provider is None:
         raise NotFoundError(f"organisation {org_id} not found")
@@ -109,7 +108,7 @@ def _options(request: UploadRequest, org_id: str, source: Path) -> IngestOptions
 
 
 def ingest_upload(ctx: ServiceContext, org_id: str, request: UploadRequest, source: Path, *,
-                  restart: bool) -> DatasetRow:
+                  restart: bool) -> Dataset:
     """Ingest a checked upload into the store and record the new dataset version.
     ``restart=False`` resumes an interrupted ingest of the same file from its checkpoint."""
     store = store_of(ctx)
@@ -120,7 +119,7 @@ def ingest_upload(ctx: ServiceContext, org_id: str, request: UploadRequest, sour
     croissant_path = store.root / "croissant" / f"{name}.json"
     document = export_croissant(store, manifest, croissant_path,
                                 published=now.date().isoformat())
-    row = DatasetRow(
+    row = Dataset(
         id=name, name=name, provider_org_id=org_id, version=manifest.version,
         manifest_sha256=hashlib.sha256(result.manifest_path.read_bytes()).hexdigest(),
         manifest_path=str(result.manifest_path), domestic=request.domestic,
@@ -129,7 +128,7 @@ def ingest_upload(ctx: ServiceContext, org_id: str, request: UploadRequest, sour
                                    **{f"count_{k}": v for k, v in manifest.counts.items()}},
         pii_report=manifest.pii_report)
     with ctx.db.transaction() as tx:
-        current: DatasetRow | None = tx.datasets.get(name)
+        current: Dataset | None = tx.datasets.get(name)
         if current is not None and current.provider_org_id != org_id:
             raise ConflictError(f"dataset name {name!r} is taken by another provider")
         if current is None:
@@ -141,25 +140,25 @@ def ingest_upload(ctx: ServiceContext, org_id: str, request: UploadRequest, sour
 
 
 def list_datasets(ctx: ServiceContext, caller: Caller, provider_org_id: str | None = None
-                  ) -> list[DatasetRow]:
+                  ) -> list[Dataset]:
     """The exchange's catalogue (metadata only), optionally of one provider."""
     caller.check(ctx, "dataset:read", Resource("Dataset", "any"))
     with ctx.db.transaction(write=False) as tx:
-        rows: list[DatasetRow] = tx.datasets.list(provider_org_id)
+        rows: list[Dataset] = tx.datasets.list(provider_org_id)
     return rows
 
 
-def get_dataset(ctx: ServiceContext, caller: Caller, dataset_id: str) -> DatasetRow:
+def get_dataset(ctx: ServiceContext, caller: Caller, dataset_id: str) -> Dataset:
     """One dataset's metadata, statistics and PII report (never its records)."""
     caller.check(ctx, "dataset:read", Resource("Dataset", dataset_id))
     with ctx.db.transaction(write=False) as tx:
-        row: DatasetRow | None = tx.datasets.get(dataset_id)
+        row: Dataset | None = tx.datasets.get(dataset_id)
     if row is None:
         raise NotFoundError(f"dataset {dataset_id} not found")
     return row
 
 
-def load_manifest(row: DatasetRow) -> Manifest:
+def load_manifest(row: Dataset) -> Manifest:
     """The stored manifest of the dataset's current version, checked against its sha256."""
     path = Path(row.manifest_path)
     data = path.read_bytes()
@@ -202,7 +201,7 @@ def admit_datasets(tx: Tx, ctx: ServiceContext, org_id: str, spec: JobSpec,
     now = ctx.clock.now()
     agreements = tx.licences.agreements(org_id=org_id, dataset_ids=list(spec.datasets))
     for i, dataset_id in enumerate(spec.datasets):
-        row: DatasetRow | None = tx.datasets.get(dataset_id)
+        row: Dataset | None = tx.datasets.get(dataset_id)
         if row is None:
             raise InputError(f"dataset {dataset_id} not found", field=f"datasets[{i}]")
         terms = DatasetTerms(row.id, row.provider_org_id, row.domestic)
@@ -221,7 +220,7 @@ def launch_env(ctx: ServiceContext, job: Job, pool_country: str) -> dict[str, st
     if not job.spec.datasets:
         return {}
     with ctx.db.transaction(write=False) as tx:
-        rows: list[DatasetRow | None] = [tx.datasets.get(d) for d in job.spec.datasets]
+        rows: list[Dataset | None] = [tx.datasets.get(d) for d in job.spec.datasets]
         agreements = tx.licences.agreements(org_id=job.org_id,
                                             dataset_ids=list(job.spec.datasets))
     found = [r for r in rows if r is not None]

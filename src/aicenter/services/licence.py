@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from aicenter.domain.dataset import Dataset
 from aicenter.domain.errors import InputError, NotFoundError
 from aicenter.domain.licence import Agreement, LicenceOffer, PriceBasis, Purpose, offer_from_dict
 from aicenter.exchange.contract import ContractDocument, contract_document
@@ -17,7 +18,6 @@ from aicenter.exchange.royalty import charge_lines, month_of, royalty_transactio
 from aicenter.policy import Resource
 from aicenter.services.context import Caller, ServiceContext, new_id
 from aicenter.services.royalty import audit_log_path
-from aicenter.storage.repositories.dataset import DatasetRow
 
 
 def create_offer(ctx: ServiceContext, caller: Caller, dataset_id: str,
@@ -25,7 +25,7 @@ def create_offer(ctx: ServiceContext, caller: Caller, dataset_id: str,
     """The dataset's provider offers it on ``terms`` (the plain-data form of an offer without
     id, provider and dataset, which come from the dataset)."""
     with ctx.db.transaction(write=False) as tx:
-        dataset: DatasetRow | None = tx.datasets.get(dataset_id)
+        dataset: Dataset | None = tx.datasets.get(dataset_id)
         provider = tx.orgs.get(dataset.provider_org_id) if dataset else None
     caller.check(ctx, "licence:offer", Resource(
         "Offer", "new", dataset.provider_org_id if dataset else caller.org_id))
@@ -131,7 +131,7 @@ def contract(ctx: ServiceContext, caller: Caller, agreement_id: str) -> Contract
     """The agreement as a contract document after the MSIT 2024 standard contract types."""
     agreement = get_agreement(ctx, caller, agreement_id)
     with ctx.db.transaction(write=False) as tx:
-        dataset: DatasetRow | None = tx.datasets.get(agreement.dataset_id)
+        dataset: Dataset | None = tx.datasets.get(agreement.dataset_id)
     details = {}
     domestic = True
     if dataset is not None:

@@ -1,4 +1,9 @@
-"""Organisations, people and API tokens: creation, listing and authentication."""
+"""Organisations, people and API tokens: creation, listing and authentication.
+
+People and tokens are use cases of the organisation, not services of their own, because each
+belongs to exactly one organisation and is granted and authorised through it (as in the
+router's ``/orgs/{id}/people`` and the CLI's ``org add-person|token``); they keep their own
+domain types and repositories because they are stored and looked up on their own."""
 
 from __future__ import annotations
 

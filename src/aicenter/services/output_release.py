@@ -36,6 +36,7 @@ from aicenter.backends import RunHandle, default_registry
 from aicenter.domain.errors import NotFoundError
 from aicenter.domain.job import Job
 from aicenter.domain.licence import AccessDeniedError, OutputPolicy, strictest_output_policy
+from aicenter.domain.output_release import REDACTED, RELEASED, WITHHELD, OutputRelease
 from aicenter.exchange.gateway import served_files
 from aicenter.exchange.meter import read_log
 from aicenter.exchange.output_check import (
@@ -50,9 +51,6 @@ from aicenter.services.context import Caller, ServiceContext
 from aicenter.services.dataset import load_manifest, store_of
 from aicenter.services.royalty import exchange_dir, meter_log_path
 from aicenter.storage import Tx
-from aicenter.storage.repositories.output_release import OutputRelease, OutputReleaseRepository
-
-RELEASED, REDACTED, WITHHELD = "released", "redacted", "withheld"
 LOG = "log"
 MAX_CHECKED_BYTES = 256 * 2**20
 _READ_CHUNK = 8 * 2**20
@@ -198,7 +196,7 @@ def _write_private(path: Path, data: bytes) -> None:
 def decide(tx: Tx, ctx: ServiceContext, job: Job) -> OutputRelease:
     """The stored verdict on ``job``'s output, deciding it now if there is none (once: the
     caller holds the job's row)."""
-    repo = OutputReleaseRepository(tx.conn)
+    repo = tx.output_releases
     existing = repo.get(job.id)
     if existing is not None:
         return existing
@@ -264,7 +262,7 @@ def release_of(ctx: ServiceContext, job: Job) -> OutputRelease:
     """The verdict stored when the job ended; decided now (holding the job's row) for a job
     that ended where no backend could read its log."""
     with ctx.db.transaction(write=False) as tx:
-        found = OutputReleaseRepository(tx.conn).get(job.id)
+        found = tx.output_releases.get(job.id)
     if found is not None:
         return found
     with ctx.db.transaction() as tx:
@@ -305,7 +303,7 @@ def list_withheld(ctx: ServiceContext, caller: Caller) -> list[OutputRelease]:
     auditors); the tenant whose job it was does not see it."""
     caller.check(ctx, "licence:read", Resource("Agreement", "any"))
     with ctx.db.transaction(write=False) as tx:
-        rows = OutputReleaseRepository(tx.conn).list(verdict=WITHHELD)
+        rows = tx.output_releases.list(verdict=WITHHELD)
     return [r for r in rows if _reviewable(caller, r)]
 
 
@@ -320,7 +318,7 @@ def withheld_output(ctx: ServiceContext, caller: Caller, job_id: str) -> Withhel
     """One job's withheld output, for the providers of the datasets it read and operators."""
     caller.check(ctx, "licence:read", Resource("Agreement", "any"))
     with ctx.db.transaction(write=False) as tx:
-        release = OutputReleaseRepository(tx.conn).get(job_id)
+        release = tx.output_releases.get(job_id)
     if release is None or release.verdict != WITHHELD:
         raise NotFoundError(f"no withheld output of job {job_id}")
     if not _reviewable(caller, release):

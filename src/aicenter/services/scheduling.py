@@ -330,7 +330,7 @@ def _launch(ctx: ServiceContext, job: Job, pool_id: str, chip: str, count: int,
             grace_period_s=ctx.settings.preemption_grace_s, sidecar=sidecar,
             sidecar_dir=sidecar_dir, egress=_egress(ctx, job),
             no_network=no_network(ctx.settings.job_network, bool(spec.datasets)),
-            account=job.org_id,
+            account=job.org_id, priority_class=job.spec.priority.value,
             limits=JobLimits(limits.memory_bytes, limits.cpu_millis, limits.pids))
     except (InputError, ValueError) as exc:
         _fail_launch(ctx, job, f"launch failed: {exc}", report)

@@ -20,12 +20,11 @@ from pathlib import Path
 from typing import Any
 
 from aicenter.domain.errors import AicenterError, NotFoundError
-from aicenter.domain.upload import UploadStatus
+from aicenter.domain.upload import Upload, UploadStatus
 from aicenter.policy import Resource
 from aicenter.services.context import Caller, ServiceContext, new_id
 from aicenter.services.dataset import UploadRequest, check_upload, ingest_upload
 from aicenter.services.errors import guaranteed
-from aicenter.storage.repositories.upload import UploadRow
 
 log = logging.getLogger(__name__)
 UNFINISHED = (UploadStatus.QUEUED, UploadStatus.INGESTING)
@@ -40,12 +39,12 @@ def new_upload_id() -> str:
 
 
 def accept(ctx: ServiceContext, caller: Caller, upload_id: str, request: UploadRequest,
-           source: Path) -> UploadRow:
+           source: Path) -> Upload:
     """Queue ``source`` (already stored in :func:`upload_folder`) for ingest."""
     org_id = check_upload(ctx, caller, request)
-    row = UploadRow(upload_id, request.name, org_id, caller.person.id, str(source),
-                    UploadStatus.QUEUED, ctx.clock.now(),
-                    request=dataclasses.asdict(request) | {"org_id": org_id})
+    row = Upload(upload_id, request.name, org_id, caller.person.id, str(source),
+                 UploadStatus.QUEUED, ctx.clock.now(),
+                 request=dataclasses.asdict(request) | {"org_id": org_id})
     with ctx.db.transaction() as tx:
         tx.uploads.add(row)
     if ctx.wake_uploads is not None:
@@ -53,9 +52,9 @@ def accept(ctx: ServiceContext, caller: Caller, upload_id: str, request: UploadR
     return row
 
 
-def get_upload(ctx: ServiceContext, caller: Caller, upload_id: str) -> UploadRow:
+def get_upload(ctx: ServiceContext, caller: Caller, upload_id: str) -> Upload:
     with ctx.db.transaction(write=False) as tx:
-        row: UploadRow | None = tx.uploads.get(upload_id)
+        row: Upload | None = tx.uploads.get(upload_id)
     # Unknown and foreign look the same: no probing for other providers' uploads.
     caller.check(ctx, "upload:read", Resource("Upload", upload_id,
                                               row.provider_org_id if row else None))
@@ -64,19 +63,19 @@ def get_upload(ctx: ServiceContext, caller: Caller, upload_id: str) -> UploadRow
     return row
 
 
-def list_uploads(ctx: ServiceContext, caller: Caller) -> list[UploadRow]:
+def list_uploads(ctx: ServiceContext, caller: Caller) -> list[Upload]:
     org_id = None if caller.sees_all else caller.org_id
     caller.check(ctx, "upload:read", Resource("Upload", "any", org_id))
     with ctx.db.transaction(write=False) as tx:
-        rows: list[UploadRow] = tx.uploads.list(org_id)
+        rows: list[Upload] = tx.uploads.list(org_id)
     return rows
 
 
-def run_upload(ctx: ServiceContext, upload_id: str) -> UploadRow | None:
+def run_upload(ctx: ServiceContext, upload_id: str) -> Upload | None:
     """Claim one unfinished upload and ingest it (resuming its checkpoint); None if another
     runner finished it meanwhile."""
     with ctx.db.transaction() as tx:
-        row: UploadRow | None = tx.uploads.get(upload_id)
+        row: Upload | None = tx.uploads.get(upload_id)
         if row is None or not tx.uploads.move(upload_id, UNFINISHED, UploadStatus.INGESTING):
             return None
     request = _request(row.request)
@@ -99,8 +98,8 @@ def run_upload(ctx: ServiceContext, upload_id: str) -> UploadRow | None:
                    f"dataset {dataset.id} version {dataset.version}", dataset.version)
 
 
-def _finish(ctx: ServiceContext, row: UploadRow, status: UploadStatus, message: str,
-            version: str | None = None) -> UploadRow:
+def _finish(ctx: ServiceContext, row: Upload, status: UploadStatus, message: str,
+            version: str | None = None) -> Upload:
     with ctx.db.transaction() as tx:
         tx.uploads.move(row.id, (UploadStatus.INGESTING,), status, message=message,
                         version=version, finished_at=ctx.clock.now())
@@ -116,10 +115,10 @@ def _request(stored: dict[str, Any]) -> UploadRequest:
     return UploadRequest(**values)
 
 
-def run_pending(ctx: ServiceContext) -> list[UploadRow]:
+def run_pending(ctx: ServiceContext) -> list[Upload]:
     """Ingest every unfinished upload, oldest first."""
     with ctx.db.transaction(write=False) as tx:
-        pending: list[UploadRow] = tx.uploads.list(statuses=UNFINISHED)
+        pending: list[Upload] = tx.uploads.list(statuses=UNFINISHED)
     done = [run_upload(ctx, row.id) for row in pending]
     return [d for d in done if d is not None]
 

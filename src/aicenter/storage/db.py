@@ -28,6 +28,7 @@ from aicenter.storage.repositories.job import JobRepository
 from aicenter.storage.repositories.ledger import LedgerRepository
 from aicenter.storage.repositories.licence import LicenceRepository
 from aicenter.storage.repositories.org import OrgRepository
+from aicenter.storage.repositories.output_release import OutputReleaseRepository
 from aicenter.storage.repositories.person import PersonRepository
 from aicenter.storage.repositories.pool import PoolRepository
 from aicenter.storage.repositories.share import ShareRepository
@@ -103,6 +104,10 @@ class Tx:
     @cached_property
     def licences(self) -> LicenceRepository:
         return LicenceRepository(self.conn)
+
+    @cached_property
+    def output_releases(self) -> OutputReleaseRepository:
+        return OutputReleaseRepository(self.conn)
 
 
 def _sqlite_engine(url: str) -> Engine:

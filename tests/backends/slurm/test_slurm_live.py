@@ -22,6 +22,7 @@ from aicenter.domain.errors import InputError
 
 from .. import behaviour
 from ..behaviour import FINISH_S, BackendBehaviour
+from .conftest import JOB_USER
 
 JOB_PYTHON = "/usr/bin/python3"
 """The jobs' Python: the test venv's lives under /root, which the job's user cannot enter."""
@@ -175,3 +176,34 @@ def wait_for_log_or_running(backend: Backend, handle: object) -> None:
         assert time.monotonic() < deadline
         time.sleep(0.1)
 
+
+
+def test_priority_classes_run_under_their_qos_in_a_managed_account(
+        slurm_config: SlurmConfig, unique: str) -> None:
+    """The class maps to a QOS (.ci/slurm-up creates chase-team, normal, best-effort) and an
+    organisation Slurm has never seen gets its account and association on its first run."""
+    from dataclasses import replace
+
+    account = f"aicenter-m-{unique[-8:]}"
+    config = replace(slurm_config, manage_accounts=True, users={}, qos="normal",
+                     qos_by_priority={"chase-team": "chase-team", "best-effort": "best-effort"})
+    backend = SlurmBackend(config)
+    try:
+        runs = {cls: backend.launch(LaunchRequest(f"{unique}-{cls}", ("true",),
+                                                  "nvidia-h100-sxm", 1, account=account,
+                                                  priority_class=cls))
+                for cls in ("chase-team", "normal", "best-effort")}
+        for cls, handle in runs.items():
+            assert wait_until_finished(backend, handle, FINISH_S).state is RunState.SUCCEEDED
+            record = _sacct(handle.locator)
+            assert (record["account"], record["qos"]) == (account, cls)
+        again = SlurmBackend(config)  # a restarted server finds the association there
+        handle = again.launch(LaunchRequest(f"{unique}-again", ("true",), "nvidia-h100-sxm", 1,
+                                            account=account))
+        assert wait_until_finished(again, handle, FINISH_S).state is RunState.SUCCEEDED
+    finally:
+        env = {"PATH": "/usr/bin:/bin"}
+        subprocess.run(["sacctmgr", "-i", "-Q", "delete", "user", JOB_USER,
+                        f"account={account}"], capture_output=True, env=env, check=False)
+        subprocess.run(["sacctmgr", "-i", "-Q", "delete", "account", account],
+                       capture_output=True, env=env, check=False)

@@ -233,3 +233,19 @@ def test_config_settings_and_entry(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert ENTRY.name == "slurm" and ENTRY.capabilities is CAPABILITIES
     assert ENTRY.config_type is SlurmConfig
     assert set(CAPABILITIES.claimed()) == {"runs_code", "graceful_stop", "multi_node"}
+
+
+def test_priority_classes_map_to_qos(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AICENTER_SLURM_QOS_BY_PRIORITY",
+                       '{"chase-team": "chase", "best-effort": "scavenger"}')
+    monkeypatch.setenv("AICENTER_SLURM_QOS", "normal")
+    monkeypatch.setenv("AICENTER_SLURM_MANAGE_ACCOUNTS", "true")
+    config = SlurmSettings().config(tmp_path)
+    assert config.manage_accounts
+    assert config.qos_for("chase-team") == "chase"
+    assert config.qos_for("best-effort") == "scavenger"
+    assert config.qos_for("normal") == "normal" and config.qos_for(None) == "normal"
+    assert config.all_qos() == ["chase", "normal", "scavenger"]
+    assert SlurmConfig(tmp_path).qos_for("chase-team") is None  # the account's default
+    with pytest.raises(InputError, match="not a Slurm name"):
+        SlurmConfig(tmp_path, qos_by_priority={"normal": "bad qos"})

@@ -20,9 +20,8 @@ from aicenter.api.schemas import (
     InclusionProofOut,
 )
 from aicenter.domain.errors import InputError
-from aicenter.ledger.audit import AuditEntry, Checkpoint, Finding, to_json
+from aicenter.ledger.audit import AuditEntry, AuditFilter, Checkpoint, Finding, to_json
 from aicenter.services import audit as svc
-from aicenter.storage.repositories.audit import AuditFilter
 
 router = APIRouter(tags=["audit"])
 

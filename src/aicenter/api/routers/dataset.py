@@ -13,20 +13,20 @@ from starlette.requests import ClientDisconnect
 
 from aicenter.api.deps import Ctx, Who
 from aicenter.api.schemas import DatasetDetailOut, DatasetOut, DatasetReadOut, UploadOut
+from aicenter.domain.dataset import Dataset
 from aicenter.domain.errors import InputError
+from aicenter.domain.upload import Upload
 from aicenter.services import dataset as svc
 from aicenter.services import upload as uploads
-from aicenter.storage.repositories.dataset import DatasetRow
-from aicenter.storage.repositories.upload import UploadRow
 
 router = APIRouter(tags=["datasets"])
 
 
-def dataset_out(d: DatasetRow) -> DatasetOut:
+def dataset_out(d: Dataset) -> DatasetOut:
     return DatasetOut(**_fields(d))
 
 
-def _fields(d: DatasetRow) -> dict[str, Any]:
+def _fields(d: Dataset) -> dict[str, Any]:
     return {"id": d.id, "name": d.name, "provider_org_id": d.provider_org_id,
             "version": d.version, "manifest_sha256": d.manifest_sha256, "domestic": d.domestic,
             "licence": d.licence_text, "description": d.description,
@@ -91,7 +91,7 @@ def get_upload(upload_id: str, ctx: Ctx, who: Who) -> UploadOut:
     return upload_out(uploads.get_upload(ctx, who, upload_id))
 
 
-def upload_out(u: UploadRow) -> UploadOut:
+def upload_out(u: Upload) -> UploadOut:
     return UploadOut(id=u.id, dataset_id=u.dataset_id, provider_org_id=u.provider_org_id,
                      status=u.status.value, message=u.message, version=u.version,
                      created_at=u.created_at, finished_at=u.finished_at)

@@ -19,10 +19,10 @@ from aicenter.api.schemas import (
     WithheldOut,
 )
 from aicenter.domain.licence import Agreement, LicenceOffer, offer_to_dict
+from aicenter.domain.output_release import OutputRelease
 from aicenter.services import licence as svc
 from aicenter.services import output_release as release_svc
 from aicenter.services import royalty as royalty_svc
-from aicenter.storage.repositories.output_release import OutputRelease
 
 router = APIRouter(tags=["licences"])
 

@@ -106,6 +106,7 @@ class SlurmBackend:
         self.root = config.root.resolve()
         self.root.mkdir(parents=True, exist_ok=True)
         self._per_node: dict[str, int] = dict(config.chips_per_node)
+        self._associations: set[tuple[str, str]] = set()
 
     @property
     def name(self) -> str:
@@ -172,6 +173,30 @@ class SlurmBackend:
                              "as an unprivileged user of their own", field="account")
         return entry
 
+    def _ensure_account(self, account: str, user: str) -> None:
+        """Create the organisation's Slurm account and ``user``'s association in it if they
+        are missing (``manage_accounts``), allowing every QOS this backend submits with.
+        Checked once per process and pair; an existing association is left as it is."""
+        if (account, user) in self._associations:
+            return
+        listed = self._run(["sacctmgr", "-n", "-P", "list", "assoc", f"account={account}",
+                            f"user={user}", "format=user"])
+        if user not in listed.split():
+            exists = ("nothing new added", "already exists")
+            accounts = self._run(["sacctmgr", "-n", "-P", "list", "account", account,
+                                  "format=account"])
+            if account.lower() not in accounts.lower().split():
+                self._run(["sacctmgr", "-i", "-Q", "add", "account", account,
+                           "description=aicenter organisation", f"organization={account}"],
+                          ok_errors=exists)
+            add = ["sacctmgr", "-i", "-Q", "add", "user", user, f"account={account}"]
+            if self.config.all_qos():
+                add.append(f"qos={','.join(self.config.all_qos())}")
+                if self.config.qos:
+                    add.append(f"defaultqos={self.config.qos}")
+            self._run(add, ok_errors=exists)
+        self._associations.add((account, user))
+
     def capacity(self) -> list[NodeCapacity]:
         """The nodes of the backend's partition with their GRES, in use and available."""
         text = self._run(["scontrol", "show", "node", "-o"])
@@ -210,7 +235,10 @@ class SlurmBackend:
             gres=gres, shape=shape, out_dir=out, grace_file=run_dir / "grace",
             user=user.pw_name, group=str(user.pw_gid), home=user.pw_dir,
             vendor_family=_vendor_family(request.chip_type), partition=self.config.partition,
-            qos=self.config.qos, account=request.account if self.config.use_accounts else None)
+            qos=self.config.qos_for(request.priority_class),
+            account=request.account if self.config.use_accounts else None)
+        if plan.account and self.config.manage_accounts:
+            self._ensure_account(plan.account, user.pw_name)
         script = run_dir / "script.sh"
         script.write_text(batch_script(request, plan))
         notes = []

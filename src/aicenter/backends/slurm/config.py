@@ -9,6 +9,7 @@ this module, and the backend's code is imported only when a backend is built.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,9 @@ if TYPE_CHECKING:
 
 NAME = "slurm"
 
+_SLURM_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+"""What a QOS or account name may be (what ``sacctmgr`` accepts, without quoting)."""
+
 CAPABILITIES = Capabilities(runs_code=True, graceful_stop=True, multi_node=True)
 """Jobs run as the tenant's Unix user on the cluster's nodes; what confines them (cgroups,
 network) is the site's Slurm configuration, not aicenter's, so nothing more is claimed."""
@@ -40,7 +44,12 @@ class SlurmConfig:
     gangs (default: read from the nodes). ``users``: organisation (Slurm account) -> Unix
     user; ``default_user`` for organisations not listed (``None``: refuse them).
     ``use_accounts``: pass the organisation as ``--account`` (needs slurmdbd with the
-    accounts created). ``qos``: the QOS of every run (``None``: the account's default).
+    accounts created). ``manage_accounts``: before an organisation's first run the backend
+    creates its account and its user's association with ``sacctmgr`` (needs Slurm
+    administrator rights), so operators need not mirror every organisation by hand.
+    ``qos_by_priority``: aicenter priority class -> the cluster's QOS
+    (``{"chase-team": "chase"}``); ``qos``: the QOS of classes not in it (``None``: the
+    account's default QOS).
     ``task_per_chip``: one task per chip instead of one per node. ``slurm_conf``: a
     ``slurm.conf`` other than the tools' default. ``command_timeout_s``: how long a Slurm
     command may take before the cluster counts as unreachable."""
@@ -52,7 +61,9 @@ class SlurmConfig:
     users: Mapping[str, str] = field(default_factory=dict)
     default_user: str | None = None
     use_accounts: bool = True
+    manage_accounts: bool = False
     qos: str | None = None
+    qos_by_priority: Mapping[str, str] = field(default_factory=dict)
     task_per_chip: bool = False
     slurm_conf: Path | None = None
     command_timeout_s: float = 30.0
@@ -64,6 +75,22 @@ class SlurmConfig:
                                  field="chips_per_node")
         if self.command_timeout_s <= 0:
             raise InputError("command timeout must be > 0 s", field="command_timeout_s")
+        for name in (self.qos, *self.qos_by_priority.values()):
+            if name is not None and not _SLURM_NAME.fullmatch(name):
+                raise InputError(f"QOS {name!r} is not a Slurm name (letters, digits, '-', "
+                                 "'_', '.')", field="qos")
+
+    def qos_for(self, priority_class: str | None) -> str | None:
+        """The QOS a run of ``priority_class`` is submitted with (``None``: no ``--qos``,
+        the account's default)."""
+        if priority_class is not None and priority_class in self.qos_by_priority:
+            return self.qos_by_priority[priority_class]
+        return self.qos
+
+    def all_qos(self) -> list[str]:
+        """Every QOS this config submits with: what a managed association must allow."""
+        names = {*self.qos_by_priority.values(), *([self.qos] if self.qos else [])}
+        return sorted(names)
 
 
 class SlurmSettings(BaseSettings):
@@ -86,7 +113,17 @@ class SlurmSettings(BaseSettings):
     use_accounts: bool = Field(
         default=True, description="Submit with --account=<organisation> "
         "(AICENTER_SLURM_USE_ACCOUNTS); needs slurmdbd with the accounts created.")
-    qos: str | None = Field(default=None, description="QOS of every run (AICENTER_SLURM_QOS).")
+    manage_accounts: bool = Field(
+        default=False, description="Create each organisation's Slurm account and its user's "
+        "association with sacctmgr before its first run (AICENTER_SLURM_MANAGE_ACCOUNTS); "
+        "needs Slurm administrator rights.")
+    qos: str | None = Field(default=None, description="QOS of runs whose priority class is "
+                            "not in qos_by_priority (AICENTER_SLURM_QOS); empty: the "
+                            "account's default QOS.")
+    qos_by_priority: str = Field(
+        default="{}", description="JSON object priority class -> QOS "
+        "(AICENTER_SLURM_QOS_BY_PRIORITY), e.g. {\"chase-team\": \"chase\", "
+        "\"normal\": \"normal\", \"best-effort\": \"scavenger\"}.")
     task_per_chip: bool = Field(
         default=False, description="One task per chip instead of one per node "
         "(AICENTER_SLURM_TASK_PER_CHIP).")
@@ -98,7 +135,9 @@ class SlurmSettings(BaseSettings):
         return SlurmConfig(root, self.partition, _json_map(self.gres, "gres"),
                            users=_json_map(self.users, "users"),
                            default_user=self.default_user, use_accounts=self.use_accounts,
-                           qos=self.qos, task_per_chip=self.task_per_chip,
+                           manage_accounts=self.manage_accounts, qos=self.qos,
+                           qos_by_priority=_json_map(self.qos_by_priority, "qos_by_priority"),
+                           task_per_chip=self.task_per_chip,
                            slurm_conf=self.slurm_conf)
 
 

@@ -1,6 +1,7 @@
 """The tamper-evident audit log's pure core: canonical entries chained by hash, the RFC 9162
-Merkle tree with inclusion and consistency proofs, Ed25519-signed checkpoints, and the
-verification that names the first bad entry. No I/O; time is passed in."""
+Merkle tree with inclusion and consistency proofs, Ed25519-signed checkpoints, the
+verification that names the first bad entry, and the filter readers list entries by. No I/O;
+time is passed in."""
 
 from aicenter.ledger.audit.checkpoint import (
     Checkpoint,
@@ -37,6 +38,7 @@ from aicenter.ledger.audit.merkle import (
     verify_consistency,
     verify_inclusion,
 )
+from aicenter.ledger.audit.query import AuditFilter
 from aicenter.ledger.audit.verify import (
     Finding,
     Head,
@@ -52,6 +54,7 @@ __all__ = [
     "Actor",
     "ActorKind",
     "AuditEntry",
+    "AuditFilter",
     "AuditRecord",
     "Checkpoint",
     "Decision",

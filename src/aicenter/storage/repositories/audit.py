@@ -10,13 +10,12 @@ happens here: the tree is built at checkpoint time from the stored leaf hashes.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, LargeBinary, Select, bindparam, insert, select, text
 
 from aicenter.ledger.audit import (
+    AuditFilter,
     AuditRecord,
     Checkpoint,
     Frontier,
@@ -45,21 +44,6 @@ _INSERT = text(
     bindparam("body", type_=LargeBinary), bindparam("time", type_=UtcDateTime))
 _MOVE_HEAD = text("UPDATE audit_head SET seq = :seq, hash = :hash WHERE id = 1").bindparams(
     bindparam("hash", type_=LargeBinary))
-
-
-@dataclass(frozen=True, slots=True)
-class AuditFilter:
-    """Which entries to list; every field optional, all given ones must hold."""
-
-    org_id: str | None = None
-    object_type: str | None = None
-    object_id: str | None = None
-    action: str | None = None
-    since: datetime | None = None
-    until: datetime | None = None
-    """Exclusive."""
-    after_seq: int = 0
-    limit: int | None = None
 
 
 def _entry(x: Any) -> StoredEntry:

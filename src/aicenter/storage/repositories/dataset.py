@@ -13,14 +13,11 @@ from aicenter.domain.dataset import Dataset, DatasetRead, Usage
 from aicenter.storage.tables import dataset_reads as r
 from aicenter.storage.tables import datasets as t
 
-# The domain types under the names this module's callers know them by.
-DatasetRow = Dataset
 
-
-def _row(x: Any) -> DatasetRow:
-    return DatasetRow(x.id, x.name, x.provider_org_id, x.version, x.manifest_sha256,
-                      x.manifest_path, x.domestic, x.licence_text, x.description, x.created_at,
-                      dict(x.croissant), dict(x.stats), dict(x.pii_report))
+def _row(x: Any) -> Dataset:
+    return Dataset(x.id, x.name, x.provider_org_id, x.version, x.manifest_sha256,
+                   x.manifest_path, x.domestic, x.licence_text, x.description, x.created_at,
+                   dict(x.croissant), dict(x.stats), dict(x.pii_report))
 
 
 def _read(x: Any) -> DatasetRead:
@@ -32,7 +29,7 @@ class DatasetRepository:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
-    def add(self, d: DatasetRow) -> None:
+    def add(self, d: Dataset) -> None:
         self.conn.execute(insert(t).values(
             id=d.id, name=d.name, provider_org_id=d.provider_org_id, version=d.version,
             manifest_sha256=d.manifest_sha256, manifest_path=d.manifest_path,
@@ -40,7 +37,7 @@ class DatasetRepository:
             croissant=d.croissant, stats=d.stats, pii_report=d.pii_report,
             created_at=d.created_at))
 
-    def replace_version(self, d: DatasetRow) -> None:
+    def replace_version(self, d: Dataset) -> None:
         """A re-upload of the same dataset: point at the new version and its metadata."""
         self.conn.execute(update(t).where(t.c.id == d.id).values(
             version=d.version, manifest_sha256=d.manifest_sha256,
@@ -48,11 +45,11 @@ class DatasetRepository:
             description=d.description, croissant=d.croissant, stats=d.stats,
             pii_report=d.pii_report))
 
-    def get(self, dataset_id: str) -> DatasetRow | None:
+    def get(self, dataset_id: str) -> Dataset | None:
         row = self.conn.execute(select(t).where(t.c.id == dataset_id)).first()
         return _row(row) if row is not None else None
 
-    def list(self, provider_org_id: str | None = None) -> list[DatasetRow]:
+    def list(self, provider_org_id: str | None = None) -> list[Dataset]:
         query = select(t).order_by(t.c.id)
         if provider_org_id is not None:
             query = query.where(t.c.provider_org_id == provider_org_id)

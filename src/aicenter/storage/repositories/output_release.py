@@ -1,30 +1,14 @@
-"""Output releases: the verdict on a data-reading job's log and outputs, one row per job."""
+"""Output releases (:mod:`aicenter.domain.output_release`): the verdict on a data-reading
+job's log and outputs, one row per job."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, insert, select
 
+from aicenter.domain.output_release import OutputRelease
 from aicenter.storage.tables import output_releases as t
-
-
-@dataclass(frozen=True, slots=True)
-class OutputRelease:
-    """``verdict`` is ``released``, ``redacted`` or ``withheld``; ``findings`` name the file
-    (``log`` or a declared output), the span and the datasets reproduced."""
-
-    job_id: str
-    verdict: str
-    policy: str
-    reason: str
-    datasets: tuple[str, ...]
-    provider_org_ids: tuple[str, ...]
-    findings: tuple[dict[str, Any], ...]
-    checked_bytes: int
-    decided_at: datetime
 
 
 def _row(x: Any) -> OutputRelease:
