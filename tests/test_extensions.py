@@ -7,7 +7,7 @@ import inspect
 import re
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args, get_type_hints
 
 import pytest
 
@@ -96,3 +96,25 @@ def test_every_scheduling_policy_is_in_the_readme() -> None:
 def test_an_unknown_point_names_the_known_ones() -> None:
     with pytest.raises(KeyError, match="execution backends"):
         point("plugins")
+
+
+def test_every_trace_reader_is_a_simulate_choice_and_in_the_readme() -> None:
+    """Each reader is a ``--trace-format`` choice, described, in the README's row of
+    ``aicenter simulate``; no two claim a suffix (``auto`` has one answer)."""
+    from aicenter.cli.simulate import simulate_command
+
+    hint = get_type_hints(simulate_command, include_extras=True)["trace_format"]
+    choices = get_args(get_args(hint)[0])  # Annotated[Literal[choices], the option]
+    readme_formats = re.search(r"--trace-format ([a-z\\|]+)\]", README)
+    assert readme_formats, "the README has no --trace-format choices"
+    claimed: dict[str, str] = {}
+    for reader in point("trace readers").load():
+        assert reader.description.strip(), reader.name
+        assert reader.name in choices, (
+            f"{reader.name} is not a --trace-format choice")
+        assert reader.name in readme_formats.group(1).split("\\|"), (
+            f"trace format {reader.name} is not among the README's --trace-format choices")
+        for suffix in reader.suffixes:
+            assert suffix == suffix.lower() and suffix.startswith("."), (reader.name, suffix)
+            assert suffix not in claimed, (suffix, claimed.get(suffix), reader.name)
+            claimed[suffix] = reader.name

@@ -21,11 +21,8 @@ The points (interface; registry):
   ``aicenter.exchange.royalty.SCHEMES``.
 * **scheduling policies**: :class:`aicenter.scheduler.policy.PolicyFactory`;
   ``aicenter.scheduler.policy.register``.
-
-Not yet a registry: the simulator's trace readers (``simulator.gavel.read_gavel_trace``,
-``simulator.sacct.read_sacct``, ``simulator.native.read_native_trace``) are chosen by the
-``TraceFormat`` enum of ``cli/simulate.py``; they become a point here once the simulator
-registers them.
+* **trace readers** (the simulator's input formats, ``aicenter simulate --trace-format``):
+  :class:`aicenter.simulator.readers.TraceReader`; ``aicenter.simulator.readers.register``.
 
 Each point's implementations are loaded only when asked (:attr:`ExtensionPoint.load`): the
 registries pull in their own dependencies (NumPy for the policies, the PII core), and
@@ -89,6 +86,10 @@ def _policies(factories: Any) -> Iterable[Any]:
     return list(factories())
 
 
+def _trace_readers(readers: Any) -> Iterable[Any]:
+    return list(readers())  # the built-ins register when the registry's module is imported
+
+
 POINTS: tuple[ExtensionPoint, ...] = (
     ExtensionPoint(
         "execution backends", "aicenter.backends.base:Backend",
@@ -113,6 +114,11 @@ POINTS: tuple[ExtensionPoint, ...] = (
         "scheduling policies", "aicenter.scheduler.policy:PolicyFactory",
         "aicenter.scheduler.policy:policy_factories", _policies,
         "a PolicyFactory passed to aicenter.scheduler.policy.register"),
+    ExtensionPoint(
+        "trace readers", "aicenter.simulator.readers:TraceReader",
+        "aicenter.simulator.readers:trace_readers", _trace_readers,
+        "a TraceReader (name, description, suffixes for --trace-format auto, the throughput "
+        "matrix it replays on, read) passed to aicenter.simulator.readers.register"),
 )
 """Every extension point, in the order of the module docstring's table."""
 

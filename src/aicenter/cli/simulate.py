@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 import sys
 import time
-from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 from rich.console import Console
@@ -17,27 +16,30 @@ from aicenter.catalog import PerformanceTable, load_catalog
 from aicenter.cli.output import TableFormat, print_json, print_rows
 from aicenter.domain.errors import InputError
 from aicenter.extras import MissingExtraError
-from aicenter.planner import presets
 from aicenter.scheduler import SchedulerConfig, ThroughputMatrix, build_policy, policy_names
 from aicenter.scheduler.registry import DEFAULT_POLICY
 from aicenter.scheduler.types import Snapshot, Tenant
 from aicenter.simulator import plots
 from aicenter.simulator.cluster import parse_cluster, with_catalog_facts
 from aicenter.simulator.engine import SimulationResult, simulate
-from aicenter.simulator.gavel import read_gavel_throughputs, read_gavel_trace
 from aicenter.simulator.metrics import summarize
-from aicenter.simulator.native import read_native_trace, write_native_csv
-from aicenter.simulator.sacct import read_sacct
+from aicenter.simulator.native import write_native_csv
+from aicenter.simulator.readers import (
+    estimated_throughputs,
+    reader_for,
+    reader_names,
+    trace_reader,
+)
 from aicenter.simulator.synthetic import generate
 from aicenter.simulator.trace import Trace
 
+AUTO = "auto"
+"""``--trace-format auto``: the reader is chosen by the file's suffix (``reader_for``)."""
 
-class TraceFormat(StrEnum):
-    AUTO = "auto"
-    GAVEL = "gavel"
-    SACCT = "sacct"
-    NATIVE = "native"
-
+if TYPE_CHECKING:
+    FormatName = str
+else:  # the choices Typer offers and checks are the registry's, read when this module loads
+    FormatName = Literal[(AUTO, *reader_names())]
 
 SUMMARY_COLUMNS = (
     "policy", "jobs", "finished", "avg_jct_hours", "median_jct_hours", "p95_jct_hours",
@@ -45,43 +47,17 @@ SUMMARY_COLUMNS = (
 )
 
 
-def _format_of(path: Path, given: TraceFormat) -> TraceFormat:
-    if given is not TraceFormat.AUTO:
-        return given
-    suffix = path.suffix.lower()
-    if suffix == ".trace":
-        return TraceFormat.GAVEL
-    if suffix in (".csv", ".yaml", ".yml"):
-        return TraceFormat.NATIVE
-    return TraceFormat.SACCT
-
-
-PLANNED_GANG_SIZES = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
-
-
-def _matrix(throughputs: Path | None, chip_types: list[str]) -> ThroughputMatrix:
-    """Catalog estimates and the planner's per-model estimates for catalog chips, Gavel's
-    measured rates, then the given file (measured values win)."""
-    catalog = load_catalog()
-    known = [c for c in chip_types if c in catalog]
-    base = ThroughputMatrix.from_performance(PerformanceTable.from_catalog(catalog), known)
-    if known:
-        base = base.with_planner(presets().values(), known, PLANNED_GANG_SIZES)
-    measured = read_gavel_throughputs(throughputs)
-    return base.merged(measured)
-
-
 def _cluster_types(spec: str) -> list[str]:
     return [part.split("=")[0].strip() for part in spec.split(",") if part.strip()]
 
 
 def _load(
-    trace: Path | None, fmt: TraceFormat, throughputs: Path | None, cluster: str,
+    trace: Path | None, fmt: str, throughputs: Path | None, cluster: str,
     synthetic: int | None, jobs_per_hour: float, seed: int,
 ) -> tuple[Trace, ThroughputMatrix]:
     chip_types = _cluster_types(cluster)
     if synthetic is not None:
-        matrix = _matrix(throughputs, chip_types)
+        matrix = estimated_throughputs(throughputs, chip_types)
         classes = sorted({k for k in matrix.job_classes() if matrix.knows(k)})
         reference = chip_types[0]
         tenants = (Tenant("university", 2.0), Tenant("startup", 1.0), Tenant("enterprise", 1.0))
@@ -91,15 +67,9 @@ def _load(
         ), matrix
     if trace is None:
         raise InputError("give --trace FILE or --synthetic N", field="trace")
-    kind = _format_of(trace, fmt)
-    if kind is TraceFormat.GAVEL:
-        matrix = read_gavel_throughputs(throughputs)
-        return read_gavel_trace(trace, matrix), matrix
-    matrix = _matrix(throughputs, chip_types)
-    if kind is TraceFormat.NATIVE:
-        return read_native_trace(trace, matrix), matrix
-    matrix = matrix.with_default_rate("dense-training", chip_types, 1.0)
-    return read_sacct(trace, matrix, chip_types), matrix
+    reader = reader_for(trace) if fmt == AUTO else trace_reader(fmt)
+    matrix = reader.throughputs(throughputs, chip_types)
+    return reader.read(trace, matrix, chip_types), matrix
 
 
 def _run_one(
@@ -123,8 +93,10 @@ def _run_one(
 def simulate_command(
     trace: Annotated[Path | None, typer.Option("--trace", help="trace file to replay")] = None,
     trace_format: Annotated[
-        TraceFormat, typer.Option("--trace-format", help="gavel, sacct, native or auto")
-    ] = TraceFormat.AUTO,
+        FormatName, typer.Option(
+            "--trace-format", help=f"{', '.join(reader_names())} or {AUTO} (by the file's suffix)"
+        ),
+    ] = AUTO,
     throughputs: Annotated[
         Path | None,
         typer.Option("--throughputs", help="measured throughputs (Gavel JSON or CSV)"),
