@@ -145,17 +145,6 @@ CLI_IN_PROCESS = {
 }
 """CLI modules allowed past :data:`ONLY`, each with its reason."""
 
-ROUTERS_ON_STORAGE_PENDING = {
-    "aicenter.api.routers.dataset": "DatasetRow, UploadRow: their types move to domain/ with "
-                                    "the exchange's types (issue 13 item 2)",
-    "aicenter.api.routers.licence": "OutputRelease: moves to domain/ with the exchange's types",
-    "aicenter.api.routers.audit": "the audit log's router (issue 15, being written) reads the "
-                                  "log's storage row; its entry type belongs in domain/",
-}
-"""Routers that still import storage rows, left to the work named; the test fails once one
-is fixed, so that it is removed from here too."""
-
-
 def test_every_package_has_a_layer() -> None:
     graph = graph_tool.package_graph()
     packages = {p.name for p in SRC.iterdir() if p.is_dir() and (p / "__init__.py").exists()}
@@ -186,12 +175,9 @@ def test_no_package_imports_one_above_it() -> None:
 
 def test_routers_use_domain_types_not_storage_rows() -> None:
     """Routers parse, authorise, call one service and serialise domain objects (rule 2)."""
-    on_storage = {e.source for e in graph_tool.edges()
+    on_storage = {f"{e.source}:{e.line} imports {e.target}" for e in graph_tool.edges()
                   if e.source.startswith("aicenter.api.") and e.target_package == "storage"}
-    assert not on_storage - set(ROUTERS_ON_STORAGE_PENDING), (
-        f"routers importing storage: {sorted(on_storage - set(ROUTERS_ON_STORAGE_PENDING))}")
-    fixed = set(ROUTERS_ON_STORAGE_PENDING) - on_storage
-    assert not fixed, f"fixed, remove from ROUTERS_ON_STORAGE_PENDING: {fixed}"
+    assert not on_storage, f"the API imports storage: {sorted(on_storage)}"
 
 
 def test_the_client_imports_only_the_domain() -> None:
