@@ -4,7 +4,7 @@ An upload is checked before its bytes are stored (permission, name, licence, for
 its file waits under ``HOME/uploads/<upload id>/`` with a row in ``uploads`` (``queued``). The
 :class:`UploadRunner` — one thread beside the scheduling loop, so one per center — claims
 uploads in arrival order (``queued``/``ingesting`` → ``ingesting``, a conditional update) and
-runs the same ingest as ``aicenter data ingest``. The ingest checkpoints after every committed
+runs the same ingest as ``aicenter dataset ingest``. The ingest checkpoints after every committed
 part, so after a kill -9 the next runner resumes where the last one stopped: the dataset
 version is the same as an uninterrupted ingest's, nothing counted twice. The file is deleted
 once the upload has succeeded or failed; the client polls ``GET /uploads/{id}``.
