@@ -63,7 +63,7 @@ def _sacct(job_id: str) -> dict[str, str]:
         lines = out.strip().splitlines()
         if lines:
             start, end, elapsed, account, user, tres, qos = lines[-1].split("|")
-            if tres and end.isdigit():
+            if tres and end.isdigit() and qos != "Unknown":  # slurmdbd fills QOS late
                 return {"start": start, "end": end, "elapsed": elapsed, "account": account,
                         "user": user, "tres": tres, "qos": qos}
         assert time.monotonic() < deadline, f"sacct has no complete record of job {job_id}"

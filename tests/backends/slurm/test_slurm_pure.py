@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from aicenter.backends.base import LaunchRequest, RunState
+from aicenter.backends.base import JobLimits, LaunchRequest, RunState
 from aicenter.backends.slurm.capacity import (
     free_by_gres,
     max_per_node,
@@ -161,6 +161,16 @@ def test_sbatch_options(tmp_path: Path) -> None:
     assert time_limit_minutes(3600, 91) == 63
 
 
+def test_limits_are_the_whole_runs_split_per_node_and_per_task(tmp_path: Path) -> None:
+    """aicenter's limits are for the run; Slurm's --mem is per node, CPUs per task."""
+    limits = JobLimits(memory_bytes=64 << 30, cpu_millis=64000)
+    request = LaunchRequest("run-1", ("true",), "nvidia-h100-sxm", 8, limits=limits)
+    gang = sbatch_args(request, _plan(tmp_path))  # 2 nodes, one task each
+    assert "--mem=32768M" in gang and "--cpus-per-task=32" in gang
+    per_chip = sbatch_args(request, _plan(tmp_path, shape=GangShape(2, 4, 4)))
+    assert "--mem=32768M" in per_chip and "--cpus-per-task=8" in per_chip
+
+
 def test_the_task_command_sets_rendezvous_env_and_the_timeout(tmp_path: Path) -> None:
     request = LaunchRequest("run-1", ("python", "-c", "x = 'a b'"), "nvidia-h100-sxm", 8,
                             env={"MY": "v 1"}, max_duration_s=5, grace_period_s=3)
@@ -249,3 +259,13 @@ def test_priority_classes_map_to_qos(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert SlurmConfig(tmp_path).qos_for("chase-team") is None  # the account's default
     with pytest.raises(InputError, match="not a Slurm name"):
         SlurmConfig(tmp_path, qos_by_priority={"normal": "bad qos"})
+
+
+def test_run_directories_the_jobs_users_cannot_reach_are_refused_at_start(
+        tmp_path: Path) -> None:
+    from aicenter.backends.slurm.backend import SlurmBackend
+
+    private = tmp_path / "home"
+    private.mkdir(mode=0o700)
+    with pytest.raises(InputError, match=r"reachable by the jobs' users.*mode 700"):
+        SlurmBackend(SlurmConfig(private / "runs"))

@@ -94,6 +94,19 @@ def _vendor_family(chip_type: str) -> str | None:
     return vendor_family_of(chip_type)
 
 
+def _check_searchable(root: Path) -> None:
+    """Jobs run as other users and Slurm writes their output under ``root``: every directory
+    down to it must let others in (``o+x``). Checked at start, so a server whose run
+    directories sit under its private home refuses to start, naming the directory."""
+    for path in (root, *root.parents):
+        if not path.stat().st_mode & 0o001:
+            raise InputError(
+                f"the slurm backend's run directories ({root}) must be reachable by the jobs' "
+                f"users, but {path} is mode {path.stat().st_mode & 0o777:o}: set "
+                "AICENTER_SLURM_ROOT to a directory on a file system the compute nodes share",
+                field="root")
+
+
 class SlurmBackend:
     """Runs each :class:`LaunchRequest` as a Slurm batch job (see the module docstring)."""
 
@@ -104,7 +117,8 @@ class SlurmBackend:
     def __init__(self, config: SlurmConfig) -> None:
         self.config = config
         self.root = config.root.resolve()
-        self.root.mkdir(parents=True, exist_ok=True)
+        self.root.mkdir(mode=0o755, parents=True, exist_ok=True)
+        _check_searchable(self.root)
         self._per_node: dict[str, int] = dict(config.chips_per_node)
         self._associations: set[tuple[str, str]] = set()
 
@@ -224,7 +238,7 @@ class SlurmBackend:
         shape = gang_shape(request.chip_count, per_node, self.config.task_per_chip)
         run_dir = self._dir(request.run_id)
         try:
-            run_dir.mkdir(mode=0o755)
+            run_dir.mkdir(mode=0o711)  # jobs reach their own out/ and grace, list nothing
         except FileExistsError:
             raise InputError(f"run id {request.run_id} is already used",
                              field="run_id") from None
@@ -239,7 +253,8 @@ class SlurmBackend:
             account=request.account if self.config.use_accounts else None)
         if plan.account and self.config.manage_accounts:
             self._ensure_account(plan.account, user.pw_name)
-        script = run_dir / "script.sh"
+        script = run_dir / "script.sh"  # sbatch reads it as the server; it holds the env
+        script.touch(mode=0o600)
         script.write_text(batch_script(request, plan))
         notes = []
         if request.no_network:

@@ -98,6 +98,10 @@ class SlurmSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="AICENTER_SLURM_", extra="ignore")
 
+    root: Path | None = Field(
+        default=None, description="Run directories (AICENTER_SLURM_ROOT): on a file system "
+        "the compute nodes share, every directory down to it searchable by the jobs' users; "
+        "empty: HOME/runs/slurm, which serves only where HOME is (it is private by default).")
     partition: str | None = Field(
         default=None, description="Partition runs are submitted to (AICENTER_SLURM_PARTITION); "
         "empty: the cluster's default.")
@@ -155,9 +159,10 @@ def _json_map(text: str, name: str) -> dict[str, str]:
 
 
 def from_settings(settings: Settings, site: CenterSite) -> SlurmConfig:
-    """The server's slurm backend: runs under ``<state dir>/slurm``, the rest from
-    ``AICENTER_SLURM_*``."""
-    return SlurmSettings().config(site.state_dir / NAME)
+    """The server's slurm backend: runs under ``AICENTER_SLURM_ROOT`` (default
+    ``<state dir>/slurm``), the rest from ``AICENTER_SLURM_*``."""
+    slurm = SlurmSettings()
+    return slurm.config(slurm.root or site.state_dir / NAME)
 
 
 def build(config: SlurmConfig) -> Backend:

@@ -163,12 +163,13 @@ def sbatch_args(request: LaunchRequest, plan: SubmitPlan) -> list[str]:
         args.append(f"--account={plan.account}")
     if plan.qos:
         args.append(f"--qos={plan.qos}")
-    limits = request.limits
+    limits = request.limits  # the whole run's: Slurm's --mem is per node, CPUs per task
     if limits is not None and limits.memory_bytes is not None:
-        per_node = math.ceil(limits.memory_bytes / (1 << 20))
+        per_node = math.ceil(limits.memory_bytes / (1 << 20) / plan.shape.nodes)
         args.append(f"--mem={per_node}M")
     if limits is not None and limits.cpu_millis is not None:
-        args.append(f"--cpus-per-task={max(1, math.ceil(limits.cpu_millis / 1000))}")
+        per_task = math.ceil(limits.cpu_millis / 1000 / plan.shape.tasks)
+        args.append(f"--cpus-per-task={max(1, per_task)}")
     return args
 
 
