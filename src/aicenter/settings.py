@@ -101,6 +101,13 @@ class Settings(BaseSettings):
         description="Fraction of every pool guaranteed to chase-team jobs; within it they are "
         "placed first and displace lower-priority jobs (preempted: SIGTERM, grace, requeue).",
     )
+    audit_checkpoint_interval_s: float = Field(
+        default=60.0, gt=0, le=86400,
+        description="Seconds between signed checkpoints of the audit log "
+        "(AICENTER_AUDIT_CHECKPOINT_INTERVAL_S): the scheduling loop signs the entries "
+        "appended since the last one this often, and once more on a clean shutdown. An edit "
+        "made after a checkpoint is caught by its root even if the chain is rebuilt.",
+    )
     metering_interval_s: float = Field(
         default=60.0,
         description="Longest interval one usage record covers; running jobs are metered at "

@@ -4,8 +4,10 @@ from aicenter.policy.authorizer import (
     READ_ACTIONS,
     WRITE_ACTIONS,
     Authorizer,
+    AuthzDecision,
     PermissionDeniedError,
     Resource,
 )
 
-__all__ = ["READ_ACTIONS", "WRITE_ACTIONS", "Authorizer", "PermissionDeniedError", "Resource"]
+__all__ = ["READ_ACTIONS", "WRITE_ACTIONS", "Authorizer", "AuthzDecision",
+           "PermissionDeniedError", "Resource"]

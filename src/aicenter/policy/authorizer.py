@@ -7,6 +7,7 @@ whatever ``policies.cedar`` says.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -52,6 +53,23 @@ class Resource:
     """For ``job:priority``: the priority classes the owning organisation is entitled to."""
 
 
+@dataclass(frozen=True, slots=True)
+class AuthzDecision:
+    """One decision and the policy that made it: the ``@id`` of the permit that allowed it, or
+    of the forbid that refused it; None for Cedar's default deny (no policy permitted)."""
+
+    allowed: bool
+    policy_id: str | None
+
+
+def policy_names(policy_text: str) -> dict[str, str]:
+    """Cedar's positional policy ids (``policy0``...) → each policy's ``@id`` annotation (the
+    positional id where a policy has none): what a decision's diagnostics name."""
+    parsed = json.loads(cedarpy.policies_to_json_str(policy_text))
+    return {pid: str(body.get("annotations", {}).get("id", pid))
+            for pid, body in parsed.get("staticPolicies", {}).items()}
+
+
 def _ref(type_: str, id_: str) -> dict[str, Any]:
     return {"__entity": {"type": type_, "id": id_}}
 
@@ -68,18 +86,25 @@ class Authorizer:
     def __init__(self, policy_text: str | None = None, *, memo_size: int = 65536) -> None:
         text = policy_text if policy_text is not None else POLICY_FILE.read_text("utf-8")
         self.policies = cedarpy.PolicySet.from_str(text)
+        self.names = policy_names(text)
         self._decide = lru_cache(maxsize=memo_size)(self._evaluate)
 
     def allowed(self, person: Person, action: str, resource: Resource, *,
                 can_write: bool = True, new_role: str = "") -> bool:
         """The Cedar decision for one request."""
+        return self.decide(person, action, resource, can_write=can_write,
+                           new_role=new_role).allowed
+
+    def decide(self, person: Person, action: str, resource: Resource, *,
+               can_write: bool = True, new_role: str = "") -> AuthzDecision:
+        """The Cedar decision for one request with the policy that decided (for the log)."""
         if action not in READ_ACTIONS and action not in WRITE_ACTIONS:
             raise ValueError(f"unknown action {action}")
         return self._decide(person.id, person.role.value, person.org_id, action, resource,
                             can_write, new_role)
 
     def _evaluate(self, person_id: str, role: str, org_id: str, action: str,
-                  resource: Resource, can_write: bool, new_role: str) -> bool:
+                  resource: Resource, can_write: bool, new_role: str) -> AuthzDecision:
         resource_attrs: dict[str, Any] = {}
         if resource.org_id is not None:
             resource_attrs["org"] = _ref("Org", resource.org_id)
@@ -105,13 +130,21 @@ class Authorizer:
             "context": {"write": action in WRITE_ACTIONS, "can_write": can_write,
                         "new_role": new_role},
         }
-        return bool(cedarpy.is_authorized(request, self.policies, entities).allowed)
+        result = cedarpy.is_authorized(request, self.policies, entities)
+        reasons = sorted(self.names.get(r, r) for r in result.diagnostics.reasons)
+        # Several policies may agree (operators are permitted by one rule for everything):
+        # their ids, sorted, joined, so the same request always names the same policies.
+        return AuthzDecision(bool(result.allowed), ",".join(reasons) or None)
 
     def check(self, person: Person, action: str, resource: Resource, *,
               can_write: bool = True, new_role: str = "") -> None:
         """Raise :class:`PermissionDeniedError` unless the policies allow the request."""
         if not self.allowed(person, action, resource, can_write=can_write, new_role=new_role):
-            kind = resource.type.lower()
-            what = f"{kind} {resource.id}" if resource.id != "new" else f"a new {kind}"
-            raise PermissionDeniedError(
-                f"{person.role.value} {person.id} may not {action} on {what}")
+            raise denied_error(person, action, resource)
+
+
+def denied_error(person: Person, action: str, resource: Resource) -> PermissionDeniedError:
+    """The error a refused request raises, naming who, what and on which resource."""
+    kind = resource.type.lower()
+    what = f"{kind} {resource.id}" if resource.id != "new" else f"a new {kind}"
+    return PermissionDeniedError(f"{person.role.value} {person.id} may not {action} on {what}")

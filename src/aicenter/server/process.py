@@ -17,6 +17,7 @@ from aicenter.fleet.pool_file import PoolFileEntry, load_pool_file
 from aicenter.server.batcher import AdmissionBatcher
 from aicenter.server.leader import ElectedLoop
 from aicenter.server.runtime import attach_backend, loop_hooks
+from aicenter.services.audit import ensure_key
 from aicenter.services.clock import Clock, SystemClock
 from aicenter.services.context import ServiceContext
 from aicenter.services.doctor import refuse_trust_database
@@ -43,6 +44,7 @@ def make_context(settings: Settings, clock: Clock | None = None) -> ServiceConte
     db = open_database(settings)
     db.migrate()
     ctx = ServiceContext(db=db, settings=settings, clock=clock or SystemClock())
+    ensure_key(ctx)  # the audit log's signing key, HOME/audit-keys/signing.key (0600)
     attach_backend(ctx)
     return ctx
 

@@ -13,6 +13,7 @@ from aicenter.backends.local import egress
 from aicenter.backends.local.config import job_isolation as local_job_isolation
 from aicenter.backends.local.isolation import JobIsolation
 from aicenter.exchange.gateway import ensure_socket_dir
+from aicenter.services.audit import PeriodicCheckpoint
 from aicenter.services.context import ServiceContext
 from aicenter.services.grant import reclaim_idle
 from aicenter.services.scheduling import make_policy, recover, run_round
@@ -72,10 +73,13 @@ def open_egress(settings: Settings) -> None:
 
 
 class SchedulingLoop:
-    """Runs :func:`run_round` every ``scheduler_interval_s`` in a daemon thread."""
+    """Runs :func:`run_round` every ``scheduler_interval_s`` in a daemon thread, and keeps the
+    audit log signed (:class:`~aicenter.services.audit.PeriodicCheckpoint`): every
+    ``audit_checkpoint_interval_s`` and once more when it stops."""
 
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
+        self.audit = PeriodicCheckpoint(ctx)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.rounds = 0
@@ -97,6 +101,10 @@ class SchedulingLoop:
             uploads.stop()
         if self._thread is not None:
             self._thread.join(timeout=30)
+        try:  # a clean shutdown leaves every entry under a signed checkpoint
+            self.audit.final()
+        except Exception:
+            log.exception("final audit checkpoint failed")
 
     def _run(self) -> None:
         policy = make_policy(self.ctx)
@@ -112,6 +120,11 @@ class SchedulingLoop:
             except Exception:  # keep the loop alive; the next round retries
                 self.errors += 1
                 log.exception("scheduling round failed")
+            try:
+                self.audit.tick()
+            except Exception:  # a tampered log is refused a checkpoint: say so every round
+                self.errors += 1
+                log.exception("audit checkpoint failed")
             self.rounds += 1
             self._stop.wait(interval)
 

@@ -44,7 +44,9 @@ from aicenter.domain.job import Job, JobSpec, JobStatus, PriorityClass, check_wo
 from aicenter.domain.limits import GIB, LimitPolicy
 from aicenter.domain.token import hash_token
 from aicenter.ledger import H100E, accounts, hold_transaction
+from aicenter.ledger.audit import AuditRecord
 from aicenter.policy import PermissionDeniedError, Resource
+from aicenter.services import audit
 from aicenter.services.context import Caller, ServiceContext, new_id
 from aicenter.services.dataset import admit_datasets
 from aicenter.services.errors import AuthenticationError, BudgetExceededError, ConflictError
@@ -233,6 +235,7 @@ def _admit_batch(ctx: ServiceContext, subs: Sequence[Submission]) -> list[Outcom
         balance = tx.ledger.balances_of({accounts.grant(g.id) for g in locked}, H100E)
         grants = sorted(locked, key=lambda g: (g.starts_at, g.id))  # the order of choice
         jobs: list[Job] = []
+        logged: list[AuditRecord] = []
         for p in pending:
             key = (p.caller.person.id, p.sub.idempotency_key or "")
             if p.sub.idempotency_key and key in existing:
@@ -244,12 +247,20 @@ def _admit_batch(ctx: ServiceContext, subs: Sequence[Submission]) -> list[Outcom
                 job = _admit_one(ctx, tx, p, pools, pool_sizes, grants, balance, now)
             except AicenterError as exc:
                 outcomes[p.index] = exc
+                logged.append(audit.change(ctx, p.caller, "job.refused", "job", "new", p.org_id,
+                                           name=p.sub.spec.name, reason=str(exc)))
                 continue
             if p.sub.idempotency_key:
                 existing[key] = job  # a repeat later in this batch gets this job
             jobs.append(job)
             outcomes[p.index] = Admitted(job, True)
+            logged.append(audit.change(
+                ctx, p.caller, "job.submitted", "job", job.id, job.org_id, name=job.spec.name,
+                grant=job.grant_id, hold_h100e_h=job.hold_h100e_h, priority=job.spec.priority,
+                resources=[[a.chip, a.count] for a in job.spec.resources],
+                datasets=job.spec.datasets))
         tx.jobs.add_many(jobs)
+        audit.changed_all(tx, logged)
         tx.ledger.book_many([hold_transaction(j.id, j.grant_id, j.hold_h100e_h, now)
                              for j in jobs])
     assert all(o is not None for o in outcomes)
@@ -293,8 +304,7 @@ def check_priority(ctx: ServiceContext, caller: Caller, org_id: str, cls: Priori
         raise NotFoundError(f"organisation {org_id} not found")
     resource = Resource("PriorityClass", cls.value, org_id,
                         org_priorities=frozenset(c.value for c in entitled))
-    if not ctx.authz.allowed(caller.person, "job:priority", resource,
-                             can_write=caller.can_write):
+    if not caller.decide(ctx, "job:priority", resource).allowed:
         raise PermissionDeniedError(
             f"organisation {org_id} is not entitled to priority class {cls.value} (it holds "
             f"{', '.join(sorted(c.value for c in entitled)) or 'none'}); the operator grants "

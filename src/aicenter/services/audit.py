@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +52,8 @@ from aicenter.ledger.audit import (
     verify_log,
     verify_range,
 )
-from aicenter.ledger.audit.entry import GENESIS
+from aicenter.ledger.audit.entry import GENESIS, format_time
+from aicenter.ledger.audit.ledger import BOOKED, reconcile
 from aicenter.policy import Resource
 from aicenter.services.context import Caller, ServiceContext
 from aicenter.services.errors import ConflictError
@@ -88,6 +91,58 @@ def record_change(tx: Tx, time: datetime, caller: Caller | None, action: str,
     """Append a state change (``job.submitted``, ``pool.drained``...)."""
     return append(tx, AuditRecord(time, actor_of(caller), action, object_type, object_id,
                                   org_id, payload or {}))
+
+
+def plain(value: Any) -> Any:
+    """``value`` as canonical JSON can carry it: amounts and other decimals as strings (floats
+    have no one spelling), times in RFC 3339, enums by value, sets sorted."""
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, Enum):
+        return plain(value.value)
+    if isinstance(value, (Decimal, float)):
+        return str(value)
+    if isinstance(value, datetime):
+        return format_time(value)
+    if isinstance(value, Mapping):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (set, frozenset)):
+        return sorted(plain(v) for v in value)
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    return str(value)
+
+
+def changed(ctx: ServiceContext, tx: Tx, caller: Caller | None, action: str,
+            object_type: str, object_id: str, org_id: str | None = None,
+            **payload: Any) -> StoredEntry:
+    """Record a state change in the transaction that makes it (``job.launched``...): the
+    caller (None: the center's own loops), the object, its organisation and what changed.
+    The authorisation decisions waiting to be logged go first, so the decision that allowed
+    the change precedes it."""
+    tx.carry_deferred()
+    return record_change(tx, ctx.clock.now(), caller, action, object_type, object_id, org_id,
+                         plain(payload))
+
+
+def change(ctx: ServiceContext, caller: Caller | None, action: str, object_type: str,
+           object_id: str, org_id: str | None = None, **payload: Any) -> AuditRecord:
+    """The record of a state change, for :func:`changed_all` (a batch of changes)."""
+    return AuditRecord(ctx.clock.now(), actor_of(caller), action, object_type, object_id,
+                       org_id, plain(payload))
+
+
+def changed_all(tx: Tx, records: list[AuditRecord]) -> None:
+    """Record several changes made in ``tx`` under one lock of the log's head."""
+    tx.carry_deferred()
+    if records:
+        tx.audit.append_all(records)
+
+
+def job_change(ctx: ServiceContext, tx: Tx, caller: Caller | None, action: str, job: Any,
+               **payload: Any) -> StoredEntry:
+    """A job's transition (``job.launched``...), filed under the job and its organisation."""
+    return changed(ctx, tx, caller, action, "job", job.id, job.org_id, **payload)
 
 
 def record_decision(tx: Tx, time: datetime, caller: Caller, permission: str,
@@ -197,6 +252,7 @@ def checkpoint_now(ctx: ServiceContext) -> Checkpoint | None:
     last checkpoint). Only the entries since the last checkpoint are read and hashed, and
     they are checked first: the center never signs entries that fail their checks."""
     key = KeyStore.of(ctx).signing_key()
+    ctx.db.flush_audit()  # the decisions still waiting belong under this checkpoint
     with ctx.db.transaction() as tx:
         repo = tx.audit
         size = repo.head().seq
@@ -223,6 +279,35 @@ def checkpoint_now(ctx: ServiceContext) -> Checkpoint | None:
     return cp
 
 
+class PeriodicCheckpoint:
+    """The scheduling loop's share of the log: each round writes the decisions still waiting
+    (those of read requests, at most one round late) and, every
+    ``audit_checkpoint_interval_s``, signs a checkpoint; :meth:`final` signs one on a clean
+    shutdown."""
+
+    def __init__(self, ctx: ServiceContext) -> None:
+        self.ctx = ctx
+        self.last: datetime | None = None
+        self.signed = 0
+
+    def tick(self) -> Checkpoint | None:
+        self.ctx.db.flush_audit()
+        now = self.ctx.clock.now()
+        interval = self.ctx.settings.audit_checkpoint_interval_s
+        if self.last is not None and (now - self.last).total_seconds() < interval:
+            return None
+        self.last = now
+        return self._sign()
+
+    def final(self) -> Checkpoint | None:
+        return self._sign()
+
+    def _sign(self) -> Checkpoint | None:
+        cp = checkpoint_now(self.ctx)
+        self.signed += cp is not None
+        return cp
+
+
 def checkpoint(ctx: ServiceContext, caller: Caller) -> Checkpoint | None:
     """Sign a checkpoint now (operators)."""
     caller.check(ctx, "audit:checkpoint", _LOG)
@@ -237,14 +322,18 @@ def list_checkpoints(ctx: ServiceContext, caller: Caller) -> list[Checkpoint]:
 
 # -- verification and proofs ---------------------------------------------------------------
 def verify(ctx: ServiceContext, caller: Caller) -> Verification:
-    """Check the whole log against its checkpoints and the center's public keys (operators,
-    auditors)."""
+    """Check the whole log against its checkpoints and the center's public keys, and the
+    credit ledger's tables against the log's ledger entries (operators, auditors)."""
     caller.check(ctx, "audit:read", _LOG)
     keys = KeyStore.of(ctx).public_keys()
     with ctx.db.transaction(write=False) as tx:
         repo = tx.audit
         head = repo.head()
-        return verify_log(repo.stream(1, head.seq), repo.checkpoints(), keys, head)
+        result = verify_log(repo.stream(1, head.seq), repo.checkpoints(), keys, head)
+        for finding in reconcile(_decoded(repo.search(AuditFilter(action=BOOKED)), skip=True),
+                                 tx.ledger.stream_postings(), tx.ledger.running_balances()):
+            result.add(finding)
+        return result
 
 
 @dataclass(frozen=True, slots=True)
@@ -334,10 +423,14 @@ def list_entries(ctx: ServiceContext, caller: Caller, f: AuditFilter) -> list[Au
     return list(_decoded(rows))
 
 
-def _decoded(rows: list[StoredEntry]) -> Iterator[AuditEntry]:
+def _decoded(rows: list[StoredEntry], *, skip: bool = False) -> Iterator[AuditEntry]:
+    """The entries of ``rows``; one that does not decode raises, or with ``skip`` (verify has
+    already named it) is left out."""
     for row in rows:
         try:
             yield decode(row.body)
         except EncodingError as exc:
+            if skip:
+                continue
             raise TamperedLogError(f"entry {row.seq} is not a valid entry ({exc}): run "
                                    "'aicenter audit verify'") from None

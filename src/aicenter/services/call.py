@@ -22,6 +22,7 @@ from aicenter.domain.errors import InputError, NotFoundError
 from aicenter.domain.org import OrgClass
 from aicenter.domain.units import Currency, Money
 from aicenter.policy import Resource
+from aicenter.services import audit
 from aicenter.services.context import Caller, ServiceContext, new_id
 from aicenter.services.errors import ConflictError, guaranteed
 from aicenter.storage import Tx
@@ -86,6 +87,10 @@ def open_call(ctx: ServiceContext, caller: Caller, req: CallRequest) -> Call:
                 req.budget_h100e_h)
     with ctx.db.transaction() as tx:
         tx.calls.add_call(call)
+        audit.changed(ctx, tx, caller, "call.opened", "call", call.id, None, name=call.name,
+                      eligible=req.eligible_classes, chips=req.max_chips_per_project,
+                      max_months=req.max_months, budget_h100e_h=req.budget_h100e_h,
+                      closes_at=req.closes_at)
     return call
 
 
@@ -94,6 +99,7 @@ def close_call(ctx: ServiceContext, caller: Caller, call_id: str) -> Call:
     with ctx.db.transaction() as tx:
         _call_or_404(tx, call_id)
         tx.calls.set_call_status(call_id, CallStatus.CLOSED)
+        audit.changed(ctx, tx, caller, "call.closed", "call", call_id)
         return _call_or_404(tx, call_id)
 
 
@@ -124,6 +130,9 @@ def apply(ctx: ServiceContext, caller: Caller, call_id: str, org_id: str, title:
             raise NotFoundError(f"organisation {org_id} not found")
         check_application(call, org.org_class, app)
         tx.calls.add_application(app)
+        audit.changed(ctx, tx, caller, "application.submitted", "application", app.id, org_id,
+                      call=call_id, title=title, chips=app.chips, months=months,
+                      requested_h100e_h=requested_h100e_h)
     return app
 
 
@@ -162,6 +171,9 @@ def review(ctx: ServiceContext, caller: Caller, app_id: str, impact: float, read
         if any(r.reviewer_id == caller.person.id for r in tx.calls.reviews_of(app_id)):
             raise ConflictError(f"you already reviewed application {app_id}")
         tx.calls.add_review(rev)
+        app = guaranteed(tx.calls.get_application(app_id), f"application {app_id}")
+        audit.changed(ctx, tx, caller, "application.reviewed", "application", app_id,
+                      app.org_id, impact=impact, readiness=readiness, ecosystem=ecosystem)
     return rev
 
 

@@ -32,6 +32,7 @@ from aicenter.exchange.reader import (
 )
 from aicenter.exchange.store import DatasetStore, Manifest, check_name
 from aicenter.policy import Resource
+from aicenter.services import audit
 from aicenter.services.context import Caller, ServiceContext
 from aicenter.services.errors import ConflictError, guaranteed
 from aicenter.services.royalty import exchange_dir, grant_path, meter_log_path
@@ -135,6 +136,10 @@ def ingest_upload(ctx: ServiceContext, org_id: str, request: UploadRequest, sour
             tx.datasets.add(row)
         else:
             tx.datasets.replace_version(row)
+        audit.changed(ctx, tx, None, "dataset.created" if current is None else
+                      "dataset.version_added", "dataset", name, org_id, version=row.version,
+                      manifest_sha256=row.manifest_sha256, domestic=row.domestic,
+                      was=current.version if current is not None else None)
         stored = guaranteed(tx.datasets.get(name), f"dataset {name}")
     return stored
 

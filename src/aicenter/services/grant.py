@@ -11,6 +11,7 @@ from aicenter.domain.errors import InputError, NotFoundError
 from aicenter.domain.grant import Grant, GrantStatus, physical_capacity, reclaim_step
 from aicenter.ledger import H100E, accounts, award_transaction, reclaim_transaction
 from aicenter.policy import Resource
+from aicenter.services import audit
 from aicenter.services.context import Caller, ServiceContext, new_id
 from aicenter.services.errors import ConflictError, guaranteed
 from aicenter.storage import Tx
@@ -71,6 +72,9 @@ def award(ctx: ServiceContext, caller: Caller, application_id: str, budget_h100e
                       None, counts, without_review.strip() if without_review else None)
         check_award(ctx, tx, call, app, grant)
         tx.grants.add(grant)
+        audit.changed(ctx, tx, caller, "grant.awarded", "grant", grant.id, app.org_id,
+                      application=app.id, call=call.id, budget_h100e_h=budget_h100e_h,
+                      chips=counts, ends_at=grant.ends_at, without_review=grant.review_waiver)
         tx.ledger.book(award_transaction(grant.id, call.id, budget_h100e_h, now))
         tx.calls.set_application_status(app.id, ApplicationStatus.GRANTED)
         return view(tx, grant)
@@ -149,6 +153,8 @@ def reject(ctx: ServiceContext, caller: Caller, application_id: str, reason: str
         if app.status is not ApplicationStatus.SUBMITTED:
             raise ConflictError(f"application {application_id} is already {app.status.value}")
         tx.calls.set_application_status(app.id, ApplicationStatus.REJECTED, reason.strip())
+        audit.changed(ctx, tx, caller, "application.rejected", "application", app.id,
+                      app.org_id, reason=reason.strip())
         return guaranteed(tx.calls.get_application(app.id), f"application {app.id}")
 
 
@@ -192,12 +198,15 @@ def reclaim_idle(ctx: ServiceContext, caller: Caller | None = None) -> ReclaimRe
         for grant in tx.grants.list():
             if grant.status is GrantStatus.ACTIVE and now >= grant.ends_at:
                 tx.grants.set_status(grant.id, GrantStatus.EXPIRED)
+                audit.changed(ctx, tx, caller, "grant.expired", "grant", grant.id, grant.org_id)
                 report.expired.append(grant.id)
                 continue
             step = reclaim_step(grant, now, ctx.settings.idle_reclaim_days,
                                 ctx.settings.reclaim_notice_days)
             if step == "notice":
                 tx.grants.set_notice(grant.id, now)
+                audit.changed(ctx, tx, caller, "grant.idle_noticed", "grant", grant.id,
+                              grant.org_id)
                 report.noticed.append(grant.id)
             elif step == "reclaim":
                 locked = guaranteed(tx.grants.get(grant.id, lock=True), f"grant {grant.id}")
@@ -205,5 +214,7 @@ def reclaim_idle(ctx: ServiceContext, caller: Caller | None = None) -> ReclaimRe
                 if balance > 0:
                     tx.ledger.book(reclaim_transaction(grant.id, locked.call_id, balance, now))
                 tx.grants.set_status(grant.id, GrantStatus.RECLAIMED)
+                audit.changed(ctx, tx, caller, "grant.reclaimed", "grant", grant.id,
+                              grant.org_id, returned_h100e_h=max(balance, Decimal(0)))
                 report.reclaimed.append(grant.id)
     return report

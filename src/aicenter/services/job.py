@@ -13,7 +13,7 @@ from aicenter.backends import RunHandle
 from aicenter.domain.errors import InputError, NotFoundError
 from aicenter.domain.job import Job, JobSpec, JobStatus
 from aicenter.policy import Resource
-from aicenter.services import output_release
+from aicenter.services import audit, output_release
 from aicenter.services.admission import Submission, admit
 from aicenter.services.context import Caller, ServiceContext
 from aicenter.services.errors import ConflictError
@@ -84,9 +84,11 @@ def cancel(ctx: ServiceContext, caller: Caller, job_id: str) -> Job:
         if job.status.finished:
             raise ConflictError(f"job {job_id} already {job.status.value}")
         if job.status is JobStatus.QUEUED:
-            finish(tx, job, JobStatus.CANCELLED, ctx, message="cancelled while queued")
+            finish(tx, job, JobStatus.CANCELLED, ctx, message="cancelled while queued",
+                   caller=caller)
         else:
             tx.jobs.update(job.id, cancel_requested=True, message="cancel requested")
+            audit.job_change(ctx, tx, caller, "job.cancel_requested", job)
         job_id = job.id
     if ctx.backend is not None and job.status is JobStatus.RUNNING and job.handle:
         stop_run(ctx, job, cancel=True)

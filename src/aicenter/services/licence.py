@@ -16,6 +16,7 @@ from aicenter.exchange.licence import accept_offer
 from aicenter.exchange.meter import MeterWriter
 from aicenter.exchange.royalty import charge_lines, month_of, royalty_transaction
 from aicenter.policy import Resource
+from aicenter.services import audit
 from aicenter.services.context import Caller, ServiceContext, new_id
 from aicenter.services.royalty import audit_log_path
 
@@ -37,6 +38,8 @@ def create_offer(ctx: ServiceContext, caller: Caller, dataset_id: str,
     offer = offer_from_dict(body)
     with ctx.db.transaction() as tx:
         tx.licences.add_offer(offer, ctx.clock.now())
+        audit.changed(ctx, tx, caller, "offer.created", "offer", offer.id,
+                      dataset.provider_org_id, dataset=dataset.id, terms=body)
     return offer
 
 
@@ -85,6 +88,9 @@ def accept(ctx: ServiceContext, caller: Caller, offer_id: str, purpose: str,
                                  purpose=chosen, at=now, chase_team=org.chase_team,
                                  existing=existing, org_name=org.name)
         tx.licences.add_agreement(agreement)
+        audit.changed(ctx, tx, caller, "agreement.accepted", "agreement", agreement.id, org_id,
+                      offer=offer.id, dataset=offer.dataset_id, provider=offer.provider_id,
+                      purpose=chosen)
         if offer.price.basis is PriceBasis.FLAT:
             for line in charge_lines([], [agreement], month_of(now)):
                 txn = royalty_transaction(line, agreement)

@@ -7,13 +7,15 @@ from __future__ import annotations
 from aicenter.backends import RunHandle, StopReason
 from aicenter.domain.job import Job, JobStatus
 from aicenter.ledger import H100E, accounts, release_transaction
-from aicenter.services.context import ServiceContext
+from aicenter.services import audit
+from aicenter.services.context import Caller, ServiceContext
 from aicenter.services.output_release import decide
 from aicenter.storage import Tx
 
 
 def finish(tx: Tx, job: Job, status: JobStatus, ctx: ServiceContext, *,
-           exit_code: int | None = None, message: str = "") -> bool:
+           exit_code: int | None = None, message: str = "", caller: Caller | None = None
+           ) -> bool:
     """Move a job to a final status and give back the rest of its hold (one transaction).
 
     The release is the hold's balance, never negative: metering charges at most that balance
@@ -24,6 +26,9 @@ def finish(tx: Tx, job: Job, status: JobStatus, ctx: ServiceContext, *,
     moved = tx.jobs.update(job.id, expect_status=job.status, status=status, finished_at=now,
                            exit_code=exit_code, message=message)
     if moved:
+        audit.job_change(ctx, tx, caller, "job.cancelled" if status is JobStatus.CANCELLED
+                         else "job.finished", job, status=status, exit_code=exit_code,
+                         message=message, was=job.status)
         remaining = tx.ledger.balance(accounts.hold(job.grant_id, job.id), H100E)
         tx.ledger.book(release_transaction(job.id, job.grant_id, remaining, now))
         if job.spec.datasets and ctx.backend is not None:

@@ -35,6 +35,7 @@ from decimal import ROUND_CEILING, Decimal
 from aicenter.domain.job import Job, JobStatus
 from aicenter.domain.usage import UsageRecord, meter
 from aicenter.ledger import H100E, accounts, overrun_transaction, usage_transaction
+from aicenter.services import audit
 from aicenter.services.context import ServiceContext, new_id
 from aicenter.services.errors import guaranteed
 from aicenter.storage import Tx
@@ -92,12 +93,18 @@ def meter_job(tx: Tx, ctx: ServiceContext, job: Job, until: datetime) -> Metered
         micros = (chip_seconds / job.chip_count * 1_000_000).to_integral_value(ROUND_CEILING)
         end = min(start + timedelta(microseconds=int(micros)), until)
         tx.ledger.book(overrun_transaction(job.id, job.org_id, end, used - left, until))
+        audit.job_change(ctx, tx, None, "job.hold_exhausted", job, at=end,
+                         uncharged_h100e_h=used - left)
     record = None
     if not exhausted or left > 0:
         record = UsageRecord(new_id("use"), job.id, job.org_id, job.grant_id, job.chip,
                              job.chip_count, start, end, chip_seconds, h100e_seconds)
         tx.usage.add(record)
         charged = charged_h100e_h(record)
+        audit.changed(ctx, tx, None, "usage.recorded", "usage", record.id, job.org_id,
+                      job=job.id, grant=job.grant_id, chip=job.chip, chips=job.chip_count,
+                      start=start, end=end, chip_seconds=chip_seconds,
+                      h100e_seconds=h100e_seconds, pool=job.pool_id)
         org = guaranteed(tx.orgs.get(job.org_id), f"organisation {job.org_id}")
         grant = guaranteed(tx.grants.get(job.grant_id), f"grant {job.grant_id}")
         call = guaranteed(tx.calls.get_call(grant.call_id), f"call {grant.call_id}")

@@ -18,6 +18,7 @@ from aicenter.domain.org import Organisation, OrgClass, default_priority_classes
 from aicenter.domain.person import Person, Role
 from aicenter.domain.token import TOKEN_PREFIX, ApiToken, Scope, hash_token
 from aicenter.policy import Resource
+from aicenter.services import audit
 from aicenter.services.context import Caller, ServiceContext, new_id
 from aicenter.services.errors import AuthenticationError, ConflictError, guaranteed
 from aicenter.storage import Tx
@@ -44,19 +45,28 @@ def bootstrap_operator(ctx: ServiceContext, email: str = "operator@center.local"
             return None
         org = Organisation(new_id("org"), OPERATOR_ORG, OrgClass.OPERATOR, False, "haenam", now)
         tx.orgs.add(org)
+        audit.changed(ctx, tx, None, "org.created", "org", org.id, org.id, name=org.name,
+                      org_class=org.org_class, chase_team=False, region=org.region)
         person = Person(new_id("usr"), org.id, "Operator", email, Role.OPERATOR, now)
         tx.people.add(person)
+        audit.changed(ctx, tx, None, "person.added", "person", person.id, org.id,
+                      email=person.email, role=person.role)
         secret = _add_token(tx, person, "bootstrap", frozenset(Scope), None, ctx)
     return person, secret
 
 
 def _add_token(tx: Tx, person: Person, name: str, scopes: frozenset[Scope],
-               expires_in_days: float | None, ctx: ServiceContext) -> str:
+               expires_in_days: float | None, ctx: ServiceContext,
+               caller: Caller | None = None) -> str:
     now = ctx.clock.now()
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     expires = now + timedelta(days=expires_in_days) if expires_in_days else None
-    tx.tokens.add(ApiToken(new_id("tok"), person.id, name, hash_token(secret), scopes, now,
-                           expires, None))
+    token = ApiToken(new_id("tok"), person.id, name, hash_token(secret), scopes, now, expires,
+                     None)
+    tx.tokens.add(token)
+    # The secret (and its hash, which would let a stolen log confirm a guessed secret) stay out.
+    audit.changed(ctx, tx, caller, "token.created", "token", token.id, person.org_id,
+                  person=person.id, name=name, scopes=scopes, expires=expires)
     return secret
 
 
@@ -94,6 +104,8 @@ def create_org(ctx: ServiceContext, caller: Caller, name: str, org_class: OrgCla
             if tx.orgs.by_name(org.name):
                 raise ConflictError(f"an organisation named '{org.name}' exists")
             tx.orgs.add(org)
+            audit.changed(ctx, tx, caller, "org.created", "org", org.id, org.id, name=org.name,
+                          org_class=org.org_class, chase_team=chase_team, region=org.region)
     except IntegrityError:
         raise ConflictError(f"an organisation named '{org.name}' exists") from None
     return org
@@ -126,6 +138,8 @@ def entitle(ctx: ServiceContext, caller: Caller, org_id: str, cls: PriorityClass
         org = _org_or_404(tx, org_id)
         if cls not in org.priority_classes:
             tx.orgs.entitle(org_id, cls, ctx.clock.now())
+            audit.changed(ctx, tx, caller, "org.entitled", "org", org_id, org_id,
+                          priority=cls)
         return _org_or_404(tx, org_id)
 
 
@@ -135,8 +149,11 @@ def revoke_priority(ctx: ServiceContext, caller: Caller, org_id: str, cls: Prior
     submissions at that class are refused (idempotent)."""
     caller.check(ctx, "org:entitle", Resource("Org", org_id, org_id))
     with ctx.db.transaction() as tx:
-        _org_or_404(tx, org_id)
-        tx.orgs.revoke(org_id, cls)
+        org = _org_or_404(tx, org_id)
+        if cls in org.priority_classes:
+            tx.orgs.revoke(org_id, cls)
+            audit.changed(ctx, tx, caller, "org.entitlement_revoked", "org", org_id, org_id,
+                          priority=cls)
         return _org_or_404(tx, org_id)
 
 
@@ -152,6 +169,8 @@ def add_person(ctx: ServiceContext, caller: Caller, org_id: str, name: str, emai
             if tx.people.by_email(person.email):
                 raise ConflictError(f"someone with e-mail {person.email} exists")
             tx.people.add(person)
+            audit.changed(ctx, tx, caller, "person.added", "person", person.id, org_id,
+                          email=person.email, role=role)
     except IntegrityError:
         raise ConflictError(f"someone with e-mail {person.email} exists") from None
     return person
@@ -178,7 +197,7 @@ def create_token(ctx: ServiceContext, caller: Caller, person_id: str, name: str,
             raise InputError("give at least one scope (read, write, admin)", field="scopes")
         if expires_in_days is not None and expires_in_days <= 0:
             raise InputError("must be positive", field="expires_in_days")
-        secret = _add_token(tx, person, name, scopes, expires_in_days, ctx)
+        secret = _add_token(tx, person, name, scopes, expires_in_days, ctx, caller)
         token = guaranteed(tx.tokens.by_hash(hash_token(secret)), "the new token")
     return token, secret
 
@@ -203,4 +222,6 @@ def revoke_token(ctx: ServiceContext, caller: Caller, token_id: str) -> ApiToken
         if token is None:
             raise NotFoundError(f"token {token_id} not found")
         tx.tokens.revoke(token_id, ctx.clock.now())
+        audit.changed(ctx, tx, caller, "token.revoked", "token", token_id,
+                      owner.org_id if owner else None, person=token.person_id)
         return guaranteed(tx.tokens.get(token_id), f"token {token_id}")

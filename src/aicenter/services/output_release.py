@@ -47,10 +47,12 @@ from aicenter.exchange.output_check import (
     redact,
 )
 from aicenter.policy import PermissionDeniedError, Resource
+from aicenter.services import audit
 from aicenter.services.context import Caller, ServiceContext
 from aicenter.services.dataset import load_manifest, store_of
 from aicenter.services.royalty import exchange_dir, meter_log_path
 from aicenter.storage import Tx
+
 LOG = "log"
 MAX_CHECKED_BYTES = 256 * 2**20
 _READ_CHUNK = 8 * 2**20
@@ -240,6 +242,8 @@ def decide(tx: Tx, ctx: ServiceContext, job: Job) -> OutputRelease:
     release = OutputRelease(job.id, verdict, policy.value, reason, datasets, providers,
                             findings, checked, ctx.clock.now())
     repo.add(release)
+    audit.job_change(ctx, tx, None, f"output.{verdict}", job, reason=reason,
+                     datasets=datasets, providers=providers, checked_bytes=checked)
     return release
 
 

@@ -24,6 +24,7 @@ from aicenter.domain.pool import (
 )
 from aicenter.fleet.pool_file import PoolFileEntry
 from aicenter.policy import Resource
+from aicenter.services import audit
 from aicenter.services.context import Caller, ServiceContext, new_id
 from aicenter.services.errors import ConflictError
 from aicenter.storage import Tx
@@ -73,6 +74,8 @@ def add_pool(ctx: ServiceContext, caller: Caller | None, chip_id: str, chip_coun
         if pool_id is not None and tx.pools.get(pool_id) is not None:
             raise ConflictError(f"pool {pool_id} already exists")
         tx.pools.add(pool)
+        audit.changed(ctx, tx, caller, "pool.added", "pool", pool.id, chip=chip_id,
+                      chips=chip_count, site=pool.site, country=pool.country)
     sync_slots(ctx)
     return pool
 
@@ -156,6 +159,10 @@ def update_pool(ctx: ServiceContext, caller: Caller | None, pool_id: str, *,
         _check_resize(tx, pool, new.chip_count)
         tx.pools.update(pool_id, chip_count=new.chip_count, site=new.site,
                         country=new.country)
+        audit.changed(ctx, tx, caller, "pool.updated", "pool", pool_id,
+                      chips=new.chip_count, site=new.site, country=new.country,
+                      was={"chips": pool.chip_count, "site": pool.site,
+                           "country": pool.country})
     sync_slots(ctx)
     return new
 
@@ -167,6 +174,9 @@ def _set_state(ctx: ServiceContext, caller: Caller | None, pool_id: str, action:
     with ctx.db.transaction() as tx:
         pool = _locked(tx, pool_id)
         tx.pools.update(pool_id, state=state)
+        audit.changed(ctx, tx, caller,
+                      "pool.drained" if state is PoolState.DRAINING else "pool.undrained",
+                      "pool", pool_id, was=pool.state)
     return replace(pool, state=state)
 
 
@@ -194,6 +204,7 @@ def remove_pool(ctx: ServiceContext, caller: Caller | None, pool_id: str) -> Poo
                                 f"{', ...' if len(running) > 5 else ''}); drain it and "
                                 "remove it once they end")
         tx.pools.update(pool_id, state=PoolState.REMOVED)
+        audit.changed(ctx, tx, caller, "pool.removed", "pool", pool_id)
     sync_slots(ctx)
     return replace(pool, state=PoolState.REMOVED)
 
@@ -249,6 +260,8 @@ def _apply_one(ctx: ServiceContext, tx: Tx, entry: PoolFileEntry, pools: list[Po
                     entry.chip_id, entry.chip_count, entry.site, entry.country,
                     PoolState.ACTIVE, ctx.clock.now())
         tx.pools.add(pool)
+        audit.changed(ctx, tx, None, "pool.added", "pool", pool.id, chip=pool.chip_id,
+                      chips=pool.chip_count, site=pool.site, country=pool.country, file=file)
         pools.append(pool)
         result.added.append(pool.id)
         return
@@ -264,6 +277,10 @@ def _apply_one(ctx: ServiceContext, tx: Tx, entry: PoolFileEntry, pools: list[Po
     _check_resize(tx, found, new.chip_count)
     tx.pools.update(found.id, chip_count=new.chip_count, site=new.site, country=new.country,
                     state=new.state)
+    audit.changed(ctx, tx, None, "pool.updated", "pool", found.id, chips=new.chip_count,
+                  site=new.site, country=new.country, state=new.state, file=file,
+                  was={"chips": found.chip_count, "site": found.site,
+                       "country": found.country, "state": found.state})
     pools[pools.index(found)] = new
     result.updated.append(found.id)
 

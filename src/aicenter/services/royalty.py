@@ -41,6 +41,7 @@ from aicenter.exchange.royalty import (
     statement_from_ledger,
 )
 from aicenter.policy import Resource
+from aicenter.services import audit
 from aicenter.services.context import Caller, ServiceContext
 from aicenter.storage import Tx
 
@@ -130,6 +131,12 @@ def record_reads(tx: Tx, ctx: ServiceContext, job: Job, *, final: bool) -> int:
     for (job_id, dataset_id), used in usage_by_job_dataset(meters).items():
         tx.datasets.record_read(DatasetRead(job_id, dataset_id, job.org_id,
                                             agreement_of[(job_id, dataset_id)], used, now))
+        data = tx.datasets.get(dataset_id)
+        audit.changed(ctx, tx, None, "dataset.read", "dataset", dataset_id, job.org_id,
+                      job=job_id, version=data.version if data is not None else None,
+                      agreement=agreement_of[(job_id, dataset_id)], records=used.records,
+                      bytes=used.bytes, tokens=used.tokens, pool=job.pool_id,
+                      country=job.country, final=final)
     merge_into(audit_log_path(ctx), log)
     found = [tx.licences.agreement(a) for a in sorted(set(agreement_of.values()))]
     booked = book_royalties(tx, meters, [a for a in found if a is not None])

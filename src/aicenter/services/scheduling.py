@@ -44,6 +44,7 @@ from aicenter.scheduler.center import (
     usage_samples,
 )
 from aicenter.scheduler.pending import PendingReason, pending_reasons
+from aicenter.services import audit
 from aicenter.services.admission import limit_policy
 from aicenter.services.context import ServiceContext
 from aicenter.services.dataset import launch_data, no_network
@@ -136,6 +137,9 @@ def _settle(ctx: ServiceContext, job_id: str, status: RunStatus, report: RoundRe
                 state, status = RunState.FAILED, replace(status, message=shortfall)
         if job.spec.datasets:  # royalties are booked once, when the job ends for good
             record_reads(tx, ctx, job, final=not requeue or job.cancel_requested)
+        if lost:
+            audit.job_change(ctx, tx, None, "job.lost", job, run=job.handle,
+                             lost_runs=job.lost_runs + 1, message=status.message)
         if requeue:
             if job.cancel_requested:
                 finish(tx, job, JobStatus.CANCELLED, ctx, exit_code=status.exit_code,
@@ -146,6 +150,8 @@ def _settle(ctx: ServiceContext, job_id: str, status: RunStatus, report: RoundRe
                            chip=None, chip_count=0, handle=None, started_at=None,
                            metered_until=None, lost_runs=job.lost_runs + int(lost),
                            message=f"requeued after {state.value} run {job.attempts}")
+            audit.job_change(ctx, tx, None, "job.requeued", job, after=state,
+                             attempt=job.attempts)
             report.requeued.append(job.id)
             return
         final = {RunState.SUCCEEDED: JobStatus.SUCCEEDED, RunState.CANCELLED:
@@ -193,8 +199,9 @@ def _engine_started(ctx: ServiceContext, job: Job, at: datetime) -> Job:
     """The first poll that sees the run started: usage counts from the engine's start, not
     from the launch (a run waiting in the engine's queue uses no chips)."""
     with ctx.db.transaction() as tx:
-        tx.jobs.update(job.id, expect_status=JobStatus.RUNNING, started_at=at,
-                       metered_until=at)
+        if tx.jobs.update(job.id, expect_status=JobStatus.RUNNING, started_at=at,
+                          metered_until=at):
+            audit.job_change(ctx, tx, None, "job.started", job, at=at)
     return replace(job, started_at=at, metered_until=at)
 
 
@@ -248,11 +255,16 @@ def _record_pending(ctx: ServiceContext, view: CenterView, allocation: Allocatio
         reasons = {k: v.value for k, v in
                    pending_reasons(view.snapshot, view.queue, allocation).items()}
     queued = {j.id: j.pending_reason for j in jobs if j.status is JobStatus.QUEUED}
+    orgs = {j.id: j.org_id for j in jobs}
     changed = {job_id: reason for job_id, reason in reasons.items()
                if job_id in queued and queued[job_id] != reason}
     if changed:
         with ctx.db.transaction() as tx:
             tx.jobs.set_pending_reasons(changed)
+            audit.changed_all(tx, [
+                audit.change(ctx, None, "job.pending_reason_changed", "job", job_id,
+                             orgs.get(job_id), reason=reason)
+                for job_id, reason in sorted(changed.items())])
 
 
 def _fail_stranded(ctx: ServiceContext, jobs: list[Job], report: RoundReport) -> None:
@@ -362,6 +374,7 @@ def _egress(ctx: ServiceContext, job: Job) -> bool:
 def _keep_queued(ctx: ServiceContext, job: Job, exc: Exception) -> None:
     with ctx.db.transaction() as tx:
         tx.jobs.update(job.id, message=f"launch failed: {exc}")
+        audit.job_change(ctx, tx, None, "job.launch_deferred", job, reason=str(exc))
     log.warning("launch of %s failed, retried next round: %s", job.id, exc)
 
 
@@ -384,6 +397,12 @@ def _adopt(ctx: ServiceContext, job: Job, handle: RunHandle, chip: str, count: i
                 pending_reason=None,
                 pool_id=current.id if current else None, site=current.site if current else None,
                 country=current.country if current else None)
+            if moved:
+                audit.job_change(ctx, tx, None, "job.launched", job, run=str(handle),
+                                 pool=current.id if current else None, chip=chip, chips=count,
+                                 site=current.site if current else None,
+                                 country=current.country if current else None,
+                                 attempt=job.attempts + 1)
     if moved:
         report.launched.append(job.id)
     else:  # cancelled, or its pool removed, meanwhile
@@ -427,6 +446,7 @@ def run_round(ctx: ServiceContext, policy: Policy) -> RoundReport:
         job = by_id.get(job_id)
         if job is not None and job.status is JobStatus.RUNNING:
             stop_run(ctx, job, cancel=False)
+            _record_preempted(ctx, job, "the scheduler gave its chips to another job")
             report.preempted.append(job_id)
     return report
 
@@ -441,6 +461,7 @@ def _migrate(ctx: ServiceContext, job: Job, pool_id: str, chip: str, count: int,
     period ends the run later, and the poll that sees it end requeues the job, which the
     next round places again."""
     stop_run(ctx, job, cancel=False)
+    _record_preempted(ctx, job, f"moved to pool {pool_id}")
     status = ctx.backend.status(RunHandle.parse(job.handle or ""))
     report.migrated.append(job.id)
     if not status.is_final:
@@ -450,6 +471,13 @@ def _migrate(ctx: ServiceContext, job: Job, pool_id: str, chip: str, count: int,
         fresh: Job | None = tx.jobs.get(job.id)
     if fresh is not None and fresh.status is JobStatus.QUEUED:
         _launch(ctx, fresh, pool_id, chip, count, report)
+
+
+def _record_preempted(ctx: ServiceContext, job: Job, reason: str) -> None:
+    """The loop stopped a run to place others (the stop itself is the backend's)."""
+    with ctx.db.transaction() as tx:
+        audit.job_change(ctx, tx, None, "job.preempted", job, run=job.handle, pool=job.pool_id,
+                         reason=reason)
 
 
 def recover(ctx: ServiceContext) -> list[str]:

@@ -9,6 +9,7 @@ from decimal import Decimal
 from aicenter.domain.errors import NotFoundError
 from aicenter.domain.share import Share, ShareHolder, check_guaranteed_h100e
 from aicenter.policy import Resource
+from aicenter.services import audit
 from aicenter.services.context import Caller, ServiceContext
 from aicenter.storage import Tx
 
@@ -29,6 +30,9 @@ def set_share(ctx: ServiceContext, caller: Caller, kind: ShareHolder, holder_id:
             raise NotFoundError(f"{kind.value} {holder_id} not found")
         share = Share(kind, holder_id, amount, ctx.clock.now(), caller.person.id)
         tx.shares.put(share)
+        audit.changed(ctx, tx, caller, "share.set", "share", f"{kind.value}:{holder_id}",
+                      holder_id if kind is ShareHolder.ORG else None, holder=kind,
+                      guaranteed_h100e=amount)
     return share
 
 
@@ -38,6 +42,8 @@ def clear_share(ctx: ServiceContext, caller: Caller, kind: ShareHolder, holder_i
     with ctx.db.transaction() as tx:
         if not tx.shares.remove(kind, holder_id):
             raise NotFoundError(f"{kind.value} {holder_id} has no guaranteed share")
+        audit.changed(ctx, tx, caller, "share.cleared", "share", f"{kind.value}:{holder_id}",
+                      holder_id if kind is ShareHolder.ORG else None, holder=kind)
 
 
 def list_shares(ctx: ServiceContext, caller: Caller) -> list[Share]:

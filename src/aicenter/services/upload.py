@@ -22,6 +22,7 @@ from typing import Any
 from aicenter.domain.errors import AicenterError, NotFoundError
 from aicenter.domain.upload import Upload, UploadStatus
 from aicenter.policy import Resource
+from aicenter.services import audit
 from aicenter.services.context import Caller, ServiceContext, new_id
 from aicenter.services.dataset import UploadRequest, check_upload, ingest_upload
 from aicenter.services.errors import guaranteed
@@ -47,6 +48,8 @@ def accept(ctx: ServiceContext, caller: Caller, upload_id: str, request: UploadR
                  request=dataclasses.asdict(request) | {"org_id": org_id})
     with ctx.db.transaction() as tx:
         tx.uploads.add(row)
+        audit.changed(ctx, tx, caller, "upload.accepted", "upload", upload_id, org_id,
+                      dataset=request.name, file=request.filename)
     if ctx.wake_uploads is not None:
         ctx.wake_uploads()
     return row
@@ -78,6 +81,8 @@ def run_upload(ctx: ServiceContext, upload_id: str) -> Upload | None:
         row: Upload | None = tx.uploads.get(upload_id)
         if row is None or not tx.uploads.move(upload_id, UNFINISHED, UploadStatus.INGESTING):
             return None
+        audit.changed(ctx, tx, None, "upload.ingest_started", "upload", upload_id,
+                      row.provider_org_id, resumed=row.status is not UploadStatus.QUEUED)
     request = _request(row.request)
     source = Path(row.source_path)
     try:
@@ -101,8 +106,10 @@ def run_upload(ctx: ServiceContext, upload_id: str) -> Upload | None:
 def _finish(ctx: ServiceContext, row: Upload, status: UploadStatus, message: str,
             version: str | None = None) -> Upload:
     with ctx.db.transaction() as tx:
-        tx.uploads.move(row.id, (UploadStatus.INGESTING,), status, message=message,
-                        version=version, finished_at=ctx.clock.now())
+        if tx.uploads.move(row.id, (UploadStatus.INGESTING,), status, message=message,
+                           version=version, finished_at=ctx.clock.now()):
+            audit.changed(ctx, tx, None, f"upload.{status.value}", "upload", row.id,
+                          row.provider_org_id, message=message, version=version)
         done = guaranteed(tx.uploads.get(row.id), f"upload {row.id}")
     shutil.rmtree(Path(row.source_path).parent, ignore_errors=True)
     return done

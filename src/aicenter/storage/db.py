@@ -7,6 +7,8 @@ PostgreSQL transactions take with ``SELECT ... FOR UPDATE``).
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cached_property
@@ -20,6 +22,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
 from aicenter.extras import require
+from aicenter.ledger.audit import AuditRecord
 from aicenter.storage.repositories.audit import AuditRepository
 from aicenter.storage.repositories.call import CallRepository
 from aicenter.storage.repositories.dataset import DatasetRepository
@@ -37,13 +40,67 @@ from aicenter.storage.repositories.upload import UploadRepository
 from aicenter.storage.repositories.usage import UsageRepository
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+FLUSH_DEFERRED_AT = 256
+"""Deferred audit records that make a transaction's end write them in one of their own."""
+
+log = logging.getLogger("aicenter.storage")
+
+
+class DeferredAudit:
+    """Audit records waiting for a write transaction to carry them: authorisation decisions,
+    which are taken before (or outside) the transaction of the change they allow, and those
+    of read requests, which have no write transaction at all. Any write transaction that
+    commits carries the waiting records into the log; one that rolls back gives them back, so
+    a decision outlives the request it refused."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._records: list[AuditRecord] = []
+        self._urgent = False
+
+    def put(self, record: AuditRecord, *, urgent: bool = False) -> None:
+        """Queue ``record``; ``urgent`` (a refusal): write it as soon as no transaction of
+        this thread is open, instead of with the next change."""
+        with self._lock:
+            self._records.append(record)
+            self._urgent = self._urgent or urgent
+
+    def take(self) -> list[AuditRecord]:
+        with self._lock:
+            records, self._records, self._urgent = self._records, [], False
+        return records
+
+    def give_back(self, records: list[AuditRecord]) -> None:
+        """Requeue records a rolled-back transaction carried, ahead of newer ones."""
+        if records:
+            with self._lock:
+                self._records[:0] = records
+                self._urgent = True
+
+    def due(self) -> bool:
+        return self._urgent or len(self._records) >= FLUSH_DEFERRED_AT
+
+    def __len__(self) -> int:
+        return len(self._records)
 
 
 class Tx:
     """One database transaction with the repositories bound to it."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, deferred: DeferredAudit | None = None) -> None:
         self.conn = conn
+        self._deferred = deferred
+        self.carried: list[AuditRecord] = []
+
+    def carry_deferred(self) -> None:
+        """Append the waiting audit records (decisions) here; done before a change's own
+        entry so a decision precedes what it allowed, and again before commit."""
+        if self._deferred is None or not len(self._deferred):
+            return
+        records = self._deferred.take()
+        if records:
+            self.carried.extend(records)
+            self.audit.append_all(records)
 
     @property
     def dialect(self) -> str:
@@ -140,6 +197,8 @@ class Database:
     def __init__(self, url: str, *, pool_size: int = 30, max_overflow: int | None = None,
                  connect_args: dict[str, Any] | None = None) -> None:
         self.url = url
+        self.deferred_audit = DeferredAudit()
+        self._thread = threading.local()
         if url.startswith("sqlite"):
             self.engine = _sqlite_engine(url)
         else:
@@ -162,11 +221,50 @@ class Database:
 
     @contextmanager
     def transaction(self, *, write: bool = True) -> Iterator[Tx]:
-        """One transaction: committed when the block ends, rolled back if it raises."""
-        with self.engine.connect() as conn:
-            conn.info["write"] = write
-            with conn.begin():
-                yield Tx(conn)
+        """One transaction: committed when the block ends, rolled back if it raises. A write
+        transaction also carries the deferred audit records (:class:`DeferredAudit`); when the
+        thread's outermost transaction ends and a refusal waits, it is written at once."""
+        state = self._thread
+        state.depth = getattr(state, "depth", 0) + 1
+        tx: Tx | None = None
+        try:
+            with self.engine.connect() as conn:
+                conn.info["write"] = write
+                with conn.begin():
+                    tx = Tx(conn, self.deferred_audit if write else None)
+                    yield tx
+                    tx.carry_deferred()
+        except BaseException:
+            if tx is not None:
+                self.deferred_audit.give_back(tx.carried)
+            raise
+        finally:
+            state.depth -= 1
+            if state.depth == 0 and self.deferred_audit.due():
+                self.flush_audit(quiet=True)
+
+    def in_transaction(self) -> bool:
+        """Whether this thread has a transaction open (a write now could wait on it)."""
+        return getattr(self._thread, "depth", 0) > 0
+
+    def flush_audit(self, *, quiet: bool = False) -> None:
+        """Write the deferred audit records now, in a transaction of their own. ``quiet`` (at
+        a transaction's end, after a refusal): a failure is logged and the records stay
+        queued (they are given back) rather than replace the error the request raised."""
+        state = self._thread
+        if getattr(state, "flushing", False) or not len(self.deferred_audit):
+            return
+        state.flushing = True
+        try:
+            with self.transaction():
+                pass  # the transaction carries them before it commits
+        except Exception:
+            if not quiet:
+                raise
+            log.warning("deferred audit records not written yet (%d waiting)",
+                        len(self.deferred_audit), exc_info=True)
+        finally:
+            state.flushing = False
 
     def migrate(self) -> None:
         """Bring the schema to the newest Alembic revision."""
@@ -195,6 +293,8 @@ class Database:
         return sorted(inspect(self.engine).get_table_names())
 
     def dispose(self) -> None:
+        """Close the connections, first writing the audit records still waiting."""
+        self.flush_audit(quiet=True)
         self.engine.dispose()
 
 

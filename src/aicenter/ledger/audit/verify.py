@@ -44,6 +44,9 @@ class Problem(StrEnum):
     TRUNCATED = "truncated"
     REWRITTEN = "rewritten"
     FORGED_CHECKPOINT = "forged checkpoint"
+    LEDGER = "ledger mismatch"
+    """The credit ledger's tables disagree with the log's ledger entries
+    (:mod:`aicenter.ledger.audit.ledger`)."""
 
 
 @dataclass(frozen=True, slots=True)

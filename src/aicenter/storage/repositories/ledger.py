@@ -4,11 +4,16 @@ Every booking adds its postings to ``account_balances`` in the same database tra
 (an upsert per account, in account order so that concurrent bookings take the row locks in
 one order and cannot deadlock). A balance is therefore one row, whatever the account's
 history; :meth:`LedgerRepository.balance_drift` checks the running sums against the postings
-(they must always agree)."""
+(they must always agree).
+
+Every booking is also an audit entry (``ledger.booked``, in the same transaction), so the
+tables can be reconciled with the tamper-evident log (:mod:`aicenter.ledger.audit.ledger`)."""
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -16,7 +21,9 @@ from typing import Any
 from sqlalchemy import BigInteger, Connection, func, insert, select, type_coerce
 from sqlalchemy.dialects import postgresql, sqlite
 
+from aicenter.ledger.audit.ledger import StoredPosting, booked_record
 from aicenter.ledger.entry import Posting, Transaction
+from aicenter.storage.repositories.audit import AuditRepository
 from aicenter.storage.tables import account_balances as b
 from aicenter.storage.tables import ledger_postings as p
 from aicenter.storage.tables import ledger_transactions as t
@@ -48,6 +55,10 @@ class LedgerRepository:
                 for q in x.postings]
         self.conn.execute(insert(p), rows)
         self._add_to_balances(rows)
+        AuditRepository(self.conn).append_all(
+            booked_record(replace(x, postings=tuple(
+                Posting(q.account, q.commodity, to_micro(q.amount)) for q in x.postings)))
+            for x in txs)
 
     def book(self, tx: Transaction, *, fresh: bool = False) -> bool:
         """Insert a transaction with its postings; False (and nothing written) if its reference
@@ -139,6 +150,19 @@ class LedgerRepository:
                                          .order_by(p.c.id))
             result.append(_tx(row, [Posting(q.account, q.commodity, q.amount) for q in postings]))
         return result
+
+    def stream_postings(self) -> Iterator[StoredPosting]:
+        """Every posting with its transaction's reference and kind, in booking order (what
+        the audit log's ledger entries are reconciled against)."""
+        query = (select(t.c.reference, t.c.kind, p.c.account, p.c.commodity, p.c.amount)
+                 .join(p, p.c.transaction_id == t.c.id).order_by(t.c.id, p.c.id)
+                 .execution_options(yield_per=2000))
+        for r in self.conn.execute(query):
+            yield StoredPosting(r.reference, r.kind, r.account, r.commodity, Decimal(r.amount))
+
+    def running_balances(self) -> dict[tuple[str, str], Decimal]:
+        """The running balance of every account, as the balances table holds it."""
+        return {(r.account, r.commodity): Decimal(r.amount) for r in self.conn.execute(select(b))}
 
     def unbalanced_transactions(self) -> list[int]:
         """Ids of transactions whose postings do not sum to zero (should always be empty)."""
