@@ -252,8 +252,9 @@ def checkpoint_now(ctx: ServiceContext) -> Checkpoint | None:
     last checkpoint). Only the entries since the last checkpoint are read and hashed, and
     they are checked first: the center never signs entries that fail their checks."""
     key = KeyStore.of(ctx).signing_key()
-    ctx.db.flush_audit()  # the decisions still waiting belong under this checkpoint
-    with ctx.db.transaction() as tx:
+    # Not carrying the waiting decisions (this request's among them): a checkpoint signs what
+    # is committed, and asking twice finds nothing new.
+    with ctx.db.transaction(carry_audit=False) as tx:
         repo = tx.audit
         size = repo.head().seq
         latest = repo.latest_checkpoint()
@@ -280,21 +281,19 @@ def checkpoint_now(ctx: ServiceContext) -> Checkpoint | None:
 
 
 class PeriodicCheckpoint:
-    """The scheduling loop's share of the log: each round writes the decisions still waiting
-    (those of read requests, at most one round late) and, every
-    ``audit_checkpoint_interval_s``, signs a checkpoint; :meth:`final` signs one on a clean
-    shutdown."""
+    """The scheduling loop's share of the log: every ``audit_checkpoint_interval_s`` (the
+    first one interval after start) it writes the decisions still waiting (those of read
+    requests that no write has carried yet) and signs a checkpoint; :meth:`final` does the
+    same on a clean shutdown."""
 
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
-        self.last: datetime | None = None
+        self.last = ctx.clock.now()
         self.signed = 0
 
     def tick(self) -> Checkpoint | None:
-        self.ctx.db.flush_audit()
         now = self.ctx.clock.now()
-        interval = self.ctx.settings.audit_checkpoint_interval_s
-        if self.last is not None and (now - self.last).total_seconds() < interval:
+        if (now - self.last).total_seconds() < self.ctx.settings.audit_checkpoint_interval_s:
             return None
         self.last = now
         return self._sign()
@@ -303,6 +302,7 @@ class PeriodicCheckpoint:
         return self._sign()
 
     def _sign(self) -> Checkpoint | None:
+        self.ctx.db.flush_audit()
         cp = checkpoint_now(self.ctx)
         self.signed += cp is not None
         return cp

@@ -220,10 +220,11 @@ class Database:
         return self.engine.dialect.name
 
     @contextmanager
-    def transaction(self, *, write: bool = True) -> Iterator[Tx]:
+    def transaction(self, *, write: bool = True, carry_audit: bool = True) -> Iterator[Tx]:
         """One transaction: committed when the block ends, rolled back if it raises. A write
-        transaction also carries the deferred audit records (:class:`DeferredAudit`); when the
-        thread's outermost transaction ends and a refusal waits, it is written at once."""
+        transaction also carries the deferred audit records (:class:`DeferredAudit`) unless
+        ``carry_audit`` is False; when the thread's outermost transaction ends and a refusal
+        waits, it is written at once."""
         state = self._thread
         state.depth = getattr(state, "depth", 0) + 1
         tx: Tx | None = None
@@ -231,7 +232,7 @@ class Database:
             with self.engine.connect() as conn:
                 conn.info["write"] = write
                 with conn.begin():
-                    tx = Tx(conn, self.deferred_audit if write else None)
+                    tx = Tx(conn, self.deferred_audit if write and carry_audit else None)
                     yield tx
                     tx.carry_deferred()
         except BaseException:
