@@ -20,23 +20,22 @@ the test: both sides do the same arithmetic, the live side rounds times to the m
 from __future__ import annotations
 
 import argparse
-import secrets
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the driver lives in tests/
+# The replay driver and the fresh database are the tests' own (tests/services/test_live_replay.py,
+# tests/support/database.py): importing them keeps the benchmark and the test one program.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import create_engine, text
 from tests.services.test_live_replay import (
     JCT_TOLERANCE_S,
     REPLAY_POOLS,
     replay_and_compare,
     synthetic_jobs,
 )
+from tests.support.database import fresh_database
 
 from aicenter.scheduler import ThroughputMatrix
 from aicenter.services.clock import ManualClock
@@ -46,35 +45,10 @@ from aicenter.settings import Settings
 from aicenter.storage import Database
 
 
-@contextmanager
-def fresh_database(url: str | None, home: Path) -> Iterator[Database]:
-    """A migrated, empty database: SQLite in ``home``, or a schema of its own (dropped after)
-    in the PostgreSQL database at ``url``, so every policy starts from nothing."""
-    if url is None or not url.startswith("postgresql"):
-        db = Database(url or f"sqlite:///{home / 'aicenter.db'}")
-        db.migrate()
-        yield db
-        db.dispose()
-        return
-    schema = f"bench_{secrets.token_hex(6)}"
-    admin = create_engine(url)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    db = Database(url, connect_args={"options": f"-csearch_path={schema}"})
-    try:
-        db.migrate()
-        yield db
-    finally:
-        db.dispose()
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-
-
 def run(policy: str, jobs: int, jobs_per_hour: float, seed: int, url: str | None,
         home: Path) -> str:
     """One live replay and its comparison; the printed line (and whether it is in target)."""
-    with fresh_database(url, home) as db:
+    with fresh_database(url, home, prefix="bench") as db:
         return _replay(db, policy, jobs, jobs_per_hour, seed, home)
 
 

@@ -1,5 +1,6 @@
-"""Shared fixtures: the packaged catalog, a CLI runner that captures output and exit code, and a
-TCP server on the host for the network-isolation tests."""
+"""Shared fixtures: the packaged catalog, a CLI runner that captures output and exit code, a
+live center for the tests that talk HTTP to one, and a TCP server on the host for the
+network-isolation tests."""
 
 from __future__ import annotations
 
@@ -7,14 +8,20 @@ import os
 import socket
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from hypothesis import settings
 
 from aicenter.catalog import Catalog, PerformanceTable, load_catalog
 from aicenter.cli.main import main
+from aicenter.settings import Settings
+
+if TYPE_CHECKING:
+    from aicenter.server.process import Server
 
 # The test PostgreSQL (CI's, a developer's) admits its user without a password (trust), which
 # `aicenter serve` refuses for a real center; servers the tests start may use it.
@@ -57,6 +64,24 @@ def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., CliResult]:
         return CliResult(code, captured.out, captured.err)
 
     return run
+
+
+@pytest.fixture
+def live_center(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                ) -> Iterator[Callable[..., Server]]:
+    """``live_center(**settings)`` starts the server ``aicenter serve`` would build (its home
+    ``tmp_path/home``, SQLite there unless ``database_url`` is given), on a free loopback port,
+    with AICENTER_URL and AICENTER_TOKEN (the operator's) set for the client and the CLI;
+    returns it (``app``, ``ctx``, ``operator_token``). Stopped at the test's end."""
+    # lazy: the server (FastAPI, SQLAlchemy, uvicorn) loads only for the tests that start one
+    from tests.support.live_server import live_center as start_center
+
+    with ExitStack() as running:
+        def start(**fields: Any) -> Server:
+            return running.enter_context(
+                start_center(Settings(home=tmp_path / "home", **fields), monkeypatch))
+
+        yield start
 
 
 @pytest.fixture

@@ -30,7 +30,7 @@ from aicenter.services.admission import Admitted, Submission
 from aicenter.services.context import ServiceContext
 from aicenter.storage.tables import metadata
 from tests.api.test_authorization_table import SPEC, World, build_world
-from tests.services.fixtures import LiveServer, free_port
+from tests.support.live_server import LiveServer
 
 
 @pytest.fixture
@@ -206,7 +206,7 @@ def _raw_request(url: str, head: str, body: bytes = b"", close_early: bool = Fal
 def test_large_or_unauthenticated_bodies_are_refused_unread(
         ctx: ServiceContext, world: World) -> None:
     token = world.tokens["operator"]
-    with LiveServer(create_app(ctx), free_port()) as server:
+    with LiveServer(create_app(ctx)) as server:
         for path, auth, status in (
                 ("/api/v1/orgs", f"Authorization: Bearer {token}\r\n", b"413"),
                 ("/api/v1/datasets?name=n&licence=l&filename=f.txt",
@@ -223,7 +223,7 @@ def test_large_or_unauthenticated_bodies_are_refused_unread(
 def test_upload_cut_off_mid_body_leaves_nothing(ctx: ServiceContext, world: World) -> None:
     before = _rows(ctx)
     token = world.tokens["operator"]
-    with LiveServer(create_app(ctx), free_port()) as server:
+    with LiveServer(create_app(ctx)) as server:
         head = (f"POST /api/v1/datasets?name=cut&licence=l&filename=c.txt&org_id="
                 f"{world.ids['org']} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n"
                 "Content-Length: 10000000\r\n\r\n")

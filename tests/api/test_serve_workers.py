@@ -22,7 +22,8 @@ from sqlalchemy import create_engine, text
 
 from aicenter.client import Client
 from aicenter.server.leader import LOCK_FILE
-from tests.services.fixtures import PG_URL, free_port, pg_schema
+from tests.services.fixtures import PG_URL, pg_schema
+from tests.support.live_server import free_port
 
 JOB = {"command": "echo start; sleep 2; echo end", "max_duration": "1m",
        "resources": [{"chip": "nvidia-h100-sxm", "count": 1}]}

@@ -7,28 +7,15 @@ from __future__ import annotations
 import json
 import random
 import sys
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from aicenter.server.process import build_server
-from aicenter.settings import Settings
-from tests.services.fixtures import LiveServer, free_port
-
 
 @pytest.fixture
-def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    settings = Settings(home=tmp_path / "home", scheduler_interval_s=0.2,
-                        metering_interval_s=0.5)
-    built = build_server(settings)
-    assert built.operator_token
-    with LiveServer(built.app, free_port()) as live:
-        monkeypatch.setenv("AICENTER_URL", live.url)
-        monkeypatch.setenv("AICENTER_TOKEN", built.operator_token)
-        yield built.operator_token
-    built.ctx.db.dispose()
+def server(live_center) -> str:  # type: ignore[no-untyped-def]
+    return str(live_center(scheduler_interval_s=0.2, metering_interval_s=0.5).operator_token)
 
 
 def _articles(path: Path, n: int) -> None:

@@ -18,7 +18,8 @@ import pytest
 from aicenter.backends.local.cgroups import detect
 from aicenter.services.doctor import Check, database_auth, host_report
 from aicenter.settings import Settings
-from tests.services.fixtures import PG_SKIP, PG_URL, free_port, pg_reachable, pg_schema
+from tests.services.fixtures import PG_SKIP, PG_URL, pg_reachable, pg_schema
+from tests.support.live_server import free_port
 
 root_only = pytest.mark.skipif(os.geteuid() != 0, reason="the contained box needs root")
 

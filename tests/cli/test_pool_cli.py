@@ -9,31 +9,20 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from aicenter.client import Client
-from aicenter.server.process import build_server
-from aicenter.settings import Settings
-from tests.services.fixtures import LiveServer, database_url_fixture, free_port  # noqa: F401
+from tests.services.fixtures import database_url_fixture  # noqa: F401
+from tests.support.live_server import free_port
 
 H100 = "nvidia-h100-sxm"
 
 
 @pytest.fixture
-def server(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
-           ) -> Iterator[str]:
-    settings = Settings(home=tmp_path / "home", database_url=database_url,
-                        scheduler_interval_s=0.2)
-    built = build_server(settings)
-    assert built.operator_token
-    with LiveServer(built.app, free_port()) as live:
-        monkeypatch.setenv("AICENTER_URL", live.url)
-        monkeypatch.setenv("AICENTER_TOKEN", built.operator_token)
-        yield built.operator_token
-    built.ctx.db.dispose()
+def server(live_center, database_url: str) -> str:  # type: ignore[no-untyped-def]
+    return str(live_center(database_url=database_url, scheduler_interval_s=0.2).operator_token)
 
 
 def test_pool_commands(server: str, cli) -> None:  # type: ignore[no-untyped-def]

@@ -3,27 +3,17 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from aicenter.server.process import build_server
-from aicenter.settings import Settings
-from tests.services.fixtures import LiveServer, free_port
+from tests.support.live_server import free_port
 
 
 @pytest.fixture
-def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+def server(live_center) -> str:  # type: ignore[no-untyped-def]
     """A server on SQLite under a temporary AICENTER_HOME; returns the operator token."""
-    settings = Settings(home=tmp_path / "home", scheduler_interval_s=0.2)
-    built = build_server(settings)
-    assert built.operator_token
-    with LiveServer(built.app, free_port()) as live:
-        monkeypatch.setenv("AICENTER_URL", live.url)
-        monkeypatch.setenv("AICENTER_TOKEN", built.operator_token)
-        yield built.operator_token
-    built.ctx.db.dispose()
+    return str(live_center(scheduler_interval_s=0.2).operator_token)
 
 
 def test_org_commands(server: str, cli) -> None:  # type: ignore[no-untyped-def]

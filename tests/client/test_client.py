@@ -10,14 +10,14 @@ from aicenter.api import create_app
 from aicenter.client import ApiError, Client
 from aicenter.services.context import ServiceContext
 from aicenter.services.org import bootstrap_operator
-from tests.services.fixtures import LiveServer, free_port
+from tests.support.live_server import LiveServer, free_port
 
 
 @pytest.fixture
 def live(ctx: ServiceContext) -> Iterator[tuple[str, str]]:
     boot = bootstrap_operator(ctx)
     assert boot is not None
-    with LiveServer(create_app(ctx), free_port()) as server:
+    with LiveServer(create_app(ctx)) as server:
         yield server.url, boot[1]
 
 

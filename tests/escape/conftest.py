@@ -31,12 +31,8 @@ from aicenter.services.org import bootstrap_operator
 from aicenter.services.scheduling import make_policy, run_round
 from aicenter.settings import Settings
 from aicenter.storage import Database
-from tests.services.fixtures import (  # noqa: F401
-    LiveServer,
-    database_fixture,
-    free_port,
-    seed_center,
-)
+from tests.services.fixtures import database_fixture, seed_center  # noqa: F401
+from tests.support.live_server import LiveServer, free_port
 
 if os.geteuid() != 0 or probe_contained(200_000, 200_000) is not None:
     pytest.skip(f"jobs cannot be contained here: {probe_contained(200_000, 200_000)}",

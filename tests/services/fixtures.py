@@ -2,69 +2,36 @@
 
 PostgreSQL tests use a fresh schema per test in the database named by
 ``AICENTER_TEST_PG_URL`` (default: postgres on 127.0.0.1:5432, database ``test``), so
-parallel runs never collide. Where no server answers, the PostgreSQL half is skipped with a
-notice saying so.
+parallel runs never collide (:mod:`tests.support.database`, which the benchmarks use too).
+Where no server answers, the PostgreSQL half is skipped with a notice saying so.
 """
 
 from __future__ import annotations
 
-import os
 import secrets
 from collections.abc import Iterator
-from functools import cache
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from aicenter.services.clock import ManualClock
 from aicenter.services.context import ServiceContext
 from aicenter.services.org import bootstrap_operator
 from aicenter.settings import Settings
 from aicenter.storage import Database
+from tests.support.database import PG_URL, fresh_database, fresh_schema, pg_reachable
 
-PG_URL = os.environ.get("AICENTER_TEST_PG_URL",
-                        "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 PG_SKIP = ("PostgreSQL half skipped: no server reachable at " + PG_URL +
            " (set AICENTER_TEST_PG_URL or start it with pg_ctlcluster ... main start)")
 
 
-@cache
-def pg_reachable() -> bool:
-    try:
-        engine = create_engine(PG_URL, connect_args={"connect_timeout": 3})
-        with engine.connect() as conn:
-            conn.execute(text("select 1"))
-        engine.dispose()
-        return True
-    except Exception:
-        return False
-
-
 def make_database(kind: str, tmp_path: Path) -> Iterator[Database]:
-    """A migrated, empty database of ``kind`` (``sqlite`` or ``postgresql``)."""
-    if kind == "sqlite":
-        db = Database(f"sqlite:///{tmp_path / 'aicenter.db'}")
-        db.migrate()
-        yield db
-        db.dispose()
-        return
-    if not pg_reachable():
+    """A migrated, empty database of ``kind`` (``sqlite`` or ``postgresql``); the PostgreSQL
+    half is skipped where no server answers."""
+    if kind != "sqlite" and not pg_reachable():
         pytest.skip(PG_SKIP)
-    schema = f"t_{secrets.token_hex(6)}"
-    admin = create_engine(PG_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    db = Database(PG_URL, pool_size=20,
-                  connect_args={"options": f"-csearch_path={schema}"})
-    try:
-        db.migrate()
+    with fresh_database(None if kind == "sqlite" else PG_URL, tmp_path, pool_size=20) as db:
         yield db
-    finally:
-        db.dispose()
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 @pytest.fixture(name="database", params=["sqlite", "postgresql"])
@@ -90,43 +57,6 @@ def operator_fixture(ctx: ServiceContext):  # type: ignore[no-untyped-def]
     boot = bootstrap_operator(ctx)
     assert boot is not None
     return Caller(boot[0])
-
-
-class LiveServer:
-    """A real uvicorn server on a free loopback port, in a thread."""
-
-    def __init__(self, app, port: int) -> None:  # type: ignore[no-untyped-def]
-        import threading
-
-        import uvicorn
-
-        self.url = f"http://127.0.0.1:{port}"
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
-                                                    log_level="warning", lifespan="on"))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> LiveServer:
-        import time
-
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("test server did not start")
-            time.sleep(0.02)
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=20)
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def seed_center(ctx, operator, *, org_class="sme", budget="100", chips=None,  # type: ignore[no-untyped-def]
@@ -165,17 +95,9 @@ def pg_schema() -> Iterator[str]:
     """A fresh PostgreSQL schema and a database URL whose search_path points at it."""
     if not pg_reachable():
         pytest.skip(PG_SKIP)
-    schema = f"t_{secrets.token_hex(6)}"
-    admin = create_engine(PG_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     sep = "&" if "?" in PG_URL else "?"
-    try:
+    with fresh_schema(PG_URL) as schema:
         yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 @pytest.fixture(name="database_url", params=["sqlite", "postgresql"])

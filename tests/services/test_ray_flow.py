@@ -3,7 +3,6 @@ run as a Ray job, its log read back, its usage charged to the grant exactly."""
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -17,16 +16,11 @@ from aicenter.services.clock import SystemClock
 from aicenter.services.context import Caller, ServiceContext
 from tests.services.fixtures import seed_center
 from tests.services.test_job_flow import ledger_checks, run_until
+from tests.support.live_server import free_port
 
 ray = pytest.importorskip("ray", reason="Ray is not installed: pip install 'ray[default]'")
 
 CLUSTER_CHIPS = {"nvidia-h100-sxm": 8, "rebellions-atom": 4}
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +31,7 @@ def ray_address(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     context = ray.init(
         num_cpus=1,
         resources={chip_resource(chip): float(n) for chip, n in CLUSTER_CHIPS.items()},
-        include_dashboard=True, dashboard_host="127.0.0.1", dashboard_port=_free_port(),
+        include_dashboard=True, dashboard_host="127.0.0.1", dashboard_port=free_port(),
         object_store_memory=80 * 1024 * 1024, _temp_dir=str(tmp_path_factory.mktemp("ray")),
         logging_level="ERROR", log_to_driver=False,
     )
@@ -99,51 +93,42 @@ def test_job_runs_on_ray_and_is_charged(ctx: ServiceContext, operator: Caller,
 
 
 def test_cli_job_on_ray(ray_address: str, tmp_path: Path, cli,  # type: ignore[no-untyped-def]
-                        monkeypatch: pytest.MonkeyPatch) -> None:
+                        live_center, monkeypatch: pytest.MonkeyPatch) -> None:
     """The CLI submits a job to a server whose backend is Ray; logs stream; usage is charged."""
     import json
 
     from aicenter.client import Client
-    from aicenter.server.process import build_server
-    from aicenter.settings import Settings
-    from tests.services.fixtures import LiveServer, free_port
 
-    settings = Settings(home=tmp_path / "home", backend="ray", ray_address=ray_address,
-                        scheduler_interval_s=0.2, metering_interval_s=0.5,
-                        unsafe_allow_weak_isolation=True)
-    built = build_server(settings)
-    with LiveServer(built.app, free_port()) as live:
-        monkeypatch.setenv("AICENTER_URL", live.url)
-        monkeypatch.setenv("AICENTER_TOKEN", built.operator_token or "")
-        with Client() as op:
-            op.add_pool("nvidia-h100-sxm", 8)
-            call = op.open_call("call", ["startup"], {"nvidia-h100-sxm": 64})
-            org = op.create_org("Ray Startup", "startup")
-            admin = op.add_person(org.id, "Lim", "lim@rs.kr", "org-admin")
-            token = op.create_token(admin.id, "cli").secret or ""
-            app = op.apply(call.id, "x", {"nvidia-h100-sxm": 8}, 1, 10, org_id=org.id)
-            op.review(app.id, 7, 7, 7)
-            grant = op.award_grant(app.id, 10)
-        monkeypatch.setenv("AICENTER_TOKEN", token)
-        spec = tmp_path / "job.yaml"
-        spec.write_text("name: ray-cli\ncommand: |\n  echo hello ray $AICENTER_CHIP_TYPE\n"
-                        "  sleep 1\n  echo bye\nresources: [{chip: nvidia-h100-sxm, count: 2}]\n"
-                        "max_duration: 2m\n")
-        submitted = cli("job", "submit", str(spec), "--format", "json")
-        assert submitted.code == 0, submitted.err
-        job_id = json.loads(submitted.out)["id"]
-        with Client() as me:
-            me.wait_for_job(job_id, 180)
-        followed = cli("job", "logs", job_id, "-f")
-        assert "hello ray nvidia-h100-sxm" in followed.out and "bye" in followed.out
-        with Client() as me:
-            job = me.wait_for_job(job_id, 60)
-            assert job.status == "succeeded"
-            used = sum(Decimal(u.h100e_h) for u in me.list_usage(job_id=job_id))
-            after = me.get_grant(grant.id)
-        assert used > 0
-        assert Decimal(after.available_h100e_h) == Decimal(10) - used
-    built.ctx.db.dispose()
+    live_center(backend="ray", ray_address=ray_address, scheduler_interval_s=0.2,
+                metering_interval_s=0.5, unsafe_allow_weak_isolation=True)
+    with Client() as op:
+        op.add_pool("nvidia-h100-sxm", 8)
+        call = op.open_call("call", ["startup"], {"nvidia-h100-sxm": 64})
+        org = op.create_org("Ray Startup", "startup")
+        admin = op.add_person(org.id, "Lim", "lim@rs.kr", "org-admin")
+        token = op.create_token(admin.id, "cli").secret or ""
+        app = op.apply(call.id, "x", {"nvidia-h100-sxm": 8}, 1, 10, org_id=org.id)
+        op.review(app.id, 7, 7, 7)
+        grant = op.award_grant(app.id, 10)
+    monkeypatch.setenv("AICENTER_TOKEN", token)
+    spec = tmp_path / "job.yaml"
+    spec.write_text("name: ray-cli\ncommand: |\n  echo hello ray $AICENTER_CHIP_TYPE\n"
+                    "  sleep 1\n  echo bye\nresources: [{chip: nvidia-h100-sxm, count: 2}]\n"
+                    "max_duration: 2m\n")
+    submitted = cli("job", "submit", str(spec), "--format", "json")
+    assert submitted.code == 0, submitted.err
+    job_id = json.loads(submitted.out)["id"]
+    with Client() as me:
+        me.wait_for_job(job_id, 180)
+    followed = cli("job", "logs", job_id, "-f")
+    assert "hello ray nvidia-h100-sxm" in followed.out and "bye" in followed.out
+    with Client() as me:
+        job = me.wait_for_job(job_id, 60)
+        assert job.status == "succeeded"
+        used = sum(Decimal(u.h100e_h) for u in me.list_usage(job_id=job_id))
+        after = me.get_grant(grant.id)
+    assert used > 0
+    assert Decimal(after.available_h100e_h) == Decimal(10) - used
 
 
 def test_licensed_job_on_ray_reads_metered_and_billed(ctx: ServiceContext, operator: Caller,

@@ -17,7 +17,8 @@ from aicenter.client import Client
 from aicenter.ledger import H100E, accounts
 from aicenter.services.metering import charged_h100e_h
 from aicenter.storage import Database
-from tests.services.fixtures import database_url_fixture, free_port  # noqa: F401
+from tests.services.fixtures import database_url_fixture  # noqa: F401
+from tests.support.live_server import free_port
 
 SLEEP_S = 3.0
 
