@@ -80,16 +80,6 @@ def use_cases() -> set[str]:
     return found
 
 
-PAGE_ONLY_PENDING = {
-    "pool.occupancy": "the overview's busy chips per pool and queued/running counts",
-    "job.count_jobs": "the jobs page's total for its pager",
-    "usage.daily_usage": "the usage page's daily chart",
-}
-"""Found by the test below when it was written: what these pages show is not yet in the API
-(each needs a route, its schema, a client method and a row of the authorisation table). The
-test fails once one is in the API, so that it is removed from here."""
-
-
 def test_pages_call_only_service_functions_the_api_calls() -> None:
     cases = use_cases()
     pages = {n: f for n, f in service_calls(sorted((SRC / "web").rglob("*.py"))).items()
@@ -97,12 +87,9 @@ def test_pages_call_only_service_functions_the_api_calls() -> None:
     api = service_calls(sorted((SRC / "api").rglob("*.py")))
     assert pages, "the pages call no service function: the analysis is broken"
     page_only = {name: sorted(files) for name, files in pages.items() if name not in api}
-    unexpected = {n: f for n, f in page_only.items() if n not in PAGE_ONLY_PENDING}
-    assert not unexpected, (
+    assert not page_only, (
         "DESIGN rule 2: a page calls a service function no API router calls (put what the "
-        f"page shows or does in the API too): {unexpected}")
-    done = set(PAGE_ONLY_PENDING) - set(page_only)
-    assert not done, f"now in the API, remove from PAGE_ONLY_PENDING: {done}"
+        f"page shows or does in the API too): {page_only}")
 
 
 # -- layers ----------------------------------------------------------------------------------

@@ -88,6 +88,7 @@ TABLE: dict[tuple[str, str], tuple[set[str], Request]] = {
     ("DELETE", "/api/v1/shares/{holder_kind}/{holder_id}"): (
         {"operator"}, _path("/api/v1/shares/org/{org}")),
     ("GET", "/api/v1/pools/{pool_id}"): (ALL, _path("/api/v1/pools/{pool}")),
+    ("GET", "/api/v1/occupancy"): (ALL, _path("/api/v1/occupancy")),
     ("PATCH", "/api/v1/pools/{pool_id}"): ({"operator"}, _body(
         "/api/v1/pools/{pool}", lambda w: {"chip_count": 16})),
     ("POST", "/api/v1/pools/{pool_id}/drain"): ({"operator"}, _path("/api/v1/pools/{pool}/drain")),
@@ -123,6 +124,7 @@ TABLE: dict[tuple[str, str], tuple[set[str], Request]] = {
     ("POST", "/api/v1/jobs"): ({"operator", "org-admin", "member"}, _body(
         "/api/v1/jobs", lambda w: {"spec": SPEC, "org_id": w.ids["org"]})),
     ("GET", "/api/v1/jobs"): (ALL, _path("/api/v1/jobs")),
+    ("GET", "/api/v1/jobs/count"): (ALL, _path("/api/v1/jobs/count")),
     ("GET", "/api/v1/jobs/{job_id}"): (OWN, _path("/api/v1/jobs/{job}")),
     ("POST", "/api/v1/jobs/{job_id}/cancel"): (
         {"operator", "org-admin", "member"}, _path("/api/v1/jobs/{job}/cancel")),
@@ -130,6 +132,7 @@ TABLE: dict[tuple[str, str], tuple[set[str], Request]] = {
     ("GET", "/api/v1/jobs/{job_id}/logs/stream"): (
         OWN, _path("/api/v1/jobs/{done_job}/logs/stream")),
     ("GET", "/api/v1/usage"): (ALL, _path("/api/v1/usage")),
+    ("GET", "/api/v1/usage/daily"): (ALL, _path("/api/v1/usage/daily?month=2026-01")),
     ("GET", "/api/v1/orgs/{org_id}/statements/{month}"): (
         OWN, _path("/api/v1/orgs/{org}/statements/2026-01")),
     # the licensed-data exchange (organisation A provides dataset "world-news")

@@ -24,13 +24,16 @@ from aicenter.client.models import (
     CallOut,
     CheckpointOut,
     ConsistencyProofOut,
+    DailyUsageOut,
     DatasetDetailOut,
     DatasetOut,
     DatasetReadOut,
     GrantOut,
     InclusionProofOut,
+    JobCountOut,
     JobOut,
     LogOut,
+    OccupancyOut,
     OfferOut,
     OrgOut,
     PersonOut,
@@ -269,6 +272,10 @@ class Client:
     def remove_pool(self, pool_id: str) -> PoolOut:
         return self._one(PoolOut, "DELETE", f"/pools/{pool_id}")
 
+    def occupancy(self) -> OccupancyOut:
+        """Every pool's busy chips and the number of queued and running jobs."""
+        return self._one(OccupancyOut, "GET", "/occupancy")
+
     def open_call(self, name: str, eligible_classes: list[str],
                   max_chips_per_project: dict[str, int], **options: Any) -> CallOut:
         body = {"name": name, "eligible_classes": eligible_classes,
@@ -339,6 +346,11 @@ class Client:
         params = {k: v for k, v in (("org_id", org_id), ("status", status)) if v}
         return self._many(JobOut, "GET", "/jobs", params=params or None)
 
+    def count_jobs(self, *, org_id: str | None = None, status: str | None = None) -> int:
+        """How many jobs :meth:`list_jobs` would list with the same filters, without a limit."""
+        params = {k: v for k, v in (("org_id", org_id), ("status", status)) if v}
+        return self._one(JobCountOut, "GET", "/jobs/count", params=params or None).count
+
     def get_job(self, job_id: str) -> JobOut:
         return self._one(JobOut, "GET", f"/jobs/{job_id}")
 
@@ -373,6 +385,11 @@ class Client:
         params = {k: v for k, v in (("org_id", org_id), ("job_id", job_id), ("month", month))
                   if v}
         return self._many(UsageOut, "GET", "/usage", params=params or None)
+
+    def daily_usage(self, month: str, *, org_id: str | None = None) -> list[DailyUsageOut]:
+        """Charged h100e-hours per UTC day and organisation in ``month`` (YYYY-MM)."""
+        params = {"month": month} | ({"org_id": org_id} if org_id else {})
+        return self._many(DailyUsageOut, "GET", "/usage/daily", params=params)
 
     def statement(self, org_id: str, month: str) -> StatementOut:
         return self._one(StatementOut, "GET", f"/orgs/{org_id}/statements/{month}")

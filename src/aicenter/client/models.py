@@ -193,6 +193,15 @@ class PoolOut(Model):
     created_at: datetime | None = None
 
 
+class OccupancyOut(Model):
+    """The center at a glance (the overview page): every pool with the chips running jobs hold
+    on it, and the queue. Counts only: no job of another organisation is named."""
+
+    pools: list[PoolOut]
+    queued: int = Field(description="Jobs waiting in the queue, every organisation's")
+    running: int = Field(description="Jobs running now, every organisation's")
+
+
 # -- calls, applications, reviews ----------------------------------------------------------
 class CallIn(Strict):
     name: Text = Field(min_length=1, max_length=200)
@@ -354,6 +363,10 @@ class JobOut(Model):
         "Resources, Priority, QuotaExhausted, ChipCapReached or Residency")
 
 
+class JobCountOut(Model):
+    count: int = Field(description="How many jobs the same filters list without a limit")
+
+
 class LogOut(Model):
     text: str
     next_offset: int
@@ -373,6 +386,13 @@ class UsageOut(Model):
     chip_seconds: str
     h100e_seconds: str
     h100e_h: str
+
+
+class DailyUsageOut(Model):
+    day: date = Field(description="UTC day; a record counts in the month it starts, the share "
+                      "of one that runs past the month's last midnight on the day after")
+    org_id: str
+    h100e_h: str = Field(description="Charged H100-equivalent hours that day (exact decimal)")
 
 
 class StatementLineOut(Model):

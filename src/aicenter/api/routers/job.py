@@ -1,4 +1,4 @@
-"""/api/v1/jobs: submit (idempotent), list, show, cancel, logs (one-shot or streamed)."""
+"""/api/v1/jobs: submit (idempotent), list, count, show, cancel, logs (one-shot or streamed)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from fastapi.responses import StreamingResponse
 from aicenter.api.admissions import Admissions
 from aicenter.api.convert import job_out
 from aicenter.api.deps import Ctx, Who, bearer_secret
-from aicenter.api.schemas import JobIn, JobOut, LogOut
+from aicenter.api.schemas import JobCountOut, JobIn, JobOut, LogOut
 from aicenter.domain.job import JobStatus, spec_from_mapping
 from aicenter.services import job as svc
 from aicenter.services.admission import Submission
@@ -47,6 +47,13 @@ def list_jobs(ctx: Ctx, who: Who, org_id: str | None = None, status: JobStatus |
     """Jobs in submission order; ``newest_first`` to have the limit keep the latest."""
     return [job_out(j) for j in svc.list_jobs(ctx, who, org_id=org_id, status=status,
                                               limit=limit, newest_first=newest_first)]
+
+
+@router.get("/jobs/count")
+def count_jobs(ctx: Ctx, who: Who, org_id: str | None = None,
+               status: JobStatus | None = None) -> JobCountOut:
+    """How many jobs ``GET /jobs`` lists with the same filters and no limit (a pager's total)."""
+    return JobCountOut(count=svc.count_jobs(ctx, who, org_id=org_id, status=status))
 
 
 @router.get("/jobs/{job_id}")

@@ -1,11 +1,12 @@
-"""/api/v1/pools: the center's accelerator pools, operated (add, update, drain, remove)."""
+"""/api/v1/pools: the center's accelerator pools, operated (add, update, drain, remove); and
+/api/v1/occupancy: the pools' busy chips and the queue at a glance (the overview page)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
 from aicenter.api.deps import Ctx, Who
-from aicenter.api.schemas import PoolIn, PoolOut, PoolUpdate
+from aicenter.api.schemas import OccupancyOut, PoolIn, PoolOut, PoolUpdate
 from aicenter.domain.pool import Pool
 from aicenter.services import pool as svc
 
@@ -35,6 +36,15 @@ def list_pools(ctx: Ctx, who: Who, include_removed: bool = False) -> list[PoolOu
     """Every pool with its state and the chips running jobs hold on it."""
     return [_out(p.pool, p.busy)
             for p in svc.list_pools(ctx, who, include_removed=include_removed)]
+
+
+@router.get("/occupancy")
+def occupancy(ctx: Ctx, who: Who) -> OccupancyOut:
+    """Every pool with the chips running jobs hold on it, and how many jobs queue and run:
+    counts over every organisation, naming none of their jobs (what the overview page shows)."""
+    seen = svc.occupancy(ctx, who)
+    return OccupancyOut(pools=[_out(p.pool, p.busy) for p in seen.pools], queued=seen.queued,
+                        running=seen.running)
 
 
 @router.get("/pools/{pool_id}")
