@@ -89,6 +89,7 @@ class Tx:
 
     def __init__(self, conn: Connection, deferred: DeferredAudit | None = None) -> None:
         self.conn = conn
+        AuditRepository.unbind(conn)  # a pooled connection: nothing of an earlier transaction
         self._deferred = deferred
         self.carried: list[AuditRecord] = []
 
@@ -106,9 +107,9 @@ class Tx:
     def dialect(self) -> str:
         return self.conn.dialect.name
 
-    @cached_property
+    @property
     def audit(self) -> AuditRepository:
-        return AuditRepository(self.conn)
+        return AuditRepository.bound(self.conn)
 
     @cached_property
     def shares(self) -> ShareRepository:
@@ -235,9 +236,12 @@ class Database:
                     tx = Tx(conn, self.deferred_audit if write and carry_audit else None)
                     yield tx
                     tx.carry_deferred()
+                    audit = AuditRepository.unbind(conn)
+                    if audit is not None:
+                        audit.flush()  # the transaction's entries, just before it commits
         except BaseException:
-            if tx is not None:
-                self.deferred_audit.give_back(tx.carried)
+            if tx is not None:  # its unwritten entries are dropped when the connection's
+                self.deferred_audit.give_back(tx.carried)  # next transaction begins
             raise
         finally:
             state.depth -= 1

@@ -1,10 +1,16 @@
 """The audit log's tables: entries appended in the caller's transaction, the head row that
 numbers them, and signed checkpoints.
 
-An append is three statements: lock the head row (``SELECT ... FOR UPDATE``: on PostgreSQL a
-waiting appender then reads the head as the previous one committed it; SQLite's write
-transactions are already serial), insert the sealed entry, move the head. No Merkle hashing
-happens here: the tree is built at checkpoint time from the stored leaf hashes.
+A transaction's appends are three statements however many there are: the first locks the head
+row (``SELECT ... FOR UPDATE``: on PostgreSQL a waiting appender then reads the head as the
+previous one committed it; SQLite's write transactions are already serial) and later ones
+number on from it in memory; the sealed entries are inserted in one statement and the head
+moved once, just before the transaction commits (:meth:`AuditRepository.flush`, or before
+any read of the log in the same transaction). A submission appends three entries (its
+decision, ``job.submitted``, the hold's ``ledger.booked``) from three places: one repository
+per transaction (:meth:`AuditRepository.bound`) makes that 3 statements instead of 9. No
+Merkle hashing happens here: the tree is built at checkpoint time from the stored leaf
+hashes.
 """
 
 from __future__ import annotations
@@ -56,9 +62,30 @@ def _checkpoint(x: Any) -> Checkpoint:
     return Checkpoint(int(x.size), bytes(x.root), x.time, x.key_id, bytes(x.signature))
 
 
+_BOUND = "aicenter.audit"
+"""Key of the transaction's repository in ``Connection.info``."""
+
+
 class AuditRepository:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
+        self._head: tuple[int, bytes] | None = None
+        self._pending: list[StoredEntry] = []
+
+    @classmethod
+    def bound(cls, conn: Connection) -> AuditRepository:
+        """The repository of the transaction on ``conn`` (every caller shares its numbering
+        and its pending entries)."""
+        repo = conn.info.get(_BOUND)
+        if repo is None:
+            repo = conn.info[_BOUND] = cls(conn)
+        return repo
+
+    @staticmethod
+    def unbind(conn: Connection) -> AuditRepository | None:
+        """Forget the transaction's repository (its transaction ended); returns it."""
+        repo: AuditRepository | None = conn.info.pop(_BOUND, None)
+        return repo
 
     # -- appending ------------------------------------------------------------------------
     def append(self, record: AuditRecord) -> StoredEntry:
@@ -67,35 +94,46 @@ class AuditRepository:
         return self.append_all([record])[0]
 
     def append_all(self, records: Iterable[AuditRecord]) -> list[StoredEntry]:
-        """Seal several records in order under one lock of the head."""
-        # SQLite has no FOR UPDATE: its write transactions already hold the database lock.
-        lock = _READ_HEAD if self.conn.dialect.name == "sqlite" else _LOCK_HEAD
-        head = self.conn.execute(lock).one()
-        seq, prev = int(head.seq), bytes(head.hash)
+        """Seal several records in order; written by :meth:`flush` (before commit)."""
+        if self._head is None:
+            # SQLite has no FOR UPDATE: its write transactions already hold the database lock.
+            lock = _READ_HEAD if self.conn.dialect.name == "sqlite" else _LOCK_HEAD
+            head = self.conn.execute(lock).one()
+            self._head = int(head.seq), bytes(head.hash)
+        seq, prev = self._head
         sealed: list[StoredEntry] = []
         for record in records:
             seq += 1
             entry = seal(record, seq, prev)
             sealed.append(entry)
             prev = entry.hash
-        if not sealed:
-            return sealed
-        self.conn.execute(_INSERT, [_values(x) for x in sealed])
-        self.conn.execute(_MOVE_HEAD, {"seq": seq, "hash": prev})
+        self._head = seq, prev
+        self._pending.extend(sealed)
         return sealed
+
+    def flush(self) -> None:
+        """Insert the entries sealed so far and move the head (one statement each)."""
+        if not self._pending or self._head is None:
+            return
+        self.conn.execute(_INSERT, [_values(x) for x in self._pending])
+        self.conn.execute(_MOVE_HEAD, {"seq": self._head[0], "hash": self._head[1]})
+        self._pending = []
 
     # -- reading --------------------------------------------------------------------------
     def head(self) -> Head:
+        self.flush()
         row = self.conn.execute(select(h.c.seq, h.c.hash).where(h.c.id == 1)).one()
         return Head(int(row.seq), bytes(row.hash))
 
     def get(self, seq: int) -> StoredEntry | None:
+        self.flush()
         row = self.conn.execute(select(e).where(e.c.seq == seq)).first()
         return _entry(row) if row is not None else None
 
     def stream(self, first: int = 1, last: int | None = None) -> Iterator[StoredEntry]:
         """Entries ``first..last`` (inclusive; to the end when None) in stored order, fetched
         in batches so a large log is never held in memory at once."""
+        self.flush()
         stmt = select(e).where(e.c.seq >= first).order_by(e.c.seq)
         if last is not None:
             stmt = stmt.where(e.c.seq <= last)
@@ -105,6 +143,7 @@ class AuditRepository:
 
     def leaf_hashes(self, size: int) -> list[bytes]:
         """The stored leaf hashes of entries ``1..size`` in order (for proofs)."""
+        self.flush()
         rows = self.conn.execute(
             select(e.c.hash).where(e.c.seq <= size).order_by(e.c.seq)
             .execution_options(yield_per=STREAM_BATCH))
@@ -112,6 +151,7 @@ class AuditRepository:
 
     def search(self, f: AuditFilter) -> list[StoredEntry]:
         """Entries matching ``f`` in sequence order."""
+        self.flush()
         stmt: Select[Any] = select(e).where(e.c.seq > f.after_seq).order_by(e.c.seq)
         if f.org_id is not None:
             stmt = stmt.where(e.c.org_id == f.org_id)

@@ -55,7 +55,7 @@ class LedgerRepository:
                 for q in x.postings]
         self.conn.execute(insert(p), rows)
         self._add_to_balances(rows)
-        AuditRepository(self.conn).append_all(
+        AuditRepository.bound(self.conn).append_all(
             booked_record(replace(x, postings=tuple(
                 Posting(q.account, q.commodity, to_micro(q.amount)) for q in x.postings)))
             for x in txs)
