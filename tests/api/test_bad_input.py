@@ -28,7 +28,7 @@ from aicenter.server.batcher import AdmissionBatcher
 from aicenter.services import upload as upload_svc
 from aicenter.services.admission import Admitted, Submission
 from aicenter.services.context import ServiceContext
-from aicenter.storage.tables import metadata
+from aicenter.storage.tables import audit_entries, metadata
 from tests.api.test_authorization_table import SPEC, World, build_world
 from tests.support.live_server import LiveServer
 
@@ -48,13 +48,22 @@ def _auth(world: World, role: str = "operator") -> dict[str, str]:
     return {"Authorization": f"Bearer {world.tokens[role]}"}
 
 
+_AUDIT_TABLES = {"audit_entries", "audit_head", "audit_checkpoints"}
+
+
 def _rows(ctx: ServiceContext) -> dict[str, int]:
-    """Rows per table: what a refused request must leave unchanged."""
+    """Rows per table: what a refused request must leave unchanged. The audit log records the
+    request's authorisation decisions (DESIGN rule 11), so it may only have grown by
+    ``authz.*`` entries: any other entry would record a change that must not have happened."""
     from sqlalchemy import func, select
 
     with ctx.db.transaction(write=False) as tx:
-        return {t.name: int(tx.conn.execute(select(func.count()).select_from(t)).scalar_one())
-                for t in metadata.sorted_tables}
+        changes = tx.conn.execute(select(func.count()).select_from(audit_entries).where(
+            audit_entries.c.action.not_like("authz.%"))).scalar_one()
+        counts = {t.name: int(tx.conn.execute(select(func.count()).select_from(t)).scalar_one())
+                  for t in metadata.sorted_tables if t.name not in _AUDIT_TABLES}
+    counts["audit entries other than authorisation decisions"] = int(changes)
+    return counts
 
 
 def _refused(response: Any, status: int, field: str | None = None) -> dict[str, Any]:

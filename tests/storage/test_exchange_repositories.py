@@ -6,9 +6,9 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy.exc import IntegrityError
 
 from aicenter.domain.dataset import Dataset, DatasetRead, Usage
+from aicenter.domain.errors import DuplicateError
 from aicenter.domain.job import Job, JobStatus, parse_job_spec
 from aicenter.domain.licence import (
     LicenceOffer,
@@ -83,7 +83,7 @@ def test_an_offer_must_name_a_stored_dataset(database: Database) -> None:
                        date(2026, 1, 1), date(2026, 2, 1), frozenset({"KR"}),
                        ModelRelease.INTERNAL_ONLY,
                        Price(PriceBasis.FLAT, Money(Decimal(1), Currency.KRW)))
-    with pytest.raises(IntegrityError), database.transaction() as tx:
+    with pytest.raises(DuplicateError), database.transaction() as tx:
         tx.licences.add_offer(bad, T0)
 
 

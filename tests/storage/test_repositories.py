@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.exc import IntegrityError
 
+from aicenter.domain.errors import DuplicateError
 from aicenter.domain.org import Organisation, OrgClass
 from aicenter.domain.person import Person, Role
 from aicenter.domain.token import ApiToken, Scope, hash_token
@@ -66,7 +66,7 @@ def test_org_person_token_round_trip(database: Database) -> None:
 def test_duplicate_org_name_is_rejected_by_the_database(database: Database) -> None:
     with database.transaction() as tx:
         tx.orgs.add(Organisation("org_1", "Same", OrgClass.SME, False, "capital", T0))
-    with pytest.raises(IntegrityError), database.transaction() as tx:
+    with pytest.raises(DuplicateError), database.transaction() as tx:
         tx.orgs.add(Organisation("org_2", "Same", OrgClass.SME, False, "capital", T0))
 
 

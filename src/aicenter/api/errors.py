@@ -17,11 +17,16 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from aicenter.api.limits import error_body
-from aicenter.domain.errors import AicenterError, InfeasibleError, InputError, NotFoundError
+from aicenter.domain.errors import (
+    AicenterError,
+    DuplicateError,
+    InfeasibleError,
+    InputError,
+    NotFoundError,
+)
 from aicenter.domain.licence import AccessDeniedError
 from aicenter.policy import PermissionDeniedError
 from aicenter.services.errors import AuthenticationError, ConflictError
@@ -34,6 +39,7 @@ STATUS: list[tuple[type[AicenterError], int, str]] = [
     (PermissionDeniedError, 403, "forbidden"),
     (AuthenticationError, 401, "unauthenticated"),
     (ConflictError, 409, "conflict"),
+    (DuplicateError, 409, "conflict"),
     (AccessDeniedError, 403, "access-denied"),
     (InfeasibleError, 409, "infeasible"),
 ]
@@ -92,11 +98,3 @@ def install(app: FastAPI) -> None:
         return JSONResponse(error_body(_HTTP_KINDS.get(exc.status_code, "http"),
                                        str(exc.detail)),
                             status_code=exc.status_code, headers=getattr(exc, "headers", None))
-
-    @app.exception_handler(DataError)
-    async def _data(_request: Request, exc: DataError) -> JSONResponse:
-        # Checks before the database should have refused this value; it is still this
-        # request's input, not the server, that is at fault.
-        log.warning("the database refused a request's value: %s", exc.orig)
-        return JSONResponse(error_body("invalid-input", "a value is out of the range the "
-                                       "database can store"), status_code=422)

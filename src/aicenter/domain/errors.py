@@ -69,3 +69,14 @@ class NotFoundError(AicenterError):
 
 class InfeasibleError(AicenterError):
     """A problem has no solution under its constraints (a budget too small, a chip too small)."""
+
+
+class DuplicateError(AicenterError):
+    """The store already holds a record with the same unique key (a name, an e-mail, an
+    idempotency key). Raised by the storage layer in place of its driver's error, so services
+    decide what a duplicate means without importing the database library."""
+
+
+class StoredValueError(InputError):
+    """A value the database cannot store (a number or date out of its range): the input's
+    fault, found only when the database refused it."""

@@ -20,9 +20,7 @@ import queue
 import threading
 from dataclasses import dataclass
 
-from sqlalchemy.exc import DataError
-
-from aicenter.domain.errors import InputError
+from aicenter.domain.errors import InputError, StoredValueError
 from aicenter.services.admission import Admitted, Submission, admit
 from aicenter.services.context import ServiceContext
 
@@ -105,8 +103,7 @@ def _admit_alone(ctx: ServiceContext, submission: Submission) -> Admitted | Base
     database failure stays a server error, but for this submission only."""
     try:
         return admit(ctx, [submission])[0]
-    except DataError as exc:
-        log.warning("the database refused a submission's value: %s", exc.orig)
+    except StoredValueError:
         return InputError("a value of this job is out of the range the database can store")
     except Exception as exc:
         log.exception("admission of one submission failed")

@@ -36,9 +36,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_CEILING, Decimal
 
-from sqlalchemy.exc import IntegrityError
-
-from aicenter.domain.errors import AicenterError, InputError, NotFoundError
+from aicenter.domain.errors import AicenterError, DuplicateError, InputError, NotFoundError
 from aicenter.domain.grant import Grant
 from aicenter.domain.job import Job, JobSpec, JobStatus, PriorityClass, check_workdir
 from aicenter.domain.limits import GIB, LimitPolicy
@@ -151,7 +149,7 @@ def admit(ctx: ServiceContext, submissions: Sequence[Submission]) -> list[Outcom
         return []
     try:
         return _admit_batch(ctx, submissions)
-    except IntegrityError:
+    except DuplicateError:
         if len(submissions) > 1:
             # A concurrent batch wrote an idempotency key this one also wrote: one by one.
             return [out for sub in submissions for out in admit(ctx, [sub])]

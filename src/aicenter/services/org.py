@@ -10,9 +10,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy.exc import IntegrityError
-
-from aicenter.domain.errors import InputError, NotFoundError
+from aicenter.domain.errors import DuplicateError, InputError, NotFoundError
 from aicenter.domain.job import PriorityClass
 from aicenter.domain.org import Organisation, OrgClass, default_priority_classes
 from aicenter.domain.person import Person, Role
@@ -106,7 +104,7 @@ def create_org(ctx: ServiceContext, caller: Caller, name: str, org_class: OrgCla
             tx.orgs.add(org)
             audit.changed(ctx, tx, caller, "org.created", "org", org.id, org.id, name=org.name,
                           org_class=org.org_class, chase_team=chase_team, region=org.region)
-    except IntegrityError:
+    except DuplicateError:
         raise ConflictError(f"an organisation named '{org.name}' exists") from None
     return org
 
@@ -171,7 +169,7 @@ def add_person(ctx: ServiceContext, caller: Caller, org_id: str, name: str, emai
             tx.people.add(person)
             audit.changed(ctx, tx, caller, "person.added", "person", person.id, org_id,
                           email=person.email, role=role)
-    except IntegrityError:
+    except DuplicateError:
         raise ConflictError(f"someone with e-mail {person.email} exists") from None
     return person
 

@@ -19,8 +19,10 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.pool import NullPool
 
+from aicenter.domain.errors import DuplicateError, StoredValueError
 from aicenter.extras import require
 from aicenter.ledger.audit import AuditRecord
 from aicenter.storage.repositories.audit import AuditRepository
@@ -239,9 +241,16 @@ class Database:
                     audit = AuditRepository.unbind(conn)
                     if audit is not None:
                         audit.flush()  # the transaction's entries, just before it commits
-        except BaseException:
+        except BaseException as exc:
             if tx is not None:  # its unwritten entries are dropped when the connection's
                 self.deferred_audit.give_back(tx.carried)  # next transaction begins
+            # Services see the store's refusals as domain errors, never the driver's.
+            if isinstance(exc, IntegrityError):
+                raise DuplicateError(f"a record with the same key exists: {exc.orig}") from exc
+            if isinstance(exc, DataError):
+                log.warning("the database refused a value: %s", exc.orig)
+                raise StoredValueError(
+                    "a value is out of the range the database can store") from exc
             raise
         finally:
             state.depth -= 1
