@@ -8,30 +8,29 @@ whatever ``policies.cedar`` says.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 import cedarpy
 
 from aicenter.domain.errors import AicenterError
 from aicenter.domain.person import Person
-
-POLICY_FILE = Path(__file__).parent / "policies.cedar"
+from aicenter.policy.source import POLICY_FILE
 
 READ_ACTIONS = frozenset({
     "org:read", "person:read", "token:read", "call:read", "application:read", "grant:read",
     "job:read", "job:logs", "usage:read", "pool:read", "ledger:read", "share:read",
     "dataset:read", "dataset:usage", "licence:read", "agreement:read",
-    "royalty:read", "upload:read", "audit:read",
+    "royalty:read", "upload:read", "audit:read", "policy:read", "compliance:read",
 })
 WRITE_ACTIONS = frozenset({
     "org:create", "person:create", "token:create", "token:revoke", "call:open", "call:close",
     "application:create", "application:review", "grant:award", "grant:reclaim", "job:submit",
     "job:cancel", "pool:create", "pool:update", "pool:drain", "pool:remove", "share:set",
     "dataset:upload", "licence:offer", "licence:accept",
-    "job:priority", "org:entitle", "audit:checkpoint",
+    "job:priority", "org:entitle", "audit:checkpoint", "policy:set",
 })
 
 
@@ -70,24 +69,92 @@ def policy_names(policy_text: str) -> dict[str, str]:
             for pid, body in parsed.get("staticPolicies", {}).items()}
 
 
+@dataclass(frozen=True, slots=True)
+class _State:
+    """One policy set in force: its text, version, parsed form, names and memos."""
+
+    text: str
+    version: int
+    policies: cedarpy.PolicySet
+    names: dict[str, str]
+    decide: Any
+    memo: dict[Any, AuthzDecision]
+
+
 def _ref(type_: str, id_: str) -> dict[str, Any]:
     return {"__entity": {"type": type_, "id": id_}}
 
 
 class Authorizer:
-    """Evaluates the packaged Cedar policies (parsed once).
+    """Evaluates a Cedar policy set: the packaged ``policies.cedar`` unless given a text.
 
-    A decision is a pure function of the policy set (fixed for the authoriser's life) and of
-    the request's inputs — the person's id, role and organisation, the action, the resource
-    with its owners, the token's write scope and the new role — so decisions are memoised on
-    exactly those inputs (bounded LRU). Repeated requests, such as one person submitting jobs,
-    then cost a dictionary look-up instead of a Cedar evaluation (~0.13 ms)."""
+    A person's decision is a pure function of the policy set and of the request's inputs —
+    the person's id, role and organisation, the action, the resource with its owners, the
+    token's write scope and the new role — so decisions are memoised on exactly those inputs
+    (bounded LRU). Repeated requests, such as one person submitting jobs, then cost a
+    dictionary look-up instead of a Cedar evaluation (~0.13 ms).
 
-    def __init__(self, policy_text: str | None = None, *, memo_size: int = 65536) -> None:
-        text = policy_text if policy_text is not None else POLICY_FILE.read_text("utf-8")
-        self.policies = cedarpy.PolicySet.from_str(text)
-        self.names = policy_names(text)
-        self._decide = lru_cache(maxsize=memo_size)(self._evaluate)
+    :meth:`load` swaps in another policy set (an operator's ``aicenter policy set``) at once
+    for every thread: the set, its names and the memos are one immutable state replaced by a
+    single assignment, so no decision mixes two versions."""
+
+    def __init__(self, policy_text: str | None = None, *, memo_size: int = 65536,
+                 version: int = 0) -> None:
+        self._memo_size = memo_size
+        self._state = self._build(policy_text if policy_text is not None
+                                  else POLICY_FILE.read_text("utf-8"), version)
+
+    def _build(self, text: str, version: int) -> _State:
+        policies, names = cedarpy.PolicySet.from_str(text), policy_names(text)
+
+        def evaluate(*args: Any) -> AuthzDecision:  # on this state's policies, whatever loads
+            return Authorizer._evaluate(policies, names, *args)
+        return _State(text, version, policies, names,
+                      lru_cache(maxsize=self._memo_size)(evaluate), {})
+
+    def load(self, policy_text: str, version: int) -> None:
+        """Use ``policy_text`` (already validated) from now on, as ``version``."""
+        self._state = self._build(policy_text, version)
+
+    @property
+    def text(self) -> str:
+        """The policy text in force."""
+        return self._state.text
+
+    @property
+    def version(self) -> int:
+        """The database version of the text in force (0: the packaged policies)."""
+        return self._state.version
+
+    @property
+    def policies(self) -> cedarpy.PolicySet:
+        return self._state.policies
+
+    @property
+    def names(self) -> dict[str, str]:
+        return self._state.names
+
+    @property
+    def _decide(self) -> Any:
+        return self._state.decide
+
+    def evaluate(self, request: dict[str, Any], entities: list[dict[str, Any]]
+                 ) -> AuthzDecision:
+        """One Cedar evaluation, not memoised: the decision and the ``@id`` of every policy
+        that decided it (sorted, joined by commas; None for the default deny)."""
+        state = self._state
+        return _cedar(state.policies, state.names, request, entities)
+
+    def memo(self, key: Any, decide: Callable[[], AuthzDecision]) -> AuthzDecision:
+        """``decide()`` once per ``key`` for the policy set in force (for decisions that are
+        pure functions of ``key``, such as a placement's); bounded like the person memo."""
+        memo = self._state.memo
+        found = memo.get(key)
+        if found is None:
+            if len(memo) >= self._memo_size:
+                memo.clear()
+            found = memo[key] = decide()
+        return found
 
     def allowed(self, person: Person, action: str, resource: Resource, *,
                 can_write: bool = True, new_role: str = "") -> bool:
@@ -103,8 +170,10 @@ class Authorizer:
         return self._decide(person.id, person.role.value, person.org_id, action, resource,
                             can_write, new_role)
 
-    def _evaluate(self, person_id: str, role: str, org_id: str, action: str,
-                  resource: Resource, can_write: bool, new_role: str) -> AuthzDecision:
+    @staticmethod
+    def _evaluate(policies: cedarpy.PolicySet, names: dict[str, str], person_id: str,
+                  role: str, org_id: str, action: str, resource: Resource, can_write: bool,
+                  new_role: str) -> AuthzDecision:
         resource_attrs: dict[str, Any] = {}
         if resource.org_id is not None:
             resource_attrs["org"] = _ref("Org", resource.org_id)
@@ -130,17 +199,22 @@ class Authorizer:
             "context": {"write": action in WRITE_ACTIONS, "can_write": can_write,
                         "new_role": new_role},
         }
-        result = cedarpy.is_authorized(request, self.policies, entities)
-        reasons = sorted(self.names.get(r, r) for r in result.diagnostics.reasons)
-        # Several policies may agree (operators are permitted by one rule for everything):
-        # their ids, sorted, joined, so the same request always names the same policies.
-        return AuthzDecision(bool(result.allowed), ",".join(reasons) or None)
+        return _cedar(policies, names, request, entities)
 
     def check(self, person: Person, action: str, resource: Resource, *,
               can_write: bool = True, new_role: str = "") -> None:
         """Raise :class:`PermissionDeniedError` unless the policies allow the request."""
         if not self.allowed(person, action, resource, can_write=can_write, new_role=new_role):
             raise denied_error(person, action, resource)
+
+
+def _cedar(policies: cedarpy.PolicySet, names: dict[str, str], request: dict[str, Any],
+           entities: list[dict[str, Any]]) -> AuthzDecision:
+    result = cedarpy.is_authorized(request, policies, entities)
+    reasons = sorted(names.get(r, r) for r in result.diagnostics.reasons)
+    # Several policies may agree (operators are permitted by one rule for everything):
+    # their ids, sorted, joined, so the same request always names the same policies.
+    return AuthzDecision(bool(result.allowed), ",".join(reasons) or None)
 
 
 def denied_error(person: Person, action: str, resource: Resource) -> PermissionDeniedError:
