@@ -32,6 +32,7 @@ CONTEXT = context_pattern(
         "계좌번호", "계좌", "입금", "송금", "이체", "예금주", "환불", "무통장", "은행", "뱅크",
         "국민", "신한", "우리", "하나", "농협", "기업", "우체국", "새마을금고", "신협", "수협",
         "카카오뱅크", "토스", "케이뱅크", "SC제일", "씨티", "KB", "IBK", "NH", "account", "bank",
+        "A/C", "acct", "acc no", "acc. no", "deposit", "remit", "wire", "IBAN",
     ]
 )  # fmt: skip
 MIN_DIGITS = 10
@@ -69,6 +70,8 @@ class BankAccountDetector(NumberHandling):
                 Sample(f"입금 계좌: {bank} ", value, " (예금주 홍길동)"),
                 Sample(f"{bank} ", value, "로 송금해 주세요"),
                 Sample("환불 계좌번호 ", value, f" {bank}"),
+                Sample("Account No. ", value, f" ({bank})"),
+                Sample(f"{bank} A/C ", value, ""),
             ]
         )
 

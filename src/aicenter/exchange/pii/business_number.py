@@ -37,6 +37,15 @@ CONTEXT = context_pattern(
         "거래처",
         "사업장",
         "business registration",
+        "business reg",
+        "business no",
+        "business number",
+        "biz no",
+        "biz reg",
+        "BRN",
+        "tax ID",
+        "registration no",
+        "registration number",
     ]
 )
 _WEIGHTS = (1, 3, 7, 1, 3, 7, 1, 3, 5)
@@ -73,7 +82,9 @@ class BusinessNumberDetector(NumberHandling):
         number = business_number(rng)
         if rng.random() < 0.5:
             return Sample(
-                "사업자등록번호: ", rng.choice([samples.dash(number, (3, 2, 5)), number]), ""
+                rng.choice(["사업자등록번호: ", "Business Reg. No. ", "BRN "]),
+                rng.choice([samples.dash(number, (3, 2, 5)), number]),
+                "",
             )
         return Sample("거래처 ", samples.dash(number, (3, 2, 5)), " 앞으로 세금계산서 발행")
 

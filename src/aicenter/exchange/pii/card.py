@@ -32,7 +32,9 @@ SHAPE = re.compile(
     r"|\d{4}([- ])\d{6}\2\d{5}|\d{15,16})(?![0-9A-Za-z]|[-.]\d)",
     re.ASCII,
 )
-CONTEXT = context_pattern(["카드번호", "카드", "신용카드", "체크카드", "결제", "card", "visa"])
+CONTEXT = context_pattern(
+    ["카드번호", "카드", "신용카드", "체크카드", "결제", "card", "visa", "mastercard", "amex"]
+)
 _ISSUER_PREFIX = re.compile(
     r"4|5[1-5]|2(?:22[1-9]|2[3-9]\d|[3-6]\d\d|7[01]\d|720)|3[47]|35(?:2[89]|[3-8]\d)|3[68]|62|6011|65"
 )
@@ -79,7 +81,11 @@ class CardDetector(NumberHandling):
         roll = rng.random()
         if roll < 0.4:
             v = card_number(rng, rng.choice(["4", "51", "52", "9410"]), 16)
-            return Sample("카드번호 ", samples.dash(v, (4, 4, 4, 4), rng.choice(["-", " "])), "")
+            return Sample(
+                rng.choice(["카드번호 ", "Card No. "]),
+                samples.dash(v, (4, 4, 4, 4), rng.choice(["-", " "])),
+                "",
+            )
         if roll < 0.6:
             amex = card_number(rng, rng.choice(["34", "37"]), 15)
             return Sample("Amex ", samples.dash(amex, (4, 6, 5)), "")

@@ -26,7 +26,19 @@ from aicenter.exchange.pii.base import (
 from aicenter.exchange.pii.context import context_pattern, near
 
 CONTEXT = context_pattern(
-    ["법인등록번호", "법인번호", "법인", "등기번호", "corporate registration"]
+    [
+        "법인등록번호",
+        "법인번호",
+        "법인",
+        "등기번호",
+        "corporate registration",
+        "corporate reg",
+        "corporation reg",
+        "corporate no",
+        "corporate number",
+        "company reg",
+        "CRN",
+    ]
 )
 
 
@@ -59,4 +71,5 @@ class CorporateNumberDetector(NumberHandling):
         body = samples.digits(rng, 12)
         values = [int(c) for c in body]
         number = body + str(next(c for c in range(10) if corporate_check_digit_ok([*values, c])))
-        return Sample("법인등록번호 ", rng.choice([number[:6] + "-" + number[6:], number]), "")
+        label = rng.choice(["법인등록번호 ", "Corporate Reg. No. "])
+        return Sample(label, rng.choice([number[:6] + "-" + number[6:], number]), "")

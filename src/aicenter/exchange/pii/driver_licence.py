@@ -26,7 +26,9 @@ from aicenter.exchange.pii.context import context_pattern, distinctive_or_in_con
 SHAPE = re.compile(r"(?<![0-9A-Za-z\-])\d\d(-?)\d{2}\1\d{6}\1\d{2}(?![0-9A-Za-z]|-\d)", re.ASCII)
 REGION_CODES = (*range(11, 27), 28)
 _REGIONS = frozenset(str(r) for r in REGION_CODES)
-CONTEXT = context_pattern(["운전면허", "면허번호", "면허", "driver", "licence", "license"])
+CONTEXT = context_pattern(
+    ["운전면허", "면허번호", "면허", "driver", "licence", "license", "DL No", "DL#"]
+)
 
 
 class DriverLicenceDetector(NumberHandling):
@@ -52,5 +54,6 @@ class DriverLicenceDetector(NumberHandling):
         region = rng.choice(["11", "12", "13", "14", "15", "16", "19", "21", "24", "26", "28"])
         number = region + samples.digits(rng, 10)
         if rng.random() < 0.6:
-            return Sample("면허번호 ", samples.dash(number, (2, 2, 6, 2)), "")
-        return Sample("운전면허 ", number, " (1종 보통)")
+            label = rng.choice(["면허번호 ", "driver's license no. "])
+            return Sample(label, samples.dash(number, (2, 2, 6, 2)), "")
+        return Sample(rng.choice(["운전면허 ", "DL No. "]), number, " (1종 보통)")

@@ -53,4 +53,8 @@ class EmailDetector:
     def sample(self, rng: random.Random) -> Sample:
         user = rng.choice(["kim.minsu", "jh_park", "lee2024", "news-desk", "a.b+tag", "hong"])
         domain = rng.choice(["example.co.kr", "mail.example.com", "korea.ac.kr", "test.org"])
-        return Sample("이메일 ", f"{user}{rng.randint(1, 999)}@{domain}", " 으로 회신")
+        return Sample(
+            rng.choice(["이메일 ", "E-mail: ", "Email "]),
+            f"{user}{rng.randint(1, 999)}@{domain}",
+            " 으로 회신",
+        )

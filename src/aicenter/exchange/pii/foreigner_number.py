@@ -25,7 +25,18 @@ from aicenter.exchange.pii.base import (
 from aicenter.exchange.pii.context import context_pattern
 
 CONTEXT = context_pattern(
-    ["외국인등록번호", "외국인등록", "외국인", "등록번호", "alien registration", "ARC"]
+    [
+        "외국인등록번호",
+        "외국인등록",
+        "외국인",
+        "등록번호",
+        "alien registration",
+        "ARC",
+        "alien reg",
+        "foreigner reg",
+        "foreigner registration",
+        "foreign resident",
+    ]
 )
 _FOREIGNER_G = frozenset("5678")
 _CHECK_OFFSET = 13
@@ -62,4 +73,5 @@ class ForeignerNumberDetector(NumberHandling):
     def sample(self, rng: random.Random) -> Sample:
         number = samples.registration_number(rng, "5678", foreigner_check_digit_ok)
         dashed = rng.random() < 0.6
-        return Sample("외국인등록번호 ", (number[:6] + "-" + number[6:]) if dashed else number, "")
+        label = rng.choice(["외국인등록번호 ", "ARC No. ", "Alien Registration No. "])
+        return Sample(label, (number[:6] + "-" + number[6:]) if dashed else number, "")

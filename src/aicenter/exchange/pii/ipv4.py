@@ -43,4 +43,4 @@ class Ipv4Detector(NumberHandling):
 
     def sample(self, rng: random.Random) -> Sample:
         value = ".".join(str(rng.randint(0, 255)) for _ in range(4))
-        return Sample("접속 IP ", value, "에서 로그인")
+        return Sample(rng.choice(["접속 IP ", "IP address: "]), value, "에서 로그인")

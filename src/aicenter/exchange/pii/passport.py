@@ -25,7 +25,7 @@ from aicenter.exchange.pii.context import context_pattern, distinctive_or_in_con
 SHAPE = re.compile(
     r"(?<![0-9A-Za-z\-])[MSROD]\d{3}(?:[A-Z]\d{4}|\d{5})(?![0-9A-Za-z]|-\d)", re.ASCII
 )
-CONTEXT = context_pattern(["여권번호", "여권", "passport"])
+CONTEXT = context_pattern(["여권번호", "여권", "passport", "PP No", "PP#"])
 
 
 class PassportDetector(CaseFoldedHandling):
@@ -49,5 +49,7 @@ class PassportDetector(CaseFoldedHandling):
         letter = rng.choice("MSROD")
         if rng.random() < 0.5:
             value = f"{letter}{samples.digits(rng, 3)}{rng.choice('ABCDEFGHJKLMNPQRSTUVWXYZ')}"
-            return Sample("여권 ", value + samples.digits(rng, 4), "")
-        return Sample("여권번호 ", letter + samples.digits(rng, 8), "")
+            label = rng.choice(["여권 ", "Passport No. ", "여권(passport) "])
+            return Sample(label, value + samples.digits(rng, 4), "")
+        label = rng.choice(["여권번호 ", "passport no. ", "PP No. "])
+        return Sample(label, letter + samples.digits(rng, 8), "")

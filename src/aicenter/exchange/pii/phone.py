@@ -51,6 +51,7 @@ CONTEXT = context_pattern(
     [
         "전화번호", "전화", "연락처", "연락", "휴대폰", "핸드폰", "휴대전화", "문의", "상담",
         "고객센터", "콜센터", "대표번호", "팩스", "tel", "phone", "fax", "mobile", "call",
+        "cell", "contact", "mob", "H.P", "HP", "hotline",
     ]
 )  # fmt: skip
 
@@ -94,7 +95,11 @@ class PhoneDetector:
 
     def sample(self, rng: random.Random) -> Sample:
         value, context = _written_form(rng)
-        prefix = context + " " if context else rng.choice(["연락처 ", "휴대폰 ", "", "Tel. "])
+        prefix = (
+            context + " "
+            if context
+            else rng.choice(["연락처 ", "휴대폰 ", "", "Tel. ", "Phone: ", "Mobile ", "H.P. "])
+        )
         return Sample(prefix, value, rng.choice(["로 연락 바랍니다", "", " (평일 9시~18시)"]))
 
 
@@ -126,9 +131,9 @@ def _written_form(rng: random.Random) -> tuple[str, str]:
         (f"+82 (0)10 {m4} {l4}", ""),
         (f"+82-2-{m3}-{l4}", ""),
         (f"+82 {area[1:]} {m4} {l4}", ""),
-        (f"02{m4}{l4}", "전화"),
-        (f"{area}{m3}{l4}", "연락처"),
-        (f"1588-{l4}", "고객센터"),
+        (f"02{m4}{l4}", rng.choice(["전화", "Tel."])),
+        (f"{area}{m3}{l4}", rng.choice(["연락처", "Phone:"])),
+        (f"1588-{l4}", rng.choice(["고객센터", "Call"])),
         (f"1644-{l4}", "대표번호"),
         (f"1577{l4}", "문의"),
     ]

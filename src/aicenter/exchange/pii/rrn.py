@@ -29,8 +29,11 @@ from aicenter.exchange.pii.base import (
 from aicenter.exchange.pii.context import context_pattern
 
 CONTEXT = context_pattern(
-    ["주민등록번호", "주민번호", "주민등록", "주민", "생년월일", "RRN", "resident registration"]
-)
+    [
+        "주민등록번호", "주민번호", "주민등록", "주민", "생년월일", "RRN", "resident registration",
+        "resident reg", "resident no", "resident number", "national ID",
+    ]
+)  # fmt: skip
 _CITIZEN_G = frozenset("123490")
 _CHECK_OFFSET = 11
 
@@ -71,7 +74,8 @@ class ResidentNumberDetector(NumberHandling):
             )
         number = resident_number(rng)
         if roll < 0.6:
-            return Sample(rng.choice(["주민번호 ", "생년월일 및 주민등록번호: ", ""]), number, "")
+            labels = ["주민번호 ", "생년월일 및 주민등록번호: ", "", "RRN ", "Resident Reg. No. "]
+            return Sample(rng.choice(labels), number, "")
         return Sample("본인 확인용 번호 ", number[:6] + "-" + number[6:], "를 입력했다")
 
 

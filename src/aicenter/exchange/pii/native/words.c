@@ -3,16 +3,28 @@
  * near(): some word lies in [start - before, start) with no clause end between the word's end
  * and `start`, or in [end, end + after) with no clause end between `end` and the word. A
  * clause end is '\n', '|', or one of . ! ? ; 。 followed by white space or by the window's end
- * (the regular expressions of context.py see the window's end as the end of the text).
+ * (the regular expressions of context.py see the window's end as the end of the text); a '.'
+ * right after a word of 1-4 ASCII letters is an abbreviation ("Tel.", "No."), no clause end.
  */
 #include "native.h"
 
 #include <string.h>
 
+static inline int is_ascii_letter(Py_UCS4 c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+}
+
 static int is_clause_end(const Text *t, Py_ssize_t i, Py_ssize_t window_end) {
     Py_UCS4 c = text_at(t, i);
     if (c == '\n' || c == '|')
         return 1;
+    if (c == '.') { /* not after a 1-4-letter ASCII word: an abbreviation (Tel., No.) */
+        Py_ssize_t k = 0;
+        while (k < 5 && i - k - 1 >= 0 && is_ascii_letter(text_at(t, i - k - 1)))
+            k++;
+        if (k >= 1 && k <= 4)
+            return 0;
+    }
     if (c == '.' || c == '!' || c == '?' || c == ';' || c == 0x3002)
         return i + 1 >= window_end || Py_UNICODE_ISSPACE(text_at(t, i + 1));
     return 0;
