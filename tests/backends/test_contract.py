@@ -31,6 +31,7 @@ from aicenter.backends import (
     read_whole_log,
     wait_until_finished,
 )
+from aicenter.backends.base import ChipCapacity
 from aicenter.backends.devices import VISIBLE_DEVICES_RULES
 from aicenter.backends.local import LocalBackend, LocalConfig
 from aicenter.backends.local.cgroups import detect
@@ -150,7 +151,8 @@ def test_settings_map_to_each_backends_own_config(tmp_path: Path) -> None:
     assert local.isolation is not None and local.isolation.hide == (tmp_path,)
     assert local.isolation.allow_weak
     ray = registry.entry("ray").from_settings(settings, site)
-    assert ray == RayConfig("http://10.0.0.5:8265", tmp_path / "runs" / "ray")
+    assert ray == RayConfig("http://10.0.0.5:8265", tmp_path / "runs" / "ray",
+                            check_at_start=True)  # the server checks the cluster at start
 
 
 def test_a_backend_that_cannot_contain_jobs_needs_the_operators_consent(tmp_path: Path) -> None:
@@ -159,8 +161,9 @@ def test_a_backend_that_cannot_contain_jobs_needs_the_operators_consent(tmp_path
                         ray_address="http://127.0.0.1:1")
     with pytest.raises(InputError, match="AICENTER_UNSAFE_ALLOW_WEAK_ISOLATION"):
         registry.from_settings(settings, CenterSite(tmp_path))
-    settings.unsafe_allow_weak_isolation = True
-    assert registry.from_settings(settings, CenterSite(tmp_path)).name == "ray"
+    settings.unsafe_allow_weak_isolation = True  # then the server's start checks the cluster
+    with pytest.raises(InputError, match=r"Ray cluster at http://127\.0\.0\.1:1 cannot be reached"):
+        registry.from_settings(settings, CenterSite(tmp_path))
 
 
 def test_a_registry_accepts_a_new_backend(tmp_path: Path) -> None:
@@ -194,6 +197,21 @@ def test_every_protocol_member_is_documented_and_implemented_by_every_backend() 
         assert doc and doc.strip(), f"Backend.{name} has no docstring"
         for implementation in (LocalBackend, RayBackend, SlurmBackend, VirtualBackend):
             assert hasattr(implementation, name), f"{implementation.__name__} lacks {name}"
+
+
+def test_capacity_without_an_engine_count_is_the_slots_less_live_runs(tmp_path: Path) -> None:
+    """local: its slots less the devices live runs hold; virtual: no count of its own."""
+    local = default_registry().create("local", _sample("local", tmp_path))
+    assert local.chip_capacity() == {CHIP: ChipCapacity(2, 2, 2)}
+    handle = local.launch(LaunchRequest("cap-hold", _py("import time; time.sleep(30)"), CHIP, 1))
+    try:
+        assert local.chip_capacity() == {CHIP: ChipCapacity(2, 1, 2)}
+    finally:
+        local.terminate(handle, StopReason.CANCEL, 0)
+        wait_until_finished(local, handle, 30)
+    assert local.chip_capacity() == {CHIP: ChipCapacity(2, 2, 2)}
+    virtual = default_registry().create("virtual", _sample("virtual", tmp_path))
+    assert virtual.chip_capacity() == {}
 
 
 def test_importing_the_backends_and_their_registry_does_not_import_ray() -> None:
@@ -339,7 +357,10 @@ CHECKS: dict[str, Callable[[Backend, Path], None]] = {
     "cuts_network": _check_cuts_network,
     "gives_egress": _check_elsewhere("tests/backends/test_egress.py (nftables, veth)"),
     "multi_node": _check_elsewhere("tests/backends/slurm/test_slurm_live.py (a gang over two "
-                                   "slurmd)"),
+                                   "slurmd), tests/backends/test_ray.py (a gang over two "
+                                   "raylets)"),
+    "reports_capacity": _check_elsewhere("tests/backends/test_ray.py (Ray's cluster resources "
+                                         "per chip type on a two-node cluster)"),
 }
 """How each claim is shown true. A capability without a check here fails the test below
 once a backend claims it: a new claim comes with its proof."""

@@ -1,11 +1,16 @@
-"""The ray backend against a real local Ray cluster (one per module): shared behaviour, chip
-resources, and re-attachment from a new process after the submitting process was killed."""
+"""The ray backend against a real local Ray cluster (one per module: a head and a second
+raylet on this host, two "nodes" of four fake H100s, the head also with four fake NPUs):
+shared behaviour, chips per job and gangs over nodes, capacity from Ray, metering from the
+real start, cancel of a waiting run, re-attachment after the submitting process was killed,
+and the start-up errors of a cluster that cannot be reached or wants a token."""
 
 from __future__ import annotations
 
+import http.server
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -23,19 +28,24 @@ from aicenter.backends import (
     read_whole_log,
     wait_until_finished,
 )
+from aicenter.backends.base import CenterSite, ChipCapacity
 from aicenter.backends.ray.backend import (
     NETWORK_NOTE,
     RayBackend,
-    build_entrypoint,
+    build_plan,
+    bundles_for,
     local_ray_head,
 )
 from aicenter.backends.ray.config import RayConfig
+from aicenter.domain.errors import InputError
+from aicenter.settings import Settings
 
 from .behaviour import FINISH_S, BackendBehaviour, python, wait_for_log
 
 ray = pytest.importorskip("ray", reason="Ray is not installed: pip install 'ray[default]'")
 
-CLUSTER_CHIPS = {"nvidia-h100-sxm": 8, "rebellions-atom": 4}
+HEAD_CHIPS = {"nvidia-h100-sxm": 4, "rebellions-atom": 4}
+SECOND_NODE_CHIPS = {"nvidia-h100-sxm": 4}
 
 
 def _free_port() -> int:
@@ -47,8 +57,10 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def ray_address(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A local Ray head on loopback: 1 CPU, a small object store, one resource per chip type."""
-    with local_ray_head(CLUSTER_CHIPS, temp_dir=tmp_path_factory.mktemp("ray")) as address:
+    """A local Ray head and a second raylet: 1 CPU each, small object stores, one resource per
+    chip type."""
+    with local_ray_head(HEAD_CHIPS, temp_dir=tmp_path_factory.mktemp("ray"),
+                        more_nodes=[SECOND_NODE_CHIPS]) as address:
         yield address
 
 
@@ -58,7 +70,7 @@ def state_dir(tmp_path: Path) -> Path:
 
 
 def _backend(address: str, state_dir: Path) -> Backend:
-    return default_registry().create("ray", RayConfig(address, state_dir))
+    return default_registry().create("ray", RayConfig(address, state_dir, sys.executable))
 
 
 class TestRayBehaviour(BackendBehaviour):
@@ -90,16 +102,116 @@ def test_a_run_waits_for_its_chips(ray_address: str, state_dir: Path, unique: st
     assert read_whole_log(backend, waiter) == b"got all four\n"
 
 
-def test_device_ids_given_by_the_caller_reach_the_job(
+def _env_of(log: bytes) -> dict[str, str]:
+    return dict(line.split("=", 1) for line in log.decode().split() if "=" in line)
+
+
+SHOW = ("/bin/sh", "-c", "echo RBLN=$RBLN_DEVICES CUDA=$CUDA_VISIBLE_DEVICES "
+        "IDS=$AICENTER_DEVICE_IDS NODE=$AICENTER_RAY_NODE_ID RANK=$RANK WORLD=$WORLD_SIZE "
+        "LOCAL=$LOCAL_RANK MASTER=$MASTER_ADDR:$MASTER_PORT; sleep 3")
+
+
+def test_two_runs_on_one_node_never_see_each_others_chips(
+    ray_address: str, state_dir: Path, unique: str
+) -> None:
+    """Both runs hold 2 of the head's 4 NPUs at once: each gets its own indices in the
+    vendor's variable (RBLN_DEVICES), together all four."""
+    backend = _backend(ray_address, state_dir)
+    handles = [backend.launch(LaunchRequest(f"{unique}-{i}", SHOW, "rebellions-atom", 2))
+               for i in range(2)]
+    envs = []
+    for handle in handles:
+        assert wait_until_finished(backend, handle, FINISH_S).state is RunState.SUCCEEDED
+        envs.append(_env_of(read_whole_log(backend, handle)))
+    assert envs[0]["NODE"] == envs[1]["NODE"]  # only the head has NPUs
+    first, second = ({int(i) for i in env["RBLN"].split(",")} for env in envs)
+    assert len(first) == len(second) == 2 and first | second == {0, 1, 2, 3}
+    assert all(env["IDS"] == env["RBLN"] for env in envs)
+
+
+def test_a_gang_of_eight_chips_runs_over_two_four_chip_nodes(
     ray_address: str, state_dir: Path, unique: str
 ) -> None:
     backend = _backend(ray_address, state_dir)
-    handle = backend.launch(
-        LaunchRequest(unique, ("/bin/sh", "-c", "echo $CUDA_VISIBLE_DEVICES $AICENTER_DEVICE_IDS"),
-                      "nvidia-h100-sxm", 2, device_ids=(4, 6))
-    )
-    assert wait_until_finished(backend, handle, FINISH_S).state is RunState.SUCCEEDED
-    assert read_whole_log(backend, handle) == b"4,6 4,6\n"
+    handle = backend.launch(LaunchRequest(unique, SHOW, "nvidia-h100-sxm", 8))
+    final = wait_until_finished(backend, handle, FINISH_S)
+    assert final.state is RunState.SUCCEEDED, final
+    lines = read_whole_log(backend, handle).decode().splitlines()
+    ranks = {}
+    for line in lines:
+        env = _env_of(line.removeprefix("[rank 1] ").encode())
+        ranks[env["RANK"]] = env
+    assert sorted(ranks) == ["0", "1"] and any(x.startswith("[rank 1] ") for x in lines)
+    assert ranks["0"]["NODE"] != ranks["1"]["NODE"]  # STRICT_SPREAD: one worker per node
+    for env in ranks.values():
+        assert env["CUDA"] == "0,1,2,3" and env["WORLD"] == "2" and env["LOCAL"] == "0"
+        assert env["MASTER"] == ranks["0"]["MASTER"] and not env["MASTER"].endswith(":0")
+
+
+def test_gang_shapes_and_plans() -> None:
+    assert bundles_for(8, 4) == [4, 4] and bundles_for(3, 4) == [3]
+    assert bundles_for(6, 4) == [3, 3] and bundles_for(7, 4) == [4, 3]
+    assert bundles_for(2, 0) == [2]  # no node has the chip: one bundle, which waits
+    request = LaunchRequest("r", ("python", "train.py"), "nvidia-h100-sxm", 8,
+                            working_dir=Path("/data/p"), max_duration_s=3600, grace_period_s=2.5)
+    plan = build_plan(request, 4)
+    assert plan["bundles"] == [4, 4] and plan["strategy"] == "STRICT_SPREAD"
+    assert plan["command"] == ["timeout", "--kill-after=3s", "3600.000s", "python", "train.py"]
+    assert plan["visible"]["variables"] == ["CUDA_VISIBLE_DEVICES"]
+    assert build_plan(LaunchRequest("r", ("x",), "furiosa-rngd", 2), 8)["visible"][
+        "item_prefix"] == "npu:"
+
+
+def test_capacity_is_what_the_clusters_nodes_advertise(ray_address: str, state_dir: Path) -> None:
+    found = _backend(ray_address, state_dir).chip_capacity()
+    assert set(found) == {"nvidia-h100-sxm", "rebellions-atom"}
+    assert (found["nvidia-h100-sxm"].total, found["nvidia-h100-sxm"].per_node) == (8, 4)
+    assert (found["rebellions-atom"].total, found["rebellions-atom"].per_node) == (4, 4)
+    assert all(0 <= c.available <= c.total for c in found.values())
+    assert isinstance(found["nvidia-h100-sxm"], ChipCapacity)
+
+
+def test_a_cancelled_waiting_run_never_starts(
+    ray_address: str, state_dir: Path, unique: str, tmp_path: Path
+) -> None:
+    """A run waiting for chips is PENDING (nothing metered); cancelled, it ends CANCELLED and
+    its command never runs, even once the chips free up."""
+    backend = _backend(ray_address, state_dir)
+    holder = backend.launch(LaunchRequest(f"{unique}-h", python(
+        "print('holding', flush=True); import time; time.sleep(120)"), "rebellions-atom", 4))
+    wait_for_log(backend, holder, b"holding")
+    marker = tmp_path / "started"
+    waiter = backend.launch(LaunchRequest(f"{unique}-w", ("touch", str(marker)),
+                                          "rebellions-atom", 2))
+    time.sleep(4)
+    waiting = backend.status(waiter)
+    assert waiting.state is RunState.PENDING and waiting.started_at is None
+    backend.terminate(waiter, StopReason.CANCEL)
+    final = wait_until_finished(backend, waiter, FINISH_S)
+    assert final.state is RunState.CANCELLED and final.started_at is None
+    backend.terminate(holder, StopReason.CANCEL)
+    wait_until_finished(backend, holder, FINISH_S)
+    time.sleep(3)
+    assert not marker.exists()
+
+
+def test_submit_to_running_latency_on_an_idle_cluster(
+    ray_address: str, state_dir: Path, unique: str
+) -> None:
+    """The figure the README quotes: seconds from launch to RUNNING (the chips held)."""
+    backend = _backend(ray_address, state_dir)
+    latencies = []
+    for i in range(3):
+        began = time.monotonic()
+        handle = backend.launch(LaunchRequest(f"{unique}-{i}", python(
+            "import time; time.sleep(1)"), "nvidia-h100-sxm", 2))
+        while backend.status(handle).state is not RunState.RUNNING:
+            assert time.monotonic() - began < FINISH_S
+            time.sleep(0.05)
+        latencies.append(time.monotonic() - began)
+        wait_until_finished(backend, handle, FINISH_S)
+    print(f"\nray submit-to-running: {', '.join(f'{s:.2f}' for s in latencies)} s")
+    assert max(latencies) < FINISH_S
 
 
 DRIVER = """
@@ -107,10 +219,10 @@ import sys, time
 from pathlib import Path
 from aicenter.backends import LaunchRequest
 from aicenter.backends.ray.backend import RayBackend
-backend = RayBackend(sys.argv[1], Path(sys.argv[2]))
+backend = RayBackend(sys.argv[1], Path(sys.argv[2]), python=sys.executable)
 code = "import time\\nfor i in range(20):\\n    print(i, flush=True); time.sleep(0.2)"
 handle = backend.launch(LaunchRequest(sys.argv[3], (sys.executable, "-u", "-c", code),
-                                      "nvidia-h100-sxm", 8))
+                                      "nvidia-h100-sxm", 4))
 print(handle, flush=True)
 time.sleep(600)
 """
@@ -136,18 +248,6 @@ def test_runs_survive_kill_9_of_the_submitting_process(
     assert read_whole_log(restarted, handle) == b"".join(f"{i}\n".encode() for i in range(20))
 
 
-def test_entrypoint_wraps_max_duration_and_working_dir() -> None:
-    request = LaunchRequest(
-        "r", ("python", "train.py", "--name", "a b"), "nvidia-h100-sxm", 8,
-        working_dir=Path("/data/my project"), max_duration_s=3600, grace_period_s=2.5,
-    )
-    assert build_entrypoint(request) == (
-        'echo "aicenter-run-started $(date +%s.%N)"; '
-        "cd '/data/my project' && exec timeout --kill-after=3s 3600.000s "
-        "python train.py --name 'a b'"
-    )
-
-
 def test_an_unreachable_cluster_is_reported_as_unavailable_not_lost(tmp_path: Path) -> None:
     backend = RayBackend(f"http://127.0.0.1:{_free_port()}", tmp_path)
     handle = RunHandle("ray", "some-run", backend.address)
@@ -160,7 +260,8 @@ def test_an_unreachable_cluster_is_reported_as_unavailable_not_lost(tmp_path: Pa
 def test_a_zero_grace_period_still_kills_at_the_max_duration() -> None:
     request = LaunchRequest("r", ("sleep", "9"), "nvidia-h100-sxm", 1, max_duration_s=5,
                             grace_period_s=0)
-    assert "timeout --kill-after=1s 5.000s sleep 9" in build_entrypoint(request)
+    assert build_plan(request, 4)["command"] == ["timeout", "--kill-after=1s", "5.000s",
+                                                 "sleep", "9"]
 
 
 def test_a_run_that_should_have_no_network_says_it_had_the_network(
@@ -179,3 +280,57 @@ def test_a_run_that_should_have_no_network_says_it_had_the_network(
     final = wait_until_finished(backend, plain, FINISH_S)
     assert final.message == "exit code 0"
     assert read_whole_log(backend, plain) == b"ran\n"
+
+
+class _Refusing(http.server.BaseHTTPRequestHandler):
+    """A job server with token authentication, given no token: 401 to everything."""
+
+    def do_GET(self) -> None:
+        body = b"Unauthorized: Missing authentication token"
+        self.send_response(401)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def refusing_cluster() -> Iterator[str]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Refusing)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def _start(address: str, tmp_path: Path) -> None:
+    settings = Settings(home=tmp_path, database_url=None, backend="ray", ray_address=address,
+                        unsafe_allow_weak_isolation=True)
+    default_registry().from_settings(settings, CenterSite(tmp_path))
+
+
+def test_the_start_says_in_one_line_when_the_cluster_wants_a_token(
+        refusing_cluster: str, tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="needs authentication") as caught:
+        _start(refusing_cluster, tmp_path)
+    assert "\n" not in str(caught.value) and "RAY_AUTH_TOKEN" in str(caught.value)
+
+
+@pytest.mark.parametrize("kind", ["unreachable", "token"])
+def test_serve_with_a_cluster_it_cannot_use_exits_2_with_one_line(
+        kind: str, refusing_cluster: str, tmp_path: Path) -> None:
+    address = refusing_cluster if kind == "token" else f"http://127.0.0.1:{_free_port()}"
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "AICENTER_RAY_ADDRESS": address,
+           "AICENTER_UNSAFE_ALLOW_WEAK_ISOLATION": "true"}
+    done = subprocess.run(
+        [sys.executable, "-c", "from aicenter.cli.main import run; run()", "serve", "--backend",
+         "ray", "--home", str(tmp_path / "home"), "--port", str(_free_port())],
+        capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    expected = "needs authentication" if kind == "token" else "cannot be reached"
+    assert lines[0].startswith("error: ") and "the Ray cluster at" in lines[0]
+    assert expected in lines[0]

@@ -3,6 +3,7 @@ run as a Ray job, its log read back, its usage charged to the grant exactly."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -21,6 +22,12 @@ from tests.support.live_server import free_port
 ray = pytest.importorskip("ray", reason="Ray is not installed: pip install 'ray[default]'")
 
 CLUSTER_CHIPS = {"nvidia-h100-sxm": 8, "rebellions-atom": 4}
+
+
+@pytest.fixture(autouse=True)
+def ray_python(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The local head's nodes run each run's driver with this interpreter (it has Ray)."""
+    monkeypatch.setenv("AICENTER_RAY_PYTHON", sys.executable)
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +56,7 @@ def _warm_up(address: str, state_dir: Path) -> None:
     from aicenter.backends import LaunchRequest, wait_until_finished
     from aicenter.backends.ray.backend import RayBackend
 
-    backend = RayBackend(address, state_dir=state_dir)
+    backend = RayBackend(address, state_dir=state_dir, python=sys.executable)
     deadline = time.monotonic() + 180
     while True:
         try:

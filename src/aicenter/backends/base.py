@@ -184,7 +184,9 @@ class Capabilities:
     (:meth:`Backend.set_slots`), hands out device indices and sets the vendor's visible-devices
     variable. ``graceful_stop``: ``terminate`` sends SIGTERM and waits the grace period before
     SIGKILL, so a job can checkpoint. ``multi_node``: one run may span several nodes (a gang
-    across machines); no built-in backend does, so the scheduler places a gang in one pool.
+    across machines; the ray backend, with a placement group). ``reports_capacity``: the
+    engine's own count of chips per type, total and free now, comes from the engine
+    (:meth:`Backend.chip_capacity`), not only from the center's pools.
     """
 
     runs_code: bool = False
@@ -196,10 +198,22 @@ class Capabilities:
     owns_devices: bool = False
     graceful_stop: bool = False
     multi_node: bool = False
+    reports_capacity: bool = False
 
     def claimed(self) -> list[str]:
         """The names of the capabilities this backend claims, for reports and checks."""
         return [f.name for f in fields(self) if getattr(self, f.name)]
+
+
+@dataclass(frozen=True, slots=True)
+class ChipCapacity:
+    """Chips of one type as the engine counts them: ``total`` on its live nodes, ``available``
+    to a new run now (what nothing holds), ``per_node`` the most on one node (the chips a gang
+    gets per node)."""
+
+    total: int
+    available: int
+    per_node: int
 
 
 def check_run_id(run_id: str) -> str:
@@ -370,6 +384,13 @@ class Backend(Protocol):
         """The center's pools changed: chip type -> number of devices on this backend's
         machine. A backend that ``owns_devices`` hands out these indices from now on (runs
         already launched keep theirs); others ignore it (their engine knows its resources)."""
+        ...
+
+    def chip_capacity(self) -> dict[str, ChipCapacity]:
+        """Chip type -> the engine's count of its chips, total and available now. Read from
+        the engine where ``capabilities.reports_capacity`` (Ray's cluster resources, Slurm's
+        nodes); otherwise the slots the backend was given less those its runs hold, or ``{}``
+        from a backend that keeps no count (the center's pools are then the only one)."""
         ...
 
     def launch(self, request: LaunchRequest) -> RunHandle:

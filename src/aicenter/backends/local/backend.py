@@ -54,6 +54,7 @@ from typing import Any
 from aicenter.backends.base import (
     BackendUnavailableError,
     Capabilities,
+    ChipCapacity,
     LaunchRequest,
     LogChunk,
     RunHandle,
@@ -289,6 +290,12 @@ class LocalBackend:
                 self._held[handle.locator] = held
             if not self.status(handle).is_final:
                 yield held
+
+    def chip_capacity(self) -> dict[str, ChipCapacity]:
+        """The slots, less the devices held by runs that have not ended (one machine: the
+        slots are the per-node count too)."""
+        return {chip: ChipCapacity(n, max(0, n - len(self.busy_devices(chip))), n)
+                for chip, n in sorted(self.slots_by_chip.items())}
 
     def busy_devices(self, chip_type: str) -> set[int]:
         """Device indices of ``chip_type`` held by runs that have not ended."""

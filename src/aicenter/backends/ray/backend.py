@@ -6,23 +6,23 @@ belongs to the cluster, not to the process that submitted it. The run id is the 
 nothing but the handle ``ray:<run_id>@<dashboard address>``; status, exit code, start and end
 times and the log are kept by the cluster.
 
-Accelerators: the cluster declares one custom resource per chip type, ``accel:<chip type>``
-(for example ``ray start --resources='{"accel:nvidia-h100-sxm": 8}'``), and a run reserves
-``{"accel:<chip type>": chip_count}`` (and no CPU) for its entrypoint. A run whose chips are
-busy stays PENDING in Ray until they free up; a chip type no node declares stays PENDING until
-Ray's job start timeout fails it. Ray custom resources have no device indices, so the job's
-environment names the chip type and count (``AICENTER_*``); indices and the vendor's
-visible-devices variable are set only when the request carries ``device_ids``.
+Accelerators: each node declares one custom resource per chip type it has, ``accel:<chip type>``
+(for example ``ray start --resources='{"accel:nvidia-h100-sxm": 8}'``); its chips of that type
+are indices ``0..n-1``. The job's entrypoint reserves nothing: it is the small driver of
+:mod:`aicenter.backends.ray.driver` (sent as source, run with the nodes' Python), which asks
+Ray for a placement group of ``{"accel:<chip>": k}`` bundles, one per worker, waits for it,
+claims each worker's device indices on its node and sets the vendor's visible-devices variable
+(:mod:`aicenter.backends.devices`) and the rendezvous variables, then runs the command. A run
+of up to one node's chips is one bundle (``PACK``); a larger one is a gang of
+``ceil(count / per node)`` equal bundles, ``STRICT_SPREAD`` (one per node). Until the chips
+are held the Ray job is RUNNING but the run is PENDING here, with nothing metered; a cancel
+then ends the driver and Ray drops its placement group, so the command never starts.
 
-The entrypoint is a small ``/bin/sh`` line::
-
-    echo "aicenter-run-started <epoch seconds>"; cd <working dir> &&
-        exec timeout --kill-after=<grace>s <max>s <command...>      (or: exec <command...>)
-
-The marker gives the moment the command really started (Ray's own ``start_time`` is the
-submission time); the log this backend returns is what follows the marker, byte for byte, so
-offsets are stable. ``timeout`` (GNU coreutils, on every Linux node) enforces the max duration:
-exit code 124 when it stopped the command with SIGTERM, 137 when it had to SIGKILL it.
+The driver prints ``aicenter-run-started <epoch seconds>`` once every worker holds its chips:
+that is the run's start (Ray's own ``start_time`` is the submission), and the log this backend
+returns is what follows the marker, byte for byte, so offsets are stable. ``timeout`` (GNU
+coreutils, on every Linux node) enforces the max duration: exit code 124 when it stopped the
+command with SIGTERM, 137 when it had to SIGKILL it.
 
 Termination: ``stop_job`` makes Ray send SIGTERM to the command and its children and SIGKILL
 after ``RAY_JOB_STOP_WAIT_TIME_S`` seconds, which this backend sets per run (in the run's
@@ -37,22 +37,24 @@ the token by Ray's own rules (``RAY_AUTH_TOKEN``, ``RAY_AUTH_TOKEN_PATH``, else
 ``~/.ray/auth_token``, which a local head writes when it starts); give the server the cluster's
 token one of those ways.
 
-Throughput: Ray starts a supervisor process per job, so a job takes about a second or two to
-go from submitted to running, and a small head starts workers one per CPU at a time
-(``benchmarks/bench_backends.py --ray-runs``). That is fine for training runs of minutes to
-weeks, not for thousands of tiny jobs.
+Capacity (:meth:`RayBackend.chip_capacity`) is the cluster's: the dashboard's
+``/api/cluster_status`` gives every live node's ``accel:<chip>`` total and use.
+
+Throughput: Ray starts a supervisor process, a driver and a worker per run, so a run takes a
+few seconds to go from submitted to running (``tests/backends/test_ray.py`` measures it). That
+is fine for training runs of minutes to weeks, not for thousands of tiny jobs.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import logging
+import json
 import math
 import re
 import shlex
 import socket
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -61,6 +63,7 @@ from typing import Any
 from aicenter.backends.base import (
     BackendUnavailableError,
     Capabilities,
+    ChipCapacity,
     LaunchRequest,
     LogChunk,
     RunHandle,
@@ -70,15 +73,24 @@ from aicenter.backends.base import (
     check_run_id,
     utc_from_epoch,
 )
-from aicenter.backends.devices import accelerator_env
-from aicenter.backends.ray.config import CAPABILITIES, NAME
+from aicenter.backends.devices import (
+    NEURON_CORES_PER_CHIP,
+    VISIBLE_DEVICES_RULES,
+    accelerator_env,
+    vendor_family_of,
+)
+from aicenter.backends.ray.config import CAPABILITIES, DEFAULT_PYTHON, NAME
+from aicenter.backends.ray.driver import PLAN_VARIABLE
 from aicenter.domain.errors import InputError
 from aicenter.extras import require
 
 FEATURE = "the ray backend"  # what a missing 'ray' extra is reported for
 RESOURCE_PREFIX = "accel:"
 START_MARKER = b"aicenter-run-started "
-_MARKER_LINE = re.compile(rb"aicenter-run-started ([0-9.]+)\n")
+_MARKER_LINE = re.compile(rb"(?m)^aicenter-run-started ([0-9.]+)\n")  # after Ray's banner
+DRIVER_SOURCE = (Path(__file__).parent / "driver.py").read_text(encoding="utf-8")
+"""The run's driver, sent as the entrypoint's source (the nodes need not have aicenter)."""
+WAITING = "waiting for its chips in Ray (placement group not ready)"
 METADATA_KEY = "aicenter_run"
 NETWORK_NOTE = ("the ray backend cannot cut a job's network: this job reads licensed data "
                 "and should have had no network, but it ran WITH the network of its Ray node")
@@ -92,22 +104,59 @@ def chip_resource(chip_type: str) -> str:
     return f"{RESOURCE_PREFIX}{chip_type}"
 
 
-def build_entrypoint(request: LaunchRequest) -> str:
-    """The shell line Ray runs for ``request`` (see the module docstring)."""
-    parts = ['echo "aicenter-run-started $(date +%s.%N)"']
-    if request.no_network:  # after the marker: the log a reader gets starts there
-        parts.append(f"echo {shlex.quote('aicenter: ' + NETWORK_NOTE)}")
-    command = shlex.join(request.command)
+def command_of(request: LaunchRequest) -> list[str]:
+    """The argv the workers run: the request's command, under ``timeout`` for a max
+    duration (SIGTERM at the limit, SIGKILL a grace period later)."""
+    command = list(request.command)
     if request.max_duration_s is not None:
         grace = max(1, math.ceil(request.grace_period_s))  # timeout reads 0 as "never kill"
-        command = (
-            f"timeout --kill-after={grace}s {request.max_duration_s:.3f}s {command}"
-        )
-    if request.working_dir is not None:
-        parts.append(f"cd {shlex.quote(str(request.working_dir))} && exec {command}")
-    else:
-        parts.append(f"exec {command}")
-    return "; ".join(parts)
+        command = ["timeout", f"--kill-after={grace}s", f"{request.max_duration_s:.3f}s",
+                   *command]
+    return command
+
+
+def bundles_for(chip_count: int, per_node: int) -> list[int]:
+    """Chips per worker: one bundle up to a node's chips, else ``n = ceil(count / per_node)``
+    bundles as equal as can be (sizes differ by at most one, largest first)."""
+    if chip_count <= per_node or per_node <= 0:
+        return [chip_count]
+    n = -(-chip_count // per_node)
+    base, extra = divmod(chip_count, n)
+    return [base + 1] * extra + [base] * (n - extra)
+
+
+def visible_rule(chip_type: str) -> dict[str, Any]:
+    """How the driver names a worker's indices to the vendor's runtime (the rule of
+    :mod:`aicenter.backends.devices`, as plain data)."""
+    family = vendor_family_of(chip_type)
+    rule = VISIBLE_DEVICES_RULES.get(family) if family else None
+    if rule is None:
+        return {"variables": []}
+    return {"variables": list(rule.variables),
+            "item_prefix": "npu:" if family == "furiosa" else "",
+            "cores_per_chip": NEURON_CORES_PER_CHIP.get(chip_type, 2) if family == "aws" else 1}
+
+
+def build_plan(request: LaunchRequest, per_node: int) -> dict[str, Any]:
+    """What the driver does for ``request`` (JSON in ``AICENTER_RAY_PLAN``)."""
+    bundles = bundles_for(request.chip_count, per_node)
+    env = dict(request.env)
+    env.update(accelerator_env(request.run_id, request.chip_type, request.chip_count, ()))
+    return {
+        "resource": chip_resource(request.chip_type),
+        "bundles": bundles,
+        "strategy": "STRICT_SPREAD" if len(bundles) > 1 else "PACK",
+        "command": command_of(request),
+        "working_dir": None if request.working_dir is None else str(request.working_dir),
+        "env": env,
+        "visible": visible_rule(request.chip_type),
+        "note": f"aicenter: {NETWORK_NOTE}" if request.no_network else "",
+    }
+
+
+def build_entrypoint(python: str = DEFAULT_PYTHON) -> str:
+    """The shell line Ray runs: the driver's source under the nodes' Python."""
+    return f"exec {shlex.quote(python)} -c {shlex.quote(DRIVER_SOURCE)}"
 
 
 class RayBackend:
@@ -120,9 +169,11 @@ class RayBackend:
 
     capabilities: Capabilities = CAPABILITIES
 
-    def __init__(self, address: str, state_dir: Path | None = None) -> None:
+    def __init__(self, address: str, state_dir: Path | None = None,
+                 python: str = DEFAULT_PYTHON) -> None:
         require("ray", FEATURE)  # at the server's start, not at its first job
         self.address = address
+        self.python = python
         self.state_dir = None if state_dir is None else Path(state_dir)
         if self.state_dir is not None:
             self.state_dir.mkdir(parents=True, exist_ok=True)
@@ -142,6 +193,41 @@ class RayBackend:
                 raise _unavailable(self.address, error) from error
         return self._connection
 
+    def check_cluster(self) -> None:
+        """Ask the cluster once (the server's start): ``InputError`` in one line when it
+        cannot be reached or refuses us (token authentication), saying what to set."""
+        from ray.exceptions import AuthenticationError
+
+        try:
+            self._client.list_jobs()
+        except AuthenticationError as error:
+            first = str(error).strip().splitlines()[0] if str(error).strip() else "refused"
+            raise InputError(
+                f"the Ray cluster at {self.address} needs authentication ({first}); give "
+                "the server its token in RAY_AUTH_TOKEN or RAY_AUTH_TOKEN_PATH, with "
+                "RAY_AUTH_MODE=token", field="ray_address") from error
+        except BackendUnavailableError as error:
+            raise InputError(f"the Ray cluster at {self.address} cannot be reached: check "
+                             "AICENTER_RAY_ADDRESS (the dashboard, http://<head>:8265) and that "
+                             "the cluster is up", field="ray_address") from error
+
+    def chip_capacity(self) -> dict[str, ChipCapacity]:
+        """Chips per type from the cluster's live nodes (``accel:<chip>`` resources), total
+        and free now; Ray's own count, whatever the center's pools say."""
+        try:
+            response = self._client._do_request("GET", "/api/cluster_status")
+        except OSError as error:
+            raise _unavailable(self.address, error) from error
+        if response.status_code != 200:
+            raise BackendUnavailableError(f"Ray cluster status at {self.address}: HTTP "
+                                          f"{response.status_code}")
+        report = response.json()["data"]["clusterStatus"]["loadMetricsReport"]
+        return capacity_from_usage(report.get("usageByNode") or {})
+
+    def _per_node(self, chip_type: str) -> int:
+        found = self.chip_capacity().get(chip_type)
+        return 0 if found is None else found.per_node
+
     @property
     def name(self) -> str:
         return NAME
@@ -154,33 +240,25 @@ class RayBackend:
         if request.sidecar:
             raise InputError("the ray backend does not run sidecars (no data gateway: jobs "
                              "read datasets in-process)", field="sidecar")
-        env = dict(request.env)
-        env.update(
-            accelerator_env(
-                request.run_id, request.chip_type, request.chip_count, request.device_ids
-            )
-        )
-        env["RAY_JOB_STOP_WAIT_TIME_S"] = str(math.ceil(request.grace_period_s))
-        resources = (
-            {chip_resource(request.chip_type): float(request.chip_count)}
-            if request.chip_count > 0
-            else None
-        )
+        plan = build_plan(request, self._per_node(request.chip_type)
+                          if request.chip_count > 0 else 0)
+        env = {PLAN_VARIABLE: json.dumps(plan),
+               "RAY_JOB_STOP_WAIT_TIME_S": str(math.ceil(request.grace_period_s))}
         metadata = {
             METADATA_KEY: "1",
             "chip_type": request.chip_type,
             "chip_count": str(request.chip_count),
+            "bundles": ",".join(str(k) for k in plan["bundles"]),
             "max_duration_s": "" if request.max_duration_s is None else str(request.max_duration_s),
             "network_note": NETWORK_NOTE if request.no_network else "",
         }
         try:
             self._client.submit_job(
-                entrypoint=build_entrypoint(request),
+                entrypoint=build_entrypoint(self.python),
                 submission_id=request.run_id,
                 runtime_env={"env_vars": env},
                 metadata=metadata,
                 entrypoint_num_cpus=0,
-                entrypoint_resources=resources,
             )
         except RuntimeError as error:
             if "already exists" in str(error):
@@ -227,6 +305,8 @@ class RayBackend:
             return RunStatus(RunState.PENDING, message=info.message or "")
         started_at = self._start_time(run_id)
         if ray_state == "RUNNING":
+            if started_at is None:  # the driver still waits for the chips: nothing used yet
+                return RunStatus(RunState.PENDING, message=WAITING)
             return RunStatus(RunState.RUNNING, started_at=started_at)
         if ray_state == "SUCCEEDED":
             return RunStatus(RunState.SUCCEEDED, 0, started_at, ended_at, "exit code 0")
@@ -235,6 +315,9 @@ class RayBackend:
             return RunStatus(reason.final_state, None, started_at, ended_at, f"{reason} requested")
         exit_code = info.driver_exit_code
         message = f"exit code {exit_code}" if exit_code is not None else (info.message or "")
+        if started_at is None:  # ended before it held its chips: the driver said why
+            said = _last_line(self._raw_log(run_id))
+            message = f"{message}: {said}" if said else message
         max_duration = (info.metadata or {}).get("max_duration_s")
         if max_duration and exit_code in TIMEOUT_EXIT_CODES:
             message = f"max duration of {max_duration} s exceeded (exit code {exit_code})"
@@ -242,7 +325,7 @@ class RayBackend:
 
     def _start_time(self, run_id: str) -> datetime | None:
         if run_id not in self._started_at:
-            found = _MARKER_LINE.search(self._raw_log(run_id)[:4096])
+            found = _MARKER_LINE.search(self._raw_log(run_id))
             if found is None:
                 return None
             self._started_at[run_id] = float(found.group(1))
@@ -268,7 +351,7 @@ class RayBackend:
         raw = self._raw_log(run_id)
         if final:  # an ended run's log no longer changes: fetch it once
             self._ended_logs[run_id] = raw
-        found = _MARKER_LINE.search(raw[:4096])
+        found = _MARKER_LINE.search(raw)
         body = raw[found.end() :] if found else b""
         if info is not None:
             body = _without_ray_banner(body, run_id, info.entrypoint)
@@ -328,6 +411,36 @@ class RayBackend:
         self._ended_logs.pop(run_id, None)
 
 
+def capacity_from_usage(usage_by_node: Mapping[str, Mapping[str, Any]]) -> dict[str,
+                                                                               ChipCapacity]:
+    """Chip type -> capacity from Ray's ``usageByNode`` (node -> resource -> ``[used,
+    total]``), counting only ``accel:<chip>`` resources (the dashboard camel-cases the
+    names of placement groups' shares, ``accel:<chip>Group0<id>``: catalog ids have no
+    capitals, so those are left out)."""
+    found: dict[str, ChipCapacity] = {}
+    for resources in usage_by_node.values():
+        for name, pair in resources.items():
+            if not name.startswith(RESOURCE_PREFIX):
+                continue
+            chip = name.removeprefix(RESOURCE_PREFIX)
+            if not _CHIP_ID.fullmatch(chip):  # a placement group's share (…Group0<id>)
+                continue
+            used, total = int(pair[0]), int(pair[1])
+            have = found.get(chip, ChipCapacity(0, 0, 0))
+            found[chip] = ChipCapacity(have.total + total, have.available + max(0, total - used),
+                                       max(have.per_node, total))
+    return dict(sorted(found.items()))
+
+
+_CHIP_ID = re.compile(r"[a-z0-9][a-z0-9._-]*")
+
+
+def _last_line(raw: bytes) -> str:
+    """The driver's last line in a log (why a run ended before it started), shortened."""
+    lines = [line for line in raw.decode(errors="replace").splitlines() if line.strip()]
+    return lines[-1].strip()[:300] if lines else ""
+
+
 def _unavailable(address: str, error: Exception) -> BackendUnavailableError:
     return BackendUnavailableError(f"Ray job server at {address} unreachable: {error}")
 
@@ -361,38 +474,58 @@ def wait_for_job_server(address: str, timeout_s: float = 60.0) -> None:
             time.sleep(0.5)
 
 
+def _wait_for_nodes(address: str, count: int, timeout_s: float = 60.0) -> None:
+    """Block until the cluster's status counts ``count`` nodes (it lags their start)."""
+    from ray.job_submission import JobSubmissionClient
+
+    client: Any = JobSubmissionClient(address)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        body = client._do_request("GET", "/api/cluster_status").json()
+        usage = body["data"]["clusterStatus"].get("loadMetricsReport", {}).get("usageByNode")
+        if len(usage or {}) >= count:
+            return
+        time.sleep(0.5)
+    raise TimeoutError(f"the local Ray cluster did not show {count} nodes in {timeout_s} s")
+
+
 @contextmanager
 def local_ray_head(
     slots_by_chip: Mapping[str, int],
     num_cpus: int = 1,
     object_store_mib: int = 80,
     temp_dir: Path | None = None,
+    more_nodes: Sequence[Mapping[str, int]] = (),
 ) -> Iterator[str]:
-    """Start a Ray head on loopback in this process, with ``accel:<chip>`` resources, and yield
-    its job server address (``http://127.0.0.1:<port>``); shut it down on exit.
+    """Start a Ray head on this machine with ``accel:<chip>`` resources, and one more raylet
+    per item of ``more_nodes`` (its chips), and yield the job server's address
+    (``http://127.0.0.1:<port>``); shut them all down on exit.
 
-    For tests, benchmarks and demos on one machine; a real center points the ``ray`` backend at
-    its cluster (for example a KubeRay head) instead. The head lives as long as this process."""
+    For tests, benchmarks and demos on one machine (several raylets on one host make a
+    multi-node cluster); a real center points the ``ray`` backend at its cluster (for example
+    a KubeRay head) instead."""
     require("ray", FEATURE)
-    import ray
+    from ray.cluster_utils import Cluster
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = int(probe.getsockname()[1])
-    context = ray.init(
-        num_cpus=num_cpus,
-        resources={chip_resource(chip): float(n) for chip, n in slots_by_chip.items()},
-        include_dashboard=True,
-        dashboard_host="127.0.0.1",
-        dashboard_port=port,
-        object_store_memory=object_store_mib * 1024 * 1024,
-        _temp_dir=None if temp_dir is None else str(temp_dir),
-        logging_level=logging.ERROR,
-        log_to_driver=False,
-    )
+
+    def node(chips: Mapping[str, int]) -> dict[str, Any]:
+        return {"num_cpus": num_cpus, "object_store_memory": object_store_mib << 20,
+                "resources": {chip_resource(chip): float(n) for chip, n in chips.items()}}
+
+    head = node(slots_by_chip) | {"include_dashboard": True, "dashboard_host": "127.0.0.1",
+                                  "dashboard_port": port}
+    if temp_dir is not None:
+        head["temp_dir"] = str(temp_dir)
+    cluster = Cluster(initialize_head=True, head_node_args=head)
     try:
-        address = f"http://{context.dashboard_url}"
+        for chips in more_nodes:
+            cluster.add_node(**node(chips))
+        address = f"http://127.0.0.1:{port}"
         wait_for_job_server(address)
+        _wait_for_nodes(address, 1 + len(more_nodes))
         yield address
     finally:
-        ray.shutdown()
+        cluster.shutdown()  # type: ignore[no-untyped-call]

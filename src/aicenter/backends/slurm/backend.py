@@ -50,6 +50,7 @@ from pathlib import Path
 from aicenter.backends.base import (
     BackendUnavailableError,
     Capabilities,
+    ChipCapacity,
     LaunchRequest,
     LogChunk,
     RunHandle,
@@ -60,9 +61,11 @@ from aicenter.backends.base import (
 )
 from aicenter.backends.slurm.capacity import (
     NodeCapacity,
+    free_by_gres,
     in_partition,
     max_per_node,
     nodes_from_scontrol,
+    total_by_gres,
 )
 from aicenter.backends.slurm.config import CAPABILITIES, NAME, SlurmConfig
 from aicenter.backends.slurm.script import (
@@ -81,6 +84,7 @@ from aicenter.backends.slurm.states import (
     job_from_scontrol,
     jobs_from_sacct,
 )
+from aicenter.catalog import load_catalog
 from aicenter.domain.errors import InputError
 
 _UNREACHABLE = ("unable to contact slurm controller", "socket timed out", "connection refused",
@@ -215,6 +219,23 @@ class SlurmBackend:
         """The nodes of the backend's partition with their GRES, in use and available."""
         text = self._run(["scontrol", "show", "node", "-o"])
         return in_partition(nodes_from_scontrol(text), self.config.partition)
+
+    def chip_capacity(self) -> dict[str, ChipCapacity]:
+        """Chip type -> chips from ``scontrol``, for every catalog chip type and every one in
+        the gres map whose GRES some node has; down or drained nodes count in ``total`` only.
+        (Chip types that share one GRES name report the same chips.)"""
+        nodes = self.capacity()
+        totals, free = total_by_gres(nodes), free_by_gres(nodes)
+        found: dict[str, ChipCapacity] = {}
+        for chip in sorted({*load_catalog().ids, *self.config.gres}):
+            try:
+                gres = self._gres(chip)
+            except InputError:
+                continue
+            if gres in totals:
+                found[chip] = ChipCapacity(totals[gres], free.get(gres, 0),
+                                           max_per_node(nodes, gres))
+        return found
 
     def _chips_per_node(self, gres: str) -> int:
         if gres not in self._per_node:

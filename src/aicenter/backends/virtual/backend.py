@@ -42,6 +42,7 @@ from typing import Any
 
 from aicenter.backends.base import (
     Capabilities,
+    ChipCapacity,
     LaunchRequest,
     LogChunk,
     RunHandle,
@@ -133,6 +134,11 @@ class VirtualBackend:
     def set_slots(self, slots_by_chip: Mapping[str, int]) -> None:
         """Ignored: this backend does not own device indices (capacity is the
         scheduler's business here)."""
+
+    def chip_capacity(self) -> dict[str, ChipCapacity]:
+        """``{}``: the virtual backend models work, not chips; the center's pools are the
+        count."""
+        return {}
 
     # --- state file ------------------------------------------------------------------------
 
