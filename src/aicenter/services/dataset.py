@@ -31,6 +31,7 @@ from aicenter.exchange.reader import (
     write_grant,
 )
 from aicenter.exchange.store import DatasetStore, Manifest, check_name
+from aicenter.ledger.audit.compliance import pii_summary
 from aicenter.policy import Resource
 from aicenter.services import audit
 from aicenter.services.context import Caller, ServiceContext
@@ -113,7 +114,8 @@ def ingest_upload(ctx: ServiceContext, org_id: str, request: UploadRequest, sour
     """Ingest a checked upload into the store and record the new dataset version.
     ``restart=False`` resumes an interrupted ingest of the same file from its checkpoint."""
     store = store_of(ctx)
-    result = ingest(_options(request, org_id, source), store, restart=restart)
+    options = _options(request, org_id, source)
+    result = ingest(options, store, restart=restart)
     name = request.name
     manifest = result.manifest
     now = ctx.clock.now()
@@ -127,7 +129,10 @@ def ingest_upload(ctx: ServiceContext, org_id: str, request: UploadRequest, sour
         licence_text=request.licence_text, description=request.description, created_at=now,
         croissant=document, stats={**manifest.stats, "records": manifest.records,
                                    **{f"count_{k}": v for k, v in manifest.counts.items()}},
-        pii_report=manifest.pii_report)
+        # the actions applied go beside the detectors' counts, so the PII report (and the
+        # log entry below) says what was done to each type, not only what was found
+        pii_report={**manifest.pii_report, "actions": {
+            t.value: a.value for t, a in sorted(options.actions.items())}})
     with ctx.db.transaction() as tx:
         current: Dataset | None = tx.datasets.get(name)
         if current is not None and current.provider_org_id != org_id:
@@ -139,7 +144,8 @@ def ingest_upload(ctx: ServiceContext, org_id: str, request: UploadRequest, sour
         audit.changed(ctx, tx, None, "dataset.created" if current is None else
                       "dataset.version_added", "dataset", name, org_id, version=row.version,
                       manifest_sha256=row.manifest_sha256, domestic=row.domestic,
-                      was=current.version if current is not None else None)
+                      was=current.version if current is not None else None,
+                      pii=pii_summary(row.pii_report, row.stats))
         stored = guaranteed(tx.datasets.get(name), f"dataset {name}")
     return stored
 

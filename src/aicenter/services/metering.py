@@ -104,7 +104,8 @@ def meter_job(tx: Tx, ctx: ServiceContext, job: Job, until: datetime) -> Metered
         audit.changed(ctx, tx, None, "usage.recorded", "usage", record.id, job.org_id,
                       job=job.id, grant=job.grant_id, chip=job.chip, chips=job.chip_count,
                       start=start, end=end, chip_seconds=chip_seconds,
-                      h100e_seconds=h100e_seconds, pool=job.pool_id)
+                      h100e_seconds=h100e_seconds, pool=job.pool_id, site=job.site,
+                      country=job.country)
         org = guaranteed(tx.orgs.get(job.org_id), f"organisation {job.org_id}")
         grant = guaranteed(tx.grants.get(job.grant_id), f"grant {job.grant_id}")
         call = guaranteed(tx.calls.get_call(grant.call_id), f"call {grant.call_id}")

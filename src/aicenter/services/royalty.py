@@ -136,7 +136,7 @@ def record_reads(tx: Tx, ctx: ServiceContext, job: Job, *, final: bool) -> int:
                       job=job_id, version=data.version if data is not None else None,
                       agreement=agreement_of[(job_id, dataset_id)], records=used.records,
                       bytes=used.bytes, tokens=used.tokens, pool=job.pool_id,
-                      country=job.country, final=final)
+                      site=job.site, country=job.country, final=final, at=now)
     merge_into(audit_log_path(ctx), log)
     found = [tx.licences.agreement(a) for a in sorted(set(agreement_of.values()))]
     booked = book_royalties(tx, meters, [a for a in found if a is not None])

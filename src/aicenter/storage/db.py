@@ -27,6 +27,7 @@ from aicenter.extras import require
 from aicenter.ledger.audit import AuditRecord
 from aicenter.storage.repositories.audit import AuditRepository
 from aicenter.storage.repositories.call import CallRepository
+from aicenter.storage.repositories.compliance import ComplianceRepository
 from aicenter.storage.repositories.dataset import DatasetRepository
 from aicenter.storage.repositories.grant import GrantRepository
 from aicenter.storage.repositories.job import JobRepository
@@ -156,6 +157,10 @@ class Tx:
     @cached_property
     def datasets(self) -> DatasetRepository:
         return DatasetRepository(self.conn)
+
+    @cached_property
+    def compliance(self) -> ComplianceRepository:
+        return ComplianceRepository(self.conn)
 
     @cached_property
     def uploads(self) -> UploadRepository:
