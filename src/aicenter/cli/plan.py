@@ -367,11 +367,22 @@ def _validation_record(v: Validation) -> dict[str, Any]:
                 "count": r.count,
                 "hours_basis": r.hours_basis,
                 "mfu": r.mfu,
+                "size_band": r.size_band,
+                "vendor": r.vendor,
+                "calibrates": r.calibrates,
                 "notes": list(r.notes),
             }
             for r in v.runs
         ],
         "mape_pct": v.mape_pct,
+        "calibrating_mape_pct": v.calibrating_mape_pct,
+        "calibrating_runs": sum(1 for r in v.runs if r.calibrates),
+        "bias_by_size_band": {
+            band: {"bias_pct": bias, "runs": n} for band, (bias, n) in v.bias_by_size_band.items()
+        },
+        "bias_by_vendor": {
+            vendor: {"bias_pct": bias, "runs": n} for vendor, (bias, n) in v.bias_by_vendor.items()
+        },
         "mode": v.mode,
         "skipped": [{"model": label, "reason": reason} for label, reason in v.skipped],
     }
@@ -409,12 +420,18 @@ def validate(
         return
     print_rows(
         record["runs"], fmt,
-        ["model", "chip", "count", "hours_basis", "mfu", "predicted_chip_hours",
-         "reported_chip_hours", "error_pct"],
+        ["model", "chip", "count", "hours_basis", "mfu", "size_band", "calibrates",
+         "predicted_chip_hours", "reported_chip_hours", "error_pct"],
         title=f"Planner vs published runs ({result.mode})",
     )
     out = console()
-    out.print(f"MAPE: {result.mape_pct:.1f}% over {len(result.runs)} runs")
+    out.print(f"MAPE: {result.mape_pct:.1f}% over {len(result.runs)} runs; "
+              f"{result.calibrating_mape_pct:.1f}% over the {record['calibrating_runs']} "
+              "calibrating runs (pre-training, not low confidence)")
+    for title, groups in (("size band", record["bias_by_size_band"]),
+                          ("vendor", record["bias_by_vendor"])):
+        parts = ", ".join(f"{g} {v['bias_pct']:+.1f}% ({v['runs']})" for g, v in groups.items())
+        out.print(f"bias by {title}: {parts}")
     for item in record["skipped"]:
         say(f"skipped: {item['model']}: {item['reason']}")
 

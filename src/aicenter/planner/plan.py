@@ -150,7 +150,7 @@ def plan_run(
     if options.mfu is not None:
         estimate = MfuEstimate(options.mfu, options.mfu, estimate.software_efficiency,
                                estimate.scaling_efficiency, estimate.achievable_fraction,
-                               "given on the command line")
+                               "given on the command line", True)
     overhead = options.overhead if options.overhead is not None else calibration.overhead
     overhead_source = (
         "given on the command line" if options.overhead is not None
@@ -200,9 +200,20 @@ def plan_warnings(plan: Plan) -> list[str]:
         warnings.append("model shape derived from the parameter count: attention term approximate")
     if plan.memory.reason and plan.memory.fits:
         warnings.append(plan.memory.reason)
+    if not plan.mfu.vendor_measured:
+        warnings.append(low_confidence_note(plan))
     if plan.mfu.mfu >= MAX_MFU and not plan.mfu_overridden:
         warnings.append(f"MFU capped at {MAX_MFU}")
     return warnings
+
+
+def low_confidence_note(plan: Plan) -> str:
+    """Why a plan on a vendor without a calibration run is low confidence."""
+    return (
+        f"low confidence: no published run with reported hours on {plan.chip.vendor} chips "
+        "calibrates the planner; its MFU is extrapolated from other vendors' runs scaled by "
+        f"{plan.chip.id}'s achievable-matmul fraction"
+    )
 
 
 def plan_record(plan: Plan) -> dict[str, Any]:
@@ -257,6 +268,7 @@ def plan_record(plan: Plan) -> dict[str, Any]:
             "flops_basis": flops_basis(plan.model),
             "mfu": m.mfu,
             "mfu_source": m.source,
+            "mfu_confidence": "measured vendor" if m.vendor_measured else "low",
             "hfu": m.hfu,
             "software_efficiency": m.software_efficiency,
             "scaling_efficiency": m.scaling_efficiency,

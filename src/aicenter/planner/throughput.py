@@ -50,7 +50,12 @@ from aicenter.planner.model import ModelSpec, Recompute
 from aicenter.planner.runs import TrainingRun
 
 DEFAULT_SCALING_COST_PER_DOUBLING = 0.03
-SCALING_GRID = tuple(i * 0.0025 for i in range(61))  # 0 .. 0.15
+SCALING_GRID = tuple(i * 0.01 for i in range(16))  # 0 .. 0.15
+DEFAULT_MEMORY_BOUND_COST = 0.0
+MEMORY_BOUND_GRID = tuple(float(i) for i in range(0, 42, 2))  # 0 .. 40
+DEFAULT_MOE_EFFICIENCY = 1.0
+MOE_GRID = tuple(0.6 + i * 0.05 for i in range(9))  # 0.6 .. 1.0
+FALLBACK_FLOPS_PER_BYTE = 300.0
 INTERCONNECT_PENALTY = 0.05
 REFERENCE_SCALE_UP_GBPS = 900.0
 FALLBACK_SCALE_UP_GBPS = 400.0
@@ -69,6 +74,25 @@ def scaling_efficiency(
     bandwidth = chip.scale_up_bw_gbps or FALLBACK_SCALE_UP_GBPS
     shortfall = max(0.0, REFERENCE_SCALE_UP_GBPS / bandwidth - 1.0)
     return 1.0 / (1.0 + per_doubling * math.log2(domains) + INTERCONNECT_PENALTY * shortfall)
+
+
+def flops_per_byte(chip: Accelerator) -> float:
+    """``I(c)``: BF16 peak over memory bandwidth (FLOP per byte), the chip's ridge point."""
+    if chip.peak_bf16_tflops is None or not chip.memory_bw_tbps:
+        return FALLBACK_FLOPS_PER_BYTE
+    return chip.peak_bf16_tflops / chip.memory_bw_tbps
+
+
+def shape_efficiency(chip: Accelerator, model: ModelSpec, per_width: float) -> float:
+    """``g(c, m) = 1 / (1 + κ·I(c)/h)``: share of step time in matmuls rather than in the
+    memory-bound work (norms, activations, optimizer) whose cost relative to the matmuls
+    grows with the chip's FLOP/byte ratio and shrinks with the hidden width ``h``."""
+    return 1.0 / (1.0 + per_width * flops_per_byte(chip) / max(1, model.hidden_size))
+
+
+def routing_efficiency(model: ModelSpec, moe_efficiency: float) -> float:
+    """``ρ`` for a mixture-of-experts model (all-to-all dispatch, load imbalance), else 1."""
+    return moe_efficiency if model.is_moe else 1.0
 
 
 def recompute_factor(recompute: Recompute) -> float:
@@ -97,6 +121,9 @@ class Calibration:
     overhead_source: str
     global_efficiency: float
     scaling_cost_per_doubling: float = DEFAULT_SCALING_COST_PER_DOUBLING
+    memory_bound_cost: float = DEFAULT_MEMORY_BOUND_COST
+    moe_efficiency: float = DEFAULT_MOE_EFFICIENCY
+    vendors: tuple[str, ...] = ()
 
     @property
     def run_labels(self) -> tuple[str, ...]:
@@ -113,6 +140,7 @@ class MfuEstimate:
     scaling_efficiency: float
     achievable_fraction: float
     source: str
+    vendor_measured: bool = True
 
 
 def predict_mfu(
@@ -145,9 +173,12 @@ def predict_mfu(
         )
     f = achievable_fraction(chip)
     e = scaling_efficiency(chip, count, calibration.scaling_cost_per_doubling)
-    hfu = s * f * e
+    g = shape_efficiency(chip, model, calibration.memory_bound_cost)
+    rho = routing_efficiency(model, calibration.moe_efficiency)
+    hfu = s * f * e * g * rho
     mfu = min(MAX_MFU, hfu / recompute_factor(recompute or model.recompute))
-    return MfuEstimate(mfu, hfu, s, e, f, source)
+    measured = not calibration.vendors or chip.vendor_family in calibration.vendors
+    return MfuEstimate(mfu, hfu, s, e, f, source, measured)
 
 
 def fit_calibration(runs: list[TrainingRun], catalog: Catalog) -> Calibration:
@@ -187,11 +218,10 @@ def fit_calibration(runs: list[TrainingRun], catalog: Catalog) -> Calibration:
         if run.step_mfu is None and run.hours_basis == "logged":
             step = effective * overhead
         steps.append((run, chip, step, effective))
-    per_doubling = _fit_scaling_cost(steps)
+    per_doubling, per_width, moe = _fit_constants(steps)
     points: list[CalibrationPoint] = []
     for run, chip, step, effective in steps:
         assert run.model is not None and run.count is not None
-        e = scaling_efficiency(chip, run.count, per_doubling)
         points.append(
             CalibrationPoint(
                 run.label,
@@ -199,7 +229,7 @@ def fit_calibration(runs: list[TrainingRun], catalog: Catalog) -> Calibration:
                 run.count,
                 run.model.active_params,
                 step,
-                step / (achievable_fraction(chip) * e),
+                step / _explained(run, chip, per_doubling, per_width, moe),
                 effective / recompute_factor(run.model.recompute),
             )
         )
@@ -208,24 +238,45 @@ def fit_calibration(runs: list[TrainingRun], catalog: Catalog) -> Calibration:
         if points
         else DEFAULT_SOFTWARE_EFFICIENCY
     )
-    return Calibration(tuple(points), overhead, overhead_source, global_s, per_doubling)
+    vendors = tuple(sorted({catalog.get(p.chip_id).vendor_family for p in points}))
+    return Calibration(tuple(points), overhead, overhead_source, global_s, per_doubling,
+                       per_width, moe, vendors)
 
 
-def _fit_scaling_cost(steps: list[tuple[TrainingRun, Accelerator, float, float]]) -> float:
-    """The grid value of ``a`` minimising the coefficient of variation of the ``s_i``."""
+def _explained(
+    run: TrainingRun, chip: Accelerator, per_doubling: float, per_width: float, moe: float
+) -> float:
+    """``f·e·g·ρ`` of a calibration run: what the constants explain of its step HFU."""
+    assert run.model is not None
+    return (
+        achievable_fraction(chip)
+        * scaling_efficiency(chip, run.count or 1, per_doubling)
+        * shape_efficiency(chip, run.model, per_width)
+        * routing_efficiency(run.model, moe)
+    )
+
+
+def _fit_constants(
+    steps: list[tuple[TrainingRun, Accelerator, float, float]],
+) -> tuple[float, float, float]:
+    """Grid values of ``(a, κ, ρ)`` minimising the coefficient of variation of the ``s_i``
+    (one chip-independent software efficiency should explain every run). ``κ`` needs runs of
+    at least two widths and ``ρ`` at least one MoE and one dense run; else their defaults."""
     if len(steps) < 3:
-        return DEFAULT_SCALING_COST_PER_DOUBLING
+        return DEFAULT_SCALING_COST_PER_DOUBLING, DEFAULT_MEMORY_BOUND_COST, DEFAULT_MOE_EFFICIENCY
+    widths = {run.model.hidden_size for run, *_ in steps if run.model is not None}
+    kinds = {run.model.is_moe for run, *_ in steps if run.model is not None}
+    width_grid = MEMORY_BOUND_GRID if len(widths) > 1 else (DEFAULT_MEMORY_BOUND_COST,)
+    moe_grid = MOE_GRID if len(kinds) > 1 else (DEFAULT_MOE_EFFICIENCY,)
 
-    def spread(a: float) -> float:
-        values = [
-            step / (achievable_fraction(chip) * scaling_efficiency(chip, run.count or 1, a))
-            for run, chip, step, _ in steps
-        ]
+    def spread(constants: tuple[float, float, float]) -> float:
+        values = [step / _explained(run, chip, *constants) for run, chip, step, _ in steps]
         mean = sum(values) / len(values)
         variance = sum((v - mean) ** 2 for v in values) / len(values)
         return math.sqrt(variance) / mean
 
-    return min(SCALING_GRID, key=spread)
+    grid = [(a, k, r) for a in SCALING_GRID for k in width_grid for r in moe_grid]
+    return min(grid, key=spread)
 
 
 def _step_and_effective_hfu(run: TrainingRun, catalog: Catalog) -> tuple[float, float]:

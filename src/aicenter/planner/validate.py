@@ -6,6 +6,9 @@ ideal (overhead-free) chip-hours, logged reports against chip-hours with the ove
 
     error_i = (predicted_i − reported_i) / reported_i · 100,    MAPE = mean_i |error_i|
 
+Bias of a group (a model-size band or a chip vendor) is the mean signed error of its runs:
+``bias_g = mean_{i∈g} error_i``; a group whose bias exceeds ±15 % is systematically off.
+
 In-sample mode uses one calibration for all runs. Held-out mode (:func:`validate_held_out`)
 refits the calibration without the run being predicted — and without any other row of the same
 run (same model on the same chip, e.g. DeepSeek-V3's pre-training and total rows) — so no run
@@ -37,6 +40,13 @@ class RunCheck:
     mfu: float
     calibrated_on: tuple[str, ...]
     notes: tuple[str, ...]
+    total_params: float = 0.0
+    vendor: str = ""
+    calibrates: bool = False
+
+    @property
+    def size_band(self) -> str:
+        return size_band(self.total_params)
 
     @property
     def error_pct(self) -> float:
@@ -55,6 +65,38 @@ class Validation:
         if not self.runs:
             return float("nan")
         return sum(abs(r.error_pct) for r in self.runs) / len(self.runs)
+
+    @property
+    def calibrating_mape_pct(self) -> float:
+        """MAPE over the runs that may calibrate (pre-training, not low confidence)."""
+        errors = [abs(r.error_pct) for r in self.runs if r.calibrates]
+        return sum(errors) / len(errors) if errors else float("nan")
+
+    def bias_by(self, key: Callable[[RunCheck], str]) -> dict[str, tuple[float, int]]:
+        """``{group: (mean signed error %, runs)}`` for the groups ``key`` puts runs in."""
+        groups: dict[str, list[float]] = {}
+        for check in self.runs:
+            groups.setdefault(key(check), []).append(check.error_pct)
+        return {g: (sum(v) / len(v), len(v)) for g, v in sorted(groups.items())}
+
+    @property
+    def bias_by_size_band(self) -> dict[str, tuple[float, int]]:
+        return self.bias_by(lambda c: c.size_band)
+
+    @property
+    def bias_by_vendor(self) -> dict[str, tuple[float, int]]:
+        return self.bias_by(lambda c: c.vendor)
+
+
+SIZE_BANDS = ((10e9, "<10B"), (50e9, "10-50B"), (200e9, "50-200B"))
+
+
+def size_band(total_params: float) -> str:
+    """The model-size family a run belongs to (total parameters)."""
+    for upper, name in SIZE_BANDS:
+        if total_params < upper:
+            return name
+    return ">=200B"
 
 
 def run_identity(run: TrainingRun) -> str:
@@ -84,6 +126,9 @@ def check_run(run: TrainingRun, calibration: Calibration, catalog: Catalog) -> R
         mfu=plan.mfu.mfu,
         calibrated_on=calibration.run_labels,
         notes=tuple(notes),
+        total_params=run.model.total_params,
+        vendor=catalog.get(run.chip_id).vendor_family,
+        calibrates=run.calibrate,
     )
 
 
