@@ -13,6 +13,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -96,10 +97,16 @@ def test_a_run_waits_for_its_chips(ray_address: str, state_dir: Path, unique: st
     )
     time.sleep(3)
     assert backend.status(waiter).state is RunState.PENDING
+    assert backend.status(waiter).started_at is None  # waiting: nothing to meter
     backend.terminate(holder, StopReason.PREEMPT)
-    assert wait_until_finished(backend, holder, FINISH_S).state is RunState.PREEMPTED
-    assert wait_until_finished(backend, waiter, FINISH_S).state is RunState.SUCCEEDED
+    held = wait_until_finished(backend, holder, FINISH_S)
+    assert held.state is RunState.PREEMPTED
+    done = wait_until_finished(backend, waiter, FINISH_S)
+    assert done.state is RunState.SUCCEEDED
     assert read_whole_log(backend, waiter) == b"got all four\n"
+    # metering starts when Ray gave the chips, after the holder let go, not at submission
+    assert held.ended_at is not None and done.started_at is not None
+    assert done.started_at >= held.ended_at - timedelta(seconds=1)
 
 
 def _env_of(log: bytes) -> dict[str, str]:
