@@ -79,6 +79,24 @@ class ProgrammeReport:
         return sum(i.chip_hours for i in self.items)
 
 
+def programme_items(final: LineItem, programme: ProgrammeAssumptions) -> tuple[LineItem, ...]:
+    """The items every programme adds to its final run, whether the run was planned or
+    measured (a model's provenance card prices them beside its job's metered run):
+
+        experiments = m_exp × final,   failed runs = f_fail × final,   data, staff as given
+    """
+    m, f = programme.experiments_multiplier, programme.failed_run_fraction
+    items = [LineItem("experiments and ablations", final.chip_hours * m, final.krw * m,
+                      f"{m:g} × final run (assumption)"),
+             LineItem("failed and restarted runs", final.chip_hours * f, final.krw * f,
+                      f"{f:g} × final run (assumption)")]
+    if programme.data_krw:
+        items.append(LineItem("data", 0.0, Money.of(programme.data_krw, Currency.KRW), "given"))
+    if programme.staff_krw:
+        items.append(LineItem("staff", 0.0, Money.of(programme.staff_krw, Currency.KRW), "given"))
+    return tuple(items)
+
+
 def programme_report(
     model: ModelSpec,
     tokens: float,
@@ -107,15 +125,7 @@ def programme_report(
                               plan.cost.krw, f"{stage.tokens:.3g} tokens at {stage.seq_len}"))
     for note in skipped:
         items.append(LineItem("not priced", 0.0, Money.zero(Currency.KRW), note))
-    m, f = programme.experiments_multiplier, programme.failed_run_fraction
-    items.append(LineItem("experiments and ablations", headline.chip_hours * m,
-                          headline.cost.krw * m, f"{m:g} × final run (assumption)"))
-    items.append(LineItem("failed and restarted runs", headline.chip_hours * f,
-                          headline.cost.krw * f, f"{f:g} × final run (assumption)"))
-    if programme.data_krw:
-        items.append(LineItem("data", 0.0, Money.of(programme.data_krw, Currency.KRW), "given"))
-    if programme.staff_krw:
-        items.append(LineItem("staff", 0.0, Money.of(programme.staff_krw, Currency.KRW), "given"))
+    items.extend(programme_items(items[0], programme))
     if (
         programme.programme_months
         and assumptions.ownership is Ownership.OWNED

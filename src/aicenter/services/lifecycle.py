@@ -9,6 +9,7 @@ from aicenter.domain.job import Job, JobStatus
 from aicenter.ledger import H100E, accounts, release_transaction
 from aicenter.services import audit
 from aicenter.services.context import Caller, ServiceContext
+from aicenter.services.model import register
 from aicenter.services.output_release import decide
 from aicenter.storage import Tx
 
@@ -31,8 +32,11 @@ def finish(tx: Tx, job: Job, status: JobStatus, ctx: ServiceContext, *,
                          message=message, was=job.status)
         remaining = tx.ledger.balance(accounts.hold(job.grant_id, job.id), H100E)
         tx.ledger.book(release_transaction(job.id, job.grant_id, remaining, now))
+        release = None
         if job.spec.datasets and ctx.backend is not None:
-            decide(tx, ctx, job)  # the output's release, decided once, as the job ends
+            release = decide(tx, ctx, job)  # the output's release, decided once, as it ends
+        if job.spec.outputs and ctx.backend is not None:
+            register(tx, ctx, job, status, release)  # its outputs as a model version
     return bool(moved)
 
 

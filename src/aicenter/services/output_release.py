@@ -107,6 +107,38 @@ def _output_path(work: Path, rel: str) -> Path:
     return path
 
 
+def output_files(work: Path, rel: str) -> list[tuple[str, Path]]:
+    """The files of one declared output: the file itself, or every regular file under a
+    declared directory (a model directory, checkpoints), by name relative to the work dir and
+    sorted; none if it was not written. A symlink anywhere under it is refused."""
+    path = _output_path(work, rel)
+    if not os.path.lexists(path):
+        return []
+    if not path.is_dir():
+        return [(rel, path)]
+    found = []
+    for parent, dirs, names in os.walk(path):
+        for entry in [*dirs, *names]:
+            name = os.path.relpath(os.path.join(parent, entry), work)
+            inner = _output_path(work, name)  # refuses a symlink
+            if entry in names:
+                found.append((Path(name).as_posix(), inner))
+    return sorted(found)
+
+
+def declared_files(job: Job) -> list[tuple[str, Path]]:
+    """Every file of the job's declared outputs as it is now in its work dir (after the
+    output check: redacted files rewritten, withheld ones moved out). ValueError names an
+    output that is a symlink or leaves the work dir."""
+    work = _work_dir(job)
+    if work is None:
+        return []
+    try:
+        return [f for rel in job.spec.outputs for f in output_files(work, rel)]
+    except _Unchecked as exc:
+        raise ValueError(str(exc)) from None
+
+
 def _read_output(path: Path, rel: str) -> bytes:
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
@@ -164,10 +196,8 @@ def _check(ctx: ServiceContext, job: Job) -> tuple[list[_Item], list[str]]:
         try:
             if work is None:
                 raise _Unchecked(f"output {rel}: the job has no work dir on this backend")
-            path = _output_path(work, rel)
-            if not os.path.lexists(path):
-                continue  # not written: nothing to release
-            raw.append((rel, _read_output(path, rel)))
+            for name, path in output_files(work, rel):
+                raw.append((name, _read_output(path, name)))
         except _Unchecked as exc:
             unchecked.append(str(exc))
     items = []

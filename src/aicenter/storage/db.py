@@ -33,6 +33,7 @@ from aicenter.storage.repositories.grant import GrantRepository
 from aicenter.storage.repositories.job import JobRepository
 from aicenter.storage.repositories.ledger import LedgerRepository
 from aicenter.storage.repositories.licence import LicenceRepository
+from aicenter.storage.repositories.model import ModelRepository
 from aicenter.storage.repositories.org import OrgRepository
 from aicenter.storage.repositories.output_release import OutputReleaseRepository
 from aicenter.storage.repositories.person import PersonRepository
@@ -173,6 +174,10 @@ class Tx:
     @cached_property
     def output_releases(self) -> OutputReleaseRepository:
         return OutputReleaseRepository(self.conn)
+
+    @cached_property
+    def models(self) -> ModelRepository:
+        return ModelRepository(self.conn)
 
 
 def _sqlite_engine(url: str) -> Engine:

@@ -349,3 +349,18 @@ audit_checkpoints = Table(
     Column("signature", LargeBinary(64), nullable=False),
     Column("frontier", LargeBinary, nullable=False),
 )
+
+model_versions = Table(
+    "model_versions", metadata,
+    # Model versions registered from a succeeded job's declared outputs (aicenter.domain.model):
+    # the files with their sha256 and the signed provenance card (a DSSE envelope).
+    Column("id", String(40), primary_key=True),
+    Column("org_id", String(40), ForeignKey("organisations.id"), nullable=False, index=True),
+    Column("job_id", String(40), ForeignKey("jobs.id"), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("files", JSON, nullable=False),
+    Column("envelope", JSON, nullable=False),
+    Column("registered_at", UtcDateTime, nullable=False),
+    UniqueConstraint("org_id", "name", "version", name="uq_model_versions_name_version"),
+)
