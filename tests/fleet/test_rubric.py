@@ -93,6 +93,27 @@ def test_price_relative_to_best_bid_is_ratio(perf: PerformanceTable) -> None:
     assert {c.id: c.points for c in r_dear.criteria}["price"] == pytest.approx(25.0 / 4)
 
 
+def test_single_fleet_price_is_scored_against_the_sourced_reference(
+    perf: PerformanceTable,
+) -> None:
+    # alone, a fleet is not its own best bid: twice the reference price gets half the points
+    rubric = load_rubric("korea-nacc-2025")
+    h100 = perf.catalog.get("nvidia-h100-sxm")
+    assert h100.price_usd_per_chip_hour is not None
+    reference_krw = h100.price_usd_per_chip_hour * 1420.0
+    dear = fleet(("nvidia-h100-sxm", 100), price=2 * reference_krw, name="dear")
+    (result,) = rubric.score_all([dear], perf)
+    price = {c.id: c for c in result.criteria}["price"]
+    assert price.points == pytest.approx(25.0 / 2)
+    assert "the reference" in price.explanation and h100.source in price.explanation
+    cheap = fleet(("nvidia-h100-sxm", 100), price=reference_krw / 2, name="cheap")
+    (result,) = rubric.score_all([cheap], perf)
+    assert {c.id: c.points for c in result.criteria}["price"] == pytest.approx(25.0)
+    # ranked with a cheaper bid, the same fleet is scored against that bid instead
+    _, ranked = rubric.score_all([cheap, dear], perf)
+    assert {c.id: c.points for c in ranked.criteria}["price"] == pytest.approx(25.0 / 4)
+
+
 def test_region_and_linear_band(perf: PerformanceTable) -> None:
     rubric = load_rubric("india-empanelment")
     f = fleet(("nvidia-h100-sxm", 10))

@@ -10,6 +10,8 @@ import math
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from aicenter.catalog.loader import REFERENCE_CHIP_ID
+from aicenter.domain.errors import InputError
 from aicenter.domain.fleet import Proposal
 from aicenter.fleet.capacity import CapacityBasis
 from aicenter.fleet.rubric import Criterion, ScoringContext, register_criterion
@@ -156,6 +158,9 @@ class PriceParams(BaseModel):
     electricity_krw_per_kwh: float = Field(
         default=182.0, ge=0, description="tariff charged on owned pools' power"
     )
+    krw_per_usd: float = Field(
+        default=1420.0, gt=0, description="exchange rate for the catalog's USD reference price"
+    )
 
     @model_validator(mode="after")
     def _reference_given(self) -> PriceParams:
@@ -164,10 +169,31 @@ class PriceParams(BaseModel):
         return self
 
 
+def reference_price_krw_per_h100e_h(ctx: ScoringContext, krw_per_usd: float) -> tuple[float, str]:
+    """The sourced reference: one H100 SXM rented for an hour is one h100e-hour by definition,
+    so ``q_ref = catalog rental price of the reference chip (USD/h) · KRW per USD``."""
+    catalog = ctx.calculator.perf.catalog
+    chip = catalog.get(REFERENCE_CHIP_ID)
+    if chip.price_usd_per_chip_hour is None:
+        raise InputError(f"{chip.id} has no rental price in the catalog to score price against")
+    price = chip.price_usd_per_chip_hour * krw_per_usd
+    return price, (
+        f"the reference: {chip.id} rental {chip.price_usd_per_chip_hour:g} USD/h × "
+        f"{krw_per_usd:g} KRW/USD (catalog source: {chip.source}, {chip.retrieved})"
+    )
+
+
 @register_criterion
 class Price(Criterion[PriceParams]):
     """Price per H100-equivalent hour ``q`` against the best bid or a reference ``q0``:
     ``max · min(1, q0 / q)`` — the lowest bid gets full marks, twice its price half.
+
+    ``q0`` is the lowest bid in the field when several proposals are ranked together
+    (``relative_to: best_bid``). A single fleet has no field: scoring it against itself would
+    always give full marks, so it is scored against the reference price instead — the
+    ``reference_krw_per_h100e_h`` given, else the catalog's rental price of one H100 SXM hour
+    (by definition one h100e-hour, sourced in the catalog) at ``krw_per_usd``. With
+    ``relative_to: reference`` every proposal is scored against the reference.
 
     ``q = (Σ rent + Σ capex / (years · 8,760 h) + tariff · owned kW) / h100e`` over the priced
     pools: owned chips pay their electricity (power × PUE at ``electricity_krw_per_kwh``,
@@ -182,10 +208,12 @@ class Price(Criterion[PriceParams]):
         price = ctx.capacity(proposal, p.basis).price_krw_per_h100e_h(p.electricity_krw_per_kwh)
         if price is None:
             return 0.0, "no priced pool: 0 points"
-        if p.relative_to == "reference":
-            reference, what = p.reference_krw_per_h100e_h, "the reference"
-        else:
+        if p.relative_to == "best_bid" and len(ctx.field) > 1:
             reference, what = ctx.best_price(p.basis, p.electricity_krw_per_kwh), "the best bid"
+        elif p.reference_krw_per_h100e_h is not None:
+            reference, what = p.reference_krw_per_h100e_h, "the reference given in the rubric"
+        else:
+            reference, what = reference_price_krw_per_h100e_h(ctx, p.krw_per_usd)
         assert reference is not None
         ratio = 1.0 if price <= 0 else min(1.0, reference / price)
         return self.max_points * ratio, (
