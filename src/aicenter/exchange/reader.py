@@ -70,6 +70,7 @@ from aicenter.exchange.stats import (
     OTHER_CHARS_PER_TOKEN,
 )
 from aicenter.exchange.store import DatasetStore, Manifest, RecordBatches, StoredRecord
+from aicenter.policy.authorizer import Authorizer
 
 ENV_JOB_ID = "AICENTER_JOB_ID"
 ENV_PURPOSE = "AICENTER_DATA_PURPOSE"
@@ -182,8 +183,10 @@ def issue_grant(
     domestic: Mapping[str, bool],
     agreements: Iterable[Agreement],
     domestic_countries: frozenset[str] = DOMESTIC_COUNTRIES,
+    authorizer: Authorizer | None = None,
 ) -> Grant:
-    """Admission of a job naming datasets: :func:`check_access` for each; raises
+    """Admission of a job naming datasets: :func:`check_access` for each (under
+    ``authorizer``'s policies, the packaged ones by default); raises
     :class:`AccessDeniedError` with the first refusal, else returns the grant to write.
 
     The grant expires when the earliest of the deciding agreements does, or when the
@@ -195,13 +198,13 @@ def issue_grant(
         terms = DatasetTerms(manifest.dataset, manifest.provider,
                              bool(domestic.get(manifest.dataset, False)))
         decision = check_access(agreements, terms, purpose, org_id, when, pool_country,
-                                domestic_countries)
+                                domestic_countries, authorizer)
         if not decision.allowed or decision.agreement is None:
             raise AccessDeniedError(f"job {job_id}: {decision.reason.value}: {decision.message}")
         agreement = decision.agreement
         granted.append(GrantedDataset(manifest.dataset, manifest.version, agreement.id,
                                       manifest.provider, terms.domestic))
-        ends = agreement.valid_until
+        ends = agreement.ends_at
         if purpose != agreement.purpose and agreement.waiver_until is not None:
             ends = min(ends, agreement.waiver_until)  # admitted only thanks to the waiver
         valid_until = ends if valid_until is None else min(valid_until, ends)

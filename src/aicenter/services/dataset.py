@@ -22,7 +22,7 @@ from aicenter.exchange.croissant import export_croissant
 from aicenter.exchange.file_formats import RecordFormat
 from aicenter.exchange.gateway_client import ENV_SOCKET, ENV_TOKEN
 from aicenter.exchange.ingest import IngestOptions, ingest, parse_actions
-from aicenter.exchange.licence import check_access
+from aicenter.exchange.licence import AccessDecision, check_access
 from aicenter.exchange.reader import (
     ENV_JOB_ID,
     ENV_PURPOSE,
@@ -31,6 +31,7 @@ from aicenter.exchange.reader import (
     write_grant,
 )
 from aicenter.exchange.store import DatasetStore, Manifest, check_name
+from aicenter.ledger.audit import Actor, ActorKind, AuditRecord, Decision, Effect
 from aicenter.ledger.audit.compliance import pii_summary
 from aicenter.policy import Resource
 from aicenter.services import audit
@@ -58,6 +59,9 @@ class UploadRequest:
     field: str = "text"
     input_format: str | None = None
     pii_actions: tuple[str, ...] = ()
+    tdm_covered: tuple[str, ...] = ()
+    """Publishers or TDMRep policy URLs the provider's licence covers: their reserved
+    records are ingested instead of excluded (as ``aicenter dataset ingest --tdm-covered``)."""
 
 
 def upload(ctx: ServiceContext, caller: Caller, request: UploadRequest, source: Path
@@ -103,7 +107,8 @@ def _options(request: UploadRequest, org_id: str, source: Path) -> IngestOptions
     options = IngestOptions(
         path=source, dataset=request.name, provider=org_id, field=request.field,
         input_format=input_format, licence=request.licence_text,
-        description=request.description)
+        description=request.description,
+        tdm_covered=frozenset(c.strip() for c in request.tdm_covered if c.strip()))
     if request.pii_actions:
         options = dataclasses.replace(options, actions=parse_actions(request.pii_actions))
     return options
@@ -216,12 +221,35 @@ def admit_datasets(tx: Tx, ctx: ServiceContext, org_id: str, spec: JobSpec,
         if row is None:
             raise InputError(f"dataset {dataset_id} not found", field=f"datasets[{i}]")
         terms = DatasetTerms(row.id, row.provider_org_id, row.domestic)
-        decisions = [check_access(agreements, terms, purpose, org_id, now, country)
-                     for country in sorted(set(pool_countries)) or ["KR"]]
-        if not any(d.allowed for d in decisions):
+        countries = sorted(set(pool_countries)) or ["KR"]
+        decisions = [check_access(agreements, terms, purpose, org_id, now, country,
+                                  authorizer=ctx.authz) for country in countries]
+        allowed = next((i for i, d in enumerate(decisions) if d.allowed), None)
+        decisive = 0 if allowed is None else allowed
+        log_data_decision(ctx, org_id, dataset_id, countries[decisive], decisions[decisive])
+        if allowed is None:
             first = decisions[0]
             raise AccessDeniedError(f"dataset {dataset_id}: {first.reason.value}: "
                                     f"{first.message}")
+
+
+def log_data_decision(ctx: ServiceContext, org_id: str, dataset_id: str, pool_country: str,
+                      decision: AccessDecision) -> None:
+    """Queue the policies' ``data:read`` decision for the log, like a person's decision
+    (:func:`aicenter.services.context.log_decision`): the organisation asked, for a job, to
+    read the dataset on a pool in ``pool_country``; a refusal is written even though the
+    admission it refused rolls back."""
+    payload = {"permission": "data:read", "reason": decision.reason.value,
+               "pool_country": pool_country}
+    if decision.agreement is not None:
+        payload["agreement"] = decision.agreement.id
+    effect = Effect.ALLOW if decision.allowed else Effect.DENY
+    ctx.db.deferred_audit.put(AuditRecord(
+        ctx.clock.now(), Actor(ActorKind.ORG, org_id),
+        f"authz.{'allowed' if decision.allowed else 'denied'}", "Dataset", dataset_id, org_id,
+        payload, Decision(effect, decision.policy_id)), urgent=not decision.allowed)
+    if not decision.allowed and not ctx.db.in_transaction():
+        ctx.db.flush_audit(quiet=True)
 
 
 def launch_env(ctx: ServiceContext, job: Job, pool_country: str) -> dict[str, str]:
@@ -241,7 +269,8 @@ def launch_env(ctx: ServiceContext, job: Job, pool_country: str) -> dict[str, st
     purpose = Purpose(job.spec.purpose)
     grant = issue_grant(job_id=job.id, org_id=job.org_id, purpose=purpose,
                         pool_country=pool_country, when=ctx.clock.now(), manifests=manifests,
-                        domestic={r.id: r.domestic for r in found}, agreements=agreements)
+                        domestic={r.id: r.domestic for r in found}, agreements=agreements,
+                        authorizer=ctx.authz)
     path = grant_path(ctx, job.id)
     write_grant(path, grant)
     return reader_env(job_id=job.id, purpose=purpose,
