@@ -529,6 +529,9 @@ def calibration(fmt: FormatOpt = TableFormat.TABLE) -> None:
         "points": points,
         "global_software_efficiency": fit.global_efficiency,
         "scaling_cost_per_doubling": fit.scaling_cost_per_doubling,
+        "memory_bound_cost_per_flop_per_byte_over_width": fit.memory_bound_cost,
+        "moe_routing_efficiency": fit.moe_efficiency,
+        "vendors_with_calibration_runs": list(fit.vendors),
         "overhead_factor": fit.overhead,
         "overhead_source": fit.overhead_source,
     }

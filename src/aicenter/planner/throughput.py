@@ -1,26 +1,44 @@
 """Achieved throughput: model FLOPs utilisation (MFU) by chip, model size and cluster size.
 
-Per training step, the hardware FLOPs utilisation of ``N`` chips of type ``c`` is modelled as
+Per training step, the hardware FLOPs utilisation of ``N`` chips of type ``c`` training model
+``m`` is modelled as
 
-    HFU(c, N, m) = s(c, m) · f(c) · e(c, N)
+    HFU(c, N, m) = s(c, m) · f(c) · e(c, N) · g(c, m) · ρ(m)
 
 * ``f(c)`` — the chip's achievable-matmul fraction (catalog; measured largest-matmul rate over
   peak; :data:`aicenter.catalog.performance.DEFAULT_ACHIEVABLE_FRACTION` when unmeasured);
-* ``e(c, N) = 1 / (1 + a·log2(max(1, N/D)) + b·max(0, BW_ref/BW − 1))`` — scaling efficiency:
-  each doubling of the number of scale-up domains (``D`` chips per NVLink/ICI domain) adds a
-  share ``a`` of communication time, and a scale-up link slower than NVLink 4 (``BW_ref`` = 900
-  GB/s) adds ``b`` per unit of shortfall. ``a`` is fitted with the calibration: the value on
-  a grid over [0, 0.15] that minimises the coefficient of variation of the runs' software
-  efficiencies ``s_i`` (one chip-independent ``s`` should explain all runs); with fewer than
-  three calibration runs it stays at :data:`DEFAULT_SCALING_COST_PER_DOUBLING`. (Llama 3.1
-  405B's 43% on 8,192 vs 41% on 16,384 H100 would give 0.095, but that pair is strong scaling
-  at a fixed global batch, which overstates the loss of a run sized to its cluster.)
-  ``b = 0.05`` is an assumption. An unpublished link bandwidth counts as
-  :data:`FALLBACK_SCALE_UP_GBPS`;
+* ``e(c, N) = 1 / (1 + a·log2(max(1, N/D)) + b·max(0, BW_ref/BW − 1))`` — parallelism and
+  cluster scale: each doubling of the number of scale-up domains (``D`` chips per NVLink/ICI
+  domain) adds a share ``a`` of communication time, and a scale-up link slower than NVLink 4
+  (``BW_ref`` = 900 GB/s) adds ``b`` per unit of shortfall. ``b = 0.05`` is an assumption; an
+  unpublished link bandwidth counts as :data:`FALLBACK_SCALE_UP_GBPS`;
+* ``g(c, m) = 1 / (1 + κ·I(c)/h)`` — model shape: the memory-bound work of a layer (norms,
+  activations, optimizer) grows like ``h`` while its matmuls grow like ``h²``, so its share
+  of step time is ``∝ I(c)/h`` with ``I(c)`` the chip's BF16 peak over memory bandwidth
+  (FLOP/byte) and ``h`` the hidden width. It is why 8B models on H100 (I ≈ 295) reach a lower
+  MFU than 70B models, and why the effect is small on A100 (I ≈ 156);
+* ``ρ(m)`` — MoE routing (all-to-all dispatch, load imbalance): ``ρ`` for MoE models, 1 for
+  dense ones;
+* sequence length enters through the FLOPs per token (attention term, :mod:`flops`), precision
+  through the peak: every plan and calibration run is counted on the BF16 peak, so an FP8 run
+  (DeepSeek-V3) shows up as a higher software efficiency of that run, not as a separate
+  constant (one FP8 run with reported hours cannot fit one);
 * ``s(c, m)`` — software efficiency, calibrated on published runs: for each calibration run
-  ``s_i = HFU_step,i / (f(c_i) · e(c_i, N_i))``. A chip with calibration runs uses their mean
-  weighted by model-size similarity ``w_i = exp(−ln²(P/P_i) / (2·ln²4))``; a chip without runs
-  uses the mean over all runs (so it is scaled by its own achievable-matmul fraction).
+  ``s_i = HFU_step,i / (f(c_i) · e(c_i, N_i) · g(c_i, m_i) · ρ(m_i))``. A chip with
+  calibration runs uses their mean weighted by model-size similarity
+  ``w_i = exp(−ln²(P/P_i) / (2·ln²4))``; a chip without runs uses the mean over all runs (so
+  it is scaled by its own achievable-matmul fraction and FLOP/byte ratio). A chip whose vendor
+  has no calibration run is flagged low confidence in every plan.
+
+``a``, ``κ`` and ``ρ`` are fitted together with the calibration: the grid point (``a`` in 0 ..
+0.15 by 0.01, ``κ`` in 0 .. 40 by 2, ``ρ`` in 0.6 .. 1.0 by 0.05) that minimises the
+coefficient of variation of the runs' ``s_i`` (one chip-independent ``s`` should explain all
+runs). With fewer than three runs they stay at their defaults (``a`` =
+:data:`DEFAULT_SCALING_COST_PER_DOUBLING`, ``κ`` = 0, ``ρ`` = 1); ``κ`` needs two widths and
+``ρ`` an MoE and a dense run. On the packaged 17 calibration runs the fit gives ``a = 0.05``,
+``κ = 20``, ``ρ = 1.0`` (DeepSeek-V2's and V3's published rates need no MoE penalty beyond the
+dense H800 run's), overhead ``k ≈ 1.094`` and mean ``s ≈ 1.11``; ``plan calibration`` prints
+the current values.
 
 ``MFU = min(HFU / r, MAX_MFU)`` where ``r = 4/3`` under full activation recomputation (the
 forward pass runs twice) and 1 otherwise; the cap of 0.75 keeps small clusters of chips with a
