@@ -6,6 +6,7 @@ cannot ship without its authorisation decided. Allowed → 2xx; denied → 403; 
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -157,6 +158,19 @@ TABLE: dict[tuple[str, str], tuple[set[str], Request]] = {
     ("POST", "/api/v1/offers/{offer_id}/accept"): ({"operator", "org-admin", "member"}, _body(
         "/api/v1/offers/{offer}/accept",
         lambda w: {"purpose": "pre-training", "org_id": w.ids["org"]})),
+    ("POST", "/api/v1/offers/{offer_id}/withdraw"): (
+        {"operator", "org-admin", "data-provider"}, _path("/api/v1/offers/{offer}/withdraw")),
+    ("POST", "/api/v1/offers/{offer_id}/price"): (
+        {"operator", "org-admin", "data-provider"}, _body(
+            "/api/v1/offers/{offer}/price", lambda w: {
+                "price": {"basis": "per-gb", "amount": "2000"},
+                "effective_from": "2099-01-01"})),
+    ("POST", "/api/v1/agreements/{agreement_id}/terminate"): (
+        {"operator", "org-admin", "data-provider"}, _body(
+            "/api/v1/agreements/{agreement}/terminate",
+            lambda w: {"kind": "cause", "reason": "breach"})),
+    ("POST", "/api/v1/agreements/{agreement_id}/renew"): (
+        {"operator", "org-admin", "member"}, _path("/api/v1/agreements/{agreement}/renew")),
     ("GET", "/api/v1/agreements"): (ALL, _path("/api/v1/agreements")),
     ("GET", "/api/v1/agreements/{agreement_id}"): (OWN, _path("/api/v1/agreements/{agreement}")),
     ("GET", "/api/v1/agreements/{agreement_id}/contract"): (
@@ -174,6 +188,17 @@ TABLE: dict[tuple[str, str], tuple[set[str], Request]] = {
     ("POST", "/api/v1/audit/checkpoints"): ({"operator"}, _path("/api/v1/audit/checkpoints")),
     ("GET", "/api/v1/audit/keys"): ({"operator", "auditor"}, _path("/api/v1/audit/keys")),
     ("POST", "/api/v1/audit/keys/rotate"): ({"operator"}, _path("/api/v1/audit/keys/rotate")),
+    # compliance reports: operators, auditors, and organisation A's providers and admins on A
+    **{("GET", f"/api/v1/compliance/{report}"): (
+        {"operator", "auditor", "org-admin", "data-provider"},
+        _path(f"/api/v1/compliance/{report}?org_id={{org}}"))
+       for report in ("datasets", "residency", "pii", "compute")},
+    ("GET", "/api/v1/models"): (ALL, _path("/api/v1/models")),
+    ("GET", "/api/v1/models/keys"): (ALL, _path("/api/v1/models/keys")),  # public keys
+    ("GET", "/api/v1/models/{model_id}"): (OWN, _path("/api/v1/models/{model}")),
+    ("GET", "/api/v1/models/{model_id}/card"): (OWN, _path("/api/v1/models/{model}/card")),
+    ("GET", "/api/v1/models/{model_id}/verify"): (
+        OWN, _path("/api/v1/models/{model}/verify")),
 }
 CATALOGUE = {"/api/v1/datasets", "/api/v1/datasets/{dataset_id}", "/api/v1/offers",
              "/api/v1/shares"}
@@ -236,6 +261,7 @@ def build_world(ctx: ServiceContext) -> World:
         tx.output_releases.add(OutputRelease(
             done.id, "withheld", "withhold", "the log reproduces licensed records",
             ("world-news",), (a.id,), (), 0, ctx.clock.now()))
+    model = _model_of(ctx, done)
     share_svc.set_share(ctx, op, ShareHolder.ORG, a.id, Decimal(4))
     upload_id = upload_svc.new_upload_id()
     queued = upload_svc.upload_folder(ctx, upload_id) / "more.jsonl"
@@ -252,7 +278,32 @@ def build_world(ctx: ServiceContext) -> World:
                           "grant": grant.grant.id, "job": job.id, "done_job": done.id,
                           "target": target.person.id, "target_token": target_token.id,
                           "offer": offer.id, "agreement": agreement.id,
-                          "upload": upload_id, "pool": pool.id})
+                          "upload": upload_id, "pool": pool.id, "model": model})
+
+
+def _model_of(ctx: ServiceContext, job: Any) -> str:
+    """A model version of ``job`` (org A) with a signed card and its one file in the
+    registry, as registration would leave them."""
+    from aicenter.domain.model import ModelFile, ModelVersion, make_statement, sign
+    from aicenter.services.model import models_dir
+
+    files = (ModelFile("model/w.bin", hashlib.sha256(b"w").hexdigest(), 1),)
+    final = {"h100e_hours": "0", "chip_hours": "0", "cost_krw": "0"}
+    lineage = {"model": {"id": "mdl_a", "name": "t", "version": 1, "org_id": job.org_id,
+                         "org_name": "A", "registered_at": "2026-01-01T00:00:00Z"},
+               "job": {"id": job.id, "name": "t", "purpose": "pre-training"},
+               "datasets": [], "compute": {"runs": [], "chips": [], "pools": [],
+                                           "countries": [], "final_run": final,
+                                           "all_runs": final},
+               "unproven": ["code"]}
+    keys = audit_svc.KeyStore.of(ctx)
+    envelope = sign(make_statement(files, lineage), keys.signing_key(), keys.current_key_id())
+    (models_dir(ctx) / "mdl_a" / "model").mkdir(parents=True, exist_ok=True)
+    (models_dir(ctx) / "mdl_a" / "model" / "w.bin").write_bytes(b"w")
+    with ctx.db.transaction() as tx:
+        tx.models.add(ModelVersion("mdl_a", job.org_id, job.id, "t", 1, files, envelope,
+                                   ctx.clock.now()))
+    return "mdl_a"
 
 
 def test_the_table_covers_every_route(ctx: ServiceContext) -> None:

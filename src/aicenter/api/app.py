@@ -16,10 +16,12 @@ from aicenter.api.limits import BodyLimits, RequestGuard
 from aicenter.api.routers import (
     audit,
     call,
+    compliance,
     dataset,
     grant,
     job,
     licence,
+    model,
     org,
     pool,
     share,
@@ -61,7 +63,8 @@ def create_app(ctx: ServiceContext, *, on_start: Callable[[], None] | None = Non
     app.state.admissions = admissions if admissions is not None else AdmitEach(ctx)
     errors.install(app)
     app.add_middleware(RequestGuard, limits=body_limits)
-    for module in (org, pool, share, call, grant, job, usage, dataset, licence, audit):
+    for module in (org, pool, share, call, grant, job, usage, dataset, licence, audit,
+                   model, compliance):
         app.include_router(module.router, prefix=API_PREFIX, responses=errors.ERROR_RESPONSES)
 
     @app.get(f"{API_PREFIX}/health", tags=["health"], responses=errors.ERROR_RESPONSES)

@@ -23,6 +23,10 @@ from aicenter.client.models import (
     AuditVerifyOut,
     CallOut,
     CheckpointOut,
+    ComplianceComputeOut,
+    CompliancePiiOut,
+    ComplianceReadsOut,
+    ComplianceResidencyOut,
     ConsistencyProofOut,
     DailyUsageOut,
     DatasetDetailOut,
@@ -33,6 +37,9 @@ from aicenter.client.models import (
     JobCountOut,
     JobOut,
     LogOut,
+    ModelCardOut,
+    ModelVerifyOut,
+    ModelVersionOut,
     OccupancyOut,
     OfferOut,
     OrgOut,
@@ -43,6 +50,7 @@ from aicenter.client.models import (
     ReviewOut,
     RoyaltyStatementOut,
     ShareOut,
+    SigningKeyOut,
     StatementOut,
     TokenOut,
     UploadOut,
@@ -239,6 +247,59 @@ class Client:
     def rotate_audit_key(self) -> AuditKeyOut:
         return self._one(AuditKeyOut, "POST", "/audit/keys/rotate")
 
+    # -- compliance reports ----------------------------------------------------------------
+    @staticmethod
+    def _scope(**given: str | None) -> dict[str, str]:
+        return {k: v for k, v in given.items() if v is not None}
+
+    def compliance_datasets(self, *, org_id: str | None = None, dataset_id: str | None = None,
+                            month: str | None = None) -> ComplianceReadsOut:
+        """Who read each dataset (of provider ``org_id``), when, from which job, where and
+        under which agreement and purpose; ``matches``: the log's rebuild agrees."""
+        return self._one(ComplianceReadsOut, "GET", "/compliance/datasets", params=self._scope(
+            org_id=org_id, dataset_id=dataset_id, month=month))
+
+    def compliance_residency(self, *, org_id: str | None = None,
+                             dataset_id: str | None = None, month: str | None = None
+                             ) -> ComplianceResidencyOut:
+        """Reads of domestic datasets outside the domestic countries (none expected)."""
+        return self._one(ComplianceResidencyOut, "GET", "/compliance/residency",
+                         params=self._scope(org_id=org_id, dataset_id=dataset_id, month=month))
+
+    def compliance_pii(self, *, org_id: str | None = None, dataset_id: str | None = None
+                       ) -> CompliancePiiOut:
+        """The PII actions applied at ingest to each dataset version."""
+        return self._one(CompliancePiiOut, "GET", "/compliance/pii",
+                         params=self._scope(org_id=org_id, dataset_id=dataset_id))
+
+    def compliance_compute(self, *, org_id: str | None = None, month: str | None = None
+                           ) -> ComplianceComputeOut:
+        """Chip-hours and h100e-hours per organisation, month, chip type and country."""
+        return self._one(ComplianceComputeOut, "GET", "/compliance/compute",
+                         params=self._scope(org_id=org_id, month=month))
+
+    # -- models and their provenance cards -------------------------------------------------
+    def list_models(self, org_id: str | None = None, name: str | None = None
+                    ) -> list[ModelVersionOut]:
+        params = {k: v for k, v in (("org_id", org_id), ("name", name)) if v is not None}
+        return self._many(ModelVersionOut, "GET", "/models", params=params)
+
+    def get_model(self, model_id: str) -> ModelVersionOut:
+        return self._one(ModelVersionOut, "GET", f"/models/{model_id}")
+
+    def model_card(self, model_id: str) -> ModelCardOut:
+        """The signed card (DSSE envelope) and its Hugging Face model card markdown."""
+        return self._one(ModelCardOut, "GET", f"/models/{model_id}/card")
+
+    def verify_model(self, model_id: str) -> ModelVerifyOut:
+        """The center checks its registry's copy of the files and the card's signature."""
+        return self._one(ModelVerifyOut, "GET", f"/models/{model_id}/verify")
+
+    def model_signing_keys(self) -> dict[str, bytes]:
+        """Every public key the center signs cards with: key id -> raw 32 bytes."""
+        keys = self._many(SigningKeyOut, "GET", "/models/keys")
+        return {k.key_id: bytes.fromhex(k.public_key) for k in keys}
+
     # -- pools, calls, applications, grants -----------------------------------------------
     def add_pool(self, chip_id: str, chip_count: int, site: str = "haenam",
                  country: str = "KR", pool_id: str | None = None) -> PoolOut:
@@ -412,7 +473,8 @@ class Client:
     def upload_dataset(self, path: Path, name: str, licence: str, *,
                        org_id: str | None = None, domestic: bool = True, description: str = "",
                        field: str = "text", input_format: str | None = None,
-                       pii_actions: list[str] | None = None, timeout_s: float = 3600.0
+                       pii_actions: list[str] | None = None,
+                       tdm_covered: list[str] | None = None, timeout_s: float = 3600.0
                        ) -> UploadOut:
         """Upload a file (streamed as the request body); the server queues it for ingest
         (follow it with :meth:`get_upload` or :meth:`wait_for_upload`)."""
@@ -425,6 +487,8 @@ class Client:
             params["format"] = input_format
         if pii_actions:
             params["pii_action"] = pii_actions
+        if tdm_covered:
+            params["tdm_covered"] = tdm_covered
         with path.open("rb") as f:
             response = self._raw("POST", "/datasets", params=params, content=f,
                                  headers={"Content-Type": "application/octet-stream"},
@@ -467,6 +531,23 @@ class Client:
                      ) -> AgreementOut:
         return self._one(AgreementOut, "POST", f"/offers/{offer_id}/accept",
                          json={"purpose": purpose, "org_id": org_id})
+
+    def withdraw_offer(self, offer_id: str) -> OfferOut:
+        return self._one(OfferOut, "POST", f"/offers/{offer_id}/withdraw")
+
+    def announce_price(self, offer_id: str, price: dict[str, Any], effective_from: str
+                       ) -> OfferOut:
+        """A new price for agreements accepted or renewed from ``effective_from`` (ISO date)."""
+        return self._one(OfferOut, "POST", f"/offers/{offer_id}/price",
+                         json={"price": price, "effective_from": effective_from})
+
+    def terminate_agreement(self, agreement_id: str, kind: str, reason: str = ""
+                            ) -> AgreementOut:
+        return self._one(AgreementOut, "POST", f"/agreements/{agreement_id}/terminate",
+                         json={"kind": kind, "reason": reason})
+
+    def renew_agreement(self, agreement_id: str) -> AgreementOut:
+        return self._one(AgreementOut, "POST", f"/agreements/{agreement_id}/renew")
 
     def list_agreements(self) -> list[AgreementOut]:
         return self._many(AgreementOut, "GET", "/agreements")

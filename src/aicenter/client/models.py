@@ -474,7 +474,8 @@ class OfferIn(Strict):
     exclusive: bool = False
     chase_waiver_days: int = Field(default=0, ge=0, le=3660)
     agreement_days: int | None = Field(default=None, ge=1, le=36600)
-    offered_to: Text | None = None
+    offered_to: list[Text] | Text | None = Field(default=None, description=(
+        "A private offer: the organisations (ids) it is made to; only they see and accept it"))
     output_policy: Text = Field(default="withhold", description=(
         "withhold or redact: what happens to a job's log or output that reproduces the "
         "dataset's records (the strictest of a job's agreements applies)"))
@@ -485,6 +486,22 @@ class OfferOut(Model):
     provider_id: str
     dataset_id: str
     terms: dict[str, Any]
+
+
+class PriceChangeIn(Strict):
+    """A new price announced ahead: it applies to agreements accepted or renewed from
+    ``effective_from`` (at least the center's notice period away)."""
+
+    price: PriceIn
+    effective_from: Day = Field(description="First day the new price applies (ISO date)")
+
+
+class TerminateIn(Strict):
+    """End an agreement early: ``cause`` (the provider, with the reason) or ``mutual`` (it
+    ends when both parties have asked)."""
+
+    kind: Literal["cause", "mutual"]
+    reason: Text = Field(default="", max_length=2000)
 
 
 class AcceptIn(Strict):
@@ -505,6 +522,15 @@ class AgreementOut(Model):
     waiver_until: datetime | None
     price_basis: str
     price_krw: str
+    ends_at: datetime | None = Field(default=None, description="When reads under it stop: "
+                                     "valid_until, or the termination if earlier")
+    terminated_at: datetime | None = None
+    termination: str | None = Field(default=None, description="cause or mutual")
+    termination_reason: str = ""
+    end_requested_by: list[str] = Field(default_factory=list, description=(
+        "Parties that asked for a mutual end (it ends when both have)"))
+    renewed_from: str | None = None
+    renewed_by: str | None = None
 
 
 class DatasetReadOut(Model):
@@ -630,3 +656,137 @@ class AuditKeyOut(Model):
     key_id: str
     public_key: str = Field(description="Hex raw 32-byte Ed25519 public key")
     current: bool
+
+
+# -- models and their provenance cards --------------------------------------------------------
+class ModelFileOut(Model):
+    path: str = Field(description="Relative to the job's work dir, e.g. model/config.json")
+    sha256: str
+    size: int
+
+
+class ModelVersionOut(Model):
+    id: str
+    org_id: str
+    job_id: str
+    name: str
+    version: int
+    registered_at: datetime
+    size: int = Field(description="Bytes of all its files")
+    files: list[ModelFileOut]
+    lineage: JsonDict = Field(description="The signed card's predicate: datasets and "
+                              "versions read, agreements, licences, PII status, compute, cost, "
+                              "the programme's cost and what the card cannot prove")
+
+
+class ModelCardOut(Model):
+    model_id: str
+    envelope: JsonDict = Field(description="The signed card: a DSSE envelope whose payload is "
+                               "an in-toto Statement (subject: files with sha256)")
+    markdown: str = Field(description="The Hugging Face model card (README.md) with YAML "
+                          "front matter, rendered from the signed statement")
+
+
+class ModelVerifyOut(Model):
+    model_id: str
+    ok: bool
+    key_id: str | None = Field(description="The center's key whose signature holds")
+    files_checked: int
+    problems: list[str] = Field(description="Each names what failed: the card's signature "
+                                "or a file by its path")
+
+
+class SigningKeyOut(Model):
+    key_id: str
+    public_key: str = Field(description="Hex raw 32-byte Ed25519 public key")
+
+
+# -- compliance reports (issue 15 item 3) ---------------------------------------------------
+class ComplianceOut(Model):
+    """What every compliance report carries: its scope and whether the report from the
+    database's tables equals the same report rebuilt from the audit log alone."""
+
+    report: str = Field(description="datasets, residency, pii or compute")
+    org_id: str | None = Field(description="The organisation in scope (provider or, for "
+                               "compute, user of the chips); null: every one")
+    dataset_id: str | None = None
+    month: str | None = None
+    matches: bool = Field(description="The tables' report equals its rebuild from the log")
+    difference: str | None = Field(description="The first row or field where they differ")
+    log_entries: int = Field(description="Audit entries the rebuild read")
+    log_head: int = Field(description="The log's last entry when the report was made")
+
+
+class ComplianceReadOut(Model):
+    dataset_id: str
+    provider_org_id: str | None
+    org_id: str = Field(description="The organisation whose job read the dataset")
+    person_id: str | None = Field(description="Who submitted the job")
+    job_id: str
+    agreement_id: str
+    purpose: str | None = Field(description="The agreement's purpose")
+    pool_id: str | None
+    site: str | None
+    country: str | None
+    domestic: bool | None = Field(description="The dataset is tagged domestic")
+    records: int
+    bytes: int
+    tokens: int
+    recorded_at: datetime = Field(description="When the meter last recorded the totals")
+
+
+class ComplianceReadsOut(ComplianceOut):
+    rows: list[ComplianceReadOut] = Field(description="One per (job, dataset), from the tables")
+
+
+class ResidencyExceptionOut(Model):
+    dataset_id: str
+    job_id: str
+    org_id: str
+    agreement_id: str
+    pool_id: str | None
+    site: str | None
+    country: str | None
+    reason: str
+    seq: int | None = Field(description="The log entry that shows it (null: the tables)")
+
+
+class ComplianceResidencyOut(ComplianceOut):
+    domestic_countries: list[str]
+    reads_checked: int = Field(description="Reads (job, dataset) of domestic datasets checked")
+    exceptions: list[ResidencyExceptionOut] = Field(
+        description="From the log, each naming its entry; empty: none")
+    table_exceptions: list[ResidencyExceptionOut] = Field(
+        description="The same from the tables (equal when matches)")
+
+
+class PiiVersionOut(Model):
+    dataset_id: str
+    provider_org_id: str | None
+    version: str
+    actions: dict[str, str] | None = Field(
+        description="PII type -> action applied at ingest (drop, redact, pseudonymise, keep); "
+                    "null for versions ingested before the actions were recorded")
+    records: int | None
+    records_with_pii: int | None
+    counts: dict[str, int] = Field(description="PII type -> findings")
+    dropped_for_pii: int | None
+
+
+class CompliancePiiOut(ComplianceOut):
+    rows: list[PiiVersionOut] = Field(description="Each dataset's current version")
+    history: list[PiiVersionOut] = Field(description="Earlier versions (the log alone)")
+
+
+class ComputeUsedOut(Model):
+    org_id: str
+    month: str
+    chip: str
+    country: str | None
+    chip_hours: str = Field(description="Exact decimal")
+    h100e_hours: str = Field(description="Exact decimal")
+    records: int = Field(description="Usage records summed")
+
+
+class ComplianceComputeOut(ComplianceOut):
+    rows: list[ComputeUsedOut]
