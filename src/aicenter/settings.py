@@ -265,6 +265,13 @@ class Settings(BaseSettings):
         "updated, all or none; pools it does not name are left as they are. None: pools are "
         "added with `aicenter pool add`.",
     )
+    exchange_price_notice_days: int = Field(
+        default=30, ge=0,
+        description="Whole days of notice a provider gives before an announced price change "
+        "applies (AICENTER_EXCHANGE_PRICE_NOTICE_DAYS): the change's effective date is at "
+        "least this many days after the day it is announced; agreements accepted or renewed "
+        "from then on pay the new price, existing ones keep theirs until renewal.",
+    )
 
     @property
     def sqlalchemy_url(self) -> str:

@@ -1,6 +1,6 @@
-"""``aicenter dataset upload|uploads|upload-status|list|show|offer|offers|licence|agreements|
-contract|usage|statement|withheld``: the exchange through the server's API (this module only
-talks to the typed client).
+"""``aicenter dataset upload|uploads|upload-status|list|show|offer|offers|withdraw|price|
+licence|agreements|terminate|renew|contract|usage|statement|withheld``: the exchange through
+the server's API (this module only talks to the typed client).
 
 Added to the ``dataset`` Typer app of :mod:`aicenter.cli.dataset`, which keeps the offline
 commands (scan, ingest, croissant). ``aicenter data``, the group's first name, is a hidden
@@ -29,9 +29,10 @@ from aicenter.domain.errors import InputError
 Fmt = Annotated[TableFormat, typer.Option("--format", help="table or json")]
 DATASET_COLUMNS = ["id", "name", "provider", "version", "domestic", "licence", "records",
                    "bytes", "provider_org_id"]
-OFFER_COLUMNS = ["id", "dataset_id", "provider", "purposes", "price", "term_end", "provider_id"]
+OFFER_COLUMNS = ["id", "dataset_id", "provider", "purposes", "price", "status", "announced",
+                 "term_end", "provider_id"]
 AGREEMENT_COLUMNS = ["id", "dataset_id", "org", "purpose", "price_basis", "price_krw",
-                     "valid_until", "org_id"]
+                     "status", "ends_at", "org_id"]
 UPLOAD_COLUMNS = ["id", "dataset_id", "status", "version", "message", "created_at"]
 READ_COLUMNS = ["job_id", "dataset_id", "org", "agreement_id", "records", "bytes", "tokens",
                 "org_id"]
@@ -49,6 +50,9 @@ def upload(
     field: Annotated[str, typer.Option(help="Text field of JSONL/CSV/Parquet rows")] = "text",
     pii_action: Annotated[list[str] | None, typer.Option(
         "--pii-action", help="TYPE=drop|redact|pseudonymise (repeatable)")] = None,
+    tdm_covered: Annotated[list[str] | None, typer.Option(
+        "--tdm-covered", help="A TDMRep policy URL your licence covers: records reserved "
+        "under it are kept (repeatable)")] = None,
     wait: Annotated[bool, typer.Option(
         "--wait/--no-wait", help="Wait until the center has ingested the file")] = True,
     fmt: Fmt = TableFormat.TABLE,
@@ -60,7 +64,7 @@ def upload(
         with console.status(f"uploading {file.name} ({file.stat().st_size:,} bytes)"):
             upload = c.upload_dataset(file, name, licence, org_id=org_id, domestic=domestic,
                                       description=description, field=field,
-                                      pii_actions=pii_action)
+                                      pii_actions=pii_action, tdm_covered=tdm_covered)
         if wait:
             with console.status(f"the center is ingesting {file.name} (upload {upload.id})"):
                 upload = c.wait_for_upload(upload.id)
@@ -119,11 +123,25 @@ def show(dataset_id: str, fmt: Fmt = TableFormat.TABLE) -> None:
 
 def _offer_row(terms: dict[str, Any], offer_id: str) -> dict[str, Any]:
     price = terms.get("price", {})
+    status = "withdrawn" if terms.get("withdrawn_at") else (
+        "private" if terms.get("offered_to") else "open")
+    announced = "; ".join(f"{c['price']['amount']} KRW from {c['effective_from']}"
+                          for c in terms.get("price_changes") or [])
     return {"id": offer_id, "dataset_id": terms.get("dataset_id"),
             "provider_id": terms.get("provider_id"),
             "purposes": ",".join(terms.get("purposes", [])),
-            "price": f"{price.get('amount')} KRW {price.get('basis')}",
-            "term_end": terms.get("term_end"), "terms": terms}
+            "price": f"{price.get('amount')} KRW {price.get('basis')}", "status": status,
+            "announced": announced, "term_end": terms.get("term_end"), "terms": terms}
+
+
+def _agreement_row(agreement: Any) -> dict[str, Any]:
+    """An agreement's row with its status: active, terminated, ending (one party asked for a
+    mutual end) or renewed."""
+    out = row(agreement)
+    out["status"] = ("terminated" if agreement.terminated_at else
+                     "renewed" if agreement.renewed_by else
+                     "ending" if agreement.end_requested_by else "active")
+    return out
 
 
 def _readable_price(made: dict[str, Any]) -> dict[str, Any]:
@@ -153,21 +171,20 @@ def offer(
                                                    "members")] = 0,
     output_policy: Annotated[str, typer.Option(help="withhold or redact: a job's log or output "
                                                "that reproduces records")] = "withhold",
+    offered_to: Annotated[list[str] | None, typer.Option(
+        "--offered-to", help="Make a private offer to this organisation (repeatable): only "
+        "the organisations named see and accept it")] = None,
     fmt: Fmt = TableFormat.TABLE,
 ) -> None:
-    """Offer a dataset you provide on licence terms."""
+    """Offer a dataset you provide on licence terms (to everyone, or privately)."""
     terms = {"purposes": purpose, "term_start": term_start, "term_end": term_end,
              "territory": territory or ["KR"], "model_release": model_release,
              "price": {"basis": basis, "amount": price}, "attribution": attribution,
              "exclusive": exclusive, "chase_waiver_days": chase_waiver_days,
-             "output_policy": output_policy}
+             "output_policy": output_policy, "offered_to": offered_to or None}
     with client() as c:
         out = c.create_offer(dataset_id, terms)
-    made = _offer_row(out.terms, out.id)
-    if fmt is TableFormat.TABLE:
-        made = _readable_price(made)
-        made.pop("terms")
-    print_record(made, fmt)
+    _print_offer(out, fmt)
 
 
 @app.command("offers")
@@ -199,11 +216,63 @@ def licence_offer(
 app.command("license", hidden=True)(licence_offer)
 
 
+def _print_offer(out: Any, fmt: TableFormat) -> None:
+    made = _offer_row(out.terms, out.id)
+    if fmt is TableFormat.TABLE:
+        made = _readable_price(made)
+        made.pop("terms")
+    print_record(made, fmt)
+
+
+@app.command("withdraw")
+def withdraw(offer_id: str, fmt: Fmt = TableFormat.TABLE) -> None:
+    """Withdraw your offer: no new agreements or renewals; existing ones run to term."""
+    with client() as c:
+        _print_offer(c.withdraw_offer(offer_id), fmt)
+
+
+@app.command("price")
+def announce_price(
+    offer_id: str,
+    price: Annotated[str, typer.Option(help="New amount in KRW")],
+    effective_from: Annotated[str, typer.Option(
+        help="First day it applies (YYYY-MM-DD), at least the center's notice period away")],
+    basis: Annotated[str, typer.Option(help="The offer's basis: per-gb, per-million-tokens "
+                                       "or flat")] = "per-gb",
+    fmt: Fmt = TableFormat.TABLE,
+) -> None:
+    """Announce a price change: agreements accepted or renewed from EFFECTIVE_FROM pay it;
+    existing ones keep their price until renewal. Tenants see it in `aicenter dataset offers`."""
+    with client() as c:
+        _print_offer(c.announce_price(offer_id, {"basis": basis, "amount": price},
+                                      effective_from), fmt)
+
+
+@app.command("terminate")
+def terminate(
+    agreement_id: str,
+    kind: Annotated[str, typer.Option(help="cause (the provider, with --reason) or mutual "
+                                      "(ends once both parties have asked)")] = "mutual",
+    reason: Annotated[str, typer.Option(help="Why (required for cause)")] = "",
+    fmt: Fmt = TableFormat.TABLE,
+) -> None:
+    """End an agreement early; jobs are refused its data from then."""
+    with client() as c:
+        print_record(_agreement_row(c.terminate_agreement(agreement_id, kind, reason)), fmt)
+
+
+@app.command("renew")
+def renew(agreement_id: str, fmt: Fmt = TableFormat.TABLE) -> None:
+    """Renew an agreement: a new term from now at the offer's current price."""
+    with client() as c:
+        print_record(_agreement_row(c.renew_agreement(agreement_id)), fmt)
+
+
 @app.command("agreements")
 def agreements(fmt: Fmt = TableFormat.TABLE, wide: Wide = False) -> None:
     """Agreements your organisation holds or granted."""
     with client() as c:
-        rows = [row(a) for a in c.list_agreements()]
+        rows = [_agreement_row(a) for a in c.list_agreements()]
         if fmt is TableFormat.TABLE:
             with_org_names(c, rows)
     print_rows(rows, fmt, AGREEMENT_COLUMNS, essential=["id", "dataset_id", "org", "price_krw"],

@@ -11,7 +11,7 @@ The type is chosen from the offer (a licence on the exchange is never a processi
 contract: the center's PII handling is its own duty, not a trade):
 
 * ``co_creator`` set — the data was created together with the tenant     → creation (창출형)
-* ``offered_to`` set — a bilateral offer made to one organisation          → provision (제공형)
+* ``offered_to`` set — a bilateral offer made to named organisations      → provision (제공형)
 * otherwise — a public offer listed on the exchange, the center brokering  → brokered (중개거래형)
 
 The wording is aicenter's own: Korean headings with English clauses. It is a faithful summary of
@@ -58,7 +58,7 @@ def contract_type_of(offer: LicenceOffer) -> ContractType:
     """The standard-contract type of an offer (rule in the module docstring)."""
     if offer.co_creator is not None:
         return ContractType.CREATION
-    if offer.offered_to is not None:
+    if offer.private:
         return ContractType.PROVISION
     return ContractType.BROKERED
 

@@ -195,10 +195,12 @@ def charge_lines(meters: Iterable[MeterEvent], agreements: Iterable[Agreement], 
 
 
 def royalty_transaction(line: ChargeLine, agreement: Agreement) -> Transaction | None:
-    """The balanced ledger transaction of one charge line (None if it moves nothing)."""
+    """The balanced ledger transaction of one charge line (None for a metered line that moves
+    nothing; a flat fee always has one)."""
     # Postings are kept even when zero (waived use, flat fees): their accounts name the
     # tenant, the provider, the dataset and the agreement, so a statement can be read from the
-    # ledger alone.
+    # ledger alone. A flat fee is booked even at 0 KRW (a free or wholly waived agreement):
+    # the log's rebuild lists every flat agreement of its month, so the ledger must too.
     postings = [Posting(receivable_account(agreement.org_id), KRW, line.gross_krw),
                 Posting(royalty_account(agreement.provider_id), KRW, -line.net_krw),
                 Posting(REVENUE_EXCHANGE, KRW, -line.fee_krw)]
@@ -207,7 +209,7 @@ def royalty_transaction(line: ChargeLine, agreement: Agreement) -> Transaction |
         postings += [Posting(supply_account(agreement.dataset_id), commodity,
                              -Decimal(amount)),
                      Posting(read_account(agreement.id), commodity, Decimal(amount))]
-    if not line.gross_krw and not line.usage.records:
+    if line.job_id and not line.gross_krw and not line.usage.records:
         return None
     if line.job_id:
         reference = f"royalty:{agreement.id}:{line.job_id}:{line.month}"

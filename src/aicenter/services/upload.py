@@ -119,6 +119,7 @@ def _request(stored: dict[str, Any]) -> UploadRequest:
     fields = {f.name for f in dataclasses.fields(UploadRequest)}
     values = {k: v for k, v in stored.items() if k in fields}
     values["pii_actions"] = tuple(values.get("pii_actions", ()))
+    values["tdm_covered"] = tuple(values.get("tdm_covered", ()))
     return UploadRequest(**values)
 
 

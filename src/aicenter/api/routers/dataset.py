@@ -48,6 +48,9 @@ async def upload(
     input_format: Annotated[str | None, Query(alias="format")] = None,
     pii_action: Annotated[list[str] | None, Query(description="TYPE=drop|redact|pseudonymise")
                           ] = None,
+    tdm_covered: Annotated[list[str] | None, Query(
+        description="Publisher or TDMRep policy URL your licence covers (repeatable): its "
+        "TDM-reserved records are ingested instead of excluded")] = None,
 ) -> UploadOut:
     """Upload a file as the request body (streamed to the center's disk). The upload is
     checked before the body is read (token, permission, name, licence, format, size: 413
@@ -57,7 +60,8 @@ async def upload(
     if not safe:
         raise InputError("give the file's name", field="filename")
     upload_request = svc.UploadRequest(name, safe, org_id, domestic, licence, description,
-                                       field, input_format, tuple(pii_action or ()))
+                                       field, input_format, tuple(pii_action or ()),
+                                       tuple(tdm_covered or ()))
     await run_in_threadpool(svc.check_upload, ctx, who, upload_request)
     upload_id = uploads.new_upload_id()
     folder = uploads.upload_folder(ctx, upload_id)

@@ -15,7 +15,9 @@ from aicenter.api.schemas import (
     Month,
     OfferIn,
     OfferOut,
+    PriceChangeIn,
     RoyaltyStatementOut,
+    TerminateIn,
     WithheldOut,
 )
 from aicenter.domain.licence import Agreement, LicenceOffer, offer_to_dict
@@ -37,7 +39,12 @@ def agreement_out(a: Agreement) -> AgreementOut:
                         provider_id=a.provider_id, purpose=a.purpose.value,
                         accepted_at=a.accepted_at, valid_until=a.valid_until,
                         waiver_until=a.waiver_until, price_basis=a.offer.price.basis.value,
-                        price_krw=str(a.offer.price.amount.amount))
+                        price_krw=str(a.offer.price.amount.amount), ends_at=a.ends_at,
+                        terminated_at=a.terminated_at,
+                        termination=a.termination.value if a.termination else None,
+                        termination_reason=a.termination_reason,
+                        end_requested_by=sorted(a.end_requested_by),
+                        renewed_from=a.renewed_from, renewed_by=a.renewed_by)
 
 
 @router.post("/datasets/{dataset_id}/offers", status_code=201)
@@ -55,6 +62,37 @@ def list_offers(ctx: Ctx, who: Who, dataset_id: str | None = None) -> list[Offer
 def accept(offer_id: str, body: AcceptIn, ctx: Ctx, who: Who) -> AgreementOut:
     """Accept an offer for one purpose: the agreement jobs are admitted under."""
     return agreement_out(svc.accept(ctx, who, offer_id, body.purpose, body.org_id))
+
+
+@router.post("/offers/{offer_id}/withdraw")
+def withdraw_offer(offer_id: str, ctx: Ctx, who: Who) -> OfferOut:
+    """The provider withdraws its offer: no new agreement or renewal; agreements already made
+    run to term. 404 for a private offer not made to you."""
+    return offer_out(svc.withdraw_offer(ctx, who, offer_id))
+
+
+@router.post("/offers/{offer_id}/price")
+def announce_price(offer_id: str, body: PriceChangeIn, ctx: Ctx, who: Who) -> OfferOut:
+    """The provider announces a new price from a date at least the notice period away; it
+    applies to agreements accepted or renewed from then, existing ones keep theirs."""
+    return offer_out(svc.announce_price(ctx, who, offer_id,
+                                        body.price.model_dump(mode="json"),
+                                        body.effective_from))
+
+
+@router.post("/agreements/{agreement_id}/terminate")
+def terminate_agreement(agreement_id: str, body: TerminateIn, ctx: Ctx, who: Who
+                        ) -> AgreementOut:
+    """End an agreement: the provider for cause, or either party asking for a mutual end
+    (it ends once both have). Reads under it are refused from then."""
+    return agreement_out(svc.terminate(ctx, who, agreement_id, body.kind, body.reason))
+
+
+@router.post("/agreements/{agreement_id}/renew", status_code=201)
+def renew_agreement(agreement_id: str, ctx: Ctx, who: Who) -> AgreementOut:
+    """The licensee renews: a new agreement from now under the offer's current price. 409
+    (with the reason) for a terminated agreement, a withdrawn offer, or one renewed already."""
+    return agreement_out(svc.renew(ctx, who, agreement_id))
 
 
 @router.get("/agreements")

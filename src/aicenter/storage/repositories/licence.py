@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, insert, select, update
 
 from aicenter.domain.licence import (
     Agreement,
@@ -29,6 +29,10 @@ class LicenceRepository:
             id=offer.id, provider_org_id=offer.provider_id, dataset_id=offer.dataset_id,
             body=offer_to_dict(offer), created_at=created_at))
 
+    def update_offer(self, offer: LicenceOffer) -> None:
+        """Store the offer's new state (withdrawn, a price change announced)."""
+        self.conn.execute(update(o).where(o.c.id == offer.id).values(body=offer_to_dict(offer)))
+
     def offer(self, offer_id: str) -> LicenceOffer | None:
         row = self.conn.execute(select(o.c.body).where(o.c.id == offer_id)).first()
         return offer_from_dict(row.body) if row is not None else None
@@ -47,6 +51,11 @@ class LicenceRepository:
             id=agreement.id, offer_id=agreement.offer.id, org_id=agreement.org_id,
             dataset_id=agreement.dataset_id, body=agreement_to_dict(agreement),
             accepted_at=agreement.accepted_at))
+
+    def update_agreement(self, agreement: Agreement) -> None:
+        """Store the agreement's new state (terminated, an end asked for, renewed)."""
+        self.conn.execute(update(a).where(a.c.id == agreement.id).values(
+            body=agreement_to_dict(agreement)))
 
     def agreement(self, agreement_id: str) -> Agreement | None:
         row = self.conn.execute(select(a.c.body).where(a.c.id == agreement_id)).first()
