@@ -103,4 +103,9 @@ def test_demo_runs_jobs_to_the_end(cli, tmp_path: Path) -> None:  # type: ignore
     assert result.code == 0, result.err
     assert result.out.count(": succeeded on") == 5
     assert "news-pretrain: succeeded" in result.out  # read the licensed dataset
+    # ...and trained a "model" the center registered with a signed card
+    assert "model news-pretrain version 1" in result.out and "license: other" in result.out
+    assert "- demo-daily" in result.out and "What this card cannot prove" in result.out
+    assert "signed card: DSSE envelope (application/vnd.in-toto+json)" in result.out
+    assert "verify: ok, 2 files" in result.out
     assert "AICENTER_TOKEN=aic_" in result.out

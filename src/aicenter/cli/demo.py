@@ -4,7 +4,8 @@ Pools of seven chip types from five vendors (Korean NPUs included), one organisa
 class (one in the chase team), an open call modelled on the Dec 2025 AIinfrahub call, reviewed
 applications, granted budgets and a few jobs that really run on the local backend and finish;
 and the data exchange: a news publisher uploads a small (generated) dataset and offers it, the
-university licenses it and a job reads it through the center's metered reader.
+university licenses it and a job reads it through the center's metered reader and writes a
+small "model" directory, which the center registers with a signed provenance card (printed).
 It prints the URL and an operator token, then serves until Ctrl-C.
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import shlex
 import sys
 import tempfile
 import threading
@@ -86,15 +88,36 @@ def _exchange(op: Any, url: str, tenant_secret: str, home: Path) -> str:
             "term_end": str(today + timedelta(days=365)),
             "price": {"basis": "per-million-tokens", "amount": "50000"},
             "attribution": "Demo Daily"})
-    reader = (f"{sys.executable} -c \"from aicenter.exchange.reader import open_dataset; "
-              "print('records read:', sum(1 for _ in open_dataset('demo-daily')))\"")
     with Client(url, tenant_secret) as tenant:
         tenant.accept_offer(offer.id, "pre-training")
-        job = tenant.submit_job({"name": "news-pretrain", "command": reader,
+        job = tenant.submit_job({"name": "news-pretrain",
+                                 "command": shlex.join([sys.executable, "-c", TRAIN]),
                                  "resources": [{"chip": "nvidia-h100-sxm", "count": 1}],
-                                 "datasets": ["demo-daily"], "max_duration": "5m"},
+                                 "datasets": ["demo-daily"], "outputs": ["model"],
+                                 "max_duration": "5m"},
                                 idempotency_key="demo-news-pretrain")
     return job.id
+
+
+TRAIN = """
+import json, os, struct
+from collections import Counter
+from aicenter.exchange.reader import open_dataset
+counts, records = Counter(), 0
+for text in open_dataset('demo-daily'):
+    counts.update(text)
+    records += 1
+weights = sorted(counts.values(), reverse=True)[:256]
+total = sum(weights) or 1
+os.makedirs('model', exist_ok=True)
+with open('model/weights.bin', 'wb') as f:
+    f.write(struct.pack(f'<{len(weights)}f', *(w / total for w in weights)))
+with open('model/config.json', 'w') as f:
+    json.dump({'kind': 'unigram', 'vocab': len(weights), 'records': records}, f)
+print('records read:', records, 'vocab:', len(weights))
+"""
+"""The demo's "training": a unigram table of the licensed articles, written as a model
+directory (numbers only, so the output check releases it and the center registers it)."""
 
 
 def _setup(url: str, operator_token: str, home: Path) -> list[str]:
@@ -141,6 +164,24 @@ def _setup(url: str, operator_token: str, home: Path) -> list[str]:
     return job_ids
 
 
+def _print_card(op: Client, job_id: str) -> None:
+    """The signed provenance card of the model the news job trained, and its check."""
+    out = sys.stdout
+    found = [m for m in op.list_models() if m.job_id == job_id]
+    if not found:
+        out.write(f"  job {job_id} registered no model (see aicenter job show {job_id})\n")
+        return
+    card = op.model_card(found[0].id)
+    check = op.verify_model(found[0].id)
+    signature = card.envelope["signatures"][0]
+    out.write(f"\nmodel {found[0].name} version {found[0].version} ({found[0].id}): its "
+              "provenance card\n\n" + card.markdown + "\n")
+    out.write(f"signed card: DSSE envelope ({card.envelope['payloadType']}), key "
+              f"{signature['keyid']}, signature {signature['sig']}\n")
+    out.write(f"verify: {'ok' if check.ok else 'FAILED'}, {check.files_checked} files"
+              f"{'' if check.ok else ': ' + '; '.join(check.problems)}\n\n")
+
+
 def demo(
     port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
     home: Annotated[Path | None, typer.Option(help="State directory (default: a new "
@@ -177,9 +218,12 @@ def demo(
         out.write(f"aicenter demo running at {url} (API docs {url}/docs), state in {home}\n")
         for j in rows:
             out.write(f"  job {j.id} {j.name}: {j.status} on {j.chip_count} x {j.chip}\n")
+        with Client(url, token) as op:
+            _print_card(op, job_ids[0])
         out.write(f"export AICENTER_URL={url}\nexport AICENTER_TOKEN={token}\n")
         out.write("then try: aicenter job list; aicenter grant list; "
-                  "aicenter usage list; aicenter dataset list; aicenter dataset usage\n")
+                  "aicenter usage list; aicenter dataset list; aicenter dataset usage; "
+                  "aicenter model list; aicenter model verify MODEL_ID\n")
         out.flush()
         if not exit_when_done:
             while thread.is_alive():

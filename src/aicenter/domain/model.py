@@ -156,6 +156,7 @@ class CardCheck:
     problems: tuple[str, ...]
     key_id: str | None
     files_checked: int
+    """The files the card names, each looked for (0 when only the signature was checked)."""
 
     @property
     def ok(self) -> bool:
@@ -219,9 +220,12 @@ def check_card(envelope: Mapping[str, Any], public_keys: Mapping[str, bytes],
     """Check the card's signature against the center's public keys and, with ``found``
     (path -> sha256 of the files on disk), the files against its subjects."""
     kid, problems = check_signature(envelope, public_keys)
+    checked = 0
     if found is not None:
-        problems += check_files(statement_of(envelope), found)
-    return CardCheck(tuple(problems), kid, len(found) if found is not None else 0)
+        statement = statement_of(envelope)
+        problems += check_files(statement, found)
+        checked = len(statement.get("subject", []))
+    return CardCheck(tuple(problems), kid, checked)
 
 
 # -- the Hugging Face model card -------------------------------------------------------------
