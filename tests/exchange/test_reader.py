@@ -348,3 +348,23 @@ def test_grant_admitted_by_the_chase_waiver_ends_with_the_waiver(tmp_path: Path)
                       pool_country="KR", when=T0, manifests=[manifest], domestic={},
                       agreements=[chase])
     assert own.valid_until == datetime(2027, 1, 1, tzinfo=UTC)
+
+
+def test_a_grant_shortened_mid_read_stops_the_reader(
+        job: Callable[..., tuple[ReaderContext, Path]], tmp_path: Path) -> None:
+    """The center shortens a running job's grant when its agreement is terminated: the next
+    batch is refused and nothing more is metered."""
+    clock = Clock(T0 + timedelta(hours=1))
+    ctx, log = job(clock=clock)
+    batches = open_dataset("news-2025", context=ctx, batch_records=10).batches()
+    assert len(next(batches)) == 10
+    grant_file = tmp_path / "run" / "grant.json"
+    data = json.loads(grant_file.read_text(encoding="utf-8"))
+    data["valid_until"] = (T0 + timedelta(minutes=30)).isoformat()
+    grant_file.write_text(json.dumps(data), encoding="utf-8")
+    os.utime(grant_file, ns=(1, 1))  # a new mtime, also on file systems with coarse stamps
+    with pytest.raises(AccessDeniedError, match="expired"):
+        next(batches)
+    assert sum(e.records for e in read_log(log).meters) == 10
+    with pytest.raises(AccessDeniedError, match="valid from"):
+        open_dataset("news-2025", context=ctx)

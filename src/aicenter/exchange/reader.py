@@ -244,6 +244,25 @@ class ReaderContext:
     grant: Grant
     meter_log: Path
     clock: Clock = _utc_now
+    grant_file: Path | None = None
+    """Where the grant was read: the center shortens it when an agreement is terminated, and
+    :meth:`valid_until` reads the new end (a stat per metered batch, a read when it changed)."""
+
+    def valid_until(self) -> datetime:
+        """The grant's end now: the file's, if the center rewrote it since, else the one read
+        at start (never later than that)."""
+        if self.grant_file is None:
+            return self.grant.valid_until
+        try:
+            stamp = self.grant_file.stat().st_mtime_ns
+            cached = _GRANT_ENDS.get(self.grant_file)
+            if cached is None or cached[0] != stamp:
+                data = json.loads(self.grant_file.read_text(encoding="utf-8"))
+                cached = (stamp, datetime.fromisoformat(str(data["valid_until"])))
+                _GRANT_ENDS[self.grant_file] = cached
+        except (OSError, ValueError, KeyError, TypeError):
+            return self.grant.valid_until  # unreadable now: the end read at start holds
+        return min(self.grant.valid_until, cached[1])
 
     @staticmethod
     def from_env(env: Mapping[str, str] | None = None, clock: Clock = _utc_now
@@ -273,7 +292,8 @@ class ReaderContext:
         if not meter_log:
             raise AccessDeniedError(f"{ENV_METER_LOG} is not set: reads must be metered")
         manifests = tuple(Path(p) for p in env.get(ENV_MANIFESTS, "").split(os.pathsep) if p)
-        return ReaderContext(job_id, purpose, manifests, grant, Path(meter_log), clock)
+        return ReaderContext(job_id, purpose, manifests, grant, Path(meter_log), clock,
+                             grant_path)
 
 
 class DatasetReader(RecordBatches):
@@ -323,10 +343,11 @@ class DatasetReader(RecordBatches):
     def meter(self, batch: list[StoredRecord]) -> list[StoredRecord]:
         """Check the grant's expiry, append the batch's meter event durably, return the batch."""
         now = self._context.clock()
-        if now >= self._context.grant.valid_until:
+        ends = self._context.valid_until()
+        if now >= ends:
             raise AccessDeniedError(
                 f"the data grant of job {self._context.job_id} expired at "
-                f"{self._context.grant.valid_until.isoformat()}")
+                f"{ends.isoformat()}")
         n_bytes = tokens = 0
         for record in batch:
             size, size_tokens = metered_size(record.text)
@@ -339,6 +360,8 @@ class DatasetReader(RecordBatches):
         return batch
 
 
+_GRANT_ENDS: dict[Path, tuple[int, datetime]] = {}
+"""Grant file → (mtime, valid_until) last read, so an unchanged grant is not re-parsed."""
 _WRITERS: dict[tuple[str, Path], MeterWriter] = {}
 _WRITERS_LOCK = threading.Lock()
 
@@ -383,10 +406,10 @@ def open_local(name_or_id: str, ctx: ReaderContext, batch_records: int = BATCH_R
         raise AccessDeniedError(f"dataset {name_or_id} is tagged domestic and job {ctx.job_id} "
                                 f"runs on a pool in {grant.pool_country}")
     now = ctx.clock()
-    if not grant.issued_at <= now < grant.valid_until:
+    ends = ctx.valid_until()
+    if not grant.issued_at <= now < ends:
         raise AccessDeniedError(f"the data grant of job {ctx.job_id} is valid from "
-                                f"{grant.issued_at.isoformat()} to "
-                                f"{grant.valid_until.isoformat()}")
+                                f"{grant.issued_at.isoformat()} to {ends.isoformat()}")
     for path in ctx.manifest_paths:
         try:
             manifest = Manifest.from_json(json.loads(path.read_text(encoding="utf-8")),

@@ -232,8 +232,9 @@ def terminate(ctx: ServiceContext, caller: Caller, agreement_id: str, kind: str,
 
 
 def _expire_grants(ctx: ServiceContext, agreement: Agreement) -> None:
-    """Shorten the data grants of jobs admitted under ``agreement`` to its termination, so
-    a dataset opened from now on in a running job is refused (and nothing more is metered)."""
+    """Shorten the data grants of jobs admitted under ``agreement`` to its termination: a
+    running job's reader (or gateway) sees the new end at its next batch and refuses it, so
+    nothing more is read or metered."""
     assert agreement.terminated_at is not None
     folder = exchange_dir(ctx) / "grants"
     if not folder.is_dir():
