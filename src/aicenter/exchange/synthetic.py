@@ -287,3 +287,8 @@ def korean_news_text(seed: int, n_bytes: int) -> str:
         lines.append(line)
         size += len(line.encode("utf-8")) + 1
     return "\n".join(lines) + "\n"
+
+
+def korean_news_sentence(rng: random.Random) -> str:
+    """One sentence of the generated news prose (no person in it), drawn from ``rng``."""
+    return _sentence(rng, rng.choice(_TOPICS), rng.choice(_PLACES), rng.choice(_ORGS))

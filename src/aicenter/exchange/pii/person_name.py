@@ -58,7 +58,10 @@ LABELS = (
     "성명", "이름", "고객명", "담당자", "작성자", "신청인", "신청자", "보호자", "예금주",
     "환자명", "수신인", "수신자", "발신인", "발신자", "대표자", "피고인", "원고", "피고",
     "성함", "받는분", "보내는분", "수취인", "계약자", "가입자", "명의자", "소유자",
+    "입금자명", "입금자", "예금주명", "송금인", "입금인",
 )  # fmt: skip
+_TITLE_SET = frozenset(TITLES)
+_LABEL_SET = frozenset(LABELS)
 _TITLE_AFTER = re.compile(r"\s?(?:" + "|".join(sorted(TITLES, key=len, reverse=True)) + ")")
 _LABEL_BEFORE = re.compile(
     r"(?:" + "|".join(sorted(LABELS, key=len, reverse=True)) + r")\s*[:：]?\s*$"
@@ -84,7 +87,7 @@ GIVEN_NAME_SYLLABLES = frozenset(
 _PARTICLE_ENDINGS = ("로", "를", "을", "는", "의", "에", "와", "과", "가")
 _ORG_ENDINGS = (
     "사", "부", "국", "단", "청", "처", "관", "위", "회", "측", "팀", "실", "과", "계", "소",
-    "대", "당", "점", "시", "원장", "협회", "본부",
+    "대", "당", "점", "시", "구", "읍", "면", "원장", "협회", "본부",
 )  # fmt: skip
 COMMON_BEFORE_TITLES = frozenset(
     [
@@ -92,6 +95,8 @@ COMMON_BEFORE_TITLES = frozenset(
         "정부측", "주최측", "신입생", "재학생", "졸업생", "유학생", "운영자", "제작진", "조사관",
         "위원단", "자문단", "대변인", "부대변", "공동체", "신규직", "경영진", "임직원", "원로급",
         "전임자", "후임자", "고령자", "장애인", "정치인", "경제인", "기업인", "방송인", "연예인",
+        "최우수", "최고급", "유명한", "훌륭한", "유능한", "위대한", "다양한", "대단한", "성실한",
+        "회사원", "대학생", "공무원", "한국인", "외국인", "직장인", "개발자", "연구자", "고등학생",
     ]
 )  # fmt: skip
 _COMMON_NOUN_TAGS = frozenset({"NNG", "NNB", "NP", "VV", "VA", "MAG"})
@@ -113,6 +118,8 @@ NON_NAMES = frozenset(
         "한라", "백두", "금강", "한강", "남산", "설악", "지리", "태백", "소백", "남한",
         "유럽", "미국", "중국", "일본", "영국", "독일", "호주", "인도", "대만", "태국",
         "유튜브", "구글", "마이크로", "도요타", "소니", "나이키",
+        "한겨레", "경향", "동아", "문화", "국민", "세계", "서울", "한경", "매경", "연합",
+        "옥수수", "해바라기", "봉선화", "수수", "경찰", "검찰", "법원", "정당", "여당", "야당",
     ]
 )  # fmt: skip
 
@@ -244,7 +251,7 @@ def _context_scan() -> re.Pattern[str]:
     )
     labelled = (
         rf"(?=[{label_seconds}])"
-        rf"(?<=(?=(?:{_alternation(LABELS)})\s*[:：]?\s*([가-힣]{{3,4}})(?![가-힣])).)"
+        rf"(?<=(?=(?:{_alternation(LABELS)})\s*[:：]?\s*([가-힣]{{2,4}})(?![가-힣])).)"
     )
     return re.compile(
         rf"[{anchors}](?!(?![{seconds}])(?<![{singles}]))"  # next: a title's or label's 2nd
@@ -386,6 +393,8 @@ def _context_candidates(segment: str) -> Iterator[tuple[int, int, bool]]:
         aged = segment[after] == "("
         honorific = aged or segment.startswith(_HONORIFICS, after)
         form = segment[s:e]
+        if honorific and not gap and not aged and not _given_plausible(form):
+            continue  # an attached 씨/님 after a word that is no name (민들레씨, 옥수수씨)
         if not honorific and (
             not gap
             or form.endswith(_PARTICLE_ENDINGS)
@@ -405,9 +414,163 @@ def _context_candidates(segment: str) -> Iterator[tuple[int, int, bool]]:
             seen.add(s)
             yield s, e, honorific
     for s, e in labelled:
+        # two syllables (이훈) only as a form's value: after a colon or closed by ")"
+        if e - s == 2 and not (":" in segment[max(0, s - 3) : s] or segment[e : e + 1] == ")"):
+            continue
         if _plausible(segment[s:e]) and s not in seen:
             seen.add(s)
             yield s, e, False
+    for s, e, trusted in _phrase_candidates(segment):
+        if s not in seen:
+            seen.add(s)
+            yield s, e, trusted
+
+
+# Romanised surnames in their common passport spellings (hand-written for aicenter; several
+# spellings of one surname: Lee/Yi/Rhee, Park/Pak, Choi/Choe ...).
+ROMANISED_SURNAMES = (
+    "Kim", "Lee", "Yi", "Rhee", "Park", "Pak", "Bak", "Choi", "Choe", "Jung", "Jeong", "Chung",
+    "Kang", "Cho", "Jo", "Yoon", "Yun", "Jang", "Chang", "Lim", "Im", "Han", "Oh", "Seo", "Suh",
+    "Shin", "Sin", "Kwon", "Hwang", "Ahn", "An", "Song", "Jeon", "Jun", "Chun", "Hong", "Yoo",
+    "Yu", "Ryu", "Ko", "Go", "Moon", "Mun", "Yang", "Son", "Sohn", "Bae", "Baek", "Paik", "Heo",
+    "Huh", "Nam", "Shim", "Sim", "Noh", "Roh", "Ha", "Kwak", "Sung", "Seong", "Cha", "Joo", "Ju",
+    "Woo", "Koo", "Ku", "Min", "Na", "Jin", "Ji", "Eom", "Um", "Chae", "Won", "Bang", "Hyun",
+    "Gong", "Kong", "Byun", "Yeo", "Choo", "Do", "Seok", "Ma", "Gil", "Pyo", "Ban", "Wang", "Ok",
+    "Namgoong", "Namkoong", "Hwangbo", "Jegal", "Sunwoo",
+)  # fmt: skip
+# What announces a name in English: a courtesy title, or a form's label.
+ENGLISH_TITLES = ("Mr", "Ms", "Mrs", "Miss", "Dr", "Prof", "Professor", "Reporter")
+ENGLISH_LABELS = ("Name", "Full name", "Full Name", "Account holder", "Account Holder",
+                  "Holder", "Contact person", "Contact Person", "Attn", "Applicant")  # fmt: skip
+# Where the English pattern may match: its titles and labels, found by str.find (the words
+# that start with another of them, Mrs after Mr, are found with it).
+_ENGLISH_ANCHORS = tuple(
+    w
+    for w in sorted(set(ENGLISH_TITLES + ENGLISH_LABELS))
+    if not any(w != v and w.startswith(v) for v in ENGLISH_TITLES + ENGLISH_LABELS)
+)
+# Speech verbs and the endings that close a self-introduction (저는 홍길동입니다).
+_INTRO_ENDINGS = ("입니다", "이에요", "예요", "이라고", "라고", "이고", "이며", "이구요", "임")
+_ROLES_AFTER_QUOTE = tuple(t for t in TITLES if len(t) > 1 and not t.startswith("씨"))
+
+
+@cache
+def _english_pattern() -> re.Pattern[str]:
+    """A title or label, then a romanised full name, surname first ("Kim Min-jun") or
+    given name first ("Min-jun Kim"). Group ``n`` is the name."""
+    surname = "(?:" + "|".join(sorted(ROMANISED_SURNAMES, key=len, reverse=True)) + ")"
+    given = r"[A-Z][a-z]{0,7}(?:-[a-z]{1,6})?"
+    titles = "|".join(sorted(ENGLISH_TITLES, key=len, reverse=True))
+    labels = "|".join(sorted(ENGLISH_LABELS, key=len, reverse=True))
+    return re.compile(
+        rf"(?:(?:{titles})\.?\s+|(?:{labels})\s*[:：]\s*)"
+        rf"(?P<n>{surname}\s{given}|{given}\s{surname})(?![A-Za-z\-])"
+    )
+
+
+@cache
+def _phrase_patterns() -> tuple[tuple[str, re.Pattern[str]], ...]:
+    """(a literal the segment must contain, the pattern) of the phrases news and forms name
+    people with; group ``n`` is the name, group ``strong`` (when it matched) a context strong
+    enough for any plausible name, else the name also needs common given-name syllables:
+
+    * a byline with the title first: ``[뉴스1] 기자 홍길동 =`` (strong: then ``=``, ``(``, an
+      e-mail or the end of the line);
+    * a byline with the title after: ``(서울=연합뉴스) 홍길동 기자 =`` (strong);
+    * a self-introduction: ``저는 홍길동입니다``, ``제 이름은 홍길동이라고 합니다``;
+    * a speaker after a quote: ``"…"라고 홍길동 대표가 밝혔다`` (strong: a role),
+      ``"…"라고 홍길동은 말했다`` (three or four syllables).
+    """
+    intro = _alternation(_INTRO_ENDINGS)
+    return (
+        (
+            "기자",
+            re.compile(
+                r"기자\s+(?P<n>[가-힣]{2,4})(?![가-힣])"
+                r"(?=(?P<strong>\s*(?:[=(<\[]|$|\n)|\s+[A-Za-z0-9._%+-]+@))?"
+            ),
+        ),
+        ("기자", re.compile(r"[)\]] (?P<n>[가-힣]{2,4})\s기자(?P<strong>\s?=)")),
+        ("저는", re.compile(rf"저는(?<![가-힣]저는)\s+(?P<n>[가-힣]{{2,4}}?)(?:{intro})")),
+        ("이름은", re.compile(rf"이름은\s+(?P<n>[가-힣]{{2,4}}?)(?:{intro})")),
+        (
+            "고 ",
+            re.compile(
+                rf"[\"”'’]\s?(?:이?라)?고\s+(?P<n>[가-힣]{{2,4}}?)"
+                rf"(?:\s(?P<strong>{_alternation(_ROLES_AFTER_QUOTE)}))?(?:은|는|이|가|도)\s"
+            ),
+        ),
+    )
+
+
+_QUOTE_MARKERS = (' "', " “")
+
+
+def _phrase_candidates(segment: str) -> Iterator[tuple[int, int, bool]]:
+    """Names in the phrases of :func:`_phrase_patterns`, before a spaced 씨 (장혁 씨: a
+    two-syllable name), before a quote (홍길동은 "…"), in a byline closed by an e-mail
+    (홍길동 기자 hong@…) and in English forms (Mr. Kim Min-jun, Name: Kim Minji). Each check
+    starts from a literal the segment is first searched for, so text without it costs one
+    ``str.find``. Yields (start, end, trusted): trusted candidates are not vetoed by the
+    thorough mode's analyser."""
+    for literal, pattern in _phrase_patterns():
+        if literal not in segment:
+            continue
+        for m in pattern.finditer(segment):
+            form = m.group("n")
+            if m.groupdict().get("strong") is not None:
+                if not _plausible(form):
+                    continue
+            elif (len(form) < 3 and literal == "고 ") or not _given_plausible(form):
+                continue
+            yield m.start("n"), m.end("n"), False
+    for marker in (" 씨", *_QUOTE_MARKERS, " 기자 "):
+        at = segment.find(marker)
+        while at >= 0:
+            if marker == " 기자 " and not _EMAIL_AFTER.match(segment, at + len(marker)):
+                at = segment.find(marker, at + 1)
+                continue
+            span = _word_before(segment, at, particle=marker in _QUOTE_MARKERS)
+            if span is not None:
+                s, e = span
+                form = segment[s:e]
+                if marker == " 기자 ":
+                    ok = _plausible(form)
+                elif marker == " 씨":
+                    ok = len(form) == 2 and _given_plausible(form)
+                else:
+                    ok = len(form) >= 3 and _given_plausible(form)
+                if ok:
+                    yield s, e, marker not in _QUOTE_MARKERS
+            at = segment.find(marker, at + 1)
+    english = _english_pattern()
+    for word in _ENGLISH_ANCHORS:
+        at = segment.find(word)
+        while at >= 0:
+            if at == 0 or not segment[at - 1].isascii() or not segment[at - 1].isalpha():
+                hit = english.match(segment, at)
+                if hit is not None:
+                    yield hit.start("n"), hit.end("n"), True
+            at = segment.find(word, at + 1)
+
+
+_EMAIL_AFTER = re.compile(r"[A-Za-z0-9._%+-]+@")
+
+
+def _word_before(segment: str, at: int, *, particle: bool) -> tuple[int, int] | None:
+    """The Hangul word ending at ``at`` (without its topic/subject particle when
+    ``particle``), when a word boundary precedes it."""
+    e = at
+    if particle:
+        if e == 0 or segment[e - 1] not in "은는이가":
+            return None
+        e -= 1
+    s = e
+    while s > 0 and "가" <= segment[s - 1] <= "힣" and e - s < 5:
+        s -= 1
+    if s == e or (s > 0 and "가" <= segment[s - 1] <= "힣"):
+        return None
+    return s, e
 
 
 def _candidate_start(segment: str, anchor: int) -> int:
@@ -419,7 +582,28 @@ def _candidate_start(segment: str, anchor: int) -> int:
 
 
 def _plausible(form: str) -> bool:
-    return split_name(form) is not None and form not in NON_NAMES and not form.endswith("들")
+    """A full name, not a known non-name, no plural, and no title in a given name's place
+    (김부장님, 이과장님: a surname and a title, not a name)."""
+    parts = split_name(form)
+    return (
+        parts is not None
+        and form not in NON_NAMES
+        and not form.endswith("들")
+        and parts[1] not in _TITLE_SET
+        and form not in _LABEL_SET
+    )
+
+
+def _given_plausible(form: str) -> bool:
+    """:func:`_plausible` and a given name made of common given-name syllables: what a
+    context weaker than a title or a label (a quote, a self-introduction) needs."""
+    parts = split_name(form)
+    return (
+        parts is not None
+        and _plausible(form)
+        and form not in COMMON_BEFORE_TITLES
+        and all(c in GIVEN_NAME_SYLLABLES for c in parts[1])
+    )
 
 
 def _analyser_vetoes(tokens: list[Any], s: int, e: int) -> bool:
