@@ -186,7 +186,7 @@ def test_termination_for_cause_refuses_reads_and_renewal(market: Market) -> None
     assert ended.terminated_at == m.ctx.clock.now() and ended.ends_at == ended.terminated_at
     assert _actions(m, held.id)[-1] == "agreement.terminated"
     assert _reads(m, m.tenant.org_id) is AccessReason.TERMINATED
-    with pytest.raises(ConflictError, match="terminated for cause.*redistributed"):
+    with pytest.raises(ConflictError, match=r"terminated for cause.*redistributed"):
         svc.renew(m.ctx, m.tenant, held.id)
     with pytest.raises(ConflictError, match="already terminated"):
         svc.terminate(m.ctx, m.provider, held.id, "cause", "again")
@@ -248,3 +248,31 @@ def test_a_zero_krw_flat_agreement_still_matches_its_rebuild(market: Market) -> 
     assert pair.matches, (pair.ledger.to_dict(), pair.audit_log.to_dict())
     assert [x.agreement_id for x in pair.ledger.lines] == [held.id]
     assert pair.ledger.total_gross_krw == 0
+
+
+def test_pii_samples_only_for_provider_operators_and_licensees(market: Market,
+                                                               tmp_path: Path) -> None:
+    m = market
+    ctx = m.ctx
+    source = tmp_path / "pii.jsonl"
+    source.write_text(json.dumps({"text": "문의는 010-2345-6789 또는 kim@news.kr 로 연락"},
+                                 ensure_ascii=False) + "\n", encoding="utf-8")
+    dataset_svc.upload(ctx, m.provider, dataset_svc.UploadRequest(
+        "contacts", "pii.jsonl", licence_text="proprietary"), source)
+
+    def samples(caller: Caller) -> dict[str, object]:
+        report = dataset_svc.get_dataset(ctx, caller, "contacts").pii_report
+        assert report["counts"]  # the counts are metadata: everyone sees them
+        return dict(report.get("samples") or {})
+
+    assert samples(m.provider) and samples(m.operator)
+    assert not samples(m.tenant)
+    assert "samples_withheld" in dataset_svc.get_dataset(ctx, m.tenant, "contacts").pii_report
+    offer = svc.create_offer(ctx, m.provider, "contacts", {
+        "purposes": ["pre-training"], "term_start": str(ctx.clock.now().date()),
+        "term_end": str(ctx.clock.now().date() + timedelta(days=30)),
+        "price": {"basis": "flat", "amount": "10"}})
+    held = svc.accept(ctx, m.tenant, offer.id, "pre-training")
+    assert samples(m.tenant) and not samples(m.other)
+    svc.terminate(ctx, m.provider, held.id, "cause", "breach")
+    assert not samples(m.tenant)

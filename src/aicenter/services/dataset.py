@@ -164,14 +164,29 @@ def list_datasets(ctx: ServiceContext, caller: Caller, provider_org_id: str | No
     return rows
 
 
+SAMPLES_WITHHELD = ("samples are shown to the provider, the center's operators and "
+                    "organisations holding an agreement for the dataset")
+
+
 def get_dataset(ctx: ServiceContext, caller: Caller, dataset_id: str) -> Dataset:
-    """One dataset's metadata, statistics and PII report (never its records)."""
+    """One dataset's metadata, statistics and PII report (never its records). The report's
+    masked samples are fragments of the records: only the provider, operators and
+    organisations with an agreement valid now see them; everyone else gets the report
+    without them (``samples_withheld`` says why)."""
     caller.check(ctx, "dataset:read", Resource("Dataset", dataset_id))
     with ctx.db.transaction(write=False) as tx:
         row: Dataset | None = tx.datasets.get(dataset_id)
-    if row is None:
-        raise NotFoundError(f"dataset {dataset_id} not found")
-    return row
+        if row is None:
+            raise NotFoundError(f"dataset {dataset_id} not found")
+        shown = (caller.person.role.value == "operator" or
+                 caller.org_id == row.provider_org_id or
+                 any(a.dataset_id == row.id and a.valid_at(ctx.clock.now())
+                     for a in tx.licences.agreements(org_id=caller.org_id,
+                                                     dataset_ids=[row.id])))
+    if shown or "samples" not in row.pii_report:
+        return row
+    report = {k: v for k, v in row.pii_report.items() if k != "samples"}
+    return dataclasses.replace(row, pii_report={**report, "samples_withheld": SAMPLES_WITHHELD})
 
 
 def load_manifest(row: Dataset) -> Manifest:
