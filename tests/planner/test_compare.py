@@ -96,11 +96,21 @@ def test_owned_programme_counts_idle_capex(catalog: Catalog, calibration: Calibr
         ProgrammeAssumptions(programme_months=12),
     )
     idle = next(i for i in report.items if i.item == "idle-time capex")
-    cluster_year_krw = 64 * 25000 / 4 * 1420  # a quarter of 4-year amortisation
+    # a quarter of 4-year amortisation of the installed price (owned cost now counts the
+    # installed factor and operations: issue 17 item 2)
+    cluster_year_krw = 64 * 25000 * owned.system_factor / 4 * 1420
     carried = sum(float(i.krw) for i in report.items if i.chip_hours) - sum(
-        run_cost_electricity(i.chip_hours, catalog) for i in report.items if i.chip_hours
+        run_cost_electricity(i.chip_hours, catalog) + run_cost_operations(i.chip_hours, catalog)
+        for i in report.items if i.chip_hours
     )
     assert float(idle.krw) == pytest.approx(cluster_year_krw - carried, rel=1e-6)
+
+
+def run_cost_operations(chip_hours: float, catalog: Catalog) -> float:
+    from aicenter.planner.cost import CostAssumptions, Ownership, run_cost
+
+    return float(run_cost(catalog.get("nvidia-h100-sxm"), chip_hours, CostAssumptions(
+        ownership=Ownership.OWNED, capex_usd_per_chip=25000), catalog).operations_krw)
 
 
 def run_cost_electricity(chip_hours: float, catalog: Catalog) -> float:

@@ -43,10 +43,14 @@ def test_owned_is_electricity_plus_capex(catalog: Catalog) -> None:
                         amortisation_years=5, utilisation=0.5)
     cost = run_cost(chip, 1000, a, catalog)
     electricity = cost.energy_kwh * 200
-    capex = 1000 * 30000 / (5 * HOURS_PER_YEAR * 0.5) * 1420
+    # issue 17 item 2: capex on the installed price, plus operations
+    installed = 30000 * a.system_factor
+    capex = 1000 * installed / (5 * HOURS_PER_YEAR * 0.5) * 1420
+    operations = 1000 * installed * a.operations_share / (HOURS_PER_YEAR * 0.5) * 1420
     assert float(cost.electricity_krw) == pytest.approx(electricity)
     assert float(cost.capex_krw) == pytest.approx(capex)
-    assert float(cost.krw) == pytest.approx(electricity + capex)
+    assert float(cost.operations_krw) == pytest.approx(operations)
+    assert float(cost.krw) == pytest.approx(electricity + capex + operations)
     assert cost.basis.startswith("owned")
 
 

@@ -6,7 +6,14 @@ Deadline search, per trainable chip type ``c``: wall-clock ``W(N) = H(N) / N / 2
 scaling efficiency falls only logarithmically), and chip-hours rise with ``N``. So the cheapest
 count on ``c`` is the smallest ``N`` — a multiple of the tensor-parallel degree, at least the
 memory minimum — with ``W(N) ≤ deadline``; it is found by doubling then bisection. The cheapest
-type is the one with the lowest cost at its own smallest count, among types priced the same way.
+type is the one with the lowest cost at its own smallest count (cost is linear in chip-hours on
+either basis, so the smallest count is the cheapest on both).
+
+Cost basis: every row carries its rental cost (catalog price per chip-hour) and its owned cost
+(amortised capex + energy + operations, :mod:`aicenter.planner.cost`) side by side, each
+``None`` with the reason when that basis has no price. "Cheapest" is chosen on one basis
+(rental by default) among every fitting row priced on it; rows without a price on that basis
+are listed by :func:`unpriced`, never silently dropped or priced on the other basis.
 
 Mixed pool ``{c: N_c}``: each type holds whole model replicas (so each must fit on its own
 share) and takes a share of every global batch proportional to its throughput, so the pool
@@ -21,7 +28,14 @@ from dataclasses import dataclass
 
 from aicenter.catalog import Catalog
 from aicenter.domain.errors import InfeasibleError, InputError
-from aicenter.planner.cost import CostAssumptions, RunCost, run_cost
+from aicenter.planner.cost import (
+    BasisCosts,
+    CostAssumptions,
+    Ownership,
+    RunCost,
+    basis_costs,
+    run_cost,
+)
 from aicenter.planner.memory import training_refusal
 from aicenter.planner.model import ModelSpec, StageSpec
 from aicenter.planner.plan import Plan, PlanOptions, plan_run
@@ -39,6 +53,7 @@ class ChipOption:
     plan: Plan | None
     meets_deadline: bool | None
     note: str
+    costs: BasisCosts | None = None
 
 
 def _smallest_meeting(
@@ -87,6 +102,7 @@ def compare_chips(
     if deadline_days is not None and not deadline_days > 0:
         raise InputError(f"{deadline_days} must be a positive number of days", field="deadline")
     rows: list[ChipOption] = []
+    priced_assumptions = assumptions or CostAssumptions()
     for chip in catalog:
         if training_refusal(chip):
             continue
@@ -107,7 +123,8 @@ def compare_chips(
             if not first.fits:
                 plan = make(first.memory.min_chips)
                 note = f"raised from {count} to the memory minimum {plan.count}"
-            rows.append(ChipOption(chip.id, plan, None, note))
+            rows.append(ChipOption(chip.id, plan, None, note, basis_costs(
+                chip, plan.chip_hours, priced_assumptions, catalog)))
             continue
         start = max(tp, first.memory.min_chips)
         found = _smallest_meeting({}, make, start, tp, deadline_days)
@@ -115,21 +132,41 @@ def compare_chips(
             rows.append(ChipOption(chip.id, None, False,
                                    f"cannot meet {deadline_days:g} days with ≤ {MAX_COUNT} chips"))
         else:
-            rows.append(ChipOption(chip.id, found, True, "smallest count meeting the deadline"))
+            rows.append(ChipOption(chip.id, found, True, "smallest count meeting the deadline",
+                                   basis_costs(chip, found.chip_hours, priced_assumptions,
+                                               catalog)))
     return rows
 
 
-def cheapest(rows: list[ChipOption]) -> ChipOption | None:
-    """Lowest KRW cost among fitting plans priced as rental (or, if none are, any basis)."""
-    planned = [
-        r for r in rows
-        if r.plan is not None and r.plan.fits and r.meets_deadline is not False
-    ]
-    rental = [r for r in planned if r.plan is not None and r.plan.cost.price_usd_per_chip_hour]
-    pool = rental or planned
-    if not pool:
+def _candidates(rows: list[ChipOption]) -> list[ChipOption]:
+    return [r for r in rows
+            if r.plan is not None and r.plan.fits and r.meets_deadline is not False]
+
+
+def row_cost(row: ChipOption, basis: Ownership) -> RunCost | None:
+    """The row's cost on ``basis`` (None when that basis has no price for the chip)."""
+    return row.costs.on(basis) if row.costs is not None else None
+
+
+def cheapest(rows: list[ChipOption], basis: Ownership = Ownership.RENTAL) -> ChipOption | None:
+    """Lowest KRW cost on ``basis`` among every fitting (and deadline-meeting) row priced on
+    that basis; rows without a price on it are named by :func:`unpriced`."""
+    priced = [(cost.krw.amount, r) for r in _candidates(rows)
+              if (cost := row_cost(r, basis)) is not None]
+    if not priced:
         return None
-    return min(pool, key=lambda r: r.plan.cost.krw.amount if r.plan else 0)
+    return min(priced, key=lambda pair: pair[0])[1]
+
+
+def unpriced(rows: list[ChipOption], basis: Ownership) -> list[tuple[str, str]]:
+    """(chip id, why) of fitting rows left out of :func:`cheapest` for lack of a price."""
+    out = []
+    for r in _candidates(rows):
+        if row_cost(r, basis) is None:
+            assert r.costs is not None
+            why = r.costs.rental_missing if basis is Ownership.RENTAL else r.costs.owned_missing
+            out.append((r.chip_id, why))
+    return out
 
 
 @dataclass(frozen=True, slots=True)

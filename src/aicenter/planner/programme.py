@@ -9,8 +9,9 @@ rate. The programme that produced it also paid for (each a line item, each overr
 * failed and restarted runs: ``f_fail ×`` the final pre-training run's cost;
 * data and staff, as given amounts in KRW;
 * owned hardware standing idle between runs: with a programme length ``M`` months the cluster's
-  capex share is ``N · capex · M / (12 · years)``; what the planned runs already carried through
-  their per-hour capex share is subtracted, the rest is the idle-time capex.
+  capex share is ``N · capex · system_factor · CRF · M / 12`` (purchase price, installed factor
+  and capital recovery factor of :mod:`aicenter.planner.cost`); what the planned runs already
+  carried through their per-hour capex share is subtracted, the rest is the idle-time capex.
 
     total = Σ line items,   headline = final pre-training run only
 """
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 from aicenter.catalog import Catalog
 from aicenter.domain.errors import InputError
 from aicenter.domain.units import Currency, Money
-from aicenter.planner.cost import CostAssumptions, Ownership, run_cost
+from aicenter.planner.cost import CostAssumptions, Ownership, owned_capex_price, run_cost
 from aicenter.planner.model import ModelSpec, StageKind, StageSpec
 from aicenter.planner.plan import Plan, PlanOptions, plan_run, stages_for
 from aicenter.planner.throughput import Calibration
@@ -126,13 +127,15 @@ def programme_report(
     for note in skipped:
         items.append(LineItem("not priced", 0.0, Money.zero(Currency.KRW), note))
     items.extend(programme_items(items[0], programme))
+    capex_price, _ = owned_capex_price(chip, assumptions)
     if (
         programme.programme_months
         and assumptions.ownership is Ownership.OWNED
-        and assumptions.capex_usd_per_chip is not None
+        and capex_price is not None
     ):
-        share = programme.programme_months / (12.0 * assumptions.amortisation_years)
-        cluster = Money.of(count * assumptions.capex_usd_per_chip * share, Currency.USD)
+        share = programme.programme_months / 12.0 * assumptions.capital_recovery_factor
+        installed = capex_price * assumptions.system_factor
+        cluster = Money.of(count * installed * share, Currency.USD)
         cluster_krw = assumptions.exchange.convert(cluster)
         used = sum((i.chip_hours for i in items), 0.0)
         carried = run_cost(chip, used, assumptions, catalog).capex_krw
