@@ -16,9 +16,11 @@ The rules:
 * a grant with chip counts is a cap group: its jobs together hold at most that many chips of
   each type at once (``Snapshot.chip_caps``);
 * a job's demand holds only the alternatives its grant covers (admission held the budget for
-  those alone); a job reading a dataset tagged domestic must run in the domestic country
-  (``Job.residency``), and one that has no pool there at all is *stranded*: the caller fails it
-  rather than let it wait for a pool that may never come;
+  those alone); a job the center's placement policy restricts to some countries (a job
+  reading a dataset tagged domestic: the domestic country; decided by the caller, once per
+  job and country, and given as ``countries``) runs only there (``Job.countries``), and one
+  that has no pool there at all is *stranded*: the caller fails it rather than let it wait
+  for a pool that may never come;
 * a job's remaining work, for the policies that weigh it (:func:`remaining_work`), is its
   tenant's estimate less the work it has done, in H100e-seconds; its attained seconds per
   pool (the round mechanism's time received) come from its metered intervals
@@ -123,8 +125,6 @@ def center_view(
     grants: Sequence[Grant],
     usage: Sequence[UsageSample],
     jobs: Sequence[Job],
-    domestic_data: Collection[str],
-    domestic_country: str,
     ratio: Ratio,
     now: datetime,
     half_life_s: float,
@@ -132,9 +132,15 @@ def center_view(
     guaranteed_h100e: Mapping[str, float] | None = None,
     programme_guaranteed_h100e: Mapping[str, float] | None = None,
     done: Mapping[str, JobUsage] | None = None,
+    countries: Mapping[str, frozenset[str]] | None = None,
+    domestic_data: Collection[str] = (),
+    domestic_country: str = "",
 ) -> CenterView:
     """The snapshot and queue of one round (module docstring); ``done`` holds the metered
-    totals of the jobs that have run (none for the others)."""
+    totals of the jobs that have run (none for the others); ``countries`` the countries each
+    restricted job may run in (absent: any). ``domestic_data`` and ``domestic_country`` are
+    the same restriction stated as data: a job naming one of those datasets runs only in that
+    country."""
     by_grant = {g.id: g for g in grants}
     guaranteed = guaranteed_h100e or {}
     programme_of: dict[str, str] = {}
@@ -153,27 +159,37 @@ def center_view(
     decayed = decayed_usage(usage, now.timestamp(), half_life_s)
     snapshot = build_snapshot(sched_pools, tenants, programmes=programmes, decayed=decayed,
                               chip_caps=caps, chase_share=chase_share)
-    queue, stranded = _queue(jobs, sched_pools, by_grant, set(domestic_data),
-                             domestic_country, ratio, done or {}, now)
+    restricted = dict(countries or {})
+    if domestic_data:
+        home = frozenset({domestic_country})
+        for job in jobs:
+            if not set(domestic_data).isdisjoint(job.spec.datasets):
+                restricted[job.id] = restricted.get(job.id, home) & home
+    queue, stranded = _queue(jobs, sched_pools, by_grant, restricted, ratio, done or {}, now)
     return CenterView(snapshot, queue, stranded)
 
 
 def _queue(jobs: Sequence[Job], pools: Sequence[Pool], grants: Mapping[str, Grant],
-           domestic_data: set[str], domestic_country: str, ratio: Ratio,
+           restricted: Mapping[str, frozenset[str]], ratio: Ratio,
            done: Mapping[str, JobUsage], now: datetime
            ) -> tuple[list[JobProgress], list[Job]]:
     chips_here = {p.chip_type for p in pools}
-    domestic_chips = {p.chip_type for p in pools if p.country == domestic_country}
+    chips_in: dict[frozenset[str], set[str]] = {}
     queue: list[JobProgress] = []
     stranded: list[Job] = []
     for job in jobs:
-        domestic_only = not domestic_data.isdisjoint(job.spec.datasets)
+        countries = restricted.get(job.id)
         grant = grants.get(job.grant_id)
-        allowed = domestic_chips if domestic_only else chips_here
+        if countries is None:
+            allowed = chips_here
+        else:
+            if countries not in chips_in:
+                chips_in[countries] = {p.chip_type for p in pools if p.country in countries}
+            allowed = chips_in[countries]
         demand = tuple(ChipDemand(a.chip, a.count) for a in job.spec.resources
                        if a.chip in allowed and (grant is None or grant.covers(a.chip)))
         if not demand:
-            if domestic_only and job.status is JobStatus.QUEUED and \
+            if countries is not None and job.status is JobStatus.QUEUED and \
                     any(a.chip in chips_here for a in job.spec.resources):
                 stranded.append(job)
             continue
@@ -187,11 +203,18 @@ def _queue(jobs: Sequence[Job], pools: Sequence[Pool], grants: Mapping[str, Gran
         sched_job = SchedJob(
             job.id, job.org_id, job.spec.workload.value, demand, estimate,
             job.submitted_at.timestamp(), priority_class=PRIORITY[job.spec.priority],
-            residency=domestic_country if domestic_only else None,
+            # one country is a residency (as the simulator states it); several, a set
+            residency=single(countries),
+            countries=countries if single(countries) is None else None,
             cap_group=job.grant_id if grant is not None and grant.chip_counts else None)
         attained = _attained(job, usage, pools, running_on, unmetered_s)
         queue.append(JobProgress(sched_job, remaining, attained, running_on))
     return queue, stranded
+
+
+def single(countries: frozenset[str] | None) -> str | None:
+    """The one country of a restriction to exactly one, else None."""
+    return next(iter(countries)) if countries is not None and len(countries) == 1 else None
 
 
 def remaining_work(job: Job, ratio: Ratio, work_done: float) -> tuple[float, float]:

@@ -34,7 +34,10 @@ def chips_on_pool(job: Job, pool: Pool) -> int:
 
 
 def resident(job: Job, pool: Pool) -> bool:
-    return job.residency is None or job.residency == pool.country
+    """The job may run in the pool's country: its residency (if any) and the countries the
+    center's placement policy allows it (if restricted) both admit it."""
+    return ((job.residency is None or job.residency == pool.country)
+            and (job.countries is None or pool.country in job.countries))
 
 
 def quota_left_h100e_h(snapshot: Snapshot) -> dict[str, float]:
@@ -115,7 +118,7 @@ def build_problem(
             continue
         if left and any(left.get(k, 1.0) <= 0 for k in quota_keys(jp.job, snapshot)):
             continue
-        key = (jp.job.job_class, jp.job.demand, jp.job.residency)
+        key = (jp.job.job_class, jp.job.demand, jp.job.residency, jp.job.countries)
         row = rows.get(key)
         if row is None:
             rates: list[float] = []

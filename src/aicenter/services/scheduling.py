@@ -29,11 +29,13 @@ from aicenter.backends import (
 from aicenter.backends.local.egress import egress_allowed
 from aicenter.domain.errors import InputError
 from aicenter.domain.job import Job, JobStatus, check_workdir
-from aicenter.domain.licence import DOMESTIC_COUNTRIES, AccessDeniedError
+from aicenter.domain.licence import DOMESTIC_COUNTRIES, AccessDeniedError, DatasetTerms
 from aicenter.domain.pool import Pool as CenterPool
 from aicenter.domain.pool import PoolState
 from aicenter.domain.share import ShareHolder
 from aicenter.ledger import H100E, accounts, top_up_transaction
+from aicenter.policy.authorizer import Authorizer
+from aicenter.policy.data import placement
 from aicenter.scheduler import Allocation, Policy, SchedulerConfig, ThroughputMatrix, build_policy
 from aicenter.scheduler.center import CenterPool as LivePool
 from aicenter.scheduler.center import (
@@ -209,7 +211,8 @@ def _view(ctx: ServiceContext, jobs: list[Job]) -> CenterView:
     """The round's snapshot, queue and stranded jobs, from the database through the one
     builder (:func:`aicenter.scheduler.center.center_view`): active pools (draining ones keep
     their jobs only), organisations with their guaranteed shares and decayed usage, the
-    grants' chip caps, calls with their shares, residency of domestic data."""
+    grants' chip caps, calls with their shares, and where each job reading data may be placed
+    (:func:`placeable_countries`)."""
     now = ctx.clock.now()
     half_life_s = ctx.settings.fair_share_half_life_days * 86400.0
     today = now.replace(hour=0, minute=0, second=0, microsecond=0)
@@ -222,7 +225,8 @@ def _view(ctx: ServiceContext, jobs: list[Job]) -> CenterView:
         recent = tx.usage.list(start=today)
         shares = tx.shares.list()
         named = {d for job in jobs for d in job.spec.datasets}
-        domestic_data = {d for d in named if (row := tx.datasets.get(d)) and row.domestic}
+        terms = {d: DatasetTerms(row.id, row.provider_org_id, row.domestic)
+                 for d in sorted(named) if (row := tx.datasets.get(d)) is not None}
         totals = tx.usage.job_totals([j.id for j in jobs if j.attempts > 0])
     by_grant = {g.id: g for g in grants}
     usage = [*daily_samples(sums), *usage_samples([*split, *recent], by_grant)]
@@ -237,12 +241,34 @@ def _view(ctx: ServiceContext, jobs: list[Job]) -> CenterView:
                             if s.holder_kind is ShareHolder.CALL}
     return center_view(
         pools=center_pools, orgs=orgs, grants=grants, usage=usage, jobs=jobs,
-        domestic_data=domestic_data, domestic_country=min(DOMESTIC_COUNTRIES),
+        countries=placeable_countries(ctx.authz, jobs, terms,
+                                      {p.country for p in center_pools}),
         ratio=ctx.performance.ratio, now=now, half_life_s=half_life_s,
         chase_share=ctx.settings.chase_share, guaranteed_h100e=guaranteed,
         programme_guaranteed_h100e=programme_guaranteed,
         done={job_id: JobUsage(float(h100e_s), {c: float(w) for c, w in wall.items()})
               for job_id, (h100e_s, wall) in totals.items()})
+
+
+def placeable_countries(authz: Authorizer, jobs: list[Job], datasets: dict[str, DatasetTerms],
+                        pool_countries: set[str]) -> dict[str, frozenset[str]]:
+    """The countries each job reading data may be placed in, where the policies restrict it
+    (``job:place``): those allowed for every dataset it names, asked once per (dataset,
+    country) a round and memoised by the authoriser across rounds, so a round costs one Cedar
+    evaluation per new pair, a look-up per known pair and a set intersection per job. Jobs the policies do not restrict (and jobs
+    naming no dataset) are absent: they may run anywhere."""
+    everywhere = frozenset(pool_countries)
+    per_dataset = {d: frozenset(c for c in everywhere
+                                if placement(authz, terms, DOMESTIC_COUNTRIES, c).allowed)
+                   for d, terms in datasets.items()}
+    restricted: dict[str, frozenset[str]] = {}
+    for job in jobs:
+        allowed = everywhere
+        for dataset_id in job.spec.datasets:
+            allowed = allowed & per_dataset.get(dataset_id, everywhere)
+        if allowed != everywhere:
+            restricted[job.id] = allowed
+    return restricted
 
 
 def _record_pending(ctx: ServiceContext, view: CenterView, allocation: Allocation | None,
