@@ -38,90 +38,32 @@ from typing import Any
 
 from aicenter.exchange.pii import compiled
 from aicenter.exchange.pii.base import RECORD_SEPARATOR, Action, Finding, PiiType, Sample, Trigger
+from aicenter.exchange.pii.name_words import (
+    AMBIGUOUS_TITLES,
+    COMMON_BEFORE_TITLES,
+    GIVEN_NAME_SYLLABLES,
+    HONORIFICS,
+    LABELS,
+    NON_NAME_ENDINGS,
+    NON_NAMES,
+    ORG_ENDINGS,
+    PARTICLE_ENDINGS,
+    TITLES,
+)
 from aicenter.extras import require
 
 # Thorough mode needs kiwipiepy (the korean-nlp extra); the default mode needs nothing more.
 THOROUGH_FEATURE = "thorough person-name detection (kiwipiepy)"
 _HANGUL = re.compile(r"[가-힣]")
 _ALL_HANGUL = re.compile(r"[가-힣]+")
-TITLES = (
-    "씨", "님", "군", "양", "기자", "특파원", "대표", "대표이사", "교수", "회장", "부회장", "사장",
-    "부사장", "의원", "장관", "차관", "대통령", "총리", "시장", "지사", "군수", "구청장", "선수",
-    "감독", "코치", "변호사", "검사", "판사", "의사", "간호사", "원장", "총장", "학장", "이사",
-    "전무", "상무", "부장", "차장", "과장", "대리", "팀장", "실장", "본부장", "소장", "위원장",
-    "위원", "작가", "박사", "연구원", "선생", "선생님", "교사", "씨는", "씨가", "씨의", "여사",
-    "주임", "사원", "회원", "고객", "환자", "피고인", "피해자", "대변인", "수석", "비서관",
-    "원내대표", "당선인", "후보", "경위", "경감", "경사", "순경", "병장", "상병", "일병", "이병",
-    "할머니", "할아버지", "어머니", "아버지", "목사", "신부", "스님", "셰프", "배우", "가수",
-)  # fmt: skip
-LABELS = (
-    "성명", "이름", "고객명", "담당자", "작성자", "신청인", "신청자", "보호자", "예금주",
-    "환자명", "수신인", "수신자", "발신인", "발신자", "대표자", "피고인", "원고", "피고",
-    "성함", "받는분", "보내는분", "수취인", "계약자", "가입자", "명의자", "소유자",
-    "입금자명", "입금자", "예금주명", "송금인", "입금인",
-)  # fmt: skip
 _TITLE_SET = frozenset(TITLES)
 _LABEL_SET = frozenset(LABELS)
 _TITLE_AFTER = re.compile(r"\s?(?:" + "|".join(sorted(TITLES, key=len, reverse=True)) + ")")
 _LABEL_BEFORE = re.compile(
     r"(?:" + "|".join(sorted(LABELS, key=len, reverse=True)) + r")\s*[:：]?\s*$"
 )
-_HONORIFICS = ("씨", "님", "군", "양")
-# Titles that are also everyday nouns (시장 market, 이사 moving house, 검사 inspection, 대표
-# representative ...): before one of them a candidate must also have a plausible given name.
-AMBIGUOUS_TITLES = (
-    "시장", "지사", "이사", "의사", "검사", "대리", "원장", "소장", "위원", "회원", "고객",
-    "환자", "후보", "신부", "수석", "대표", "감독", "군수", "경사", "상병", "일병", "이병",
-    "병장", "주임", "사원", "배우", "선수", "코치", "회장", "사장", "차장", "부장", "실장",
-)  # fmt: skip
-# Syllables common in Korean given names: hand-written for aicenter from general knowledge of
-# Korean naming, not from a statistical source; used only to accept a candidate before an
-# ambiguous title (반도체 시장 → 도체: 체 is not a given-name syllable).
-GIVEN_NAME_SYLLABLES = frozenset(
-    "가간갑강건결겸경계고관광교구국권규균근금기길나남늘다단담대덕도돈동두득라란람래랑량려련렬"
-    "령례록룡루류률륜름린림립마만명모목묵무문미민바반배백범병보복본봉부분비빈빛상새샘서석선설섭"
-    "성세소솔송수숙순술슬승시식신실심아안애양언연열엽영예오옥온완용우욱운웅원월위유윤율은을음"
-    "의이익인일임자재전정제조종주준중지직진찬창채천철청초춘충치태택하학한해향허혁현형혜호홍화"
-    "환활황회효후훈휘희흠"
-)
-_PARTICLE_ENDINGS = ("로", "를", "을", "는", "의", "에", "와", "과", "가")
-_ORG_ENDINGS = (
-    "사", "부", "국", "단", "청", "처", "관", "위", "회", "측", "팀", "실", "과", "계", "소",
-    "대", "당", "점", "시", "구", "읍", "면", "원장", "협회", "본부",
-)  # fmt: skip
-COMMON_BEFORE_TITLES = frozenset(
-    [
-        "전문가", "소비자", "사용자", "이사회", "구성원", "조합원", "공무원", "한국인", "관계자",
-        "정부측", "주최측", "신입생", "재학생", "졸업생", "유학생", "운영자", "제작진", "조사관",
-        "위원단", "자문단", "대변인", "부대변", "공동체", "신규직", "경영진", "임직원", "원로급",
-        "전임자", "후임자", "고령자", "장애인", "정치인", "경제인", "기업인", "방송인", "연예인",
-        "최우수", "최고급", "유명한", "훌륭한", "유능한", "위대한", "다양한", "대단한", "성실한",
-        "회사원", "대학생", "공무원", "한국인", "외국인", "직장인", "개발자", "연구자", "고등학생",
-    ]
-)  # fmt: skip
 _COMMON_NOUN_TAGS = frozenset({"NNG", "NNB", "NP", "VV", "VA", "MAG"})
 _AGE_AFTER = re.compile(r"\s?\(\s?\d{1,3}\s?(?:세|살)?\s?[,)]")
-NON_NAME_ENDINGS = (
-    "시", "도", "군", "구", "동", "읍", "면", "리", "역", "로", "길", "산", "강", "천", "섬",
-    "항", "만", "해", "대", "원", "청", "처", "부", "국", "단", "관", "당", "사", "점", "관",
-    "전자", "그룹", "은행", "건설", "화학", "증권", "생명", "화재", "공사", "공단", "재단",
-    "협회", "센터", "병원", "학교", "대학", "일보", "신문", "방송", "마트", "제약", "자동차",
-    "항공", "해운", "중공업", "카드", "캐피탈", "보험", "호텔", "백화점", "공항", "공원",
-)  # fmt: skip
-NON_NAMES = frozenset(
-    [
-        "신세계", "현대차", "한진", "이마트", "한화", "한국", "조선", "고려", "신라", "백제",
-        "정부", "국회", "김치", "홍길동전", "강남", "강북", "서초", "송파", "마포", "용산",
-        "노원", "구로", "성수", "성남", "안양", "안산", "부천", "고양", "하남", "남양주",
-        "전주", "진주", "경주", "공주", "나주", "원주", "충주", "제주", "양주", "여주",
-        "김포", "김해", "이천", "오산", "구미", "양산", "포항", "목포", "여수", "순천",
-        "한라", "백두", "금강", "한강", "남산", "설악", "지리", "태백", "소백", "남한",
-        "유럽", "미국", "중국", "일본", "영국", "독일", "호주", "인도", "대만", "태국",
-        "유튜브", "구글", "마이크로", "도요타", "소니", "나이키",
-        "한겨레", "경향", "동아", "문화", "국민", "세계", "서울", "한경", "매경", "연합",
-        "옥수수", "해바라기", "봉선화", "수수", "경찰", "검찰", "법원", "정당", "여당", "야당",
-    ]
-)  # fmt: skip
 
 
 @cache
@@ -391,14 +333,14 @@ def _context_candidates(segment: str) -> Iterator[tuple[int, int, bool]]:
         gap = segment[e] == " "
         after = e + 1 if gap else e
         aged = segment[after] == "("
-        honorific = aged or segment.startswith(_HONORIFICS, after)
+        honorific = aged or segment.startswith(HONORIFICS, after)
         form = segment[s:e]
         if honorific and not gap and not aged and not _given_plausible(form):
             continue  # an attached 씨/님 after a word that is no name (민들레씨, 옥수수씨)
         if not honorific and (
             not gap
-            or form.endswith(_PARTICLE_ENDINGS)
-            or form.endswith(_ORG_ENDINGS)
+            or form.endswith(PARTICLE_ENDINGS)
+            or form.endswith(ORG_ENDINGS)
             or form in COMMON_BEFORE_TITLES
         ):
             continue
