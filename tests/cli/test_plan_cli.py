@@ -105,7 +105,34 @@ def test_compare_rows_and_deadline(cli: Cli) -> None:
     assert cheapest["meets_deadline"] and cheapest["wall_days"] <= 30 and cheapest["cheapest"]
     assert sum(r["cheapest"] for r in data["rows"]) == 1
     table = cli("plan", "compare", "--model", "generic-7b", "--tokens", "1e12")
-    assert table.code == 0 and "cheapest:" in table.out and "not trainable:" in table.out
+    assert table.code == 0 and "cheapest on the rental basis:" in table.out
+    assert "not trainable:" in table.out
+
+
+def test_compare_has_rental_and_owned_columns_and_a_basis(cli: Cli) -> None:
+    args = ("plan", "compare", "--model", "llama-3.1-70b", "--tokens", "15e12", "--count",
+            "1024")
+    table = cli(*args)
+    assert table.code == 0, table.err
+    assert "rental_krw" in table.out and "owned_krw" in table.out and "no price" in table.out
+    assert "not in cheapest (rental): amd-mi300x: no price" in table.err + table.out
+    for basis in ("rental", "owned"):
+        data = json.loads(cli(*args, "--basis", basis, "--format", "json").out)
+        assert data["cheapest_basis"] == basis
+        key = f"{basis}_krw"
+        priced = [r for r in data["rows"] if r["fits"] and r[key] is not None]
+        assert data["cheapest"][key] == min(r[key] for r in priced)
+        left = {i["chip"] for i in data["not_priced_on_basis"]}
+        assert left == {r["chip"] for r in data["rows"] if r["fits"] and r[key] is None}
+        assert all(i["reason"].startswith("no price") for i in data["not_priced_on_basis"])
+    rows = {r["chip"]: r for r in data["rows"]}
+    h100 = rows["nvidia-h100-sxm"]
+    assert h100["rental_usd"] and h100["owned_usd"] and h100["capex_usd_per_chip"] == 27500
+    assert h100["owned_krw"] == pytest.approx(
+        h100["owned_capex_krw"] + h100["owned_energy_krw"] + h100["owned_operations_krw"], abs=2)
+    assert rows["google-tpu-v5p"]["owned_krw"] is None
+    assert "rented" in rows["google-tpu-v5p"]["owned_note"]
+    assert data["assumptions"]["system_factor"] == pytest.approx(1.84)
 
 
 def test_validate_default_table(cli: Cli) -> None:

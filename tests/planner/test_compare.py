@@ -118,3 +118,54 @@ def run_cost_electricity(chip_hours: float, catalog: Catalog) -> float:
 
     return float(run_cost(catalog.get("nvidia-h100-sxm"), chip_hours, CostAssumptions(
         price_usd_per_chip_hour=None), catalog).electricity_krw)
+
+
+def test_cheapest_considers_every_chip_priced_on_the_basis(
+    catalog: Catalog, calibration: Calibration
+) -> None:
+    from aicenter.planner.compare import unpriced
+    from aicenter.planner.cost import Ownership
+
+    spec = presets()["llama-3.1-70b"]
+    stages, _ = stages_for(spec, 1e12)
+    rows = compare_chips(spec, stages, 256, calibration, catalog)
+    for basis in (Ownership.RENTAL, Ownership.OWNED):
+        priced = [r for r in rows if r.plan and r.plan.fits and r.costs and r.costs.on(basis)]
+        best = cheapest(rows, basis)
+        assert best is not None and best.costs is not None
+        best_cost = best.costs.on(basis)
+        assert best_cost is not None
+        assert best_cost.krw.amount == min(
+            c.krw.amount for r in priced if r.costs and (c := r.costs.on(basis)))
+        left_out = dict(unpriced(rows, basis))
+        # every fitting row is either priced on the basis or named with "no price"
+        assert {r.chip_id for r in rows if r.plan and r.plan.fits} == (
+            {r.chip_id for r in priced} | set(left_out))
+        assert all(why.startswith("no price") for why in left_out.values())
+    # a chip with only a purchase price (MI300X) takes part on the owned basis, a rental-only
+    # chip (TPU v5p) on the rental basis; neither is priced on the other with electricity
+    by_id = {r.chip_id: r for r in rows}
+    mi300x, v5p = by_id["amd-mi300x"].costs, by_id["google-tpu-v5p"].costs
+    assert mi300x is not None and v5p is not None
+    assert mi300x.rental is None and mi300x.owned is not None
+    assert v5p.owned is None and "rented" in v5p.owned_missing
+    assert "amd-mi300x" in dict(unpriced(rows, Ownership.RENTAL))
+    assert "google-tpu-v5p" in dict(unpriced(rows, Ownership.OWNED))
+
+
+def test_owned_cost_is_capex_energy_operations(catalog: Catalog) -> None:
+    from aicenter.planner.cost import CostAssumptions, basis_costs
+    from aicenter.planner.prices import packaged_prices
+
+    a = CostAssumptions(interest_rate=0.05, amortisation_years=5)
+    owned = basis_costs(catalog.get("intel-gaudi3"), 1000, a, catalog).owned
+    assert owned is not None and owned.capex_usd_per_chip == 15625
+    crf = 0.05 / (1 - 1.05 ** -5)
+    per_hour_usd = 15625 * a.system_factor / (8760 * a.utilisation)
+    assert float(owned.capex_krw) == pytest.approx(1000 * per_hour_usd * crf * 1420)
+    assert float(owned.operations_krw) == pytest.approx(
+        1000 * per_hour_usd * a.operations_share * 1420)
+    assert float(owned.krw) == pytest.approx(
+        float(owned.capex_krw) + float(owned.electricity_krw) + float(owned.operations_krw))
+    for row in packaged_prices().values():  # every row sourced and dated, ids in the catalog
+        assert row.source and row.retrieved and catalog.get(row.chip_id)

@@ -21,8 +21,15 @@ from aicenter.catalog import load_catalog
 from aicenter.cli.output import TableFormat, console, print_json, print_record, print_rows, say
 from aicenter.domain.errors import InputError
 from aicenter.planner.calibration import default_calibration
-from aicenter.planner.compare import cheapest, compare_chips, parse_pool, plan_pool
-from aicenter.planner.cost import CostAssumptions, Ownership
+from aicenter.planner.compare import (
+    ChipOption,
+    cheapest,
+    compare_chips,
+    parse_pool,
+    plan_pool,
+    unpriced,
+)
+from aicenter.planner.cost import CostAssumptions, Ownership, RunCost
 from aicenter.planner.memory import training_refusal
 from aicenter.planner.model import ModelSpec, StageKind, StageSpec, resolve_model
 from aicenter.planner.plan import Plan, PlanOptions, plan_record, plan_run, stages_for
@@ -70,6 +77,23 @@ CapexOpt = Annotated[
 ]
 YearsOpt = Annotated[float, typer.Option("--amortisation-years", help="capex write-off period")]
 UseOpt = Annotated[float, typer.Option("--utilisation", help="share of hours the chips are used")]
+InterestOpt = Annotated[
+    float, typer.Option("--interest-rate", help="yearly interest on the capex (owned; 0 = none)")
+]
+SystemOpt = Annotated[
+    float,
+    typer.Option("--system-factor",
+                 help="installed cost per chip / chip price: servers and network (owned)"),
+]
+OpsOpt = Annotated[
+    float,
+    typer.Option("--operations-share",
+                 help="yearly operating cost other than energy / installed capex (owned)"),
+]
+BasisOpt = Annotated[
+    Ownership,
+    typer.Option("--basis", help="cost basis 'cheapest' is chosen on: rental or owned"),
+]
 MfuOpt = Annotated[float | None, typer.Option("--mfu", help="override the calibrated MFU")]
 OverheadOpt = Annotated[
     float | None, typer.Option("--overhead", help="override the calibrated overhead factor")
@@ -102,6 +126,8 @@ def _model(name: str | None) -> ModelSpec:
 def _assumptions(
     price: float | None, tariff: float, rate: float, pue: float, node: float, power: float,
     owned: bool, capex: float | None, years: float, use: float,
+    interest: float = _DEFAULTS.interest_rate, system: float = _DEFAULTS.system_factor,
+    operations: float = _DEFAULTS.operations_share,
 ) -> CostAssumptions:
     return CostAssumptions(
         tariff_krw_per_kwh=tariff,
@@ -114,6 +140,9 @@ def _assumptions(
         capex_usd_per_chip=capex,
         amortisation_years=years,
         utilisation=use,
+        interest_rate=interest,
+        system_factor=system,
+        operations_share=operations,
     )
 
 
@@ -273,6 +302,45 @@ def _print_pool(
     print_record(summary, fmt)
 
 
+def _money(cost: RunCost | None) -> tuple[float | None, float | None]:
+    if cost is None:
+        return None, None
+    return float(cost.krw.rounded()), float(cost.usd.rounded())
+
+
+def _compare_record(row: ChipOption, best: ChipOption | None) -> dict[str, Any]:
+    """One row of ``plan compare``: rental and owned cost in separate keys with their units."""
+    p, costs = row.plan, row.costs
+    rental = costs.rental if costs else None
+    owned = costs.owned if costs else None
+    rental_krw, rental_usd = _money(rental)
+    owned_krw, owned_usd = _money(owned)
+    return {
+        "chip": row.chip_id,
+        "count": p.count if p else None,
+        "fits": p.fits if p else False,
+        "mfu": round(p.mfu.mfu, 4) if p else None,
+        "chip_hours": p.chip_hours if p else None,
+        "wall_days": p.wall_days if p else None,
+        "energy_kwh": p.cost.energy_kwh if p else None,
+        "rental_krw": rental_krw,
+        "rental_usd": rental_usd,
+        "rental_usd_per_chip_hour": rental.price_usd_per_chip_hour if rental else None,
+        "rental_note": (rental.basis if rental else costs.rental_missing) if costs else "",
+        "owned_krw": owned_krw,
+        "owned_usd": owned_usd,
+        "owned_capex_krw": float(owned.capex_krw.rounded()) if owned else None,
+        "owned_energy_krw": float(owned.electricity_krw.rounded()) if owned else None,
+        "owned_operations_krw": float(owned.operations_krw.rounded()) if owned else None,
+        "capex_usd_per_chip": owned.capex_usd_per_chip if owned else None,
+        "capex_source": owned.capex_source if owned else None,
+        "owned_note": (owned.basis if owned else costs.owned_missing) if costs else "",
+        "meets_deadline": row.meets_deadline,
+        "cheapest": best is not None and row is best,
+        "note": row.note,
+    }
+
+
 @app.command("compare")
 def compare(
     model: ModelOpt = None,
@@ -284,44 +352,46 @@ def compare(
     ] = None,
     fmt: FormatOpt = TableFormat.TABLE,
     with_stages: WithStagesOpt = False,
+    basis: BasisOpt = Ownership.RENTAL,
     price: PriceOpt = None,
     tariff: TariffOpt = _DEFAULTS.tariff_krw_per_kwh,
     rate: RateOpt = _DEFAULTS.krw_per_usd,
     pue: PueOpt = _DEFAULTS.pue,
     node: NodeOpt = _DEFAULTS.node_factor,
     power: PowerOpt = _DEFAULTS.average_power_fraction,
-    owned: OwnedOpt = False,
-    capex: CapexOpt = None,
+    owned: Annotated[bool, typer.Option("--owned", help="same as --basis owned")] = False,
+    capex: Annotated[
+        float | None,
+        typer.Option("--capex-usd-per-chip",
+                     help="purchase price per chip for every type (default: chip_prices.csv)"),
+    ] = None,
     years: YearsOpt = _DEFAULTS.amortisation_years,
     use: UseOpt = _DEFAULTS.utilisation,
+    interest: InterestOpt = _DEFAULTS.interest_rate,
+    system: SystemOpt = _DEFAULTS.system_factor,
+    operations: OpsOpt = _DEFAULTS.operations_share,
     overhead: OverheadOpt = None,
 ) -> None:
-    """One row per trainable chip type in the catalog."""
+    """One row per trainable chip type, rental and owned cost in separate columns.
+
+    Rental = chip-hours x the catalog's price per chip-hour. Owned = amortised installed capex
+    (purchase price from planner/data/chip_prices.csv x --system-factor, over
+    --amortisation-years at --utilisation, --interest-rate) + energy (--pue, --node-factor,
+    --tariff-krw-per-kwh) + operations (--operations-share of installed capex a year). A chip
+    without a price on a basis shows "no price" there and is left out of "cheapest" on that
+    basis, with the reason printed.
+    """
     spec = _model(model)
     stages, _ = _stages(spec, _tokens(tokens, "--tokens"), with_stages, None, 0, None)
-    assumptions = _assumptions(price, tariff, rate, pue, node, power, owned, capex, years, use)
+    chosen = Ownership.OWNED if owned else basis
+    assumptions = _assumptions(price, tariff, rate, pue, node, power, chosen is Ownership.OWNED,
+                               capex, years, use, interest, system, operations)
     catalog = load_catalog()
     rows = compare_chips(spec, stages, count, default_calibration(), catalog, assumptions,
                          PlanOptions(overhead=overhead), deadline)
-    best = cheapest(rows)
-    records: list[dict[str, Any]] = []
-    for row in rows:
-        p = row.plan
-        records.append({
-            "chip": row.chip_id,
-            "count": p.count if p else None,
-            "fits": p.fits if p else False,
-            "mfu": round(p.mfu.mfu, 4) if p else None,
-            "chip_hours": p.chip_hours if p else None,
-            "wall_days": p.wall_days if p else None,
-            "energy_kwh": p.cost.energy_kwh if p else None,
-            "cost_krw": float(p.cost.krw.rounded()) if p else None,
-            "cost_usd": float(p.cost.usd.rounded()) if p else None,
-            "cost_basis": p.cost.basis if p else None,
-            "meets_deadline": row.meets_deadline,
-            "cheapest": best is not None and row is best,
-            "note": row.note,
-        })
+    best = cheapest(rows, chosen)
+    left_out = [{"chip": chip, "reason": why} for chip, why in unpriced(rows, chosen)]
+    records = [_compare_record(row, best) for row in rows]
     refused = [
         {"chip": c.id, "reason": reason}
         for c in catalog
@@ -332,21 +402,56 @@ def compare(
             "model": spec.name,
             "tokens": stages[0].tokens,
             "deadline_days": deadline,
+            "basis": chosen.value,
             "rows": records,
             "cheapest": records[rows.index(best)] if best else None,
+            "cheapest_basis": chosen.value,
+            "not_priced_on_basis": left_out,
             "not_trainable": refused,
+            "assumptions": {
+                "krw_per_usd": assumptions.krw_per_usd,
+                "tariff_krw_per_kwh": assumptions.tariff_krw_per_kwh,
+                "pue": assumptions.pue,
+                "node_factor": assumptions.node_factor,
+                "average_power_fraction": assumptions.average_power_fraction,
+                "amortisation_years": assumptions.amortisation_years,
+                "utilisation": assumptions.utilisation,
+                "interest_rate": assumptions.interest_rate,
+                "system_factor": assumptions.system_factor,
+                "operations_share_per_year": assumptions.operations_share,
+                "rental_price_usd_per_chip_hour_override": assumptions.price_usd_per_chip_hour,
+                "capex_usd_per_chip_override": assumptions.capex_usd_per_chip,
+            },
             "overhead_factor": default_calibration().overhead if overhead is None else overhead,
         })
         return
+    shown = [
+        {**r,
+         "rental_krw": "no price" if r["rental_krw"] is None else r["rental_krw"],
+         "owned_krw": "no price" if r["owned_krw"] is None else r["owned_krw"]}
+        for r in records
+    ]
     columns = ["chip", "count", "fits", "mfu", "chip_hours", "wall_days", "energy_kwh",
-               "cost_krw", "cost_usd", "cost_basis", "meets_deadline", "cheapest"]
+               "rental_krw", "owned_krw", "meets_deadline", "cheapest"]
     title = f"{spec.name}, {stages[0].tokens:.3g} tokens" + (
         f", deadline {deadline:g} days" if deadline else f", {count} chips per type")
-    print_rows(records, fmt, columns, title=title)
+    print_rows(shown, fmt, columns, title=title)
     out = console()
     if best is not None and best.plan is not None:
-        out.print(f"cheapest: {best.plan.count} × {best.chip_id}, {best.plan.cost.krw} "
-                  f"({best.plan.cost.usd}), {best.plan.wall_days:,.1f} days")
+        cost = best.costs.on(chosen) if best.costs else None
+        assert cost is not None
+        out.print(f"cheapest on the {chosen.value} basis: {best.plan.count} × {best.chip_id}, "
+                  f"{cost.krw} ({cost.usd}), {best.plan.wall_days:,.1f} days")
+    else:
+        out.print(f"cheapest on the {chosen.value} basis: none (no fitting chip has a "
+                  f"{chosen.value} price)")
+    for item in left_out:
+        say(f"not in cheapest ({chosen.value}): {item['chip']}: {item['reason']}")
+    say(f"owned = capex x {assumptions.system_factor:.2f} installed over "
+        f"{assumptions.amortisation_years:g} y at {assumptions.utilisation:.0%} use, "
+        f"{assumptions.interest_rate:.1%} interest + energy at {assumptions.tariff_krw_per_kwh:g} "
+        f"KRW/kWh, PUE {assumptions.pue:g} + operations {assumptions.operations_share:.1%}/y; "
+        f"{assumptions.krw_per_usd:g} KRW/USD")
     for r in refused:
         say(f"not trainable: {r['reason']}")
 
