@@ -3,12 +3,15 @@ registered backend's declared capabilities (each claim shown true)."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,6 +45,8 @@ from aicenter.backends.virtual import VirtualConfig
 from aicenter.catalog import Catalog
 from aicenter.domain.errors import InputError
 from aicenter.settings import Settings
+
+from .slurm.conftest import JOB_USER, TEST_GRES, _slurm_problem
 
 
 def test_handle_round_trips_through_its_text_form() -> None:
@@ -238,9 +243,30 @@ def _sample(name: str, tmp_path: Path, *, contained: bool = False) -> Any:
         return RayConfig("http://127.0.0.1:1", tmp_path / "ray")  # connects on first use only
     if name == "virtual":
         return VirtualConfig(tmp_path / "virtual", lambda: datetime.now(UTC))
-    if name == "slurm":
-        return SlurmConfig(tmp_path / "slurm")  # runs Slurm commands on first use only
+    if name == "slurm":  # runs Slurm commands on first use only; jobs' users reach its root
+        return SlurmConfig(_searchable(tmp_path) / "slurm", partition="aicenter",
+                           gres=TEST_GRES, default_user=JOB_USER)
     raise AssertionError(f"backend {name!r} has no sample config in test_contract.py: add one")
+
+
+_SEARCHABLE: dict[Path, Path] = {}
+
+
+def _searchable(tmp_path: Path) -> Path:
+    """A directory every user can enter, one per test directory: the slurm backend refuses
+    run directories its jobs' users cannot reach (pytest's own are private to their user)."""
+    if tmp_path not in _SEARCHABLE:
+        path = Path(tempfile.mkdtemp(prefix="aicenter-contract-", dir="/tmp"))
+        path.chmod(0o755)
+        _SEARCHABLE[tmp_path] = path
+    return _SEARCHABLE[tmp_path]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _remove_searchable() -> Iterator[None]:
+    yield
+    for path in _SEARCHABLE.values():
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def test_every_registered_backend_declares_its_capabilities(tmp_path: Path) -> None:
@@ -263,8 +289,13 @@ def _run(backend: Backend, request: LaunchRequest, timeout_s: float = 60) -> tup
     return final.state.value, read_whole_log(backend, handle).decode()
 
 
+JOB_PYTHON = {"slurm": "/usr/bin/python3"}
+"""The jobs' Python where they run as another user (this venv's is under /root)."""
+_python = sys.executable
+
+
 def _py(code: str) -> tuple[str, ...]:
-    return (sys.executable, "-c", code)
+    return (_python, "-c", code)
 
 
 def _check_runs_code(backend: Backend, tmp_path: Path) -> None:
@@ -340,6 +371,50 @@ def _check_cuts_network(backend: Backend, tmp_path: Path) -> None:
     assert state == "succeeded" and "refused" in log and "CONNECTED" not in log, log
 
 
+@contextlib.contextmanager
+def _slurm_drain_node2() -> Iterator[None]:
+    """Slurm's node2 drained (as an operator would for maintenance), resumed after."""
+    subprocess.run(["scontrol", "update", "nodename=node2", "state=drain",
+                    "reason=aicenter contract test"], check=True)
+    try:
+        yield
+    finally:
+        subprocess.run(["scontrol", "update", "nodename=node2", "state=resume"], check=True)
+
+
+NODE_LOSS: dict[str, tuple[Callable[[], contextlib.AbstractContextManager[None]], int]] = {
+    "slurm": (_slurm_drain_node2, 4),
+}
+"""Per engine: how to take one node's chips away, and how many chips of CHIP that is."""
+
+
+def _check_reports_capacity(backend: Backend, tmp_path: Path) -> None:
+    before = backend.chip_capacity()[CHIP]
+    assert 0 < before.per_node <= before.total and 0 < before.available <= before.total
+    handle = backend.launch(LaunchRequest(
+        "c-cap", _py("import time; print('up', flush=True); time.sleep(60)"), CHIP, 1))
+    try:
+        deadline = time.monotonic() + 60
+        while b"up" not in read_whole_log(backend, handle):  # holds its chip, task started
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        held = backend.chip_capacity()[CHIP]
+        assert (held.total, held.available) == (before.total, before.available - 1)
+    finally:
+        backend.terminate(handle, StopReason.CANCEL, 0)
+        wait_until_finished(backend, handle, 60)
+    if backend.name not in NODE_LOSS:
+        return
+    lose_node, chips = NODE_LOSS[backend.name]
+    with lose_node():  # a drained node's chips are neither there nor available
+        lost = backend.chip_capacity()[CHIP]
+        assert (lost.total, lost.available) == (before.total - chips, before.available - chips)
+    deadline = time.monotonic() + 30  # the engine takes the node back
+    while backend.chip_capacity()[CHIP] != before:
+        assert time.monotonic() < deadline, backend.chip_capacity()
+        time.sleep(0.2)
+
+
 def _check_elsewhere(where: str) -> Callable[[Backend, Path], None]:
     def check(backend: Backend, tmp_path: Path) -> None:
         pytest.skip(f"checked with real host rules by {where}")
@@ -359,16 +434,18 @@ CHECKS: dict[str, Callable[[Backend, Path], None]] = {
     "multi_node": _check_elsewhere("tests/backends/slurm/test_slurm_live.py (a gang over two "
                                    "slurmd), tests/backends/test_ray.py (a gang over two "
                                    "raylets)"),
-    "reports_capacity": _check_elsewhere("tests/backends/test_ray.py (Ray's cluster resources "
-                                         "per chip type on a two-node cluster)"),
+    "reports_capacity": _check_reports_capacity,
 }
 """How each claim is shown true. A capability without a check here fails the test below
 once a backend claims it: a new claim comes with its proof."""
 
-OUTSIDE_SERVICES = {"ray": "tests/backends/test_ray.py runs BackendBehaviour on a Ray head",
-                    "slurm": "tests/backends/slurm/test_slurm_live.py runs BackendBehaviour on "
-                             "the Slurm cluster .ci/slurm-up starts"}
+OUTSIDE_SERVICES = {"ray": "tests/backends/test_ray.py runs BackendBehaviour and shows each "
+                           "claim on a Ray head and a second raylet"}
 """Backends whose claims need a service this test does not start, and where they are shown."""
+
+LIVE_ENGINES: dict[str, Callable[[], str | None]] = {"slurm": _slurm_problem}
+"""Backends whose claims are checked here on the engine CI starts (.ci/slurm-up), skipped
+with the reason where it is not up."""
 
 CLAIMS = [(entry.name, claim) for entry in default_registry().entries()
           for claim in entry.capabilities.claimed()]
@@ -379,5 +456,12 @@ def test_every_claimed_capability_holds(name: str, claim: str, tmp_path: Path) -
     assert claim in CHECKS, f"{name} claims {claim}, which test_contract.py cannot check yet"
     if name in OUTSIDE_SERVICES:
         pytest.skip(OUTSIDE_SERVICES[name])
+    if name in LIVE_ENGINES and (problem := LIVE_ENGINES[name]()) is not None:
+        pytest.skip(problem)
+    global _python
     backend = default_registry().create(name, _sample(name, tmp_path))
-    CHECKS[claim](backend, tmp_path)
+    _python = JOB_PYTHON.get(name, sys.executable)
+    try:
+        CHECKS[claim](backend, tmp_path)
+    finally:
+        _python = sys.executable

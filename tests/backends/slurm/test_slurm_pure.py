@@ -242,7 +242,8 @@ def test_config_settings_and_entry(tmp_path: Path, monkeypatch: pytest.MonkeyPat
         SlurmConfig(tmp_path, chips_per_node={"gpu:h100": 0})
     assert ENTRY.name == "slurm" and ENTRY.capabilities is CAPABILITIES
     assert ENTRY.config_type is SlurmConfig
-    assert set(CAPABILITIES.claimed()) == {"runs_code", "graceful_stop", "multi_node"}
+    assert set(CAPABILITIES.claimed()) == {"runs_code", "graceful_stop", "multi_node",
+                                           "reports_capacity"}
 
 
 def test_priority_classes_map_to_qos(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -115,8 +115,8 @@ class SlurmBackend:
     """Runs each :class:`LaunchRequest` as a Slurm batch job (see the module docstring)."""
 
     capabilities: Capabilities = CAPABILITIES
-    """Runs code, multi-node gangs, graceful stops; no containment, network cut, limits or
-    sidecars of its own (Slurm's cgroups, where the site has them, are the site's)."""
+    """Runs code, multi-node gangs, graceful stops, capacity from ``scontrol``; no
+    containment, network cut, limits or sidecars of its own (Slurm's cgroups, where the site has them, are the site's)."""
 
     def __init__(self, config: SlurmConfig) -> None:
         self.config = config
@@ -222,18 +222,20 @@ class SlurmBackend:
 
     def chip_capacity(self) -> dict[str, ChipCapacity]:
         """Chip type -> chips from ``scontrol``, for every catalog chip type and every one in
-        the gres map whose GRES some node has; down or drained nodes count in ``total`` only.
-        (Chip types that share one GRES name report the same chips.)"""
+        the gres map whose GRES some node of the partition has. Down, drained (or draining)
+        and not-responding nodes count in neither ``total`` nor ``available``: the scheduler
+        never places onto them. (Chip types that share one GRES name report the same
+        chips.)"""
         nodes = self.capacity()
-        totals, free = total_by_gres(nodes), free_by_gres(nodes)
+        totals, free = total_by_gres(nodes, live_only=True), free_by_gres(nodes)
         found: dict[str, ChipCapacity] = {}
         for chip in sorted({*load_catalog().ids, *self.config.gres}):
             try:
                 gres = self._gres(chip)
             except InputError:
                 continue
-            if gres in totals:
-                found[chip] = ChipCapacity(totals[gres], free.get(gres, 0),
+            if any(gres in n.gres_total for n in nodes):
+                found[chip] = ChipCapacity(totals.get(gres, 0), free.get(gres, 0),
                                            max_per_node(nodes, gres))
         return found
 

@@ -112,10 +112,14 @@ def in_partition(nodes: Iterable[NodeCapacity], partition: str | None) -> list[N
     return [n for n in nodes if partition is None or partition in n.partitions]
 
 
-def total_by_gres(nodes: Iterable[NodeCapacity]) -> dict[str, int]:
-    """Chips per GRES over all nodes, available or not."""
+def total_by_gres(nodes: Iterable[NodeCapacity], *, live_only: bool = False
+                  ) -> dict[str, int]:
+    """Chips per GRES over all nodes, available or not (``live_only``: over the nodes Slurm
+    starts jobs on, the engine's total of :class:`~aicenter.backends.base.ChipCapacity`)."""
     totals: dict[str, int] = {}
     for node in nodes:
+        if live_only and not node.available:
+            continue
         for gres, count in node.gres_total.items():
             totals[gres] = totals.get(gres, 0) + count
     return totals

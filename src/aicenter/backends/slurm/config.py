@@ -29,8 +29,10 @@ NAME = "slurm"
 _SLURM_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 """What a QOS or account name may be (what ``sacctmgr`` accepts, without quoting)."""
 
-CAPABILITIES = Capabilities(runs_code=True, graceful_stop=True, multi_node=True)
-"""What Slurm's containment is, claim by claim. A job runs as its organisation's mapped Unix
+CAPABILITIES = Capabilities(runs_code=True, graceful_stop=True, multi_node=True,
+                            reports_capacity=True)
+"""Capacity is Slurm's (``scontrol show node``: typed GRES of the nodes it starts jobs on,
+less what jobs hold). What Slurm's containment is, claim by claim. A job runs as its organisation's mapped Unix
 user, never root or the server's (checked at launch), so file permissions keep it from the
 server's files and other tenants' runs (0711 run dirs, 0600 scripts). With ``task/cgroup``
 (the CI cluster has it: ``.ci/slurm/cgroup.conf``) its processes and memory are confined by
