@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -98,3 +99,33 @@ def test_not_json_names_file_and_line(tmp_path: Path) -> None:
     with pytest.raises(InputError) as info:
         load_document(bad)
     assert f"{bad}:2" in str(info.value)
+
+
+def test_rai_fields_and_publisher_come_from_the_reports(tmp_path: Path) -> None:
+    store = DatasetStore(tmp_path / "store")
+    parts = [store.write_part([StoredRecord("연락처 [전화번호]", "s1", "신문사", None, None)])]
+    manifest = Manifest(
+        "news-ko", "org_123", parts, licence="proprietary", source_file="articles.jsonl",
+        counts={"records_read": 5, "kept": 1, "tdm_excluded": 2, "tdm_reserved_kept": 1,
+                "dropped_for_pii": 1, "duplicates": 1},
+        pii_report={"records": 4, "records_with_pii": 2, "counts": {"phone": 2, "rrn": 1},
+                    "samples": {"phone": ["010-****-5678"]}})
+    out = tmp_path / "meta" / "news-ko.json"
+    document = export_croissant(store, manifest, out, published="2026-11-27",
+                                publisher="Daily News", pii_actions={"phone": "pseudonymise",
+                                                                     "rrn": "drop"},
+                                tdm_covered=["https://news.kr/tdm"], purposes=["pre-training"])
+    assert document["creator"]["name"] == document["publisher"]["name"] == "Daily News"
+    assert "org_123" not in json.dumps(document, ensure_ascii=False)
+    sensitive = document["rai:personalSensitiveInformation"]
+    assert "2 of 4 records" in sensitive and "phone 2 (pseudonymise)" in sensitive
+    assert "rrn 1 (drop)" in sensitive and "010-" not in json.dumps(document)  # no samples
+    protocol = document["rai:dataPreprocessingProtocol"]
+    assert "2 records whose rights holder reserved" in protocol
+    assert "https://news.kr/tdm" in protocol and "1 records dropped" in protocol
+    assert "Daily News" in document["rai:dataCollection"]
+    assert "5 records read, 1 kept" in document["rai:dataCollection"]
+    assert "pre-training" in document["rai:dataUseCases"]
+    assert document["rai:dataLimitations"] and document["rai:dataReleaseMaintenancePlan"]
+    write_document(document, out)
+    assert validate(out) == []  # mlcroissant accepts the RAI properties

@@ -276,3 +276,11 @@ def test_pii_samples_only_for_provider_operators_and_licensees(market: Market,
     assert samples(m.tenant) and not samples(m.other)
     svc.terminate(ctx, m.provider, held.id, "cause", "breach")
     assert not samples(m.tenant)
+
+
+def test_the_stored_croissant_names_the_publisher_and_fills_rai(market: Market) -> None:
+    document = dataset_svc.get_dataset(market.ctx, market.other, "news").croissant
+    assert document["publisher"]["name"] == document["creator"]["name"] == "News"
+    assert market.provider.org_id not in json.dumps(document)
+    assert "no personal information" in document["rai:personalSensitiveInformation"]
+    assert "TDMRep" in document["rai:dataPreprocessingProtocol"]

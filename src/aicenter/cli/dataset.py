@@ -236,6 +236,11 @@ def croissant_export(
         Path | None,
         typer.Option("--out", help="where to write (default: STORE/croissant/DATASET.json)"),
     ] = None,
+    publisher: Annotated[
+        str | None,
+        typer.Option("--publisher", help="the provider organisation's name, for creator and "
+                     "publisher (default: the provider id the store knows)"),
+    ] = None,
 ) -> None:
     """Write the Croissant JSON-LD of a stored dataset version (metadata only: content URLs
     point at the parts inside the center's store, relative to the written file)."""
@@ -247,7 +252,8 @@ def croissant_export(
     manifest = store.manifest(dataset, version)
     target = out or store.root / "croissant" / f"{dataset}.json"
     today = datetime.datetime.now(datetime.UTC).date().isoformat()
-    write_document(export_croissant(store, manifest, target, published=today), target)
+    write_document(export_croissant(store, manifest, target, published=today,
+                                    publisher=publisher), target)
     typer.echo(str(target))
 
 

@@ -5,6 +5,13 @@ relative to the JSON-LD file, ``sha256``, size), and one ``cr:RecordSet`` whose 
 and its provenance columns) are read from the parts. Only metadata is exported; the data stays
 in the center.
 
+The document names its publisher (the provider organisation's name, given by the caller; the
+provider id only when no name is known) and carries the Croissant RAI 1.0 fields the ingest can
+vouch for (:func:`rai_fields`): how the data was collected, what was done to it (TDMRep
+reservations, PII per type and the action taken, deduplication), the personal information found,
+its use cases and limitations, and how versions are maintained. Masked PII samples are never
+exported (they are fragments of the records).
+
 Validation is two checks:
 
 1. ``mlcroissant`` (the reference implementation, the ``croissant`` extra) loads the document
@@ -19,6 +26,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -86,6 +94,80 @@ FIELDS: tuple[tuple[str, str, str], ...] = (
 )
 
 
+def _count(value: Any) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
+
+
+def rai_fields(
+    manifest: Manifest,
+    *,
+    publisher: str,
+    pii_actions: Mapping[str, str] | None = None,
+    tdm_covered: Iterable[str] = (),
+    purposes: Iterable[str] = (),
+) -> dict[str, str]:
+    """The Croissant RAI 1.0 properties of a dataset version, from what the ingest measured
+    (the manifest's counts and PII report) and what the caller knows: the PII action applied
+    to each type, the TDMRep policies the provider's licence covers, the purposes offered."""
+    counts = {k: _count(v) for k, v in manifest.counts.items()}
+    report = manifest.pii_report
+    found = {str(k): _count(v) for k, v in dict(report.get("counts") or {}).items() if v}
+    actions = dict(pii_actions or {})
+    read = counts.get("records_read", manifest.records)
+    covered = sorted(set(tdm_covered))
+    steps = [
+        f"TDMRep: {counts.get('tdm_excluded', 0)} records whose rights holder reserved text "
+        "and data mining were excluded; "
+        f"{counts.get('tdm_reserved_kept', 0)} reserved records were kept under a licence "
+        f"covering {', '.join(covered) if covered else 'no publisher or policy'}.",
+        "PII: detected per type and handled at ingest ("
+        + (", ".join(f"{t}: {actions.get(t, 'default action')}" for t in sorted(found))
+           or "nothing detected") + f"); {counts.get('dropped_for_pii', 0)} records dropped.",
+        f"Deduplication: {counts.get('duplicates', 0)} exact or near duplicates removed, "
+        f"{counts.get('duplicates_across_providers', 0)} of them shared with other providers' "
+        f"data and {counts.get('duplicates_of_other_datasets', 0)} with other datasets.",
+    ]
+    if found:
+        sensitive = (
+            f"The center's detectors found personal information in "
+            f"{_count(report.get('records_with_pii'))} of {_count(report.get('records'))} "
+            "records: " + ", ".join(f"{t} {n} ({actions.get(t, 'default action')})"
+                                    for t, n in sorted(found.items()))
+            + ". Records keep what the action left; masked samples are shown only to the "
+            "provider, the operators and licensees.")
+    else:
+        sensitive = ("The center's detectors found no personal information "
+                     f"in {_count(report.get('records'))} records.")
+    offered = sorted(set(purposes))
+    return {
+        "rai:dataCollection": (
+            f"Provided by {publisher}, the rights holder, as the file "
+            f"'{manifest.source_file or 'upload'}' ({read} records read, {manifest.records} "
+            "kept) and ingested by the center into its store; the records never leave it."),
+        "rai:dataCollectionRawData": manifest.source_file or "upload",
+        "rai:dataPreprocessingProtocol": " ".join(steps),
+        "rai:personalSensitiveInformation": sensitive,
+        "rai:dataUseCases": (
+            "Licensed for AI training inside the center, read only by jobs whose organisation "
+            "holds an agreement, for the agreement's purpose"
+            + (f" (offered: {', '.join(offered)})" if offered else
+               " (pre-training, fine-tuning, evaluation or retrieval, as each offer states)")
+            + "."),
+        "rai:dataLimitations": (
+            "PII detection is rule- and dictionary-based and can miss or over-match; "
+            f"{counts.get('tdm_excluded', 0)} TDM-reserved records are missing unless a "
+            "licence covers them, and deduplication removed repeated text, so counts differ "
+            "from the source."),
+        "rai:dataReleaseMaintenancePlan": (
+            "Each upload by the provider makes a new content-addressed version (the "
+            "identifier); earlier versions stay readable under the agreements that name "
+            "them."),
+    }
+
+
 def export_croissant(
     store: DatasetStore,
     manifest: Manifest,
@@ -93,10 +175,16 @@ def export_croissant(
     *,
     published: str | None = None,
     url: str = "",
+    publisher: str | None = None,
+    pii_actions: Mapping[str, str] | None = None,
+    tdm_covered: Iterable[str] = (),
+    purposes: Iterable[str] = (),
 ) -> dict[str, Any]:
     """The Croissant document of a dataset version; content URLs are relative to ``out``'s
     folder (where the document will be written). ``published`` is an ISO date (the core does
-    not read the clock: the caller passes it)."""
+    not read the clock: the caller passes it). ``publisher`` is the provider organisation's
+    name (its id when not given); the RAI fields come from :func:`rai_fields`."""
+    who = publisher or manifest.provider
     base = out.parent.resolve()
     files: list[dict[str, Any]] = []
     for n, part in enumerate(manifest.parts):
@@ -140,13 +228,16 @@ def export_croissant(
         "@type": "sc:Dataset",
         "conformsTo": CONFORMS_TO,
         "name": manifest.dataset,
-        "description": manifest.description or f"{manifest.dataset} from {manifest.provider}",
+        "description": manifest.description or f"{manifest.dataset} from {who}",
         "license": manifest.licence,  # schema.org/Croissant name the property "license"
         "url": url or f"aicenter:dataset/{manifest.dataset}/{manifest.version}",
         "identifier": manifest.version,
-        "creator": {"@type": "sc:Organization", "name": manifest.provider},
+        "creator": {"@type": "sc:Organization", "name": who},
+        "publisher": {"@type": "sc:Organization", "name": who},
         "distribution": files,
         "recordSet": record_sets,
+        **rai_fields(manifest, publisher=who, pii_actions=pii_actions,
+                     tdm_covered=tdm_covered, purposes=purposes),
     } | ({"datePublished": published} if published else {})
 
 

@@ -125,8 +125,13 @@ def ingest_upload(ctx: ServiceContext, org_id: str, request: UploadRequest, sour
     manifest = result.manifest
     now = ctx.clock.now()
     croissant_path = store.root / "croissant" / f"{name}.json"
-    document = export_croissant(store, manifest, croissant_path,
-                                published=now.date().isoformat())
+    with ctx.db.transaction(write=False) as tx:
+        provider = tx.orgs.get(org_id)
+    document = export_croissant(  # the publisher by name, the RAI fields from the reports
+        store, manifest, croissant_path, published=now.date().isoformat(),
+        publisher=provider.name if provider is not None else None,
+        pii_actions={t.value: a.value for t, a in options.actions.items()},
+        tdm_covered=options.tdm_covered)
     row = Dataset(
         id=name, name=name, provider_org_id=org_id, version=manifest.version,
         manifest_sha256=hashlib.sha256(result.manifest_path.read_bytes()).hexdigest(),
