@@ -16,13 +16,19 @@ from aicenter.catalog import PerformanceTable, load_catalog
 from aicenter.cli.output import TableFormat, print_json, print_rows
 from aicenter.domain.errors import InputError
 from aicenter.extras import MissingExtraError
-from aicenter.scheduler import SchedulerConfig, ThroughputMatrix, build_policy, policy_names
+from aicenter.scheduler import (
+    SchedulerConfig,
+    ThroughputMatrix,
+    build_policy,
+    policy_factories,
+    policy_names,
+)
 from aicenter.scheduler.registry import DEFAULT_POLICY
 from aicenter.scheduler.types import Snapshot, Tenant
 from aicenter.simulator import plots
 from aicenter.simulator.cluster import parse_cluster, with_catalog_facts
 from aicenter.simulator.engine import SimulationResult, simulate
-from aicenter.simulator.metrics import summarize
+from aicenter.simulator.metrics import identical_schedules, summarize
 from aicenter.simulator.native import write_native_csv
 from aicenter.simulator.readers import (
     estimated_throughputs,
@@ -43,8 +49,11 @@ else:  # the choices Typer offers and checks are the registry's, read when this 
 
 SUMMARY_COLUMNS = (
     "policy", "jobs", "finished", "avg_jct_hours", "median_jct_hours", "p95_jct_hours",
+    "queue_delay_p50_hours", "queue_delay_p95_hours", "queue_delay_p99_hours",
     "makespan_hours", "jain_fairness", "preemptions", "policy_seconds_total", "rounds",
 )
+DEADLINE_COLUMNS = ("deadline_jobs", "deadline_misses", "mean_tardiness_hours")
+"""Shown when some job of the trace carries a deadline."""
 
 
 def _cluster_types(spec: str) -> list[str]:
@@ -128,7 +137,7 @@ def simulate_command(
     ] = None,
     fmt: Annotated[TableFormat, typer.Option("--format", help="table or json")] = TableFormat.TABLE,
 ) -> None:
-    """Replay a trace (Gavel, Slurm sacct or native) on a simulated cluster and report JCTs."""
+    # The help text is set below from the policy registry (_help).
     names = [n.strip() for n in policy.split(",") if n.strip()]
     unknown = [n for n in names if n not in policy_names()]
     if unknown or not names:
@@ -146,13 +155,25 @@ def simulate_command(
     console = Console(file=sys.stderr)
     results = [_run_one(n, loaded, snapshot, matrix, config, console) for n in names]
     summaries = [summarize(r, matrix) for r in results]
+    groups = identical_schedules(results)
+    for summary in summaries:
+        group = next(g for g in groups if summary["policy"] in g)
+        summary["same_schedule_as"] = [n for n in group if n != summary["policy"]]
     if out is not None:
         _write_outputs(out, loaded, results, summaries, synthetic is not None)
     if fmt is TableFormat.JSON:
         print_json(summaries[0] if len(summaries) == 1 else summaries)
         return
-    rows = [{k: s[k] for k in SUMMARY_COLUMNS} for s in summaries]
+    columns = SUMMARY_COLUMNS
+    if any(s["deadline_jobs"] for s in summaries):
+        columns = (*SUMMARY_COLUMNS, *DEADLINE_COLUMNS)
+    rows = [{k: s[k] for k in columns} for s in summaries]
     print_rows(rows, fmt, title=f"{loaded.name} on {cluster}")
+    for group in groups:
+        if len(group) > 1:
+            typer.echo(f"note: {' and '.join(group)} gave identical schedules (the same jobs "
+                       "on the same pools in every round); their rows are equal and the JCT "
+                       "plot draws them as one line")
     util_rows = [{"policy": s["policy"], **s["utilization"]} for s in summaries]
     print_rows(util_rows, fmt, title="utilisation by chip type")
 
@@ -186,3 +207,25 @@ def _write_outputs(
     if not draw:  # the JSON and CSV are the results; the PNGs only draw them
         sys.stderr.write(f"note: JSON and CSV written to {out}; "
                          f"{MissingExtraError('plots', plots.FEATURE)}\n")
+
+
+def _help() -> str:
+    """``simulate --help``: what it does, then every registered policy with its description
+    (the registry's, so a policy added there is explained here too)."""
+    lines = [
+        "Replay a trace (Gavel, Slurm sacct or native) on a simulated cluster and report JCTs.",
+        "",
+        "Also reported: queueing delay (p50/p95/p99 of first start - arrival), deadline "
+        "misses and mean tardiness (when the trace carries deadlines), utilisation and "
+        "fairness. Policies that give identical schedules are named together.",
+        "",
+        "\b",
+        "Policies (--policy):",
+    ]
+    for factory in policy_factories():
+        default = " (the default)" if factory.name == DEFAULT_POLICY else ""
+        lines.append(f"  {factory.name}{default}: {factory.description}")
+    return "\n".join(lines)
+
+
+simulate_command.__doc__ = _help()

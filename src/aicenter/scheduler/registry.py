@@ -29,34 +29,41 @@ class RoundPolicyFactory:
 
 register(
     RoundPolicyFactory(
-        "fifo", "first in, first out; agnostic of chip speed", lambda c: FifoObjective()
+        "fifo",
+        "first in, first out: jobs start in arrival order, each on the first pool with room, "
+        "agnostic of chip speed; a smaller later job may back-fill; never preempts",
+        lambda c: FifoObjective(),
     )
 )
 register(
     RoundPolicyFactory(
         "max_min_agnostic",
-        "max-min fairness treating every chip alike (Gavel's baseline)",
+        "Gavel's baseline: the max-min fairness LP with every chip alike, raising the worst-off "
+        "job's share of the cluster; re-solved when jobs arrive or leave",
         lambda c: MaxMinObjective(aware=False),
     )
 )
 register(
     RoundPolicyFactory(
         "max_min_hetero",
-        "Gavel's heterogeneity-aware max-min fairness LP",
+        "Gavel's heterogeneity-aware max-min fairness LP: the same on each job's measured speed "
+        "per chip type, so each job gets time on the chips that suit it",
         lambda c: MaxMinObjective(aware=True),
     )
 )
 register(
     RoundPolicyFactory(
         "fair_share",
-        "Slurm-style weighted fair share with decaying usage; fastest free chip first",
+        "Slurm-style weighted fair share: the tenant furthest below its share (usage decaying "
+        "with a half-life) starts next, on the fastest free chip; never preempts",
         lambda c: FairShareObjective(c.fair_share_half_life_s),
     )
 )
 register(
     RoundPolicyFactory(
         "min_cost",
-        "earliest deadline first, each job on the cheapest chip that meets its deadline",
+        "earliest deadline first, each job on the cheapest chip on which it still meets its "
+        "deadline (the fastest if none does); never preempts",
         lambda c: MinCostObjective(),
     )
 )
@@ -68,7 +75,8 @@ class FinishTimeFairFactory:
 
     name: str = "finish_time_fair"
     description: str = (
-        "heterogeneity-aware shortest-remaining-work first with a max-min floor (default)"
+        "the default: heterogeneity-aware shortest-remaining-work first (an LP) with a max-min "
+        "floor so no job starves; re-solved when jobs arrive or leave"
     )
 
     def build(self, throughputs: ThroughputMatrix, config: SchedulerConfig) -> Policy:

@@ -11,6 +11,9 @@ Rules (Gavel's, so results compare with its published ones):
 * a job that starts on a pool it did not hold in the previous round, after having run before
   (a preemption or a migration), first loses ``restart_cost_s`` seconds (0: Gavel's free
   preemption);
+* a job's queueing delay is its first start (the round it is first placed) less its arrival;
+* two runs place the same jobs on the same pools with the same chips in every round exactly
+  when their ``schedule_digest`` (SHA-256 over every round's start and placements) is equal;
 * tenants' usage (H100e-hours) grows with what their jobs ran, so quotas bind during a replay;
   each round's snapshot comes from the builder the live server uses
   (:func:`aicenter.scheduler.snapshot.build_snapshot`), decayed usage included.
@@ -20,6 +23,7 @@ Policy solve time is measured with the injected ``timer`` (the core never reads 
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
@@ -36,10 +40,12 @@ Progress = Callable[[float, int, int], None]
 
 @dataclass
 class JobRecord:
-    """What happened to one job (``chip_seconds`` per pool id)."""
+    """What happened to one job (``chip_seconds`` per pool id; ``first_start_s``: the start
+    of the first round it was placed in, ``None`` if it never ran)."""
 
     job: Job
     completion_s: float | None = None
+    first_start_s: float | None = None
     work_done: float = 0.0
     chip_seconds: dict[str, float] = field(default_factory=dict)
     h100e_s: float = 0.0
@@ -49,6 +55,11 @@ class JobRecord:
     @property
     def jct_s(self) -> float | None:
         return None if self.completion_s is None else self.completion_s - self.job.arrival_s
+
+    @property
+    def queue_delay_s(self) -> float | None:
+        """First start − arrival (``None`` if the job never started)."""
+        return None if self.first_start_s is None else self.first_start_s - self.job.arrival_s
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +82,7 @@ class SimulationResult:
     config: SchedulerConfig
     jobs: list[JobRecord]
     rounds: list[RoundRecord]
+    schedule_digest: str = ""
 
 
 def _zero_timer() -> float:
@@ -100,6 +112,7 @@ def simulate(
     next_arrival = 0
     clock = jobs[0].arrival_s if jobs else 0.0
     finished = 0
+    digest = hashlib.sha256()
     while next_arrival < len(jobs) or active:
         while next_arrival < len(jobs) and jobs[next_arrival].arrival_s <= clock:
             j = jobs[next_arrival]
@@ -121,6 +134,11 @@ def simulate(
         started = timer()
         allocation = policy.schedule(snap, queue, clock)
         solve_s = timer() - started
+        digest.update(f"{clock!r}".encode())
+        for job_id, pool_id, count in sorted(
+                (p.job_id, p.pool_id, p.count) for p in allocation.placements):
+            digest.update(f"|{job_id}@{pool_id}x{count}".encode())
+        digest.update(b";")
         longest = 0.0
         busy: dict[str, int] = {}
         running: dict[str, str] = {}
@@ -128,6 +146,8 @@ def simulate(
             jp = active[placement.job_id]
             pool = pools[placement.pool_id]
             record = records[jp.id]
+            if record.first_start_s is None:
+                record.first_start_s = clock
             rate = throughputs.rate(jp.job.job_class, pool.chip_type, placement.count)
             restarted = jp.running_on != pool.id and record.work_done > 0
             lost = config.restart_cost_s if restarted else 0.0
@@ -171,5 +191,6 @@ def simulate(
         if progress is not None:
             progress(clock, finished, len(jobs))
     return SimulationResult(
-        policy.name, trace.name, snapshot, config, list(records.values()), rounds
+        policy.name, trace.name, snapshot, config, list(records.values()), rounds,
+        digest.hexdigest(),
     )

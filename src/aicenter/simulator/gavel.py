@@ -3,7 +3,10 @@
 Trace: one job per line, 10 TAB-separated fields ``job_type, command, working_dir,
 num_steps_arg, needs_data_dir, total_steps, scale_factor, priority_weight, slo,
 arrival_time_s``; only the job type, total steps, scale factor, priority weight and arrival
-matter. Job ``i`` (0-based line index) becomes ``Job(id="job<i>", tenant="job<i>")``: Gavel has
+matter, and ``slo`` when positive (``-1`` = none): as in Gavel's scheduler, the job's deadline is
+``arrival + slo × duration``, its duration being the time it takes alone on ``scale_factor``
+V100s (``total_steps / rate(v100)``; on the fastest type the matrix has when it has no V100).
+Job ``i`` (0-based line index) becomes ``Job(id="job<i>", tenant="job<i>")``: Gavel has
 no tenants, so every job is its own (fairness is then measured across jobs).
 
 Throughputs: Gavel's ``simulation_throughputs.json`` (``{gpu: {"('<type>', <sf>)": {"null":
@@ -37,6 +40,8 @@ GAVEL_FIELDS = (
     "arrival_time",
 )
 PACKAGED_THROUGHPUTS = "gavel_throughputs.csv"
+REFERENCE_GPU = "v100"
+"""The GPU type Gavel's durations (and so its SLO deadlines) are stated on."""
 
 Rates = dict[tuple[str, str, int], float]
 
@@ -135,6 +140,7 @@ def read_gavel_trace(path: Path | str, throughputs: ThroughputMatrix | None = No
         weight = parse_float(fields[7], file, line, "priority_weight")
         if weight <= 0:
             raise InputError("must be positive", file=file, line=line, field="priority_weight")
+        slo = parse_float(fields[8], file, line, "slo", minimum=None)
         arrival = parse_float(fields[9], file, line, "arrival_time")
         check_arrival(previous, arrival, file, line, "arrival_time")
         previous = arrival
@@ -145,6 +151,11 @@ def read_gavel_trace(path: Path | str, throughputs: ThroughputMatrix | None = No
                 line=line,
                 field="scale_factor",
             )
+        deadline = None
+        if slo > 0:
+            reference = matrix.rate(job_type, REFERENCE_GPU, scale) or max(
+                matrix.rate(job_type, c, scale) for c in chips)
+            deadline = arrival + slo * steps / reference
         jid = f"job{len(jobs)}"
         jobs.append(
             Job(
@@ -155,6 +166,7 @@ def read_gavel_trace(path: Path | str, throughputs: ThroughputMatrix | None = No
                 total_work=steps,
                 arrival_s=arrival,
                 weight=weight,
+                deadline_s=deadline,
             )
         )
     return Trace(p.stem, tuple(jobs), matrix)

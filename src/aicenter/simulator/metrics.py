@@ -2,6 +2,14 @@
 
 * JCT (job completion time) = completion − arrival; average, median, p95 (linear interpolation)
   and maximum over finished jobs, in hours.
+* queueing delay = first start − arrival (the start of the first round the job ran in; it
+  includes the wait for the next round boundary); p50, p95 and p99 (linear interpolation)
+  over jobs that started, in hours.
+* deadlines, for jobs that carry one (``Job.deadline_s``, absolute): a *miss* is a job that
+  finished after its deadline or never finished; tardiness ``T_j = max(0, C_j − d_j)`` and
+  ``mean_tardiness_hours`` is its mean over the jobs with a deadline that finished (on-time
+  ones count 0; unfinished ones are counted in ``deadline_unfinished`` instead, since their
+  completion is unknown). ``None`` when no job carries a deadline.
 * makespan = last completion − first arrival.
 * utilisation of a chip type = busy chip-seconds / (chips × makespan).
 * Jain's fairness index over tenants, ``J = (Σ x_t)² / (n · Σ x_t²)`` ∈ [1/n, 1], of
@@ -34,6 +42,46 @@ def jain_index(values: list[float]) -> float:
     if arr.size == 0 or square_sum == 0:
         return 1.0
     return float(arr.sum() ** 2 / (arr.size * square_sum))
+
+
+def _percentile(values: list[float], q: float) -> float | None:
+    return float(np.percentile(values, q)) if values else None
+
+
+def deadline_metrics(jobs: list[JobRecord]) -> dict[str, Any]:
+    """Misses, their rate, mean tardiness and unfinished count of jobs with a deadline
+    (module docstring); zeros and ``None`` when no job carries one."""
+    hours = 3600.0
+    due = [r for r in jobs if r.job.deadline_s is not None]
+    finished = [r for r in due if r.completion_s is not None]
+    tardiness = [max(0.0, (r.completion_s or 0.0) - (r.job.deadline_s or 0.0)) for r in finished]
+    misses = sum(1 for t in tardiness if t > 0) + (len(due) - len(finished))
+    return {
+        "deadline_jobs": len(due),
+        "deadline_misses": misses if due else None,
+        "deadline_miss_rate": misses / len(due) if due else None,
+        "mean_tardiness_hours": float(np.mean(tardiness)) / hours if tardiness else None,
+        "deadline_unfinished": len(due) - len(finished),
+    }
+
+
+def queue_delay_metrics(jobs: list[JobRecord]) -> dict[str, float | None]:
+    """p50/p95/p99 of first start − arrival in hours, over jobs that started."""
+    delays = [d / 3600.0 for r in jobs if (d := r.queue_delay_s) is not None]
+    return {
+        "queue_delay_p50_hours": _percentile(delays, 50),
+        "queue_delay_p95_hours": _percentile(delays, 95),
+        "queue_delay_p99_hours": _percentile(delays, 99),
+    }
+
+
+def identical_schedules(results: list[SimulationResult]) -> list[list[str]]:
+    """Policies grouped by identical schedules (equal ``schedule_digest``: the same jobs on
+    the same pools with the same chips in every round), in the order first seen."""
+    groups: dict[str, list[str]] = {}
+    for result in results:
+        groups.setdefault(result.schedule_digest or result.policy, []).append(result.policy)
+    return list(groups.values())
 
 
 def _proportional_rate(record: JobRecord, result: SimulationResult, tm: ThroughputMatrix) -> float:
@@ -101,6 +149,8 @@ def summarize(result: SimulationResult, throughputs: ThroughputMatrix) -> dict[s
         "median_jct_hours": float(np.median(jcts)) if jcts.size else None,
         "p95_jct_hours": float(np.percentile(jcts, 95)) if jcts.size else None,
         "max_jct_hours": float(jcts.max()) if jcts.size else None,
+        **queue_delay_metrics(result.jobs),
+        **deadline_metrics(result.jobs),
         "makespan_hours": makespan_s / hours,
         "utilization": utilization,
         "jain_fairness": jain_index(fairness_values),
@@ -114,6 +164,7 @@ def summarize(result: SimulationResult, throughputs: ThroughputMatrix) -> dict[s
         "restart_seconds": result.config.restart_cost_s,
         "money": money,
         "tenant_shares": shares,
+        "schedule_digest": result.schedule_digest,
     }
 
 

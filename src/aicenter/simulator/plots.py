@@ -35,14 +35,24 @@ def _figure() -> Figure:
 
 
 def plot_jct_cdf(results: Sequence[SimulationResult], path: Path) -> Path:
-    """Cumulative distribution of job completion times (hours, log scale), one line a policy."""
+    """Cumulative distribution of job completion times (hours, log scale), one line a policy;
+    policies with identical schedules share one line labelled with all their names."""
     fig = _figure()
     ax = fig.subplots()
+    names: dict[str, list[str]] = {}
+    drawn: list[SimulationResult] = []
     for result in results:
+        key = result.schedule_digest or result.policy
+        if key not in names:
+            names[key] = []
+            drawn.append(result)
+        names[key].append(result.policy)
+    for result in drawn:
+        label = " = ".join(names[result.schedule_digest or result.policy])
         jcts = np.sort([r.jct_s / 3600.0 for r in result.jobs if r.jct_s is not None])
         if jcts.size:
             ax.step(jcts, np.arange(1, jcts.size + 1) / jcts.size, where="post",
-                    label=result.policy)
+                    label=label)
     ax.set_xscale("log")
     ax.set_xlabel("job completion time (hours)")
     ax.set_ylabel("fraction of jobs")

@@ -10,7 +10,11 @@ GPUs becomes a :class:`Job`:
   count on every other chip type of the cluster as alternatives (so an aware policy may move it);
 * work = (``End`` − ``Start``) × its rate on the chip it really ran on, in the units of
   ``job_class`` (default ``dense-training``: H100-seconds), so replaying it on the same chip
-  takes as long as it did.
+  takes as long as it did;
+* deadline = the optional ``Deadline`` column (``sbatch --deadline``; a time like ``Submit``,
+  ``Unknown``/``None``/empty for none), in seconds on the same clock as arrival.
+  ``Timelimit``/``TimelimitRaw`` are limits on run time, not on completion, so they are not
+  read as deadlines.
 
 Job steps (``123.batch``), jobs that never started and jobs without GPUs are skipped; an
 untyped ``gres/gpu=N`` or a type the cluster does not have is an error with its line.
@@ -90,7 +94,8 @@ def read_sacct(
         )
     col = {name: header.index(name) for name in SACCT_FIELDS}
     known = set(chip_types)
-    raw: list[tuple[int, str, str, datetime, float, str, int]] = []
+    deadline_col = header.index("Deadline") if "Deadline" in header else None
+    raw: list[tuple[int, str, str, datetime, float, str, int, datetime | None]] = []
     for number, text in enumerate(lines[1:], start=2):
         if not text.strip():
             continue
@@ -112,13 +117,18 @@ def read_sacct(
         run_s = (end - start).total_seconds()
         if run_s < 0:
             raise InputError("End is before Start", file=file, line=number, field="End")
-        raw.append((number, jid, fields[col["Account"]], submit, run_s, gpus[0], gpus[1]))
+        deadline = None
+        if deadline_col is not None and fields[deadline_col] not in NEVER:
+            deadline = _time(fields[deadline_col], file, number, "Deadline")
+        raw.append(
+            (number, jid, fields[col["Account"]], submit, run_s, gpus[0], gpus[1], deadline)
+        )
     if not raw:
         return Trace(p.stem, ())
     first = raw[0][3]
     previous = 0.0
     jobs: list[Job] = []
-    for number, jid, account, submit, run_s, chip, count in raw:
+    for number, jid, account, submit, run_s, chip, count, deadline in raw:
         arrival = (submit - first).total_seconds()
         check_arrival(previous, arrival, file, number, "Submit")
         previous = arrival
@@ -134,6 +144,7 @@ def read_sacct(
             Job(
                 id=jid, tenant=account or "default", job_class=job_class,
                 demand=alternatives, total_work=max(run_s, 1.0) * rate, arrival_s=arrival,
+                deadline_s=(deadline - first).total_seconds() if deadline is not None else None,
             )
         )
     return Trace(p.stem, tuple(jobs))
