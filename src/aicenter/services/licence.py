@@ -15,7 +15,7 @@ import json
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from aicenter.domain.dataset import Dataset
@@ -246,7 +246,13 @@ def _expire_grants(ctx: ServiceContext, agreement: Agreement) -> None:
             continue
         if not any(d.get("agreement_id") == agreement.id for d in data.get("datasets", [])):
             continue
-        data["valid_until"] = min(str(data["valid_until"]), agreement.terminated_at.isoformat())
+        try:
+            ends = datetime.fromisoformat(str(data["valid_until"]))
+        except (KeyError, ValueError):
+            ends = agreement.terminated_at  # unreadable end: the termination's holds
+        if ends.tzinfo is not None and ends <= agreement.terminated_at:
+            continue
+        data["valid_until"] = agreement.terminated_at.isoformat()
         temporary = path.with_suffix(".json.new")
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as f:
