@@ -341,6 +341,15 @@ class RunStatus:
 
     ``started_at``/``ended_at`` are UTC; metering charges ``ended_at - started_at`` (or up to
     now while running). ``exit_code`` is ``None`` until the process has ended (and for LOST).
+
+    ``running_until``: the latest instant the engine vouches the run still held its chips,
+    where that is not "now" (``None``: now). Slurm records times in whole seconds and sets a
+    job's end when it starts completing, so a live Slurm run is vouched for up to the whole
+    second before the question (or its end, once completing): metering a live run goes no
+    further, and the final record ends exactly at the engine's end. ``earlier``: the
+    (start, end) of earlier attempts the *engine* ran and requeued by itself (Slurm's
+    ``--requeue`` after a preemption or node failure), oldest first: each is billed once,
+    and the time between attempts not at all.
     """
 
     state: RunState
@@ -348,6 +357,8 @@ class RunStatus:
     started_at: datetime | None = None
     ended_at: datetime | None = None
     message: str = ""
+    running_until: datetime | None = None
+    earlier: tuple[tuple[datetime, datetime], ...] = ()
 
     @property
     def is_final(self) -> bool:

@@ -28,10 +28,11 @@ its run; the job ends FAILED with that message (:mod:`aicenter.services.scheduli
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import ROUND_CEILING, Decimal
 
+from aicenter.backends import RunState, RunStatus
 from aicenter.domain.job import Job, JobStatus
 from aicenter.domain.usage import UsageRecord, meter
 from aicenter.ledger import H100E, accounts, overrun_transaction, usage_transaction
@@ -120,6 +121,52 @@ def meter_job(tx: Tx, ctx: ServiceContext, job: Job, until: datetime) -> Metered
         tx.jobs.update(job.id, metered_until=until)
     tx.grants.mark_used(job.grant_id, until)
     return Metered(record, used, used if not exhausted else left, exhausted)
+
+
+Interval = tuple[datetime, datetime]
+
+
+def engine_intervals(job: Job, status: RunStatus, now: datetime) -> list[Interval]:
+    """When the engine says the job's run held its chips, up to ``now``, oldest first: the
+    attempts it requeued by itself (``status.earlier``), then the current attempt from the
+    engine's start to its end (a final run), to ``status.running_until`` (a live run the
+    engine vouches for only so far: Slurm's whole seconds), else to ``now``. A run waiting in
+    the engine's queue again adds nothing. Billing these, and never the gaps between them,
+    makes aicenter's usage equal the engine's accounting (``sacct -D``): each attempt once."""
+    intervals = [(s, e) for s, e in status.earlier if e > s]
+    start = status.started_at or job.started_at
+    if start is None or status.state is RunState.PENDING:
+        return intervals
+    if status.is_final:
+        end = min(status.ended_at or now, now)
+    else:
+        end = min(status.running_until or now, now)
+    if end > start:
+        intervals.append((start, end))
+    return intervals
+
+
+def meter_intervals(tx: Tx, ctx: ServiceContext, job: Job, intervals: list[Interval]
+                    ) -> list[Metered]:
+    """Meter the parts of ``intervals`` after the job's ``metered_until`` (each one record,
+    :func:`meter_job`), moving ``metered_until`` over the gaps between them unbilled. Stops
+    at the first interval the hold could not pay for. Call it with the job's row locked."""
+    done: list[Metered] = []
+    for start, end in intervals:
+        mark = job.metered_until or job.started_at
+        if mark is None or end <= mark:
+            continue
+        if start > mark:  # the engine did not run it in between (requeued): nothing to bill
+            tx.jobs.update(job.id, metered_until=start)
+            job = replace(job, metered_until=start)
+        metered = meter_job(tx, ctx, job, end)
+        if metered is None:
+            continue
+        done.append(metered)
+        if metered.exhausted:
+            break
+        job = replace(job, metered_until=end)
+    return done
 
 
 def charged_h100e_h(record: UsageRecord) -> Decimal:

@@ -51,7 +51,12 @@ from aicenter.services.admission import limit_policy
 from aicenter.services.context import ServiceContext
 from aicenter.services.dataset import launch_data, no_network
 from aicenter.services.lifecycle import finish, stop_run
-from aicenter.services.metering import exhausted_message, is_exhausted, meter_job
+from aicenter.services.metering import (
+    engine_intervals,
+    exhausted_message,
+    is_exhausted,
+    meter_intervals,
+)
 from aicenter.services.pool import sync_slots
 from aicenter.services.royalty import record_reads
 from aicenter.storage import Tx
@@ -112,13 +117,14 @@ def _settle(ctx: ServiceContext, job_id: str, status: RunStatus, report: RoundRe
         job: Job | None = tx.jobs.get(job_id, lock=True)
         if job is None or job.status is not JobStatus.RUNNING:
             return
-        end = min(status.ended_at or now, now)
-        if job.metered_until is not None and end < job.metered_until:
-            end = job.metered_until
-        metered = meter_job(tx, ctx, job, end)
-        if metered is not None:
-            report.metered += 1
-        exhausted = is_exhausted(job) or (metered is not None and metered.exhausted)
+        intervals = engine_intervals(job, status, now)  # to the engine's end, exactly
+        if status.ended_at is not None and job.metered_until is not None \
+                and status.ended_at < job.metered_until:
+            log.warning("job %s was metered to %s, past its run's end %s on %s", job.id,
+                        job.metered_until, status.ended_at, job.backend)
+        metered = meter_intervals(tx, ctx, job, intervals)
+        report.metered += len(metered)
+        exhausted = is_exhausted(job) or any(m.exhausted for m in metered)
         state = status.state
         retry = state is RunState.FAILED and job.attempts <= job.spec.max_retries
         lost = state is RunState.LOST
@@ -185,14 +191,19 @@ def poll_running(ctx: ServiceContext, report: RoundReport) -> None:
         if job.cancel_requested or is_exhausted(job):  # again after a restart, if need be
             stop_run(ctx, job, cancel=True)
         since = job.metered_until or job.started_at or now
-        if (now - since).total_seconds() >= ctx.settings.metering_interval_s:
+        intervals = engine_intervals(job, status, now)  # what the engine vouches for so far
+        reach = intervals[-1][1] if intervals else since
+        due = (reach - since).total_seconds() >= ctx.settings.metering_interval_s or (
+            status.state is RunState.PENDING and reach > since)  # a requeued attempt ended
+        if due:
             with ctx.db.transaction() as tx:
                 fresh = tx.jobs.get(job.id, lock=True)
-                metered = meter_job(tx, ctx, fresh, now) if fresh is not None else None
-                if metered is not None:
-                    report.metered += 1
+                done = meter_intervals(tx, ctx, fresh, intervals) if fresh is not None and \
+                    fresh.status is JobStatus.RUNNING else []
+                report.metered += len(done)
+                metered = done[-1] if done else None
                 if fresh is not None and fresh.spec.datasets:
-                            record_reads(tx, ctx, fresh, final=False)
+                    record_reads(tx, ctx, fresh, final=False)
             if metered is not None and metered.exhausted:  # its hold is spent: stop it now
                 stop_run(ctx, job, cancel=True)
 

@@ -45,6 +45,7 @@ import pwd
 import shutil
 import subprocess
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 from aicenter.backends.base import (
@@ -81,6 +82,7 @@ from aicenter.backends.slurm.states import (
     SACCT_FIELDS,
     TIMEOUT_EXIT_CODES,
     JobRecord,
+    attempt_intervals,
     job_from_scontrol,
     jobs_from_sacct,
 )
@@ -116,7 +118,8 @@ class SlurmBackend:
 
     capabilities: Capabilities = CAPABILITIES
     """Runs code, multi-node gangs, graceful stops, capacity from ``scontrol``; no
-    containment, network cut, limits or sidecars of its own (Slurm's cgroups, where the site has them, are the site's)."""
+    containment, network cut, limits or sidecars of its own (Slurm's cgroups, where the site
+    has them, are the site's)."""
 
     def __init__(self, config: SlurmConfig) -> None:
         self.config = config
@@ -299,15 +302,30 @@ class SlurmBackend:
         return RunHandle(NAME, request.run_id, job_id)
 
     def _record(self, job_id: str) -> JobRecord | None:
+        return self._attempts(job_id)[0]
+
+    def _attempts(self, job_id: str
+                  ) -> tuple[JobRecord | None, tuple[tuple[datetime, datetime], ...] | None]:
+        """The job's current record and the (start, end) of the earlier attempts Slurm
+        requeued; ``None`` for those while slurmdbd has not recorded every one yet."""
         text = self._run(["scontrol", "show", "job", "-o", job_id],
                          ok_errors=("invalid job id",))
         for line in text.splitlines():
             if line.startswith(f"JobId={job_id} "):
-                return job_from_scontrol(line)
-        text = self._run(["sacct", "-X", "-P", "-n", "-j", job_id,
+                record = job_from_scontrol(line)
+                if not record.restarts:
+                    return record, ()
+                earlier = self._sacct(job_id)[:-1]
+                return record, (attempt_intervals(earlier) if len(earlier) >= record.restarts
+                                else None)
+        found = self._sacct(job_id)
+        return (found[-1], attempt_intervals(found[:-1])) if found else (None, ())
+
+    def _sacct(self, job_id: str) -> list[JobRecord]:
+        """Every attempt of the job in Slurm's accounting (``-D``: requeued ones too)."""
+        text = self._run(["sacct", "-X", "-D", "-P", "-n", "-j", job_id,
                           f"--format={','.join(SACCT_FIELDS)}"])
-        found = [r for r in jobs_from_sacct(text) if r.job_id == job_id]
-        return found[-1] if found else None
+        return [r for r in jobs_from_sacct(text) if r.job_id == job_id]
 
     def _stop_note(self, run_id: str) -> StopReason | None:
         try:
@@ -320,15 +338,24 @@ class SlurmBackend:
         meta = self._meta(handle)
         if meta is None:
             return RunStatus(RunState.LOST, message="no run directory: forgotten or never here")
-        record = self._record(handle.locator)
+        asked = datetime.now(UTC).replace(microsecond=0)  # Slurm's times are whole seconds
+        record, earlier = self._attempts(handle.locator)
         if record is None:
             return RunStatus(RunState.LOST,
                              message=f"Slurm has no record of job {handle.locator}")
+        if earlier is None:  # bill nothing until every attempt is on record
+            return RunStatus(RunState.PENDING, message=(
+                f"requeued by Slurm {record.restarts} times; waiting for its accounting of "
+                "the earlier attempts"))
         notes = list(meta.get("notes", ()))
         if not record.is_final:
             message = record.message or (record.reason if record.state is RunState.PENDING
                                          else "")
-            return RunStatus(record.state, started_at=record.started_at, message=message)
+            until = None
+            if record.state is RunState.RUNNING:
+                until = min(asked, record.ended_at) if record.ended_at else asked
+            return RunStatus(record.state, started_at=record.started_at, message=message,
+                             running_until=until, earlier=earlier)
         state, message = record.state, record.message
         stop = self._stop_note(handle.run_id)
         if stop is not None:
@@ -339,7 +366,8 @@ class SlurmBackend:
         elif state is RunState.FAILED and record.exit_code is not None:
             message = f"{message}: exit code {record.exit_code}"
         message = "; ".join([message, *notes]) if notes else message
-        return RunStatus(state, record.exit_code, record.started_at, record.ended_at, message)
+        return RunStatus(state, record.exit_code, record.started_at, record.ended_at, message,
+                         earlier=earlier)
 
     def read_log(self, handle: RunHandle, offset: int = 0, max_bytes: int = 1 << 20) -> LogChunk:
         """Bytes of ``out/log`` (the tasks' output) from ``offset`` on."""

@@ -31,14 +31,14 @@ _SLURM_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 CAPABILITIES = Capabilities(runs_code=True, graceful_stop=True, multi_node=True,
                             reports_capacity=True)
-"""Capacity is Slurm's (``scontrol show node``: typed GRES of the nodes it starts jobs on,
-less what jobs hold). What Slurm's containment is, claim by claim. A job runs as its organisation's mapped Unix
-user, never root or the server's (checked at launch), so file permissions keep it from the
-server's files and other tenants' runs (0711 run dirs, 0600 scripts). With ``task/cgroup``
-(the CI cluster has it: ``.ci/slurm/cgroup.conf``) its processes and memory are confined by
-Slurm, but that is the site's configuration, not aicenter's, so ``enforces_limits`` is not
-claimed. There are no namespaces of its own (it sees the node's files, processes and /tmp)
-and no network cut: it reaches the control plane's ports like any user of the node. Hence
+"""Capacity is Slurm's (``scontrol show node``: typed GRES of the nodes it starts jobs on, less
+what jobs hold). What Slurm's containment is, claim by claim. A job runs as its organisation's
+mapped Unix user, never root or the server's (checked at launch), so file permissions keep it
+from the server's files and other tenants' runs (0711 run dirs, 0600 scripts). With
+``task/cgroup`` (the CI cluster has it: ``.ci/slurm/cgroup.conf``) its processes and memory are
+confined by Slurm, but that is the site's configuration, not aicenter's, so ``enforces_limits``
+is not claimed. There are no namespaces of its own (it sees the node's files, processes and
+/tmp) and no network cut: it reaches the control plane's ports like any user of the node. Hence
 ``contains_jobs`` is false, and ``aicenter serve --backend slurm`` needs
 ``AICENTER_UNSAFE_ALLOW_WEAK_ISOLATION=true`` (README, threat model)."""
 

@@ -110,6 +110,8 @@ class JobRecord:
     started_at: datetime | None
     ended_at: datetime | None
     reason: str = ""
+    restarts: int = 0
+    """How often Slurm requeued the job itself (``scontrol``'s ``Restarts``; 0 from sacct)."""
 
     @property
     def is_final(self) -> bool:
@@ -117,17 +119,20 @@ class JobRecord:
 
 
 def parse_job_record(job_id: str, state: str, exit_code: str, start: str, end: str,
-                     reason: str = "") -> JobRecord:
-    """A :class:`JobRecord` from the fields ``scontrol``/``sacct`` print."""
+                     reason: str = "", restarts: str = "0") -> JobRecord:
+    """A :class:`JobRecord` from the fields ``scontrol``/``sacct`` print. A COMPLETING job
+    keeps its end (Slurm set it when the job began completing: what ``sacct`` will say)."""
     run_state, message = map_state(state)
+    word = state.strip().split(" ", 1)[0].rstrip("+").upper()
     started = parse_epoch(start) if run_state is not RunState.PENDING else None
-    ended = parse_epoch(end) if run_state.is_final else None
+    ended = parse_epoch(end) if run_state.is_final or word == "COMPLETING" else None
     if started is None and ended is not None:
         started = ended  # ended before it started (cancelled while pending): nothing to bill
     code = parse_exit_code(exit_code) if run_state.is_final else None
     reason = "" if reason.strip() in ("None", "(null)") else reason.strip()
     return JobRecord(job_id, state.strip().split(" ", 1)[0].rstrip("+"), run_state, message,
-                     code, started, ended, reason)
+                     code, started, ended, reason,
+                     int(restarts) if restarts.strip().isdigit() else 0)
 
 
 _KEY = re.compile(r"(?:^|\s)([A-Za-z][A-Za-z:/]*)=")
@@ -148,11 +153,20 @@ def job_from_scontrol(line: str) -> JobRecord:
     """The job in one line of ``scontrol show job -o <id>`` (``SLURM_TIME_FORMAT=%s``)."""
     f = parse_scontrol_line(line)
     return parse_job_record(f.get("JobId", ""), f.get("JobState", ""), f.get("ExitCode", ""),
-                            f.get("StartTime", ""), f.get("EndTime", ""), f.get("Reason", ""))
+                            f.get("StartTime", ""), f.get("EndTime", ""), f.get("Reason", ""),
+                            f.get("Restarts", "0"))
 
 
 SACCT_FIELDS = ("JobID", "State", "ExitCode", "Start", "End")
 """The ``sacct --format`` the backend asks for (``-X -P -n``: the allocation, '|'-separated)."""
+
+
+def attempt_intervals(records: list[JobRecord]) -> tuple[tuple[datetime, datetime], ...]:
+    """(start, end) of each attempt in ``records`` that ran (``sacct -D``: one record per
+    attempt of a job Slurm requeued, oldest first)."""
+    return tuple((r.started_at, r.ended_at) for r in records
+                 if r.started_at is not None and r.ended_at is not None
+                 and r.ended_at > r.started_at)
 
 
 def jobs_from_sacct(text: str) -> list[JobRecord]:
