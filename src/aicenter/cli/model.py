@@ -23,7 +23,7 @@ from aicenter.cli.output import TableFormat, Wide, print_json, print_rows, say
 from aicenter.domain.errors import InputError
 from aicenter.domain.model import CardError, check_card, statement_of
 
-app = typer.Typer(help="Model versions and their signed provenance cards.",
+app = typer.Typer(help="Model versions from jobs' outputs and their signed provenance cards.",
                   no_args_is_help=True)
 
 Fmt = Annotated[TableFormat, typer.Option("--format", help="table or json")]
