@@ -164,6 +164,35 @@ def check_application(call: Call, org_class: OrgClass, app: Application) -> None
         raise InputError("must be positive", field="requested_h100e_h")
 
 
+@dataclass(frozen=True, slots=True)
+class ScoreParts:
+    """The terms of an application's score (module docstring), so a reviewer sees why it
+    ranks where it does: ``score = base + bonus - penalty``."""
+
+    base: float
+    bonus: float
+    penalty: float
+
+    @property
+    def score(self) -> float:
+        return self.base + self.bonus - self.penalty
+
+
+def score_parts(call: Call, reviews: Sequence[Review], region: str,
+                org_share_of_call: float) -> ScoreParts:
+    """The base, regional bonus and concentration penalty of an application; 0 reviews give
+    all zeros (an unreviewed application scores 0)."""
+    if not reviews:
+        return ScoreParts(0.0, 0.0, 0.0)
+    base = sum((r.impact + r.readiness + r.ecosystem) / 3 for r in reviews) / len(reviews)
+    bonus = call.regional_bonus if region != CAPITAL_REGION else 0.0
+    penalty = 0.0
+    t = call.concentration_threshold
+    if org_share_of_call > t and t < 1:
+        penalty = call.concentration_penalty * (org_share_of_call - t) / (1 - t)
+    return ScoreParts(base, bonus, penalty)
+
+
 def application_score(
     call: Call,
     reviews: Sequence[Review],
@@ -171,12 +200,4 @@ def application_score(
     org_share_of_call: float,
 ) -> float:
     """Score of an application (formula in the module docstring); 0 reviews score 0."""
-    if not reviews:
-        return 0.0
-    base = sum((r.impact + r.readiness + r.ecosystem) / 3 for r in reviews) / len(reviews)
-    bonus = call.regional_bonus if region != CAPITAL_REGION else 0.0
-    penalty = 0.0
-    t = call.concentration_threshold
-    if org_share_of_call > t and t < 1:
-        penalty = call.concentration_penalty * (org_share_of_call - t) / (1 - t)
-    return base + bonus - penalty
+    return score_parts(call, reviews, region, org_share_of_call).score

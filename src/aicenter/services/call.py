@@ -14,9 +14,10 @@ from aicenter.domain.call import (
     CallStatus,
     PriceRule,
     Review,
-    application_score,
+    ScoreParts,
     check_application,
     check_scores,
+    score_parts,
 )
 from aicenter.domain.errors import InputError, NotFoundError
 from aicenter.domain.org import OrgClass
@@ -183,6 +184,8 @@ class RankedApplication:
     score: float
     reviews: int
     org_share_of_call: float
+    parts: ScoreParts
+    """Base, regional bonus and concentration penalty: ``score = base + bonus - penalty``."""
 
 
 def ranking(ctx: ServiceContext, caller: Caller, call_id: str) -> list[RankedApplication]:
@@ -202,6 +205,6 @@ def ranking(ctx: ServiceContext, caller: Caller, call_id: str) -> list[RankedApp
             held = sum((g.budget_h100e_h for g in grants if g.org_id == app.org_id), Decimal(0))
             share = float(held / total) if total else 0.0
             revs = tx.calls.reviews_of(app.id)
-            result.append(RankedApplication(app, application_score(call, revs, org.region, share),
-                                            len(revs), share))
+            parts = score_parts(call, revs, org.region, share)
+            result.append(RankedApplication(app, parts.score, len(revs), share, parts))
     return sorted(result, key=lambda r: (-r.score, r.application.created_at or 0))

@@ -1,0 +1,10 @@
+"""Every page module with actions, in one list that :func:`aicenter.web.mount` adds to
+the app (a new module adds its router here)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from aicenter.web import pages_call
+
+ROUTERS: list[APIRouter] = [pages_call.router]
