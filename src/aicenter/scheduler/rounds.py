@@ -6,6 +6,10 @@ rounds, the time each job *receives* tracks those shares (Gavel's mechanism, OSD
 
 * the fractions are re-solved when jobs arrived or left, at most every
   ``resolve_min_interval_s`` (objectives that are cheap may ask to be re-solved every round);
+  an objective that asks for every round but does not depend on time
+  (``depends_on_time = False``: its fractions are a function of the jobs in order, the pools
+  and which pool each job holds) gets its last fractions back, uncomputed, while those are
+  unchanged — the same numbers, so the same schedule;
 * every allowed (job, pool) pair gets a priority ``x[j,p] / (t[j,p] / T[p])`` — the share over
   the job's part ``t[j,p]`` of the time ``T[p]`` the pool has been used since the last solve
   (see ``_account``), i.e. how far the time received lags the share (``10⁹·x`` if it received
@@ -66,9 +70,17 @@ RESTART_STINT_FACTOR = 10.0
 
 
 class FractionObjective(Protocol):
-    """Computes the time fractions ``x[j,p]`` (rows sum to ≤ 1, capacity respected)."""
+    """Computes the time fractions ``x[j,p]`` (rows sum to ≤ 1, capacity respected).
+
+    ``resolve_every_round``: solve every round rather than when jobs arrive or leave.
+    ``depends_on_time``: the fractions read something that changes while the same jobs hold
+    the same pools (the clock, remaining work, usage); when false they are a function of the
+    problem's jobs (in order), its pools and each job's ``running_on`` alone, and are reused
+    while those are unchanged.
+    """
 
     resolve_every_round: bool
+    depends_on_time: bool
 
     def fractions(self, problem: Problem) -> FloatArray: ...
 
@@ -125,6 +137,7 @@ class RoundScheduler:
         self._pool_ids: tuple[str, ...] = ()
         self._x: dict[str, FloatArray] = {}
         self._solved_jobs: frozenset[str] | None = None
+        self._solved_key: tuple[tuple[str, str | None], ...] | None = None
         self._solved_at = -np.inf
         self._baseline: dict[str, FloatArray] = {}
         self._seen: dict[str, FloatArray] = {}
@@ -139,6 +152,7 @@ class RoundScheduler:
         self._pool_ids = tuple(p.id for p in pools)
         self._x, self._baseline, self._seen, self._job_time = {}, {}, {}, {}
         self._solved_jobs = None
+        self._solved_key = None
         self._solved_at = -np.inf
         self._pool_time = np.zeros(len(pools))
         self._nodes = {}
@@ -195,8 +209,14 @@ class RoundScheduler:
             due = clock - self._solved_at >= self.config.resolve_min_interval_s - 1e-9
         if not due:
             return False
-        x = self.objective.fractions(problem) if ids else np.zeros(problem.rate.shape)
-        x = np.where(x > 1e-9, x, 0.0)
+        key = None if self.objective.depends_on_time else tuple(
+            (jp.id, jp.running_on) for jp in problem.jobs)
+        if key is not None and key == self._solved_key:
+            x = _stack(ids, self._x, len(self._pool_ids))  # the same inputs: the same answer
+        else:
+            x = self.objective.fractions(problem) if ids else np.zeros(problem.rate.shape)
+            x = np.where(x > 1e-9, x, 0.0)
+        self._solved_key = key
         self._carry_over(problem, ids, clock)
         self._x = dict(zip(ids, x, strict=True))
         self._solved_jobs = live

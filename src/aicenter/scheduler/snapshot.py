@@ -15,7 +15,8 @@ samples (the live server's metered intervals); :class:`UsageDecay` keeps it incr
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields
+from operator import attrgetter
 
 from aicenter.scheduler.types import Pool, Programme, Snapshot, Tenant
 
@@ -69,7 +70,31 @@ class UsageDecay:
             self._value[key] = (value, later)
 
     def at(self, now_s: float) -> dict[str, float]:
-        return {k: v * _weight(now_s - t, self.half_life_s) for k, (v, t) in self._value.items()}
+        half_life = self.half_life_s
+        if half_life <= 0:
+            return {k: v * _weight(now_s - t, half_life) for k, (v, t) in self._value.items()}
+        # _weight inlined (the same operations, so the same numbers): this runs every round
+        # for every tenant that has used anything.
+        return {k: v * 2.0 ** (-max(now_s - t, 0.0) / half_life)
+                for k, (v, t) in self._value.items()}
+
+
+_TENANT_FIELDS = tuple(f.name for f in fields(Tenant))
+_DECAYED_AT = _TENANT_FIELDS.index("decayed_usage_h100e_h")
+_tenant_values = attrgetter(*_TENANT_FIELDS)
+
+
+def _with_decayed(tenant: Tenant, value: float) -> Tenant:
+    """``tenant`` with its decayed usage set; the same object when it already has that value.
+
+    The same as ``dataclasses.replace`` but about twice as fast, and free for an unchanged
+    tenant: the simulator rebuilds thousands of tenants every round.
+    """
+    if tenant.decayed_usage_h100e_h == value:
+        return tenant
+    values = list(_tenant_values(tenant))
+    values[_DECAYED_AT] = value
+    return Tenant(*values)
 
 
 def build_snapshot(
@@ -88,7 +113,6 @@ def build_snapshot(
         raise ValueError(f"chase_share {chase_share} is not in [0, 1]")
     by_id = {t.id: t for t in tenants}
     if decayed is not None:
-        by_id = {i: replace(t, decayed_usage_h100e_h=decayed.get(i, 0.0))
-                 for i, t in by_id.items()}
+        by_id = {i: _with_decayed(t, decayed.get(i, 0.0)) for i, t in by_id.items()}
     return Snapshot(tuple(pools), by_id, {p.id: p for p in programmes}, chase_share,
                     dict(chip_caps or {}))

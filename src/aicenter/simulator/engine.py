@@ -130,6 +130,7 @@ def simulate(
                               programmes=snapshot.programmes.values(),
                               decayed=decay.at(clock), chip_caps=snapshot.chip_caps,
                               chase_share=snapshot.chase_share)
+        tenants.update(snap.tenants)  # so an unchanged tenant is the same object next round
         queue = list(active.values())
         started = timer()
         allocation = policy.schedule(snap, queue, clock)

@@ -23,6 +23,8 @@ from aicenter.scheduler.problem import Problem
 
 class FairShareObjective:
     resolve_every_round = True
+    # The tenants' decayed usage (and so the order) changes every round.
+    depends_on_time = True
 
     def __init__(self, half_life_s: float) -> None:
         self.half_life_s = half_life_s

@@ -14,6 +14,9 @@ from aicenter.scheduler.problem import Problem
 
 class FifoObjective:
     resolve_every_round = True
+    # Arrival order, the chips each job needs and the pool each running job holds: nothing
+    # that changes with time alone, so the fractions are reused while those stay the same.
+    depends_on_time = False
 
     def fractions(self, problem: Problem) -> FloatArray:
         order = sorted(range(len(problem.jobs)), key=lambda j: problem.jobs[j].job.arrival_s)

@@ -35,6 +35,9 @@ class FinishTimeFairObjective:
     """Weighted remaining-work-rate LP with a max-min floor (module docstring)."""
 
     resolve_every_round = False
+    # Remaining work is in the objective; the mechanism still re-solves only when jobs arrive
+    # or leave (at most every two rounds), as Gavel does.
+    depends_on_time = True
 
     def __init__(self, floor: float = DEFAULT_FLOOR) -> None:
         if not 0.0 <= floor < 1.0:

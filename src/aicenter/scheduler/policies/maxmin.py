@@ -59,6 +59,9 @@ class MaxMinObjective:
     """Gavel's max-min fairness LP, aware (``aware=True``) or agnostic of chip speed."""
 
     resolve_every_round = False
+    # A function of the jobs, their rates and the pools alone (re-solved when jobs arrive or
+    # leave, at most every resolve_min_interval_s, as Gavel does).
+    depends_on_time = False
 
     def __init__(self, aware: bool) -> None:
         self.aware = aware

@@ -28,6 +28,8 @@ def price_per_work(problem: Problem, j: int, p: int) -> float:
 
 class MinCostObjective:
     resolve_every_round = True
+    # Whether a job can still meet its deadline depends on the clock and its remaining work.
+    depends_on_time = True
 
     def fractions(self, problem: Problem) -> FloatArray:
         inf = float("inf")
