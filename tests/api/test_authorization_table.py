@@ -193,6 +193,11 @@ TABLE: dict[tuple[str, str], tuple[set[str], Request]] = {
         {"operator", "auditor", "org-admin", "data-provider"},
         _path(f"/api/v1/compliance/{report}?org_id={{org}}"))
        for report in ("datasets", "residency", "pii", "compute")},
+    # compliance reports: operators, auditors, and organisation A's providers and admins on A
+    **{("GET", f"/api/v1/compliance/{report}"): (
+        {"operator", "auditor", "org-admin", "data-provider"},
+        _path(f"/api/v1/compliance/{report}?org_id={{org}}"))
+       for report in ("datasets", "residency", "pii", "compute")},
     ("GET", "/api/v1/models"): (ALL, _path("/api/v1/models")),
     ("GET", "/api/v1/models/keys"): (ALL, _path("/api/v1/models/keys")),  # public keys
     ("GET", "/api/v1/models/{model_id}"): (OWN, _path("/api/v1/models/{model}")),

@@ -59,6 +59,9 @@ SUBCOMMANDS = (
     Subcommand("compliance", "aicenter.cli.compliance", "app",
                "Compliance reports (dataset reads, residency, PII, compute), each checked "
                "against its rebuild from the audit log.", group=True),
+    Subcommand("compliance", "aicenter.cli.compliance", "app",
+               "Compliance reports (dataset reads, residency, PII, compute), each checked "
+               "against its rebuild from the audit log.", group=True),
     Subcommand("fleet", "aicenter.cli.fleet", "fleet_app", "Score a fleet against a rubric.",
                group=True),
     Subcommand("proposals", "aicenter.cli.fleet", "proposals_app", "Rank providers' proposals.",

@@ -27,6 +27,10 @@ from aicenter.client.models import (
     CompliancePiiOut,
     ComplianceReadsOut,
     ComplianceResidencyOut,
+    ComplianceComputeOut,
+    CompliancePiiOut,
+    ComplianceReadsOut,
+    ComplianceResidencyOut,
     ConsistencyProofOut,
     DailyUsageOut,
     DatasetDetailOut,
@@ -246,6 +250,37 @@ class Client:
 
     def rotate_audit_key(self) -> AuditKeyOut:
         return self._one(AuditKeyOut, "POST", "/audit/keys/rotate")
+
+    # -- compliance reports ----------------------------------------------------------------
+    @staticmethod
+    def _scope(**given: str | None) -> dict[str, str]:
+        return {k: v for k, v in given.items() if v is not None}
+
+    def compliance_datasets(self, *, org_id: str | None = None, dataset_id: str | None = None,
+                            month: str | None = None) -> ComplianceReadsOut:
+        """Who read each dataset (of provider ``org_id``), when, from which job, where and
+        under which agreement and purpose; ``matches``: the log's rebuild agrees."""
+        return self._one(ComplianceReadsOut, "GET", "/compliance/datasets", params=self._scope(
+            org_id=org_id, dataset_id=dataset_id, month=month))
+
+    def compliance_residency(self, *, org_id: str | None = None,
+                             dataset_id: str | None = None, month: str | None = None
+                             ) -> ComplianceResidencyOut:
+        """Reads of domestic datasets outside the domestic countries (none expected)."""
+        return self._one(ComplianceResidencyOut, "GET", "/compliance/residency",
+                         params=self._scope(org_id=org_id, dataset_id=dataset_id, month=month))
+
+    def compliance_pii(self, *, org_id: str | None = None, dataset_id: str | None = None
+                       ) -> CompliancePiiOut:
+        """The PII actions applied at ingest to each dataset version."""
+        return self._one(CompliancePiiOut, "GET", "/compliance/pii",
+                         params=self._scope(org_id=org_id, dataset_id=dataset_id))
+
+    def compliance_compute(self, *, org_id: str | None = None, month: str | None = None
+                           ) -> ComplianceComputeOut:
+        """Chip-hours and h100e-hours per organisation, month, chip type and country."""
+        return self._one(ComplianceComputeOut, "GET", "/compliance/compute",
+                         params=self._scope(org_id=org_id, month=month))
 
     # -- compliance reports ----------------------------------------------------------------
     @staticmethod
