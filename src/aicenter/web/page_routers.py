@@ -5,6 +5,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from aicenter.web import pages_call
+from aicenter.web import pages_call, pages_org, pages_pool
 
-ROUTERS: list[APIRouter] = [pages_call.router]
+ROUTERS: list[APIRouter] = [pages_call.router, pages_pool.router, pages_org.router]
