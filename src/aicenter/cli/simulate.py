@@ -164,7 +164,7 @@ def simulate_command(
     if fmt is TableFormat.JSON:
         print_json(summaries[0] if len(summaries) == 1 else summaries)
         return
-    columns = SUMMARY_COLUMNS
+    columns: tuple[str, ...] = SUMMARY_COLUMNS
     if any(s["deadline_jobs"] for s in summaries):
         columns = (*SUMMARY_COLUMNS, *DEADLINE_COLUMNS)
     rows = [{k: s[k] for k in columns} for s in summaries]
