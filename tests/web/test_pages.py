@@ -27,6 +27,7 @@ from aicenter.services import org as org_svc
 from aicenter.services.context import Caller, ServiceContext
 from aicenter.services.org import bootstrap_operator
 from aicenter.services.scheduling import make_policy, run_round
+from aicenter.services.web_session import session_id
 from aicenter.settings import Settings
 from aicenter.web import mount
 from aicenter.web.session import COOKIE
@@ -107,33 +108,80 @@ def center(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Center]:
 def browser(center: Center) -> Iterator[TestClient]:
     app = create_app(center.ctx)
     mount(app)  # as the server does
-    with TestClient(app, follow_redirects=False) as client:
+    with TestClient(app, follow_redirects=False, headers={"Accept-Language": "en"}) as client:
         yield client
 
 
+def form_token(browser: TestClient, path: str = "/login") -> str:
+    """The CSRF token of the form on ``path`` (its hidden field)."""
+    found = re.search(r'name="csrf_token" value="([^"]+)"', browser.get(path).text)
+    assert found, f"no CSRF field on {path}"
+    return found.group(1)
+
+
 def signed_in(browser: TestClient, center: Center, role: str) -> TestClient:
-    response = browser.post("/login", data={"token": center.tokens[role]})
+    response = browser.post("/login", data={"token": center.tokens[role],
+                                            "csrf_token": form_token(browser)})
     assert response.status_code == 303 and response.headers["location"] == "/"
     return browser
 
 
-def test_sign_in_sets_a_strict_http_only_cookie_and_out_clears_it(browser: TestClient,
-                                                                  center: Center) -> None:
+def test_sign_in_starts_a_server_side_session_and_out_ends_it(browser: TestClient,
+                                                              center: Center) -> None:
     first = browser.get("/")
     assert first.status_code == 303 and first.headers["location"] == "/login"
     assert "API token" in browser.get("/login").text
-    wrong = browser.post("/login", data={"token": "not-a-token"})
+    token = form_token(browser)
+    wrong = browser.post("/login", data={"token": "not-a-token", "csrf_token": token})
     assert wrong.status_code == 401 and "unknown, expired or revoked" in wrong.text
     assert COOKIE not in browser.cookies
-    ok = browser.post("/login", data={"token": center.tokens["member"]})
+    ok = browser.post("/login", data={"token": center.tokens["member"], "csrf_token": token})
     cookie = ok.headers["set-cookie"].lower()
-    assert ok.status_code == 303 and "httponly" in cookie and "samesite=strict" in cookie
+    assert ok.status_code == 303 and "httponly" in cookie and "samesite=lax" in cookie
+    secret = browser.cookies[COOKIE]
+    assert secret != center.tokens["member"] and center.tokens["member"] not in cookie
+    with center.ctx.db.transaction(write=False) as tx:  # stored hashed, never as sent
+        assert tx.web_sessions.get(secret) is None
+        assert tx.web_sessions.get(session_id(secret)) is not None
     assert browser.get("/").status_code == 200
-    out = browser.post("/logout")
+    out = browser.post("/logout", data={"csrf_token": form_token(browser, "/")})
     assert out.status_code == 303 and out.headers["location"] == "/login"
     assert browser.get("/").status_code == 303
+    browser.cookies.set(COOKIE, secret)  # the ended session does not come back
+    assert browser.get("/").headers["location"] == "/login"
     browser.cookies.set(COOKIE, "forged")
     assert browser.get("/jobs").headers["location"] == "/login"
+
+
+def test_every_post_needs_the_csrf_token(browser: TestClient, center: Center) -> None:
+    form_token(browser)  # the pre-session cookie is set, but the field is missing
+    refused = browser.post("/login", data={"token": center.tokens["member"]})
+    assert refused.status_code == 403 and COOKIE not in browser.cookies
+    assert "did not come from this site" in refused.text
+    signed_in(browser, center, "member")
+    assert browser.post("/logout").status_code == 403
+    assert browser.post("/logout", data={"csrf_token": "wrong"}).status_code == 403
+    assert browser.get("/").status_code == 200  # still signed in
+    header = browser.post("/logout", headers={"X-CSRF-Token": form_token(browser, "/")})
+    assert header.status_code == 303  # htmx sends the token as a header
+
+
+def test_security_headers_and_error_pages(browser: TestClient, center: Center) -> None:
+    signed_in(browser, center, "member")
+    page = browser.get("/")
+    assert "script-src 'self'" in page.headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+    assert page.headers["x-frame-options"] == "DENY"
+    assert page.headers["x-content-type-options"] == "nosniff"
+    assert page.headers["referrer-policy"] == "same-origin"
+    assert "<script>" not in page.text  # no inline script anywhere
+    missing = browser.get("/no/such/page")
+    assert missing.status_code == 404 and "<nav" in missing.text  # inside the layout
+    assert "There is no page at this address." in missing.text
+    api = browser.get("/api/v1/no-such-thing")
+    assert api.status_code == 404 and api.headers["content-type"] == "application/json"
+    job = browser.get("/jobs/job_doesnotexist")
+    assert job.status_code == 404 and "Not found" in job.text
 
 
 @pytest.mark.parametrize("role", ["operator", "member"])
@@ -187,9 +235,9 @@ def test_a_member_never_sees_another_organisations_work(browser: TestClient,
     for job_id in b_jobs:
         for path in (f"/jobs/{job_id}", f"/jobs/{job_id}/log"):
             response = browser.get(path)
-            assert response.status_code in (403, 404), path
+            assert response.status_code == 404, path  # as if it did not exist
             assert "secret-beta" not in response.text and "beta-running" not in response.text
-            assert "Cannot show this page" in response.text
+            assert "Not found" in response.text
 
 
 def test_usage_page_sums_to_the_metered_records(browser: TestClient, center: Center) -> None:

@@ -42,6 +42,7 @@ from aicenter.storage.repositories.share import ShareRepository
 from aicenter.storage.repositories.token import TokenRepository
 from aicenter.storage.repositories.upload import UploadRepository
 from aicenter.storage.repositories.usage import UsageRepository
+from aicenter.storage.repositories.web_session import WebSessionRepository
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 FLUSH_DEFERRED_AT = 256
@@ -178,6 +179,10 @@ class Tx:
     @cached_property
     def models(self) -> ModelRepository:
         return ModelRepository(self.conn)
+
+    @cached_property
+    def web_sessions(self) -> WebSessionRepository:
+        return WebSessionRepository(self.conn)
 
 
 def _sqlite_engine(url: str) -> Engine:

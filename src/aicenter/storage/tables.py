@@ -311,6 +311,20 @@ shares = Table(
     Column("set_by", String(40), nullable=False),
 )
 
+web_sessions = Table(
+    "web_sessions", metadata,
+    # Signed-in browsers (aicenter.domain.web_session): the cookie's secret is never stored,
+    # only its SHA-256 (id). token_id: the API token signed in with (None through OIDC).
+    Column("id", String(64), primary_key=True),
+    Column("person_id", String(40), ForeignKey("people.id"), nullable=False, index=True),
+    Column("token_id", String(40), nullable=True),
+    Column("can_write", Boolean, nullable=False),
+    Column("csrf_secret", String(64), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("last_seen_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False, index=True),
+)
+
 audit_entries = Table(
     "audit_entries", metadata,
     # The tamper-evident log (aicenter.ledger.audit): append-only. ``body`` is the canonical

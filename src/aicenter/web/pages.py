@@ -4,6 +4,7 @@ Jinja2 templates. Read-only apart from signing in and out."""
 
 from __future__ import annotations
 
+import inspect
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -16,6 +17,9 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Scope
 
 from aicenter.domain.job import Job, JobStatus
 from aicenter.services import grant as grant_svc
@@ -25,14 +29,20 @@ from aicenter.services import pool as pool_svc
 from aicenter.services import usage as usage_svc
 from aicenter.services.context import Caller, ServiceContext
 from aicenter.services.errors import AuthenticationError
+from aicenter.web import i18n
 from aicenter.web.chart import colour, stacked_bars
+from aicenter.web.i18n import gettext as _
+from aicenter.web.security import CSRF_FIELD, PageGuard, is_api
 from aicenter.web.session import (
     COOKIE,
     LoginRequired,
     PageError,
     context_of,
+    csrf_token,
     page_caller,
     page_errors,
+    pre_session_token,
+    set_pre_session_cookie,
     sign_in,
     sign_out,
 )
@@ -43,22 +53,46 @@ LOG_POLL_S = 2
 
 templates = Jinja2Templates(env=Environment(
     loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"])))
+i18n.install(templates.env)
+
+
+def csrf_field(token: str | None) -> Markup:
+    """The hidden field every form carries: ``{{ csrf_field(csrf_token) }}``."""
+    if not token:
+        return Markup("")
+    return Markup('<input type="hidden" name="{}" value="{}">').format(CSRF_FIELD, token)
+
+
+templates.env.globals["csrf_field"] = csrf_field
 router = APIRouter(include_in_schema=False)
 
 
 def _render(request: Request, name: str, who: Caller | None, code: int = 200,
             **values: Any) -> HTMLResponse:
-    return templates.TemplateResponse(request, name, {"who": who, **values},
-                                      status_code=code)
+    return templates.TemplateResponse(
+        request, name, {"who": who, "csrf_token": csrf_token(request), **values},
+        status_code=code)
 
 
 def _org_names(ctx: ServiceContext, who: Caller) -> dict[str, str]:
     return {o.id: o.name for o in org_svc.list_orgs(ctx, who)}
 
 
+def _login_page(request: Request, code: int = 200, error: str | None = None) -> Response:
+    """The sign-in form with its pre-session CSRF token (double submit)."""
+    token, new = pre_session_token(request)
+    response = templates.TemplateResponse(
+        request, "login.html", {"who": None, "csrf_token": token, "error": error,
+                                "oidc": getattr(request.app.state, "oidc", None)},
+        status_code=code)
+    if new:
+        set_pre_session_cookie(request, response, token)
+    return response
+
+
 @router.get("/login")
-def login_form(request: Request) -> HTMLResponse:
-    return _render(request, "login.html", None)
+def login_form(request: Request) -> Response:
+    return _login_page(request)
 
 
 @router.post("/login")
@@ -67,14 +101,25 @@ async def login(request: Request) -> Response:
     form = parse_qs((await request.body()).decode("utf-8", errors="replace"))
     secret = (form.get("token") or [""])[0].strip()
     try:
-        return sign_in(request, secret)
-    except AuthenticationError as exc:
-        return _render(request, "login.html", None, code=401, error=str(exc))
+        return await run_in_threadpool(sign_in, request, secret)
+    except AuthenticationError:
+        return _login_page(request, 401, _("The API token is unknown, expired or revoked."))
 
 
 @router.post("/logout")
-def logout() -> Response:
-    return sign_out()
+def logout(request: Request) -> Response:
+    return sign_out(request)
+
+
+@router.get("/lang/{code}")
+def switch_language(request: Request, code: str, next: str = "/") -> Response:
+    """Remember the chosen language (a year) and go back to the page it was chosen on."""
+    to = next if next.startswith("/") and not next.startswith("//") else "/"
+    response = RedirectResponse(to, status_code=303)
+    if code in i18n.LOCALES:
+        response.set_cookie(i18n.COOKIE, code, max_age=365 * 86400, samesite="lax",
+                            secure=request.url.scheme == "https", path="/")
+    return response
 
 
 @router.get("/")
@@ -170,10 +215,42 @@ def usage(request: Request,
                    orgs=[names.get(o, o) for o in org_ids], rows=rows, by_org=by_org)
 
 
+def _api_docs(request: Request, kind: str) -> HTMLResponse:
+    title = "aicenter API" if kind == "swagger" else "aicenter API · ReDoc"
+    return templates.TemplateResponse(
+        request, "apidocs.html", {"kind": kind, "title": title, "lang": i18n.current(),
+                                  "openapi_url": request.app.openapi_url})
+
+
+def _csrf_refused(scope: Scope) -> ASGIApp:
+    """403 inside the layout for a form whose CSRF token is missing or wrong."""
+    state = scope.get("state", {})
+    html = templates.env.get_template("error.html").render(
+        who=state.get("caller"), csrf_token=state.get("csrf_token"), status=403,
+        message=_("The form expired or did not come from this site: reload the page and "
+                  "try again."))
+    return HTMLResponse(html, status_code=403)
+
+
+DOC_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc"})
+
+
 def mount(app: FastAPI) -> None:
-    """Add the pages, their static files and their error handling to ``app``."""
+    """Add the pages, their static files, sessions and CSRF (:class:`PageGuard`), the
+    request's locale, and their error pages to ``app``; replace FastAPI's /docs and /redoc
+    (which load Swagger UI and ReDoc from a CDN, with an inline script) by pages that load
+    the center's own copies."""
+    app.router.routes[:] = [r for r in app.router.routes
+                            if getattr(r, "path", None) not in DOC_PATHS]
     app.include_router(router)
+    app.add_api_route("/docs", lambda request: _api_docs(request, "swagger"),
+                      include_in_schema=False, response_class=HTMLResponse)
+    app.add_api_route("/redoc", lambda request: _api_docs(request, "redoc"),
+                      include_in_schema=False, response_class=HTMLResponse)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    app.add_middleware(PageGuard, refuse=_csrf_refused)
+    app.add_middleware(i18n.LocaleMiddleware)  # outermost: every answer has its locale
+    api_http_error = app.exception_handlers.get(StarletteHTTPException)
 
     @app.exception_handler(LoginRequired)
     async def _login(_request: Request, _exc: LoginRequired) -> Response:
@@ -183,4 +260,24 @@ def mount(app: FastAPI) -> None:
 
     @app.exception_handler(PageError)
     async def _error(request: Request, exc: PageError) -> Response:
-        return _render(request, "error.html", None, code=exc.status, message=exc.message)
+        return _render(request, "error.html", _signed_in(request), code=exc.status,
+                       message=exc.message, status=exc.status)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        """A path with no page (404) or a method a page does not take (405) answers inside
+        the layout; under /api/ the API's JSON error stays."""
+        if is_api(request.url.path) or exc.status_code not in (404, 405):
+            if api_http_error is None:
+                raise exc
+            answer = api_http_error(request, exc)
+            return await answer if inspect.isawaitable(answer) else answer
+        message = (_("There is no page at this address.") if exc.status_code == 404
+                   else _("This page does not take that request."))
+        return _render(request, "error.html", _signed_in(request), code=exc.status_code,
+                       message=message, status=exc.status_code)
+
+
+def _signed_in(request: Request) -> Caller | None:
+    caller = getattr(request.state, "caller", None)
+    return caller if isinstance(caller, Caller) else None
