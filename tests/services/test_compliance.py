@@ -89,7 +89,7 @@ def test_scoped_by_cedar(read_world, operator) -> None:  # type: ignore[no-untyp
 
 
 def test_a_table_edited_behind_the_log_breaks_the_match(read_world, operator) -> None:  # type: ignore[no-untyped-def]
-    ctx, member, _provider, _dataset, _agreement, job = read_world
+    ctx, _member, _provider, _dataset, _agreement, job = read_world
     with ctx.db.transaction() as tx:  # a usage row edited: 1000 chip-seconds more
         first = tx.usage.list(job_id=job.id)[0]
         tx.conn.execute(update(tables.usage_records)
