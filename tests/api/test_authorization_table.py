@@ -22,6 +22,7 @@ from aicenter.domain.output_release import OutputRelease
 from aicenter.domain.person import Role
 from aicenter.domain.share import ShareHolder
 from aicenter.domain.token import Scope
+from aicenter.policy.source import packaged_policies
 from aicenter.services import audit as audit_svc
 from aicenter.services import call as call_svc
 from aicenter.services import dataset as dataset_svc
@@ -83,6 +84,10 @@ TABLE: dict[tuple[str, str], tuple[set[str], Request]] = {
     ("POST", "/api/v1/pools"): ({"operator"}, _body(
         "/api/v1/pools", lambda w: {"chip_id": "amd-mi300x", "chip_count": 8})),
     ("GET", "/api/v1/pools"): (ALL, _path("/api/v1/pools")),
+    ("GET", "/api/v1/policy"): (ALL, _path("/api/v1/policy")),
+    ("GET", "/api/v1/policy/versions"): (ALL, _path("/api/v1/policy/versions")),
+    ("PUT", "/api/v1/policy"): ({"operator"}, _body(
+        "/api/v1/policy", lambda w: {"text": packaged_policies()})),
     ("GET", "/api/v1/shares"): (ALL, _path("/api/v1/shares")),
     ("PUT", "/api/v1/shares/{holder_kind}/{holder_id}"): ({"operator"}, _body(
         "/api/v1/shares/org/{org}", lambda w: {"guaranteed_h100e": "8"})),
@@ -188,11 +193,6 @@ TABLE: dict[tuple[str, str], tuple[set[str], Request]] = {
     ("POST", "/api/v1/audit/checkpoints"): ({"operator"}, _path("/api/v1/audit/checkpoints")),
     ("GET", "/api/v1/audit/keys"): ({"operator", "auditor"}, _path("/api/v1/audit/keys")),
     ("POST", "/api/v1/audit/keys/rotate"): ({"operator"}, _path("/api/v1/audit/keys/rotate")),
-    # compliance reports: operators, auditors, and organisation A's providers and admins on A
-    **{("GET", f"/api/v1/compliance/{report}"): (
-        {"operator", "auditor", "org-admin", "data-provider"},
-        _path(f"/api/v1/compliance/{report}?org_id={{org}}"))
-       for report in ("datasets", "residency", "pii", "compute")},
     # compliance reports: operators, auditors, and organisation A's providers and admins on A
     **{("GET", f"/api/v1/compliance/{report}"): (
         {"operator", "auditor", "org-admin", "data-provider"},

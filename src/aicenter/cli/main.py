@@ -54,11 +54,10 @@ SUBCOMMANDS = (
                group=True),
     Subcommand("usage", "aicenter.cli.usage", "app", "Usage records and monthly statements.",
                group=True),
+    Subcommand("policy", "aicenter.cli.policy", "app",
+               "The center's Cedar policies: show, validate, test, set.", group=True),
     Subcommand("audit", "aicenter.cli.audit", "app",
                "The tamper-evident audit log: verify, show, export, checkpoints.", group=True),
-    Subcommand("compliance", "aicenter.cli.compliance", "app",
-               "Compliance reports (dataset reads, residency, PII, compute), each checked "
-               "against its rebuild from the audit log.", group=True),
     Subcommand("compliance", "aicenter.cli.compliance", "app",
                "Compliance reports (dataset reads, residency, PII, compute), each checked "
                "against its rebuild from the audit log.", group=True),

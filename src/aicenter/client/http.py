@@ -27,10 +27,6 @@ from aicenter.client.models import (
     CompliancePiiOut,
     ComplianceReadsOut,
     ComplianceResidencyOut,
-    ComplianceComputeOut,
-    CompliancePiiOut,
-    ComplianceReadsOut,
-    ComplianceResidencyOut,
     ConsistencyProofOut,
     DailyUsageOut,
     DatasetDetailOut,
@@ -48,6 +44,7 @@ from aicenter.client.models import (
     OfferOut,
     OrgOut,
     PersonOut,
+    PolicyOut,
     PoolOut,
     RankedOut,
     ReclaimOut,
@@ -210,6 +207,19 @@ class Client:
     def clear_share(self, holder_kind: str, holder_id: str) -> None:
         self.request("DELETE", f"/shares/{holder_kind}/{holder_id}")
 
+    # -- the center's Cedar policies ----------------------------------------------------------
+    def show_policy(self) -> PolicyOut:
+        """The policy text in force, its version and sha256."""
+        return self._one(PolicyOut, "GET", "/policy")
+
+    def list_policy_versions(self) -> list[PolicyOut]:
+        """Every version of the policies (0: the packaged ones), oldest first, no texts."""
+        return self._many(PolicyOut, "GET", "/policy/versions")
+
+    def set_policy(self, text: str) -> PolicyOut:
+        """Put ``text`` in force as the next version (operators)."""
+        return self._one(PolicyOut, "PUT", "/policy", json={"text": text})
+
     # -- the audit log ---------------------------------------------------------------------
     def list_audit(self, *, org: str | None = None, object_type: str | None = None,
                    object_id: str | None = None, action: str | None = None,
@@ -250,37 +260,6 @@ class Client:
 
     def rotate_audit_key(self) -> AuditKeyOut:
         return self._one(AuditKeyOut, "POST", "/audit/keys/rotate")
-
-    # -- compliance reports ----------------------------------------------------------------
-    @staticmethod
-    def _scope(**given: str | None) -> dict[str, str]:
-        return {k: v for k, v in given.items() if v is not None}
-
-    def compliance_datasets(self, *, org_id: str | None = None, dataset_id: str | None = None,
-                            month: str | None = None) -> ComplianceReadsOut:
-        """Who read each dataset (of provider ``org_id``), when, from which job, where and
-        under which agreement and purpose; ``matches``: the log's rebuild agrees."""
-        return self._one(ComplianceReadsOut, "GET", "/compliance/datasets", params=self._scope(
-            org_id=org_id, dataset_id=dataset_id, month=month))
-
-    def compliance_residency(self, *, org_id: str | None = None,
-                             dataset_id: str | None = None, month: str | None = None
-                             ) -> ComplianceResidencyOut:
-        """Reads of domestic datasets outside the domestic countries (none expected)."""
-        return self._one(ComplianceResidencyOut, "GET", "/compliance/residency",
-                         params=self._scope(org_id=org_id, dataset_id=dataset_id, month=month))
-
-    def compliance_pii(self, *, org_id: str | None = None, dataset_id: str | None = None
-                       ) -> CompliancePiiOut:
-        """The PII actions applied at ingest to each dataset version."""
-        return self._one(CompliancePiiOut, "GET", "/compliance/pii",
-                         params=self._scope(org_id=org_id, dataset_id=dataset_id))
-
-    def compliance_compute(self, *, org_id: str | None = None, month: str | None = None
-                           ) -> ComplianceComputeOut:
-        """Chip-hours and h100e-hours per organisation, month, chip type and country."""
-        return self._one(ComplianceComputeOut, "GET", "/compliance/compute",
-                         params=self._scope(org_id=org_id, month=month))
 
     # -- compliance reports ----------------------------------------------------------------
     @staticmethod

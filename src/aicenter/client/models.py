@@ -586,6 +586,22 @@ class ShareOut(Model):
     set_by: str
 
 
+# -- the center's Cedar policies -------------------------------------------------------------
+class PolicyIn(Strict):
+    text: Annotated[str, Field(min_length=1, max_length=1_000_000,
+                               description="The whole Cedar policy text to put in force")]
+
+
+class PolicyOut(Model):
+    """A version of the policies: 0 is the packaged text; set_at/set_by are empty for it."""
+
+    version: int
+    sha256: str
+    set_at: str | None = None
+    set_by: str | None = None
+    text: str | None = Field(None, description="The text (left out of the version list)")
+
+
 # -- the audit log ---------------------------------------------------------------------------
 class AuditEntryOut(Model):
     """One entry of the tamper-evident log, decoded from its signed body."""
@@ -699,97 +715,6 @@ class ModelVerifyOut(Model):
 class SigningKeyOut(Model):
     key_id: str
     public_key: str = Field(description="Hex raw 32-byte Ed25519 public key")
-
-
-# -- compliance reports (issue 15 item 3) ---------------------------------------------------
-class ComplianceOut(Model):
-    """What every compliance report carries: its scope and whether the report from the
-    database's tables equals the same report rebuilt from the audit log alone."""
-
-    report: str = Field(description="datasets, residency, pii or compute")
-    org_id: str | None = Field(description="The organisation in scope (provider or, for "
-                               "compute, user of the chips); null: every one")
-    dataset_id: str | None = None
-    month: str | None = None
-    matches: bool = Field(description="The tables' report equals its rebuild from the log")
-    difference: str | None = Field(description="The first row or field where they differ")
-    log_entries: int = Field(description="Audit entries the rebuild read")
-    log_head: int = Field(description="The log's last entry when the report was made")
-
-
-class ComplianceReadOut(Model):
-    dataset_id: str
-    provider_org_id: str | None
-    org_id: str = Field(description="The organisation whose job read the dataset")
-    person_id: str | None = Field(description="Who submitted the job")
-    job_id: str
-    agreement_id: str
-    purpose: str | None = Field(description="The agreement's purpose")
-    pool_id: str | None
-    site: str | None
-    country: str | None
-    domestic: bool | None = Field(description="The dataset is tagged domestic")
-    records: int
-    bytes: int
-    tokens: int
-    recorded_at: datetime = Field(description="When the meter last recorded the totals")
-
-
-class ComplianceReadsOut(ComplianceOut):
-    rows: list[ComplianceReadOut] = Field(description="One per (job, dataset), from the tables")
-
-
-class ResidencyExceptionOut(Model):
-    dataset_id: str
-    job_id: str
-    org_id: str
-    agreement_id: str
-    pool_id: str | None
-    site: str | None
-    country: str | None
-    reason: str
-    seq: int | None = Field(description="The log entry that shows it (null: the tables)")
-
-
-class ComplianceResidencyOut(ComplianceOut):
-    domestic_countries: list[str]
-    reads_checked: int = Field(description="Reads (job, dataset) of domestic datasets checked")
-    exceptions: list[ResidencyExceptionOut] = Field(
-        description="From the log, each naming its entry; empty: none")
-    table_exceptions: list[ResidencyExceptionOut] = Field(
-        description="The same from the tables (equal when matches)")
-
-
-class PiiVersionOut(Model):
-    dataset_id: str
-    provider_org_id: str | None
-    version: str
-    actions: dict[str, str] | None = Field(
-        description="PII type -> action applied at ingest (drop, redact, pseudonymise, keep); "
-                    "null for versions ingested before the actions were recorded")
-    records: int | None
-    records_with_pii: int | None
-    counts: dict[str, int] = Field(description="PII type -> findings")
-    dropped_for_pii: int | None
-
-
-class CompliancePiiOut(ComplianceOut):
-    rows: list[PiiVersionOut] = Field(description="Each dataset's current version")
-    history: list[PiiVersionOut] = Field(description="Earlier versions (the log alone)")
-
-
-class ComputeUsedOut(Model):
-    org_id: str
-    month: str
-    chip: str
-    country: str | None
-    chip_hours: str = Field(description="Exact decimal")
-    h100e_hours: str = Field(description="Exact decimal")
-    records: int = Field(description="Usage records summed")
-
-
-class ComplianceComputeOut(ComplianceOut):
-    rows: list[ComputeUsedOut]
 
 
 # -- compliance reports (issue 15 item 3) ---------------------------------------------------

@@ -53,7 +53,8 @@ class Job:
     ``demand`` lists alternatives; the job runs on exactly one of them at a time, as a gang of
     ``count`` chips when ``gang`` is true (all or nothing). ``residency`` is an ISO country code:
     the job only runs on pools in that country; ``countries``, when set, are the only countries
-    it may run in (the center's placement policy, decided before the round). ``deadline_s`` is absolute, on the caller's clock.
+    it may run in (the center's placement policy, decided before the round). ``deadline_s``
+    is absolute, on the caller's clock.
     ``cap_group`` names the concurrent chip limit it counts against (its grant:
     ``Snapshot.chip_caps``).
     """

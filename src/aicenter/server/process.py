@@ -22,6 +22,7 @@ from aicenter.services.clock import Clock, SystemClock
 from aicenter.services.context import ServiceContext
 from aicenter.services.doctor import refuse_trust_database
 from aicenter.services.org import bootstrap_operator
+from aicenter.services.policy import PolicyWatcher, load_active
 from aicenter.services.pool import apply_fleet
 from aicenter.settings import Settings
 from aicenter.storage import Database
@@ -45,6 +46,7 @@ def make_context(settings: Settings, clock: Clock | None = None) -> ServiceConte
     db.migrate()
     ctx = ServiceContext(db=db, settings=settings, clock=clock or SystemClock())
     ensure_key(ctx)  # the audit log's signing key, HOME/audit-keys/signing.key (0600)
+    load_active(ctx)  # policies that do not validate against the schema stop the start here
     attach_backend(ctx)
     return ctx
 
@@ -101,6 +103,7 @@ def build_server(settings: Settings, clock: Clock | None = None, *, run_loop: bo
     elif run_loop:
         start, stop = loop_hooks(ctx)
         role = lambda: "leader"  # noqa: E731
+    start, stop = _with_policy_watcher(ctx, start, stop)
     app = create_app(ctx, on_start=start, on_stop=stop, admissions=AdmissionBatcher(ctx))
     mount(app)  # the pages at /, after the API so that /api/v1 and /docs stay the API's
     app.state.scheduler_role = role
@@ -110,6 +113,25 @@ def build_server(settings: Settings, clock: Clock | None = None, *, run_loop: bo
     gc.collect()
     gc.freeze()
     return Server(app, ctx, secret)
+
+
+def _with_policy_watcher(ctx: ServiceContext, start: Callable[[], None] | None,
+                         stop: Callable[[], None] | None
+                         ) -> tuple[Callable[[], None], Callable[[], None]]:
+    """The app's start and stop hooks, also running this process's policy watcher (a
+    version set through another worker is used here within seconds)."""
+    watcher = PolicyWatcher(ctx)
+
+    def on_start() -> None:
+        watcher.start()
+        if start is not None:
+            start()
+
+    def on_stop() -> None:
+        watcher.stop()
+        if stop is not None:
+            stop()
+    return on_start, on_stop
 
 
 def worker_app() -> FastAPI:

@@ -35,7 +35,7 @@ from aicenter.domain.pool import PoolState
 from aicenter.domain.share import ShareHolder
 from aicenter.ledger import H100E, accounts, top_up_transaction
 from aicenter.policy.authorizer import Authorizer
-from aicenter.policy.data import placement
+from aicenter.policy import data as policy_data
 from aicenter.scheduler import Allocation, Policy, SchedulerConfig, ThroughputMatrix, build_policy
 from aicenter.scheduler.center import CenterPool as LivePool
 from aicenter.scheduler.center import (
@@ -266,11 +266,12 @@ def placeable_countries(authz: Authorizer, jobs: list[Job], datasets: dict[str, 
     """The countries each job reading data may be placed in, where the policies restrict it
     (``job:place``): those allowed for every dataset it names, asked once per (dataset,
     country) a round and memoised by the authoriser across rounds, so a round costs one Cedar
-    evaluation per new pair, a look-up per known pair and a set intersection per job. Jobs the policies do not restrict (and jobs
-    naming no dataset) are absent: they may run anywhere."""
+    evaluation per new pair, a look-up per known pair and a set intersection per job. Jobs
+    the policies do not restrict (and jobs naming no dataset) are absent: they may run
+    anywhere."""
     everywhere = frozenset(pool_countries)
     per_dataset = {d: frozenset(c for c in everywhere
-                                if placement(authz, terms, DOMESTIC_COUNTRIES, c).allowed)
+                                if policy_data.placement(authz, terms, DOMESTIC_COUNTRIES, c).allowed)
                    for d, terms in datasets.items()}
     restricted: dict[str, frozenset[str]] = {}
     for job in jobs:

@@ -37,6 +37,7 @@ from aicenter.storage.repositories.model import ModelRepository
 from aicenter.storage.repositories.org import OrgRepository
 from aicenter.storage.repositories.output_release import OutputReleaseRepository
 from aicenter.storage.repositories.person import PersonRepository
+from aicenter.storage.repositories.policy import PolicyRepository
 from aicenter.storage.repositories.pool import PoolRepository
 from aicenter.storage.repositories.share import ShareRepository
 from aicenter.storage.repositories.token import TokenRepository
@@ -119,6 +120,10 @@ class Tx:
     @cached_property
     def shares(self) -> ShareRepository:
         return ShareRepository(self.conn)
+
+    @cached_property
+    def policies(self) -> PolicyRepository:
+        return PolicyRepository(self.conn)
 
     @cached_property
     def orgs(self) -> OrgRepository:

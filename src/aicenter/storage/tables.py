@@ -311,6 +311,17 @@ shares = Table(
     Column("set_by", String(40), nullable=False),
 )
 
+policy_versions = Table(
+    "policy_versions", metadata,
+    # The Cedar policy texts operators set (aicenter.domain.policy), whole; the newest is in
+    # force (none: the packaged policies.cedar). Append-only: a change is a new version.
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("text", Text, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("set_at", UtcDateTime, nullable=False),
+    Column("set_by", String(40), nullable=False),
+)
+
 web_sessions = Table(
     "web_sessions", metadata,
     # Signed-in browsers (aicenter.domain.web_session): the cookie's secret is never stored,
