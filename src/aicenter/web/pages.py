@@ -222,6 +222,14 @@ def _api_docs(request: Request, kind: str) -> HTMLResponse:
                                   "openapi_url": request.app.openapi_url})
 
 
+def _swagger(request: Request) -> HTMLResponse:
+    return _api_docs(request, "swagger")
+
+
+def _redoc(request: Request) -> HTMLResponse:
+    return _api_docs(request, "redoc")
+
+
 def _csrf_refused(scope: Scope) -> ASGIApp:
     """403 inside the layout for a form whose CSRF token is missing or wrong."""
     state = scope.get("state", {})
@@ -243,10 +251,9 @@ def mount(app: FastAPI) -> None:
     app.router.routes[:] = [r for r in app.router.routes
                             if getattr(r, "path", None) not in DOC_PATHS]
     app.include_router(router)
-    app.add_api_route("/docs", lambda request: _api_docs(request, "swagger"),
-                      include_in_schema=False, response_class=HTMLResponse)
-    app.add_api_route("/redoc", lambda request: _api_docs(request, "redoc"),
-                      include_in_schema=False, response_class=HTMLResponse)
+    app.add_api_route("/docs", _swagger, include_in_schema=False,
+                      response_class=HTMLResponse)
+    app.add_api_route("/redoc", _redoc, include_in_schema=False, response_class=HTMLResponse)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.add_middleware(PageGuard, refuse=_csrf_refused)
     app.add_middleware(i18n.LocaleMiddleware)  # outermost: every answer has its locale
