@@ -167,8 +167,9 @@ class Authorizer:
         """The Cedar decision for one request with the policy that decided (for the log)."""
         if action not in READ_ACTIONS and action not in WRITE_ACTIONS:
             raise ValueError(f"unknown action {action}")
-        return self._decide(person.id, person.role.value, person.org_id, action, resource,
-                            can_write, new_role)
+        decision: AuthzDecision = self._decide(person.id, person.role.value, person.org_id,
+                                               action, resource, can_write, new_role)
+        return decision
 
     @staticmethod
     def _evaluate(policies: cedarpy.PolicySet, names: dict[str, str], person_id: str,

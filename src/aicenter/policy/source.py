@@ -142,12 +142,12 @@ def validate(text: str, schema: str | None = None) -> list[PolicyProblem]:
     result = cedarpy.validate_policies(text, schema if schema is not None else packaged_schema())
     by_position = {p.position: p for p in parts}
     for error in result.errors:
-        part = by_position.get(error.policy_id)
-        if part is None:
+        found = by_position.get(error.policy_id)
+        if found is None:
             problems.append(PolicyProblem(1, None, error.error))
             continue
-        problems.append(PolicyProblem(_line_of(part, error.error),
-                                      _annotated_id(part) or error.policy_id, error.error))
+        problems.append(PolicyProblem(_line_of(found, error.error),
+                                      _annotated_id(found) or error.policy_id, error.error))
     return sorted(problems, key=lambda p: p.line)
 
 

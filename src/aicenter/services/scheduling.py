@@ -34,8 +34,8 @@ from aicenter.domain.pool import Pool as CenterPool
 from aicenter.domain.pool import PoolState
 from aicenter.domain.share import ShareHolder
 from aicenter.ledger import H100E, accounts, top_up_transaction
-from aicenter.policy.authorizer import Authorizer
 from aicenter.policy import data as policy_data
+from aicenter.policy.authorizer import Authorizer
 from aicenter.scheduler import Allocation, Policy, SchedulerConfig, ThroughputMatrix, build_policy
 from aicenter.scheduler.center import CenterPool as LivePool
 from aicenter.scheduler.center import (
@@ -270,8 +270,9 @@ def placeable_countries(authz: Authorizer, jobs: list[Job], datasets: dict[str, 
     the policies do not restrict (and jobs naming no dataset) are absent: they may run
     anywhere."""
     everywhere = frozenset(pool_countries)
-    per_dataset = {d: frozenset(c for c in everywhere
-                                if policy_data.placement(authz, terms, DOMESTIC_COUNTRIES, c).allowed)
+    def may_place(terms: DatasetTerms, country: str) -> bool:
+        return policy_data.placement(authz, terms, DOMESTIC_COUNTRIES, country).allowed
+    per_dataset = {d: frozenset(c for c in everywhere if may_place(terms, c))
                    for d, terms in datasets.items()}
     restricted: dict[str, frozenset[str]] = {}
     for job in jobs:
