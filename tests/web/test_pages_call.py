@@ -146,3 +146,20 @@ def test_lists_are_paginated(browser: TestClient, people: People) -> None:
     assert "Page 1 of 2" in first and 'href="/calls?page=2"' in first
     second = browser.get("/calls?page=2").text
     assert "Page 2 of 2" in second and first.count("<tr>") > second.count("<tr>")
+
+
+def test_the_round_pages_read_in_korean(browser: TestClient, people: People) -> None:
+    from aicenter.web.i18n import translations
+
+    ko = translations("ko").ugettext
+    sign_in(browser, people, "operator")
+    call_id = call_svc.list_calls(people.ctx, people.operator)[0].id
+    app_id = call_svc.list_applications(people.ctx, people.operator, call_id)[0].id
+    for path, english in (("/calls", "Open a call"), (f"/calls/{call_id}", "Price rule"),
+                          (f"/applications/{app_id}", "Mean review"),
+                          ("/pools", "Add a pool"), ("/orgs", "Create an organisation"),
+                          ("/datasets", "Datasets"), ("/offers", "Data offers")):
+        page = browser.get(path, headers={"Accept-Language": "ko-KR,ko;q=0.9"})
+        assert page.status_code == 200, path
+        assert ko(english) != english and ko(english) in page.text, path
+        assert english not in page.text.replace(ko(english), ""), path
