@@ -61,3 +61,19 @@ def slurm_config(slurm_cluster: None, shared_tmp: Path) -> SlurmConfig:
     return SlurmConfig(shared_tmp / "state", partition="aicenter", gres=TEST_GRES,
                        users={"org-a": JOB_USER, "org-b": JOB_USER}, default_user=JOB_USER,
                        use_accounts=True)
+
+
+@pytest.fixture
+def slurm_env(slurm_cluster: None, shared_tmp: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The operator's AICENTER_SLURM_* settings for the CI cluster; returns the run root."""
+    import json
+
+    root = shared_tmp / "runs"
+    for name, value in {
+        "ROOT": str(root), "PARTITION": "aicenter", "GRES": json.dumps(TEST_GRES),
+        "DEFAULT_USER": JOB_USER, "MANAGE_ACCOUNTS": "true", "QOS": "normal",
+        "QOS_BY_PRIORITY": json.dumps({"chase-team": "chase-team",
+                                       "best-effort": "best-effort"}),
+    }.items():
+        monkeypatch.setenv(f"AICENTER_SLURM_{name}", value)
+    return root
