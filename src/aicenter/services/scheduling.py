@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from aicenter.backends import (
+    BackendUnavailableError,
     JobLimits,
     LaunchRequest,
     RunHandle,
@@ -37,6 +38,7 @@ from aicenter.ledger import H100E, accounts, top_up_transaction
 from aicenter.policy import data as policy_data
 from aicenter.policy.authorizer import Authorizer
 from aicenter.scheduler import Allocation, Policy, SchedulerConfig, ThroughputMatrix, build_policy
+from aicenter.scheduler.capacity import cap_pools
 from aicenter.scheduler.center import CenterPool as LivePool
 from aicenter.scheduler.center import (
     CenterView,
@@ -246,6 +248,7 @@ def _view(ctx: ServiceContext, jobs: list[Job]) -> CenterView:
                              h100e_per_chip=ctx.performance.best_ratio(p.chip_id),
                              draining=p.state is PoolState.DRAINING)
                     for p in pools if p.state is not PoolState.REMOVED]
+    center_pools = engine_capped(ctx, center_pools, jobs)
     guaranteed = {s.holder_id: float(s.guaranteed_h100e) for s in shares
                   if s.holder_kind is ShareHolder.ORG}
     programme_guaranteed = {s.holder_id: float(s.guaranteed_h100e) for s in shares
@@ -259,6 +262,26 @@ def _view(ctx: ServiceContext, jobs: list[Job]) -> CenterView:
         programme_guaranteed_h100e=programme_guaranteed,
         done={job_id: JobUsage(float(h100e_s), {c: float(w) for c, w in wall.items()})
               for job_id, (h100e_s, wall) in totals.items()})
+
+
+def engine_capped(ctx: ServiceContext, pools: list[LivePool], jobs: list[Job]
+                  ) -> list[LivePool]:
+    """The pools capped by the engine's own count where the backend reports one
+    (:func:`aicenter.scheduler.capacity.cap_pools`): the scheduler never places onto chips
+    the engine says are unavailable (a drained Slurm node, a Ray node gone). An engine that
+    cannot be asked this round leaves the database's counts (its launches wait anyway)."""
+    if not ctx.backend.capabilities.reports_capacity:
+        return pools
+    try:
+        counted = ctx.backend.chip_capacity()
+    except BackendUnavailableError as exc:
+        log.warning("engine capacity unknown this round: %s", exc)
+        return pools
+    held: dict[str, int] = {}
+    for job in jobs:
+        if job.status is JobStatus.RUNNING and job.pool_id is not None:
+            held[job.pool_id] = held.get(job.pool_id, 0) + job.chip_count
+    return cap_pools(pools, {chip: c.available for chip, c in counted.items()}, held)
 
 
 def placeable_countries(authz: Authorizer, jobs: list[Job], datasets: dict[str, DatasetTerms],
