@@ -5,7 +5,16 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from aicenter.web import pages_call, pages_dataset, pages_licence, pages_org, pages_pool
+from aicenter.web import (
+    pages_call,
+    pages_dataset,
+    pages_grant,
+    pages_job,
+    pages_licence,
+    pages_org,
+    pages_pool,
+)
 
 ROUTERS: list[APIRouter] = [pages_call.router, pages_pool.router, pages_org.router,
-                             pages_dataset.router, pages_licence.router]
+                             pages_dataset.router, pages_licence.router, pages_grant.router,
+                             pages_job.router]
