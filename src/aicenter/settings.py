@@ -60,6 +60,27 @@ class Settings(BaseSettings):
         default=None,
         description="API token the CLI and the client send as a Bearer token (AICENTER_TOKEN).",
     )
+    oidc_issuer: str | None = Field(
+        default=None,
+        description="Issuer URL of the institution's OpenID Connect provider "
+        "(AICENTER_OIDC_ISSUER); its /.well-known/openid-configuration is read at the first "
+        "sign-in. Empty: the pages offer token sign-in only.",
+    )
+    oidc_client_id: str = Field(
+        default="aicenter",
+        description="The center's client id at the provider (AICENTER_OIDC_CLIENT_ID); ID "
+        "tokens must name it as their audience.",
+    )
+    oidc_client_secret: str | None = Field(
+        default=None,
+        description="The center's client secret at the provider (AICENTER_OIDC_CLIENT_SECRET); "
+        "empty for a public client (PKCE alone).",
+    )
+    oidc_name: str = Field(
+        default="institution sign-in",
+        description="What the sign-in button calls the provider (AICENTER_OIDC_NAME), for "
+        "example the university's name.",
+    )
     host: str = Field(default="127.0.0.1", description="Address `aicenter serve` listens on.")
     port: int = Field(default=8000, description="Port `aicenter serve` listens on.")
     backend: str = Field(

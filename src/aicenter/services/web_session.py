@@ -13,13 +13,16 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import timedelta
+from typing import Any
 
+from aicenter.domain.identity import IdentityRequest, IdentityStatus
 from aicenter.domain.person import Person
 from aicenter.domain.token import hash_token
 from aicenter.domain.web_session import WebSession
 from aicenter.services.audit import record_change
 from aicenter.services.context import Caller, ServiceContext
 from aicenter.services.errors import AuthenticationError
+from aicenter.services.identity import request_access
 from aicenter.services.org import authenticate
 
 IDLE_S = 2 * 3600
@@ -62,6 +65,20 @@ def sign_in_with_token(ctx: ServiceContext, token_secret: str) -> tuple[str, Web
     token_id = found[0].id if found else None
     return start(ctx, caller.person, token_id=token_id, can_write=caller.can_write,
                  method="token")
+
+
+def sign_in_identity(ctx: ServiceContext, issuer: str, subject: str, claims: dict[str, Any]
+                     ) -> tuple[str, WebSession] | IdentityRequest:
+    """A session for the person an approved OpenID Connect identity is linked to; for one
+    not (yet) approved, its request (created pending on the first sign-in)."""
+    request = request_access(ctx, issuer, subject, claims)
+    if request.status is not IdentityStatus.APPROVED or request.person_id is None:
+        return request
+    with ctx.db.transaction(write=False) as tx:
+        person = tx.people.get(request.person_id)
+    if person is None:
+        raise AuthenticationError("the person this identity was approved as is gone")
+    return start(ctx, person, token_id=None, can_write=True, method="oidc")
 
 
 def resume(ctx: ServiceContext, secret: str | None) -> tuple[Caller, WebSession]:

@@ -30,6 +30,7 @@ from aicenter.storage.repositories.call import CallRepository
 from aicenter.storage.repositories.compliance import ComplianceRepository
 from aicenter.storage.repositories.dataset import DatasetRepository
 from aicenter.storage.repositories.grant import GrantRepository
+from aicenter.storage.repositories.identity import IdentityRepository
 from aicenter.storage.repositories.job import JobRepository
 from aicenter.storage.repositories.ledger import LedgerRepository
 from aicenter.storage.repositories.licence import LicenceRepository
@@ -188,6 +189,10 @@ class Tx:
     @cached_property
     def web_sessions(self) -> WebSessionRepository:
         return WebSessionRepository(self.conn)
+
+    @cached_property
+    def identities(self) -> IdentityRepository:
+        return IdentityRepository(self.conn)
 
 
 def _sqlite_engine(url: str) -> Engine:

@@ -336,6 +336,26 @@ web_sessions = Table(
     Column("expires_at", UtcDateTime, nullable=False, index=True),
 )
 
+identity_requests = Table(
+    "identity_requests", metadata,
+    # OpenID Connect identities and the operator's decision (aicenter.domain.identity):
+    # one row per (issuer, subject); person_id once approved.
+    Column("id", String(40), primary_key=True),
+    Column("issuer", String(400), nullable=False),
+    Column("subject", String(255), nullable=False),
+    Column("email", String(320), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("claims", JSON, nullable=False),
+    Column("status", String(20), nullable=False, index=True),
+    Column("requested_at", UtcDateTime, nullable=False),
+    Column("suggested_org_id", String(40), nullable=True),
+    Column("person_id", String(40), ForeignKey("people.id"), nullable=True),
+    Column("decided_at", UtcDateTime, nullable=True),
+    Column("decided_by", String(40), nullable=True),
+    Column("reason", Text, nullable=False),
+    UniqueConstraint("issuer", "subject", name="uq_identity_requests_issuer_subject"),
+)
+
 audit_entries = Table(
     "audit_entries", metadata,
     # The tamper-evident log (aicenter.ledger.audit): append-only. ``body`` is the canonical

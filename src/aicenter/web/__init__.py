@@ -9,7 +9,7 @@ from aicenter.web import pages
 
 def mount(app: FastAPI) -> None:
     """Add every page, its static files, sessions and error pages to ``app``."""
-    from aicenter.web.page_routers import ROUTERS  # they read pages' templates
+    from aicenter.web.page_routers import ROUTERS  # lazy: page modules import this package
 
     pages.mount(app)
     for router in ROUTERS:

@@ -29,7 +29,7 @@ from aicenter.services import pool as pool_svc
 from aicenter.services import usage as usage_svc
 from aicenter.services.context import Caller, ServiceContext
 from aicenter.services.errors import AuthenticationError
-from aicenter.web import i18n
+from aicenter.web import i18n, oidc
 from aicenter.web.chart import colour, stacked_bars
 from aicenter.web.i18n import gettext as _
 from aicenter.web.security import CSRF_FIELD, PageGuard, is_api
@@ -251,6 +251,8 @@ def mount(app: FastAPI) -> None:
     app.router.routes[:] = [r for r in app.router.routes
                             if getattr(r, "path", None) not in DOC_PATHS]
     app.include_router(router)
+    app.include_router(oidc.router)
+    app.state.oidc = oidc.provider_of(app.state.ctx.settings)
     app.add_api_route("/docs", _swagger, include_in_schema=False,
                       response_class=HTMLResponse)
     app.add_api_route("/redoc", _redoc, include_in_schema=False, response_class=HTMLResponse)

@@ -17,7 +17,6 @@ from fastapi.responses import RedirectResponse
 
 from aicenter.api.errors import STATUS
 from aicenter.domain.errors import AicenterError
-from aicenter.domain.person import Person
 from aicenter.policy import PermissionDeniedError
 from aicenter.services import web_session as session_svc
 from aicenter.services.context import Caller, ServiceContext
@@ -83,7 +82,7 @@ def page_errors(*, reading: bool = True) -> Iterator[None]:
         raise PageError(status, str(exc)) from exc
 
 
-def _set_session_cookie(request: Request, response: RedirectResponse, secret: str) -> None:
+def set_session_cookie(request: Request, response: RedirectResponse, secret: str) -> None:
     response.set_cookie(COOKIE, secret, max_age=MAX_AGE_S, httponly=True, samesite="lax",
                         secure=request.url.scheme == "https", path="/")
     response.delete_cookie(PRE_SESSION_COOKIE, path="/")
@@ -93,17 +92,7 @@ def sign_in(request: Request, token_secret: str, to: str = "/") -> RedirectRespo
     """Check the API token (raises AuthenticationError), start a session, set its cookie."""
     secret, _ = session_svc.sign_in_with_token(context_of(request), token_secret)
     response = RedirectResponse(to, status_code=303)
-    _set_session_cookie(request, response, secret)
-    return response
-
-
-def sign_in_person(request: Request, person: Person, to: str = "/") -> RedirectResponse:
-    """A session for a person the OpenID Connect sign-in resolved (full rights of the
-    person's role: no token narrows them)."""
-    secret, _ = session_svc.start(context_of(request), person, token_id=None, can_write=True,
-                                  method="oidc")
-    response = RedirectResponse(to, status_code=303)
-    _set_session_cookie(request, response, secret)
+    set_session_cookie(request, response, secret)
     return response
 
 
