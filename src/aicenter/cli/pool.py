@@ -1,4 +1,5 @@
-"""``aicenter pool``: list, show, add, update, drain, undrain and remove accelerator pools."""
+"""``aicenter pool``: list, show, add, update, drain, undrain and remove accelerator pools, and
+``capacity``: the database's chips beside the execution engine's count."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from typing import Annotated
 import typer
 
 from aicenter.cli.client_factory import client, row
-from aicenter.cli.output import TableFormat, Wide, print_record, print_rows
+from aicenter.cli.output import TableFormat, Wide, print_json, print_record, print_rows
+from aicenter.client.models import CapacityOut
 from aicenter.domain.errors import InputError
 
 app = typer.Typer(help="Accelerator pools: chip type × count at a site, and their state.",
@@ -86,3 +88,46 @@ def remove(pool_id: str, fmt: Fmt = TableFormat.TABLE) -> None:
     """Remove a pool nothing runs on (operators); its record stays, marked removed."""
     with client() as c:
         print_record(row(c.remove_pool(pool_id)), fmt)
+
+
+NOT_REPORTED = "not reported"
+CAPACITY_COLUMNS = ["chip_id", "database", "chips_in_use", "engine_total", "engine_available",
+                    "usable"]
+POOL_CAPACITY_COLUMNS = ["id", "chip_id", "state", "chip_count", "chips_in_use", "usable"]
+
+
+def _engine(value: int | None) -> int | str:
+    return NOT_REPORTED if value is None else value
+
+
+def capacity_rows(seen: CapacityOut) -> list[dict[str, object]]:
+    """One row per chip type for the table; the engine's columns say 'not reported' where the
+    backend keeps no count of its own or leaves the type out."""
+    return [{"chip_id": c.chip_id, "database": c.database, "chips_in_use": c.chips_in_use,
+             "engine_total": _engine(c.engine_total),
+             "engine_available": _engine(c.engine_available), "usable": c.usable}
+            for c in seen.chips]
+
+
+@app.command("capacity")
+def capacity(
+    pools: Annotated[bool, typer.Option("--pools", help="A second table per pool")] = False,
+    fmt: Fmt = TableFormat.TABLE,
+) -> None:
+    """Per chip type: chips in the database, the engine's total and available (Slurm's nodes,
+    Ray's resources, the local slots; 'not reported' otherwise) and what the scheduler uses
+    this round."""
+    with client() as c:
+        seen = c.capacity()
+    if str(fmt) == "json":
+        print_json(row(seen))
+        return
+    title = f"backend {seen.backend}"
+    if not seen.reports_capacity:
+        title += ": its count does not cap the pools (the database's counts are used)"
+    elif seen.engine_error:
+        title += f": engine not reachable now ({seen.engine_error}); the database's counts"
+    print_rows(capacity_rows(seen), fmt, CAPACITY_COLUMNS, title=title)
+    if pools:
+        print_rows([row(p) for c in seen.chips for p in c.pools], fmt, POOL_CAPACITY_COLUMNS,
+                   title="per pool")

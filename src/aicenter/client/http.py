@@ -22,6 +22,7 @@ from aicenter.client.models import (
     AuditKeyOut,
     AuditVerifyOut,
     CallOut,
+    CapacityOut,
     CheckpointOut,
     ComplianceComputeOut,
     CompliancePiiOut,
@@ -59,6 +60,7 @@ from aicenter.client.models import (
     WhoAmI,
     WithheldOut,
 )
+from aicenter.client.plan_models import CompareIn, CompareOut, PlanIn, PlanOut
 from aicenter.domain.errors import AicenterError
 
 M = TypeVar("M", bound=BaseModel)
@@ -351,6 +353,10 @@ class Client:
         """Every pool's busy chips and the number of queued and running jobs."""
         return self._one(OccupancyOut, "GET", "/occupancy")
 
+    def capacity(self) -> CapacityOut:
+        """Per chip type and pool: the database's chips, the engine's and the scheduler's."""
+        return self._one(CapacityOut, "GET", "/capacity")
+
     def open_call(self, name: str, eligible_classes: list[str],
                   max_chips_per_project: dict[str, int], **options: Any) -> CallOut:
         body = {"name": name, "eligible_classes": eligible_classes,
@@ -385,6 +391,23 @@ class Client:
 
     def ranking(self, call_id: str) -> list[RankedOut]:
         return self._many(RankedOut, "GET", f"/calls/{call_id}/ranking")
+
+    # -- plans ----------------------------------------------------------------------------
+    def plan_models(self) -> list[str]:
+        """The model presets :meth:`plan` and :meth:`compare_plans` accept."""
+        result: list[str] = self.request("GET", "/plans/models")
+        return result
+
+    def plan(self, model: str, tokens: float, chip: str, count: int = 1024) -> PlanOut:
+        """Cost (rental and owned), time and energy of a run on ``count`` × ``chip``."""
+        body = PlanIn(model=model, tokens=tokens, chip=chip, count=count)
+        return self._one(PlanOut, "POST", "/plans", json=body.model_dump())
+
+    def compare_plans(self, model: str, tokens: float, count: int = 1024,
+                      deadline_days: float | None = None) -> CompareOut:
+        """The run on every trainable chip type, the cheapest on each basis named."""
+        body = CompareIn(model=model, tokens=tokens, count=count, deadline_days=deadline_days)
+        return self._one(CompareOut, "POST", "/plans/compare", json=body.model_dump())
 
     def award_grant(self, application_id: str, budget_h100e_h: float | str, *,
                     months: int | None = None, chip_ids: list[str] | None = None,

@@ -202,6 +202,45 @@ class OccupancyOut(Model):
     running: int = Field(description="Jobs running now, every organisation's")
 
 
+class PoolCapacityOut(Model):
+    """One pool in the capacity view."""
+
+    id: str
+    chip_id: str
+    state: str = Field(description="active or draining (removed pools are left out)")
+    chip_count: int = Field(description="Chips the database records for the pool")
+    chips_in_use: int = Field(description="Chips running jobs hold on it now")
+    usable: int = Field(description="Chips the scheduler uses on it this round: the "
+                        "database's count capped by the engine's free chips")
+
+
+class ChipCapacityOut(Model):
+    """One chip type: the database's chips beside the engine's count and the scheduler's."""
+
+    chip_id: str
+    database: int = Field(description="Chips over the type's pools that are not removed")
+    chips_in_use: int = Field(description="Chips running jobs hold now")
+    engine_total: int | None = Field(description="Chips the engine counts on its live nodes; "
+                                     "null: not reported by the engine")
+    engine_available: int | None = Field(description="Chips the engine has free now; null: "
+                                         "not reported")
+    engine_per_node: int | None = Field(description="The most chips of the type on one node")
+    usable: int = Field(description="Chips the scheduler uses this round over the pools")
+    pools: list[PoolCapacityOut]
+
+
+class CapacityOut(Model):
+    """The database's chips beside the execution engine's count, per chip type and pool."""
+
+    backend: str = Field(description="The execution backend the server runs")
+    reports_capacity: bool = Field(description="Whether the engine's own count caps the "
+                                   "scheduler's pools (Slurm's nodes, Ray's resources); the "
+                                   "local backend shows its slots, which are the pools")
+    engine_error: str | None = Field(description="Why the engine could not be asked now; the "
+                                     "database's counts then stand, as in the round")
+    chips: list[ChipCapacityOut]
+
+
 # -- calls, applications, reviews ----------------------------------------------------------
 class CallIn(Strict):
     name: Text = Field(min_length=1, max_length=200)
@@ -283,10 +322,16 @@ class ReviewOut(Model):
 
 
 class RankedOut(Model):
+    """An application's place in its call: ``score = mean_review + regional_bonus -
+    concentration_penalty`` (all 0 while nobody has reviewed it)."""
+
     application: ApplicationOut
     score: float
     reviews: int
     org_share_of_call: float
+    mean_review: float = 0.0
+    regional_bonus: float = 0.0
+    concentration_penalty: float = 0.0
 
 
 # -- grants --------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """The center's pools of accelerators (chip type × count at a site), operated: added, resized,
-moved, drained, resumed and removed; and a fleet file applied as a whole.
+moved, drained, resumed and removed; a fleet file applied as a whole; and the capacity view
+that sets the database's counts beside the execution engine's.
 
 What running jobs hold is counted per pool from the job records (a job keeps the pool the
 scheduler placed it on), so a resize or a removal that would take chips from under running
@@ -11,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+from aicenter.backends.base import BackendUnavailableError, ChipCapacity
 from aicenter.catalog.loader import unknown_chip_message
 from aicenter.domain.errors import InputError, NotFoundError
 from aicenter.domain.job import Job, JobStatus
@@ -24,6 +26,8 @@ from aicenter.domain.pool import (
 )
 from aicenter.fleet.pool_file import PoolFileEntry
 from aicenter.policy import Resource
+from aicenter.scheduler.capacity import cap_pools
+from aicenter.scheduler.center import CenterPool
 from aicenter.services import audit
 from aicenter.services.context import Caller, ServiceContext, new_id
 from aicenter.services.errors import ConflictError
@@ -50,6 +54,42 @@ class Occupancy:
     pools: list[PoolOccupancy]
     queued: int
     running: int
+
+
+@dataclass(frozen=True, slots=True)
+class PoolCapacity:
+    """A pool as the database counts it, the chips running jobs hold there, and the chips the
+    scheduler will use there this round (the database's count capped by the engine's)."""
+
+    pool: Pool
+    busy: int
+    usable: int
+
+
+@dataclass(frozen=True, slots=True)
+class ChipTypeCapacity:
+    """One chip type: the database's chips over its pools that are not removed, the engine's
+    count (``None`` where the engine does not report this type), and what the scheduler uses."""
+
+    chip_id: str
+    database: int
+    busy: int
+    engine: ChipCapacity | None
+    usable: int
+    pools: list[PoolCapacity]
+
+
+@dataclass(frozen=True, slots=True)
+class CenterCapacity:
+    """What :func:`capacity` answers: the backend, whether its count caps the scheduler's pools
+    (``reports_capacity``), why the engine could not be asked (``engine_error``; the
+    database's counts then stand, as in the scheduling round) and every chip type in the
+    pools' order."""
+
+    backend: str
+    reports_capacity: bool
+    engine_error: str | None
+    chips: list[ChipTypeCapacity]
 
 
 def _checked(ctx: ServiceContext, chip_id: str, chip_count: int, site: str,
@@ -123,6 +163,48 @@ def occupancy(ctx: ServiceContext, caller: Caller) -> Occupancy:
         running = int(tx.jobs.count(JobStatus.RUNNING))
         queued = int(tx.jobs.count(JobStatus.QUEUED))
     return Occupancy(pools, queued, running)
+
+
+def capacity(ctx: ServiceContext, caller: Caller) -> CenterCapacity:
+    """Per chip type and pool: the database's chips, the engine's total and available
+    (``backend.chip_capacity()``: Slurm's nodes, Ray's resources, the local backend's slots
+    less its live runs; a type it leaves out, or a backend that keeps no count, is not
+    reported) and what the scheduler will use this round. The cap is the round's own
+    (:func:`aicenter.scheduler.capacity.cap_pools` over the pools that are not removed, in the
+    database's order, keeping what running jobs hold), applied only where
+    ``capabilities.reports_capacity`` as in ``scheduling.engine_capped``: the local backend's
+    slots are the pools themselves. Counts only, like :func:`occupancy`."""
+    caller.check(ctx, "pool:read", Resource("Pool", "any"))
+    sync_slots(ctx)  # this worker's backend sees the pools as they are now
+    with ctx.db.transaction(write=False) as tx:
+        pools = [p for p in tx.pools.list() if p.state is not PoolState.REMOVED]
+        seen = _occupancy(tx, pools)
+        held: dict[str, int] = tx.jobs.chips_running_by_pool()
+    backend = ctx.backend
+    reports = backend is not None and backend.capabilities.reports_capacity
+    counted: dict[str, ChipCapacity] = {}
+    error = None
+    if backend is not None:
+        try:
+            counted = backend.chip_capacity()
+        except BackendUnavailableError as exc:
+            error = str(exc)
+    if reports:
+        plain = [CenterPool(p.id, p.chip_id, p.chip_count, p.country, 1) for p in pools]
+        capped = {p.id: p.chip_count for p in
+                  cap_pools(plain, {c: n.available for c, n in counted.items()}, held)}
+    else:
+        capped = {p.id: p.chip_count for p in pools}
+    by_chip: dict[str, list[PoolCapacity]] = {}
+    for occ in seen:
+        by_chip.setdefault(occ.pool.chip_id, []).append(
+            PoolCapacity(occ.pool, occ.busy, capped[occ.pool.id]))
+    chips = [ChipTypeCapacity(chip, sum(p.pool.chip_count for p in rows),
+                              sum(p.busy for p in rows), counted.get(chip),
+                              sum(p.usable for p in rows), rows)
+             for chip, rows in by_chip.items()]
+    return CenterCapacity(backend.name if backend is not None else "none", reports, error,
+                          chips)
 
 
 def _locked(tx: Tx, pool_id: str) -> Pool:

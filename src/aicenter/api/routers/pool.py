@@ -1,12 +1,22 @@
 """/api/v1/pools: the center's accelerator pools, operated (add, update, drain, remove); and
-/api/v1/occupancy: the pools' busy chips and the queue at a glance (the overview page)."""
+/api/v1/occupancy: the pools' busy chips and the queue at a glance (the overview page); and
+/api/v1/capacity: the database's chips beside the engine's count (top level, like occupancy,
+so that no pool id can be shadowed by it)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
 from aicenter.api.deps import Ctx, Who
-from aicenter.api.schemas import OccupancyOut, PoolIn, PoolOut, PoolUpdate
+from aicenter.api.schemas import (
+    CapacityOut,
+    ChipCapacityOut,
+    OccupancyOut,
+    PoolCapacityOut,
+    PoolIn,
+    PoolOut,
+    PoolUpdate,
+)
 from aicenter.domain.pool import Pool
 from aicenter.services import pool as svc
 
@@ -45,6 +55,25 @@ def occupancy(ctx: Ctx, who: Who) -> OccupancyOut:
     seen = svc.occupancy(ctx, who)
     return OccupancyOut(pools=[_out(p.pool, p.busy) for p in seen.pools], queued=seen.queued,
                         running=seen.running)
+
+
+@router.get("/capacity")
+def capacity(ctx: Ctx, who: Who) -> CapacityOut:
+    """Per chip type and pool: the chips in the database, the total and available chips the
+    execution engine reports (null where it does not), and what the scheduler uses this round."""
+    seen = svc.capacity(ctx, who)
+    return CapacityOut(
+        backend=seen.backend, reports_capacity=seen.reports_capacity,
+        engine_error=seen.engine_error,
+        chips=[ChipCapacityOut(
+            chip_id=c.chip_id, database=c.database, chips_in_use=c.busy,
+            engine_total=c.engine.total if c.engine else None,
+            engine_available=c.engine.available if c.engine else None,
+            engine_per_node=c.engine.per_node if c.engine else None, usable=c.usable,
+            pools=[PoolCapacityOut(id=p.pool.id, chip_id=p.pool.chip_id,
+                                   state=p.pool.state.value, chip_count=p.pool.chip_count,
+                                   chips_in_use=p.busy, usable=p.usable) for p in c.pools])
+            for c in seen.chips])
 
 
 @router.get("/pools/{pool_id}")
