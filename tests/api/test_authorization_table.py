@@ -95,6 +95,7 @@ TABLE: dict[tuple[str, str], tuple[set[str], Request]] = {
         {"operator"}, _path("/api/v1/shares/org/{org}")),
     ("GET", "/api/v1/pools/{pool_id}"): (ALL, _path("/api/v1/pools/{pool}")),
     ("GET", "/api/v1/occupancy"): (ALL, _path("/api/v1/occupancy")),
+    ("GET", "/api/v1/capacity"): (ALL, _path("/api/v1/capacity")),
     ("PATCH", "/api/v1/pools/{pool_id}"): ({"operator"}, _body(
         "/api/v1/pools/{pool}", lambda w: {"chip_count": 16})),
     ("POST", "/api/v1/pools/{pool_id}/drain"): ({"operator"}, _path("/api/v1/pools/{pool}/drain")),
@@ -198,6 +199,12 @@ TABLE: dict[tuple[str, str], tuple[set[str], Request]] = {
         {"operator", "auditor", "org-admin", "data-provider"},
         _path(f"/api/v1/compliance/{report}?org_id={{org}}"))
        for report in ("datasets", "residency", "pii", "compute")},
+    # plans: a computation on the catalogue, nothing read or stored
+    ("GET", "/api/v1/plans/models"): (ALL, _path("/api/v1/plans/models")),
+    ("POST", "/api/v1/plans"): (ALL, _body("/api/v1/plans", lambda w: {
+        "model": "llama-3.1-8b", "tokens": 1e9, "chip": "nvidia-h100-sxm", "count": 8})),
+    ("POST", "/api/v1/plans/compare"): (ALL, _body("/api/v1/plans/compare", lambda w: {
+        "model": "llama-3.1-8b", "tokens": 1e9, "count": 8})),
     ("GET", "/api/v1/models"): (ALL, _path("/api/v1/models")),
     ("GET", "/api/v1/models/keys"): (ALL, _path("/api/v1/models/keys")),  # public keys
     ("GET", "/api/v1/models/{model_id}"): (OWN, _path("/api/v1/models/{model}")),

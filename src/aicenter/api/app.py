@@ -24,6 +24,7 @@ from aicenter.api.routers import (
     licence,
     model,
     org,
+    plan,
     policy,
     pool,
     share,
@@ -66,7 +67,7 @@ def create_app(ctx: ServiceContext, *, on_start: Callable[[], None] | None = Non
     errors.install(app)
     app.add_middleware(RequestGuard, limits=body_limits)
     for module in (org, pool, share, call, grant, job, usage, dataset, licence, audit,
-                   model, compliance, policy, identity):
+                   model, compliance, policy, identity, plan):
         app.include_router(module.router, prefix=API_PREFIX, responses=errors.ERROR_RESPONSES)
 
     @app.get(f"{API_PREFIX}/health", tags=["health"], responses=errors.ERROR_RESPONSES)

@@ -66,7 +66,9 @@ def list_applications(call_id: str, ctx: Ctx, who: Who) -> list[ApplicationOut]:
 def ranking(call_id: str, ctx: Ctx, who: Who) -> list[RankedOut]:
     """Applications by review score, with the regional bonus and concentration penalty."""
     return [RankedOut(application=application_out(r.application), score=r.score,
-                      reviews=r.reviews, org_share_of_call=r.org_share_of_call)
+                      reviews=r.reviews, org_share_of_call=r.org_share_of_call,
+                      mean_review=r.parts.base, regional_bonus=r.parts.bonus,
+                      concentration_penalty=r.parts.penalty)
             for r in svc.ranking(ctx, who, call_id)]
 
 
