@@ -130,3 +130,27 @@ def test_serve_loads_a_fleet(tmp_path: Path, database_url: str) -> None:
         server.send_signal(signal.SIGTERM)
         out, _err = server.communicate(timeout=30)
     assert b"pools from " in out and b"3 added, 0 updated, 0 unchanged" in out
+
+
+def test_pool_capacity(server: str, cli) -> None:  # type: ignore[no-untyped-def]
+    """The local backend shows its slots (the pools, less the devices its runs hold) beside
+    the database's chips; its count does not cap the pools."""
+    assert cli("pool", "add", H100, "8", "--id", "h100-a").code == 0
+    assert cli("pool", "add", H100, "4", "--site", "gwangju", "--id", "h100-b").code == 0
+    assert cli("pool", "add", "rebellions-atom", "2", "--id", "atom-a").code == 0
+    assert cli("pool", "drain", "h100-b").code == 0
+    seen = json.loads(cli("pool", "capacity", "--format", "json").out)
+    assert seen["backend"] == "local" and seen["reports_capacity"] is False
+    chips = {c["chip_id"]: c for c in seen["chips"]}
+    h100 = chips[H100]
+    assert (h100["database"], h100["engine_total"], h100["engine_available"],
+            h100["usable"]) == (12, 12, 12, 12)
+    assert [(p["id"], p["state"], p["usable"]) for p in h100["pools"]] == [
+        ("h100-a", "active", 8), ("h100-b", "draining", 4)]
+    assert chips["rebellions-atom"]["engine_total"] == 2
+    with Client() as client:  # the client's model is the same answer
+        assert client.capacity().model_dump(mode="json") == seen
+    table = cli("pool", "capacity", "--pools")
+    assert table.code == 0, table.err
+    for word in ("backend local", "engine_available", "usable", "per pool", "draining"):
+        assert word in table.out
