@@ -27,17 +27,23 @@ syllables and no place or organisation ending (시, 구, 역, 전자, 은행 ...
 
 from __future__ import annotations
 
-import csv
 import random
 import re
-import warnings
 from collections.abc import Iterator
 from functools import cache
-from importlib import resources
 from typing import Any
 
-from aicenter.exchange.pii import compiled
+from aicenter.exchange.pii import compiled, name_windows
 from aicenter.exchange.pii.base import RECORD_SEPARATOR, Action, Finding, PiiType, Sample, Trigger
+from aicenter.exchange.pii.name_windows import (
+    AGE_AFTER,
+    LABEL_BEFORE,
+    THOROUGH_FEATURE,
+    TITLE_AFTER,
+    Morph,
+    split_name,
+    surnames,
+)
 from aicenter.exchange.pii.name_words import (
     AMBIGUOUS_TITLES,
     COMMON_BEFORE_TITLES,
@@ -52,37 +58,11 @@ from aicenter.exchange.pii.name_words import (
 )
 from aicenter.extras import require
 
-# Thorough mode needs kiwipiepy (the korean-nlp extra); the default mode needs nothing more.
-THOROUGH_FEATURE = "thorough person-name detection (kiwipiepy)"
+__all__ = ["THOROUGH_FEATURE", "PersonNameDetector", "split_name", "surnames"]
 _HANGUL = re.compile(r"[가-힣]")
-_ALL_HANGUL = re.compile(r"[가-힣]+")
 _TITLE_SET = frozenset(TITLES)
 _LABEL_SET = frozenset(LABELS)
-_TITLE_AFTER = re.compile(r"\s?(?:" + "|".join(sorted(TITLES, key=len, reverse=True)) + ")")
-_LABEL_BEFORE = re.compile(
-    r"(?:" + "|".join(sorted(LABELS, key=len, reverse=True)) + r")\s*[:：]?\s*$"
-)
 _COMMON_NOUN_TAGS = frozenset({"NNG", "NNB", "NP", "VV", "VA", "MAG"})
-_AGE_AFTER = re.compile(r"\s?\(\s?\d{1,3}\s?(?:세|살)?\s?[,)]")
-
-
-@cache
-def surnames() -> frozenset[str]:
-    """The packaged surname list (data/surnames.csv, with its source)."""
-    path = resources.files("aicenter.exchange.pii").joinpath("data/surnames.csv")
-    with path.open(encoding="utf-8") as handle:
-        return frozenset(row["surname"] for row in csv.DictReader(handle))
-
-
-@cache
-def _kiwi() -> Any:
-    require("korean-nlp", THOROUGH_FEATURE)
-    from kiwipiepy import Kiwi  # imported lazily: loading the model takes seconds
-
-    with warnings.catch_warnings():  # kiwipiepy warns that 0 changed meaning in 0.21
-        warnings.simplefilter("ignore", DeprecationWarning)
-        return Kiwi(num_workers=0)  # 0 = one thread: the scanner's cost is per core
-
 
 _AGE = r"\(\s?\d{1,3}\s?(?:세|살)?\s?[,·)]"
 
@@ -201,18 +181,6 @@ def _context_scan() -> re.Pattern[str]:
     )
 
 
-def split_name(form: str) -> tuple[str, str] | None:
-    """(surname, given name) when ``form`` reads as a Korean full name, else None."""
-    names = surnames()
-    if not (2 <= len(form) <= 4) or not _ALL_HANGUL.fullmatch(form):
-        return None
-    if len(form) >= 3 and form[:2] in names:
-        return form[:2], form[2:]
-    if form[0] in names and 1 <= len(form) - 1 <= 2:
-        return form[0], form[1:]
-    return None
-
-
 _SAMPLE_SURNAMES = "김이박최정강조윤장임"
 _SAMPLE_GIVEN = "민서준지현수영진우하윤은"
 
@@ -264,7 +232,8 @@ class PersonNameDetector:
         if not _HANGUL.search(segment):
             return
         candidates = list(_context_candidates(segment))
-        tokens = _kiwi().tokenize(segment)
+        # Only the words that can hold a name are read by the analyser (name_windows).
+        tokens = name_windows.tokens(segment, (s for s, _e, trusted in candidates if not trusted))
         taken: set[int] = set()
         for s, e, honorific in candidates:
             if honorific or not _analyser_vetoes(tokens, s, e):
@@ -299,9 +268,9 @@ class PersonNameDetector:
         if parts is None:
             return 0.0
         if (
-            _TITLE_AFTER.match(segment, e)
-            or _AGE_AFTER.match(segment, e)
-            or _LABEL_BEFORE.search(segment, max(0, s - 12), s)
+            TITLE_AFTER.match(segment, e)
+            or AGE_AFTER.match(segment, e)
+            or LABEL_BEFORE.search(segment, max(0, s - 12), s)
         ):
             return 0.9
         _surname, given = parts
@@ -548,7 +517,7 @@ def _given_plausible(form: str) -> bool:
     )
 
 
-def _analyser_vetoes(tokens: list[Any], s: int, e: int) -> bool:
+def _analyser_vetoes(tokens: list[Morph], s: int, e: int) -> bool:
     """Whether kiwipiepy's reading rules a context candidate out: it ends inside a longer word,
     or the whole word is one common noun."""
     inside = [t for t in tokens if t.start < e and t.start + t.len > s]
