@@ -111,3 +111,25 @@ def test_no_names_in_name_free_news_prose() -> None:
     assert "반도체 시장" in text or "전기차 시장" in text
     assert names(text) == []
     assert names(text[:20_000], THOROUGH) == []
+
+
+def test_thorough_reads_only_words_that_can_hold_a_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The analyser (8–16 µs a character) reads a small part of name-free prose, so thorough
+    mode stays above 2 MB/s a core (benchmarks/bench_pii.py)."""
+    from aicenter.exchange.pii import name_windows
+    from aicenter.exchange.synthetic import korean_news_text
+
+    analyser = name_windows.kiwi()
+    read: list[str] = []
+
+    class Counting:
+        def tokenize(self, text: str) -> object:
+            read.append(text)
+            return analyser.tokenize(text)
+
+    monkeypatch.setattr(name_windows, "kiwi", Counting)
+    name_windows.clear_cache()
+    text = korean_news_text(21, 20_000)
+    assert names(text, THOROUGH) == []
+    assert 0 < sum(map(len, read)) < 0.15 * len(text)
+    name_windows.clear_cache()
