@@ -29,3 +29,14 @@ def test_bars_stack_in_proportion_and_names_are_escaped() -> None:
     assert three == pytest.approx(3 * one, abs=0.2) and other == pytest.approx(one, abs=0.2)
     # the day of 3 + 1 fills the plot to the axis end of 4
     assert three + other == pytest.approx(260 - 12 - 28, abs=0.3)
+
+
+def test_horizontal_bars_in_proportion_a_missing_value_shows_a_dash() -> None:
+    from aicenter.web.chart import bars
+
+    svg = bars([("a<chip>", 1.0), ("b", 3.0), ("c", None)], "days", "Days", highlight="b")
+    assert "&lt;chip&gt;" in svg and "<chip>" not in svg
+    widths = [float(w) for w in re.findall(r'<rect [^>]*width="([\d.]+)"', svg)]
+    assert len(widths) == 2 and widths[1] == pytest.approx(3 * widths[0], abs=0.2)
+    assert svg.count('fill="#f57900"') == 1  # the highlighted row
+    assert ">–</text>" in svg

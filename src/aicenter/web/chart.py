@@ -73,3 +73,44 @@ def stacked_bars(days: list[date], series: list[tuple[str, dict[date, Decimal]]]
                          f'text-anchor="middle">{day.day}</text>')
     parts.append("</svg>")
     return "".join(parts)
+
+
+BAR_ROW = 22
+"""Height of one row of :func:`bars` in SVG units."""
+
+
+def bars(rows: list[tuple[str, float | None]], unit: str, label: str,
+         highlight: str | None = None) -> str:
+    """SVG of one horizontal bar per (name, value) row, ``width = value × scale`` with
+    ``scale = plot width / top`` (``top`` as in :func:`nice_top`); a row without a value
+    shows "–" and no bar; ``highlight`` names the row drawn in the second colour."""
+    top = nice_top(max((v for _, v in rows if v is not None), default=0.0))
+    left, right = 200, 80
+    plot_w = WIDTH - left - right
+    height = TOP + BOTTOM + BAR_ROW * max(len(rows), 1)
+    scale = plot_w / top
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" '
+             f'role="img" aria-label="{escape(label)}" class="chart">']
+    for i in range(TICKS + 1):
+        value = top * i / TICKS
+        x = left + value * scale
+        parts.append(f'<line x1="{x:.1f}" y1="{TOP}" x2="{x:.1f}" y2="{height - BOTTOM}" '
+                     f'class="grid"/><text x="{x:.1f}" y="{height - 10}" '
+                     f'text-anchor="middle">{_label(value)}</text>')
+    parts.append(f'<text x="{WIDTH - 4}" y="{height - 10}" text-anchor="end" '
+                 f'class="unit">{escape(unit)}</text>')
+    for k, (name, value) in enumerate(rows):
+        y = TOP + k * BAR_ROW
+        parts.append(f'<text x="{left - 6}" y="{y + BAR_ROW * 0.7:.1f}" '
+                     f'text-anchor="end">{escape(name)}</text>')
+        if value is None:
+            parts.append(f'<text x="{left + 4}" y="{y + BAR_ROW * 0.7:.1f}">–</text>')
+            continue
+        w = value * scale
+        fill = colour(1) if name == highlight else colour(0)
+        parts.append(f'<rect x="{left}" y="{y + 3}" width="{w:.1f}" height="{BAR_ROW - 6}" '
+                     f'fill="{fill}"><title>{escape(name)}: {value:,.6g} {escape(unit)}'
+                     f'</title></rect><text x="{left + w + 4:.1f}" '
+                     f'y="{y + BAR_ROW * 0.7:.1f}">{value:,.4g}</text>')
+    parts.append("</svg>")
+    return "".join(parts)

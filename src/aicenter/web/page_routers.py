@@ -12,9 +12,10 @@ from aicenter.web import (
     pages_job,
     pages_licence,
     pages_org,
+    pages_plan,
     pages_pool,
 )
 
 ROUTERS: list[APIRouter] = [pages_call.router, pages_pool.router, pages_org.router,
                              pages_dataset.router, pages_licence.router, pages_grant.router,
-                             pages_job.router]
+                             pages_job.router, pages_plan.router]
