@@ -109,3 +109,29 @@ def tcp_server() -> Iterator[int]:
     stop.set()
     thread.join()
     listener.close()
+
+
+# Tests that share something on this host run on one pytest-xdist worker (`-n 2 --dist
+# loadgroup`, as .ci/run runs the suite): Ray clusters (several heads on one host interfere:
+# ports, ~/.ray), the one local Slurm cluster (capacity tests drain its nodes), nftables' host
+# rules and job uid ranges of the contained box, and the browser. Everything else spreads over
+# the workers; run serially (`-p no:xdist`) the marks change nothing.
+XDIST_GROUPS = {
+    "engines": ("tests/backends/test_ray.py", "tests/backends/test_contract.py",
+                "tests/backends/slurm/", "tests/services/test_ray_flow.py",
+                "tests/exchange/test_ingest.py", "tests/test_extensions.py"),
+    "box": ("tests/backends/test_egress.py", "tests/services/test_job_network.py",
+            "tests/escape/", "tests/backends/test_cgroups.py", "tests/backends/test_network.py",
+            "tests/backends/test_isolation.py"),
+    "browser": ("tests/web/test_browser.py",),
+}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    root = Path(str(config.rootpath))
+    for item in items:
+        where = Path(str(item.path)).relative_to(root).as_posix()
+        for group, prefixes in XDIST_GROUPS.items():
+            if where.startswith(prefixes):
+                item.add_marker(pytest.mark.xdist_group(group))
+                break
