@@ -99,13 +99,14 @@ def bars(rows: list[tuple[str, float | None]], unit: str, label: str,
                      f'text-anchor="middle">{_label(value)}</text>')
     parts.append(f'<text x="{WIDTH - 4}" y="{height - 10}" text-anchor="end" '
                  f'class="unit">{escape(unit)}</text>')
-    for k, (name, value) in enumerate(rows):
+    for k, (name, shown) in enumerate(rows):
         y = TOP + k * BAR_ROW
         parts.append(f'<text x="{left - 6}" y="{y + BAR_ROW * 0.7:.1f}" '
                      f'text-anchor="end">{escape(name)}</text>')
-        if value is None:
+        if shown is None:
             parts.append(f'<text x="{left + 4}" y="{y + BAR_ROW * 0.7:.1f}">–</text>')
             continue
+        value = shown
         w = value * scale
         fill = colour(1) if name == highlight else colour(0)
         parts.append(f'<rect x="{left}" y="{y + 3}" width="{w:.1f}" height="{BAR_ROW - 6}" '

@@ -6,6 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from aicenter.web import (
+    pages_audit,
     pages_call,
     pages_dataset,
     pages_grant,
@@ -18,4 +19,5 @@ from aicenter.web import (
 
 ROUTERS: list[APIRouter] = [pages_call.router, pages_pool.router, pages_org.router,
                              pages_dataset.router, pages_licence.router, pages_grant.router,
-                             pages_job.router, pages_plan.router]
+                             pages_job.router, pages_plan.router,
+                             pages_audit.router]

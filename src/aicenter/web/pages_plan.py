@@ -6,7 +6,7 @@ form (nothing changes, so a plan is a link one can share); it calls the service 
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
@@ -48,7 +48,7 @@ def plan_page(request: Request, model: Annotated[str | None, Query(max_length=20
     ctx = context_of(request)
     form = {"model": model or DEFAULT_MODEL, "tokens": tokens or DEFAULT_TOKENS,
             "chip": chip or DEFAULT_CHIP, "count": count or DEFAULT_COUNT}
-    values: dict[str, object] = {}
+    values: dict[str, Any] = {}
     error: AicenterError | None = None
     if model is not None:
         try:
