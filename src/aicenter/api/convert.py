@@ -54,14 +54,15 @@ def grant_out(v: GrantView) -> GrantOut:
                     last_used_at=g.last_used_at, reclaim_notice_at=g.reclaim_notice_at)
 
 
-def job_out(j: Job) -> JobOut:
+def job_out(j: Job, containment_notes: list[str] | None = None) -> JobOut:
     return JobOut(id=j.id, name=j.spec.name, org_id=j.org_id, person_id=j.person_id,
                   grant_id=j.grant_id, status=j.status.value, priority=j.spec.priority.value,
                   chip=j.chip, chip_count=j.chip_count, attempts=j.attempts,
                   hold_h100e_h=str(j.hold_h100e_h), submitted_at=j.submitted_at,
                   started_at=j.started_at, finished_at=j.finished_at, exit_code=j.exit_code,
                   message=j.message, spec=j.spec.to_dict(), pool_id=j.pool_id, site=j.site,
-                  country=j.country, pending_reason=j.pending_reason)
+                  country=j.country, pending_reason=j.pending_reason,
+                  containment_notes=containment_notes or [])
 
 
 def usage_out(r: UsageRecord) -> UsageOut:

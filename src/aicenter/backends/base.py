@@ -205,6 +205,28 @@ class Capabilities:
         return [f.name for f in fields(self) if getattr(self, f.name)]
 
 
+def containment_notes(caps: Capabilities, *, reads_datasets: bool) -> list[str]:
+    """What the engine running a job cannot guarantee, in words a tenant and an auditor read
+    (the job's API answer and ``job show`` carry them; the run's log says the same): one note
+    per containment claim the backend does not make. Empty on the local backend in its box."""
+    if not caps.runs_code:
+        return []
+    notes = []
+    if not caps.contains_jobs:
+        notes.append("no kernel box from the center: the job runs with the engine's own "
+                     "isolation (its mapped user), not a uid, namespaces and covered files "
+                     "of its own")
+    if not caps.cuts_network:
+        notes.append("network not cut: the job reaches what the engine's nodes reach")
+    if not caps.enforces_limits:
+        notes.append("memory, CPU and process limits are not enforced by the center's "
+                     "cgroups (only by the engine, where its site configures them)")
+    if reads_datasets and not caps.runs_sidecars:
+        notes.append("datasets are read in the job's own process, not through the center's "
+                     "data gateway")
+    return notes
+
+
 @dataclass(frozen=True, slots=True)
 class ChipCapacity:
     """Chips of one type as the engine counts them: ``total`` on its live nodes, ``available``

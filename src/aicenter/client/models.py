@@ -406,6 +406,10 @@ class JobOut(Model):
     pending_reason: str | None = Field(
         default=None, description="Why a queued job waits, as of the last scheduling round: "
         "Resources, Priority, QuotaExhausted, ChipCapReached or Residency")
+    containment_notes: list[str] = Field(
+        default_factory=list, description="What the execution engine cannot guarantee for this "
+        "job (no kernel box, network not cut, limits not enforced by the center, datasets read "
+        "in-process); empty on the local backend in its box")
 
 
 class JobCountOut(Model):

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from aicenter.backends import RunHandle
+from aicenter.backends.base import Capabilities
+from aicenter.backends.base import containment_notes as _notes_for
 from aicenter.domain.errors import InputError, NotFoundError
 from aicenter.domain.job import Job, JobSpec, JobStatus
 from aicenter.policy import Resource
@@ -41,6 +43,16 @@ def _job_or_404(tx: Tx, caller: Caller, ctx: ServiceContext, job_id: str, action
     if job is None:
         raise NotFoundError(f"job {job_id} not found")
     return job
+
+
+def containment_notes(ctx: ServiceContext, job: Job) -> list[str]:
+    """What the center's execution engine cannot guarantee for ``job`` (no kernel box, network
+    not cut, limits not enforced by the center, datasets read in-process): empty where the
+    engine makes every containment claim (the local backend in its box)."""
+    if ctx.backend is None:  # a context without a backend (offline tools, some tests)
+        return []
+    caps: Capabilities = ctx.backend.capabilities
+    return _notes_for(caps, reads_datasets=bool(job.spec.datasets))
 
 
 def get_job(ctx: ServiceContext, caller: Caller, job_id: str) -> Job:

@@ -37,7 +37,7 @@ async def submit(body: JobIn, request: Request, response: Response,
         grant_id=body.grant_id, idempotency_key=idempotency_key))
     if not admitted.created:
         response.status_code = 200
-    return job_out(admitted.job)
+    return job_out(admitted.job, svc.containment_notes(request.app.state.ctx, admitted.job))
 
 
 @router.get("/jobs")
@@ -45,8 +45,9 @@ def list_jobs(ctx: Ctx, who: Who, org_id: str | None = None, status: JobStatus |
               limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
               newest_first: bool = False) -> list[JobOut]:
     """Jobs in submission order; ``newest_first`` to have the limit keep the latest."""
-    return [job_out(j) for j in svc.list_jobs(ctx, who, org_id=org_id, status=status,
-                                              limit=limit, newest_first=newest_first)]
+    jobs = svc.list_jobs(ctx, who, org_id=org_id, status=status, limit=limit,
+                         newest_first=newest_first)
+    return [job_out(j, svc.containment_notes(ctx, j)) for j in jobs]
 
 
 @router.get("/jobs/count")
@@ -58,13 +59,15 @@ def count_jobs(ctx: Ctx, who: Who, org_id: str | None = None,
 
 @router.get("/jobs/{job_id}")
 def get_job(job_id: str, ctx: Ctx, who: Who) -> JobOut:
-    return job_out(svc.get_job(ctx, who, job_id))
+    job = svc.get_job(ctx, who, job_id)
+    return job_out(job, svc.containment_notes(ctx, job))
 
 
 @router.post("/jobs/{job_id}/cancel")
 def cancel(job_id: str, ctx: Ctx, who: Who) -> JobOut:
     """Cancel: queued jobs end now; running ones get SIGTERM, a grace period, then SIGKILL."""
-    return job_out(svc.cancel(ctx, who, job_id))
+    job = svc.cancel(ctx, who, job_id)
+    return job_out(job, svc.containment_notes(ctx, job))
 
 
 @router.get("/jobs/{job_id}/logs")
