@@ -27,6 +27,7 @@ from aicenter.services import audit as audit_svc
 from aicenter.services import call as call_svc
 from aicenter.services import dataset as dataset_svc
 from aicenter.services import grant as grant_svc
+from aicenter.services import identity as identity_svc
 from aicenter.services import job as job_svc
 from aicenter.services import licence as licence_svc
 from aicenter.services import org as org_svc
@@ -96,6 +97,12 @@ TABLE: dict[tuple[str, str], tuple[set[str], Request]] = {
     ("GET", "/api/v1/pools/{pool_id}"): (ALL, _path("/api/v1/pools/{pool}")),
     ("GET", "/api/v1/occupancy"): (ALL, _path("/api/v1/occupancy")),
     ("GET", "/api/v1/capacity"): (ALL, _path("/api/v1/capacity")),
+    ("GET", "/api/v1/identities"): ({"operator"}, _path("/api/v1/identities")),
+    ("POST", "/api/v1/identities/{request_id}/approve"): ({"operator"}, _body(
+        "/api/v1/identities/{identity}/approve", lambda w: {"org_id": w.ids["org"],
+                                                            "role": "member"})),
+    ("POST", "/api/v1/identities/{request_id}/reject"): ({"operator"}, _body(
+        "/api/v1/identities/{identity}/reject", lambda w: {"reason": "unknown to us"})),
     ("PATCH", "/api/v1/pools/{pool_id}"): ({"operator"}, _body(
         "/api/v1/pools/{pool}", lambda w: {"chip_count": 16})),
     ("POST", "/api/v1/pools/{pool_id}/drain"): ({"operator"}, _path("/api/v1/pools/{pool}/drain")),
@@ -285,12 +292,15 @@ def build_world(ctx: ServiceContext) -> World:
         for name in ("pool.added", "org.created"):
             audit_svc.record_change(tx, ctx.clock.now(), op, name, "org", a.id, a.id)
     audit_svc.checkpoint_now(ctx)
+    identity = identity_svc.request_access(ctx, "https://idp.example.ac.kr", "sub-1",
+                                           {"email": "new@a.kr", "name": "New Person"})
     return World(tokens, {"org": a.id, "call": call.id, "app": pending.id,
                           "unreviewed": unreviewed.id,
                           "grant": grant.grant.id, "job": job.id, "done_job": done.id,
                           "target": target.person.id, "target_token": target_token.id,
                           "offer": offer.id, "agreement": agreement.id,
-                          "upload": upload_id, "pool": pool.id, "model": model})
+                          "upload": upload_id, "pool": pool.id, "model": model,
+                          "identity": identity.id})
 
 
 def _model_of(ctx: ServiceContext, job: Any) -> str:
