@@ -451,6 +451,10 @@ def _solve_integer(
     n_row, n_col = rows.shape
     h = _SolverObject()
     h.setOptionValue("output_flag", False)
+    # One thread, as the scheduler's LPs (scheduler/lp.py): HiGHS sizes its process-wide task
+    # scheduler at the first solve and refuses a later solve asking for another thread count
+    # (model status "Not Set"), so every solver in the process must ask for the same.
+    h.setOptionValue("threads", 1)
     lp = highspy.HighsLp()
     lp.num_col_ = n_col
     lp.num_row_ = n_row
