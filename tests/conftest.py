@@ -127,11 +127,12 @@ XDIST_GROUPS = {
 }
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    root = Path(str(config.rootpath))
-    for item in items:
-        where = Path(str(item.path)).relative_to(root).as_posix()
-        for group, prefixes in XDIST_GROUPS.items():
-            if where.startswith(prefixes):
-                item.add_marker(pytest.mark.xdist_group(group))
-                break
+def pytest_itemcollected(item: pytest.Item) -> None:
+    """Marked as each test is collected: xdist reads the marks in its own
+    ``pytest_collection_modifyitems``, which may run before any conftest's."""
+    where = Path(str(item.path)).relative_to(Path(str(item.config.rootpath))).as_posix()
+    for group, prefixes in XDIST_GROUPS.items():
+        if where.startswith(prefixes):
+            item.add_marker(pytest.mark.xdist_group(group))
+            return
+
