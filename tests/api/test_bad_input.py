@@ -53,16 +53,18 @@ _AUDIT_TABLES = {"audit_entries", "audit_head", "audit_checkpoints"}
 
 def _rows(ctx: ServiceContext) -> dict[str, int]:
     """Rows per table: what a refused request must leave unchanged. The audit log records the
-    request's authorisation decisions (DESIGN rule 11), so it may only have grown by
-    ``authz.*`` entries: any other entry would record a change that must not have happened."""
+    request's authorisation decisions and admission's refusals (DESIGN rule 11), so it may only
+    have grown by ``authz.*`` and ``job.refused`` entries: any other entry would record a change
+    that must not have happened."""
     from sqlalchemy import func, select
 
     with ctx.db.transaction(write=False) as tx:
         changes = tx.conn.execute(select(func.count()).select_from(audit_entries).where(
-            audit_entries.c.action.not_like("authz.%"))).scalar_one()
+            audit_entries.c.action.not_like("authz.%"),
+            audit_entries.c.action != "job.refused")).scalar_one()
         counts = {t.name: int(tx.conn.execute(select(func.count()).select_from(t)).scalar_one())
                   for t in metadata.sorted_tables if t.name not in _AUDIT_TABLES}
-    counts["audit entries other than authorisation decisions"] = int(changes)
+    counts["audit entries other than decisions and refusals"] = int(changes)
     return counts
 
 

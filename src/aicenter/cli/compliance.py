@@ -18,8 +18,8 @@ from aicenter.cli.output import OutputFormat, Wide, print_json, print_rows, say
 from aicenter.client.models import ComplianceOut
 from aicenter.domain.errors import AicenterError
 
-app = typer.Typer(help="Compliance reports, each checked against its rebuild from the log.",
-                  no_args_is_help=True)
+app = typer.Typer(help="Compliance reports (dataset reads, residency, PII, compute), each "
+                  "checked against its rebuild from the audit log.", no_args_is_help=True)
 
 Fmt = Annotated[OutputFormat, typer.Option("--format", help="table, json or csv")]
 Org = Annotated[str | None, typer.Option(
