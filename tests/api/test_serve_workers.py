@@ -24,6 +24,7 @@ from aicenter.client import Client
 from aicenter.server.leader import LOCK_FILE
 from tests.services.fixtures import PG_URL, pg_schema
 from tests.support.live_server import free_port
+from tests.web.page_fixtures import CSRF
 
 JOB = {"command": "echo start; sleep 2; echo end", "max_duration": "1m",
        "resources": [{"chip": "nvidia-h100-sxm", "count": 1}]}
@@ -153,12 +154,17 @@ def test_two_workers_one_loop_and_takeover(tmp_path: Path, pg_url: str) -> None:
                 for before, later in itertools.pairwise(records):
                     assert later.interval_start == before.interval_end  # none counted twice
         # the web pages on PostgreSQL, from whichever worker answers (new connections)
-        cookie = httpx.post(f"{url}/login", data={"token": token}).cookies
-        for path, text in (("/", "nvidia-h100-sxm"), ("/jobs", third.id),
-                           (f"/jobs/{second.id}", "start"), ("/grants", "Uni"),
-                           ("/usage", "<svg")):
-            page = httpx.get(f"{url}{path}", cookies=cookie)
-            assert page.status_code == 200 and text in page.text, path
+        with httpx.Client(base_url=url) as browser:  # a session, signed in through the form
+            form = {"token": token}
+            found = CSRF.search(browser.get("/login").text)
+            if found:
+                form["csrf_token"] = found.group(1)
+            assert browser.post("/login", data=form).status_code == 303
+            for path, text in (("/", "nvidia-h100-sxm"), ("/jobs", third.id),
+                               (f"/jobs/{second.id}", "start"), ("/grants", "Uni"),
+                               ("/usage", "<svg")):
+                page = browser.get(path)
+                assert page.status_code == 200 and text in page.text, path
     finally:
         stop_serve(server)
     assert server.returncode == 0, server.stderr.read().decode() if server.stderr else ""
