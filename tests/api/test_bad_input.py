@@ -12,6 +12,7 @@ import time
 import tracemalloc
 import zlib
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -102,7 +103,10 @@ def test_batch_with_one_absurd_submission_admits_the_others(
         return await asyncio.gather(*(batcher.submit(s) for s in subs), return_exceptions=True)
 
     try:
-        outcomes = asyncio.run(all_at_once())
+        # In a thread of its own: a session's browser (Playwright's sync API) may keep an
+        # event loop running in this worker's main thread.
+        with ThreadPoolExecutor(1) as pool:
+            outcomes = pool.submit(asyncio.run, all_at_once()).result()
     finally:
         batcher.close()
     assert isinstance(outcomes[1], InputError) and outcomes[1].field == "max_duration"

@@ -40,6 +40,7 @@ from aicenter.backends.ray.backend import (
 from aicenter.backends.ray.config import RayConfig
 from aicenter.domain.errors import InputError
 from aicenter.settings import Settings
+from tests.support.ray_temp import short_ray_dir
 
 from .behaviour import FINISH_S, BackendBehaviour, python, wait_for_log
 
@@ -57,11 +58,11 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def ray_address(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def ray_address() -> Iterator[str]:
     """A local Ray head and a second raylet: 1 CPU each, small object stores, one resource per
     chip type."""
-    with local_ray_head(HEAD_CHIPS, temp_dir=tmp_path_factory.mktemp("ray"),
-                        more_nodes=[SECOND_NODE_CHIPS]) as address:
+    with short_ray_dir() as temp, local_ray_head(HEAD_CHIPS, temp_dir=temp,
+                                                 more_nodes=[SECOND_NODE_CHIPS]) as address:
         yield address
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
+from contextlib import ExitStack
 from decimal import Decimal
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from aicenter.services.context import Caller, ServiceContext
 from tests.services.fixtures import seed_center
 from tests.services.test_job_flow import ledger_checks, run_until
 from tests.support.live_server import free_port
+from tests.support.ray_temp import short_ray_dir
 
 ray = pytest.importorskip("ray", reason="Ray is not installed: pip install 'ray[default]'")
 
@@ -35,11 +37,14 @@ def ray_address(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A local Ray head on loopback with one resource per chip type of the center's pools."""
     from aicenter.backends.ray.backend import chip_resource, wait_for_job_server
 
+    stack = ExitStack()
+
+    temp = stack.enter_context(short_ray_dir())
     context = ray.init(
         num_cpus=1,
         resources={chip_resource(chip): float(n) for chip, n in CLUSTER_CHIPS.items()},
         include_dashboard=True, dashboard_host="127.0.0.1", dashboard_port=free_port(),
-        object_store_memory=80 * 1024 * 1024, _temp_dir=str(tmp_path_factory.mktemp("ray")),
+        object_store_memory=80 * 1024 * 1024, _temp_dir=str(temp),
         logging_level="ERROR", log_to_driver=False,
     )
     address = f"http://{context.dashboard_url}"
@@ -47,6 +52,7 @@ def ray_address(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     _warm_up(address, tmp_path_factory.mktemp("ray-warm-up"))
     yield address
     ray.shutdown()
+    stack.close()
 
 
 def _warm_up(address: str, state_dir: Path) -> None:
