@@ -211,3 +211,21 @@ def test_only_operators_and_auditors_read_the_log(ctx: ServiceContext, operator:
         svc.verify(ctx, member)
     with pytest.raises(PermissionDeniedError):
         svc.checkpoint(ctx, member)
+
+
+def test_a_callers_absurd_object_id_is_logged_and_breaks_nothing(
+        ctx: ServiceContext, operator: Caller) -> None:
+    """Found by schemathesis: a refused or allowed request's decision names whatever id the
+    caller sent (any length, NUL, astral characters); its index copies are bounded so the
+    write that carries it succeeds on PostgreSQL, the body keeps the whole id, and the log
+    still verifies."""
+    from aicenter.policy import Resource
+
+    absurd = "t\U000224dd@\x00\U00106da1" * 60
+    with ctx.db.transaction() as tx:
+        svc.record_decision(tx, ctx.clock.now(), operator, "pool:read",
+                                     Resource("Pool", absurd, "org_" + "x" * 90), True, "p")
+    fill(ctx, 1)  # the next write goes through
+    assert svc.verify(ctx, operator).ok
+    entries = svc.list_entries(ctx, operator, AuditFilter(object_type="Pool"))
+    assert [e.record.object_id for e in entries] == [absurd]

@@ -15,6 +15,7 @@ and its leaf hash ``SHA-256(0x00 || body)`` is the leaf of the log's Merkle tree
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -115,8 +116,23 @@ class IndexColumns:
 
     @classmethod
     def of(cls, record: AuditRecord) -> IndexColumns:
-        return cls(record.time, record.action, record.actor.id, record.object_type,
-                   record.object_id, record.org_id)
+        """The copies as stored: each bounded to its column (a refused request's object id is
+        whatever the caller sent, of any length or content), the body keeping the whole value."""
+        return cls(record.time, bounded(record.action, 64), bounded(record.actor.id, 64),
+                   bounded(record.object_type, 40), bounded(record.object_id, 80),
+                   None if record.org_id is None else bounded(record.org_id, 40))
+
+
+def bounded(value: str, limit: int) -> str:
+    """``value`` as an index column holds it: without NUL (PostgreSQL text cannot hold one)
+    and, when longer than ``limit`` characters, cut and suffixed with ``~`` and 16 hex digits of
+    its SHA-256, so distinct long values stay distinct and a filter on the stored form still
+    finds the entry."""
+    value = value.replace("\x00", "")
+    if len(value) <= limit:
+        return value
+    digest = hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    return f"{value[:limit - 17]}~{digest}"
 
 
 class EncodingError(ValueError):
