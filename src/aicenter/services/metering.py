@@ -157,14 +157,8 @@ def meter_intervals(tx: Tx, ctx: ServiceContext, job: Job, intervals: list[Inter
         if mark is None or end <= mark:
             continue
         if start > mark:  # the engine did not run it in between (requeued): nothing to bill
-            if job.metered_until in (None, job.started_at):
-                # Nothing metered yet: the engine started the run after the launch was
-                # recorded (a loaded host), so the job started when the engine says.
-                tx.jobs.update(job.id, metered_until=start, started_at=start)
-                job = replace(job, metered_until=start, started_at=start)
-            else:
-                tx.jobs.update(job.id, metered_until=start)
-                job = replace(job, metered_until=start)
+            tx.jobs.update(job.id, metered_until=start)
+            job = replace(job, metered_until=start)
         metered = meter_job(tx, ctx, job, end)
         if metered is None:
             continue
