@@ -85,8 +85,10 @@ def _dataset_page(request: Request, who: Caller, dataset_id: str, *,
         reads = dataset_svc.usage(ctx, who, dataset_id=dataset_id)
         orgs = org_svc.list_orgs(ctx, who)
     provides = who.org_id == dataset.provider_org_id
-    today = ctx.clock.now().date()
+    now = ctx.clock.now()
+    today = now.date()
     return render(request, "dataset.html", who, error=error, dataset=dataset, offers=offers,
+                  now=now,
                   reads=reads, provides=provides, stats=_report_rows(dataset.stats),
                   pii=_report_rows(dataset.pii_report), orgs=orgs, today=today,
                   purposes=list(Purpose), releases=list(ModelRelease),
