@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from aicenter.backends.base import JobLimits, LaunchRequest, RunState
+from aicenter.backends.base import JobLimits, LaunchRequest, RunState, utc_from_epoch
 from aicenter.backends.slurm.capacity import (
     free_by_gres,
     max_per_node,
@@ -32,10 +32,12 @@ from aicenter.backends.slurm.script import (
 )
 from aicenter.backends.slurm.states import (
     STATE_MAP,
+    attempt_intervals,
     job_from_scontrol,
     jobs_from_sacct,
     map_state,
     parse_exit_code,
+    parse_job_record,
     parse_scontrol_line,
 )
 from aicenter.catalog import Catalog
@@ -270,3 +272,15 @@ def test_run_directories_the_jobs_users_cannot_reach_are_refused_at_start(
     private.mkdir(mode=0o700)
     with pytest.raises(InputError, match=r"reachable by the jobs' users.*mode 700"):
         SlurmBackend(SlurmConfig(private / "runs"))
+
+
+def test_an_attempt_slurm_requeued_is_billed_from_its_own_start_and_end() -> None:
+    """``sacct -D`` keeps a requeued attempt with state REQUEUED (read as waiting again), yet
+    its Start and End are when it held the chips: those are the attempt's interval."""
+    requeued = parse_job_record("7", "REQUEUED", "0:0", "1765000000", "1765000002")
+    never_ran = parse_job_record("7", "REQUEUED", "0:0", "Unknown", "1765000003")
+    assert requeued.state is RunState.PENDING
+    assert attempt_intervals([never_ran, requeued]) == (
+        (utc_from_epoch(1765000000), utc_from_epoch(1765000002)),)
+    unfinished = parse_job_record("7", "REQUEUED", "0:0", "1765000000", "Unknown")
+    assert attempt_intervals([requeued, unfinished]) is None  # wait for its end

@@ -112,6 +112,11 @@ class JobRecord:
     reason: str = ""
     restarts: int = 0
     """How often Slurm requeued the job itself (``scontrol``'s ``Restarts``; 0 from sacct)."""
+    ran_from: datetime | None = None
+    ran_to: datetime | None = None
+    """The start and end Slurm printed, whatever the state: for an attempt ``sacct -D`` keeps
+    after a requeue (state ``REQUEUED``, which aicenter reads as waiting again) these are
+    when that attempt held its chips."""
 
     @property
     def is_final(self) -> bool:
@@ -132,7 +137,8 @@ def parse_job_record(job_id: str, state: str, exit_code: str, start: str, end: s
     reason = "" if reason.strip() in ("None", "(null)") else reason.strip()
     return JobRecord(job_id, state.strip().split(" ", 1)[0].rstrip("+"), run_state, message,
                      code, started, ended, reason,
-                     int(restarts) if restarts.strip().isdigit() else 0)
+                     int(restarts) if restarts.strip().isdigit() else 0,
+                     parse_epoch(start), parse_epoch(end))
 
 
 _KEY = re.compile(r"(?:^|\s)([A-Za-z][A-Za-z:/]*)=")
@@ -161,12 +167,22 @@ SACCT_FIELDS = ("JobID", "State", "ExitCode", "Start", "End")
 """The ``sacct --format`` the backend asks for (``-X -P -n``: the allocation, '|'-separated)."""
 
 
-def attempt_intervals(records: list[JobRecord]) -> tuple[tuple[datetime, datetime], ...]:
-    """(start, end) of each attempt in ``records`` that ran (``sacct -D``: one record per
-    attempt of a job Slurm requeued, oldest first)."""
-    return tuple((r.started_at, r.ended_at) for r in records
-                 if r.started_at is not None and r.ended_at is not None
-                 and r.ended_at > r.started_at)
+def attempt_intervals(records: list[JobRecord]
+                      ) -> tuple[tuple[datetime, datetime], ...] | None:
+    """(start, end) of each earlier attempt in ``records`` that ran (``sacct -D``: one record
+    per attempt of a job Slurm requeued, oldest first), from the times Slurm printed (such an
+    attempt's state is ``REQUEUED``, read as waiting: its own start and end are the ones
+    that count). ``None`` while an attempt that started has no end on record yet: billing
+    must wait for it rather than skip the attempt."""
+    spans = []
+    for r in records:
+        if r.ran_from is None:
+            continue  # requeued before it ever ran
+        if r.ran_to is None:
+            return None
+        if r.ran_to > r.ran_from:
+            spans.append((r.ran_from, r.ran_to))
+    return tuple(spans)
 
 
 def jobs_from_sacct(text: str) -> list[JobRecord]:
