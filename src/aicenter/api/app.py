@@ -65,7 +65,8 @@ def create_app(ctx: ServiceContext, *, on_start: Callable[[], None] | None = Non
     app.state.ctx = ctx
     app.state.admissions = admissions if admissions is not None else AdmitEach(ctx)
     errors.install(app)
-    app.add_middleware(RequestGuard, limits=body_limits)
+    app.state.body_limits = body_limits or BodyLimits()  # the pages show the upload limit
+    app.add_middleware(RequestGuard, limits=app.state.body_limits)
     for module in (org, pool, share, call, grant, job, usage, dataset, licence, audit,
                    model, compliance, policy, identity, plan):
         app.include_router(module.router, prefix=API_PREFIX, responses=errors.ERROR_RESPONSES)

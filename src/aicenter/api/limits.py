@@ -3,10 +3,11 @@
 Bad input must fail alone and cheaply, before it costs memory or reaches the database:
 
 * **Size.** A request whose ``Content-Length`` exceeds its route's limit (JSON bodies
-  :data:`JSON_MAX_BYTES`, the dataset upload its own larger limit) is answered 413 without a
-  byte of its body read. A body without a length (chunked) is counted as it arrives and
-  refused (413) on the chunk that crosses the limit; the route sees an ``HTTPException`` from
-  its ``receive`` and cleans up what it wrote (:mod:`aicenter.api.routers.dataset`).
+  :data:`JSON_MAX_BYTES`; the dataset upload, through the API or the portal's form, its own
+  larger limit) is answered 413 without a byte of its body read. A body without a length
+  (chunked) is counted as it arrives and refused (413) on the chunk that crosses the limit;
+  the route sees an ``HTTPException`` from its ``receive`` and cleans up what it wrote
+  (:mod:`aicenter.api.routers.dataset`).
 * **NUL.** PostgreSQL cannot store NUL in text: a ``%00`` in the path or the query string is
   refused (422 naming the parameter) before routing, so no service ever sees one.
 * **A bearer token before a body.** FastAPI parses a JSON body before it runs the dependency
@@ -39,7 +40,9 @@ JSON_MAX_BYTES = 1 << 20
 """Largest JSON (or form) body of any route but the upload: a job spec is at most ~320 KiB."""
 UPLOAD_MAX_BYTES = 64 << 30
 """Largest dataset upload (the raw, possibly compressed file)."""
-UPLOAD_ROUTE = ("POST", "/api/v1/datasets")
+UPLOAD_ROUTES = frozenset({("POST", "/api/v1/datasets"), ("POST", "/uploads")})
+"""The routes that take a dataset file as their body: the API's upload and the portal's upload
+form (which posts the same raw body to a page route, under the same limit)."""
 _BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 _MAX_TOKEN_CHARS = 256
 
@@ -52,7 +55,7 @@ class BodyLimits:
     upload_max_bytes: int = UPLOAD_MAX_BYTES
 
     def for_route(self, method: str, path: str) -> int:
-        if (method, path.rstrip("/")) == UPLOAD_ROUTE:
+        if (method, path.rstrip("/")) in UPLOAD_ROUTES:
             return self.upload_max_bytes
         return self.json_max_bytes
 

@@ -15,9 +15,10 @@ from aicenter.web import (
     pages_org,
     pages_plan,
     pages_pool,
+    pages_upload,
 )
 
 ROUTERS: list[APIRouter] = [pages_call.router, pages_pool.router, pages_org.router,
-                             pages_dataset.router, pages_licence.router, pages_grant.router,
-                             pages_job.router, pages_plan.router,
+                             pages_dataset.router, pages_upload.router, pages_licence.router,
+                             pages_grant.router, pages_job.router, pages_plan.router,
                              pages_audit.router]

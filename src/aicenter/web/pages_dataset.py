@@ -1,11 +1,16 @@
 """Datasets in the browser: the exchange's catalogue, one dataset with its statistics and its
 PII, TDM and deduplication reports (masked samples only for those the service shows them to),
-its offers and the metered reads of it, the provider's uploads with their ingest state, and the
-provider's action of offering a dataset on terms. The offer form is validated by the API's own
-request model (``OfferIn``) and calls the service ``POST /datasets/{id}/offers`` calls."""
+its offers and the metered reads of it, who read a provider's datasets under which agreement
+(``/dataset-reads``), and the provider's action of offering a dataset on terms (uploads are
+in :mod:`aicenter.web.pages_upload`). The offer form is validated by the API's own request
+model (``OfferIn``) and calls the service ``POST /datasets/{id}/offers`` calls."""
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -13,13 +18,14 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
 from aicenter.api.schemas import OfferIn
+from aicenter.domain.dataset import DatasetRead, Usage
 from aicenter.domain.errors import AicenterError, InputError
 from aicenter.domain.licence import ModelRelease, OutputPolicy, Purpose
 from aicenter.services import dataset as dataset_svc
 from aicenter.services import licence as licence_svc
 from aicenter.services import org as org_svc
-from aicenter.services import upload as upload_svc
 from aicenter.services.context import Caller
+from aicenter.web.dataset_reports import reports_of
 from aicenter.web.page_kit import done, form_of, paginate, render, text, texts
 from aicenter.web.session import context_of, page_caller, page_errors
 
@@ -42,39 +48,6 @@ def datasets(request: Request, page: Annotated[int | None, Query(ge=1)] = None
     return _datasets_page(request, page_caller(request), page)
 
 
-@router.get("/uploads")
-def uploads(request: Request, page: Annotated[int | None, Query(ge=1)] = None
-            ) -> HTMLResponse:
-    """The provider's uploads, newest first, with their ingest state and message; a page
-    with one still ingesting refreshes itself (htmx) until none is."""
-    who = page_caller(request)
-    with page_errors():
-        rows = sorted(upload_svc.list_uploads(context_of(request), who),
-                      key=lambda u: u.created_at, reverse=True)
-    busy = any(u.finished_at is None for u in rows)
-    return render(request, "uploads.html", who, page=paginate(rows, page), busy=busy)
-
-
-def _report_rows(report: dict[str, Any]) -> list[tuple[str, str]]:
-    """A nested report as (dotted key, value) rows, lists of scalars joined."""
-    rows: list[tuple[str, str]] = []
-
-    def walk(prefix: str, value: Any) -> None:
-        if isinstance(value, dict):
-            for key in sorted(value):
-                walk(f"{prefix}.{key}" if prefix else str(key), value[key])
-        elif isinstance(value, list) and all(not isinstance(v, dict | list) for v in value):
-            rows.append((prefix, ", ".join(str(v) for v in value)))
-        elif isinstance(value, list):
-            for i, item in enumerate(value):
-                walk(f"{prefix}[{i}]", item)
-        else:
-            rows.append((prefix, str(value)))
-
-    walk("", report)
-    return rows
-
-
 def _dataset_page(request: Request, who: Caller, dataset_id: str, *,
                   error: AicenterError | None = None, form: dict[str, list[str]] | None = None
                   ) -> HTMLResponse:
@@ -88,9 +61,8 @@ def _dataset_page(request: Request, who: Caller, dataset_id: str, *,
     now = ctx.clock.now()
     today = now.date()
     return render(request, "dataset.html", who, error=error, dataset=dataset, offers=offers,
-                  now=now,
-                  reads=reads, provides=provides, stats=_report_rows(dataset.stats),
-                  pii=_report_rows(dataset.pii_report), orgs=orgs, today=today,
+                  now=now, reads=reads, provides=provides, reports=reports_of(dataset),
+                  orgs=orgs, today=today,
                   purposes=list(Purpose), releases=list(ModelRelease),
                   output_policies=list(OutputPolicy), form=form or {})
 
@@ -136,3 +108,53 @@ async def create_offer(request: Request, dataset_id: str) -> Response:
     except AicenterError as exc:
         return _dataset_page(request, who, dataset_id, error=exc, form=form)
     return done(f"/datasets/{dataset_id}", "offer-created")
+
+
+@dataclass(frozen=True, slots=True)
+class ReadGroup:
+    """What one organisation's jobs read of one dataset under one agreement."""
+
+    dataset_id: str
+    org_id: str
+    agreement_id: str
+    jobs: tuple[str, ...]
+    usage: Usage
+    last_read: datetime
+
+
+def group_reads(reads: Iterable[DatasetRead]) -> list[ReadGroup]:
+    """Metered reads summed per (dataset, organisation, agreement), by dataset, then the
+    most recently read first."""
+    groups: dict[tuple[str, str, str], list[DatasetRead]] = defaultdict(list)
+    for r in reads:
+        groups[(r.dataset_id, r.org_id, r.agreement_id)].append(r)
+    rows = [ReadGroup(d, o, a, tuple(sorted({r.job_id for r in rs})),
+                      sum((r.usage for r in rs), Usage()), max(r.updated_at for r in rs))
+            for (d, o, a), rs in groups.items()]
+    rows.sort(key=lambda g: (g.dataset_id, -g.last_read.timestamp(), g.org_id))
+    return rows
+
+
+@router.get("/dataset-reads")
+def dataset_reads(request: Request, page: Annotated[int | None, Query(ge=1)] = None,
+                  dataset: Annotated[str | None, Query(max_length=200)] = None
+                  ) -> HTMLResponse:
+    """Who read the caller's organisation's datasets (every dataset's, for operators and
+    auditors), how much, under which agreement: the metered reads of ``GET /dataset-reads``
+    summed per dataset, organisation and agreement."""
+    who = page_caller(request)
+    ctx = context_of(request)
+    with page_errors():
+        provided = dataset_svc.list_datasets(ctx, who, None if who.sees_all else who.org_id)
+        reads = dataset_svc.usage(ctx, who)
+        agreements = {a.id: a for a in licence_svc.list_agreements(ctx, who)}
+    ids = {d.id for d in provided if dataset is None or d.id == dataset}
+    mine = [r for r in reads if r.dataset_id in ids]
+    totals: dict[str, Usage] = defaultdict(Usage)
+    readers: dict[str, set[str]] = defaultdict(set)
+    for r in mine:
+        totals[r.dataset_id] += r.usage
+        readers[r.dataset_id].add(r.org_id)
+    return render(request, "dataset_reads.html", who, page=paginate(group_reads(mine), page),
+                  datasets=sorted((d for d in provided if d.id in ids), key=lambda d: d.name),
+                  totals=totals, readers=readers, agreements=agreements, dataset=dataset)

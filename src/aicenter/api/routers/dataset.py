@@ -5,6 +5,7 @@ returns records."""
 from __future__ import annotations
 
 import shutil
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
@@ -18,6 +19,7 @@ from aicenter.domain.errors import InputError
 from aicenter.domain.upload import Upload
 from aicenter.services import dataset as svc
 from aicenter.services import upload as uploads
+from aicenter.services.context import Caller, ServiceContext
 
 router = APIRouter(tags=["datasets"])
 
@@ -56,23 +58,49 @@ async def upload(
     checked before the body is read (token, permission, name, licence, format, size: 413
     over the limit), then queued: the center ingests it in the background
     (resuming after a crash); follow it with ``GET /uploads/{id}``."""
+    wanted = upload_request(name, licence, filename, org_id=org_id, domestic=domestic,
+                            description=description, field=field, input_format=input_format,
+                            pii_action=pii_action or (), tdm_covered=tdm_covered or ())
+    return upload_out(await receive_upload(request, ctx, who, wanted))
+
+
+def upload_request(name: str, licence: str, filename: str, *, org_id: str | None = None,
+                   domestic: bool = True, description: str = "", field: str = "text",
+                   input_format: str | None = None, pii_action: Sequence[str] = (),
+                   tdm_covered: Sequence[str] = ()) -> svc.UploadRequest:
+    """What an upload asks for, from its parameters; the file's name is made safe to store
+    (no directory, no leading dot)."""
     safe = filename.replace("/", "_").replace("\\", "_").lstrip(".")
     if not safe:
         raise InputError("give the file's name", field="filename")
-    upload_request = svc.UploadRequest(name, safe, org_id, domestic, licence, description,
-                                       field, input_format, tuple(pii_action or ()),
-                                       tuple(tdm_covered or ()))
-    await run_in_threadpool(svc.check_upload, ctx, who, upload_request)
+    return svc.UploadRequest(name, safe, org_id, domestic, licence, description, field,
+                             input_format, tuple(pii_action), tuple(tdm_covered))
+
+
+def check_before_body(ctx: ServiceContext, who: Caller, wanted: svc.UploadRequest) -> str:
+    """Everything refused before a byte of the body is read; the provider organisation."""
+    return svc.check_upload(ctx, who, wanted)
+
+
+async def receive_upload(request: Request, ctx: ServiceContext, who: Caller,
+                         wanted: svc.UploadRequest) -> Upload:
+    """Check the upload, stream the request's body to the center's disk and queue it for
+    ingest. The size limit (:mod:`aicenter.api.limits`) is enforced around this: 413 before
+    the body is read when its length is declared, else on the chunk that crosses it. Cut
+    off, too large or refused: nothing of it is kept (file, row or queue entry). The API
+    route and the portal's upload form (the same raw body, the CSRF token in a header) both
+    land here."""
+    await run_in_threadpool(check_before_body, ctx, who, wanted)
     upload_id = uploads.new_upload_id()
     folder = uploads.upload_folder(ctx, upload_id)
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / safe
-    try:  # cut off, too large or refused: nothing of it is kept (file, row or queue entry)
+    path = folder / wanted.filename
+    try:
         with path.open("wb") as f:
             async for chunk in request.stream():
                 f.write(chunk)
-        row = await run_in_threadpool(uploads.accept, ctx, who, upload_id, upload_request,
-                                      path)
+        row: Upload = await run_in_threadpool(uploads.accept, ctx, who, upload_id, wanted,
+                                              path)
     except ClientDisconnect:
         shutil.rmtree(folder, ignore_errors=True)
         raise HTTPException(400, "the upload was cut off before its end; nothing was "
@@ -80,7 +108,7 @@ async def upload(
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
-    return upload_out(row)
+    return row
 
 
 @router.get("/uploads")
