@@ -61,9 +61,24 @@ def test_a_job_cannot_write_the_system_or_the_center_code(center: Center) -> Non
     assert not (package / "escape.py").exists() and not Path("/escape").exists()
 
 
+def _database_file(center: Center) -> Path:
+    """Where this center's database is on the host: the SQLite file its URL names, or a file
+    of the PostgreSQL server's data directory (which the server names itself)."""
+    url = center.ctx.db.url
+    if url.startswith("sqlite"):
+        return Path(url.split(":///", 1)[1])
+    from sqlalchemy import text
+
+    with center.ctx.db.engine.connect() as conn:
+        data = conn.execute(text("SHOW data_directory")).scalar_one()
+    return Path(data) / "global" / "pg_control"
+
+
 def test_a_job_cannot_read_shadow_the_database_the_token_or_datasets(center: Center) -> None:
     home = center.home
-    targets = ["/etc/shadow", str(home / "operator-token"), str(home / "aicenter.db"),
+    database = _database_file(center)
+    assert database.is_file(), database  # the attempt is on the database's real file
+    targets = ["/etc/shadow", str(home / "operator-token"), str(database),
                str(home / "datasets" / "part-0.parquet"), "/proc/1/root/etc/shadow",
                f"/proc/{os.getpid()}/environ", "/root/.bash_history"]
     job, log = center.run(TRY_OPEN, "r", *targets)
@@ -73,18 +88,44 @@ def test_a_job_cannot_read_shadow_the_database_the_token_or_datasets(center: Cen
 
 
 LISTING = textwrap.dedent("""
-    import os
+    import os, sys
     for path in ('/', '/home', '/root', '/srv', '/var', '/run', '/tmp', '/dev'):
         try:
             print('ls', path, sorted(os.listdir(path)), flush=True)
         except OSError as exc:
             print('ls', path, 'refused', exc.errno, flush=True)
+    code = sys.argv[1:]  # the center's code dirs: /home or /root may lead to them, nothing else
+    inside = lambda d: any(d == c or d.startswith(c + '/') for c in code)
+    below = lambda d: not inside(d) and any(c.startswith(d + '/') for c in code)
+    stack = ['/home', '/root']
+    while stack:
+        path = stack.pop()
+        try:
+            entries = sorted(os.listdir(path))
+        except OSError as exc:
+            print('walk', path, 'refused', exc.errno, flush=True)
+            continue
+        print('walk', path, entries, flush=True)
+        stack += [os.path.join(path, e) for e in entries if below(os.path.join(path, e))]
 """)
 
 
 def test_nothing_outside_the_allow_list_is_visible(center: Center) -> None:
-    job, log = center.run(LISTING)
+    code = runtime_dirs()
+    job, log = center.run(LISTING, *code)
     assert job.status is JobStatus.SUCCEEDED, log
+    # /home and /root hold nothing of the host's (homes, keys, histories): at most the path
+    # down to the center's Python, when it is installed there (a pyenv under /root)
+    walked = [line.split(" ", 2)[1:] for line in log.splitlines() if line.startswith("walk ")]
+    assert {path for path, _ in walked} >= {"/home", "/root"}, log
+    for path, entries in walked:
+        if entries.startswith("refused"):
+            assert entries == "refused 2", (path, entries)  # absent: nothing there at all
+            continue
+        for entry in ast.literal_eval(entries):
+            inner = f"{path}/{entry}"
+            assert any(c == inner or c.startswith(inner + "/") for c in code), \
+                f"{inner} is visible to the job and is not the center's code"
     top = ast.literal_eval(log.split("ls / ")[1].splitlines()[0])
     # the center's code is bound where it lives (a checkout under /work, /check, /srv...)
     code_tops = {Path(p).parts[1] for p in runtime_dirs()}
@@ -138,7 +179,7 @@ def test_another_jobs_run_dir_tmp_and_shared_memory_are_out_of_reach(center: Cen
     import time
 
     deadline = time.monotonic() + 30
-    while not (run_dir / "work" / "secret.txt").exists():
+    while "holding" not in center.log(holder.id):  # every drop made, the segment written
         assert time.monotonic() < deadline, center.log(holder.id)
         time.sleep(0.1)
     for who in (center.other, center.tenant):  # another tenant's job, and the same tenant's
@@ -219,6 +260,40 @@ def test_a_job_cannot_signal_or_trace_the_server_or_another_job(center: Center) 
     assert pids[0] == 1 and max(pids) < 100, pids  # its own PID namespace
     center.ctx.backend.terminate(_handle(running), _cancel())
     center.wait(holder.id)
+
+
+HOSTNAME = textwrap.dedent("""
+    import ctypes, errno, os, socket
+    print('hostname', socket.gethostname(), flush=True)
+    try:
+        socket.sethostname('escaped-host')
+        print('ESCAPED sethostname', socket.gethostname(), flush=True)
+    except OSError as exc:
+        print('refused sethostname', errno.errorcode.get(exc.errno, exc.errno), flush=True)
+    # a user namespace of its own may own a UTS namespace of its own, and name that
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.unshare(0x10000000 | 0x04000000) == 0:  # CLONE_NEWUSER | CLONE_NEWUTS
+        socket.sethostname('escaped-host')
+        print('nested', socket.gethostname(), flush=True)
+    else:
+        print('nested unshare refused', ctypes.get_errno(), flush=True)
+""")
+
+
+def test_a_job_has_its_own_host_name_and_cannot_rename_the_host(center: Center) -> None:
+    """UTS namespace: the job sees the box's name, not the host's, and what it sets (where
+    it may set anything) names its own namespace alone."""
+    import socket
+
+    host = socket.gethostname()
+    assert host != "aicenter-job"
+    job, log = center.run(HOSTNAME)
+    assert job.status is JobStatus.SUCCEEDED, log
+    assert "hostname aicenter-job\n" in log, log
+    assert "ESCAPED" not in log and "refused sethostname EPERM" in log, log
+    assert "nested escaped-host" in log or "nested unshare refused" in log, log
+    assert socket.gethostname() == host
+    assert Path("/proc/sys/kernel/hostname").read_text().strip() == host
 
 
 def _python(code: str) -> str:
