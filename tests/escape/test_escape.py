@@ -193,6 +193,115 @@ def test_another_jobs_run_dir_tmp_and_shared_memory_are_out_of_reach(center: Cen
     center.wait(holder.id)
 
 
+GATEWAY_HOLDER = textwrap.dedent("""
+    import time
+    from aicenter.exchange.reader import open_dataset
+    records = iter(open_dataset('escape-news'))
+    next(records)
+    print('holding', flush=True)
+    time.sleep(120)
+""")
+
+GATEWAY_PEEK = textwrap.dedent("""
+    import json, os, socket, sys
+    target = sys.argv[1]  # the licensed job's gateway socket, as the host names it
+    sockets, victim = os.path.dirname(os.path.dirname(target)), os.path.dirname(target)
+    own = os.environ.get('AICENTER_DATA_SOCKET')
+    print('own socket', own is not None, flush=True)
+    try:
+        print('listing', sorted(os.listdir(sockets)), flush=True)
+    except OSError as exc:
+        print('listing refused', exc.errno, flush=True)
+    paths = [target]
+    if own:  # from its own socket directory, one step up and into the victim's
+        paths.append(os.path.join(os.path.dirname(own), '..', os.path.basename(victim),
+                                  'gateway.sock'))
+    for path in paths:
+        try:
+            s = socket.socket(socket.AF_UNIX)
+            s.connect(path)
+            token = os.environ.get('AICENTER_DATA_TOKEN', 'guess')
+            s.sendall(json.dumps({'token': token, 'op': 'open', 'dataset': 'escape-news'})
+                      .encode() + b'\\n')
+            print('ESCAPED connected', path, s.recv(200), flush=True)
+        except OSError as exc:
+            print('refused connect', exc.errno, flush=True)
+""")
+
+
+def _licensed_dataset(center: Center, tmp_path: Path) -> None:
+    """A provider's dataset ``escape-news`` offered for pre-training, which both tenants
+    license."""
+    import json
+    from datetime import timedelta
+
+    from aicenter.domain.org import OrgClass
+    from aicenter.domain.person import Role
+    from aicenter.services import dataset as dataset_svc
+    from aicenter.services import licence as licence_svc
+    from aicenter.services import org as org_svc
+    from aicenter.services.context import Caller
+
+    ctx = center.ctx
+    with ctx.db.transaction(write=False) as tx:
+        operator = Caller(next(p for p in tx.people.list() if p.role is Role.OPERATOR))
+    news = org_svc.create_org(ctx, operator, "Escape News", OrgClass.ENTERPRISE)
+    provider = Caller(org_svc.add_person(ctx, operator, news.id, "P", "p@escape.kr",
+                                         Role.DATA_PROVIDER))
+    source = tmp_path / "articles.jsonl"
+    source.write_text("".join(json.dumps({"text": f"licensed article {i} " + "word " * 40,
+                                          "url": f"https://e.kr/{i}"}) + "\n"
+                              for i in range(20)))
+    dataset = dataset_svc.upload(ctx, provider, dataset_svc.UploadRequest(
+        "escape-news", "articles.jsonl", licence_text="proprietary"), source)
+    today = ctx.clock.now().date()
+    offer = licence_svc.create_offer(ctx, provider, dataset.id, {
+        "purposes": ["pre-training"], "term_start": str(today - timedelta(days=1)),
+        "term_end": str(today + timedelta(days=365)), "territory": ["KR"],
+        "price": {"basis": "per-million-tokens", "amount": "1000"}})
+    for tenant in (center.tenant, center.other):
+        licence_svc.accept(ctx, tenant, offer.id, "pre-training")
+
+
+def test_a_job_cannot_reach_another_jobs_data_gateway(center: Center, tmp_path: Path) -> None:
+    """A licensed job's gateway (a Unix socket on the host, in a directory of the run's own,
+    bound read-only into that job alone) is out of reach of every other job: another
+    tenant's job without data, another tenant's data job with a gateway of its own, and a
+    data job of the same organisation (whose gid the socket's group is)."""
+    import time
+
+    from aicenter.exchange.gateway import SOCKET_NAME, socket_dir
+
+    _licensed_dataset(center, tmp_path)
+    data = {"datasets": ["escape-news"], "purpose": "pre-training"}
+    holder = center.submit(_python(GATEWAY_HOLDER), **data)
+    running = center.wait(holder.id, {JobStatus.RUNNING, JobStatus.FAILED})
+    output = Path(_handle(running).locator) / "output.log"  # held from the tenant while it runs
+    deadline = time.monotonic() + 60
+    while "holding" not in (output.read_text() if output.exists() else ""):
+        assert time.monotonic() < deadline, output.read_text()
+        assert center.wait(holder.id, {JobStatus.RUNNING, JobStatus.FAILED}).status is \
+            JobStatus.RUNNING, output.read_text()
+        time.sleep(0.2)  # then its gateway serves it
+    target = socket_dir() / _handle(running).run_id / SOCKET_NAME
+    assert target.is_socket(), target  # the victim's gateway, live on the host
+    attempts = [(center.other, {}), (center.other, data), (center.tenant, data)]
+    for who, spec in attempts:
+        job, log = center.run(GATEWAY_PEEK, str(target), who=who, **spec)
+        assert job.status is JobStatus.SUCCEEDED, log
+        assert "ESCAPED" not in log, log
+        assert log.count("refused connect 2\n") == (2 if spec else 1), log  # ENOENT
+        if spec:  # its own gateway's directory alone, not the victim's
+            assert "own socket True" in log, log
+            listing = ast.literal_eval(log.split("listing ")[1].splitlines()[0])
+            assert len(listing) == 1 and listing[0] != target.parent.name, log
+        else:
+            assert "listing refused 2" in log, log
+    assert center.wait(holder.id, {JobStatus.RUNNING}).status is JobStatus.RUNNING
+    center.ctx.backend.terminate(_handle(running), _cancel())
+    center.wait(holder.id)
+
+
 NETWORK = textwrap.dedent("""
     import socket, sys
     for name, host, port in (('api', '127.0.0.1', int(sys.argv[1])),
