@@ -175,3 +175,12 @@ def test_an_agreement_ends_mutually_or_for_cause(browser: TestClient, people: Pe
     sign_in(browser, people, "member")
     page = browser.get(f"/agreements/{three.id}")
     assert "The offer is withdrawn" in page.text and "Renew the agreement" not in page.text
+    sign_in(browser, people, "operator")  # the center ends an agreement for cause too
+    page = browser.get(f"/agreements/{three.id}")
+    assert "Terminate for cause" in page.text and "Ask for a mutual end" not in page.text
+    ended_by_center = post(browser, f"/agreements/{three.id}",
+                           f"/agreements/{three.id}/terminate",
+                           {"kind": "cause", "reason": "court order"})
+    assert ended_by_center.status_code == 303  # type: ignore[attr-defined]
+    assert licence_svc.get_agreement(ctx, people.operator, three.id).termination_reason == \
+        "court order"
