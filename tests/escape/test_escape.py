@@ -11,6 +11,7 @@ from pathlib import Path
 import aicenter
 from aicenter.backends.local.isolation import runtime_dirs
 from aicenter.domain.job import JobStatus
+from aicenter.services.scheduling import make_policy, run_round
 from tests.escape.conftest import Center
 
 TRY_OPEN = textwrap.dedent("""
@@ -437,9 +438,26 @@ def test_a_server_with_a_private_umask_still_contains_jobs() -> None:
     assert done.stdout.strip() == "None", done.stdout + done.stderr
 
 
-HOG = "b = bytearray(2 << 30); print('ESCAPED allocated 2 GiB', flush=True)"
-BOMB = textwrap.dedent("""
+PRESSURE = textwrap.dedent("""
     import os, time
+    print('attacking', flush=True)
+    end = time.time() + 3  # three seconds of load on every core before the blow
+    for _ in range(os.cpu_count() or 2):
+        if os.fork() == 0:
+            while time.time() < end:
+                pass
+            os._exit(0)
+""")
+HOG = PRESSURE + textwrap.dedent("""
+    held = []
+    while time.time() < end:  # up to 192 MiB of its 256, then far more at once
+        held.append(bytearray(16 << 20))
+        time.sleep(0.25)
+    b = bytearray(2 << 30)
+    print('ESCAPED allocated 2 GiB', flush=True)
+""")
+BOMB = PRESSURE + textwrap.dedent("""
+    time.sleep(max(0.0, end - time.time()))
     children = 0
     while True:
         try:
@@ -450,20 +468,95 @@ BOMB = textwrap.dedent("""
         except OSError:
             time.sleep(0.01)
 """)
+ANSWER_S = 5.0
+"""How long the server may take to answer a health check while a job attacks."""
+
+
+class _HealthWatch:
+    """Asks the server's health endpoint every 0.2 s from a thread of its own; each answer
+    is kept as (asked, answered, status code or the error)."""
+
+    def __init__(self, url: str) -> None:
+        import threading
+
+        self.url = url
+        self.answers: list[tuple[float, float, int | str]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def __enter__(self) -> _HealthWatch:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=2 * ANSWER_S)
+
+    def _watch(self) -> None:
+        import time
+
+        import httpx
+
+        while not self._stop.is_set():
+            asked = time.monotonic()
+            try:
+                got: int | str = httpx.get(self.url, timeout=ANSWER_S).status_code
+            except httpx.HTTPError as exc:
+                got = repr(exc)
+            self.answers.append((asked, time.monotonic(), got))
+            self._stop.wait(0.2)
+
+    def during(self, start: float, end: float) -> list[tuple[float, float, int | str]]:
+        return [a for a in self.answers if start <= a[0] and a[1] <= end]
 
 
 def test_a_memory_hog_and_a_fork_bomb_fail_alone_while_the_server_answers(center: Center
                                                                          ) -> None:
+    """The server answers during each attack (the host's cores loaded, then the blow), not
+    only after: health checks asked and answered between the attacker's first line and the
+    end of its run; each attacker fails alone with the cgroup's verdict; a bystander
+    finishes."""
+    import time
+
     import httpx
+
+    from aicenter.backends import RunHandle
 
     health = f"http://127.0.0.1:{center.api_port}/api/v1/health"
     bystander = center.submit(_python("import time; time.sleep(4); print('bystander done')"),
                               center.other)
     hog = center.submit(_python(HOG), limits={"memory": "256MiB"})
     bomb = center.submit(_python(BOMB), limits={"pids": 64})
+    attacking: dict[str, float] = {}  # when its first line was seen
+    ended: dict[str, float] = {}  # when the backend first said its run had ended
+    policy = make_policy(center.ctx)
+    deadline = time.monotonic() + 90
+    with _HealthWatch(health) as watch:
+        while len(ended) < 2:
+            assert time.monotonic() < deadline, (attacking, ended)
+            run_round(center.ctx, policy)
+            for job_id in {hog.id, bomb.id} - ended.keys():
+                with center.ctx.db.transaction(write=False) as tx:
+                    job = tx.jobs.get(job_id)
+                if job.handle is None:
+                    continue
+                handle = RunHandle.parse(job.handle)
+                if center.ctx.backend.status(handle).is_final:
+                    ended[job_id] = time.monotonic()
+                    continue
+                output = Path(handle.locator) / "output.log"
+                if job_id not in attacking and "attacking" in (
+                        output.read_text() if output.exists() else ""):
+                    attacking[job_id] = time.monotonic()
+            time.sleep(0.05)
+    for job_id in (hog.id, bomb.id):
+        assert job_id in attacking, center.log(job_id)
+        during = watch.during(attacking[job_id], ended[job_id])
+        assert len(during) >= 3, (job_id, ended[job_id] - attacking[job_id], watch.answers)
+        assert all(code == 200 for _, _, code in during), during  # each within ANSWER_S
+    assert httpx.get(health, timeout=ANSWER_S).status_code == 200  # and after
     for attacker in (hog, bomb):
         done = center.wait(attacker.id)
-        assert httpx.get(health, timeout=10).status_code == 200  # the server answers
         assert done.status is JobStatus.FAILED, done.message
         assert "ESCAPED" not in center.log(attacker.id)
     assert "out of memory (limit 256 MiB)" in center.wait(hog.id).message
