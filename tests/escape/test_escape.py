@@ -566,6 +566,57 @@ def test_a_memory_hog_and_a_fork_bomb_fail_alone_while_the_server_answers(center
     assert "bystander done" in center.log(bystander.id, center.other)
 
 
+def _cgroup_value(dirs: dict[str, str], v1: tuple[str, str], v2: str) -> str:
+    """A limit file of a job's cgroup on v1 (controller, file) or v2 (file of ``unified``)."""
+    if "unified" in dirs and len(dirs) == 1:
+        return (Path(dirs["unified"]) / v2).read_text().strip()
+    return (Path(dirs[v1[0]]) / v1[1]).read_text().strip()
+
+
+def test_a_job_without_limits_gets_the_operators_defaults_in_a_real_cgroup(center: Center
+                                                                           ) -> None:
+    """No ``limits`` in the spec: the job still runs in a cgroup of its own, with the
+    operator's defaults for its chips (memory and CPUs per chip, the most processes)."""
+    import json
+    import time
+
+    from aicenter.backends.local.rundir import CGROUP
+
+    settings = center.ctx.settings
+    settings.job_memory_per_chip_gib, settings.job_cpus_per_chip = 0.75, 1.5
+    settings.job_max_pids = 123
+    job = center.submit(_python("print(open('/proc/self/cgroup').read(), flush=True); "
+                                "print('holding', flush=True); import time; time.sleep(60)"),
+                        resources=[{"chip": "nvidia-h100-sxm", "count": 2}])
+    assert job.spec.limits is None
+    running = center.wait(job.id, {JobStatus.RUNNING})
+    run_dir = Path(_handle(running).locator)
+    deadline = time.monotonic() + 30
+    while "holding" not in center.log(job.id):
+        assert time.monotonic() < deadline, center.log(job.id)
+        time.sleep(0.1)
+    record = json.loads((run_dir / CGROUP).read_text())
+    dirs: dict[str, str] = record["dirs"]
+    memory = _cgroup_value(dirs, ("memory", "memory.limit_in_bytes"), "memory.max")
+    pids = _cgroup_value(dirs, ("pids", "pids.max"), "pids.max")
+    assert (int(memory), int(pids)) == (2 * 768 << 20, 123)  # 2 chips x 0.75 GiB
+    if "cpu" in record.get("unenforced", []):
+        cpu = None
+    elif "unified" in dirs and len(dirs) == 1:
+        cpu = _cgroup_value(dirs, ("", ""), "cpu.max")
+    else:
+        cpu = _cgroup_value(dirs, ("cpu", "cpu.cfs_quota_us"), "")
+    assert cpu in (None, "300000", "300000 100000"), cpu  # 3 CPUs of every 100 ms period
+    inside = center.log(job.id)  # the job's own processes are in that cgroup (no cgroup ns)
+    for controller, directory in dirs.items():
+        line = next(line for line in inside.splitlines()
+                    if (line.split(":")[1] == "" if controller == "unified"
+                        else controller in line.split(":")[1].split(",")))
+        assert directory.endswith(line.split(":", 2)[2]), (controller, directory, line)
+    center.ctx.backend.terminate(_handle(running), _cancel())
+    center.wait(job.id)
+
+
 def test_reserved_environment_and_foreign_workdirs_are_refused_at_submission(center: Center
                                                                             ) -> None:
     """Through the HTTP API: a spec that would hijack the center's variables or a device
