@@ -64,7 +64,7 @@ from aicenter.fleet.criteria import (
 )
 from aicenter.fleet.proposal_file import SiteModel
 from aicenter.fleet.rubric import AnyCriterion, Rubric, ScoringContext
-from aicenter.fleet.yamlio import locate, read_yaml, validate
+from aicenter.fleet.yamlio import PathKey, locate, read_yaml, validate
 
 HOURS_PER_YEAR = 8760
 RATIO_GRID = 50  # levels for ratio criteria: f = k / 50
@@ -125,17 +125,23 @@ class OfferBook:
 def load_offers(path: Path | str, catalog: Catalog) -> OfferBook:
     """Read an offers file; power defaults to the chip's TDP × host factor."""
     data, lines = read_yaml(path)
-    model = validate(OffersModel, data, str(path), lines)
+    return offers_from_data(data, str(path), lines, catalog)
+
+
+def offers_from_data(data: object, filename: str, lines: dict[PathKey, int],
+                     catalog: Catalog) -> OfferBook:
+    """Validate parsed offers (``filename`` and ``lines`` locate each problem)."""
+    model = validate(OffersModel, data, filename, lines)
     offers = []
     seen: set[str] = set()
     for index, o in enumerate(model.offers):
         if o.id in seen:
-            raise locate(f"duplicate offer id '{o.id}'", str(path), lines, ("offers", index, "id"))
+            raise locate(f"duplicate offer id '{o.id}'", filename, lines, ("offers", index, "id"))
         seen.add(o.id)
         if o.chip not in catalog:
             raise locate(
                 unknown_chip_message(o.chip, catalog.ids),
-                str(path),
+                filename,
                 lines,
                 ("offers", index, "chip"),
             )
@@ -148,7 +154,7 @@ def load_offers(path: Path | str, catalog: Catalog) -> OfferBook:
         if power is None:
             raise locate(
                 f"{o.chip} has no published TDP: give power_w",
-                str(path),
+                filename,
                 lines,
                 ("offers", index),
             )

@@ -3,6 +3,10 @@
 ``yaml.compose`` gives a node tree with marks; we walk it once to map every field path (a tuple
 of keys and list indices) to its 1-based line, so a validation error on ``pools[2].count`` can
 say ``file.yaml:14``.
+
+A text that arrives over the network (the API's and the pages' scoring and procurement) goes
+through :func:`parse_text` first: its size, nesting and aliases are bounded before anything is
+built from it (see that function for why each bound exists).
 """
 
 from __future__ import annotations
@@ -59,6 +63,55 @@ def parse_yaml(text: str, filename: str) -> tuple[Any, dict[PathKey, int]]:
     if node is not None:
         _line_map(node, (), lines)
     return data, lines
+
+
+MAX_TEXT_CHARS = 65_536
+"""Largest YAML text :func:`parse_text` reads: a fleet, proposal, offers or rubric file is a
+few kilobytes; the pure-Python parser takes about a second for this much."""
+MAX_DEPTH = 32
+"""Deepest nesting of mappings and sequences :func:`parse_text` accepts (these files nest
+four levels at most)."""
+
+
+def parse_text(text: str, filename: str) -> tuple[Any, dict[PathKey, int]]:
+    """:func:`parse_yaml` for a text someone sent (not a file of the caller's own machine),
+    refusing before any object is built:
+
+    * more than :data:`MAX_TEXT_CHARS` characters;
+    * an alias (``*name``): one alias stands for a whole subtree, so a few nested ones stand
+      for billions of nodes (the "billion laughs") that validation and the line map would
+      walk one by one;
+    * nesting deeper than :data:`MAX_DEPTH`: the composer recurses once per level, and the
+      scanner slows quadratically with open flow collections.
+
+    The events are read one at a time and the scan stops at the first refusal, so a refused
+    text costs only the part of it before the problem."""
+    if len(text) > MAX_TEXT_CHARS:
+        raise InputError(f"{len(text):,} characters is more than the {MAX_TEXT_CHARS:,} "
+                         "accepted", file=filename)
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=loader):
+            line = event.start_mark.line + 1 if event.start_mark else None
+            if isinstance(event, yaml.AliasEvent):
+                raise InputError(f"aliases (*{event.anchor}) are not accepted here: write the "
+                                 "value out", file=filename, line=line)
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise InputError(f"nested more than {MAX_DEPTH} levels deep",
+                                     file=filename, line=line)
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        raise InputError(f"malformed YAML: {exc.problem}", file=filename,
+                         line=mark.line + 1 if mark else None,
+                         column=mark.column + 1 if mark else None) from None
+    except yaml.YAMLError as exc:
+        raise InputError(f"malformed YAML: {exc}", file=filename) from None
+    return parse_yaml(text, filename)
 
 
 def format_path(path: PathKey) -> str:
