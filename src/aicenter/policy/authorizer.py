@@ -24,6 +24,7 @@ READ_ACTIONS = frozenset({
     "job:read", "job:logs", "usage:read", "pool:read", "ledger:read", "share:read",
     "dataset:read", "dataset:usage", "licence:read", "agreement:read",
     "royalty:read", "upload:read", "audit:read", "policy:read", "compliance:read",
+    "fleet:procure",
 })
 WRITE_ACTIONS = frozenset({
     "org:create", "person:create", "token:create", "token:revoke", "call:open", "call:close",
