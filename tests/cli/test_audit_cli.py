@@ -25,9 +25,10 @@ def append(ctx: ServiceContext, n: int, start: int = 0) -> list[int]:
     """Append ``n`` entries; their sequence numbers (the server's own entries — the first
     operator, the CLI's authorisation decisions — come between)."""
     with ctx.db.transaction() as tx:
-        return [audit_svc.record_change(
-            tx, ctx.clock.now(), None, "job.submitted", "job", f"job_{i}",
-            "org_a" if i % 2 == 0 else "org_b", {"i": i}).seq for i in range(start, start + n)]
+        for i in range(start, start + n):
+            audit_svc.record_change(tx, ctx.clock.now(), None, "job.submitted", "job",
+                                    f"job_{i}", "org_a" if i % 2 == 0 else "org_b", {"i": i})
+        return [entry.seq for entry in tx.audit.flush()]  # sealed now, numbered in order
 
 
 def head(ctx: ServiceContext) -> int:

@@ -79,17 +79,17 @@ def actor_of(caller: Caller | None) -> Actor:
     return Actor(ActorKind.PERSON, caller.person.id)
 
 
-def append(tx: Tx, record: AuditRecord) -> StoredEntry:
+def append(tx: Tx, record: AuditRecord) -> None:
     """Append ``record`` in ``tx``: the entry commits, or rolls back, with the change it
     records."""
-    return tx.audit.append(record)
+    tx.audit.append(record)
 
 
 def record_change(tx: Tx, time: datetime, caller: Caller | None, action: str,
                   object_type: str, object_id: str, org_id: str | None = None,
-                  payload: dict[str, Any] | None = None) -> StoredEntry:
+                  payload: dict[str, Any] | None = None) -> None:
     """Append a state change (``job.submitted``, ``pool.drained``...)."""
-    return append(tx, AuditRecord(time, actor_of(caller), action, object_type, object_id,
+    append(tx, AuditRecord(time, actor_of(caller), action, object_type, object_id,
                                   org_id, payload or {}))
 
 
@@ -115,14 +115,14 @@ def plain(value: Any) -> Any:
 
 def changed(ctx: ServiceContext, tx: Tx, caller: Caller | None, action: str,
             object_type: str, object_id: str, org_id: str | None = None,
-            **payload: Any) -> StoredEntry:
+            **payload: Any) -> None:
     """Record a state change in the transaction that makes it (``job.launched``...): the
     caller (None: the center's own loops), the object, its organisation and what changed.
     The authorisation decisions waiting to be logged go first, so the decision that allowed
     the change precedes it."""
     tx.carry_deferred()
-    return record_change(tx, ctx.clock.now(), caller, action, object_type, object_id, org_id,
-                         plain(payload))
+    record_change(tx, ctx.clock.now(), caller, action, object_type, object_id, org_id,
+                  plain(payload))
 
 
 def change(ctx: ServiceContext, caller: Caller | None, action: str, object_type: str,
@@ -140,17 +140,17 @@ def changed_all(tx: Tx, records: list[AuditRecord]) -> None:
 
 
 def job_change(ctx: ServiceContext, tx: Tx, caller: Caller | None, action: str, job: Any,
-               **payload: Any) -> StoredEntry:
+               **payload: Any) -> None:
     """A job's transition (``job.launched``...), filed under the job and its organisation."""
-    return changed(ctx, tx, caller, action, "job", job.id, job.org_id, **payload)
+    changed(ctx, tx, caller, action, "job", job.id, job.org_id, **payload)
 
 
 def record_decision(tx: Tx, time: datetime, caller: Caller, permission: str,
-                    resource: Resource, allowed: bool, policy_id: str | None) -> StoredEntry:
+                    resource: Resource, allowed: bool, policy_id: str | None) -> None:
     """Append an authorisation decision (``authz.allowed``/``authz.denied``) with the policy
     that decided."""
     effect = Effect.ALLOW if allowed else Effect.DENY
-    return append(tx, AuditRecord(
+    append(tx, AuditRecord(
         time, actor_of(caller), f"authz.{'allowed' if allowed else 'denied'}", resource.type,
         resource.id, resource.org_id, {"permission": permission},
         Decision(effect, policy_id)))

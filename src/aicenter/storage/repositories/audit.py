@@ -1,24 +1,36 @@
 """The audit log's tables: entries appended in the caller's transaction, the head row that
 numbers them, and signed checkpoints.
 
-A transaction's appends are three statements however many there are: the first locks the head
-row (``SELECT ... FOR UPDATE``: on PostgreSQL a waiting appender then reads the head as the
-previous one committed it; SQLite's write transactions are already serial) and later ones
-number on from it in memory; the sealed entries are inserted in one statement and the head
-moved once, just before the transaction commits (:meth:`AuditRepository.flush`, or before
-any read of the log in the same transaction). A submission appends three entries (its
-decision, ``job.submitted``, the hold's ``ledger.booked``) from three places: one repository
-per transaction (:meth:`AuditRepository.bound`) makes that 3 statements instead of 9. No
-Merkle hashing happens here: the tree is built at checkpoint time from the stored leaf
-hashes.
+Appending only queues the record in memory; the log is touched once, just before the
+transaction commits (:meth:`AuditRepository.flush`, or before any read of the log in the same
+transaction): the head row is locked and read (``SELECT ... FOR UPDATE``: on PostgreSQL a
+waiting appender then reads the head as the previous one committed it; SQLite's write
+transactions are already serial), the queued records are sealed in order (numbered and
+chained from it), and the entries are inserted and the head moved. So the head's lock is held
+from the flush to the commit, not for the whole transaction, and a submission's three entries
+(its decision, ``job.submitted``, the hold's ``ledger.booked``) from three places cost two
+round trips on PostgreSQL (the lock, then one statement inserting every entry and moving the
+head) and three statements on SQLite. One repository per transaction
+(:meth:`AuditRepository.bound`) is what lets the three places share one flush. No Merkle
+hashing happens here: the tree is built at checkpoint time from the stored leaf hashes.
 """
-
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, LargeBinary, Select, bindparam, insert, select, text
+from sqlalchemy import (
+    BindParameter,
+    Connection,
+    LargeBinary,
+    Select,
+    TextClause,
+    bindparam,
+    insert,
+    select,
+    text,
+)
 
 from aicenter.ledger.audit import (
     AuditFilter,
@@ -38,7 +50,7 @@ from aicenter.storage.types import UtcDateTime
 STREAM_BATCH = 2000
 """Rows fetched at a time when a range of the log is streamed."""
 
-# The append path's three statements, built once: building and cache-keying SQLAlchemy
+# The append path's statements, built once: building and cache-keying SQLAlchemy
 # expressions per call cost more than executing them (~1.4 -> ~0.5 ms an append on SQLite).
 _LOCK_HEAD = text("SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE")
 _READ_HEAD = text("SELECT seq, hash FROM audit_head WHERE id = 1")
@@ -50,6 +62,30 @@ _INSERT = text(
     bindparam("body", type_=LargeBinary), bindparam("time", type_=UtcDateTime))
 _MOVE_HEAD = text("UPDATE audit_head SET seq = :seq, hash = :hash WHERE id = 1").bindparams(
     bindparam("hash", type_=LargeBinary))
+
+
+_COLUMNS = ("seq", "hash", "prev_hash", "body", "time", "action", "actor_id", "object_type",
+            "object_id", "org_id")
+_ONE_STATEMENT_MAX = 32
+"""On PostgreSQL, up to this many entries are written with the head's move in one statement
+(one round trip); a larger flush (a batch of deferred decisions) uses two."""
+
+
+@cache
+def _insert_and_move(n: int) -> TextClause:
+    """``WITH moved AS (UPDATE audit_head ...) INSERT INTO audit_entries ... VALUES`` for
+    ``n`` entries (PostgreSQL: a data-modifying CTE runs whether or not it is referenced)."""
+    rows = ", ".join("(" + ", ".join(f":{k}_{i}" for k in _COLUMNS) + ")" for i in range(n))
+    stmt = text(
+        "WITH moved AS (UPDATE audit_head SET seq = :head_seq, hash = :head_hash WHERE id = 1) "
+        f"INSERT INTO audit_entries ({', '.join(_COLUMNS)}) VALUES {rows}")
+    typed: list[BindParameter[Any]] = [bindparam("head_hash", type_=LargeBinary)]
+    for i in range(n):
+        typed += [bindparam(f"hash_{i}", type_=LargeBinary),
+                  bindparam(f"prev_hash_{i}", type_=LargeBinary),
+                  bindparam(f"body_{i}", type_=LargeBinary),
+                  bindparam(f"time_{i}", type_=UtcDateTime())]
+    return stmt.bindparams(*typed)
 
 
 def _entry(x: Any) -> StoredEntry:
@@ -69,13 +105,12 @@ _BOUND = "aicenter.audit"
 class AuditRepository:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
-        self._head: tuple[int, bytes] | None = None
-        self._pending: list[StoredEntry] = []
+        self._queued: list[AuditRecord] = []
 
     @classmethod
     def bound(cls, conn: Connection) -> AuditRepository:
-        """The repository of the transaction on ``conn`` (every caller shares its numbering
-        and its pending entries)."""
+        """The repository of the transaction on ``conn`` (every caller shares its queue and
+        its one flush)."""
         repo = conn.info.get(_BOUND)
         if repo is None:
             repo = conn.info[_BOUND] = cls(conn)
@@ -88,36 +123,40 @@ class AuditRepository:
         return repo
 
     # -- appending ------------------------------------------------------------------------
-    def append(self, record: AuditRecord) -> StoredEntry:
-        """Seal ``record`` as the next entry, in the caller's transaction (it commits or rolls
-        back with the change it records)."""
-        return self.append_all([record])[0]
+    def append(self, record: AuditRecord) -> None:
+        """Queue ``record`` as the log's next entry, in the caller's transaction (it is
+        sealed and written when the transaction flushes: it commits or rolls back with the
+        change it records)."""
+        self._queued.append(record)
 
-    def append_all(self, records: Iterable[AuditRecord]) -> list[StoredEntry]:
-        """Seal several records in order; written by :meth:`flush` (before commit)."""
-        if self._head is None:
-            # SQLite has no FOR UPDATE: its write transactions already hold the database lock.
-            lock = _READ_HEAD if self.conn.dialect.name == "sqlite" else _LOCK_HEAD
-            head = self.conn.execute(lock).one()
-            self._head = int(head.seq), bytes(head.hash)
-        seq, prev = self._head
+    def append_all(self, records: Iterable[AuditRecord]) -> None:
+        """Queue several records, in order (:meth:`append`)."""
+        self._queued.extend(records)
+
+    def flush(self) -> list[StoredEntry]:
+        """Seal the queued records after the head (locked) and write them; returns them."""
+        if not self._queued:
+            return []
+        # SQLite has no FOR UPDATE: its write transactions already hold the database lock.
+        postgres = self.conn.dialect.name != "sqlite"
+        head = self.conn.execute(_LOCK_HEAD if postgres else _READ_HEAD).one()
+        seq, prev = int(head.seq), bytes(head.hash)
         sealed: list[StoredEntry] = []
-        for record in records:
+        for record in self._queued:
             seq += 1
             entry = seal(record, seq, prev)
             sealed.append(entry)
             prev = entry.hash
-        self._head = seq, prev
-        self._pending.extend(sealed)
+        self._queued = []
+        if postgres and len(sealed) <= _ONE_STATEMENT_MAX:
+            values = {"head_seq": seq, "head_hash": prev}
+            for i, x in enumerate(sealed):
+                values.update({f"{k}_{i}": v for k, v in _values(x).items()})
+            self.conn.execute(_insert_and_move(len(sealed)), values)
+        else:
+            self.conn.execute(_INSERT, [_values(x) for x in sealed])
+            self.conn.execute(_MOVE_HEAD, {"seq": seq, "hash": prev})
         return sealed
-
-    def flush(self) -> None:
-        """Insert the entries sealed so far and move the head (one statement each)."""
-        if not self._pending or self._head is None:
-            return
-        self.conn.execute(_INSERT, [_values(x) for x in self._pending])
-        self.conn.execute(_MOVE_HEAD, {"seq": self._head[0], "hash": self._head[1]})
-        self._pending = []
 
     # -- reading --------------------------------------------------------------------------
     def head(self) -> Head:
