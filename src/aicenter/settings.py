@@ -143,6 +143,13 @@ class Settings(BaseSettings):
         description="Runs of one job that may be lost (runner or node died without an exit) "
         "and requeued; the next lost run fails the job.",
     )
+    launch_retries: int = Field(
+        default=3, ge=0,
+        description="Times a job's launch is tried again, one scheduling round later each, "
+        "after the backend failed it with an unforeseen error (AICENTER_LAUNCH_RETRIES); "
+        "the next failure in a row fails the job with the reason and releases its hold. "
+        "A backend that is unreachable or has no free slot does not count: the job waits.",
+    )
     idle_reclaim_days: int = Field(
         default=30, description="Days without usage after which a grant gets a reclaim notice."
     )

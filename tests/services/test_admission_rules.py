@@ -18,7 +18,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from aicenter.api.app import create_app
-from aicenter.backends import LaunchRequest, StopReason
+from aicenter.backends import BackendUnavailableError, LaunchRequest, RunHandle, StopReason
+from aicenter.backends.local import LocalBackend
 from aicenter.domain.errors import InputError
 from aicenter.domain.job import Job, JobStatus, spec_from_mapping
 from aicenter.domain.token import Scope
@@ -308,6 +309,88 @@ def test_no_free_slots_keeps_the_job_queued(live) -> None:  # type: ignore[no-un
         assert time.monotonic() < deadline
         time.sleep(0.05)
     assert _wait_for(ctx, job.id, {JobStatus.SUCCEEDED}).attempts == 1
+
+
+class _BrokenLaunches(LocalBackend):
+    """The center's own local backend, except that launching a job named in ``failing``
+    raises what the test puts there (as a full disk or a vanished binary would)."""
+
+    failing: dict[str, Exception]
+
+    @classmethod
+    def of(cls, backend: LocalBackend, failing: dict[str, Exception]) -> _BrokenLaunches:
+        broken = cls(backend.root, backend.slots_by_chip, backend.isolation)
+        broken.failing = failing
+        return broken
+
+    def launch(self, request: LaunchRequest) -> RunHandle:
+        error = self.failing.get(request.env.get("AICENTER_JOB_NAME", ""))
+        if error is not None:
+            raise error
+        return super().launch(request)
+
+
+def test_a_launch_that_keeps_failing_fails_the_job_after_its_retries(live) -> None:  # type: ignore[no-untyped-def]
+    """An unforeseen error of the backend's launch (not a refusal, not busy) used to leave
+    the job queued for ever, holding its budget: it is tried ``launch_retries`` more times,
+    one round each, then fails with the reason and its hold is released; the other jobs of
+    each round launch as usual."""
+    ctx, member, grant = live
+    ctx.settings.launch_retries = 2
+    ctx.backend = _BrokenLaunches.of(ctx.backend, {
+        "broken": OSError(28, "No space left on device")})
+    broken, _ = job_svc.submit(ctx, member, spec_from_mapping(_spec(name="broken")))
+    fines = []
+    for tries in (1, 2, 3):  # one round each; in each, another job launches beside it
+        fine, _ = job_svc.submit(ctx, member, spec_from_mapping(_spec(command="true")))
+        fines.append(fine)
+        report = _round(ctx)
+        assert report.launched == [fine.id]
+        if tries == 3:
+            break
+        waiting = _job(ctx, broken.id)
+        assert waiting.status is JobStatus.QUEUED and waiting.launch_failures == tries
+        assert waiting.message == (f"launch failed ({tries} of 3 tries), tried again next "
+                                   "round: OSError: [Errno 28] No space left on device")
+        assert broken.id not in report.finished
+        assert _held(ctx, grant.grant.id) >= broken.hold_h100e_h
+    failed = _job(ctx, broken.id)
+    assert failed.status is JobStatus.FAILED and broken.id in report.finished
+    assert failed.message == ("launch failed 3 times in a row (launch_retries 2): OSError: "
+                              "[Errno 28] No space left on device")
+    for fine in fines:
+        _wait_for(ctx, fine.id, {JobStatus.SUCCEEDED})
+    with ctx.db.transaction(write=False) as tx:
+        assert tx.ledger.balance(accounts.hold(grant.grant.id, broken.id), H100E) == 0
+        assert tx.ledger.unbalanced_transactions() == []
+    assert _held(ctx, grant.grant.id) == 0
+
+
+def test_a_launch_that_fails_then_works_starts_counting_afresh(live) -> None:  # type: ignore[no-untyped-def]
+    """Failures count in a row: a launch that succeeds clears them. An unreachable backend
+    (BackendUnavailableError) is not the job's failure: it waits, however long, uncounted."""
+    ctx, member, _grant = live
+    ctx.settings.launch_retries = 1
+    failing: dict[str, Exception] = {"flaky": RuntimeError("engine hiccup")}
+    ctx.backend = _BrokenLaunches.of(ctx.backend, failing)
+    flaky, _ = job_svc.submit(ctx, member, spec_from_mapping(_spec(name="flaky",
+                                                                   command="true")))
+    _round(ctx)
+    assert _job(ctx, flaky.id).launch_failures == 1
+    del failing["flaky"]
+    _round(ctx)
+    launched = _job(ctx, flaky.id)
+    assert launched.status is JobStatus.RUNNING and launched.launch_failures == 0
+    _wait_for(ctx, flaky.id, {JobStatus.SUCCEEDED})
+
+    failing["away"] = BackendUnavailableError("engine unreachable")
+    away, _ = job_svc.submit(ctx, member, spec_from_mapping(_spec(name="away")))
+    for _ in range(4):
+        _round(ctx)
+    waiting = _job(ctx, away.id)
+    assert waiting.status is JobStatus.QUEUED and waiting.launch_failures == 0
+    assert waiting.message == "launch failed: engine unreachable"
+    job_svc.cancel(ctx, member, away.id)
 
 
 def test_effective_limits_are_the_spec_s_else_the_default_per_chip_within_the_caps(

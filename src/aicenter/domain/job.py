@@ -135,6 +135,9 @@ class Job:
     """Why a queued job waits (Slurm's Reason: ``Resources``, ``Priority``,
     ``QuotaExhausted``, ``ChipCapReached``, ``Residency``; :mod:`aicenter.scheduler.pending`),
     as of the last scheduling round; None once it runs."""
+    launch_failures: int = 0
+    """Launches in a row the backend failed with an unforeseen error (not a refusal, not
+    busy); back to 0 once a launch succeeds. Past ``launch_retries`` the job fails."""
 
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")

@@ -7,8 +7,10 @@ backend's ``list_runs()`` (run ids are ``<job id>-<attempt>``) and adopts it. Jo
 LOST go back to the queue.
 
 Launching never blocks the queue: a job whose launch can never succeed fails with the reason
-and its hold is released; one whose backend is busy or unreachable stays queued; either way
-the round goes on with the other placements.
+and its hold is released; one whose backend is busy or unreachable stays queued; one whose
+launch the backend failed with an unforeseen error is tried again in the next rounds, and
+fails (its hold released) after ``launch_retries`` such failures in a row; either way the
+round goes on with the other placements.
 """
 
 from __future__ import annotations
@@ -417,10 +419,40 @@ def _launch(ctx: ServiceContext, job: Job, pool_id: str, chip: str, count: int,
             return
         _keep_queued(ctx, job, exc)
         return
-    except Exception as exc:  # backend unavailable or busy: stays queued, next round retries
+    except BackendUnavailableError as exc:  # unreachable or no free uid: not the job's fault
         _keep_queued(ctx, job, exc)
         return
+    except Exception as exc:  # unforeseen: tried again, a bounded number of times
+        log.warning("launch of %s raised", job.id, exc_info=True)
+        _launch_failed(ctx, job, exc, report)
+        return
     _adopt(ctx, job, handle, chip, count, report, pool)
+
+
+def _launch_failed(ctx: ServiceContext, job: Job, exc: Exception, report: RoundReport) -> None:
+    """The backend failed this job's launch with an unforeseen error: counted on the job;
+    the job stays queued for the next round until ``launch_retries`` retries have failed
+    too, then it fails with the reason and its hold is released."""
+    retries = ctx.settings.launch_retries
+    reason = f"{type(exc).__name__}: {exc}"
+    with ctx.db.transaction() as tx:
+        fresh = tx.jobs.get(job.id, lock=True)
+        if fresh is None or fresh.status is not JobStatus.QUEUED:
+            return
+        failures = fresh.launch_failures + 1
+        if failures > retries:
+            finish(tx, fresh, JobStatus.FAILED, ctx, message=(
+                f"launch failed {failures} times in a row (launch_retries {retries}): "
+                f"{reason}"))
+        else:
+            tx.jobs.update(job.id, launch_failures=failures, message=(
+                f"launch failed ({failures} of {retries + 1} tries), tried again next "
+                f"round: {reason}"))
+            audit.job_change(ctx, tx, None, "job.launch_deferred", job, reason=reason,
+                             failures=failures)
+    if failures > retries:
+        log.warning("job %s failed at launch after %d tries: %s", job.id, failures, reason)
+        report.finished.append(job.id)
 
 
 def _egress(ctx: ServiceContext, job: Job) -> bool:
@@ -456,7 +488,7 @@ def _adopt(ctx: ServiceContext, job: Job, handle: RunHandle, chip: str, count: i
                 job.id, expect_status=JobStatus.QUEUED, status=JobStatus.RUNNING,
                 handle=str(handle), chip=chip, chip_count=count, backend=handle.backend,
                 started_at=None, metered_until=None, attempts=job.attempts + 1, message="",
-                pending_reason=None,
+                pending_reason=None, launch_failures=0,
                 pool_id=current.id if current else None, site=current.site if current else None,
                 country=current.country if current else None)
             if moved:

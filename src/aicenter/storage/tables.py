@@ -161,6 +161,7 @@ jobs = Table(
     Column("message", Text, nullable=False, default=""),
     Column("cancel_requested", Boolean, nullable=False, default=False),
     Column("lost_runs", Integer, nullable=False, default=0),
+    Column("launch_failures", Integer, nullable=False, default=0),
     Column("pending_reason", String(32), nullable=True),  # why it waits (scheduler/pending)
     Column("pool_id", String(40), nullable=True),  # where it last ran: pool, site, country
     Column("site", String(80), nullable=True),

@@ -22,7 +22,7 @@ def _job(row: Any) -> Job:
         exit_code=row.exit_code, message=row.message,
         cancel_requested=bool(row.cancel_requested), lost_runs=row.lost_runs,
         pool_id=row.pool_id, site=row.site, country=row.country,
-        pending_reason=row.pending_reason,
+        pending_reason=row.pending_reason, launch_failures=row.launch_failures,
     )
 
 
@@ -39,6 +39,7 @@ def _row(job: Job) -> dict[str, Any]:
         "message": job.message, "cancel_requested": job.cancel_requested,
         "lost_runs": job.lost_runs, "pool_id": job.pool_id, "site": job.site,
         "country": job.country, "pending_reason": job.pending_reason,
+        "launch_failures": job.launch_failures,
     }
 
 
