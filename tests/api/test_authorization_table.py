@@ -42,6 +42,12 @@ ALL = {"operator", "auditor", "org-admin", "member", "data-provider", "other-org
 OWN = {"operator", "auditor", "org-admin", "member", "data-provider"}
 SPEC = {"name": "t", "command": "true", "max_duration": "60s",
         "resources": [{"chip": "nvidia-h100-sxm", "count": 1}]}
+FLEET = ("bidder: B\nsite: {country: KR, region: Haenam-gun, capital_region: false, "
+         "renewable_share: 0.5, pue: 1.2}\npools:\n  - {chip: nvidia-h100-sxm, count: 8, "
+         "price_krw_per_chip_hour: 3000}\n")
+OFFERS = ("site: {country: KR, region: Haenam-gun, capital_region: false, renewable_share: 0.5, "
+          "pue: 1.2}\noffers:\n  - {id: o, chip: nvidia-h100-sxm, available: 16, "
+          "unit_cost_krw: 40000000, lot: 8}\n")
 
 
 @dataclass
@@ -212,6 +218,17 @@ TABLE: dict[tuple[str, str], tuple[set[str], Request]] = {
         "model": "llama-3.1-8b", "tokens": 1e9, "chip": "nvidia-h100-sxm", "count": 8})),
     ("POST", "/api/v1/plans/compare"): (ALL, _body("/api/v1/plans/compare", lambda w: {
         "model": "llama-3.1-8b", "tokens": 1e9, "count": 8})),
+    # fleet and proposal scoring: a computation on the caller's own text, nothing read or
+    # stored; procurement: the center's staff (the MILP's cost is the one a request can blow up)
+    ("GET", "/api/v1/fleet/rubrics"): (ALL, _path("/api/v1/fleet/rubrics")),
+    ("POST", "/api/v1/fleet/score"): (ALL, _body("/api/v1/fleet/score", lambda w: {
+        "fleet": FLEET, "rubric": "korea-nacc-2025"})),
+    ("POST", "/api/v1/proposals/score"): (ALL, _body("/api/v1/proposals/score", lambda w: {
+        "proposals": [{"text": FLEET, "name": "a.yaml"}], "rubric": "korea-nacc-2025"})),
+    ("POST", "/api/v1/procurement"): ({"operator", "auditor"}, _body(
+        "/api/v1/procurement", lambda w: {"offers": OFFERS, "budget_krw": "1000000000"})),
+    # reclaim notices: everyone signed in, scoped to their organisation's grants
+    ("GET", "/api/v1/reclaim-notices"): (ALL, _path("/api/v1/reclaim-notices")),
     ("GET", "/api/v1/models"): (ALL, _path("/api/v1/models")),
     ("GET", "/api/v1/models/keys"): (ALL, _path("/api/v1/models/keys")),  # public keys
     ("GET", "/api/v1/models/{model_id}"): (OWN, _path("/api/v1/models/{model}")),
@@ -256,6 +273,8 @@ def build_world(ctx: ServiceContext) -> World:
                                 Decimal(100))
     call_svc.review(ctx, op, granted.id, 7, 7, 7)
     grant = grant_svc.award(ctx, op, granted.id, Decimal(100))
+    with ctx.db.transaction() as tx:  # a reclaim notice on A's grant (the idle sweep's)
+        tx.grants.set_notice(grant.grant.id, ctx.clock.now())
     pending = call_svc.apply(ctx, op, call.id, a.id, "p", {"nvidia-h100-sxm": 8}, 3,
                                 Decimal(10))
     call_svc.review(ctx, op, pending.id, 6, 6, 6)

@@ -18,6 +18,7 @@ from aicenter.api.routers import (
     call,
     compliance,
     dataset,
+    fleet,
     grant,
     identity,
     job,
@@ -68,7 +69,7 @@ def create_app(ctx: ServiceContext, *, on_start: Callable[[], None] | None = Non
     app.state.body_limits = body_limits or BodyLimits()  # the pages show the upload limit
     app.add_middleware(RequestGuard, limits=app.state.body_limits)
     for module in (org, pool, share, call, grant, job, usage, dataset, licence, audit,
-                   model, compliance, policy, identity, plan):
+                   model, compliance, policy, identity, plan, fleet):
         app.include_router(module.router, prefix=API_PREFIX, responses=errors.ERROR_RESPONSES)
 
     @app.get(f"{API_PREFIX}/health", tags=["health"], responses=errors.ERROR_RESPONSES)

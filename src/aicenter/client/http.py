@@ -9,12 +9,24 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
 from pydantic import BaseModel, TypeAdapter
 
+from aicenter.client.fleet_models import (
+    FleetScoreIn,
+    ProcurementIn,
+    ProcurementOut,
+    ProposalIn,
+    ProposalsScoreIn,
+    RankedProposalOut,
+    RubricPresetOut,
+    ScoreOut,
+)
+from aicenter.client.grant_models import ReclaimNoticeOut
 from aicenter.client.models import (
     AgreementOut,
     ApplicationOut,
@@ -294,6 +306,14 @@ class Client:
         return self._one(ComplianceComputeOut, "GET", "/compliance/compute",
                          params=self._scope(org_id=org_id, month=month))
 
+    def compliance_csv(self, report: str, *, org_id: str | None = None,
+                       dataset_id: str | None = None, month: str | None = None) -> str:
+        """A report's rows as CSV (``report``: datasets, residency, pii or compute; the
+        filters as the JSON methods take them)."""
+        params = self._scope(org_id=org_id, dataset_id=dataset_id, month=month)
+        return self._raw("GET", f"/compliance/{report}", params={**params, "format": "csv"}
+                         ).text
+
     # -- models and their provenance cards -------------------------------------------------
     def list_models(self, org_id: str | None = None, name: str | None = None
                     ) -> list[ModelVersionOut]:
@@ -409,6 +429,36 @@ class Client:
         body = CompareIn(model=model, tokens=tokens, count=count, deadline_days=deadline_days)
         return self._one(CompareOut, "POST", "/plans/compare", json=body.model_dump())
 
+    # -- fleet and proposal scoring, procurement --------------------------------------------
+    def rubric_presets(self) -> list[RubricPresetOut]:
+        """The rubric presets a score or a procurement may name."""
+        return self._many(RubricPresetOut, "GET", "/fleet/rubrics")
+
+    def score_fleet(self, fleet_yaml: str, *, rubric: str | None = None,
+                    rubric_yaml: str | None = None, name: str = "") -> ScoreOut:
+        """A fleet or proposal YAML text scored with a preset (or a rubric YAML text)."""
+        body = FleetScoreIn(fleet=fleet_yaml, name=name, rubric=rubric, rubric_yaml=rubric_yaml)
+        return self._one(ScoreOut, "POST", "/fleet/score", json=body.model_dump())
+
+    def score_proposals(self, proposals: dict[str, str], *, rubric: str | None = None,
+                        rubric_yaml: str | None = None) -> list[RankedProposalOut]:
+        """Proposals (file name → YAML text) scored together and ranked, best first."""
+        body = ProposalsScoreIn(proposals=[ProposalIn(text=text, name=name)
+                                           for name, text in proposals.items()],
+                                rubric=rubric, rubric_yaml=rubric_yaml)
+        return self._many(RankedProposalOut, "POST", "/proposals/score",
+                          json=body.model_dump())
+
+    def procure(self, offers_yaml: str, budget_krw: str | int, *, power_mw: float | None = None,
+                rubric: str | None = None, rubric_yaml: str | None = None,
+                min_score: float | None = None, name: str = "") -> ProcurementOut:
+        """The procurement optimiser's purchase from an offers YAML text (center staff)."""
+        body = ProcurementIn(offers=offers_yaml, name=name, budget_krw=Decimal(str(budget_krw)),
+                             power_mw=power_mw, rubric=rubric, rubric_yaml=rubric_yaml,
+                             min_score=min_score)
+        return self._one(ProcurementOut, "POST", "/procurement",
+                         json=body.model_dump(mode="json"))
+
     def award_grant(self, application_id: str, budget_h100e_h: float | str, *,
                     months: int | None = None, chip_ids: list[str] | None = None,
                     without_review: str | None = None) -> GrantOut:
@@ -431,6 +481,11 @@ class Client:
 
     def reclaim_idle(self) -> ReclaimOut:
         return self._one(ReclaimOut, "POST", "/grants/reclaim")
+
+    def reclaim_notices(self, org_id: str | None = None) -> list[ReclaimNoticeOut]:
+        """Grants noticed as idle, each with when it is reclaimed unless used."""
+        return self._many(ReclaimNoticeOut, "GET", "/reclaim-notices",
+                          params={"org_id": org_id} if org_id else None)
 
     # -- jobs, usage ----------------------------------------------------------------------
     def submit_job(self, spec: dict[str, Any], *, grant_id: str | None = None,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from aicenter.domain.call import Application, ApplicationStatus, Call
@@ -177,6 +177,28 @@ def list_grants(ctx: ServiceContext, caller: Caller, org_id: str | None = None
         for g in grants:
             caller.check(ctx, "grant:read", Resource("Grant", g.id, g.org_id))
         return [view(tx, g) for g in grants]
+
+
+@dataclass(frozen=True, slots=True)
+class ReclaimNotice:
+    """A grant the idle sweep noticed: reclaimed at ``reclaim_at`` (``reclaim_notice_days``
+    after the notice) unless used before; its balance is what would go back to the call."""
+
+    view: GrantView
+    noticed_at: datetime
+    reclaim_at: datetime
+
+
+def reclaim_notices(ctx: ServiceContext, caller: Caller, org_id: str | None = None
+                    ) -> list[ReclaimNotice]:
+    """The grants with a reclaim notice (running, or carried out: the grant reclaimed), of
+    the caller's organisation (operators and auditors: every one, or ``org_id``'s), the
+    newest notice first."""
+    notice = timedelta(days=ctx.settings.reclaim_notice_days)
+    found = [ReclaimNotice(v, v.grant.reclaim_notice_at, v.grant.reclaim_notice_at + notice)
+             for v in list_grants(ctx, caller, org_id)
+             if v.grant.reclaim_notice_at is not None]
+    return sorted(found, key=lambda n: (n.noticed_at, n.view.grant.id), reverse=True)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,5 @@
-"""/api/v1/grants: award, list, show, reject an application, reclaim idle grants."""
+"""/api/v1/grants: award, list, show, reject an application, reclaim idle grants and the
+reclaim notices of idle grants."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from fastapi import APIRouter
 from aicenter.api.convert import application_out, grant_out
 from aicenter.api.deps import Ctx, Who
 from aicenter.api.schemas import ApplicationOut, GrantIn, GrantOut, ReclaimOut, RejectIn
+from aicenter.client.grant_models import ReclaimNoticeOut
 from aicenter.services import grant as svc
 
 router = APIRouter(tags=["grants"])
@@ -44,3 +46,18 @@ def reclaim(ctx: Ctx, who: Who) -> ReclaimOut:
     """Run the idle-grant sweep now (notice, then reclaim after the notice period)."""
     r = svc.reclaim_idle(ctx, who)
     return ReclaimOut(noticed=r.noticed, reclaimed=r.reclaimed, expired=r.expired)
+
+
+def notice_out(n: svc.ReclaimNotice) -> ReclaimNoticeOut:
+    g = n.view.grant
+    return ReclaimNoticeOut(grant_id=g.id, call_id=g.call_id, org_id=g.org_id,
+                            status=g.status.value, last_used_at=g.last_used_at,
+                            noticed_at=n.noticed_at, reclaim_at=n.reclaim_at,
+                            available_h100e_h=str(n.view.available_h100e_h))
+
+
+@router.get("/reclaim-notices")
+def reclaim_notices(ctx: Ctx, who: Who, org_id: str | None = None) -> list[ReclaimNoticeOut]:
+    """Grants noticed as idle, newest notice first: each is reclaimed at ``reclaim_at`` unless
+    used before (your organisation's; operators and auditors every one, or ``org_id``'s)."""
+    return [notice_out(n) for n in svc.reclaim_notices(ctx, who, org_id)]
