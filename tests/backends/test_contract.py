@@ -34,7 +34,7 @@ from aicenter.backends import (
     read_whole_log,
     wait_until_finished,
 )
-from aicenter.backends.base import ChipCapacity
+from aicenter.backends.base import ChipCapacity, PoolTarget, pool_device_ranges
 from aicenter.backends.devices import VISIBLE_DEVICES_RULES
 from aicenter.backends.local import LocalBackend, LocalConfig
 from aicenter.backends.local.cgroups import detect
@@ -74,6 +74,8 @@ def test_malformed_handles_are_refused(text: str) -> None:
         ({"max_duration_s": 0.0}, "max_duration_s"),
         ({"grace_period_s": -1.0}, "grace_period_s"),
         ({"env": {"A=B": "x"}}, "env"),
+        ({"pool": PoolTarget("p", 1)}, "pool"),  # 2 chips do not fit in a pool of 1
+        ({"pool": "p"}, "pool"),
     ],
 )
 def test_bad_launch_requests_name_the_field(kwargs: dict[str, object], field: str) -> None:
@@ -245,7 +247,8 @@ def _sample(name: str, tmp_path: Path, *, contained: bool = False) -> Any:
         return VirtualConfig(tmp_path / "virtual", lambda: datetime.now(UTC))
     if name == "slurm":  # runs Slurm commands on first use only; jobs' users reach its root
         return SlurmConfig(_searchable(tmp_path) / "slurm", partition="aicenter",
-                           gres=TEST_GRES, default_user=JOB_USER)
+                           gres=TEST_GRES, default_user=JOB_USER,
+                           pool_nodes={"pa": "node1", "pb": "node2"})
     raise AssertionError(f"backend {name!r} has no sample config in test_contract.py: add one")
 
 
@@ -415,6 +418,65 @@ def _check_reports_capacity(backend: Backend, tmp_path: Path) -> None:
         time.sleep(0.2)
 
 
+POOL_CHIPS = {"local": 1, "virtual": 1, "slurm": 4}
+"""Chips of each of the two pools of CHIP the places_pools check makes (slurm: a node
+each, node1 and node2 of the CI cluster, as the sample config maps them)."""
+WHERE = ("import os; print('node', os.environ.get('SLURMD_NODENAME'), 'devices', "
+         "os.environ.get('AICENTER_DEVICE_IDS'), flush=True)")
+
+
+def _wait_running(backend: Backend, handle: RunHandle, timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while backend.status(handle).state is not RunState.RUNNING:
+        assert time.monotonic() < deadline, backend.status(handle)
+        time.sleep(0.1)
+
+
+def _check_places_pools(backend: Backend, tmp_path: Path) -> None:
+    """Two pools of one chip type, the first full: a second run placed on it never runs on
+    the other's free chips (it waits in the engine, or is refused as busy), a run placed on
+    the other runs there, and each run's status names its pool."""
+    chips = POOL_CHIPS[backend.name]
+    first, second = pool_device_ranges([("pa", CHIP, chips), ("pb", CHIP, chips)]).values()
+    backend.set_slots({CHIP: 2 * chips})
+    work = {"SIM_WORK_H100_S": "36000"}  # the virtual backend's runs: an hour of work
+    hold = backend.launch(LaunchRequest("c-pool-hold", _py(
+        "import time; print('holding', flush=True); time.sleep(120)"), CHIP, chips, env=work,
+        pool=first, grace_period_s=1))
+    waiter = None
+    try:
+        _wait_running(backend, hold)
+        assert backend.status(hold).pool_id == "pa"
+        try:
+            waiter = backend.launch(LaunchRequest("c-pool-wait", _py(WHERE), CHIP, 1, env=work,
+                                                  pool=first))
+        except InputError as exc:  # the local backend: no free device of pool pa now
+            assert exc.field == "chip_count" and "pool pa" in str(exc), exc
+        else:
+            time.sleep(3)
+            assert backend.status(waiter).state is RunState.PENDING, backend.status(waiter)
+            assert backend.status(waiter).pool_id == "pa"
+        placed = backend.launch(LaunchRequest("c-pool-b", _py(WHERE), CHIP, 1,
+                                              env={"SIM_WORK_H100_S": "1"}, pool=second))
+        final = wait_until_finished(backend, placed, 60)
+        assert final.state is RunState.SUCCEEDED and final.pool_id == "pb", final
+        log = read_whole_log(backend, placed).decode()
+        if backend.capabilities.runs_code:  # where it ran: node2 on Slurm, device 1 here
+            expected = "node node2" if backend.name == "slurm" else \
+                f"devices {second.first_device}"
+            assert expected in log, log
+    finally:
+        for handle in (hold, waiter):
+            if handle is not None:
+                backend.terminate(handle, StopReason.CANCEL, 0)
+                wait_until_finished(backend, handle, 60)
+    if backend.name == "slurm":  # a pool the configuration does not map is refused
+        with pytest.raises(InputError, match="pool pc has no Slurm partition") as caught:
+            backend.launch(LaunchRequest("c-pool-c", ("true",), CHIP, 1,
+                                         pool=PoolTarget("pc", 4)))
+        assert caught.value.field == "pool"
+
+
 def _check_elsewhere(where: str) -> Callable[[Backend, Path], None]:
     def check(backend: Backend, tmp_path: Path) -> None:
         pytest.skip(f"checked with real host rules by {where}")
@@ -435,6 +497,7 @@ CHECKS: dict[str, Callable[[Backend, Path], None]] = {
                                    "slurmd), tests/backends/test_ray.py (a gang over two "
                                    "raylets)"),
     "reports_capacity": _check_reports_capacity,
+    "places_pools": _check_places_pools,
 }
 """How each claim is shown true. A capability without a check here fails the test below
 once a backend claims it: a new claim comes with its proof."""

@@ -13,7 +13,8 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,7 @@ from aicenter.backends import (
     Backend,
     BackendUnavailableError,
     LaunchRequest,
+    PoolTarget,
     RunHandle,
     RunState,
     StopReason,
@@ -39,7 +41,22 @@ from aicenter.backends.ray.backend import (
 )
 from aicenter.backends.ray.config import RayConfig
 from aicenter.domain.errors import InputError
+from aicenter.domain.job import JobStatus, parse_job_spec
+from aicenter.server.runtime import attach_backend
+from aicenter.services import job as job_svc
+from aicenter.services import pool as pool_svc
+from aicenter.services.clock import SystemClock
+from aicenter.services.context import Caller, ServiceContext
+from aicenter.services.scheduling import make_policy, run_round
 from aicenter.settings import Settings
+from tests.services.fixtures import (  # noqa: F401
+    clock_fixture,
+    ctx_fixture,
+    database_fixture,
+    operator_fixture,
+    seed_center,
+)
+from tests.services.test_job_flow import ledger_checks, run_until
 from tests.support.ray_temp import short_ray_dir
 
 from .behaviour import FINISH_S, BackendBehaviour, python, wait_for_log
@@ -48,6 +65,8 @@ ray = pytest.importorskip("ray", reason="Ray is not installed: pip install 'ray[
 
 HEAD_CHIPS = {"nvidia-h100-sxm": 4, "rebellions-atom": 4}
 SECOND_NODE_CHIPS = {"nvidia-h100-sxm": 4}
+NODE_POOLS = ("ray-a", "ray-b")
+"""The center's pool each node belongs to (``pool:<id>`` declared), the head first."""
 
 
 def _free_port() -> int:
@@ -62,7 +81,8 @@ def ray_address() -> Iterator[str]:
     """A local Ray head and a second raylet: 1 CPU each, small object stores, one resource per
     chip type."""
     with short_ray_dir() as temp, local_ray_head(HEAD_CHIPS, temp_dir=temp,
-                                                 more_nodes=[SECOND_NODE_CHIPS]) as address:
+                                                 more_nodes=[SECOND_NODE_CHIPS],
+                                                 pools=NODE_POOLS) as address:
         yield address
 
 
@@ -342,3 +362,117 @@ def test_serve_with_a_cluster_it_cannot_use_exits_2_with_one_line(
     expected = "needs authentication" if kind == "token" else "cannot be reached"
     assert lines[0].startswith("error: ") and "the Ray cluster at" in lines[0]
     assert expected in lines[0]
+
+
+# -- pools: a run placed on one of the center's pools goes to that pool's nodes ----------
+
+def _pool(pool_id: str) -> PoolTarget:
+    return PoolTarget(pool_id, 4)
+
+
+def test_a_run_placed_on_a_pool_runs_on_its_nodes_only(
+    ray_address: str, state_dir: Path, unique: str
+) -> None:
+    """Two pools of H100, one node each: with pool ray-b's node full, a run placed on ray-b
+    waits although ray-a's node has four free H100s; a run placed on ray-a runs on the head;
+    each run's status names its pool; a pool no node declares is refused."""
+    backend = _backend(ray_address, state_dir)
+    hold = backend.launch(LaunchRequest(f"{unique}-hold", ("/bin/sh", "-c", "echo NODE="
+                                        "$AICENTER_RAY_NODE_ID; echo holding; sleep 120"),
+                                        "nvidia-h100-sxm", 4, pool=_pool("ray-b")))
+    try:
+        wait_for_log(backend, hold, b"holding")
+        held_on = _env_of(read_whole_log(backend, hold))["NODE"]
+        waiter = backend.launch(LaunchRequest(f"{unique}-wait", SHOW, "nvidia-h100-sxm", 1,
+                                              pool=_pool("ray-b")))
+        placed = backend.launch(LaunchRequest(f"{unique}-a", SHOW, "nvidia-h100-sxm", 2,
+                                              pool=_pool("ray-a")))
+        final = wait_until_finished(backend, placed, FINISH_S)
+        assert final.state is RunState.SUCCEEDED and final.pool_id == "ray-a", final
+        assert _env_of(read_whole_log(backend, placed))["NODE"] != held_on
+        waiting = backend.status(waiter)
+        assert waiting.state is RunState.PENDING and waiting.pool_id == "ray-b", waiting
+    finally:
+        backend.terminate(hold, StopReason.CANCEL)
+        wait_until_finished(backend, hold, FINISH_S)
+    done = wait_until_finished(backend, waiter, FINISH_S)
+    assert done.state is RunState.SUCCEEDED and done.pool_id == "ray-b"
+    assert _env_of(read_whole_log(backend, waiter))["NODE"] == held_on
+    with pytest.raises(InputError, match="no node of the Ray cluster declares pool ray-c") \
+            as refused:
+        backend.launch(LaunchRequest(f"{unique}-c", ("true",), "nvidia-h100-sxm", 1,
+                                     pool=_pool("ray-c")))
+    assert refused.value.field == "pool"
+
+
+def test_plans_ask_for_the_pools_resource() -> None:
+    request = LaunchRequest("r", ("true",), "nvidia-h100-sxm", 2, pool=_pool("ray-a"))
+    plan = build_plan(request, 4, "pool:ray-a")
+    assert plan["pool_resource"] == "pool:ray-a" and 0 < plan["pool_share"] < 1
+    assert build_plan(request, 4)["pool_resource"] is None
+
+
+# -- metering at the services level: a job that waits in Ray's queue ----------------------
+
+def test_a_job_waiting_in_rays_queue_is_billed_from_rays_start(
+    ray_address: str, ctx: ServiceContext, operator: Caller,
+    monkeypatch: pytest.MonkeyPatch, unique: str
+) -> None:
+    """The center's pool ray-b is Ray's second node; another user of the cluster holds its
+    four H100s. The scheduler (which sees the cluster's four free H100s, on the head) places
+    a job on ray-b and launches it; Ray keeps it waiting on ray-b's node, so the job runs
+    with nothing metered until the holder ends. Its usage starts at Ray's start of the run,
+    seconds after the launch, and covers only the run's own seconds."""
+    monkeypatch.setenv("AICENTER_RAY_PYTHON", sys.executable)
+    ctx.clock = SystemClock()
+    ctx.settings.backend = "ray"
+    ctx.settings.ray_address = ray_address
+    ctx.settings.unsafe_allow_weak_isolation = True
+    ctx.settings.metering_interval_s = 0.5
+    pool_svc.add_pool(ctx, operator, "nvidia-h100-sxm", 4, "haenam", pool_id="ray-b")
+    _org, member, grant = seed_center(ctx, operator, budget="100",
+                                      pools={"rebellions-atom": 4},
+                                      chips={"nvidia-h100-sxm": 4})
+    attach_backend(ctx)
+    assert isinstance(ctx.backend, RayBackend)
+    holder = ctx.backend.launch(LaunchRequest(f"{unique}-outsider", python(
+        "print('holding', flush=True); import time; time.sleep(120)"), "nvidia-h100-sxm", 4,
+        pool=_pool("ray-b")))
+    try:
+        wait_for_log(ctx.backend, holder, b"holding")
+        spec = parse_job_spec("name: queued-in-ray\ncommand: 'echo ran; sleep 2'\n"
+                              "resources: [{chip: nvidia-h100-sxm, count: 2}]\n"
+                              "max_duration: 2m\n")
+        job, _ = job_svc.submit(ctx, member, spec)
+        launched = run_until(ctx, job.id, {JobStatus.RUNNING}, timeout_s=60)
+        launched_by = datetime.now(UTC)  # the launch happened before this instant
+        assert launched.pool_id == "ray-b"
+        policy = make_policy(ctx)
+        for _ in range(10):  # 4 s in Ray's queue: rounds meter nothing
+            run_round(ctx, policy)
+            time.sleep(0.4)
+        waiting = job_svc.get_job(ctx, member, job.id)
+        assert waiting.status is JobStatus.RUNNING and waiting.started_at is None
+        assert ctx.backend.status(RunHandle.parse(waiting.handle or "")).state is \
+            RunState.PENDING
+        with ctx.db.transaction(write=False) as tx:
+            assert tx.usage.list(job_id=job.id) == []
+    finally:
+        ctx.backend.terminate(holder, StopReason.CANCEL)
+    freed = wait_until_finished(ctx.backend, holder, FINISH_S)
+    assert freed.ended_at is not None and freed.ended_at - launched_by > timedelta(seconds=3)
+    done = run_until(ctx, job.id, {JobStatus.SUCCEEDED, JobStatus.FAILED}, timeout_s=120)
+    assert done.status is JobStatus.SUCCEEDED, done.message
+    engine = ctx.backend.status(RunHandle.parse(done.handle or ""))
+    assert engine.started_at is not None and engine.ended_at is not None
+    assert engine.started_at >= freed.ended_at - timedelta(seconds=1)  # Ray's own start
+    with ctx.db.transaction(write=False) as tx:
+        records = tx.usage.list(job_id=job.id)
+    assert records and min(r.interval_start for r in records) == engine.started_at
+    assert max(r.interval_end for r in records) == engine.ended_at
+    chip_seconds = sum((r.chip_seconds for r in records), Decimal(0))
+    run_s = Decimal(str((engine.ended_at - engine.started_at).total_seconds()))
+    assert abs(chip_seconds - 2 * run_s) < Decimal("0.01")  # the run's seconds, no more
+    waited_s = Decimal(str((engine.started_at - launched_by).total_seconds()))
+    assert waited_s > 3  # ... and the seconds it waited in Ray's queue were not billed
+    ledger_checks(ctx, grant.grant.id, job.id, Decimal(100))

@@ -8,6 +8,7 @@ import json
 
 import pytest
 
+from aicenter.backends import LaunchRequest, RunHandle
 from aicenter.domain.job import JobStatus, parse_job_spec
 from aicenter.scheduler import ChipDemand
 from aicenter.server.runtime import attach_backend
@@ -17,7 +18,15 @@ from aicenter.services import pool as pool_svc
 from aicenter.services.clock import SystemClock
 from aicenter.services.context import Caller, ServiceContext
 from aicenter.services.errors import ConflictError
-from aicenter.services.scheduling import _view, make_policy, run_round
+from aicenter.services.scheduling import (
+    _view,
+    adopted_pool,
+    make_policy,
+    pool_targets,
+    recover,
+    run_id_of,
+    run_round,
+)
 from tests.services.fixtures import seed_center
 from tests.services.test_exchange_flow import READER, exchange  # noqa: F401
 from tests.services.test_job_flow import run_until
@@ -105,3 +114,71 @@ def test_domestic_data_runs_on_the_domestic_pool_of_its_chip(exchange, operator)
     done = run_until(ctx, job.id, {JobStatus.SUCCEEDED, JobStatus.FAILED})
     assert done.status is JobStatus.SUCCEEDED, done.message
     assert done.country == "KR" and done.pool_id != "a-abroad"
+
+
+def _shell(command: str, name: str):  # type: ignore[no-untyped-def]
+    return parse_job_spec(json.dumps({"name": name, "command": command, "max_duration": "60s",
+                                      "resources": [{"chip": H100, "count": 2}]}))
+
+
+def test_each_run_holds_its_own_pools_devices(center) -> None:  # type: ignore[no-untyped-def]
+    """Two pools of one chip type: each job's run is told its pool (the launch request's
+    ``pool``) and takes that pool's device indices (a-haenam 0-1, b-gwangju 2-3 in the
+    backend's slots), and the engine's status names the pool the job's record names."""
+    ctx, member = center
+    jobs = [job_svc.submit(ctx, member, _shell("echo ids=$AICENTER_DEVICE_IDS; sleep 2",
+                                               f"j{i}"))[0] for i in range(2)]
+    running = [run_until(ctx, job.id, {JobStatus.RUNNING}) for job in jobs]
+    assert {job.pool_id for job in running} == {"a-haenam", "b-gwangju"}
+    for job in running:
+        assert ctx.backend.status(RunHandle.parse(job.handle)).pool_id == job.pool_id
+    devices = {"a-haenam": "0,1", "b-gwangju": "2,3"}
+    for job in jobs:
+        done = run_until(ctx, job.id, {JobStatus.SUCCEEDED, JobStatus.FAILED})
+        assert done.status is JobStatus.SUCCEEDED, done.message
+        assert f"ids={devices[done.pool_id]}" in job_svc.logs(ctx, member, job.id).text
+
+
+def test_a_restart_adopts_a_run_on_the_pool_it_was_launched_on(center, operator) -> None:  # type: ignore[no-untyped-def]
+    """The server launched a job's run on the second of two H100 pools and died before
+    recording it; the job's row still names the pool of an earlier attempt. The restarted
+    server (a new services context on the same database) adopts the run on the pool the
+    engine recorded with it, not the chip type's first pool nor the row's old one."""
+    ctx, member = center
+    job, _ = job_svc.submit(ctx, member, _spec(1.0))
+    with ctx.db.transaction() as tx:  # an earlier attempt ran on the other pool
+        tx.jobs.update(job.id, pool_id="a-haenam", site="haenam", country="KR")
+        target = pool_targets(tx.pools.list())["b-gwangju"]
+    assert (target.chip_count, target.first_device) == (2, 2)
+    ctx.backend.launch(LaunchRequest(run_id_of(job, 0), ("/bin/sh", "-c", job.spec.command),
+                                     H100, 2, pool=target))
+    restarted = ServiceContext(db=ctx.db, settings=ctx.settings, clock=SystemClock())
+    attach_backend(restarted)
+    assert recover(restarted) == [job.id]
+    adopted = job_svc.get_job(restarted, member, job.id)
+    assert adopted.status is JobStatus.RUNNING
+    assert (adopted.pool_id, adopted.site, adopted.country) == ("b-gwangju", "gwangju", "KR")
+    assert pool_svc.get_pool(restarted, operator, "b-gwangju").busy == 2
+    assert pool_svc.get_pool(restarted, operator, "a-haenam").busy == 0
+    done = run_until(restarted, job.id, {JobStatus.SUCCEEDED, JobStatus.FAILED})
+    assert done.status is JobStatus.SUCCEEDED and done.attempts == 1
+    assert done.pool_id == "b-gwangju"
+
+
+def test_adopted_pool_prefers_the_engine_then_the_row_then_the_first() -> None:
+    from aicenter.domain.pool import Pool, PoolState
+
+    pools = [Pool("a", H100, 2, "haenam"), Pool("b", H100, 2, "gwangju"),
+             Pool("c", "rebellions-atom", 4, "haenam"),
+             Pool("d", H100, 2, "seoul", state=PoolState.DRAINING)]
+    def adopted(pools: list[Pool], chip: str, engine: str | None,
+                row: str | None) -> str | None:
+        found = adopted_pool(pools, chip, engine, row)
+        return None if found is None else found.id
+
+    assert adopted(pools, H100, "b", "a") == "b"
+    assert adopted(pools, H100, None, "d") == "d"
+    assert adopted(pools, H100, "c", None) == "a"  # the engine's pool has other chips
+    assert adopted(pools, H100, "gone", "gone-too") == "a"
+    assert adopted(pools[1:], H100, None, None) == "b"  # active before draining
+    assert adopted(pools, "nvidia-h200", None, None) is None

@@ -58,7 +58,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -186,7 +186,17 @@ class Capabilities:
     SIGKILL, so a job can checkpoint. ``multi_node``: one run may span several nodes (a gang
     across machines; the ray backend, with a placement group). ``reports_capacity``: the
     engine's own count of chips per type, total and free now, comes from the engine
-    (:meth:`Backend.chip_capacity`), not only from the center's pools.
+    (:meth:`Backend.chip_capacity`), not only from the center's pools. ``places_pools``: a
+    request's :class:`PoolTarget` decides where the run goes, never another pool's chips of
+    the same type (local: the pool's own device indices; virtual: the pool's own chip count;
+    slurm: the partition or nodes its configuration maps the pool to; ray: the nodes that
+    advertise the pool's resource, :func:`pool_resource`), and the run's
+    :attr:`RunStatus.pool_id` names the pool, read back from the engine's own record of the
+    run (so a restarted server finds it). A pool the engine has no mapping for is refused
+    (``InputError`` on field ``pool``), except on an engine configured with no pools at all,
+    which runs it wherever the chip type is and says so with ``pool_id`` ``None``. A backend
+    without the claim ignores the request's pool; the scheduler then keeps the pool the
+    engine reports, if it reports one.
     """
 
     runs_code: bool = False
@@ -199,6 +209,7 @@ class Capabilities:
     graceful_stop: bool = False
     multi_node: bool = False
     reports_capacity: bool = False
+    places_pools: bool = False
 
     def claimed(self) -> list[str]:
         """The names of the capabilities this backend claims, for reports and checks."""
@@ -249,6 +260,52 @@ def check_run_id(run_id: str) -> str:
     return run_id
 
 
+POOL_RESOURCE_PREFIX = "pool:"
+
+
+def pool_resource(pool_id: str) -> str:
+    """The name an engine's nodes use to say which of the center's pools they belong to
+    (a Ray custom resource ``pool:<pool id>``)."""
+    return f"{POOL_RESOURCE_PREFIX}{pool_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class PoolTarget:
+    """The center's pool the scheduler placed a run on: its ``id``, its size ``chip_count``
+    and, for a backend that owns device indices, ``first_device``, the index of its first chip
+    among the backend's slots of its chip type (the pools of one chip type take consecutive
+    index ranges in the center's order of pools, :func:`pool_device_ranges`)."""
+
+    id: str
+    chip_count: int
+    first_device: int = 0
+
+    def __post_init__(self) -> None:
+        if not self.id or not isinstance(self.id, str):
+            raise InputError("a pool target needs the pool's id", field="pool")
+        if self.chip_count < 0 or self.first_device < 0:
+            raise InputError(f"pool {self.id}: chip count {self.chip_count} and first device "
+                             f"{self.first_device} must be >= 0", field="pool")
+
+    @property
+    def devices(self) -> range:
+        """The pool's device indices among its chip type's slots."""
+        return range(self.first_device, self.first_device + self.chip_count)
+
+
+def pool_device_ranges(pools: Iterable[tuple[str, str, int]]) -> dict[str, PoolTarget]:
+    """Pool id -> its :class:`PoolTarget`, from ``(pool id, chip type, chips)`` in the center's
+    order: each chip type's pools take consecutive device indices from 0, as the slots the
+    backend is given are their sum (:func:`aicenter.services.pool.slots_by_chip`)."""
+    targets: dict[str, PoolTarget] = {}
+    next_index: dict[str, int] = {}
+    for pool_id, chip, count in pools:
+        first = next_index.get(chip, 0)
+        targets[pool_id] = PoolTarget(pool_id, count, first)
+        next_index[chip] = first + count
+    return targets
+
+
 @dataclass(frozen=True, slots=True)
 class LaunchRequest:
     """Everything a backend needs to start one run.
@@ -297,9 +354,17 @@ class LaunchRequest:
     hosts); ignored with ``no_network``, which always wins."""
     limits: JobLimits | None = None
     """Memory, CPU and process limits (``None``: none asked); see the class docstring."""
+    pool: PoolTarget | None = None
+    """The center's pool the scheduler placed the run on (``None``: any of the chip type's);
+    honoured by a backend that ``places_pools`` (:class:`Capabilities`)."""
 
     def __post_init__(self) -> None:
         check_run_id(self.run_id)
+        if self.pool is not None and not isinstance(self.pool, PoolTarget):
+            raise InputError("pool must be a PoolTarget", field="pool")
+        if self.pool is not None and self.chip_count > self.pool.chip_count:
+            raise InputError(f"{self.chip_count} chips do not fit in pool {self.pool.id} "
+                             f"of {self.pool.chip_count}", field="pool")
         if not self.command or not all(isinstance(a, str) for a in self.command):
             raise InputError("command must be a non-empty list of strings", field="command")
         if self.chip_count < 0:
@@ -381,6 +446,10 @@ class RunStatus:
     message: str = ""
     running_until: datetime | None = None
     earlier: tuple[tuple[datetime, datetime], ...] = ()
+    pool_id: str | None = None
+    """The center's pool the engine runs the run on, from the engine's own record of it (a
+    backend that ``places_pools``: the request's pool); ``None`` where the engine does not
+    say."""
 
     @property
     def is_final(self) -> bool:

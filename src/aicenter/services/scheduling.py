@@ -24,11 +24,13 @@ from aicenter.backends import (
     BackendUnavailableError,
     JobLimits,
     LaunchRequest,
+    PoolTarget,
     RunHandle,
     RunState,
     RunStatus,
     StopReason,
 )
+from aicenter.backends.base import pool_device_ranges
 from aicenter.backends.local.egress import egress_allowed
 from aicenter.domain.errors import InputError
 from aicenter.domain.job import Job, JobStatus, check_workdir
@@ -373,9 +375,11 @@ def _launch(ctx: ServiceContext, job: Job, pool_id: str, chip: str, count: int,
     it queued for the next round."""
     with ctx.db.transaction(write=False) as tx:
         pool: CenterPool | None = tx.pools.get(pool_id)
+        fleet: list[CenterPool] = tx.pools.list()
     if pool is None or not pool.takes_jobs:
         _keep_queued(ctx, job, InputError(f"pool {pool_id} no longer takes jobs"))
         return
+    target = pool_targets(fleet).get(pool.id, PoolTarget(pool.id, pool.chip_count))
     spec = job.spec
     index = next(i for i, a in enumerate(spec.resources) if a.chip == chip)
     run_id = run_id_of(job, index)
@@ -407,7 +411,8 @@ def _launch(ctx: ServiceContext, job: Job, pool_id: str, chip: str, count: int,
             sidecar_dir=sidecar_dir, egress=_egress(ctx, job),
             no_network=no_network(ctx.settings.job_network, bool(spec.datasets)),
             account=job.org_id, priority_class=job.spec.priority.value,
-            limits=JobLimits(limits.memory_bytes, limits.cpu_millis, limits.pids))
+            limits=JobLimits(limits.memory_bytes, limits.cpu_millis, limits.pids),
+            pool=target)
     except (InputError, ValueError) as exc:
         _fail_launch(ctx, job, f"launch failed: {exc}", report)
         return
@@ -453,6 +458,14 @@ def _launch_failed(ctx: ServiceContext, job: Job, exc: Exception, report: RoundR
     if failures > retries:
         log.warning("job %s failed at launch after %d tries: %s", job.id, failures, reason)
         report.finished.append(job.id)
+
+
+def pool_targets(pools: list[CenterPool]) -> dict[str, PoolTarget]:
+    """Each pool that is not removed as a launch's :class:`PoolTarget`: its id, its chips and
+    its range of device indices among its chip type's slots, in the order the backend's slots
+    are summed (:func:`aicenter.services.pool.slots_by_chip`)."""
+    return pool_device_ranges((p.id, p.chip_id, p.chip_count) for p in pools
+                              if p.state is not PoolState.REMOVED)
 
 
 def _egress(ctx: ServiceContext, job: Job) -> bool:
@@ -577,7 +590,11 @@ def _record_preempted(ctx: ServiceContext, job: Job, reason: str) -> None:
 def recover(ctx: ServiceContext) -> list[str]:
     """After a (re)start: adopt runs the backend holds for jobs the database still shows
     queued (the server died between launch and commit). Running jobs need nothing: the next
-    poll re-attaches to them through their stored handle."""
+    poll re-attaches to them through their stored handle.
+
+    The adopted job keeps the pool its run was launched on, as the engine recorded it with
+    the run (``RunStatus.pool_id``, :func:`adopted_pool`): the run id does not name it and
+    the queued job's row still holds its previous attempt's pool, if any."""
     adopted = []
     for handle in ctx.backend.list_runs():
         parsed = parse_run_id(handle.run_id)
@@ -593,9 +610,9 @@ def recover(ctx: ServiceContext) -> list[str]:
         report = RoundReport()
         alt = job.spec.resources[index]
         with ctx.db.transaction(write=False) as tx:  # the run id does not name the pool
-            pools = sorted(tx.pools.list(), key=lambda p: not p.takes_jobs)
-        pool = next((p for p in pools if p.chip_id == alt.chip), None)
-        _adopt(ctx, job, handle, alt.chip, alt.count, report, pool)
+            pools = tx.pools.list()
+        _adopt(ctx, job, handle, alt.chip, alt.count, report,
+               adopted_pool(pools, alt.chip, status.pool_id, job.pool_id))
         if report.launched:
             adopted.append(job.id)
             if status.started_at is not None:
@@ -603,6 +620,19 @@ def recover(ctx: ServiceContext) -> list[str]:
                     tx.jobs.update(job.id, started_at=status.started_at,
                                    metered_until=status.started_at)
     return adopted
+
+
+def adopted_pool(pools: list[CenterPool], chip: str, engine_pool: str | None,
+                 recorded_pool: str | None) -> CenterPool | None:
+    """The pool a run adopted after a restart runs on: the one the engine recorded with the
+    run; else (an engine that names no pool) the one the job's row records, if it has the
+    run's chip; else the first pool of the chip, one taking jobs first."""
+    same_chip = [p for p in pools if p.chip_id == chip]
+    for wanted in (engine_pool, recorded_pool):
+        found = next((p for p in same_chip if p.id == wanted), None)
+        if wanted is not None and found is not None:
+            return found
+    return next(iter(sorted(same_chip, key=lambda p: not p.takes_jobs)), None)
 
 
 def _top_up(tx: Tx, job: Job, now: datetime) -> str | None:

@@ -161,6 +161,9 @@ def test_sbatch_options(tmp_path: Path) -> None:
                      f"--output={tmp_path / 'out' / 'slurm.out'}", "--open-mode=append"):
         assert expected in args, expected
     assert time_limit_minutes(3600, 91) == 63
+    assert not any(a.startswith("--exclude") for a in args)
+    pooled = sbatch_args(request, _plan(tmp_path, exclude=("node3", "node4")))
+    assert "--exclude=node3,node4" in pooled  # the run's pool is node1-2 of p1
 
 
 def test_limits_are_the_whole_runs_split_per_node_and_per_task(tmp_path: Path) -> None:
@@ -245,7 +248,15 @@ def test_config_settings_and_entry(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert ENTRY.name == "slurm" and ENTRY.capabilities is CAPABILITIES
     assert ENTRY.config_type is SlurmConfig
     assert set(CAPABILITIES.claimed()) == {"runs_code", "graceful_stop", "multi_node",
-                                           "reports_capacity"}
+                                           "reports_capacity", "places_pools"}
+    monkeypatch.setenv("AICENTER_SLURM_USERS", "{}")
+    monkeypatch.setenv("AICENTER_SLURM_POOL_NODES", '{"h100-haenam": "node[1-2]"}')
+    monkeypatch.setenv("AICENTER_SLURM_POOL_PARTITIONS", '{"h100-gwangju": "gwangju"}')
+    pooled = SlurmSettings().config(tmp_path)
+    assert pooled.pool_nodes == {"h100-haenam": "node[1-2]"}
+    assert pooled.pool_partitions == {"h100-gwangju": "gwangju"}
+    with pytest.raises(InputError, match="not a Slurm partition or host list"):
+        SlurmConfig(tmp_path, pool_nodes={"p": "node1 --uid=0"})
 
 
 def test_priority_classes_map_to_qos(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -10,8 +10,12 @@ nobody watched. A runner that died without recording an exit makes its run LOST.
 Slots: ``slots_by_chip`` maps a chip type to its device count on this machine (indices
 ``0..n-1``). A launch must name a chip type in it (when it is given); the request's device
 indices must be in range and not used by another live run of this backend; without indices the
-lowest free ones are taken. The job's environment names its chips (``AICENTER_*`` and the
-vendor's visible-devices variable, :mod:`aicenter.backends.devices`).
+lowest free ones are taken. A request placed on one of the center's pools
+(``LaunchRequest.pool``) is held to that pool's own range of indices
+(``PoolTarget.devices``): with two pools of a chip type, a pool that is full leaves its run
+waiting even when the other pool has free chips. The run's ``request.json`` keeps the pool, so
+``status`` names it in any later process. The job's environment names its chips
+(``AICENTER_*`` and the vendor's visible-devices variable, :mod:`aicenter.backends.devices`).
 
 Environment: the job sees a small base (``PATH``, ``HOME``, ``LANG``, ``LC_ALL``, ``TZ``,
 ``TMPDIR``, ``USER``, ``LOGNAME``, ``SHELL`` from the server), then the request's ``env``, then
@@ -39,6 +43,7 @@ its isolation, with the base environment only (see :mod:`aicenter.backends.local
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import os
 import shutil
@@ -109,6 +114,7 @@ class LocalBackend:
         # Ended runs never change and requests never change: cache both, keyed by run dir.
         self._ended: dict[str, RunStatus] = {}
         self._held: dict[str, dict[str, Any]] = {}
+        self._pools: dict[str, str | None] = {}
         self.box = JobBox(isolation, self.root)
         _report_cgroups()
 
@@ -205,6 +211,7 @@ class LocalBackend:
                     "chip_count": request.chip_count,
                     "device_ids": list(device_ids),
                     "slot": slot,
+                    "pool_id": None if request.pool is None else request.pool.id,
                     "limits": None if request.limits is None else request.limits.to_dict(),
                     "max_duration_s": request.max_duration_s,
                     "grace_period_s": request.grace_period_s,
@@ -240,23 +247,36 @@ class LocalBackend:
         return slot
 
     def _assign_devices(self, request: LaunchRequest) -> tuple[int, ...]:
-        """Check or pick the request's device indices (see the module docstring)."""
-        if not self.slots_by_chip:
+        """Check or pick the request's device indices (see the module docstring): within the
+        request's pool's range when it names one."""
+        pool = request.pool
+        if not self.slots_by_chip and pool is None:
             return request.device_ids
-        capacity = self.slots_by_chip.get(request.chip_type)
-        if capacity is None:
-            raise InputError(
-                f"chip type {request.chip_type!r} has no slots on this machine; "
-                f"slots: {', '.join(sorted(self.slots_by_chip)) or 'none'}",
-                field="chip_type",
-            )
+        allowed = range(0)
+        where = ""
+        if self.slots_by_chip:
+            capacity = self.slots_by_chip.get(request.chip_type)
+            if capacity is None:
+                raise InputError(
+                    f"chip type {request.chip_type!r} has no slots on this machine; "
+                    f"slots: {', '.join(sorted(self.slots_by_chip)) or 'none'}",
+                    field="chip_type",
+                )
+            allowed, where = range(capacity), f"{capacity} {request.chip_type} slots"
+        if pool is not None:
+            if self.slots_by_chip and pool.devices.stop > allowed.stop:
+                raise InputError(
+                    f"pool {pool.id}'s devices {pool.first_device}-{pool.devices.stop - 1} "
+                    f"are beyond the {where} of this machine", field="pool")
+            allowed = pool.devices
+            where = f"pool {pool.id}'s {pool.chip_count} {request.chip_type} devices " \
+                    f"(indices {pool.first_device}-{pool.devices.stop - 1})"
         busy = self.busy_devices(request.chip_type)
         if request.device_ids:
-            out_of_range = [d for d in request.device_ids if d >= capacity]
+            out_of_range = [d for d in request.device_ids if d not in allowed]
             if out_of_range:
                 raise InputError(
-                    f"device ids {out_of_range} out of range for {capacity} "
-                    f"{request.chip_type} slots",
+                    f"device ids {out_of_range} out of range for {where}",
                     field="device_ids",
                 )
             taken = sorted(set(request.device_ids) & busy)
@@ -266,11 +286,11 @@ class LocalBackend:
                     field="device_ids",
                 )
             return request.device_ids
-        free = [d for d in range(capacity) if d not in busy]
+        free = [d for d in allowed if d not in busy]
         if len(free) < request.chip_count:
             raise InputError(
                 f"{request.chip_count} {request.chip_type} requested, {len(free)} free "
-                f"of {capacity}",
+                f"of {len(allowed)}" + (f" in pool {pool.id}" if pool is not None else ""),
                 field="chip_count",
             )
         return tuple(free[: request.chip_count])
@@ -316,6 +336,20 @@ class LocalBackend:
             self._runners.pop(run_id, None)
 
     def status(self, handle: RunHandle) -> RunStatus:
+        found = self._status(handle)
+        pool_id = self._pool_of(handle)
+        return found if pool_id is None else dataclasses.replace(found, pool_id=pool_id)
+
+    def _pool_of(self, handle: RunHandle) -> str | None:
+        """The pool the run was placed on, from its ``request.json`` (read once)."""
+        if handle.locator not in self._pools:
+            request = read_json(Path(handle.locator) / REQUEST)
+            if request is None:
+                return None
+            self._pools[handle.locator] = request.get("pool_id")
+        return self._pools[handle.locator]
+
+    def _status(self, handle: RunHandle) -> RunStatus:
         run_dir = self._run_dir(handle)
         cached = self._ended.get(handle.locator)
         if cached is not None and (run_dir / EXIT).exists():
@@ -411,6 +445,7 @@ class LocalBackend:
         self._runners.pop(handle.run_id, None)
         self._ended.pop(handle.locator, None)
         self._held.pop(handle.locator, None)
+        self._pools.pop(handle.locator, None)
 
 
 def _report_cgroups() -> None:

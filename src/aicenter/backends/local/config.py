@@ -35,9 +35,12 @@ WORK_DIR = "work"
 CAPABILITIES = Capabilities(
     runs_code=True, contains_jobs=True, cuts_network=True, enforces_limits=True,
     gives_egress=True, runs_sidecars=True, owns_devices=True, graceful_stop=True,
+    places_pools=True,
 )
 """Every claim holds where the host allows it (root, user namespaces, cgroups, nftables); where
-it does not, a job runs only with the operator's consent and its log says what it lacked."""
+it does not, a job runs only with the operator's consent and its log says what it lacked. A
+request's pool is a range of its chip type's device indices (``PoolTarget.devices``): the run
+takes free indices there and nowhere else."""
 
 
 @dataclass(frozen=True, slots=True)

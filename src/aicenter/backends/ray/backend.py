@@ -40,6 +40,14 @@ token one of those ways.
 Capacity (:meth:`RayBackend.chip_capacity`) is the cluster's: the dashboard's
 ``/api/cluster_status`` gives every live node's ``accel:<chip>`` total and use.
 
+Pools: a node of one of the center's pools also declares ``pool:<pool id>`` (any positive
+amount, e.g. ``ray start --resources='{"accel:nvidia-h100-sxm": 8, "pool:h100-haenam": 1}'``).
+A run placed on a pool asks for ``POOL_SHARE`` of that resource in every bundle besides its
+chips, so Ray puts it on the pool's nodes only (a full pool keeps it waiting even where
+another pool of the chip type has room); the run's metadata keeps the pool, which ``status``
+names. A cluster whose nodes declare no pool at all runs every run wherever the chip type is
+(no pool named); one that declares pools refuses a pool none of its nodes declares.
+
 Throughput: Ray starts a supervisor process, a driver and a worker per run, so a run takes a
 few seconds to go from submitted to running (``tests/backends/test_ray.py`` measures it). That
 is fine for training runs of minutes to weeks, not for thousands of tiny jobs.
@@ -61,6 +69,7 @@ from pathlib import Path
 from typing import Any
 
 from aicenter.backends.base import (
+    POOL_RESOURCE_PREFIX,
     BackendUnavailableError,
     Capabilities,
     ChipCapacity,
@@ -71,6 +80,7 @@ from aicenter.backends.base import (
     RunStatus,
     StopReason,
     check_run_id,
+    pool_resource,
     utc_from_epoch,
 )
 from aicenter.backends.devices import (
@@ -95,6 +105,10 @@ METADATA_KEY = "aicenter_run"
 NETWORK_NOTE = ("the ray backend cannot cut a job's network: this job reads licensed data "
                 "and should have had no network, but it ran WITH the network of its Ray node")
 """Said in the log and the exit message of a ``no_network`` run (never silently)."""
+POOL_SHARE = 0.001
+"""What each bundle of a run placed on a pool asks of the pool's resource: a node declaring
+``pool:<id>: 1`` takes up to a thousand bundles, so the resource only says where, never how
+many (the chips do that)."""
 TIMEOUT_EXIT_CODES = (124, 137)
 """``timeout``'s exit codes when it ended the command: after SIGTERM, after SIGKILL."""
 
@@ -137,12 +151,16 @@ def visible_rule(chip_type: str) -> dict[str, Any]:
             "cores_per_chip": NEURON_CORES_PER_CHIP.get(chip_type, 2) if family == "aws" else 1}
 
 
-def build_plan(request: LaunchRequest, per_node: int) -> dict[str, Any]:
-    """What the driver does for ``request`` (JSON in ``AICENTER_RAY_PLAN``)."""
+def build_plan(request: LaunchRequest, per_node: int,
+               pool: str | None = None) -> dict[str, Any]:
+    """What the driver does for ``request`` (JSON in ``AICENTER_RAY_PLAN``); ``pool``: the
+    pool resource every bundle also asks ``POOL_SHARE`` of (``None``: any node)."""
     bundles = bundles_for(request.chip_count, per_node)
     env = dict(request.env)
     env.update(accelerator_env(request.run_id, request.chip_type, request.chip_count, ()))
     return {
+        "pool_resource": pool,
+        "pool_share": POOL_SHARE,
         "resource": chip_resource(request.chip_type),
         "bundles": bundles,
         "strategy": "STRICT_SPREAD" if len(bundles) > 1 else "PACK",
@@ -214,6 +232,9 @@ class RayBackend:
     def chip_capacity(self) -> dict[str, ChipCapacity]:
         """Chips per type from the cluster's live nodes (``accel:<chip>`` resources), total
         and free now; Ray's own count, whatever the center's pools say."""
+        return capacity_from_usage(self._usage_by_node())
+
+    def _usage_by_node(self) -> dict[str, dict[str, Any]]:
         try:
             response = self._client._do_request("GET", "/api/cluster_status")
         except OSError as error:
@@ -222,11 +243,27 @@ class RayBackend:
             raise BackendUnavailableError(f"Ray cluster status at {self.address}: HTTP "
                                           f"{response.status_code}")
         report = response.json()["data"]["clusterStatus"]["loadMetricsReport"]
-        return capacity_from_usage(report.get("usageByNode") or {})
+        return dict(report.get("usageByNode") or {})
 
-    def _per_node(self, chip_type: str) -> int:
-        found = self.chip_capacity().get(chip_type)
-        return 0 if found is None else found.per_node
+    def _placement(self, request: LaunchRequest) -> tuple[int, str | None]:
+        """Chips per node for the run's gang and the pool resource it asks for (see the
+        module docstring): per node counts the pool's nodes only."""
+        if request.chip_count <= 0:
+            return 0, None
+        nodes = self._usage_by_node()
+        declared = {name for resources in nodes.values() for name in resources
+                    if name.startswith(POOL_RESOURCE_PREFIX)
+                    and _CHIP_ID.fullmatch(name.removeprefix(POOL_RESOURCE_PREFIX))}
+        wanted = None
+        if request.pool is not None and declared:
+            wanted = pool_resource(request.pool.id)
+            if wanted not in declared:
+                raise InputError(f"no node of the Ray cluster declares pool {request.pool.id} "
+                                 f"(resource {wanted}); pools declared: "
+                                 f"{', '.join(sorted(declared))}", field="pool")
+            nodes = {k: v for k, v in nodes.items() if wanted in v}
+        found = capacity_from_usage(nodes).get(request.chip_type)
+        return (0 if found is None else found.per_node), wanted
 
     @property
     def name(self) -> str:
@@ -240,8 +277,8 @@ class RayBackend:
         if request.sidecar:
             raise InputError("the ray backend does not run sidecars (no data gateway: jobs "
                              "read datasets in-process)", field="sidecar")
-        plan = build_plan(request, self._per_node(request.chip_type)
-                          if request.chip_count > 0 else 0)
+        per_node, pool = self._placement(request)
+        plan = build_plan(request, per_node, pool)
         env = {PLAN_VARIABLE: json.dumps(plan),
                "RAY_JOB_STOP_WAIT_TIME_S": str(math.ceil(request.grace_period_s))}
         metadata = {
@@ -251,6 +288,7 @@ class RayBackend:
             "bundles": ",".join(str(k) for k in plan["bundles"]),
             "max_duration_s": "" if request.max_duration_s is None else str(request.max_duration_s),
             "network_note": NETWORK_NOTE if request.no_network else "",
+            "pool_id": request.pool.id if pool is not None and request.pool else "",
         }
         try:
             self._client.submit_job(
@@ -293,8 +331,9 @@ class RayBackend:
         found = self._status_without_note(run_id, info)
         note = "" if info is None else (info.metadata or {}).get("network_note", "")
         if note and found.is_final:
-            return dataclasses.replace(found, message=f"{found.message}; {note}")
-        return found
+            found = dataclasses.replace(found, message=f"{found.message}; {note}")
+        pool_id = "" if info is None else (info.metadata or {}).get("pool_id", "")
+        return dataclasses.replace(found, pool_id=pool_id) if pool_id else found
 
     def _status_without_note(self, run_id: str, info: Any | None) -> RunStatus:
         if info is None:
@@ -496,10 +535,12 @@ def local_ray_head(
     object_store_mib: int = 80,
     temp_dir: Path | None = None,
     more_nodes: Sequence[Mapping[str, int]] = (),
+    pools: Sequence[str | None] = (),
 ) -> Iterator[str]:
     """Start a Ray head on this machine with ``accel:<chip>`` resources, and one more raylet
     per item of ``more_nodes`` (its chips), and yield the job server's address
-    (``http://127.0.0.1:<port>``); shut them all down on exit.
+    (``http://127.0.0.1:<port>``); shut them all down on exit. ``pools``: the center's pool
+    each node belongs to, the head first (``pool:<id>`` declared; ``None`` or absent: none).
 
     For tests, benchmarks and demos on one machine (several raylets on one host make a
     multi-node cluster); a real center points the ``ray`` backend at its cluster (for example
@@ -511,18 +552,22 @@ def local_ray_head(
         probe.bind(("127.0.0.1", 0))
         port = int(probe.getsockname()[1])
 
-    def node(chips: Mapping[str, int]) -> dict[str, Any]:
+    def node(chips: Mapping[str, int], index: int) -> dict[str, Any]:
+        resources = {chip_resource(chip): float(n) for chip, n in chips.items()}
+        pool = pools[index] if index < len(pools) else None
+        if pool is not None:
+            resources[pool_resource(pool)] = 1.0
         return {"num_cpus": num_cpus, "object_store_memory": object_store_mib << 20,
-                "resources": {chip_resource(chip): float(n) for chip, n in chips.items()}}
+                "resources": resources}
 
-    head = node(slots_by_chip) | {"include_dashboard": True, "dashboard_host": "127.0.0.1",
-                                  "dashboard_port": port}
+    head = node(slots_by_chip, 0) | {"include_dashboard": True, "dashboard_host": "127.0.0.1",
+                                     "dashboard_port": port}
     if temp_dir is not None:
         head["temp_dir"] = str(temp_dir)
     cluster = Cluster(initialize_head=True, head_node_args=head)
     try:
-        for chips in more_nodes:
-            cluster.add_node(**node(chips))
+        for index, chips in enumerate(more_nodes, start=1):
+            cluster.add_node(**node(chips, index))
         address = f"http://127.0.0.1:{port}"
         wait_for_job_server(address)
         _wait_for_nodes(address, 1 + len(more_nodes))

@@ -26,13 +26,15 @@ if TYPE_CHECKING:
 NAME = "ray"
 
 CAPABILITIES = Capabilities(runs_code=True, graceful_stop=True, multi_node=True,
-                            reports_capacity=True)
+                            reports_capacity=True, places_pools=True)
 """Ray runs the command and stops it with SIGTERM, then SIGKILL after
 ``RAY_JOB_STOP_WAIT_TIME_S``; a run larger than a node is a gang over nodes (a placement group,
 one worker per bundle, :mod:`aicenter.backends.ray.driver`); its capacity is what the cluster's
 nodes advertise (``accel:<chip>`` resources). It contains nothing (jobs run as the Ray workers'
 user, with their network and files) and runs no sidecar; the devices are its own (each run
-claims indices on its node), so it does not take the center's slots (``owns_devices``)."""
+claims indices on its node), so it does not take the center's slots (``owns_devices``). A run
+placed on a pool goes to the nodes that declare ``pool:<pool id>``
+(:mod:`aicenter.backends.ray.backend`)."""
 
 DEFAULT_PYTHON = "python"
 """The Ray nodes' Python (the one with Ray installed: ``python`` in Ray's and KubeRay's

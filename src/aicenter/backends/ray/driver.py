@@ -9,8 +9,9 @@ the chips free up, then stops it) and that Ray fails after ``RAY_JOB_START_TIMEO
 and an entrypoint runs on one node only. Here the entrypoint reserves nothing and starts at
 once; the driver then
 
-1. asks for a placement group of one bundle per worker, ``{"accel:<chip>": k}`` each
-   (``STRICT_SPREAD`` for a gang over nodes, ``PACK`` for one bundle), and waits for it: the
+1. asks for a placement group of one bundle per worker, ``{"accel:<chip>": k}`` each, plus
+   a sliver of ``pool:<pool id>`` for a run placed on one of the center's pools (its nodes
+   only), (``STRICT_SPREAD`` for a gang over nodes, ``PACK`` for one bundle), and waits for it: the
    run is pending, and a cancel (SIGTERM) ends the driver, whose placement group Ray removes,
    so nothing of the command ever starts;
 2. starts one worker actor per bundle; each claims its chips' indices on its node (below),
@@ -195,7 +196,9 @@ def main() -> int:
     bundles: list[int] = plan["bundles"]
     strategy = None
     if any(bundles):
-        group = placement_group([{resource: float(k)} for k in bundles],
+        pool = plan.get("pool_resource")  # the run's pool: its nodes only
+        extra = {pool: float(plan["pool_share"])} if pool else {}
+        group = placement_group([{resource: float(k), **extra} for k in bundles],
                                 strategy=plan["strategy"])
         while not stopping.is_set():  # pending: wait for the chips, or a cancel
             ready, _ = ray.wait([group.ready()], timeout=0.5)

@@ -38,6 +38,7 @@ the server dies. A pending job is cancelled at once. The state of a stopped run 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -47,6 +48,7 @@ import subprocess
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from aicenter.backends.base import (
     BackendUnavailableError,
@@ -172,9 +174,9 @@ class SlurmBackend:
     def _dir(self, run_id: str) -> Path:
         return self.root / check_run_id(run_id)
 
-    def _meta(self, handle: RunHandle) -> dict[str, str] | None:
+    def _meta(self, handle: RunHandle) -> dict[str, Any] | None:
         try:
-            meta: dict[str, str] = json.loads((self._dir(handle.run_id) / "job").read_text())
+            meta: dict[str, Any] = json.loads((self._dir(handle.run_id) / "job").read_text())
         except (FileNotFoundError, ValueError):
             return None
         return meta if meta.get("job_id") == handle.locator else None
@@ -220,8 +222,7 @@ class SlurmBackend:
 
     def capacity(self) -> list[NodeCapacity]:
         """The nodes of the backend's partition with their GRES, in use and available."""
-        text = self._run(["scontrol", "show", "node", "-o"])
-        return in_partition(nodes_from_scontrol(text), self.config.partition)
+        return self._nodes(self.config.partition)
 
     def chip_capacity(self) -> dict[str, ChipCapacity]:
         """Chip type -> chips from ``scontrol``, for every catalog chip type and every one in
@@ -257,10 +258,23 @@ class SlurmBackend:
                              "read datasets in-process)", field="sidecar")
         user = self._user(request.account)
         gres = self._gres(request.chip_type) if request.chip_count else ""
-        per_node = self._chips_per_node(gres) if gres else 0
+        pool_id, partition, pool_nodes = self._pool_placement(request)
+        per_node = 0
+        if gres and pool_nodes is not None:  # the most chips one of the pool's nodes has
+            per_node = max_per_node(pool_nodes, gres)
+        elif gres and partition != self.config.partition:  # the pool's own partition
+            per_node = max_per_node(self._nodes(partition), gres)
+        elif gres:
+            per_node = self._chips_per_node(gres)
         if gres and per_node == 0:
-            raise InputError(f"no node in the Slurm partition has {gres} "
-                             f"({request.chip_type})", field="chip_type")
+            where = f"pool {pool_id}'s nodes" if pool_nodes is not None else \
+                f"the Slurm partition {partition or '(default)'}"
+            raise InputError(f"no node in {where} has {gres} ({request.chip_type})",
+                             field="pool" if pool_id else "chip_type")
+        exclude: tuple[str, ...] = ()
+        if pool_nodes is not None:
+            inside = {n.name for n in pool_nodes}
+            exclude = tuple(n.name for n in self._nodes(partition) if n.name not in inside)
         shape = gang_shape(request.chip_count, per_node, self.config.task_per_chip)
         run_dir = self._dir(request.run_id)
         try:
@@ -274,9 +288,9 @@ class SlurmBackend:
         plan = SubmitPlan(
             gres=gres, shape=shape, out_dir=out, grace_file=run_dir / "grace",
             user=user.pw_name, group=str(user.pw_gid), home=user.pw_dir,
-            vendor_family=_vendor_family(request.chip_type), partition=self.config.partition,
+            vendor_family=_vendor_family(request.chip_type), partition=partition,
             qos=self.config.qos_for(request.priority_class),
-            account=request.account if self.config.use_accounts else None)
+            account=request.account if self.config.use_accounts else None, exclude=exclude)
         if plan.account and self.config.manage_accounts:
             self._ensure_account(plan.account, user.pw_name)
         script = run_dir / "script.sh"  # sbatch reads it as the server; it holds the env
@@ -298,8 +312,36 @@ class SlurmBackend:
         (run_dir / "job").write_text(json.dumps({
             "job_id": job_id, "user": user.pw_name, "uid": user.pw_uid,
             "chip_type": request.chip_type, "chip_count": request.chip_count,
-            "notes": notes, "max_duration_s": request.max_duration_s}))
+            "notes": notes, "max_duration_s": request.max_duration_s, "pool_id": pool_id}))
         return RunHandle(NAME, request.run_id, job_id)
+
+    def _nodes(self, partition: str | None) -> list[NodeCapacity]:
+        text = self._run(["scontrol", "show", "node", "-o"])
+        return in_partition(nodes_from_scontrol(text), partition)
+
+    def _pool_placement(self, request: LaunchRequest
+                        ) -> tuple[str | None, str | None, list[NodeCapacity] | None]:
+        """Where a run placed on a pool goes: (the pool honoured, its partition, its nodes
+        when the config lists them). A pool the config does not map is refused once the
+        config maps any pool; with no pool mapped at all, the backend's partition and no
+        pool (Slurm chooses the nodes)."""
+        pool = request.pool
+        partitions, node_lists = self.config.pool_partitions, self.config.pool_nodes
+        if pool is None or (not partitions and not node_lists):
+            return None, self.config.partition, None
+        if pool.id not in partitions and pool.id not in node_lists:
+            raise InputError(f"pool {pool.id} has no Slurm partition or nodes: map it in "
+                             "AICENTER_SLURM_POOL_PARTITIONS or AICENTER_SLURM_POOL_NODES",
+                             field="pool")
+        partition = partitions.get(pool.id, self.config.partition)
+        if pool.id not in node_lists:
+            return pool.id, partition, None
+        names = set(self._run(["scontrol", "show", "hostnames", node_lists[pool.id]]).split())
+        nodes = [n for n in self._nodes(partition) if n.name in names]
+        if not nodes:
+            raise InputError(f"pool {pool.id}'s nodes {node_lists[pool.id]} are not in the "
+                             f"Slurm partition {partition or '(default)'}", field="pool")
+        return pool.id, partition, nodes
 
     def _record(self, job_id: str) -> JobRecord | None:
         return self._attempts(job_id)[0]
@@ -334,10 +376,16 @@ class SlurmBackend:
             return None
 
     def status(self, handle: RunHandle) -> RunStatus:
-        """Slurm's state of the job, mapped (:mod:`aicenter.backends.slurm.states`)."""
+        """Slurm's state of the job, mapped (:mod:`aicenter.backends.slurm.states`), with the
+        pool the run was placed on (from its run directory)."""
         meta = self._meta(handle)
         if meta is None:
             return RunStatus(RunState.LOST, message="no run directory: forgotten or never here")
+        found = self._status(handle, meta)
+        pool_id = meta.get("pool_id")
+        return dataclasses.replace(found, pool_id=pool_id) if pool_id else found
+
+    def _status(self, handle: RunHandle, meta: dict[str, Any]) -> RunStatus:
         asked = datetime.now(UTC).replace(microsecond=0)  # Slurm's times are whole seconds
         record, earlier = self._attempts(handle.locator)
         if record is None:

@@ -28,9 +28,12 @@ NAME = "slurm"
 
 _SLURM_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 """What a QOS or account name may be (what ``sacctmgr`` accepts, without quoting)."""
+_SLURM_HOSTS = re.compile(r"[A-Za-z0-9][A-Za-z0-9._\-\[\],]{0,255}")
+"""A partition name or a host list (``node[1-4,7],gpu01``): no spaces, nothing a shell or
+``sbatch`` option would read otherwise."""
 
 CAPABILITIES = Capabilities(runs_code=True, graceful_stop=True, multi_node=True,
-                            reports_capacity=True)
+                            reports_capacity=True, places_pools=True)
 """Capacity is Slurm's (``scontrol show node``: typed GRES of the nodes it starts jobs on, less
 what jobs hold). What Slurm's containment is, claim by claim. A job runs as its organisation's
 mapped Unix user, never root or the server's (checked at launch), so file permissions keep it
@@ -40,7 +43,11 @@ confined by Slurm, but that is the site's configuration, not aicenter's, so ``en
 is not claimed. There are no namespaces of its own (it sees the node's files, processes and
 /tmp) and no network cut: it reaches the control plane's ports like any user of the node. Hence
 ``contains_jobs`` is false, and ``aicenter serve --backend slurm`` needs
-``AICENTER_UNSAFE_ALLOW_WEAK_ISOLATION=true`` (README, threat model)."""
+``AICENTER_UNSAFE_ALLOW_WEAK_ISOLATION=true`` (README, threat model). Pools: a run placed on
+one of the center's pools goes to the partition (``pool_partitions``) or the nodes
+(``pool_nodes``: the partition's other nodes are excluded) its configuration maps the pool to;
+with no pool mapped at all, Slurm chooses among the partition's nodes and the run names no
+pool."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +66,11 @@ class SlurmConfig:
     ``qos_by_priority``: aicenter priority class -> the cluster's QOS
     (``{"chase-team": "chase"}``); ``qos``: the QOS of classes not in it (``None``: the
     account's default QOS).
+    ``pool_partitions``: the center's pool id -> the partition its chips are (a run placed
+    on the pool is submitted there); ``pool_nodes``: pool id -> its nodes (a Slurm host list,
+    ``node[1-2]`` or ``node1,node2``; the run may use those and no other node of its
+    partition). A pool in neither map is refused once either map names any pool; with both
+    empty, Slurm places every run in ``partition`` by chip type alone.
     ``task_per_chip``: one task per chip instead of one per node. ``slurm_conf``: a
     ``slurm.conf`` other than the tools' default. ``command_timeout_s``: how long a Slurm
     command may take before the cluster counts as unreachable."""
@@ -76,8 +88,14 @@ class SlurmConfig:
     task_per_chip: bool = False
     slurm_conf: Path | None = None
     command_timeout_s: float = 30.0
+    pool_partitions: Mapping[str, str] = field(default_factory=dict)
+    pool_nodes: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        for where in (*self.pool_partitions.values(), *self.pool_nodes.values()):
+            if not _SLURM_HOSTS.fullmatch(where):
+                raise InputError(f"{where!r} is not a Slurm partition or host list",
+                                 field="pool_nodes")
         for gres, count in self.chips_per_node.items():
             if count <= 0:
                 raise InputError(f"{gres} has {count} chips per node; must be > 0",
@@ -142,6 +160,13 @@ class SlurmSettings(BaseSettings):
         "(AICENTER_SLURM_TASK_PER_CHIP).")
     slurm_conf: Path | None = Field(
         default=None, description="slurm.conf for the tools (AICENTER_SLURM_SLURM_CONF).")
+    pool_partitions: str = Field(
+        default="{}", description="JSON object pool id -> partition "
+        "(AICENTER_SLURM_POOL_PARTITIONS): runs placed on the pool are submitted there.")
+    pool_nodes: str = Field(
+        default="{}", description="JSON object pool id -> Slurm host list "
+        "(AICENTER_SLURM_POOL_NODES), e.g. {\"h100-haenam\": \"node[1-4]\"}: runs placed "
+        "on the pool use those nodes only.")
 
     def config(self, root: Path) -> SlurmConfig:
         """The backend's config with run directories under ``root``."""
@@ -151,7 +176,9 @@ class SlurmSettings(BaseSettings):
                            manage_accounts=self.manage_accounts, qos=self.qos,
                            qos_by_priority=_json_map(self.qos_by_priority, "qos_by_priority"),
                            task_per_chip=self.task_per_chip,
-                           slurm_conf=self.slurm_conf)
+                           slurm_conf=self.slurm_conf,
+                           pool_partitions=_json_map(self.pool_partitions, "pool_partitions"),
+                           pool_nodes=_json_map(self.pool_nodes, "pool_nodes"))
 
 
 def _json_map(text: str, name: str) -> dict[str, str]:

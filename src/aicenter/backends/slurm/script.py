@@ -127,6 +127,9 @@ class SubmitPlan:
     partition: str | None = None
     qos: str | None = None
     account: str | None = None
+    exclude: tuple[str, ...] = ()
+    """Nodes of the partition outside the run's pool (``--exclude``): the run goes only to
+    its pool's nodes."""
 
 
 def time_limit_minutes(max_duration_s: float, grace_period_s: float) -> int:
@@ -159,6 +162,8 @@ def sbatch_args(request: LaunchRequest, plan: SubmitPlan) -> list[str]:
         args.append(f"--time={time_limit_minutes(request.max_duration_s, grace)}")
     if plan.partition:
         args.append(f"--partition={plan.partition}")
+    if plan.exclude:
+        args.append(f"--exclude={','.join(plan.exclude)}")
     if plan.account:
         args.append(f"--account={plan.account}")
     if plan.qos:

@@ -19,7 +19,12 @@ The maths, per run launched at ``t_l`` on ``n`` chips of type ``c``:
   (every stop is a perfect checkpoint); termination takes effect at once (no grace period:
   nothing runs that could write a checkpoint).
 
-Capacity is the scheduler's business: the engine runs whatever it is given. State changes are
+Capacity is the scheduler's business: the engine runs whatever it is given, except on a
+pool. A request placed on one of the center's pools (``LaunchRequest.pool``) counts against
+that pool's chips, its own accounting: if the pool's live runs leave too few, the run waits
+PENDING, as in a real engine's queue, and starts at the instant enough of them ended (the
+scheduler launches before it stops what it preempted in the same round; both happen at one
+virtual instant, so such a run starts then). A run's status names its pool. State changes are
 computed when asked (``status``, ``read_log``, ``list_runs``) from the clock's ``now``, so the
 answer never depends on how often one asks; each is one line of the run's log, stamped with
 the virtual time it happened. Everything lives in ``state.json`` in the state directory
@@ -87,6 +92,11 @@ class _Run:
     exit_code: int | None = None
     message: str = ""
     log: str = ""
+    pool_id: str | None = None
+    pool_chips: int = 0
+    """The chips of the run's pool when it was launched."""
+    waiting: bool = False
+    """Launched onto a pool without room: PENDING until the pool's live runs leave room."""
 
     def done_at(self, when: datetime) -> float:
         """Work done by ``when`` (0 before the start or during the restart cost)."""
@@ -104,7 +114,7 @@ class _Run:
             return None if text is None else datetime.fromisoformat(text)
 
         return RunStatus(RunState(self.state), self.exit_code, when(self.started_at),
-                         when(self.ended_at), self.message)
+                         when(self.ended_at), self.message, pool_id=self.pool_id)
 
 
 class VirtualBackend:
@@ -194,10 +204,50 @@ class VirtualBackend:
         self._dirty = True
         log.debug("run %s: %s", run.run_id, line.rstrip())
 
+    def _pool_runs(self, run: _Run) -> list[_Run]:
+        return [o for o in self._runs.values() if o.pool_id == run.pool_id and o is not run]
+
+    def _held_on(self, run: _Run, now: datetime) -> int:
+        """Chips of ``run``'s pool the other runs hold at ``now`` (waiting runs launched
+        before it count: they are ahead of it in the pool's queue)."""
+        held = 0
+        for other in self._pool_runs(run):
+            if other.waiting:
+                held += other.chip_count if other.launched_at <= run.launched_at else 0
+                continue
+            self._advance(other, now)
+            if not RunState(other.state).is_final:
+                held += other.chip_count
+        return held
+
+    def _room_at(self, run: _Run, now: datetime) -> datetime | None:
+        """When a waiting run's pool had room for it, at or before ``now`` (``None``: not
+        yet): the earliest end of one of the pool's runs after which it fits."""
+        held = self._held_on(run, now)
+        if held + run.chip_count > run.pool_chips:
+            return None
+        launched = datetime.fromisoformat(run.launched_at)
+        ended = sorted(((datetime.fromisoformat(o.ended_at), o.chip_count)
+                        for o in self._pool_runs(run) if not o.waiting and o.ended_at
+                        and launched < datetime.fromisoformat(o.ended_at) <= now),
+                       reverse=True)
+        for at, chips in ended:  # going back in time, each end undone holds its chips again
+            held += chips
+            if held + run.chip_count > run.pool_chips:
+                return at
+        return launched  # what held the pool at the launch ended at that very instant
+
     def _advance(self, run: _Run, now: datetime) -> None:
-        """Apply what happened to ``run`` up to ``now``: start, success or max duration."""
+        """Apply what happened to ``run`` up to ``now``: start (a waiting run: once its pool
+        has room), success or max duration."""
         if RunState(run.state).is_final:
             return
+        if run.waiting:
+            room = self._room_at(run, now)
+            if room is None:
+                return
+            run.waiting, run.start_at = False, room.isoformat()
+            self._note(run, room, f"pool {run.pool_id} has room")
         start = datetime.fromisoformat(run.start_at)
         if now < start:
             return
@@ -252,15 +302,22 @@ class VirtualBackend:
             for other in self._runs.values():  # the job's earlier run, if still open
                 if other.job_id == job_id:
                     self._advance(other, now)
+            pool = request.pool
             work = self._remaining.get(job_id)
             if work is None:
                 work = _work_of(env)
             restart = self.restart_cost_s if job_id in self._remaining else 0.0
             run = _Run(request.run_id, job_id, job_class, request.chip_type,
                        request.chip_count, rate, work, restart, now.isoformat(),
-                       now.isoformat(), request.max_duration_s)
+                       now.isoformat(), request.max_duration_s,
+                       pool_id=None if pool is None else pool.id,
+                       pool_chips=0 if pool is None else pool.chip_count)
             self._note(run, now, f"pending: job {job_id}, {job_class}, {work:g} H100e·s "
-                       f"left" + (f", restart cost {restart:g} s" if restart else ""))
+                       f"left" + (f", restart cost {restart:g} s" if restart else "")
+                       + (f", pool {pool.id}" if pool is not None else ""))
+            if pool is not None and self._held_on(run, now) + run.chip_count > pool.chip_count:
+                run.waiting = True
+                self._note(run, now, f"waiting for {run.chip_count} chips of pool {pool.id}")
             self._runs[run.run_id] = run
         return RunHandle(NAME, request.run_id, str(self.root))
 
@@ -364,7 +421,7 @@ class VirtualBackend:
             ends = []
             for run in self._runs.values():
                 self._advance(run, now)
-                if not RunState(run.state).is_final:
+                if not RunState(run.state).is_final and not run.waiting:
                     ends.append(self._end_time(run))
             return ends
 

@@ -22,9 +22,11 @@ if TYPE_CHECKING:
 
 NAME = "virtual"
 
-CAPABILITIES = Capabilities()
+CAPABILITIES = Capabilities(places_pools=True)
 """Nothing runs: a run is work done at a rate on the clock, stopped at once (no grace, no
-process to checkpoint); no box, sidecar, devices or limits are needed for a model."""
+process to checkpoint); no box, sidecar, devices or limits are needed for a model. A run
+placed on a pool counts against that pool's chips (its own accounting) and its status names
+the pool."""
 
 
 @dataclass(frozen=True, slots=True)
