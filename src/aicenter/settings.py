@@ -192,6 +192,15 @@ class Settings(BaseSettings):
         "none). Such jobs run as the server's own uid, covered by user namespaces at best; "
         "every job's log says so. Never for a center with tenants.",
     )
+    unsafe_allow_unlimited_jobs: bool = Field(
+        default=False,
+        description="UNSAFE (AICENTER_UNSAFE_ALLOW_UNLIMITED_JOBS): run jobs of the local "
+        "backend even where cgroups are unusable, so that no memory, CPU or process limit "
+        "holds them: one fork bomb or memory hog can take the host, the server and every "
+        "other job down. Without it such a server refuses to start. The server warns at "
+        "start and every job's log says its limits were not enforced. Never for a center "
+        "with tenants.",
+    )
     unsafe_allow_trust_database: bool = Field(
         default=False,
         description="UNSAFE (AICENTER_UNSAFE_ALLOW_TRUST_DATABASE): let `aicenter serve` start "

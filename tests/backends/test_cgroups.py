@@ -16,6 +16,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -218,8 +219,16 @@ WITHOUT_CGROUPS = textwrap.dedent("""
     from pathlib import Path
     from aicenter.backends import LaunchRequest, read_whole_log, wait_until_finished
     from aicenter.backends.local.cgroups import JobLimits
-    from aicenter.backends.local import LocalBackend
-    backend = LocalBackend(Path(sys.argv[1]), {"nvidia-h100-sxm": 1})
+    from aicenter.backends.local import ContainmentUnavailableError, LocalBackend
+    from aicenter.backends.local.isolation import JobIsolation
+    home, consent = Path(sys.argv[1]), sys.argv[2] == "consent"
+    isolation = JobIsolation("namespace", (home,), allow_unlimited=consent)  # the server's
+    try:
+        backend = LocalBackend(home / "runs", {"nvidia-h100-sxm": 1}, isolation)
+    except ContainmentUnavailableError as refused:
+        print("refused")
+        print(refused)
+        sys.exit(0)
     handle = backend.launch(LaunchRequest("nolimits-1", ("/bin/echo", "ran"),
                                           "nvidia-h100-sxm", 1, limits=JobLimits(pids=64)))
     ended = wait_until_finished(backend, handle, 60)
@@ -227,25 +236,112 @@ WITHOUT_CGROUPS = textwrap.dedent("""
     print(ended.message)
     print(read_whole_log(backend, handle).decode(), end="")
 """)
+NO_CGROUPS = 'mount -t tmpfs none /sys/fs/cgroup && exec "$0" "$@"'
+"""A shell line that covers ``/sys/fs/cgroup`` with an empty tmpfs (as in a container without
+a cgroup file system) and runs its arguments; for ``unshare --mount``."""
+
+
+def _without_cgroups(*argv: str, timeout_s: float = 120, **popen: Any
+                     ) -> subprocess.CompletedProcess[str]:
+    if os.geteuid() != 0:
+        pytest.skip("needs root for a mount namespace")
+    return subprocess.run(["unshare", "--mount", "--propagation", "private", "/bin/sh", "-c",
+                           NO_CGROUPS, *argv], capture_output=True, text=True,
+                          timeout=timeout_s, check=False, **popen)
+
+
+def test_without_usable_cgroups_the_server_refuses_to_run_jobs(tmp_path: Path) -> None:
+    """The server's backend (with isolation) on a host whose cgroups it cannot use: refused,
+    saying why and naming the setting that would run jobs anyway."""
+    done = _without_cgroups(sys.executable, "-c", WITHOUT_CGROUPS, str(tmp_path), "")
+    assert done.returncode == 0, done.stderr
+    refused, reason = done.stdout.split("\n", 1)
+    assert refused == "refused", done.stdout + done.stderr
+    assert reason.startswith("job limits cannot be enforced on this machine: "), reason
+    assert "AICENTER_UNSAFE_ALLOW_UNLIMITED_JOBS=true" in reason, reason
+    assert not (tmp_path / "runs" / "nolimits-1").exists()
 
 
 def test_without_usable_cgroups_the_job_runs_and_says_so(tmp_path: Path) -> None:
-    """A server that sees no cgroup file system (as in a container without one): here a
-    mount namespace in which an empty tmpfs covers ``/sys/fs/cgroup``."""
-    if os.geteuid() != 0:
-        pytest.skip("needs root for a mount namespace")
-    shell = ('mount -t tmpfs none /sys/fs/cgroup && exec "$0" -c "$1" "$2"')
-    done = subprocess.run(
-        ["unshare", "--mount", "--propagation", "private", "/bin/sh", "-c", shell,
-         sys.executable, WITHOUT_CGROUPS, str(tmp_path / "runs")],
-        capture_output=True, text=True, timeout=120, check=False)
+    """With the operator's consent (``unsafe_allow_unlimited_jobs``) the job runs; the start
+    warns loudly, and the job's log and message say its limits were not enforced."""
+    done = _without_cgroups(sys.executable, "-c", WITHOUT_CGROUPS, str(tmp_path), "consent")
     assert done.returncode == 0, done.stderr
     state, message, first, rest = done.stdout.split("\n", 3)
-    assert state == "succeeded"
+    assert state == "succeeded", done.stdout + done.stderr
     assert message.startswith("exit code 0; resource limits (64 processes) are NOT enforced")
     assert first.startswith("aicenter: resource limits (64 processes) are NOT enforced: cgroups "
                             "are unusable on this machine")
     assert rest == "ran\n"
+    assert "UNSAFE: AICENTER_UNSAFE_ALLOW_UNLIMITED_JOBS is set and job limits are NOT " \
+        "enforced on this machine" in done.stderr, done.stderr
+
+
+DOCTOR = textwrap.dedent("""
+    import json, sys
+    from aicenter.services.doctor.host import check_cgroups, check_unsafe_settings
+    from aicenter.settings import Settings
+    settings = Settings(home=sys.argv[1], unsafe_allow_unlimited_jobs=sys.argv[2] == "consent")
+    print(json.dumps([check_cgroups(settings).to_dict(),
+                      check_unsafe_settings(settings).to_dict()]))
+""")
+
+
+@pytest.mark.parametrize("consent", ["", "consent"])
+def test_doctor_says_the_server_refuses_or_runs_jobs_without_limits(tmp_path: Path,
+                                                                    consent: str) -> None:
+    done = _without_cgroups(sys.executable, "-c", DOCTOR, str(tmp_path), consent,
+                            env={k: v for k, v in os.environ.items()
+                                 if not k.startswith("AICENTER_UNSAFE")})
+    assert done.returncode == 0, done.stderr
+    cgroups, unsafe = json.loads(done.stdout)
+    assert cgroups["detail"].startswith("no job limits: "), cgroups
+    if consent:
+        assert cgroups["status"] == "warn" and "jobs run without limits" in cgroups["detail"]
+        assert unsafe["status"] == "warn"
+        assert unsafe["detail"] == "set: AICENTER_UNSAFE_ALLOW_UNLIMITED_JOBS"
+    else:
+        assert cgroups["status"] == "fail", cgroups
+        assert cgroups["detail"].endswith("the server refuses to run jobs"), cgroups
+        assert unsafe["status"] == "ok"
+
+
+def test_aicenter_serve_without_cgroups_refuses_unless_the_operator_consents(tmp_path: Path
+                                                                              ) -> None:
+    """The real server start: without cgroups it stops before serving, naming the setting;
+    with the setting it serves and its start says, loudly, that jobs have no limits."""
+    import httpx
+
+    from tests.support.live_server import free_port
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AICENTER_")}
+    env["AICENTER_HOME"] = str(tmp_path / "home")
+    serve = [sys.executable, "-c", "from aicenter.cli.main import run; run()", "serve"]
+    refused = _without_cgroups(*serve, "--port", str(free_port()), env=env)
+    assert refused.returncode != 0, refused.stdout + refused.stderr
+    assert "job limits cannot be enforced on this machine" in refused.stderr, refused.stderr
+    assert "AICENTER_UNSAFE_ALLOW_UNLIMITED_JOBS" in refused.stderr
+    assert "Traceback" not in refused.stderr and "serving on" not in refused.stdout
+
+    port = free_port()
+    env["AICENTER_UNSAFE_ALLOW_UNLIMITED_JOBS"] = "true"
+    server = subprocess.Popen(["unshare", "--mount", "--propagation", "private", "/bin/sh",
+                               "-c", NO_CGROUPS, *serve, "--port", str(port)], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline, answered = time.monotonic() + 60, False
+        while not answered and time.monotonic() < deadline and server.poll() is None:
+            try:
+                answered = httpx.get(f"http://127.0.0.1:{port}/api/v1/health",
+                                     timeout=2).status_code == 200
+            except httpx.HTTPError:
+                time.sleep(0.2)
+    finally:
+        server.terminate()
+        _out, err = server.communicate(timeout=30)
+    assert answered, err
+    assert "UNSAFE: AICENTER_UNSAFE_ALLOW_UNLIMITED_JOBS is set and job limits are NOT " \
+        "enforced on this machine" in err, err
 
 
 # --- cgroup v2 mechanics, on this machine's (controller-less) unified hierarchy ----------------

@@ -70,7 +70,7 @@ from aicenter.backends.base import (
     utc_from_epoch,
 )
 from aicenter.backends.devices import accelerator_env
-from aicenter.backends.local.box import JobBox
+from aicenter.backends.local.box import ContainmentUnavailableError, JobBox
 from aicenter.backends.local.cgroups import CgroupError, JobCgroup, detect
 from aicenter.backends.local.config import CAPABILITIES, NAME, LocalConfig
 from aicenter.backends.local.isolation import JobIsolation
@@ -95,6 +95,9 @@ BASE_ENV_NAMES = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "USER", "LOG
 
 UNLAUNCHED_LOST_AFTER_S = 30.0
 """A run directory with a request but no runner after this long is LOST (see ``status``)."""
+ALLOW_UNLIMITED_ENV = "AICENTER_UNSAFE_ALLOW_UNLIMITED_JOBS"
+"""The setting (``unsafe_allow_unlimited_jobs``) without which the server's backend refuses
+to run jobs where cgroups are unusable."""
 
 log = logging.getLogger("aicenter.backends.local")
 
@@ -116,7 +119,7 @@ class LocalBackend:
         self._held: dict[str, dict[str, Any]] = {}
         self._pools: dict[str, str | None] = {}
         self.box = JobBox(isolation, self.root)
-        _report_cgroups()
+        _check_cgroups(isolation)
 
     @property
     def isolation(self) -> JobIsolation | None:
@@ -448,16 +451,27 @@ class LocalBackend:
         self._pools.pop(handle.locator, None)
 
 
-def _report_cgroups() -> None:
-    """Say once, at start, whether jobs' memory, CPU and process limits can be enforced."""
+def _check_cgroups(isolation: JobIsolation | None) -> None:
+    """Once, at start: can jobs' memory, CPU and process limits be enforced? Where cgroups
+    are unusable, the server's backend (the one with ``isolation``) refuses to run jobs
+    (:class:`ContainmentUnavailableError`) unless the operator consented
+    (``allow_unlimited``), and then warns; a library user's backend only warns."""
     support = detect()
     if support.usable:
         log.info("job limits: cgroup %s (%s)%s", support.version,
                  ", ".join(sorted(support.controllers)),
                  f"; {support.reason}" if support.reason else "")
-    else:
-        log.warning("job limits are NOT enforced on this machine: %s; jobs asking for limits "
-                    "run without them and their logs say so", support.reason)
+        return
+    if isolation is not None and not isolation.allow_unlimited:
+        raise ContainmentUnavailableError(
+            f"job limits cannot be enforced on this machine: {support.reason}. The center "
+            "refuses to run jobs without memory, CPU and process limits (one fork bomb or "
+            "memory hog would take the host down); give the server a writable cgroup with the "
+            "memory and pids controllers (see `aicenter doctor`), or set "
+            f"{ALLOW_UNLIMITED_ENV}=true to run them anyway")
+    consent = f"UNSAFE: {ALLOW_UNLIMITED_ENV} is set and " if isolation is not None else ""
+    log.warning("%sjob limits are NOT enforced on this machine: %s; jobs run without memory, "
+                "CPU and process limits and their logs say so", consent, support.reason)
 
 
 def _remove_entry(entry: Path) -> None:

@@ -37,8 +37,9 @@ log = logging.getLogger("aicenter.backends.local")
 
 
 class ContainmentUnavailableError(AicenterError):
-    """This host cannot contain jobs and the operator has not accepted running them
-    otherwise: the center refuses to run jobs (the server does not start)."""
+    """This host cannot contain jobs (no contained box, or no cgroups to limit them) and the
+    operator has not accepted running them otherwise: the center refuses to run jobs (the
+    server does not start)."""
 
 class _GroupMap:
     """Organisation → gid from the configured range, assigned on first use and kept in a

@@ -65,12 +65,14 @@ def job_isolation(settings: Settings, hidden: tuple[Path, ...],
                   read_only: tuple[Path, ...]) -> JobIsolation:
     """How jobs are boxed, from the settings (``job_isolation``, ``job_uid_range``,
     ``org_gid_range``, ``project_root``, ``job_egress_subnet``, the operator's consent to a
-    weak box) and what the center hides from jobs or shows them read-only."""
+    weak box, to jobs without limits) and what the center hides from jobs or shows them
+    read-only."""
     return JobIsolation(settings.job_isolation, hidden, read_only=read_only,
                         uid_range=settings.job_uids, gid_range=settings.org_gids,
                         project_root=settings.project_root,
                         egress_subnet=settings.job_egress_subnet,
-                        allow_weak=settings.unsafe_allow_weak_isolation)
+                        allow_weak=settings.unsafe_allow_weak_isolation,
+                        allow_unlimited=settings.unsafe_allow_unlimited_jobs)
 
 
 def from_settings(settings: Settings, site: CenterSite) -> LocalConfig:

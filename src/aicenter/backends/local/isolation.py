@@ -145,6 +145,8 @@ class JobIsolation:
     """Where egress jobs' veth subnets come from (:mod:`aicenter.backends.local.egress`)."""
     allow_weak: bool = False
     """The operator's explicit consent to run jobs without the contained box."""
+    allow_unlimited: bool = False
+    """The operator's explicit consent to run jobs where cgroups cannot limit them."""
 
 
 def _under(path: str, roots: list[str]) -> bool:

@@ -38,8 +38,10 @@ single-threaded, which is what makes ``preexec_fn`` safe. While the command runs
 out-of-memory kill or a refused fork (the process limit; a fork bomb) ends the run at once:
 everything in the cgroup gets SIGKILL and the run is FAILED with the cgroup's verdict in its
 log and exit message. When the command has ended, whatever is left in the cgroup is killed
-and the cgroup removed. Where cgroups are unusable, or cannot enforce one of the limits, the
-job still runs, and the first lines of its log and its exit message say so.
+and the cgroup removed. Where cgroups are unusable (the server's backend runs jobs there only
+with the operator's consent, ``AICENTER_UNSAFE_ALLOW_UNLIMITED_JOBS``), or cannot enforce one
+of the limits, the job still runs, and the first lines of its log and its exit message say
+so.
 """
 
 from __future__ import annotations

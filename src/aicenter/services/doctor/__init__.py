@@ -41,6 +41,6 @@ __all__ = ["Check", "DatabaseAuth", "Status", "database_auth", "host_report",
 def host_report(settings: Settings) -> list[Check]:
     """Every check, in the order an operator fixes them."""
     return [check_root(settings), *check_namespaces(), check_contained_box(settings),
-            check_cgroups(), *check_id_ranges(settings), check_network(settings),
+            check_cgroups(settings), *check_id_ranges(settings), check_network(settings),
             *check_database(settings), *check_home(settings), check_scheduler(settings),
             check_unsafe_settings(settings)]

@@ -10,6 +10,7 @@ Status = Literal["ok", "warn", "fail"]
 
 ALLOW_TRUST_ENV = "AICENTER_UNSAFE_ALLOW_TRUST_DATABASE"
 ALLOW_WEAK_ENV = "AICENTER_UNSAFE_ALLOW_WEAK_ISOLATION"
+ALLOW_UNLIMITED_ENV = "AICENTER_UNSAFE_ALLOW_UNLIMITED_JOBS"
 MIN_JOB_UIDS = 64
 """Fewer uids than this and a busy node runs out of identities for concurrent jobs."""
 SHOWN = 5

@@ -20,6 +20,7 @@ from aicenter.backends.local.isolation import probe_contained
 from aicenter.scheduler import policy_names
 from aicenter.services.doctor.check import (
     ALLOW_TRUST_ENV,
+    ALLOW_UNLIMITED_ENV,
     ALLOW_WEAK_ENV,
     MIN_JOB_UIDS,
     SHOWN,
@@ -172,15 +173,20 @@ def check_contained_box(settings: Settings) -> Check:
 # -- cgroups ---------------------------------------------------------------------------------
 
 
-def check_cgroups() -> Check:
+def check_cgroups(settings: Settings) -> Check:
     """Without memory and pids controllers a job can take the node down (a memory hog, a fork
-    bomb); without cpu it can starve its neighbours."""
+    bomb), and the server refuses to run jobs unless the operator consented; without cpu it
+    can starve its neighbours."""
     support = detect()
     fix = ("give the server a writable cgroup with the memory, pids and cpu controllers "
            "(systemd: Delegate=yes in its unit; a container: --cgroupns=private with a "
            "writable /sys/fs/cgroup)")
     if not support.usable:
-        return Check("cgroups", "fail", f"no job limits: {support.reason}", fix)
+        if settings.unsafe_allow_unlimited_jobs:
+            return Check("cgroups", "warn", f"no job limits: {support.reason}; "
+                         f"{ALLOW_UNLIMITED_ENV} is set, so jobs run without limits", fix)
+        return Check("cgroups", "fail", f"no job limits: {support.reason}; the server "
+                     "refuses to run jobs", fix)
     controllers = ", ".join(sorted(support.controllers))
     missing = [c for c in ("memory", "pids") if c not in support.controllers]
     if missing:
@@ -388,6 +394,7 @@ def check_scheduler(settings: Settings) -> Check:
 def check_unsafe_settings(settings: Settings) -> Check:
     """The loudly named settings an operator may have left on."""
     on = [env for env, value in ((ALLOW_WEAK_ENV, settings.unsafe_allow_weak_isolation),
+                                 (ALLOW_UNLIMITED_ENV, settings.unsafe_allow_unlimited_jobs),
                                  (ALLOW_TRUST_ENV, settings.unsafe_allow_trust_database))
           if value]
     if on:
