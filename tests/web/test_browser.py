@@ -54,9 +54,9 @@ def test_a_form_without_the_csrf_token_is_refused(page: Any, web_center: LiveCen
 
 def test_api_docs_load_from_the_center_alone(page: Any, web_center: LiveCenter) -> None:
     page.goto("/docs")
-    page.wait_for_selector(".swagger-ui .info .title", timeout=20_000)
+    page.wait_for_selector(".swagger-ui .info .title", timeout=60_000)
     assert "aicenter" in page.locator(".swagger-ui .info .title").inner_text()
     page.goto("/redoc")
-    page.wait_for_selector("#redoc h1", timeout=20_000)
+    page.wait_for_selector("#redoc h1", timeout=60_000)
     assert not web_center.outside_requests, web_center.outside_requests
     assert not page.csp_errors, page.csp_errors
