@@ -5,9 +5,12 @@ The real services — admission (``job.submit``), the scheduling loop (``run_rou
 virtual backend (:mod:`aicenter.backends.virtual`), whose runs progress on the service's
 :class:`~aicenter.services.clock.ManualClock`. Random sequences of events — submit, let time
 pass, fail a run (retried or not), preempt it, lose it (runner died; the loss is noticed one
-round later, so metering overruns the hold), cancel, and a re-measured throughput that makes
-running jobs cost more than their holds (budget exhaustion) — run against two small grants.
-After every step:
+round later, so metering overruns the hold), cancel, a re-measured throughput that makes
+running jobs cost more than their holds (budget exhaustion), and a server restart (a new
+services context on the same database whose backend re-attaches to its runs and whose
+:func:`~aicenter.services.scheduling.recover` adopts a run the old server launched but never
+recorded) — run against two small grants, on SQLite (many examples) and PostgreSQL (a few:
+each needs a freshly migrated schema). After every step:
 
 * no grant account and no hold account is below zero;
 * every transaction balances and the running balances equal the postings;
@@ -36,7 +39,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from aicenter.backends import RunHandle
+from aicenter.backends import LaunchRequest, RunHandle
 from aicenter.backends.virtual import VirtualBackend
 from aicenter.catalog.performance import PerformanceTable, Throughput
 from aicenter.domain.accelerator import WorkloadClass
@@ -55,10 +58,18 @@ from aicenter.services.context import Caller, ServiceContext
 from aicenter.services.errors import BudgetExceededError
 from aicenter.services.metering import EXHAUSTED, charged_h100e_h
 from aicenter.services.org import bootstrap_operator
-from aicenter.services.scheduling import make_policy, run_round, stop_run
+from aicenter.services.scheduling import (
+    make_policy,
+    pool_targets,
+    recover,
+    run_id_of,
+    run_round,
+    stop_run,
+)
 from aicenter.settings import Settings
 from aicenter.storage import Database
-from tests.services.fixtures import make_database
+from tests.services.fixtures import PG_SKIP, make_database
+from tests.support.database import PG_URL, fresh_database, pg_reachable
 
 CHIP = "nvidia-h100-sxm"
 ROUND_S = 60.0
@@ -114,11 +125,15 @@ def open_center(db: Database, home: Path, budgets: list[Decimal]) -> Center:
 
 @dataclass(frozen=True)
 class Submit:
+    """A job of ``count`` chips; ``fill``: its max duration is instead what makes its hold
+    everything its grant has left (then any requeue after it ran finds the grant empty)."""
+
     tenant: int
     count: int
     max_duration_s: int
     max_retries: int
     work_h100_s: int
+    fill: bool = False
 
 
 @dataclass(frozen=True)
@@ -154,7 +169,52 @@ class Remeasure:
     ratio: float
 
 
-Event = Submit | Wait | Fail | Preempt | Lose | Cancel | Remeasure
+@dataclass(frozen=True)
+class Restart:
+    """The server stops and another starts on the same database and state directory; with
+    ``mid_launch`` the old one had just launched a queued job's run and died before writing
+    the job's row, so the new one's ``recover()`` adopts the run."""
+
+    mid_launch: bool
+
+
+Event = Submit | Wait | Fail | Preempt | Lose | Cancel | Remeasure | Restart
+
+
+def restart(center: Center, mid_launch: bool) -> None:
+    """A new services context on the same database (the clock goes on; a re-measured
+    throughput stays measured), its backend re-attached, then ``recover()``."""
+    old = center.ctx
+    if mid_launch:
+        launch_unrecorded(center)
+    ctx = ServiceContext(db=old.db, settings=old.settings, clock=center.clock,
+                         catalog=old.catalog, perf=old.perf)
+    attach_backend(ctx)
+    assert isinstance(ctx.backend, VirtualBackend)
+    if recover(ctx):
+        center.outcomes.add("run adopted after a restart")
+    center.ctx, center.backend = ctx, ctx.backend
+
+
+def launch_unrecorded(center: Center) -> None:
+    """What a server that dies mid-launch leaves: the first queued job's run launched on the
+    backend (as the loop would, on the pool, if the pool has room) and no row saying so."""
+    ctx = center.ctx
+    with ctx.db.transaction(write=False) as tx:
+        queued = [j for j in (tx.jobs.get(i) for i in center.jobs)
+                  if j is not None and j.status is JobStatus.QUEUED and not j.cancel_requested]
+        running = tx.jobs.list(statuses=[JobStatus.RUNNING])
+        pools = tx.pools.list()
+    if not queued:
+        return
+    job, pool = queued[0], pools[0]
+    alt = job.spec.resources[0]
+    if sum(j.chip_count for j in running) + alt.count > pool.chip_count:
+        return
+    ctx.backend.launch(LaunchRequest(
+        run_id_of(job, 0), ("/bin/sh", "-c", job.spec.command), alt.chip, alt.count,
+        env={**job.spec.env, "AICENTER_JOB_ID": job.id},
+        max_duration_s=job.spec.max_duration_s, pool=pool_targets(pools)[pool.id]))
 
 
 def apply(center: Center, event: Event) -> None:
@@ -162,9 +222,17 @@ def apply(center: Center, event: Event) -> None:
     ctx = center.ctx
     if isinstance(event, Submit):
         tenant = center.tenants[event.tenant % len(center.tenants)]
+        max_duration_s = event.max_duration_s
+        if event.fill:  # hold = count × ratio × duration / 3600 = what the grant has left
+            with ctx.db.transaction(write=False) as tx:
+                left = tx.ledger.balance(accounts.grant(tenant.grant_id), H100E)
+            ratio = Decimal(str(ctx.performance.ratio(CHIP, WorkloadClass.DENSE_TRAINING)))
+            max_duration_s = int(left * 3600 / (event.count * ratio))
+            if max_duration_s < 30:
+                return
         spec = parse_job_spec(
             f"name: j\ncommand: 'true'\nresources: [{{chip: {CHIP}, count: {event.count}}}]\n"
-            f"max_duration: {event.max_duration_s}s\nmax_retries: {event.max_retries}\n"
+            f"max_duration: {max_duration_s}s\nmax_retries: {event.max_retries}\n"
             f"env: {{SIM_WORK_H100_S: '{event.work_h100_s}'}}\n")
         try:
             job, _ = job_svc.submit(ctx, tenant.member, spec, grant_id=tenant.grant_id)
@@ -180,6 +248,9 @@ def apply(center: Center, event: Event) -> None:
     if isinstance(event, Remeasure):
         ctx.perf = PerformanceTable(ctx.catalog, {(CHIP, WorkloadClass.DENSE_TRAINING):
                                                   Throughput(event.ratio, "measured", "test")})
+        return
+    if isinstance(event, Restart):
+        restart(center, event.mid_launch)
         return
     if not center.jobs:
         return
@@ -282,9 +353,9 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 @st.composite
 def events(draw: st.DrawFn) -> Event:
     """One event; time passing is the commonest, so runs reach their ends and limits."""
-    job = st.integers(0, 7)
+    job = st.one_of(st.just(-1), st.integers(0, 7))  # -1: the latest job
     kind = draw(st.sampled_from(["submit"] * 3 + ["wait"] * 6 + ["fail"] * 2 + [
-        "preempt", "lose", "cancel", "remeasure"]))
+        "preempt", "lose", "cancel", "remeasure", "restart"]))
     if kind == "submit":
         return Submit(draw(st.integers(0, 1)), draw(st.integers(1, 4)),
                       draw(st.sampled_from([60, 300, 600])), draw(st.integers(0, 4)),
@@ -293,14 +364,62 @@ def events(draw: st.DrawFn) -> Event:
         return Wait(draw(st.sampled_from([1, 2, 5, 10, 30])) * ROUND_S)
     if kind == "remeasure":
         return Remeasure(draw(st.sampled_from([0.5, 1.5, 3.0])))
+    if kind == "restart":
+        return Restart(draw(st.booleans()))
     return {"fail": Fail, "preempt": Preempt, "lose": Lose, "cancel": Cancel}[kind](draw(job))
 
 
-@settings(max_examples=100, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-@given(budgets=st.lists(st.sampled_from([Decimal("0.2"), Decimal("0.5"), Decimal("1")]),
-                        min_size=1, max_size=2),
-       steps=st.lists(events(), min_size=5, max_size=40))
+@st.composite
+def episodes(draw: st.DrawFn) -> list[Event]:
+    """A few events that lead towards a rare branch, so it happens in a fair share of the
+    examples whatever their length (the statistics are in the report of this module):
+
+    * ``starve``: a job takes all its grant has left, runs a while, and a fault requeues it:
+      the grant cannot top its hold up (unless it finished, or waited in the queue);
+    * ``overrun``: a long job runs, its chip is re-measured dearer, time passes: metering
+      spends its hold and the loop stops it;
+    * ``crash``: a job is submitted and the server dies mid-launch: the restarted one adopts
+      the run (when the pool has room)."""
+    kind = draw(st.sampled_from(["starve", "overrun", "crash"]))
+    tenant, count = draw(st.integers(0, 1)), draw(st.integers(1, 4))
+    if kind == "starve":
+        fault = draw(st.sampled_from([Fail, Preempt, Lose]))
+        return [Submit(tenant, count, 600, draw(st.integers(1, 4)),
+                       draw(st.integers(600, 100_000)), fill=True),
+                Wait(draw(st.sampled_from([2, 5, 10])) * ROUND_S), fault(-1),
+                Wait(2 * ROUND_S)]
+    if kind == "overrun":
+        return [Submit(tenant, count, draw(st.sampled_from([300, 600])),
+                       draw(st.integers(0, 4)), 1_000_000), Wait(ROUND_S),
+                Remeasure(draw(st.sampled_from([1.5, 3.0]))),
+                Wait(draw(st.sampled_from([5, 10])) * ROUND_S)]
+    return [Submit(tenant, count, draw(st.sampled_from([60, 300, 600])),
+                   draw(st.integers(0, 4)), draw(st.integers(30, 6000))), Restart(True)]
+
+
+def _flat(groups: list[list[Event]]) -> list[Event]:
+    return [event for group in groups for event in group]
+
+
+BUDGETS = st.lists(st.sampled_from([Decimal("0.2"), Decimal("0.5"), Decimal("1")]),
+                   min_size=1, max_size=2)
+STEPS = st.lists(st.one_of(events().map(lambda e: [e]), episodes()), min_size=3,
+                 max_size=20).map(_flat)
+PROPERTY = {"deadline": None, "suppress_health_check": [HealthCheck.function_scoped_fixture,
+                                                        HealthCheck.too_slow]}
+
+
+def play_example(db: Database, home: Path, budgets: list[Decimal], steps: list[Event]) -> None:
+    """One example on a fresh database; its outcomes are hypothesis events
+    (``--hypothesis-show-statistics`` lists how often each occurred)."""
+    center = open_center(db, home, budgets)
+    play(center, steps)
+    for outcome in sorted(center.outcomes):
+        hypothesis.event(outcome)
+
+
+@settings(max_examples=100, **PROPERTY)
+@given(budgets=BUDGETS, steps=STEPS)
 def test_no_grant_or_hold_ever_goes_below_zero(template: Path, budgets: list[Decimal],
                                                steps: list[Event]) -> None:
     where = Path(tempfile.mkdtemp(prefix="budget-"))
@@ -308,12 +427,25 @@ def test_no_grant_or_hold_ever_goes_below_zero(template: Path, budgets: list[Dec
         shutil.copy(template, where / "aicenter.db")
         db = Database(f"sqlite:///{where / 'aicenter.db'}")
         try:
-            center = open_center(db, where / "home", budgets)
-            play(center, steps)
-            for outcome in sorted(center.outcomes):
-                hypothesis.event(outcome)  # --hypothesis-show-statistics lists them
+            play_example(db, where / "home", budgets, steps)
         finally:
             db.dispose()
+    finally:
+        shutil.rmtree(where, ignore_errors=True)
+
+
+@settings(max_examples=12, **PROPERTY)
+@given(budgets=BUDGETS, steps=STEPS)
+def test_no_grant_or_hold_ever_goes_below_zero_on_postgresql(budgets: list[Decimal],
+                                                             steps: list[Event]) -> None:
+    """The same property on PostgreSQL (row locks, its own isolation): fewer examples, each
+    in a freshly migrated schema of its own (about 2 s each)."""
+    if not pg_reachable():
+        pytest.skip(PG_SKIP)
+    where = Path(tempfile.mkdtemp(prefix="budget-pg-"))
+    try:
+        with fresh_database(PG_URL, where, pool_size=5, prefix="budget") as db:
+            play_example(db, where / "home", budgets, steps)
     finally:
         shutil.rmtree(where, ignore_errors=True)
 
