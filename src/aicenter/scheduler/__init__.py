@@ -22,7 +22,8 @@ Use::
 Built-in policies (``policy_names()``): ``fifo``; ``fair_share`` (Slurm-style, decaying usage);
 ``max_min_agnostic`` and ``max_min_hetero`` (Gavel's max-min fairness LP, blind to or aware of
 chip speed); ``min_cost`` (deadlines met at the least money); ``finish_time_fair`` (the default,
-:data:`DEFAULT_POLICY`: heterogeneity-aware shortest-remaining-work first with a max-min floor).
+:data:`DEFAULT_POLICY`: heterogeneity-aware shortest-remaining-work first with a max-min floor,
+fair share by decayed usage within one octave of remaining work).
 The chase team's lane (``Snapshot.chase_share``), quotas and residency apply to all of them.
 
 A policy object keeps state between rounds (its last solution and when it was computed), so

@@ -11,8 +11,21 @@ The rules:
   guaranteed share in H100e (what its jobs may hold at once ahead of others) and its usage,
   decayed with the half-life, from its metered intervals (:func:`usage_samples`; older days
   as daily sums, :func:`daily_samples`);
-* a call is a programme (with its guaranteed share, if the operator set one); an
-  organisation's programme is the call of its grant;
+* a call is a programme (with its guaranteed share, if the operator set one); a job's
+  programme is the call of the grant it runs on (an organisation may hold grants of several
+  calls: each job counts against its own call's share); an organisation's own programme, the
+  fallback for jobs without a known grant, is its call only when all its grants are of one;
+* an organisation's quota is what its usable grants (active, within their period) were
+  awarded and its used amount what they have spent, both in the ledger's h100e-hours: what
+  is left, ``quota − used``, is their spendable balance plus the holds of their jobs
+  (:func:`tenant_budget`); an organisation with no usable grant has nothing left, so its
+  queued jobs wait with ``QuotaExhausted``;
+* a job's own budget is what is left of its hold (admission held one attempt's worst case,
+  metering never charges past it): a round costs its organisation at most that. A queued
+  job whose grant is no longer usable (expired, reclaimed) has none: it may not start on
+  that grant and waits with ``QuotaExhausted``. A running job keeps its run even when its
+  hold is spent: metering stops it then and it ends with that reason (not preempted and
+  requeued, which would take a new hold);
 * a grant with chip counts is a cap group: its jobs together hold at most that many chips of
   each type at once (``Snapshot.chip_caps``);
 * a job's demand holds only the alternatives its grant covers (admission held the budget for
@@ -39,6 +52,7 @@ from aicenter.domain.grant import Grant
 from aicenter.domain.job import Job, JobStatus
 from aicenter.domain.job import PriorityClass as JobPriority
 from aicenter.domain.org import Organisation
+from aicenter.domain.units import H100eHours
 from aicenter.domain.usage import UsageRecord
 from aicenter.scheduler.snapshot import UsageSample, build_snapshot, decayed_usage
 from aicenter.scheduler.types import (
@@ -135,20 +149,30 @@ def center_view(
     countries: Mapping[str, frozenset[str]] | None = None,
     domestic_data: Collection[str] = (),
     domestic_country: str = "",
+    grant_balances: Mapping[str, Decimal] | None = None,
+    holds: Mapping[str, Decimal] | None = None,
 ) -> CenterView:
     """The snapshot and queue of one round (module docstring); ``done`` holds the metered
     totals of the jobs that have run (none for the others); ``countries`` the countries each
     restricted job may run in (absent: any). ``domestic_data`` and ``domestic_country`` are
     the same restriction stated as data: a job naming one of those datasets runs only in that
-    country."""
+    country. ``grant_balances`` (spendable balance of each grant) and ``holds`` (what is left
+    of each job's hold), in h100e-hours, give the organisations their quotas and the jobs
+    their budgets; without them nobody has either (no quota binds)."""
     by_grant = {g.id: g for g in grants}
     guaranteed = guaranteed_h100e or {}
-    programme_of: dict[str, str] = {}
-    for grant in sorted(grants, key=lambda g: g.starts_at):
-        programme_of.setdefault(grant.org_id, grant.call_id)
+    calls: dict[str, set[str]] = {}
+    for grant in grants:
+        calls.setdefault(grant.org_id, set()).add(grant.call_id)
+    budgets = (tenant_budget(grants, jobs, grant_balances, holds or {}, now)
+               if grant_balances is not None else {})
     tenants = [Tenant(o.id, weight=CHASE_WEIGHT if o.chase_team else 1.0,
                       guaranteed_h100e=guaranteed.get(o.id, 0.0),
-                      programme=programme_of.get(o.id)) for o in orgs]
+                      programme=_only(calls.get(o.id, set())),
+                      quota=budgets[o.id][0] if o.id in budgets else (
+                          H100eHours(0.0) if grant_balances is not None else None),
+                      used=budgets[o.id][1] if o.id in budgets else H100eHours(0.0))
+               for o in orgs]
     programmes = [Programme(call, guaranteed_h100e=h)
                   for call, h in (programme_guaranteed_h100e or {}).items()]
     caps = {g.id: dict(g.chip_counts) for g in grants if g.chip_counts}
@@ -165,13 +189,64 @@ def center_view(
         for job in jobs:
             if not set(domestic_data).isdisjoint(job.spec.datasets):
                 restricted[job.id] = restricted.get(job.id, home) & home
-    queue, stranded = _queue(jobs, sched_pools, by_grant, restricted, ratio, done or {}, now)
+    budget_of = (_job_budgets(jobs, by_grant, holds or {}, now)
+                 if grant_balances is not None else {})
+    queue, stranded = _queue(jobs, sched_pools, by_grant, restricted, ratio, done or {}, now,
+                             budget_of)
     return CenterView(snapshot, queue, stranded)
+
+
+def _only(calls: set[str]) -> str | None:
+    return next(iter(calls)) if len(calls) == 1 else None
+
+
+def tenant_budget(grants: Sequence[Grant], jobs: Sequence[Job],
+                  balances: Mapping[str, Decimal], holds: Mapping[str, Decimal],
+                  now: datetime) -> dict[str, tuple[H100eHours, H100eHours]]:
+    """(quota, used) of every organisation with a usable grant (active, within its period),
+    in h100e-hours. With ``B_g`` a usable grant's award, ``b_g`` its spendable balance
+    (``grant:G``) and ``h_j`` what is left of the hold of each queued or running job on it,
+
+        left  = Σ_g b_g + Σ_j h_j        (nothing else holds a usable grant's h100e-h)
+        quota = Σ_g B_g,   used = quota − left   (what the grants' jobs were charged)
+
+    so ``quota − used`` is exactly what the organisation's grants can still pay for. Should
+    ``used`` come out negative (an award topped up outside the ledger's flows), it is 0 and
+    the quota is ``left``."""
+    usable = {g.id: g for g in grants if g.active_at(now)}
+    left: dict[str, Decimal] = {}
+    awarded: dict[str, Decimal] = {}
+    for grant in usable.values():
+        awarded[grant.org_id] = awarded.get(grant.org_id, Decimal(0)) + grant.budget_h100e_h
+        left[grant.org_id] = left.get(grant.org_id, Decimal(0)) + balances.get(grant.id,
+                                                                               Decimal(0))
+    for job in jobs:
+        if job.grant_id in usable and not job.status.finished:
+            left[job.org_id] = left.get(job.org_id, Decimal(0)) + holds.get(job.id, Decimal(0))
+    out: dict[str, tuple[H100eHours, H100eHours]] = {}
+    for org_id, quota in awarded.items():
+        used = max(quota - left[org_id], Decimal(0))
+        out[org_id] = (H100eHours(float(left[org_id] + used)), H100eHours(float(used)))
+    return out
+
+
+def _job_budgets(jobs: Sequence[Job], grants: Mapping[str, Grant],
+                 holds: Mapping[str, Decimal], now: datetime) -> dict[str, float]:
+    """Each job's own budget (module docstring): what is left of its hold; 0 for a queued
+    job whose grant is no longer usable."""
+    budgets: dict[str, float] = {}
+    for job in jobs:
+        grant = grants.get(job.grant_id)
+        if job.status is JobStatus.QUEUED and (grant is None or not grant.active_at(now)):
+            budgets[job.id] = 0.0
+        else:
+            budgets[job.id] = float(holds.get(job.id, Decimal(0)))
+    return budgets
 
 
 def _queue(jobs: Sequence[Job], pools: Sequence[Pool], grants: Mapping[str, Grant],
            restricted: Mapping[str, frozenset[str]], ratio: Ratio,
-           done: Mapping[str, JobUsage], now: datetime
+           done: Mapping[str, JobUsage], now: datetime, budget_of: Mapping[str, float]
            ) -> tuple[list[JobProgress], list[Job]]:
     chips_here = {p.chip_type for p in pools}
     chips_in: dict[frozenset[str], set[str]] = {}
@@ -206,7 +281,9 @@ def _queue(jobs: Sequence[Job], pools: Sequence[Pool], grants: Mapping[str, Gran
             # one country is a residency (as the simulator states it); several, a set
             residency=single(countries),
             countries=countries if single(countries) is None else None,
-            cap_group=job.grant_id if grant is not None and grant.chip_counts else None)
+            cap_group=job.grant_id if grant is not None and grant.chip_counts else None,
+            programme=grant.call_id if grant is not None else None,
+            budget_h100e_h=budget_of.get(job.id))
         attained = _attained(job, usage, pools, running_on, unmetered_s)
         queue.append(JobProgress(sched_job, remaining, attained, running_on))
     return queue, stranded

@@ -3,7 +3,8 @@
 Built from a :class:`Snapshot` and the queue. A job may run on pool ``p`` when one of its demand
 alternatives matches the pool's chip (``ChipDemand`` by type, ``AnyChipDemand`` by memory), its
 residency (if any) equals the pool's country, and its rate there is positive. Jobs whose tenant
-or programme has used up its grant are left out entirely (quotas are hard).
+or programme has used up its grant, or whose own budget is spent, are left out entirely (quotas
+are hard).
 """
 
 from __future__ import annotations
@@ -51,6 +52,17 @@ def quota_left_h100e_h(snapshot: Snapshot) -> dict[str, float]:
             used = sum(t.used.value for t in snapshot.tenants.values() if t.programme == prog.id)
             left[f"programme:{prog.id}"] = prog.quota.value - used
     return left
+
+
+def out_of_budget(jp: JobProgress, snapshot: Snapshot, left: dict[str, float]) -> bool:
+    """Whether the job may not run: a quota it draws on (``left``:
+    :func:`quota_left_h100e_h`) is spent, or it is waiting and its own budget (if it has
+    one) is. A running job whose own budget is spent keeps its place: whoever keeps that
+    budget stops it (the live center's metering, which then ends it with the reason)."""
+    job = jp.job
+    if job.budget_h100e_h is not None and job.budget_h100e_h <= 0 and jp.running_on is None:
+        return True
+    return bool(left) and any(left.get(k, 1.0) <= 0 for k in quota_keys(job, snapshot))
 
 
 def quota_keys(job: Job, snapshot: Snapshot) -> tuple[str, ...]:
@@ -116,7 +128,7 @@ def build_problem(
     for jp in queue:
         if jp.remaining_work <= 0 or jp.job.arrival_s > clock:
             continue
-        if left and any(left.get(k, 1.0) <= 0 for k in quota_keys(jp.job, snapshot)):
+        if out_of_budget(jp, snapshot, left):
             continue
         key = (jp.job.job_class, jp.job.demand, jp.job.residency, jp.job.countries)
         row = rows.get(key)

@@ -7,7 +7,11 @@ from dataclasses import dataclass, replace
 
 from aicenter.scheduler.policies.fair_share import FairShareObjective
 from aicenter.scheduler.policies.fifo import FifoObjective
-from aicenter.scheduler.policies.finish_time import DEFAULT_FLOOR, FinishTimeFairObjective
+from aicenter.scheduler.policies.finish_time import (
+    DEFAULT_FAIR_SHARE_OCTAVES,
+    DEFAULT_FLOOR,
+    FinishTimeFairObjective,
+)
 from aicenter.scheduler.policies.maxmin import MaxMinObjective
 from aicenter.scheduler.policies.min_cost import MinCostObjective
 from aicenter.scheduler.policy import Policy, SchedulerConfig, register
@@ -76,11 +80,14 @@ class FinishTimeFairFactory:
     name: str = "finish_time_fair"
     description: str = (
         "the default: heterogeneity-aware shortest-remaining-work first (an LP) with a max-min "
-        "floor so no job starves; re-solved when jobs arrive or leave"
+        "floor so no job starves, and fair share by decayed usage (a tenant over its share "
+        "counts its jobs up to twice as long); re-solved when jobs arrive or leave"
     )
 
     def build(self, throughputs: ThroughputMatrix, config: SchedulerConfig) -> Policy:
-        objective = FinishTimeFairObjective(config.extra.get("floor", DEFAULT_FLOOR))
+        objective = FinishTimeFairObjective(
+            config.extra.get("floor", DEFAULT_FLOOR),
+            config.extra.get("fair_share_octaves", DEFAULT_FAIR_SHARE_OCTAVES))
         own = replace(config, resolve_min_interval_s=2 * config.round_s)
         return RoundScheduler(self.name, objective, throughputs, own)
 

@@ -24,7 +24,8 @@ rounds, the time each job *receives* tracks those shares (Gavel's mechanism, OSD
 * then the jobs of tenants and programmes with a guaranteed share (``guaranteed_h100e``), in
   the same pair order, while what they hold stays within it: capacity they left idle was
   borrowed by others, whose jobs are now not placed (preempted) if the owner's need it;
-* a placement whose round would push its tenant or programme past its grant is skipped, and so
+* a placement whose round would push its tenant or programme past its grant is skipped (a
+  job with a budget of its own, ``Job.budget_h100e_h``, costs a round at most that), and so
   is one that would take a cap group (a grant) past its chips of that type at once
   (``Snapshot.chip_caps``); a draining pool keeps the jobs running on it and takes no other;
 * with a restart cost ``c`` (a job loses ``c`` seconds of work whenever it moves or restarts),
@@ -311,6 +312,8 @@ class RoundScheduler:
             keys: tuple[str, ...] = ()
             if left:
                 cost = count * pool.h100e_per_chip * round_h
+                if jp.job.budget_h100e_h is not None:  # it can never cost more than that
+                    cost = min(cost, jp.job.budget_h100e_h)
                 keys = tuple(k for k in quota_keys(jp.job, snapshot) if k in left)
                 if any(left[k] < cost - 1e-12 for k in keys):
                     return False

@@ -56,7 +56,11 @@ class Job:
     it may run in (the center's placement policy, decided before the round). ``deadline_s``
     is absolute, on the caller's clock.
     ``cap_group`` names the concurrent chip limit it counts against (its grant:
-    ``Snapshot.chip_caps``).
+    ``Snapshot.chip_caps``). ``programme`` is the programme it draws on (the call of the
+    grant it runs on; when absent, its tenant's). ``budget_h100e_h``, when set, is what the
+    job itself may still spend (the live center's hold on its grant, which metering never
+    exceeds): a round costs its tenant and programme at most that much, and a waiting job
+    with nothing left is not started (``QuotaExhausted``).
     """
 
     id: str
@@ -73,6 +77,7 @@ class Job:
     residency: str | None = None
     cap_group: str | None = None
     countries: frozenset[str] | None = None
+    budget_h100e_h: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

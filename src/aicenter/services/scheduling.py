@@ -227,9 +227,9 @@ def _engine_started(ctx: ServiceContext, job: Job, at: datetime) -> Job:
 def _view(ctx: ServiceContext, jobs: list[Job]) -> CenterView:
     """The round's snapshot, queue and stranded jobs, from the database through the one
     builder (:func:`aicenter.scheduler.center.center_view`): active pools (draining ones keep
-    their jobs only), organisations with their guaranteed shares and decayed usage, the
-    grants' chip caps, calls with their shares, and where each job reading data may be placed
-    (:func:`placeable_countries`)."""
+    their jobs only), organisations with their guaranteed shares, decayed usage and quotas
+    (their usable grants' balances and their jobs' holds), the grants' chip caps, calls with
+    their shares, and where each job reading data may be placed (:func:`placeable_countries`)."""
     now = ctx.clock.now()
     half_life_s = ctx.settings.fair_share_half_life_days * 86400.0
     today = now.replace(hour=0, minute=0, second=0, microsecond=0)
@@ -245,6 +245,10 @@ def _view(ctx: ServiceContext, jobs: list[Job]) -> CenterView:
         terms = {d: DatasetTerms(row.id, row.provider_org_id, row.domestic)
                  for d in sorted(named) if (row := tx.datasets.get(d)) is not None}
         totals = tx.usage.job_totals([j.id for j in jobs if j.attempts > 0])
+        now_usable = {accounts.grant(g.id): g.id for g in grants if g.active_at(now)}
+        balances = tx.ledger.balances_of(set(now_usable), H100E)
+        hold_of = {accounts.hold(j.grant_id, j.id): j.id for j in jobs}
+        held = tx.ledger.balances_of(set(hold_of), H100E)
     by_grant = {g.id: g for g in grants}
     usage = [*daily_samples(sums), *usage_samples([*split, *recent], by_grant)]
     center_pools = [LivePool(p.id, p.chip_id, p.chip_count, p.country, NODE_SIZE,
@@ -264,6 +268,8 @@ def _view(ctx: ServiceContext, jobs: list[Job]) -> CenterView:
         ratio=ctx.performance.ratio, now=now, half_life_s=half_life_s,
         chase_share=ctx.settings.chase_share, guaranteed_h100e=guaranteed,
         programme_guaranteed_h100e=programme_guaranteed,
+        grant_balances={now_usable[a]: b for a, b in balances.items()},
+        holds={hold_of[a]: b for a, b in held.items()},
         done={job_id: JobUsage(float(h100e_s), {c: float(w) for c, w in wall.items()})
               for job_id, (h100e_s, wall) in totals.items()})
 

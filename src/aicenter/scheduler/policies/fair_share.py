@@ -16,9 +16,27 @@ Running jobs are not preempted, as in Slurm, where priority orders the pending q
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from aicenter.scheduler.lp import FloatArray
 from aicenter.scheduler.policies.greedy import fastest_pools, list_schedule
 from aicenter.scheduler.problem import Problem
+
+
+def slurm_factors(problem: Problem, usage: Mapping[str, float]) -> dict[str, float]:
+    """``F_t = 2^(−u_t / S_t)`` (module docstring) for every tenant of the snapshot and of
+    the queue, from each one's decayed usage ``usage[t]`` (0 when absent)."""
+    tenants = problem.snapshot.tenants
+    ids = set(tenants) | {jp.job.tenant for jp in problem.jobs}
+    weight = {t: (tenants[t].weight if t in tenants else 1.0) for t in ids}
+    total_weight = sum(weight.values()) or 1.0
+    total_usage = sum(usage.get(t, 0.0) for t in ids)
+    factors: dict[str, float] = {}
+    for t in ids:
+        share = weight[t] / total_weight
+        used = usage.get(t, 0.0) / total_usage if total_usage > 0 else 0.0
+        factors[t] = 2.0 ** (-used / share) if share > 0 else 0.0
+    return factors
 
 
 class FairShareObjective:
@@ -45,16 +63,7 @@ class FairShareObjective:
             self._usage[tid] = self._usage.get(tid, 0.0) * decay + max(delta, 0.0)
             self._last_used[tid] = tenant.used.value
         self._last_clock = problem.clock
-        ids = set(tenants) | {jp.job.tenant for jp in problem.jobs}
-        weight = {t: (tenants[t].weight if t in tenants else 1.0) for t in ids}
-        total_weight = sum(weight.values()) or 1.0
-        total_usage = sum(self._usage.get(t, 0.0) for t in ids)
-        factors: dict[str, float] = {}
-        for t in ids:
-            share = weight[t] / total_weight
-            usage = self._usage.get(t, 0.0) / total_usage if total_usage > 0 else 0.0
-            factors[t] = 2.0 ** (-usage / share) if share > 0 else 0.0
-        return factors
+        return slurm_factors(problem, self._usage)
 
     def fractions(self, problem: Problem) -> FloatArray:
         factor = self.factors(problem)
