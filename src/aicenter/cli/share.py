@@ -49,7 +49,11 @@ def clear_share(
     kind: Annotated[Holder, typer.Argument(help="org or call")],
     holder_id: Annotated[str, typer.Argument(help="The organisation's or call's id")],
 ) -> None:
-    """Remove a guaranteed share (operators)."""
+    """Remove a guaranteed share (operators); 'remove' does the same."""
     with client() as c:
         c.clear_share(kind.value, holder_id)
     typer.echo(f"{kind.value} {holder_id}: no guaranteed share any more")
+
+
+app.command("remove", help="Remove a guaranteed share (operators); the same as 'clear', as "
+            "'pool remove' is for pools.")(clear_share)

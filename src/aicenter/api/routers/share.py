@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from fastapi import APIRouter, Response
 
 from aicenter.api.deps import Ctx, Who
@@ -10,12 +12,15 @@ from aicenter.domain.share import Share, ShareHolder
 from aicenter.services import share as svc
 
 router = APIRouter(tags=["shares"])
+LEDGER_PLACES = Decimal("0.000001")
 
 
 def _out(s: Share) -> ShareOut:
+    """At ledger precision whichever way it was read (the database may drop trailing zeros:
+    a share reads the same from PUT and from GET)."""
     return ShareOut(holder_kind=s.holder_kind.value, holder_id=s.holder_id,
-                    guaranteed_h100e=s.guaranteed_h100e, set_at=s.set_at.isoformat(),
-                    set_by=s.set_by)
+                    guaranteed_h100e=s.guaranteed_h100e.quantize(LEDGER_PLACES),
+                    set_at=s.set_at.isoformat(), set_by=s.set_by)
 
 
 @router.get("/shares")
