@@ -26,8 +26,8 @@ records are winnowed one by one (in one vectorised pass: windows straddling two 
 ignored), so a record has the same fingerprints in whatever batch it is served.
 
 **What is stored** (:func:`fingerprint`, appended by the gateway for every batch it serves):
-for each record ``r``, a key (a hash of its text with the top bit set) and then its kept
-fingerprints, whose set is ``F_r``: 8 bytes a fingerprint a record, 8 a record.
+for each record ``r``, a key (a hash of its text with the top bit set) and then the set
+``F_r`` of its distinct kept fingerprints: 8 bytes a fingerprint a record, 8 a record.
 :meth:`ServedSet.of` indexes them by fingerprint, counting a record served twice (another
 epoch, a retried attempt) once, by its key. The *document frequency* ``df(h)`` is the number
 of distinct served records whose ``F_r`` holds ``h``.
@@ -326,10 +326,9 @@ def _record_key(text: str) -> int:
 
 def fingerprint(texts: Iterable[str], params: Params = DEFAULT) -> U64:
     """The fingerprints of served records, as the gateway stores them: for each record, its
-    key (a 63-bit hash of its text with the top bit set) followed by its winnowed
-    fingerprints in text order (top bit clear; :meth:`ServedSet.of` de-duplicates). Each
-    record is winnowed on its own, so a record has the same fingerprints in whatever batch
-    it is served."""
+    key (a 63-bit hash of its text with the top bit set) followed by its sorted distinct
+    winnowed fingerprints (top bit clear). Each record is winnowed on its own, so a record
+    has the same fingerprints in whatever batch it is served."""
     texts = list(texts)
     if not texts:
         return np.zeros(0, dtype=np.uint64)
@@ -342,7 +341,11 @@ def fingerprint(texts: Iterable[str], params: Params = DEFAULT) -> U64:
     if len(hashes):
         rec[rec != rec_char[params.n - 1:]] = -1
     pos = _winnow_records(hashes, rec, len(texts), params.w)
-    kept_rec, kept = rec[pos], hashes[pos]  # in text order, so by record
+    kept_rec, kept = rec[pos], hashes[pos]
+    order = np.lexsort((kept, kept_rec))  # by record, then by hash
+    kept_rec, kept = kept_rec[order], kept[order]
+    fresh = np.r_[True, (kept_rec[1:] != kept_rec[:-1]) | (kept[1:] != kept[:-1])]
+    kept_rec, kept = kept_rec[fresh], kept[fresh]
     out = np.empty(len(texts) + len(kept), dtype=np.uint64)
     per_record = np.bincount(kept_rec, minlength=len(texts))
     key_at = np.arange(len(texts)) + np.cumsum(per_record) - per_record
