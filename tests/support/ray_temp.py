@@ -14,6 +14,9 @@ from pathlib import Path
 
 @contextmanager
 def short_ray_dir() -> Iterator[Path]:
+    # Ray writes /tmp/ray/ray_current_cluster whatever temp_dir says, and fails if /tmp/ray is
+    # missing (a fresh machine, or a /tmp cleaned since the last Ray head)
+    Path("/tmp/ray").mkdir(exist_ok=True)
     path = Path(tempfile.mkdtemp(prefix="ray", dir="/tmp"))
     try:
         yield path
