@@ -12,7 +12,9 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
+from aicenter.domain.job import parse_job_spec
 from aicenter.services import dataset as dataset_svc
+from aicenter.services import job as job_svc
 from aicenter.services import licence as licence_svc
 from tests.services.fixtures import (  # noqa: F401
     clock_fixture,
@@ -82,6 +84,16 @@ def test_a_provider_runs_a_licence_cycle(browser: TestClient, people: People,
     assert licence_svc.contract(ctx, people.callers["member"],
                                 agreement_id).to_markdown().splitlines()[0] in mine.text
     assert agreement_id in browser.get("/agreements").text
+    # a job reading the dataset: its page shows, and says the log waits for the job's end
+    # (the service refuses such a job's log until then: the page must not become a 409)
+    reader, _ = job_svc.submit(ctx, people.callers["member"], parse_job_spec(json.dumps({
+        "name": "reader", "command": "true", "max_duration": "60s", "purpose": "pre-training",
+        "resources": [{"chip": "nvidia-h100-sxm", "count": 1}], "datasets": [dataset_id]})))
+    for path in (f"/jobs/{reader.id}", f"/jobs/{reader.id}/log"):
+        shown = browser.get(path)
+        assert shown.status_code == 200, (path, shown.text)
+        assert "This job reads licensed data: its log is shown when the job has ended" \
+            in shown.text
     assert browser.get(f"/royalties?org_id={people.orgs['p']}").status_code in (403, 404)
     refused = post(browser, "/offers", f"/offers/{offer.id}/withdraw", {})
     assert refused.status_code in (403, 404)  # type: ignore[attr-defined]

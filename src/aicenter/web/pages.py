@@ -147,9 +147,14 @@ def jobs(request: Request, status: JobStatus | None = None) -> HTMLResponse:
                    statuses=list(JobStatus), names=names)
 
 
-def _log_values(ctx: ServiceContext, who: Caller, job_id: str) -> dict[str, Any]:
-    part = job_svc.logs(ctx, who, job_id)
-    return {"job_id": job_id, "text": part.text, "complete": part.complete,
+def _log_values(ctx: ServiceContext, who: Caller, job: Job) -> dict[str, Any]:
+    """The log block's values; a job reading licensed data shows none until it has ended
+    and its output was checked (the service refuses its log meanwhile: 409)."""
+    if job.spec.datasets and not job.status.finished:
+        return {"job_id": job.id, "text": "", "complete": False, "held": True,
+                "poll_s": LOG_POLL_S}
+    part = job_svc.logs(ctx, who, job.id)
+    return {"job_id": job.id, "text": part.text, "complete": part.complete, "held": False,
             "poll_s": LOG_POLL_S}
 
 
@@ -159,7 +164,7 @@ def job_page(request: Request, job_id: str) -> HTMLResponse:
     ctx = context_of(request)
     with page_errors():
         job = job_svc.get_job(ctx, who, job_id)
-        log = _log_values(ctx, who, job_id)
+        log = _log_values(ctx, who, job)
         names = _org_names(ctx, who)
     return _render(request, "job.html", who, job=job, log=log, names=names)
 
@@ -168,8 +173,9 @@ def job_page(request: Request, job_id: str) -> HTMLResponse:
 def job_log(request: Request, job_id: str) -> HTMLResponse:
     """The log block alone: htmx swaps it in every few seconds until the job has ended."""
     who = page_caller(request)
+    ctx = context_of(request)
     with page_errors():
-        log = _log_values(context_of(request), who, job_id)
+        log = _log_values(ctx, who, job_svc.get_job(ctx, who, job_id))
     return _render(request, "log.html", who, log=log)
 
 
