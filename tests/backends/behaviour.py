@@ -46,6 +46,32 @@ def python(code: str) -> tuple[str, ...]:
     return (PY, "-u", "-c", code)
 
 
+NOTE = b"aicenter: "
+"""How the center's own lines in a job's log begin (what a job lacked, why it was stopped)."""
+
+
+def job_output(log: bytes) -> bytes:
+    """The job's own output: its log without the center's note lines (``aicenter: ...``),
+    which a backend may add (the weak box says so in every job's log)."""
+    return b"".join(line for line in log.splitlines(keepends=True)
+                    if not line.startswith(NOTE))
+
+
+def notes_before(log: bytes) -> int:
+    """How many bytes of note lines open the log, before the job's first output: where the
+    job's own offsets start."""
+    start = 0
+    while log.startswith(NOTE, start) and b"\n" in log[start:]:
+        start = log.index(b"\n", start) + 1
+    return start
+
+
+def with_note(message: str, note: str | None) -> str:
+    """The exit message of a job whose backend says ``note`` of every job (``None``: says
+    nothing): the job's own ending, then the note."""
+    return f"{message}; {note}" if note else message
+
+
 def wait_for_log(backend: Backend, handle: RunHandle, needle: bytes, timeout_s: float = 60) -> None:
     deadline = time.monotonic() + timeout_s
     while needle not in read_whole_log(backend, handle):
@@ -93,12 +119,12 @@ class BackendBehaviour:
         assert (bad_status.state, bad_status.exit_code) == (RunState.FAILED, 7)
         assert bad_status.started_at is not None and bad_status.ended_at is not None
         assert bad_status.started_at <= bad_status.ended_at
-        assert read_whole_log(backend, bad) == b"oops\n"
+        assert job_output(read_whole_log(backend, bad)) == b"oops\n"
 
     def test_working_directory(self, backend: Backend, unique: str, tmp_path: Path) -> None:
         handle = backend.launch(self.request(unique, ("pwd",), working_dir=tmp_path))
         assert wait_until_finished(backend, handle, FINISH_S).state is RunState.SUCCEEDED
-        assert read_whole_log(backend, handle).decode().strip() == str(tmp_path)
+        assert job_output(read_whole_log(backend, handle)).decode().strip() == str(tmp_path)
 
     def test_log_streams_by_offset_while_running(
         self, backend: Backend, unique: str, tmp_path: Path
@@ -113,8 +139,9 @@ class BackendBehaviour:
         handle = backend.launch(self.request(unique, python(code)))
         wait_for_log(backend, handle, b"first line\n")
         chunk = backend.read_log(handle, 0)
-        assert chunk.data == b"first line\n" and chunk.offset == 0
-        assert chunk.next_offset == len(b"first line\n")
+        head = notes_before(chunk.data)  # the backend's notes, if any, come first
+        assert chunk.data[head:] == b"first line\n" and chunk.offset == 0
+        assert chunk.next_offset == head + len(b"first line\n")
         assert not chunk.complete
         assert backend.status(handle).state is RunState.RUNNING
         idle = backend.read_log(handle, chunk.next_offset)
@@ -123,8 +150,10 @@ class BackendBehaviour:
         assert wait_until_finished(backend, handle, FINISH_S).state is RunState.SUCCEEDED
         rest = backend.read_log(handle, chunk.next_offset)
         assert rest.data == b"second line\n" and rest.complete
-        small = backend.read_log(handle, 6, max_bytes=4)
-        assert (small.data, small.next_offset, small.complete) == (b"line", 10, False)
+        whole = backend.read_log(handle, head)
+        assert (whole.data, whole.offset) == (b"first line\nsecond line\n", head)
+        small = backend.read_log(handle, head + 6, max_bytes=4)
+        assert (small.data, small.next_offset, small.complete) == (b"line", head + 10, False)
 
     def test_terminate_sigterm_lets_the_job_checkpoint(self, backend: Backend, unique: str) -> None:
         code = (
@@ -186,7 +215,7 @@ class BackendBehaviour:
         found = RunHandle.parse(text)
         assert found in again.list_runs()
         assert again.status(found).state is RunState.RUNNING
-        assert again.read_log(found).data == b"alive\n"
+        assert job_output(again.read_log(found).data) == b"alive\n"
         again.terminate(found, StopReason.CANCEL, grace_period_s=1)
         assert wait_until_finished(again, found, FINISH_S).state is RunState.CANCELLED
 
@@ -207,7 +236,7 @@ class BackendBehaviour:
         found = RunHandle.parse(text)
         final = wait_until_finished(again, found, FINISH_S)
         assert (final.state, final.exit_code) == (RunState.FAILED, 5)
-        assert read_whole_log(again, found) == b"work\n"
+        assert job_output(read_whole_log(again, found)) == b"work\n"
         assert again.read_log(found).complete
 
     def test_forget_refuses_running_and_drops_ended(self, backend: Backend, unique: str) -> None:

@@ -35,7 +35,7 @@ from aicenter.backends.local.isolation import JobIsolation
 from aicenter.backends.local.runner import CGROUP
 from aicenter.domain.errors import InputError
 
-from .behaviour import FINISH_S, python
+from .behaviour import FINISH_S, python, with_note
 
 SLOTS = {"nvidia-h100-sxm": 8}
 MIB = 1 << 20
@@ -149,7 +149,8 @@ def test_memory_hog_fails_while_a_sibling_finishes(backend: LocalBackend, unique
     assert "allocated" not in log
     assert not backend.status(sibling).is_final  # the other job runs on
     done = wait(backend, sibling, FINISH_S)
-    assert (done.state, done.message) == (RunState.SUCCEEDED, "exit code 0"), done
+    ok = with_note("exit code 0", backend.isolation_note)  # the weak box says so, once
+    assert (done.state, done.message) == (RunState.SUCCEEDED, ok), done
     assert read_whole_log(backend, sibling).decode().endswith("alive\ndone\n")
     assert not any(d.exists() for d in _cgroup_dirs(hog) + _cgroup_dirs(sibling))
 
@@ -208,7 +209,8 @@ def test_cpu_limit_slows_a_busy_loop(backend: LocalBackend, unique: str) -> None
 def test_a_job_without_limits_gets_no_cgroup(backend: LocalBackend, unique: str) -> None:
     handle = _launch(backend, unique, "print('hi')", None)
     ended = wait(backend, handle, FINISH_S)
-    assert (ended.state, ended.message) == (RunState.SUCCEEDED, "exit code 0"), ended
+    ok = with_note("exit code 0", backend.isolation_note)  # the weak box says so, once
+    assert (ended.state, ended.message) == (RunState.SUCCEEDED, ok), ended
     assert not (Path(handle.locator) / CGROUP).exists()
 
 

@@ -24,7 +24,15 @@ from aicenter.backends.local import LocalBackend
 from aicenter.backends.local.isolation import JobIsolation, probe
 from aicenter.domain.errors import InputError
 
-from .behaviour import FINISH_S, BackendBehaviour, python, run_where_namespaces_run_out
+from .behaviour import (
+    FINISH_S,
+    BackendBehaviour,
+    job_output,
+    notes_before,
+    python,
+    run_where_namespaces_run_out,
+    with_note,
+)
 
 SLOTS = {"nvidia-h100-sxm": 8}
 
@@ -73,6 +81,23 @@ def _run(backend: LocalBackend, run_id: str, command: tuple[str, ...], **kw: obj
     return final.state, final.exit_code, read_whole_log(backend, handle).decode(), final.message
 
 
+def test_the_weak_box_opens_every_log_with_its_note_and_offsets_count_it(tmp_path: Path
+                                                                         ) -> None:
+    """The operator's consent to the weak box is said in each job's log, before the job's
+    own output (whose offsets start after it) and in its exit message, once."""
+    backend = _isolated(tmp_path)
+    said = f"aicenter: {backend.isolation_note}\n".encode()
+    assert b"weak box" in said
+    for run_id in ("noted-1", "noted-2"):
+        handle = backend.launch(BackendBehaviour().request(run_id, ("echo", run_id)))
+        final = wait_until_finished(backend, handle, FINISH_S)
+        assert final.message == with_note("exit code 0", backend.isolation_note)
+        log = read_whole_log(backend, handle)
+        assert log == said + f"{run_id}\n".encode()
+        assert notes_before(log) == len(said) and job_output(log) == f"{run_id}\n".encode()
+        assert backend.read_log(handle, len(said)).data == f"{run_id}\n".encode()
+
+
 PROBE = textwrap.dedent("""
     import os, subprocess, sys
     home = sys.argv[1]
@@ -97,7 +122,10 @@ def test_job_cannot_see_or_uncover_the_private_paths(tmp_path: Path) -> None:
     backend = _isolated(tmp_path)
     home = tmp_path / "home"
     state, code, log, message = _run(backend, "probe-1", (*python(PROBE), str(home)))
-    assert (state, code, message) == (RunState.SUCCEEDED, 0, "exit code 0"), log
+    said = backend.isolation_note
+    assert said is not None and said.startswith("UNSAFE: ")  # the weak box says so, once
+    assert (state, code, message) == (RunState.SUCCEEDED, 0, with_note("exit code 0", said)), log
+    assert log.startswith(f"aicenter: {said}\n") and log.count(said) == 1, log
     assert "LEAK" not in log, log
     assert f"{home}/datasets/part.parquet denied FileNotFoundError" in log
     assert "request.json denied FileNotFoundError" in log  # its run dir holds its env

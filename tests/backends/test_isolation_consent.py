@@ -62,7 +62,9 @@ def test_no_uid_range_refuses_jobs_unless_the_operator_accepts_the_weak_box(
         "uid; jobs run without the contained box" in caplog.text  # said at start
     handle = backend.launch(_peek(home))
     ended = wait(backend, handle, FINISH_S)
-    uid, *rest = read_whole_log(backend, handle).decode().splitlines()
+    said, uid, *rest = read_whole_log(backend, handle).decode().splitlines()
+    assert said == ("aicenter: UNSAFE: no uid range for jobs is configured: jobs would run as "
+                    "the server's uid; this job ran in the weak box, as the server's own uid")
     assert ended.exit_code == 1  # cat was refused...
     assert int(uid) == os.getuid() != 200_000  # ...though the job ran as the server's uid,
     assert SECRET not in "\n".join(rest)  # in the weak box, which covers the center's home

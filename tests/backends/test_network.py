@@ -18,7 +18,13 @@ from aicenter.backends import RunState, read_whole_log, wait_until_finished
 from aicenter.backends.local import LocalBackend
 from aicenter.backends.local.isolation import JobIsolation, probe_network
 
-from .behaviour import FINISH_S, BackendBehaviour, python, run_where_namespaces_run_out
+from .behaviour import (
+    FINISH_S,
+    BackendBehaviour,
+    python,
+    run_where_namespaces_run_out,
+    with_note,
+)
 
 SLOTS = {"nvidia-h100-sxm": 8}
 
@@ -122,7 +128,9 @@ def test_a_job_without_network_reaches_only_its_loopback_and_its_sidecar(
         backend, "nonet-1",
         (*python(PROBE), str(tcp_server), PG_SOCKET, str(side), str(seen), marker),
         sidecar=(sys.executable, "-c", SIDECAR, str(side)), no_network=True)
-    assert (state, message) == (RunState.SUCCEEDED, "exit code 0"), log
+    weak = backend.isolation_note  # the network is cut: only the weak box is said
+    assert (state, message) == (RunState.SUCCEEDED, with_note("exit code 0", weak)), log
+    assert weak is not None and log.startswith(f"aicenter: {weak}\n") and log.count(weak) == 1
     assert "CONNECTED" not in log, log
     assert "test-server refused ConnectionRefusedError" in log or \
         "test-server refused OSError 101" in log, log  # refused or network unreachable
@@ -206,6 +214,7 @@ UNAVAILABLE = textwrap.dedent("""
     handle = backend.launch(LaunchRequest('n-1', tuple(connect), 'nvidia-h100-sxm', 1,
                                           no_network=True))
     final = wait_until_finished(backend, handle, 60)
+    print(backend.isolation_note)
     print(backend.isolated, final.state.value, final.message)
     print(read_whole_log(backend, handle).decode())
 """)
@@ -220,10 +229,13 @@ def test_network_isolation_unavailable_is_said_not_pretended(tmp_path: Path,
     home.mkdir()
     script = tmp_path / "server.py"
     script.write_text(UNAVAILABLE)
-    first, log = run_where_namespaces_run_out("net", script, str(home), str(tcp_server))
-    assert first.startswith("True succeeded exit code 0; network isolation is unavailable "
-                            "on this machine (aicenter: job isolation failed: "
-                            "unshare(user, mount, network)"), first
+    weak, rest = run_where_namespaces_run_out("net", script, str(home), str(tcp_server))
+    first, log = rest.split("\n", 1)
+    assert weak.startswith("UNSAFE: ") and "weak box" in weak  # said once, before the network
+    unavailable = ("network isolation is unavailable on this machine (aicenter: job "
+                   "isolation failed: unshare(user, mount, network)")
+    assert first.startswith(f"True succeeded exit code 0; {weak}; {unavailable}"), first
     assert "ran WITH the host's network" in first
-    assert log.startswith("aicenter: network isolation is unavailable")
+    assert log.startswith(f"aicenter: {weak}; {unavailable}")
+    assert log.count(weak) == 1 and first.count(weak) == 1
     assert "CONNECTED" in log  # the truth: it had the network

@@ -232,8 +232,10 @@ class JobBox:
         if request.no_network and self.network_note is None:
             spec["hide"] += [str(p.resolve()) for p in self.isolation.no_network_hide]
             spec.update(network="none", fresh=list(SCRATCH))
-        note = self.network_note if request.no_network else None
-        return {"isolation": spec, "isolation_note": note}
+        # the weak box (no uid of its own) says so in every job's log, as the setting promises
+        notes = [None if self.contained else self.isolation_note,
+                 self.network_note if request.no_network else None]
+        return {"isolation": spec, "isolation_note": "; ".join(n for n in notes if n) or None}
 
 
 def _account(account: str) -> str:
