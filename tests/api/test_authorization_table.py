@@ -73,6 +73,7 @@ TABLE: dict[tuple[str, str], tuple[set[str], Request]] = {
     ("POST", "/api/v1/orgs"): ({"operator"}, _body(
         "/api/v1/orgs", lambda w: {"name": "New", "org_class": "startup"})),
     ("GET", "/api/v1/orgs"): (ALL, _path("/api/v1/orgs")),
+    ("GET", "/api/v1/orgs/count"): (ALL, _path("/api/v1/orgs/count")),
     ("GET", "/api/v1/orgs/{org_id}"): (OWN, _path("/api/v1/orgs/{org}")),
     ("POST", "/api/v1/orgs/{org_id}/people"): ({"operator", "org-admin"}, _body(
         "/api/v1/orgs/{org}/people",
@@ -139,6 +140,7 @@ TABLE: dict[tuple[str, str], tuple[set[str], Request]] = {
     ("POST", "/api/v1/grants"): ({"operator"}, _body(
         "/api/v1/grants", lambda w: {"application_id": w.ids["app"], "budget_h100e_h": "5"})),
     ("GET", "/api/v1/grants"): (ALL, _path("/api/v1/grants")),
+    ("GET", "/api/v1/grants/count"): (ALL, _path("/api/v1/grants/count")),
     ("GET", "/api/v1/grants/{grant_id}"): (OWN, _path("/api/v1/grants/{grant}")),
     ("POST", "/api/v1/grants/reclaim"): ({"operator"}, _path("/api/v1/grants/reclaim")),
     ("POST", "/api/v1/jobs"): ({"operator", "org-admin", "member"}, _body(
@@ -229,6 +231,7 @@ TABLE: dict[tuple[str, str], tuple[set[str], Request]] = {
         "/api/v1/procurement", lambda w: {"offers": OFFERS, "budget_krw": "1000000000"})),
     # reclaim notices: everyone signed in, scoped to their organisation's grants
     ("GET", "/api/v1/reclaim-notices"): (ALL, _path("/api/v1/reclaim-notices")),
+    ("GET", "/api/v1/reclaim-notices/count"): (ALL, _path("/api/v1/reclaim-notices/count")),
     ("GET", "/api/v1/models"): (ALL, _path("/api/v1/models")),
     ("GET", "/api/v1/models/keys"): (ALL, _path("/api/v1/models/keys")),  # public keys
     ("GET", "/api/v1/models/{model_id}"): (OWN, _path("/api/v1/models/{model}")),

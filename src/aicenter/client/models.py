@@ -416,6 +416,13 @@ class JobCountOut(Model):
     count: int = Field(description="How many jobs the same filters list without a limit")
 
 
+class CountOut(Model):
+    """The total a list's pages add up to (``GET /orgs/count``, ``GET /grants/count``...)."""
+
+    count: int = Field(description="How many rows the list has with the same filters, "
+                                   "without a limit")
+
+
 class LogOut(Model):
     text: str
     next_offset: int

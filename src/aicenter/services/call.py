@@ -152,11 +152,13 @@ def get_application(ctx: ServiceContext, caller: Caller, app_id: str) -> Applica
 
 def list_applications(ctx: ServiceContext, caller: Caller, call_id: str | None = None
                       ) -> list[Application]:
+    """Applications (to one call), oldest first: the caller's organisation's, every one for
+    operators and auditors; one decision for the listing, as for jobs."""
     org_filter = None if caller.sees_all else caller.org_id
+    caller.check(ctx, "application:read", Resource("Application", "any", org_filter)
+                 if org_filter else Resource("Application", "any"))
     with ctx.db.transaction(write=False) as tx:
         apps: list[Application] = tx.calls.list_applications(call_id, org_filter)
-    for app in apps:
-        caller.check(ctx, "application:read", _app_resource(app, app.id))
     return apps
 
 
@@ -199,12 +201,17 @@ def ranking(ctx: ServiceContext, caller: Caller, call_id: str) -> list[RankedApp
         call = _call_or_404(tx, call_id)
         grants = tx.grants.list(call_id=call_id)
         total = sum((g.budget_h100e_h for g in grants), Decimal(0))
+        held: dict[str, Decimal] = {}
+        for g in grants:
+            held[g.org_id] = held.get(g.org_id, Decimal(0)) + g.budget_h100e_h
+        apps = tx.calls.list_applications(call_id)
+        orgs = {o.id: o for o in tx.orgs.list({a.org_id for a in apps})}
+        reviewed = tx.calls.reviews_of_many([a.id for a in apps])
         result = []
-        for app in tx.calls.list_applications(call_id):
-            org = guaranteed(tx.orgs.get(app.org_id), f"organisation {app.org_id}")
-            held = sum((g.budget_h100e_h for g in grants if g.org_id == app.org_id), Decimal(0))
-            share = float(held / total) if total else 0.0
-            revs = tx.calls.reviews_of(app.id)
+        for app in apps:
+            org = guaranteed(orgs.get(app.org_id), f"organisation {app.org_id}")
+            share = float(held.get(app.org_id, Decimal(0)) / total) if total else 0.0
+            revs = reviewed.get(app.id, [])
             parts = score_parts(call, revs, org.region, share)
             result.append(RankedApplication(app, parts.score, len(revs), share, parts))
     return sorted(result, key=lambda r: (-r.score, r.application.created_at or 0))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -31,10 +32,17 @@ class GrantView:
 
 def view(tx: Tx, grant: Grant) -> GrantView:
     """The grant with its balance and flows, all sums of ledger postings."""
-    available = tx.ledger.balance(accounts.grant(grant.id), H100E)
-    holds = accounts.holds_of(grant.id)
-    return GrantView(grant, available, tx.ledger.prefix_balance(holds, H100E),
-                     -tx.ledger.flow(holds, H100E, "usage"))
+    return views(tx, [grant])[0]
+
+
+def views(tx: Tx, grants: Sequence[Grant]) -> list[GrantView]:
+    """Each grant with its balance and flows (:func:`view`), in three queries whatever
+    their number: available is the grant account's balance, held the balance of its jobs'
+    hold accounts, used what ``usage`` transactions took from those holds."""
+    available = tx.ledger.balances_of({accounts.grant(g.id) for g in grants}, H100E)
+    holds = tx.ledger.hold_totals([g.id for g in grants], H100E)
+    return [GrantView(g, available[accounts.grant(g.id)], holds[g.id][0], -holds[g.id][1])
+            for g in grants]
 
 
 def award(ctx: ServiceContext, caller: Caller, application_id: str, budget_h100e_h: Decimal,
@@ -168,15 +176,32 @@ def get_grant(ctx: ServiceContext, caller: Caller, grant_id: str) -> GrantView:
         return view(tx, grant)
 
 
-def list_grants(ctx: ServiceContext, caller: Caller, org_id: str | None = None
-                ) -> list[GrantView]:
+def _grants_scope(ctx: ServiceContext, caller: Caller, org_id: str | None) -> str | None:
+    """The organisation whose grants a listing covers (None: every one, for operators and
+    auditors who ask for none), once the policies allow the caller to read them: one
+    decision for the listing, as for jobs."""
     if not caller.sees_all:
         org_id = caller.org_id if org_id is None else org_id
+    caller.check(ctx, "grant:read", Resource("Grant", "any", org_id) if org_id else
+                 Resource("Grant", "any"))
+    return org_id
+
+
+def list_grants(ctx: ServiceContext, caller: Caller, org_id: str | None = None, *,
+                limit: int | None = None, offset: int = 0) -> list[GrantView]:
+    """Grants in start order with their ledger figures: the caller's organisation's (or
+    ``org_id``'s; every one for operators and auditors); ``limit`` and ``offset`` cut a
+    page (:func:`count_grants` is the total)."""
+    org_id = _grants_scope(ctx, caller, org_id)
     with ctx.db.transaction(write=False) as tx:
-        grants: list[Grant] = tx.grants.list(org_id=org_id)
-        for g in grants:
-            caller.check(ctx, "grant:read", Resource("Grant", g.id, g.org_id))
-        return [view(tx, g) for g in grants]
+        return views(tx, tx.grants.list(org_id=org_id, limit=limit, offset=offset))
+
+
+def count_grants(ctx: ServiceContext, caller: Caller, org_id: str | None = None) -> int:
+    """How many grants :func:`list_grants` lists without a limit."""
+    org_id = _grants_scope(ctx, caller, org_id)
+    with ctx.db.transaction(write=False) as tx:
+        return int(tx.grants.count(org_id))
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,16 +214,27 @@ class ReclaimNotice:
     reclaim_at: datetime
 
 
-def reclaim_notices(ctx: ServiceContext, caller: Caller, org_id: str | None = None
-                    ) -> list[ReclaimNotice]:
+def reclaim_notices(ctx: ServiceContext, caller: Caller, org_id: str | None = None, *,
+                    limit: int | None = None, offset: int = 0) -> list[ReclaimNotice]:
     """The grants with a reclaim notice (running, or carried out: the grant reclaimed), of
     the caller's organisation (operators and auditors: every one, or ``org_id``'s), the
-    newest notice first."""
+    newest notice first; ``limit`` and ``offset`` cut a page (:func:`count_reclaim_notices`
+    is the total)."""
     notice = timedelta(days=ctx.settings.reclaim_notice_days)
-    found = [ReclaimNotice(v, v.grant.reclaim_notice_at, v.grant.reclaim_notice_at + notice)
-             for v in list_grants(ctx, caller, org_id)
-             if v.grant.reclaim_notice_at is not None]
-    return sorted(found, key=lambda n: (n.noticed_at, n.view.grant.id), reverse=True)
+    org_id = _grants_scope(ctx, caller, org_id)
+    with ctx.db.transaction(write=False) as tx:
+        noticed = views(tx, tx.grants.list(org_id=org_id, noticed=True, limit=limit,
+                                           offset=offset))
+    return [ReclaimNotice(v, at, at + notice) for v in noticed
+            if (at := v.grant.reclaim_notice_at) is not None]
+
+
+def count_reclaim_notices(ctx: ServiceContext, caller: Caller, org_id: str | None = None
+                          ) -> int:
+    """How many notices :func:`reclaim_notices` lists without a limit."""
+    org_id = _grants_scope(ctx, caller, org_id)
+    with ctx.db.transaction(write=False) as tx:
+        return int(tx.grants.count(org_id, noticed=True))
 
 
 @dataclass(frozen=True, slots=True)

@@ -72,11 +72,13 @@ def _jobs_scope(ctx: ServiceContext, caller: Caller, org_id: str | None) -> str 
 
 def list_jobs(ctx: ServiceContext, caller: Caller, *, org_id: str | None = None,
               status: JobStatus | None = None, limit: int = 1000,
-              newest_first: bool = False) -> list[Job]:
+              newest_first: bool = False, offset: int = 0) -> list[Job]:
+    """At most ``limit`` jobs in submission order (``newest_first``: the latest first),
+    skipping the first ``offset`` (a page: :func:`count_jobs` is the total)."""
     org_id = _jobs_scope(ctx, caller, org_id)
     with ctx.db.transaction(write=False) as tx:
         jobs: list[Job] = tx.jobs.list(org_id=org_id, statuses=[status] if status else None,
-                                       limit=limit, newest_first=newest_first)
+                                       limit=limit, newest_first=newest_first, offset=offset)
     return jobs
 
 

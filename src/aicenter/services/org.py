@@ -8,6 +8,7 @@ domain types and repositories because they are stored and looked up on their own
 from __future__ import annotations
 
 import secrets
+from collections.abc import Collection
 from datetime import datetime, timedelta
 
 from aicenter.domain.errors import DuplicateError, InputError, NotFoundError
@@ -109,12 +110,38 @@ def create_org(ctx: ServiceContext, caller: Caller, name: str, org_class: OrgCla
     return org
 
 
-def list_orgs(ctx: ServiceContext, caller: Caller) -> list[Organisation]:
+def _orgs_scope(ctx: ServiceContext, caller: Caller, ids: Collection[str] | None
+                ) -> Collection[str] | None:
+    """The organisations a listing may cover (None: every one) once the policies allow the
+    caller to read them: operators and auditors every organisation, anyone else their own.
+    One decision for the listing, as for jobs, not one per organisation listed."""
+    if ids is not None:  # no stored id holds NUL, which PostgreSQL refuses in a query
+        ids = [i for i in ids if "\0" not in i]
+    if caller.sees_all:
+        caller.check(ctx, "org:read", Resource("Org", "any"))
+        return ids
+    caller.check(ctx, "org:read", Resource("Org", caller.org_id, caller.org_id))
+    return [caller.org_id] if ids is None or caller.org_id in ids else []
+
+
+def list_orgs(ctx: ServiceContext, caller: Caller, *, ids: Collection[str] | None = None,
+              by_name: bool = False, limit: int | None = None, offset: int = 0
+              ) -> list[Organisation]:
+    """The organisations the caller may see (their own; every one for operators and
+    auditors), only ``ids`` when given, in the order they were registered (``by_name``:
+    by name); ``limit`` and ``offset`` cut a page (:func:`count_orgs` is the total)."""
+    scope = _orgs_scope(ctx, caller, ids)
     with ctx.db.transaction(write=False) as tx:
-        orgs: list[Organisation] = tx.orgs.list(None if caller.sees_all else {caller.org_id})
-    for org in orgs:
-        caller.check(ctx, "org:read", Resource("Org", org.id, org.id))
+        orgs: list[Organisation] = tx.orgs.list(scope, by_name=by_name, limit=limit,
+                                                offset=offset)
     return orgs
+
+
+def count_orgs(ctx: ServiceContext, caller: Caller) -> int:
+    """How many organisations :func:`list_orgs` lists without a limit."""
+    scope = _orgs_scope(ctx, caller, None)
+    with ctx.db.transaction(write=False) as tx:
+        return int(tx.orgs.count(scope))
 
 
 def get_org(ctx: ServiceContext, caller: Caller, org_id: str) -> Organisation:

@@ -6,25 +6,25 @@ successful action (post/redirect/get, so a reload never repeats it)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlencode
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from aicenter.api.errors import STATUS
 from aicenter.domain.errors import AicenterError, InputError
 from aicenter.services.context import Caller
 from aicenter.web.pages import templates
+from aicenter.web.paging import PER_PAGE as PER_PAGE
+from aicenter.web.paging import Page as Page
+from aicenter.web.paging import paged as paged
+from aicenter.web.paging import paginate as paginate
 
 T = TypeVar("T")
-
-PER_PAGE = 50
-"""Rows on one page of a list; ``?page=N`` turns the page."""
 
 MAX_FORM_BYTES = 1_000_000
 """A form larger than this (a pasted YAML file is the largest) is refused before parsing."""
@@ -144,24 +144,3 @@ def done(to: str, ok: str) -> RedirectResponse:
     """After an action: back to ``to`` with ``ok`` naming what happened (a message key)."""
     joiner = "&" if "?" in to else "?"
     return RedirectResponse(f"{to}{joiner}{urlencode({'ok': ok})}", status_code=303)
-
-
-@dataclass(frozen=True, slots=True)
-class Page(Generic[T]):
-    """One page of a list: its rows, its number (from 1) and how many pages there are."""
-
-    items: Sequence[T]
-    number: int
-    pages: int
-    total: int
-
-    def link(self, base: str, number: int) -> Markup:
-        joiner = "&" if "?" in base else "?"
-        return Markup(escape(f"{base}{joiner}page={number}"))
-
-
-def paginate(rows: Sequence[T], number: int | None, size: int = PER_PAGE) -> Page[T]:
-    """Rows ``size`` at a time; a number past the end shows the last page."""
-    pages = max(1, -(-len(rows) // size))
-    n = min(max(1, number or 1), pages)
-    return Page(rows[(n - 1) * size:n * size], n, pages, len(rows))

@@ -5,6 +5,7 @@ Jinja2 templates. Read-only apart from signing in and out."""
 from __future__ import annotations
 
 import inspect
+from collections.abc import Collection
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -32,6 +33,7 @@ from aicenter.services.errors import AuthenticationError
 from aicenter.web import i18n, oidc
 from aicenter.web.chart import colour, stacked_bars
 from aicenter.web.i18n import gettext as _
+from aicenter.web.paging import PER_PAGE, Page, paged
 from aicenter.web.security import CSRF_FIELD, PageGuard, is_api
 from aicenter.web.session import (
     COOKIE,
@@ -48,7 +50,8 @@ from aicenter.web.session import (
 )
 
 HERE = Path(__file__).parent
-JOBS_SHOWN = 200
+JOBS_SHOWN = PER_PAGE
+"""Running jobs on the overview (the newest; /jobs?status=running pages through all)."""
 LOG_POLL_S = 2
 
 templates = Jinja2Templates(env=Environment(
@@ -74,8 +77,11 @@ def _render(request: Request, name: str, who: Caller | None, code: int = 200,
         status_code=code)
 
 
-def _org_names(ctx: ServiceContext, who: Caller) -> dict[str, str]:
-    return {o.id: o.name for o in org_svc.list_orgs(ctx, who)}
+def _org_names(ctx: ServiceContext, who: Caller, ids: Collection[str]) -> dict[str, str]:
+    """Names of the organisations a page shows (those the caller may see)."""
+    if not ids:
+        return {}
+    return {o.id: o.name for o in org_svc.list_orgs(ctx, who, ids=ids)}
 
 
 def _login_page(request: Request, code: int = 200, error: str | None = None) -> Response:
@@ -124,27 +130,33 @@ def switch_language(request: Request, code: str, next: str = "/") -> Response:
 
 @router.get("/")
 def overview(request: Request) -> HTMLResponse:
+    """The pools' use and the latest running jobs (all of them on /jobs?status=running)."""
     who = page_caller(request)
     ctx = context_of(request)
     with page_errors():
         center = pool_svc.occupancy(ctx, who)
-        running = job_svc.list_jobs(ctx, who, status=JobStatus.RUNNING, limit=JOBS_SHOWN)
-        names = _org_names(ctx, who)
+        running = job_svc.list_jobs(ctx, who, status=JobStatus.RUNNING, limit=JOBS_SHOWN,
+                                    newest_first=True)
+        running_total = job_svc.count_jobs(ctx, who, status=JobStatus.RUNNING)
+        names = _org_names(ctx, who, {j.org_id for j in running})
     return _render(request, "overview.html", who, center=center, running=running,
-                   names=names)
+                   running_total=running_total, names=names)
 
 
 @router.get("/jobs")
-def jobs(request: Request, status: JobStatus | None = None) -> HTMLResponse:
+def jobs(request: Request, status: JobStatus | None = None,
+         page: Annotated[int | None, Query(ge=1)] = None) -> HTMLResponse:
+    """The jobs, newest first, a page at a time (read from the database a page at a time)."""
     who = page_caller(request)
     ctx = context_of(request)
     with page_errors():
-        newest: list[Job] = job_svc.list_jobs(ctx, who, status=status, limit=JOBS_SHOWN,
-                                              newest_first=True)
         total = job_svc.count_jobs(ctx, who, status=status)
-        names = _org_names(ctx, who)
-    return _render(request, "jobs.html", who, jobs=newest, total=total, status=status,
-                   statuses=list(JobStatus), names=names)
+        shown: Page[Job] = paged(page, total, lambda limit, offset: job_svc.list_jobs(
+            ctx, who, status=status, limit=limit, offset=offset, newest_first=True))
+        names = _org_names(ctx, who, {j.org_id for j in shown.items})
+    base = f"/jobs?status={status.value}" if status else "/jobs"
+    return _render(request, "jobs.html", who, jobs=shown.items, page=shown, base=base,
+                   total=total, status=status, statuses=list(JobStatus), names=names)
 
 
 def _log_values(ctx: ServiceContext, who: Caller, job: Job) -> dict[str, Any]:
@@ -165,7 +177,7 @@ def job_page(request: Request, job_id: str) -> HTMLResponse:
     with page_errors():
         job = job_svc.get_job(ctx, who, job_id)
         log = _log_values(ctx, who, job)
-        names = _org_names(ctx, who)
+        names = _org_names(ctx, who, {job.org_id})
     return _render(request, "job.html", who, job=job, log=log, names=names)
 
 
@@ -180,13 +192,17 @@ def job_log(request: Request, job_id: str) -> HTMLResponse:
 
 
 @router.get("/grants")
-def grants(request: Request) -> HTMLResponse:
+def grants(request: Request, page: Annotated[int | None, Query(ge=1)] = None
+           ) -> HTMLResponse:
+    """The grants with their ledger figures, a page at a time."""
     who = page_caller(request)
     ctx = context_of(request)
     with page_errors():
-        views = grant_svc.list_grants(ctx, who)
-        names = _org_names(ctx, who)
-    return _render(request, "grants.html", who, grants=views, names=names)
+        shown = paged(page, grant_svc.count_grants(ctx, who), lambda limit, offset:
+                      grant_svc.list_grants(ctx, who, limit=limit, offset=offset))
+        names = _org_names(ctx, who, {v.grant.org_id for v in shown.items})
+    return _render(request, "grants.html", who, grants=shown.items, page=shown,
+                   base="/grants", names=names)
 
 
 def _month_days(month: str) -> list[date]:
@@ -194,21 +210,50 @@ def _month_days(month: str) -> list[date]:
     return [(start + timedelta(days=i)).date() for i in range((end - start).days)]
 
 
+SHOWN_ORGS = 7
+"""Organisations the usage page draws and tabulates one by one (those that used the most in
+the month); the others are summed in one column, so a center of a thousand organisations
+gets a chart of eight series (the palette's colours) and a table that fits the page."""
+OTHERS = ""
+"""The key of the other organisations' sums (no organisation's id is empty)."""
+
+
+def top_orgs(totals: dict[tuple[date, str], Decimal], shown: int = SHOWN_ORGS
+             ) -> tuple[dict[tuple[date, str], Decimal], int]:
+    """``totals`` per (day, organisation) with all but the ``shown`` organisations of the
+    most hours summed per day under :data:`OTHERS`; and how many were summed there."""
+    by_org: dict[str, Decimal] = {}
+    for (_day, org), value in totals.items():
+        by_org[org] = by_org.get(org, Decimal(0)) + value
+    ranked = sorted(by_org, key=lambda o: (-by_org[o], o))
+    rest = set(ranked[shown:])
+    if not rest:
+        return totals, 0
+    folded: dict[tuple[date, str], Decimal] = {}
+    for (day, org), value in totals.items():
+        key = (day, OTHERS if org in rest else org)
+        folded[key] = folded.get(key, Decimal(0)) + value
+    return folded, len(rest)
+
+
 @router.get("/usage")
 def usage(request: Request,
           month: Annotated[str | None, Query(max_length=7)] = None) -> HTMLResponse:
-    """h100e-hours per organisation per UTC day of one month, as a table and a chart."""
+    """h100e-hours per organisation per UTC day of one month, as a table and a chart (the
+    organisations that used the most, the others summed: :func:`top_orgs`)."""
     who = page_caller(request)
     ctx = context_of(request)
     now: datetime = ctx.clock.now().astimezone(UTC)
     month = month or now.strftime("%Y-%m")
     with page_errors():
-        totals = usage_svc.daily_usage(ctx, who, month)
+        totals, others = top_orgs(usage_svc.daily_usage(ctx, who, month))
         # records count in the month they start, as on statements: the share of one that
         # runs past the month's last midnight shows on the day after
         days = sorted(set(_month_days(month)) | {day for day, _ in totals})
-        names = _org_names(ctx, who)
-    org_ids = sorted({org for _, org in totals}, key=lambda o: names.get(o, o))
+        names = _org_names(ctx, who, {org for _, org in totals} - {OTHERS})
+    if others:
+        names[OTHERS] = _("Other organisations (%(n)s)", n=others)
+    org_ids = sorted({org for _, org in totals}, key=lambda o: (o == OTHERS, names.get(o, o)))
     series = [(names.get(o, o), {d: v for (d, org), v in totals.items() if org == o})
               for o in org_ids]
     rows = [(d, [totals.get((d, o), Decimal(0)) for o in org_ids]) for d in days

@@ -8,7 +8,7 @@ policies decide and the service's own message shows when it refuses."""
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
@@ -22,6 +22,8 @@ from aicenter.services import grant as grant_svc
 from aicenter.services import org as org_svc
 from aicenter.services.context import Caller
 from aicenter.web.page_kit import (
+    PER_PAGE,
+    Page,
     counts,
     decimal,
     done,
@@ -96,25 +98,30 @@ async def open_call(request: Request) -> Response:
 
 
 def _call_page(request: Request, who: Caller, call_id: str, *,
-               error: AicenterError | None = None, form: dict[str, list[str]] | None = None
-               ) -> HTMLResponse:
+               error: AicenterError | None = None, form: dict[str, list[str]] | None = None,
+               number: int | None = None) -> HTMLResponse:
+    """The call; for reviewers its ranking, for others their applications, a page at a
+    time (the ranking is computed over every application, then cut)."""
     ctx = context_of(request)
     with page_errors():
         call = call_svc.get_call(ctx, who, call_id)
-        applications = call_svc.list_applications(ctx, who, call_id)
-        orgs = {o.id: o for o in org_svc.list_orgs(ctx, who)}
-    try:
-        ranked = call_svc.ranking(ctx, who, call_id)
-    except PermissionDeniedError:
-        ranked = None  # only reviewers see the ranking
-    return render(request, "call.html", who, error=error, call=call, ranked=ranked,
-                  applications=applications, orgs=orgs, classes=list(OrgClass),
+        shown: Page[Any]
+        try:
+            shown, ranked = paginate(call_svc.ranking(ctx, who, call_id), number), True
+        except PermissionDeniedError:  # only reviewers see the ranking
+            shown, ranked = paginate(call_svc.list_applications(ctx, who, call_id), number), False
+        # the names on the page; operators apply for any organisation (the form's choice)
+        orgs = {o.id: o for o in org_svc.list_orgs(ctx, who)} if _is_operator(who) else \
+            {o.id: o for o in org_svc.list_orgs(ctx, who, ids={who.org_id})}
+    return render(request, "call.html", who, error=error, call=call, page=shown,
+                  ranked=ranked, base=f"/calls/{call.id}", start=(shown.number - 1) * PER_PAGE,
+                  orgs=orgs, classes=list(OrgClass),
                   operator=_is_operator(who), form=form or {})
 
 
 @router.get("/calls/{call_id}")
-def call_page(request: Request, call_id: str) -> HTMLResponse:
-    return _call_page(request, page_caller(request), call_id)
+def call_page(request: Request, call_id: str, page: PageNumber = None) -> HTMLResponse:
+    return _call_page(request, page_caller(request), call_id, number=page)
 
 
 @router.post("/calls/{call_id}/close")
@@ -153,7 +160,7 @@ def _application_page(request: Request, who: Caller, application_id: str, *,
     with page_errors():
         app = call_svc.get_application(ctx, who, application_id)
         call = call_svc.get_call(ctx, who, app.call_id)
-        orgs = {o.id: o for o in org_svc.list_orgs(ctx, who)}
+        orgs = {o.id: o for o in org_svc.list_orgs(ctx, who, ids={app.org_id})}
     try:
         ranked = next((r for r in call_svc.ranking(ctx, who, app.call_id)
                        if r.application.id == app.id), None)

@@ -37,9 +37,10 @@ def _datasets_page(request: Request, who: Caller, number: int | None) -> HTMLRes
     with page_errors():
         datasets = sorted(dataset_svc.list_datasets(ctx, who),
                           key=lambda d: (d.name, d.created_at))
-        names = {o.id: o.name for o in org_svc.list_orgs(ctx, who)}
-    return render(request, "datasets.html", who, page=paginate(datasets, number),
-                  names=names)
+        page = paginate(datasets, number)
+        ids = {d.provider_org_id for d in page.items}
+        names = {o.id: o.name for o in org_svc.list_orgs(ctx, who, ids=ids)} if ids else {}
+    return render(request, "datasets.html", who, page=page, names=names)
 
 
 @router.get("/datasets")

@@ -24,7 +24,7 @@ from aicenter.web.page_kit import (
     done,
     form_of,
     optional,
-    paginate,
+    paged,
     render,
     status_of,
     text,
@@ -47,9 +47,11 @@ def _choice(enum: type[Role] | type[OrgClass] | type[PriorityClass], name: str, 
 def _orgs_page(request: Request, who: Caller, number: int | None, *,
                error: AicenterError | None = None, form: dict[str, list[str]] | None = None
                ) -> HTMLResponse:
+    ctx = context_of(request)
     with page_errors():
-        orgs = sorted(org_svc.list_orgs(context_of(request), who), key=lambda o: o.name)
-    return render(request, "orgs.html", who, error=error, page=paginate(orgs, number),
+        page = paged(number, org_svc.count_orgs(ctx, who), lambda limit, offset:
+                     org_svc.list_orgs(ctx, who, by_name=True, limit=limit, offset=offset))
+    return render(request, "orgs.html", who, error=error, page=page,
                   classes=list(OrgClass), operator=who.person.role.value == "operator",
                   form=form or {})
 

@@ -17,7 +17,7 @@ from aicenter.domain.errors import AicenterError
 from aicenter.services import grant as grant_svc
 from aicenter.services import org as org_svc
 from aicenter.services.context import Caller
-from aicenter.web.page_kit import form_of, paginate, render
+from aicenter.web.page_kit import form_of, paged, render
 from aicenter.web.session import context_of, page_caller, page_errors
 
 router = APIRouter(include_in_schema=False)
@@ -28,10 +28,12 @@ def _page(request: Request, who: Caller, number: int | None, *,
           swept: grant_svc.ReclaimReport | None = None) -> HTMLResponse:
     ctx = context_of(request)
     with page_errors():
-        notices = grant_svc.reclaim_notices(ctx, who)
-        names = {o.id: o.name for o in org_svc.list_orgs(ctx, who)}
+        page = paged(number, grant_svc.count_reclaim_notices(ctx, who), lambda limit, offset:
+                     grant_svc.reclaim_notices(ctx, who, limit=limit, offset=offset))
+        ids = {n.view.grant.org_id for n in page.items}
+        names = {o.id: o.name for o in org_svc.list_orgs(ctx, who, ids=ids)} if ids else {}
     return render(request, "reclaims.html", who, error=error, swept=swept,
-                  page=paginate(notices, number), names=names, now=ctx.clock.now(),
+                  page=page, names=names, now=ctx.clock.now(),
                   idle_days=ctx.settings.idle_reclaim_days,
                   notice_days=ctx.settings.reclaim_notice_days,
                   operator=who.person.role.value == "operator")

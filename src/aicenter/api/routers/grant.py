@@ -3,11 +3,20 @@ reclaim notices of idle grants."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Query
 
 from aicenter.api.convert import application_out, grant_out
 from aicenter.api.deps import Ctx, Who
-from aicenter.api.schemas import ApplicationOut, GrantIn, GrantOut, ReclaimOut, RejectIn
+from aicenter.api.schemas import (
+    ApplicationOut,
+    CountOut,
+    GrantIn,
+    GrantOut,
+    ReclaimOut,
+    RejectIn,
+)
 from aicenter.client.grant_models import ReclaimNoticeOut
 from aicenter.services import grant as svc
 
@@ -31,9 +40,23 @@ def reject(application_id: str, body: RejectIn, ctx: Ctx, who: Who) -> Applicati
     return application_out(svc.reject(ctx, who, application_id, body.reason))
 
 
+Limit = Annotated[int | None, Query(ge=1, le=10000, description="At most this many")]
+Offset = Annotated[int, Query(ge=0, le=2**62, description="Skip this many (a later page)")]
+
+
 @router.get("/grants")
-def list_grants(ctx: Ctx, who: Who, org_id: str | None = None) -> list[GrantOut]:
-    return [grant_out(v) for v in svc.list_grants(ctx, who, org_id)]
+def list_grants(ctx: Ctx, who: Who, org_id: str | None = None, limit: Limit = None,
+                offset: Offset = 0) -> list[GrantOut]:
+    """Grants in start order (your organisation's; operators and auditors every one, or
+    ``org_id``'s); ``limit`` and ``offset`` cut a page (``GET /grants/count``: the total)."""
+    return [grant_out(v) for v in svc.list_grants(ctx, who, org_id, limit=limit,
+                                                  offset=offset)]
+
+
+@router.get("/grants/count")
+def count_grants(ctx: Ctx, who: Who, org_id: str | None = None) -> CountOut:
+    """How many grants ``GET /grants`` lists with the same filter and no limit."""
+    return CountOut(count=svc.count_grants(ctx, who, org_id))
 
 
 @router.get("/grants/{grant_id}")
@@ -57,7 +80,16 @@ def notice_out(n: svc.ReclaimNotice) -> ReclaimNoticeOut:
 
 
 @router.get("/reclaim-notices")
-def reclaim_notices(ctx: Ctx, who: Who, org_id: str | None = None) -> list[ReclaimNoticeOut]:
+def reclaim_notices(ctx: Ctx, who: Who, org_id: str | None = None, limit: Limit = None,
+                    offset: Offset = 0) -> list[ReclaimNoticeOut]:
     """Grants noticed as idle, newest notice first: each is reclaimed at ``reclaim_at`` unless
-    used before (your organisation's; operators and auditors every one, or ``org_id``'s)."""
-    return [notice_out(n) for n in svc.reclaim_notices(ctx, who, org_id)]
+    used before (your organisation's; operators and auditors every one, or ``org_id``'s);
+    ``limit`` and ``offset`` cut a page (``GET /reclaim-notices/count``: the total)."""
+    return [notice_out(n) for n in svc.reclaim_notices(ctx, who, org_id, limit=limit,
+                                                       offset=offset)]
+
+
+@router.get("/reclaim-notices/count")
+def count_reclaim_notices(ctx: Ctx, who: Who, org_id: str | None = None) -> CountOut:
+    """How many notices ``GET /reclaim-notices`` lists with the same filter and no limit."""
+    return CountOut(count=svc.count_reclaim_notices(ctx, who, org_id))

@@ -43,10 +43,12 @@ async def submit(body: JobIn, request: Request, response: Response,
 @router.get("/jobs")
 def list_jobs(ctx: Ctx, who: Who, org_id: str | None = None, status: JobStatus | None = None,
               limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
-              newest_first: bool = False) -> list[JobOut]:
-    """Jobs in submission order; ``newest_first`` to have the limit keep the latest."""
+              newest_first: bool = False,
+              offset: Annotated[int, Query(ge=0, le=2**62)] = 0) -> list[JobOut]:
+    """Jobs in submission order; ``newest_first`` to have the limit keep the latest;
+    ``offset`` skips that many (a page of ``limit``; ``GET /jobs/count`` is the total)."""
     jobs = svc.list_jobs(ctx, who, org_id=org_id, status=status, limit=limit,
-                         newest_first=newest_first)
+                         newest_first=newest_first, offset=offset)
     return [job_out(j, svc.containment_notes(ctx, j)) for j in jobs]
 
 

@@ -2,14 +2,28 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
 
 from aicenter.api.deps import Ctx, Who
-from aicenter.api.schemas import OrgIn, OrgOut, PersonIn, PersonOut, TokenIn, TokenOut, WhoAmI
+from aicenter.api.schemas import (
+    CountOut,
+    OrgIn,
+    OrgOut,
+    PersonIn,
+    PersonOut,
+    TokenIn,
+    TokenOut,
+    WhoAmI,
+)
 from aicenter.domain.job import PriorityClass
 from aicenter.services import org as svc
 
 router = APIRouter(tags=["organisations"])
+
+MAX_IDS = 500
+"""Organisations one ``GET /orgs?id=...`` may name (a page's worth, with room)."""
 
 
 @router.get("/whoami")
@@ -26,9 +40,24 @@ def create_org(body: OrgIn, ctx: Ctx, who: Who) -> OrgOut:
 
 
 @router.get("/orgs")
-def list_orgs(ctx: Ctx, who: Who) -> list[OrgOut]:
-    """Organisations the caller may see (their own; all for operators and auditors)."""
-    return [OrgOut.of(o) for o in svc.list_orgs(ctx, who)]
+def list_orgs(ctx: Ctx, who: Who,
+              ids: Annotated[list[str] | None, Query(
+                  alias="id", max_length=MAX_IDS,
+                  description="Only these organisations (repeat: ?id=a&id=b)")] = None,
+              sort: Literal["created", "name"] = "created",
+              limit: Annotated[int | None, Query(ge=1, le=10000)] = None,
+              offset: Annotated[int, Query(ge=0, le=2**62)] = 0) -> list[OrgOut]:
+    """Organisations the caller may see (their own; all for operators and auditors), in the
+    order they were registered or by name; ``limit`` and ``offset`` cut a page
+    (``GET /orgs/count`` is the total)."""
+    return [OrgOut.of(o) for o in svc.list_orgs(ctx, who, ids=ids, by_name=sort == "name",
+                                                limit=limit, offset=offset)]
+
+
+@router.get("/orgs/count")
+def count_orgs(ctx: Ctx, who: Who) -> CountOut:
+    """How many organisations ``GET /orgs`` lists without a limit."""
+    return CountOut(count=svc.count_orgs(ctx, who))
 
 
 @router.get("/orgs/{org_id}")

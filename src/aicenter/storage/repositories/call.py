@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from decimal import Decimal
 from typing import Any
 
@@ -18,6 +19,9 @@ from aicenter.domain.call import (
 from aicenter.domain.org import OrgClass
 from aicenter.domain.units import Currency, Money
 from aicenter.storage.tables import applications, calls, reviews
+
+IDS_PER_QUERY = 5000
+"""Application ids bound in one query (SQLite allows 32,766 parameters)."""
 
 
 def _call(row: Any) -> Call:
@@ -112,7 +116,19 @@ class CallRepository:
             created_at=review.created_at))
 
     def reviews_of(self, app_id: str) -> list[Review]:
-        rows = self.conn.execute(select(reviews).where(reviews.c.application_id == app_id)
-                                 .order_by(reviews.c.created_at))
-        return [Review(r.application_id, r.reviewer_id, r.impact, r.readiness, r.ecosystem,
-                       r.created_at) for r in rows]
+        return self.reviews_of_many([app_id]).get(app_id, [])
+
+    def reviews_of_many(self, app_ids: Collection[str]) -> dict[str, list[Review]]:
+        """The reviews of each of these applications, oldest first, in one query per
+        :data:`IDS_PER_QUERY` applications (an application without reviews is absent)."""
+        found: dict[str, list[Review]] = {}
+        ids = sorted(set(app_ids))
+        for at in range(0, len(ids), IDS_PER_QUERY):
+            rows = self.conn.execute(
+                select(reviews).where(reviews.c.application_id.in_(ids[at:at + IDS_PER_QUERY]))
+                .order_by(reviews.c.created_at))
+            for r in rows:
+                found.setdefault(r.application_id, []).append(Review(
+                    r.application_id, r.reviewer_id, r.impact, r.readiness, r.ecosystem,
+                    r.created_at))
+        return found

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, or_, select, update
+from sqlalchemy import Connection, Select, func, insert, or_, select, update
 
 from aicenter.domain.grant import Grant, GrantStatus
 from aicenter.storage.tables import grants as t
@@ -53,19 +53,39 @@ class GrantRepository:
         return [_grant(r) for r in self.conn.execute(query)]
 
     def list(self, org_id: str | None = None, call_id: str | None = None, *,
-             active_between: tuple[datetime, datetime] | None = None) -> list[Grant]:
+             active_between: tuple[datetime, datetime] | None = None, noticed: bool = False,
+             limit: int | None = None, offset: int = 0) -> list[Grant]:
         """Grants in start order; ``active_between`` (start, end): only active grants whose
-        period overlaps [start, end)."""
-        query = select(t).order_by(t.c.starts_at, t.c.id)
+        period overlaps [start, end); ``noticed``: only those with a reclaim notice, the
+        newest notice first; ``limit`` and ``offset`` cut a page."""
+        query = self._where(select(t), org_id, call_id, noticed)
+        query = query.order_by(t.c.reclaim_notice_at.desc(), t.c.id.desc()) if noticed else \
+            query.order_by(t.c.starts_at, t.c.id)
         if active_between is not None:
             start, end = active_between
             query = query.where(t.c.status == GrantStatus.ACTIVE.value, t.c.starts_at < end,
                                 t.c.ends_at > start)
+        if limit is not None:
+            query = query.limit(limit)
+        if offset:
+            query = query.offset(offset)
+        return [_grant(r) for r in self.conn.execute(query)]
+
+    def count(self, org_id: str | None = None, *, noticed: bool = False) -> int:
+        """How many grants :meth:`list` lists with these filters, without a limit."""
+        query = self._where(select(func.count()).select_from(t), org_id, None, noticed)
+        return int(self.conn.execute(query).scalar_one())
+
+    @staticmethod
+    def _where(query: Select[Any], org_id: str | None, call_id: str | None, noticed: bool
+               ) -> Select[Any]:
         if org_id is not None:
             query = query.where(t.c.org_id == org_id)
         if call_id is not None:
             query = query.where(t.c.call_id == call_id)
-        return [_grant(r) for r in self.conn.execute(query)]
+        if noticed:
+            query = query.where(t.c.reclaim_notice_at.is_not(None))
+        return query
 
     def set_status(self, grant_id: str, status: GrantStatus) -> None:
         self.conn.execute(update(t).where(t.c.id == grant_id).values(status=status.value))

@@ -80,9 +80,10 @@ class JobRepository:
                 if (key := (row.person_id, row.idempotency_key)) in keys}
 
     def list(self, *, org_id: str | None = None, statuses: Iterable[JobStatus] | None = None,
-             limit: int | None = None, newest_first: bool = False) -> list[Job]:
+             limit: int | None = None, newest_first: bool = False, offset: int = 0
+             ) -> list[Job]:
         """Jobs in submission order (``newest_first``: the latest first, so a limit keeps the
-        newest)."""
+        newest), from the ``offset``-th on (a page of a list)."""
         query = select(t).order_by(t.c.submitted_at.desc(), t.c.id.desc()) if newest_first \
             else select(t).order_by(t.c.submitted_at, t.c.id)
         if org_id is not None:
@@ -91,6 +92,8 @@ class JobRepository:
             query = query.where(t.c.status.in_([s.value for s in statuses]))
         if limit is not None:
             query = query.limit(limit)
+        if offset:
+            query = query.offset(offset)
         return [_job(r) for r in self.conn.execute(query)]
 
     def count(self, status: JobStatus | None = None, org_id: str | None = None) -> int:

@@ -12,24 +12,27 @@ tables can be reconciled with the tamper-evident log (:mod:`aicenter.ledger.audi
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, Connection, func, insert, select, type_coerce
+from sqlalchemy import BigInteger, Connection, func, insert, literal, select, type_coerce
 from sqlalchemy.dialects import postgresql, sqlite
 
 from aicenter.ledger.audit.ledger import StoredPosting, booked_record
 from aicenter.ledger.entry import Posting, Transaction
 from aicenter.storage.repositories.audit import AuditRepository
 from aicenter.storage.tables import account_balances as b
+from aicenter.storage.tables import jobs
 from aicenter.storage.tables import ledger_postings as p
 from aicenter.storage.tables import ledger_transactions as t
 from aicenter.storage.types import to_micro
 
 _raw = type_coerce(p.c.amount, BigInteger)  # sum the stored millionths, exactly
+IDS_PER_QUERY = 5000
+"""Transaction ids bound in one query (SQLite allows 32,766 parameters)."""
 
 
 class LedgerRepository:
@@ -100,6 +103,36 @@ class LedgerRepository:
         found = {r.account: Decimal(r.amount) for r in rows}
         return {a: found.get(a, Decimal(0)) for a in account_names}
 
+    def hold_totals(self, grant_ids: Collection[str], commodity: str
+                    ) -> dict[str, tuple[Decimal, Decimal]]:
+        """Per grant of ``grant_ids``: the balance of its jobs' hold accounts and the sum of
+        the postings ``usage`` transactions made to them (negative: usage leaves the hold),
+        as :meth:`prefix_balance` and :meth:`flow` on ``hold:<grant>:`` give them, for many
+        grants in two queries. A grant's hold accounts are those of its jobs
+        (``hold:<grant>:<job>``, :func:`aicenter.ledger.entry.accounts.hold`, and a job
+        keeps its grant), so each sum is found through the jobs table's grant index and one
+        look-up of each job's account: a range of account names would need the database's
+        collation to order them byte by byte, which PostgreSQL's need not."""
+        ids = sorted(set(grant_ids))
+        totals = {g: (Decimal(0), Decimal(0)) for g in ids}
+        if not ids:
+            return totals
+        hold = literal("hold:") + jobs.c.grant_id + literal(":") + jobs.c.id
+        balances = self.conn.execute(
+            select(jobs.c.grant_id, func.sum(type_coerce(b.c.amount, BigInteger)))
+            .join(b, (b.c.account == hold) & (b.c.commodity == commodity))
+            .where(jobs.c.grant_id.in_(ids)).group_by(jobs.c.grant_id))
+        for grant_id, total in balances:
+            totals[grant_id] = (Decimal(int(total)) / Decimal(1_000_000), Decimal(0))
+        usage = self.conn.execute(
+            select(jobs.c.grant_id, func.sum(_raw))
+            .join(p, (p.c.account == hold) & (p.c.commodity == commodity))
+            .join(t, (t.c.id == p.c.transaction_id) & (t.c.kind == "usage"))
+            .where(jobs.c.grant_id.in_(ids)).group_by(jobs.c.grant_id))
+        for grant_id, total in usage:
+            totals[grant_id] = (totals[grant_id][0], Decimal(int(total)) / Decimal(1_000_000))
+        return totals
+
     def balance_drift(self) -> list[tuple[str, str, Decimal, Decimal]]:
         """Accounts whose running balance differs from the sum of their postings, as
         (account, commodity, running, summed); always empty unless something wrote postings
@@ -141,15 +174,19 @@ class LedgerRepository:
 
     def transactions(self, reference_prefix: str = "", limit: int = 1000
                      ) -> list[Transaction]:
+        """Transactions in booking order, with their postings (read together: one query
+        for the transactions, one per :data:`IDS_PER_QUERY` of them for the postings)."""
         query = select(t).order_by(t.c.id).limit(limit)
         if reference_prefix:
             query = query.where(t.c.reference.startswith(reference_prefix, autoescape=True))
-        result = []
-        for row in self.conn.execute(query).all():
-            postings = self.conn.execute(select(p).where(p.c.transaction_id == row.id)
-                                         .order_by(p.c.id))
-            result.append(_tx(row, [Posting(q.account, q.commodity, q.amount) for q in postings]))
-        return result
+        rows = self.conn.execute(query).all()
+        postings: dict[int, list[Posting]] = defaultdict(list)
+        ids = [row.id for row in rows]
+        for at in range(0, len(ids), IDS_PER_QUERY):
+            for q in self.conn.execute(select(p).where(
+                    p.c.transaction_id.in_(ids[at:at + IDS_PER_QUERY])).order_by(p.c.id)):
+                postings[q.transaction_id].append(Posting(q.account, q.commodity, q.amount))
+        return [_tx(row, postings[row.id]) for row in rows]
 
     def stream_postings(self) -> Iterator[StoredPosting]:
         """Every posting with its transaction's reference and kind, in booking order (what

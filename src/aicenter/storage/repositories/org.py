@@ -4,11 +4,11 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy import Connection, delete, func, insert, select
 
 from aicenter.domain.job import PriorityClass
 from aicenter.domain.org import Organisation, OrgClass
@@ -45,11 +45,26 @@ class OrgRepository:
         rows = self._with_priorities(self.conn.execute(select(t).where(t.c.name == name)))
         return rows[0] if rows else None
 
-    def list(self, org_ids: set[str] | None = None) -> list[Organisation]:
-        query = select(t).order_by(t.c.created_at, t.c.id)
+    def list(self, org_ids: Collection[str] | None = None, *, by_name: bool = False,
+             limit: int | None = None, offset: int = 0) -> list[Organisation]:
+        """Organisations in the order they were registered (``by_name``: by name), only
+        ``org_ids`` when given; ``limit`` and ``offset`` cut a page of them."""
+        query = select(t).order_by(t.c.name, t.c.id) if by_name else \
+            select(t).order_by(t.c.created_at, t.c.id)
         if org_ids is not None:
-            query = query.where(t.c.id.in_(org_ids))
+            query = query.where(t.c.id.in_(sorted(org_ids)))
+        if limit is not None:
+            query = query.limit(limit)
+        if offset:
+            query = query.offset(offset)
         return self._with_priorities(self.conn.execute(query))
+
+    def count(self, org_ids: Collection[str] | None = None) -> int:
+        """How many organisations :meth:`list` lists without a limit."""
+        query = select(func.count()).select_from(t)
+        if org_ids is not None:
+            query = query.where(t.c.id.in_(sorted(org_ids)))
+        return int(self.conn.execute(query).scalar_one())
 
     def priorities_of(self, org_ids: set[str]) -> dict[str, frozenset[PriorityClass]]:
         """The classes each of these organisations holds, in one query (an organisation
