@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import io
-import time
 from collections.abc import Iterator
 from decimal import Decimal
 
@@ -120,11 +119,11 @@ def test_problems_name_the_file_line_and_field(api: tuple[TestClient, str]) -> N
 def test_texts_that_cost_without_bound_are_refused_first(
         api: tuple[TestClient, str], text: str, problem: str) -> None:
     client, token = api
-    start = time.perf_counter()
     answer = client.post("/api/v1/fleet/score", headers={"Authorization": f"Bearer {token}"},
                          json={"fleet": text, "rubric": RUBRIC})
+    # refused by the bound it breaks (before anything is built: the message names the
+    # bound, not a validation of the built document); its cost is bench_fleet_scoring's
     assert answer.status_code == 422 and problem in answer.json()["detail"]
-    assert time.perf_counter() - start < 5
 
 
 def test_an_oversize_text_is_refused_by_its_field(api: tuple[TestClient, str]) -> None:

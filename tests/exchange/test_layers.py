@@ -12,8 +12,8 @@ import aicenter.exchange
 
 ROOT = Path(aicenter.exchange.__file__).parent
 PURE = [
-    "contract", "dedup", "evaluation", "licence", "output_check", "processing", "pseudonymise",
-    "name_corpus", "records", "report", "scan", "stats", "synthetic", "tdm",
+    "contract", "dedup", "evaluation", "licence", "output_check", "output_text", "processing",
+    "pseudonymise", "name_corpus", "records", "report", "scan", "stats", "synthetic", "tdm",
     *(f"pii.{p.stem}" for p in sorted((ROOT / "pii").glob("*.py")) if p.stem != "__init__"),
 ]  # fmt: skip
 IO = ["croissant", "dedup_index", "file_formats", "gateway", "gateway_client", "ingest", "meter",
