@@ -169,6 +169,8 @@ jobs = Table(
     UniqueConstraint("person_id", "idempotency_key", name="uq_jobs_person_idempotency"),
     Index("ix_jobs_status", "status"),
     Index("ix_jobs_org_submitted", "org_id", "submitted_at"),
+    Index("ix_jobs_submitted", "submitted_at", "id"),  # the jobs list, a page at a time
+    Index("ix_jobs_status_submitted", "status", "submitted_at", "id"),
 )
 
 usage_records = Table(

@@ -23,7 +23,7 @@ from aicenter.services import org as org_svc
 from aicenter.services.context import Caller, ServiceContext
 from aicenter.web.i18n import current, format_number, format_when
 from aicenter.web.i18n import gettext as _
-from aicenter.web.page_kit import N_, paginate, render
+from aicenter.web.page_kit import N_, Page, paginate, render
 from aicenter.web.session import context_of, page_caller, page_errors
 
 router = APIRouter(include_in_schema=False)
@@ -126,7 +126,9 @@ def compliance_page(request: Request,
                             "Content-Disposition":
                                 f'attachment; filename="compliance-{report}.{fmt}"'})
     columns, rows = compliance_api.report_table(out)
-    shown = paginate([[cell(c, row.get(c)) for c in columns] for row in rows], page)
+    cut = paginate(rows, page)  # only the page's rows are formatted for the locale
+    shown = Page([[cell(c, row.get(c)) for c in columns] for row in cut.items],
+                 cut.number, cut.pages, cut.total)
     return render(request, "compliance.html", who, out=out,
                   headings=[_(COLUMNS.get(c, c)) for c in columns],
                   numeric=[c in NUMERIC for c in columns], page=shown, **values)
