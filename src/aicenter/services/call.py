@@ -199,19 +199,16 @@ def ranking(ctx: ServiceContext, caller: Caller, call_id: str) -> list[RankedApp
     caller.check(ctx, "application:review", Resource("Call", call_id))
     with ctx.db.transaction(write=False) as tx:
         call = _call_or_404(tx, call_id)
-        grants = tx.grants.list(call_id=call_id)
-        total = sum((g.budget_h100e_h for g in grants), Decimal(0))
-        held: dict[str, Decimal] = {}
-        for g in grants:
-            held[g.org_id] = held.get(g.org_id, Decimal(0)) + g.budget_h100e_h
+        held = tx.grants.budgets_by_org(call_id)
+        total = sum(held.values(), Decimal(0))
         apps = tx.calls.list_applications(call_id)
-        orgs = {o.id: o for o in tx.orgs.list({a.org_id for a in apps})}
+        regions = tx.orgs.regions_of({a.org_id for a in apps})
         reviewed = tx.calls.reviews_of_many([a.id for a in apps])
         result = []
         for app in apps:
-            org = guaranteed(orgs.get(app.org_id), f"organisation {app.org_id}")
+            region = guaranteed(regions.get(app.org_id), f"organisation {app.org_id}")
             share = float(held.get(app.org_id, Decimal(0)) / total) if total else 0.0
             revs = reviewed.get(app.id, [])
-            parts = score_parts(call, revs, org.region, share)
+            parts = score_parts(call, revs, region, share)
             result.append(RankedApplication(app, parts.score, len(revs), share, parts))
     return sorted(result, key=lambda r: (-r.score, r.application.created_at or 0))

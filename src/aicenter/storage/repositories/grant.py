@@ -3,9 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Select, func, insert, or_, select, update
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    Select,
+    func,
+    insert,
+    or_,
+    select,
+    type_coerce,
+    update,
+)
 
 from aicenter.domain.grant import Grant, GrantStatus
 from aicenter.storage.tables import grants as t
@@ -70,6 +81,13 @@ class GrantRepository:
         if offset:
             query = query.offset(offset)
         return [_grant(r) for r in self.conn.execute(query)]
+
+    def budgets_by_org(self, call_id: str) -> dict[str, Decimal]:
+        """The budgets a call's grants award each organisation, summed in one query."""
+        rows = self.conn.execute(
+            select(t.c.org_id, func.sum(type_coerce(t.c.budget_h100e_h, BigInteger)))
+            .where(t.c.call_id == call_id).group_by(t.c.org_id))
+        return {org_id: Decimal(int(total)) / Decimal(1_000_000) for org_id, total in rows}
 
     def count(self, org_id: str | None = None, *, noticed: bool = False) -> int:
         """How many grants :meth:`list` lists with these filters, without a limit."""

@@ -124,13 +124,18 @@ class LedgerRepository:
             .where(jobs.c.grant_id.in_(ids)).group_by(jobs.c.grant_id))
         for grant_id, total in balances:
             totals[grant_id] = (Decimal(int(total)) / Decimal(1_000_000), Decimal(0))
+        # per job, a sum over its own hold's postings (the account index): as a join,
+        # PostgreSQL hashed every usage posting of the center instead (45 vs 8 ms a grant)
+        used_by_job = (select(func.sum(_raw)).select_from(p)
+                       .join(t, t.c.id == p.c.transaction_id)
+                       .where(p.c.account == hold, p.c.commodity == commodity,
+                              t.c.kind == "usage").scalar_subquery())
         usage = self.conn.execute(
-            select(jobs.c.grant_id, func.sum(_raw))
-            .join(p, (p.c.account == hold) & (p.c.commodity == commodity))
-            .join(t, (t.c.id == p.c.transaction_id) & (t.c.kind == "usage"))
+            select(jobs.c.grant_id, func.sum(used_by_job))
             .where(jobs.c.grant_id.in_(ids)).group_by(jobs.c.grant_id))
         for grant_id, total in usage:
-            totals[grant_id] = (totals[grant_id][0], Decimal(int(total)) / Decimal(1_000_000))
+            used = Decimal(int(total or 0)) / Decimal(1_000_000)
+            totals[grant_id] = (totals[grant_id][0], used)
         return totals
 
     def balance_drift(self) -> list[tuple[str, str, Decimal, Decimal]]:

@@ -32,10 +32,18 @@ class OrgRepository:
         for cls in org.priority_classes:
             self.entitle(org.id, cls, org.created_at)
 
-    def _with_priorities(self, rows: Iterable[Any]) -> list[Organisation]:
+    def _with_priorities(self, rows: Iterable[Any], *, every: bool = False
+                         ) -> list[Organisation]:
+        """Organisations of ``rows`` with their priority classes (``every``: the rows are
+        every organisation, so every entitlement is read, with no list of ids)."""
         rows = list(rows)
-        held = self.priorities_of({r.id for r in rows})
-        return [_org(r, held.get(r.id, frozenset())) for r in rows]
+        if every:
+            held: dict[str, set[PriorityClass]] = defaultdict(set)
+            for row in self.conn.execute(select(pt.c.org_id, pt.c.priority_class)):
+                held[row.org_id].add(PriorityClass(row.priority_class))
+            return [_org(r, frozenset(held.get(r.id, ()))) for r in rows]
+        found = self.priorities_of({r.id for r in rows})
+        return [_org(r, found.get(r.id, frozenset())) for r in rows]
 
     def get(self, org_id: str) -> Organisation | None:
         rows = self._with_priorities(self.conn.execute(select(t).where(t.c.id == org_id)))
@@ -57,7 +65,8 @@ class OrgRepository:
             query = query.limit(limit)
         if offset:
             query = query.offset(offset)
-        return self._with_priorities(self.conn.execute(query))
+        every = org_ids is None and limit is None and not offset
+        return self._with_priorities(self.conn.execute(query), every=every)
 
     def count(self, org_ids: Collection[str] | None = None) -> int:
         """How many organisations :meth:`list` lists without a limit."""
@@ -65,6 +74,14 @@ class OrgRepository:
         if org_ids is not None:
             query = query.where(t.c.id.in_(sorted(org_ids)))
         return int(self.conn.execute(query).scalar_one())
+
+    def regions_of(self, org_ids: Collection[str]) -> dict[str, str]:
+        """The region of each of these organisations (an unknown one is absent), in one
+        query: what a call's ranking needs of every applicant."""
+        if not org_ids:
+            return {}
+        rows = self.conn.execute(select(t.c.id, t.c.region).where(t.c.id.in_(sorted(org_ids))))
+        return {org_id: region for org_id, region in rows}
 
     def priorities_of(self, org_ids: set[str]) -> dict[str, frozenset[PriorityClass]]:
         """The classes each of these organisations holds, in one query (an organisation
